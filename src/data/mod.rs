@@ -1,0 +1,9 @@
+//! MNIST data: the IDX file format, the dataset, and seeded batching.
+
+pub mod batch;
+pub mod idx;
+pub mod mnist;
+
+pub use batch::{epoch_batches, fill_batch};
+pub use idx::{Idx, IdxType, parse_idx};
+pub use mnist::{Dataset, Mnist};

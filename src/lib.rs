@@ -1,0 +1,24 @@
+//! ptq-playground: post-training integer quantization of the TensorFlow MNIST tutorial's CNN.
+//!
+//! The same library runs natively (the `ptq` CLI) and in the browser (WebAssembly). Dependencies run one
+//! way:
+//!
+//! ```text
+//! data      IDX reader, MNIST dataset, seeded batching
+//! train     float layers (forward/backward), Adam, the training loop        uses data
+//! tflite    plain model IR and the .tflite flatbuffer reader/writer; no arithmetic
+//! interp    interpreter and kernels (f32, int8, hybrid); never sees bytes   uses tflite's IR
+//! quantize  calibration, quantization parameters, float -> .tflite modes    uses train, tflite, interp
+//! wasm      the only #[wasm_bindgen] code; nothing depends on it
+//! ```
+
+pub mod data;
+pub mod error;
+pub mod rng;
+pub mod tflite;
+pub mod train;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! Training (filled in next).
