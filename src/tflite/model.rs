@@ -201,7 +201,8 @@ pub enum Activation {
     SignBit = 5,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+/// `Default` gives the schema's defaults (dilation 1, everything else 0).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Conv2DOptions {
     pub padding: Padding,
     pub stride_w: i32,
@@ -211,7 +212,8 @@ pub struct Conv2DOptions {
     pub dilation_h: i32,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+/// `Default` gives the schema's defaults (dilation 1, everything else 0).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DepthwiseConv2DOptions {
     pub padding: Padding,
     pub stride_w: i32,
@@ -220,6 +222,33 @@ pub struct DepthwiseConv2DOptions {
     pub fused_activation: Activation,
     pub dilation_w: i32,
     pub dilation_h: i32,
+}
+
+impl Default for Conv2DOptions {
+    fn default() -> Conv2DOptions {
+        Conv2DOptions {
+            padding: Padding::Same,
+            stride_w: 0,
+            stride_h: 0,
+            fused_activation: Activation::None,
+            dilation_w: 1,
+            dilation_h: 1,
+        }
+    }
+}
+
+impl Default for DepthwiseConv2DOptions {
+    fn default() -> DepthwiseConv2DOptions {
+        DepthwiseConv2DOptions {
+            padding: Padding::Same,
+            stride_w: 0,
+            stride_h: 0,
+            depth_multiplier: 0,
+            fused_activation: Activation::None,
+            dilation_w: 1,
+            dilation_h: 1,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
