@@ -2,12 +2,14 @@
 
 pub mod check;
 mod flatbuf;
+pub mod inspect;
 pub mod model;
 pub mod read;
 pub mod schema;
 pub mod write;
 
 pub use check::{limits, validate};
+pub use inspect::{Report, inspect, inspect_bytes};
 pub use model::*;
 pub use read::read_model;
 pub use write::write_model;
