@@ -83,7 +83,11 @@ pub(crate) fn check_model(model: &Model, fault: Fault) -> Result<()> {
         return Err(bad("model (subgraphs): the model has no subgraph".to_string()));
     }
     match model.buffers.first() {
-        None => return Err(bad("model (buffers): no buffers; buffer 0 must be the empty sentinel".to_string())),
+        None => {
+            return Err(bad(
+                "model (buffers): no buffers; buffer 0 must be the empty sentinel".to_string()
+            ));
+        }
         Some(b) if !b.is_empty() => {
             return Err(bad(format!(
                 "buffer 0: holds {} bytes; buffer 0 must be the empty sentinel",
@@ -204,7 +208,10 @@ fn check_tensor(model: &Model, tensor: &Tensor, loc: &str, fault: Fault) -> Resu
         if signature.len() != rank {
             return Err(bad(
                 "shape_signature",
-                format!("{signature:?} has rank {}, but shape {shape:?} has rank {rank}", signature.len()),
+                format!(
+                    "{signature:?} has rank {}, but shape {shape:?} has rank {rank}",
+                    signature.len()
+                ),
             ));
         }
         for (i, (&s, &d)) in signature.iter().zip(shape).enumerate() {
@@ -226,7 +233,10 @@ fn check_tensor(model: &Model, tensor: &Tensor, loc: &str, fault: Fault) -> Resu
     if !data.is_empty() {
         if tensor.is_variable {
             // InterpreterBuilder::ParseTensors refuses these too.
-            return Err(bad("is_variable", format!("a variable tensor cannot have constant data (buffer {})", tensor.buffer)));
+            return Err(bad(
+                "is_variable",
+                format!("a variable tensor cannot have constant data (buffer {})", tensor.buffer),
+            ));
         }
         let expected = match (tensor.dtype, tensor.dtype.size()) {
             (_, Some(size)) => elements.checked_mul(size as u64),
@@ -259,7 +269,10 @@ fn check_tensor(model: &Model, tensor: &Tensor, loc: &str, fault: Fault) -> Resu
 fn check_quantization(q: &Quantization, shape: &[i32]) -> std::result::Result<(), String> {
     let n = q.scale.len();
     if q.zero_point.len() != n {
-        return Err(format!("{n} scales but {} zero points; they must pair up", q.zero_point.len()));
+        return Err(format!(
+            "{n} scales but {} zero points; they must pair up",
+            q.zero_point.len()
+        ));
     }
     if n == 0 {
         return Ok(());
@@ -327,17 +340,26 @@ fn check_operator(operator: &Operator, tensors: usize, loc: &str, fault: Fault) 
         return Err(bad("code", format!("builtin code {} is negative", operator.code)));
     }
     if operator.version < 1 {
-        return Err(bad("version", format!("{} is not a valid operator version (≥ 1)", operator.version)));
+        return Err(bad(
+            "version",
+            format!("{} is not a valid operator version (≥ 1)", operator.version),
+        ));
     }
     for &t in &operator.inputs {
         // -1 marks an omitted optional input.
         if t != -1 && !index_in(t, tensors) {
-            return Err(bad("inputs", format!("tensor index {t} out of range ({tensors} tensors)")));
+            return Err(bad(
+                "inputs",
+                format!("tensor index {t} out of range ({tensors} tensors)"),
+            ));
         }
     }
     for &t in &operator.outputs {
         if !index_in(t, tensors) {
-            return Err(bad("outputs", format!("tensor index {t} out of range ({tensors} tensors)")));
+            return Err(bad(
+                "outputs",
+                format!("tensor index {t} out of range ({tensors} tensors)"),
+            ));
         }
     }
     let union = options_union(&operator.options);
@@ -464,7 +486,9 @@ mod tests {
             outputs: vec![1],
             options,
         };
-        m.subgraphs[0].operators.push(conv(Options::Conv2D(Conv2DOptions::default())));
+        m.subgraphs[0]
+            .operators
+            .push(conv(Options::Conv2D(Conv2DOptions::default())));
         check_model(&m, Fault::File).unwrap();
 
         m.subgraphs[0].operators[0] = conv(Options::Pool2D(Pool2DOptions::default()));

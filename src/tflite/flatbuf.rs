@@ -172,7 +172,9 @@ impl<'a> Table<'a> {
             .and_then(|p| p.checked_sub(i64::from(soffset)))
             .and_then(|v| usize::try_from(v).ok());
         let Some(vtable) = vtable else {
-            return Err(malformed(format!("{loc}: vtable offset {soffset} points before the start of the file")));
+            return Err(malformed(format!(
+                "{loc}: vtable offset {soffset} points before the start of the file"
+            )));
         };
         let (Some(vtable_len), Some(table_len)) = (file.scalar_at::<u16>(vtable), file.scalar_at::<u16>(vtable + 2))
         else {
@@ -180,13 +182,17 @@ impl<'a> Table<'a> {
         };
         let (vtable_len, table_len) = (usize::from(vtable_len), usize::from(table_len));
         if vtable_len < 4 || vtable_len % 2 != 0 {
-            return Err(malformed(format!("{loc}: vtable size {vtable_len} is invalid (must be even and ≥ 4)")));
+            return Err(malformed(format!(
+                "{loc}: vtable size {vtable_len} is invalid (must be even and ≥ 4)"
+            )));
         }
         if file.slice(vtable, vtable_len).is_none() {
             return Err(malformed(format!("{loc}: vtable runs past the end of the file")));
         }
         if table_len < 4 {
-            return Err(malformed(format!("{loc}: table size {table_len} is invalid (must be ≥ 4)")));
+            return Err(malformed(format!(
+                "{loc}: table size {table_len} is invalid (must be ≥ 4)"
+            )));
         }
         if file.slice(pos, table_len).is_none() {
             return Err(malformed(format!("{loc}: table runs past the end of the file")));
@@ -249,7 +255,10 @@ impl<'a> Table<'a> {
     fn field_pos(&self, vo: u16, name: &str, size: usize) -> Result<Option<usize>> {
         let Some(off) = self.field(vo) else { return Ok(None) };
         if off < 4 || off + size > self.table_len {
-            return Err(self.err(name, format!("field at offset {off} lies outside its {}-byte table", self.table_len)));
+            return Err(self.err(
+                name,
+                format!("field at offset {off} lies outside its {}-byte table", self.table_len),
+            ));
         }
         // `table_len` was checked against the file in `new`, so this position is in bounds.
         Ok(Some(self.pos + off))
@@ -257,7 +266,9 @@ impl<'a> Table<'a> {
 
     /// A scalar field, or `default` if absent.
     pub fn scalar<T: Scalar>(&self, vo: u16, name: &str, default: T) -> Result<T> {
-        let Some(pos) = self.field_pos(vo, name, T::SIZE)? else { return Ok(default) };
+        let Some(pos) = self.field_pos(vo, name, T::SIZE)? else {
+            return Ok(default);
+        };
         self.file
             .scalar_at::<T>(pos)
             .ok_or_else(|| self.err(name, "field runs past the end of the file"))
@@ -270,7 +281,9 @@ impl<'a> Table<'a> {
 
     /// Follow an offset field: the position it points to.
     fn target(&self, vo: u16, name: &str) -> Result<Option<usize>> {
-        let Some(pos) = self.field_pos(vo, name, 4)? else { return Ok(None) };
+        let Some(pos) = self.field_pos(vo, name, 4)? else {
+            return Ok(None);
+        };
         let rel = self
             .file
             .scalar_at::<u32>(pos)
@@ -291,23 +304,33 @@ impl<'a> Table<'a> {
 
     /// A vector field: position of its first element and element count, all of it inside the file.
     fn vector(&self, vo: u16, name: &str, elem_size: usize) -> Result<Option<(usize, usize)>> {
-        let Some(t) = self.target(vo, name)? else { return Ok(None) };
+        let Some(t) = self.target(vo, name)? else {
+            return Ok(None);
+        };
         let count = self
             .file
             .scalar_at::<u32>(t)
             .ok_or_else(|| self.err(name, "vector length runs past the end of the file"))? as usize;
         let start = t + 4; // t + 4 <= file length: the u32 count was read from t..t+4
-        let in_file = count.checked_mul(elem_size).and_then(|bytes| self.file.slice(start, bytes));
+        let in_file = count
+            .checked_mul(elem_size)
+            .and_then(|bytes| self.file.slice(start, bytes));
         if in_file.is_none() {
-            return Err(self.err(name, format!("vector of {count} elements runs past the end of the file")));
+            return Err(self.err(
+                name,
+                format!("vector of {count} elements runs past the end of the file"),
+            ));
         }
         Ok(Some((start, count)))
     }
 
     /// A vector of scalars, copied out (charged to the budget).
     pub fn scalars<T: Scalar>(&self, vo: u16, name: &str) -> Result<Option<Vec<T>>> {
-        let Some((start, count)) = self.vector(vo, name, T::SIZE)? else { return Ok(None) };
-        self.file.charge((count as u64).saturating_mul(std::mem::size_of::<T>() as u64))?;
+        let Some((start, count)) = self.vector(vo, name, T::SIZE)? else {
+            return Ok(None);
+        };
+        self.file
+            .charge((count as u64).saturating_mul(std::mem::size_of::<T>() as u64))?;
         let bytes = self
             .file
             .slice(start, count * T::SIZE) // checked in `vector`
@@ -321,7 +344,9 @@ impl<'a> Table<'a> {
 
     /// A `[ubyte]` field, borrowed (charged to the budget, since callers copy it).
     pub fn bytes(&self, vo: u16, name: &str) -> Result<Option<&'a [u8]>> {
-        let Some((start, count)) = self.vector(vo, name, 1)? else { return Ok(None) };
+        let Some((start, count)) = self.vector(vo, name, 1)? else {
+            return Ok(None);
+        };
         self.file.charge(count as u64)?;
         self.file
             .slice(start, count)
@@ -337,7 +362,9 @@ impl<'a> Table<'a> {
 
     /// A string field: NUL-terminated UTF-8 (charged to the budget).
     pub fn string(&self, vo: u16, name: &str) -> Result<Option<&'a str>> {
-        let Some(t) = self.target(vo, name)? else { return Ok(None) };
+        let Some(t) = self.target(vo, name)? else {
+            return Ok(None);
+        };
         let count = self
             .file
             .scalar_at::<u32>(t)
@@ -357,7 +384,9 @@ impl<'a> Table<'a> {
 
     /// A vector-of-tables field.
     pub fn tables(&self, vo: u16, name: &str) -> Result<Option<Tables<'a>>> {
-        let Some((start, count)) = self.vector(vo, name, 4)? else { return Ok(None) };
+        let Some((start, count)) = self.vector(vo, name, 4)? else {
+            return Ok(None);
+        };
         Ok(Some(Tables {
             file: self.file,
             start,
@@ -381,7 +410,10 @@ impl<'a> Tables<'a> {
     /// The `i`-th table (`loc` names it in errors).
     pub fn get(&self, i: usize, loc: String) -> Result<Table<'a>> {
         if i >= self.count {
-            return Err(malformed(format!("{loc}: index {i} out of range ({} entries)", self.count)));
+            return Err(malformed(format!(
+                "{loc}: index {i} out of range ({} entries)",
+                self.count
+            )));
         }
         // Inside the vector, which `Table::vector` checked to lie inside the file.
         let elem = self.start + 4 * i;
@@ -391,7 +423,9 @@ impl<'a> Tables<'a> {
             .ok_or_else(|| malformed(format!("{loc}: offset runs past the end of the file")))?;
         match elem.checked_add(rel as usize) {
             Some(t) if t < self.file.data.len() => Table::new(self.file, t, loc),
-            _ => Err(malformed(format!("{loc}: offset {rel} points past the end of the file"))),
+            _ => Err(malformed(format!(
+                "{loc}: offset {rel} points past the end of the file"
+            ))),
         }
     }
 }
@@ -445,7 +479,10 @@ mod tests {
         b[20..24].copy_from_slice(&1000u32.to_le_bytes());
         let file = File::new(&b, 1000);
         let err = file.root("root").unwrap().string(6, "b").unwrap_err().to_string();
-        assert!(err.contains("root (b): offset 1000 points past the end of the file"), "{err}");
+        assert!(
+            err.contains("root (b): offset 1000 points past the end of the file"),
+            "{err}"
+        );
         // Missing NUL.
         let mut b = sample();
         b[30] = b'!';
@@ -462,7 +499,12 @@ mod tests {
         let mut b = sample();
         b[8..10].copy_from_slice(&11u16.to_le_bytes());
         let file = File::new(&b, 1000);
-        let err = file.root("root").unwrap().scalar::<i32>(4, "a", 0).unwrap_err().to_string();
+        let err = file
+            .root("root")
+            .unwrap()
+            .scalar::<i32>(4, "a", 0)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("lies outside its 12-byte table"), "{err}");
     }
 

@@ -114,8 +114,18 @@ pub fn inspect(model: &Model, file_size: usize) -> Report {
             name: s.name.clone(),
             inputs: s.inputs.clone(),
             outputs: s.outputs.clone(),
-            operators: s.operators.iter().enumerate().map(|(i, o)| operator_report(i, o)).collect(),
-            tensors: s.tensors.iter().enumerate().map(|(i, t)| tensor_report(model, i, t)).collect(),
+            operators: s
+                .operators
+                .iter()
+                .enumerate()
+                .map(|(i, o)| operator_report(i, o))
+                .collect(),
+            tensors: s
+                .tensors
+                .iter()
+                .enumerate()
+                .map(|(i, t)| tensor_report(model, i, t))
+                .collect(),
         })
         .collect();
 
@@ -195,11 +205,15 @@ fn operator_report(index: usize, o: &Operator) -> OperatorReport {
 }
 
 fn tensor_report(model: &Model, index: usize, t: &Tensor) -> TensorReport {
-    let quantization = t.quantization.as_ref().filter(|q| !q.scale.is_empty()).map(|q| QuantizationReport {
-        scale: q.scale.clone(),
-        zero_point: q.zero_point.clone(),
-        axis: (q.scale.len() > 1).then_some(q.quantized_dimension),
-    });
+    let quantization = t
+        .quantization
+        .as_ref()
+        .filter(|q| !q.scale.is_empty())
+        .map(|q| QuantizationReport {
+            scale: q.scale.clone(),
+            zero_point: q.zero_point.clone(),
+            axis: (q.scale.len() > 1).then_some(q.quantized_dimension),
+        });
     TensorReport {
         index,
         name: t.name.clone(),
@@ -323,7 +337,10 @@ fn grouped(n: usize) -> String {
 }
 
 fn index_list(list: &[i32]) -> String {
-    let items: Vec<String> = list.iter().map(|&i| if i < 0 { "-".to_string() } else { i.to_string() }).collect();
+    let items: Vec<String> = list
+        .iter()
+        .map(|&i| if i < 0 { "-".to_string() } else { i.to_string() })
+        .collect();
     items.join(",")
 }
 
@@ -361,10 +378,18 @@ fn tensor_line(out: &mut String, t: &TensorReport) -> fmt::Result {
     if let Some(signature) = t.shape_signature.as_ref().filter(|s| **s != t.shape) {
         write!(shape, " sig {signature:?}")?;
     }
-    let data = if t.data_bytes > 0 { grouped(t.data_bytes) } else { "-".to_string() };
+    let data = if t.data_bytes > 0 {
+        grouped(t.data_bytes)
+    } else {
+        "-".to_string()
+    };
     let quantization = t.quantization.as_ref().map_or_else(String::new, quantization_text);
     let variable = if t.is_variable { " (variable)" } else { "" };
-    writeln!(out, "  {:>6}  {:<8} {:<36} {:>7}  {}{variable}", t.index, t.dtype, shape, data, t.name)?;
+    writeln!(
+        out,
+        "  {:>6}  {:<8} {:<36} {:>7}  {}{variable}",
+        t.index, t.dtype, shape, data, t.name
+    )?;
     if !quantization.is_empty() {
         writeln!(out, "  {:>6}  {:<8} {quantization}", "", "")?;
     }
@@ -387,17 +412,32 @@ impl Report {
     }
 
     fn write_text(&self, out: &mut String) -> fmt::Result {
-        write!(out, "TensorFlow Lite model: {} bytes, schema version {}", grouped(self.file_size), self.schema_version)?;
+        write!(
+            out,
+            "TensorFlow Lite model: {} bytes, schema version {}",
+            grouped(self.file_size),
+            self.schema_version
+        )?;
         if let Some(d) = &self.description {
             write!(out, ", description \"{d}\"")?;
         }
         writeln!(out)?;
-        writeln!(out, "I/O: {} in, {} out", self.input_types.join(", "), self.output_types.join(", "))?;
+        writeln!(
+            out,
+            "I/O: {} in, {} out",
+            self.input_types.join(", "),
+            self.output_types.join(", ")
+        )?;
         if let Some(main) = self.subgraphs.first() {
             for (label, list) in [("input ", &main.inputs), ("output", &main.outputs)] {
                 for &i in list {
-                    let Some(t) = usize::try_from(i).ok().and_then(|i| main.tensors.get(i)) else { continue };
-                    let q = t.quantization.as_ref().map_or_else(String::new, |q| format!(", {}", quantization_text(q)));
+                    let Some(t) = usize::try_from(i).ok().and_then(|i| main.tensors.get(i)) else {
+                        continue;
+                    };
+                    let q = t
+                        .quantization
+                        .as_ref()
+                        .map_or_else(String::new, |q| format!(", {}", quantization_text(q)));
                     writeln!(out, "  {label} #{i} \"{}\": {} {:?}{q}", t.name, t.dtype, t.shape)?;
                 }
             }
@@ -415,7 +455,10 @@ impl Report {
         }
         for s in &self.signatures {
             let maps = |list: &[TensorMap]| {
-                list.iter().map(|m| format!("{} → #{}", m.name, m.tensor_index)).collect::<Vec<_>>().join(", ")
+                list.iter()
+                    .map(|m| format!("{} → #{}", m.name, m.tensor_index))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             writeln!(
                 out,
@@ -439,7 +482,11 @@ impl Report {
                 index_list(&s.inputs),
                 index_list(&s.outputs)
             )?;
-            writeln!(out, "  {:>3}  {:<22} {:>3}  {:<14} {:<8} options", "op", "name", "ver", "inputs", "outputs")?;
+            writeln!(
+                out,
+                "  {:>3}  {:<22} {:>3}  {:<14} {:<8} options",
+                "op", "name", "ver", "inputs", "outputs"
+            )?;
             for o in &s.operators {
                 let name = match &o.custom_code {
                     Some(custom) => format!("{}({custom})", o.name),
@@ -456,7 +503,11 @@ impl Report {
                     o.options
                 )?;
             }
-            writeln!(out, "  {:>6}  {:<8} {:<36} {:>7}  name", "tensor", "type", "shape", "bytes")?;
+            writeln!(
+                out,
+                "  {:>6}  {:<8} {:<36} {:>7}  name",
+                "tensor", "type", "shape", "bytes"
+            )?;
             for t in &s.tensors {
                 tensor_line(out, t)?;
             }
@@ -513,7 +564,10 @@ mod tests {
             zero_point: vec![0; 4],
             axis: Some(0),
         };
-        assert_eq!(quantization_text(&q), "axis 0 (4 scales): scale 0.5, 0.25, 0.125, … zp 0");
+        assert_eq!(
+            quantization_text(&q),
+            "axis 0 (4 scales): scale 0.5, 0.25, 0.125, … zp 0"
+        );
         let q = QuantizationReport {
             scale: vec![0.5],
             zero_point: vec![-128],

@@ -31,9 +31,12 @@ use crate::error::{Error, Result};
 /// Decode and validate a `.tflite` file.
 pub fn read_model(bytes: &[u8]) -> Result<Model> {
     Error::check_limit("file size", bytes.len() as u64, limits::MAX_FILE_BYTES as u64)?;
-    let identifier = bytes
-        .get(4..8)
-        .ok_or_else(|| Error::MalformedTflite(format!("file header: {} bytes is too short for a .tflite file", bytes.len())))?;
+    let identifier = bytes.get(4..8).ok_or_else(|| {
+        Error::MalformedTflite(format!(
+            "file header: {} bytes is too short for a .tflite file",
+            bytes.len()
+        ))
+    })?;
     if identifier != schema::FILE_IDENTIFIER {
         return Err(Error::MalformedTflite(format!(
             "file identifier: expected \"TFL3\" at bytes 4..8, found {:?} (not a TensorFlow Lite model?)",
@@ -47,7 +50,10 @@ pub fn read_model(bytes: &[u8]) -> Result<Model> {
     if version != schema::SCHEMA_VERSION {
         return Err(root.err(
             "version",
-            format!("schema version {version} is not supported, only {}", schema::SCHEMA_VERSION),
+            format!(
+                "schema version {version} is not supported, only {}",
+                schema::SCHEMA_VERSION
+            ),
         ));
     }
     for (vo, name) in [
@@ -62,9 +68,14 @@ pub fn read_model(bytes: &[u8]) -> Result<Model> {
     let codes = read_operator_codes(&root)?;
     let buffers = read_buffers(&root)?;
     let subgraphs = read_subgraphs(&root, &codes)?;
-    let description = root.string(field::model::DESCRIPTION, "description")?.map(str::to_owned);
+    let description = root
+        .string(field::model::DESCRIPTION, "description")?
+        .map(str::to_owned);
     if let Some(indices) = root.scalars::<i32>(field::model::METADATA_BUFFER, "metadata_buffer")? {
-        if let Some(&i) = indices.iter().find(|&&i| usize::try_from(i).map_or(true, |i| i >= buffers.len())) {
+        if let Some(&i) = indices
+            .iter()
+            .find(|&&i| usize::try_from(i).map_or(true, |i| i >= buffers.len()))
+        {
             return Err(root.err(
                 "metadata_buffer",
                 format!("buffer index {i} out of range ({} buffers)", buffers.len()),
@@ -109,7 +120,12 @@ fn table_list<'a>(table: &Table<'a>, vo: u16, name: &str, limit: usize) -> Resul
 
 fn read_operator_codes(root: &Table) -> Result<Vec<OpCode>> {
     use field::operator_code as f;
-    let Some(list) = table_list(root, field::model::OPERATOR_CODES, "operator_codes", limits::MAX_OPERATOR_CODES)?
+    let Some(list) = table_list(
+        root,
+        field::model::OPERATOR_CODES,
+        "operator_codes",
+        limits::MAX_OPERATOR_CODES,
+    )?
     else {
         return Ok(Vec::new());
     };
@@ -144,7 +160,10 @@ fn read_buffers(root: &Table) -> Result<Vec<Vec<u8>>> {
         let t = list.get(i, format!("buffer {i}"))?;
         // Offsets of 0 and 1 are placeholders; larger ones point past the flatbuffer (models over 2 GB).
         if t.scalar::<u64>(f::OFFSET, "offset", 0)? > 1 {
-            return Err(t.err("offset", "data stored outside the flatbuffer (models over 2 GB) is not supported"));
+            return Err(t.err(
+                "offset",
+                "data stored outside the flatbuffer (models over 2 GB) is not supported",
+            ));
         }
         let data = t.bytes(f::DATA, "data")?.unwrap_or_default();
         buffers.push(data.to_vec());
@@ -179,7 +198,10 @@ fn read_subgraphs(root: &Table, codes: &[OpCode]) -> Result<Vec<Subgraph>> {
         if let Some(list) = operator_list {
             operators.reserve(list.len());
             for oi in 0..list.len() {
-                operators.push(read_operator(&list.get(oi, format!("subgraph {si} operator {oi}"))?, codes)?);
+                operators.push(read_operator(
+                    &list.get(oi, format!("subgraph {si} operator {oi}"))?,
+                    codes,
+                )?);
             }
         }
         subgraphs.push(Subgraph {
@@ -202,7 +224,10 @@ fn read_tensor(t: &Table) -> Result<Tensor> {
         return Err(t.err("sparsity", "sparse tensors are not supported"));
     }
     if t.scalar::<u32>(f::EXTERNAL_BUFFER, "external_buffer", 0)? != 0 {
-        return Err(t.err("external_buffer", "weights stored outside the .tflite file are not supported"));
+        return Err(t.err(
+            "external_buffer",
+            "weights stored outside the .tflite file are not supported",
+        ));
     }
     let quantization = match t.table(f::QUANTIZATION, "quantization", || format!("{} quantization", t.loc()))? {
         Some(q) => Some(read_quantization(&q)?),
@@ -241,9 +266,12 @@ fn read_quantization(q: &Table) -> Result<Quantization> {
 fn read_operator(t: &Table, codes: &[OpCode]) -> Result<Operator> {
     use field::operator as f;
     let index = t.scalar::<u32>(f::OPCODE_INDEX, "opcode_index", 0)?;
-    let code = codes
-        .get(index as usize)
-        .ok_or_else(|| t.err("opcode_index", format!("{index} out of range ({} operator codes)", codes.len())))?;
+    let code = codes.get(index as usize).ok_or_else(|| {
+        t.err(
+            "opcode_index",
+            format!("{index} out of range ({} operator codes)", codes.len()),
+        )
+    })?;
     if t.scalar::<u64>(f::LARGE_CUSTOM_OPTIONS_OFFSET, "large_custom_options_offset", 0)? > 1 {
         return Err(t.err(
             "large_custom_options_offset",
@@ -340,7 +368,9 @@ fn read_options(union: u8, t: &Table) -> Result<Options> {
             if !(0..=1).contains(&weights_format) {
                 return Err(t.err(
                     "weights_format",
-                    format!("{weights_format} is not a FullyConnectedOptionsWeightsFormat (DEFAULT 0, SHUFFLED4x16INT8 1)"),
+                    format!(
+                        "{weights_format} is not a FullyConnectedOptionsWeightsFormat (DEFAULT 0, SHUFFLED4x16INT8 1)"
+                    ),
                 ));
             }
             Options::FullyConnected(FullyConnectedOptions {
@@ -354,7 +384,9 @@ fn read_options(union: u8, t: &Table) -> Result<Options> {
             beta: t.scalar::<f32>(field::softmax::BETA, "beta", 0.0)?,
         },
         options::RESHAPE => Options::Reshape {
-            new_shape: t.scalars::<i32>(field::reshape::NEW_SHAPE, "new_shape")?.unwrap_or_default(),
+            new_shape: t
+                .scalars::<i32>(field::reshape::NEW_SHAPE, "new_shape")?
+                .unwrap_or_default(),
         },
         options::STRIDED_SLICE => {
             use field::strided_slice as f;
@@ -402,7 +434,13 @@ fn read_metadata(root: &Table) -> Result<Vec<Metadata>> {
 
 fn read_signature_defs(root: &Table) -> Result<Vec<SignatureDef>> {
     use field::signature_def as f;
-    let Some(list) = table_list(root, field::model::SIGNATURE_DEFS, "signature_defs", limits::MAX_METADATA)? else {
+    let Some(list) = table_list(
+        root,
+        field::model::SIGNATURE_DEFS,
+        "signature_defs",
+        limits::MAX_METADATA,
+    )?
+    else {
         return Ok(Vec::new());
     };
     let mut signatures = Vec::with_capacity(list.len());
@@ -410,15 +448,21 @@ fn read_signature_defs(root: &Table) -> Result<Vec<SignatureDef>> {
     for i in 0..list.len() {
         let t = list.get(i, format!("signature {i}"))?;
         // InterpreterBuilder::ParseSignatureDefs refuses a signature without a key.
-        let key = t.string(f::SIGNATURE_KEY, "signature_key")?.ok_or_else(|| t.err("signature_key", "missing"))?;
+        let key = t
+            .string(f::SIGNATURE_KEY, "signature_key")?
+            .ok_or_else(|| t.err("signature_key", "missing"))?;
         let mut read_maps = |vo: u16, name: &str| -> Result<Vec<TensorMap>> {
-            let Some(list) = t.tables(vo, name)? else { return Ok(Vec::new()) };
+            let Some(list) = t.tables(vo, name)? else {
+                return Ok(Vec::new());
+            };
             maps_total = maps_total.saturating_add(list.len());
             check_count("signature tensor maps", maps_total, limits::MAX_SIGNATURE_TENSORS)?;
             let mut maps = Vec::with_capacity(list.len());
             for k in 0..list.len() {
                 let m = list.get(k, format!("signature {i} {name} {k}"))?;
-                let map_name = m.string(field::tensor_map::NAME, "name")?.ok_or_else(|| m.err("name", "missing"))?;
+                let map_name = m
+                    .string(field::tensor_map::NAME, "name")?
+                    .ok_or_else(|| m.err("name", "missing"))?;
                 maps.push(TensorMap {
                     name: map_name.to_owned(),
                     tensor_index: m.scalar::<u32>(field::tensor_map::TENSOR_INDEX, "tensor_index", 0)?,
@@ -436,4 +480,343 @@ fn read_signature_defs(root: &Table) -> Result<Vec<SignatureDef>> {
         });
     }
     Ok(signatures)
+}
+
+#[cfg(test)]
+mod tests {
+    use flatbuffers::FlatBufferBuilder;
+
+    use super::*;
+    use crate::tflite::schema::op;
+
+    /// Knobs for a hand-assembled file: one subgraph, tensors 0 (input, FLOAT32 [1, 4]) and 1 (output),
+    /// one operator.
+    struct Raw {
+        identifier: &'static str,
+        version: u32,
+        tensor_type: i8,
+        shape: Vec<i32>,
+        buffer: u32,
+        buffer_offset: u64,
+        sparsity: bool,
+        deprecated_code: i8,
+        builtin_code: i32,
+        opcode_index: u32,
+        op_inputs: Vec<i32>,
+        options_type: u8,
+        /// Write an options table (a Conv2DOptions-shaped one, padding = this value).
+        options_padding: Option<i8>,
+        scale: Option<Vec<f32>>,
+        zero_point: Option<Vec<i64>>,
+    }
+
+    impl Default for Raw {
+        fn default() -> Raw {
+            Raw {
+                identifier: "TFL3",
+                version: 3,
+                tensor_type: 0,
+                shape: vec![1, 4],
+                buffer: 0,
+                buffer_offset: 0,
+                sparsity: false,
+                deprecated_code: 0,
+                builtin_code: op::QUANTIZE,
+                opcode_index: 0,
+                op_inputs: vec![0],
+                options_type: 0,
+                options_padding: None,
+                scale: None,
+                zero_point: None,
+            }
+        }
+    }
+
+    fn build(r: &Raw) -> Vec<u8> {
+        let mut fbb = FlatBufferBuilder::new();
+        let buffers: Vec<_> = (0..2)
+            .map(|i| {
+                let start = fbb.start_table();
+                if i == 1 {
+                    fbb.push_slot::<u64>(field::buffer::OFFSET, r.buffer_offset, 0);
+                }
+                fbb.end_table(start)
+            })
+            .collect();
+        let buffers = fbb.create_vector(&buffers);
+        let code = {
+            let start = fbb.start_table();
+            fbb.push_slot::<i32>(field::operator_code::BUILTIN_CODE, r.builtin_code, 0);
+            fbb.push_slot::<i8>(field::operator_code::DEPRECATED_BUILTIN_CODE, r.deprecated_code, 0);
+            fbb.end_table(start)
+        };
+        let codes = fbb.create_vector(&[code]);
+        let mut tensors = Vec::new();
+        for i in 0..2 {
+            let name = fbb.create_string(&format!("t{i}"));
+            let shape = fbb.create_vector(&r.shape);
+            let quantization = if i == 0 && (r.scale.is_some() || r.zero_point.is_some()) {
+                let scale = r.scale.as_ref().map(|s| fbb.create_vector(s));
+                let zero_point = r.zero_point.as_ref().map(|z| fbb.create_vector(z));
+                let start = fbb.start_table();
+                if let Some(s) = scale {
+                    fbb.push_slot_always(field::quantization::SCALE, s);
+                }
+                if let Some(z) = zero_point {
+                    fbb.push_slot_always(field::quantization::ZERO_POINT, z);
+                }
+                Some(fbb.end_table(start))
+            } else {
+                None
+            };
+            let sparsity = (r.sparsity && i == 0).then(|| {
+                let start = fbb.start_table();
+                fbb.end_table(start)
+            });
+            let start = fbb.start_table();
+            fbb.push_slot_always(field::tensor::NAME, name);
+            fbb.push_slot_always(field::tensor::SHAPE, shape);
+            if let Some(q) = quantization {
+                fbb.push_slot_always(field::tensor::QUANTIZATION, q);
+            }
+            if let Some(s) = sparsity {
+                fbb.push_slot_always(field::tensor::SPARSITY, s);
+            }
+            fbb.push_slot::<u32>(field::tensor::BUFFER, if i == 0 { r.buffer } else { 0 }, 0);
+            fbb.push_slot::<i8>(field::tensor::TYPE, r.tensor_type, 0);
+            tensors.push(fbb.end_table(start));
+        }
+        let tensors = fbb.create_vector(&tensors);
+        let op_inputs = fbb.create_vector(&r.op_inputs);
+        let op_outputs = fbb.create_vector(&[1i32]);
+        let options = r.options_padding.map(|p| {
+            let start = fbb.start_table();
+            fbb.push_slot::<i8>(field::conv_2d::PADDING, p, 0);
+            fbb.end_table(start)
+        });
+        let operator = {
+            let start = fbb.start_table();
+            fbb.push_slot::<u32>(field::operator::OPCODE_INDEX, r.opcode_index, 0);
+            fbb.push_slot_always(field::operator::INPUTS, op_inputs);
+            fbb.push_slot_always(field::operator::OUTPUTS, op_outputs);
+            if let Some(o) = options {
+                fbb.push_slot_always(field::operator::BUILTIN_OPTIONS, o);
+            }
+            fbb.push_slot::<u8>(field::operator::BUILTIN_OPTIONS_TYPE, r.options_type, 0);
+            fbb.end_table(start)
+        };
+        let operators = fbb.create_vector(&[operator]);
+        let io_in = fbb.create_vector(&[0i32]);
+        let io_out = fbb.create_vector(&[1i32]);
+        let subgraph = {
+            let start = fbb.start_table();
+            fbb.push_slot_always(field::subgraph::TENSORS, tensors);
+            fbb.push_slot_always(field::subgraph::INPUTS, io_in);
+            fbb.push_slot_always(field::subgraph::OUTPUTS, io_out);
+            fbb.push_slot_always(field::subgraph::OPERATORS, operators);
+            fbb.end_table(start)
+        };
+        let subgraphs = fbb.create_vector(&[subgraph]);
+        let start = fbb.start_table();
+        fbb.push_slot::<u32>(field::model::VERSION, r.version, 0);
+        fbb.push_slot_always(field::model::OPERATOR_CODES, codes);
+        fbb.push_slot_always(field::model::SUBGRAPHS, subgraphs);
+        fbb.push_slot_always(field::model::BUFFERS, buffers);
+        let root = fbb.end_table(start);
+        fbb.finish(root, Some(r.identifier));
+        fbb.finished_data().to_vec()
+    }
+
+    fn error(r: Raw) -> String {
+        read_model(&build(&r)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn reads_a_minimal_file() {
+        let m = read_model(&build(&Raw::default())).unwrap();
+        assert_eq!(m.subgraphs[0].operators[0].code, op::QUANTIZE);
+        assert_eq!(m.subgraphs[0].tensors[1].name, "t1");
+        assert_eq!(m.subgraphs[0].tensors[0].quantization, None);
+    }
+
+    #[test]
+    fn resolves_operator_codes() {
+        // Old files: only the i8 field.
+        let m = read_model(&build(&Raw {
+            builtin_code: 0,
+            deprecated_code: 6,
+            ..Raw::default()
+        }))
+        .unwrap();
+        assert_eq!(m.subgraphs[0].operators[0].code, op::DEQUANTIZE);
+        // New codes: 127 in the i8 field.
+        let m = read_model(&build(&Raw {
+            builtin_code: 150,
+            deprecated_code: 127,
+            ..Raw::default()
+        }))
+        .unwrap();
+        assert_eq!(m.subgraphs[0].operators[0].code, 150);
+        // Codes the schema doesn't know, with options we don't know, are read for `inspect`.
+        let m = read_model(&build(&Raw {
+            builtin_code: 5000,
+            deprecated_code: 127,
+            options_type: 200,
+            options_padding: Some(0),
+            ..Raw::default()
+        }))
+        .unwrap();
+        assert_eq!(m.subgraphs[0].operators[0].options, Options::Unknown(200));
+        assert!(
+            error(Raw {
+                builtin_code: -4,
+                deprecated_code: -1,
+                ..Raw::default()
+            })
+            .contains("operator code 0 (builtin_code): -1 is negative")
+        );
+    }
+
+    #[test]
+    fn reads_missing_options_as_defaults() {
+        let m = read_model(&build(&Raw {
+            builtin_code: op::CONV_2D,
+            options_type: options::CONV_2D,
+            ..Raw::default()
+        }))
+        .unwrap();
+        assert_eq!(
+            m.subgraphs[0].operators[0].options,
+            Options::Conv2D(Conv2DOptions::default())
+        );
+    }
+
+    #[test]
+    fn errors_name_the_table_and_field() {
+        let cases: Vec<(Raw, &str)> = vec![
+            (
+                Raw {
+                    identifier: "TFL2",
+                    ..Raw::default()
+                },
+                "file identifier: expected \"TFL3\" at bytes 4..8, found \"TFL2\"",
+            ),
+            (
+                Raw {
+                    version: 2,
+                    ..Raw::default()
+                },
+                "model (version): schema version 2 is not supported",
+            ),
+            (
+                Raw {
+                    tensor_type: 42,
+                    ..Raw::default()
+                },
+                "subgraph 0 tensor 0 (type): 42 is not a TensorType",
+            ),
+            (
+                Raw {
+                    opcode_index: 3,
+                    ..Raw::default()
+                },
+                "subgraph 0 operator 0 (opcode_index): 3 out of range (1 operator codes)",
+            ),
+            (
+                Raw {
+                    op_inputs: vec![0, 7],
+                    ..Raw::default()
+                },
+                "subgraph 0 operator 0 (QUANTIZE) (inputs): tensor index 7 out of range (2 tensors)",
+            ),
+            (
+                Raw {
+                    buffer: 9,
+                    ..Raw::default()
+                },
+                "subgraph 0 tensor 0 (buffer): index 9 out of range (2 buffers)",
+            ),
+            (
+                Raw {
+                    buffer_offset: 4096,
+                    ..Raw::default()
+                },
+                "buffer 1 (offset): data stored outside the flatbuffer",
+            ),
+            (
+                Raw {
+                    sparsity: true,
+                    ..Raw::default()
+                },
+                "subgraph 0 tensor 0 (sparsity): sparse tensors are not supported",
+            ),
+            (
+                Raw {
+                    shape: vec![1, -1],
+                    ..Raw::default()
+                },
+                "subgraph 0 tensor 0 (shape): dimension 1 is -1",
+            ),
+            (
+                Raw {
+                    builtin_code: op::CONV_2D,
+                    options_type: options::CONV_2D,
+                    options_padding: Some(9),
+                    ..Raw::default()
+                },
+                "subgraph 0 operator 0 builtin_options (padding): 9 is not a Padding",
+            ),
+            (
+                Raw {
+                    builtin_code: op::CONV_2D,
+                    options_type: options::POOL_2D,
+                    options_padding: Some(1),
+                    ..Raw::default()
+                },
+                "Pool2DOptions does not fit this operator, which takes Conv2DOptions",
+            ),
+            (
+                Raw {
+                    scale: Some(vec![0.5]),
+                    ..Raw::default()
+                },
+                "subgraph 0 tensor 0 (quantization): 1 scales but 0 zero points",
+            ),
+            (
+                Raw {
+                    scale: Some(vec![0.5, 0.5]),
+                    zero_point: Some(vec![0, 0]),
+                    ..Raw::default()
+                },
+                "2 scales along quantized_dimension 0, whose size is 1",
+            ),
+        ];
+        for (raw, expected) in cases {
+            let got = error(raw);
+            assert!(got.contains(expected), "expected {expected:?} in {got:?}");
+        }
+        let zero_point_only = read_model(&build(&Raw {
+            zero_point: Some(vec![3]),
+            ..Raw::default()
+        }));
+        assert!(zero_point_only.is_err());
+        let ok = read_model(&build(&Raw {
+            scale: Some(vec![0.5]),
+            zero_point: Some(vec![3]),
+            ..Raw::default()
+        }));
+        assert_eq!(
+            ok.unwrap().subgraphs[0].tensors[0].per_tensor_quantization(),
+            Some((0.5, 3))
+        );
+    }
+
+    #[test]
+    fn short_and_oversized_files() {
+        assert!(read_model(b"").unwrap_err().to_string().contains("too short"));
+        assert!(read_model(b"\x08\0\0\0TFL3").is_err());
+        // Zeroed pages: nothing is touched beyond the length check.
+        let huge = vec![0u8; limits::MAX_FILE_BYTES + 1];
+        assert!(matches!(read_model(&huge), Err(Error::LimitExceeded { .. })));
+    }
 }

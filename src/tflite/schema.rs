@@ -14,6 +14,7 @@ pub const SIGNATURE_SERVING_DEFAULT: &str = "serving_default";
 
 /// Names of the `BuiltinOperator` enum, indexed by code (0 ADD … 209 STABLEHLO_CASE), as in the current
 /// `schema.fbs` (tensorflow/compiler/mlir/lite/schema/schema.fbs, LiteRT tflite/converter/schema/schema.fbs).
+#[rustfmt::skip]
 const BUILTIN_NAMES: [&str; 210] = [
     "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEPTH_TO_SPACE", "DEQUANTIZE",
     "EMBEDDING_LOOKUP", "FLOOR", "FULLY_CONNECTED", "HASHTABLE_LOOKUP", "L2_NORMALIZATION", "L2_POOL_2D",
@@ -248,4 +249,40 @@ pub mod op {
     pub const QUANTIZE: i32 = 114;
     /// Codes above this live only in `OperatorCode.builtin_code`; `deprecated_builtin_code` holds 127.
     pub const PLACEHOLDER_FOR_GREATER_OP_CODES: i32 = 127;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_codes() {
+        for (code, name) in [
+            (op::ADD, "ADD"),
+            (op::AVERAGE_POOL_2D, "AVERAGE_POOL_2D"),
+            (op::CONV_2D, "CONV_2D"),
+            (op::DEPTHWISE_CONV_2D, "DEPTHWISE_CONV_2D"),
+            (op::DEQUANTIZE, "DEQUANTIZE"),
+            (op::FULLY_CONNECTED, "FULLY_CONNECTED"),
+            (op::L2_POOL_2D, "L2_POOL_2D"),
+            (op::MAX_POOL_2D, "MAX_POOL_2D"),
+            (op::RESHAPE, "RESHAPE"),
+            (op::SOFTMAX, "SOFTMAX"),
+            (op::CUSTOM, "CUSTOM"),
+            (op::STRIDED_SLICE, "STRIDED_SLICE"),
+            (op::SHAPE, "SHAPE"),
+            (op::PACK, "PACK"),
+            (op::QUANTIZE, "QUANTIZE"),
+            (op::PLACEHOLDER_FOR_GREATER_OP_CODES, "PLACEHOLDER_FOR_GREATER_OP_CODES"),
+            (128, "CUMSUM"),
+            (150, "GELU"),
+            (209, "STABLEHLO_CASE"),
+        ] {
+            assert_eq!(builtin_name(code), Some(name), "code {code}");
+        }
+        assert_eq!(builtin_name(210), None);
+        assert_eq!(builtin_name(-1), None);
+        assert_eq!(options::name(options::QUANTIZE), Some("QuantizeOptions"));
+        assert_eq!(options::name(200), None);
+    }
 }

@@ -45,7 +45,11 @@ pub fn write_model(model: &Model) -> Result<Vec<u8>> {
         }
     }
     let bound = size_bound(model);
-    Error::check_limit("size of the .tflite file to write (upper bound)", bound, limits::MAX_FILE_BYTES as u64)?;
+    Error::check_limit(
+        "size of the .tflite file to write (upper bound)",
+        bound,
+        limits::MAX_FILE_BYTES as u64,
+    )?;
 
     // `bound` ≤ 256 MiB, checked above.
     let mut fbb = Fbb::with_capacity(bound as usize);
@@ -56,8 +60,11 @@ pub fn write_model(model: &Model) -> Result<Vec<u8>> {
     let codes: Vec<TableRef> = codes.iter().map(|c| write_operator_code(&mut fbb, c)).collect();
     let codes = fbb.create_vector(&codes);
 
-    let subgraphs: Vec<TableRef> =
-        model.subgraphs.iter().map(|s| write_subgraph(&mut fbb, s, &code_index)).collect();
+    let subgraphs: Vec<TableRef> = model
+        .subgraphs
+        .iter()
+        .map(|s| write_subgraph(&mut fbb, s, &code_index))
+        .collect();
     let subgraphs = fbb.create_vector(&subgraphs);
 
     let description = model.description.as_deref().map(|d| fbb.create_string(d));
@@ -70,7 +77,11 @@ pub fn write_model(model: &Model) -> Result<Vec<u8>> {
     let signatures = if model.signature_defs.is_empty() {
         None
     } else {
-        let entries: Vec<TableRef> = model.signature_defs.iter().map(|s| write_signature(&mut fbb, s)).collect();
+        let entries: Vec<TableRef> = model
+            .signature_defs
+            .iter()
+            .map(|s| write_signature(&mut fbb, s))
+            .collect();
         Some(fbb.create_vector(&entries))
     };
 
@@ -138,8 +149,8 @@ fn operator_codes(model: &Model) -> Result<(Vec<OpCode<'_>>, HashMap<CodeKey<'_>
     let mut index = HashMap::new();
     for operator in model.subgraphs.iter().flat_map(|s| &s.operators) {
         let key = (operator.code, operator.custom_code.as_deref(), operator.version);
-        if !index.contains_key(&key) {
-            index.insert(key, codes.len() as u32);
+        if let std::collections::hash_map::Entry::Vacant(entry) = index.entry(key) {
+            entry.insert(codes.len() as u32);
             codes.push(OpCode {
                 code: key.0,
                 custom_code: key.1,
@@ -147,7 +158,11 @@ fn operator_codes(model: &Model) -> Result<(Vec<OpCode<'_>>, HashMap<CodeKey<'_>
             });
         }
     }
-    Error::check_limit("distinct operator codes", codes.len() as u64, limits::MAX_OPERATOR_CODES as u64)?;
+    Error::check_limit(
+        "distinct operator codes",
+        codes.len() as u64,
+        limits::MAX_OPERATOR_CODES as u64,
+    )?;
     Ok((codes, index))
 }
 
@@ -223,7 +238,11 @@ fn write_quantization(fbb: &mut Fbb, q: &Quantization) -> TableRef {
     fn vector_f32<'a>(fbb: &mut Fbb<'a>, v: &[f32]) -> Option<WIPOffset<flatbuffers::Vector<'a, f32>>> {
         if v.is_empty() { None } else { Some(fbb.create_vector(v)) }
     }
-    let zero_point = if q.zero_point.is_empty() { None } else { Some(fbb.create_vector(&q.zero_point)) };
+    let zero_point = if q.zero_point.is_empty() {
+        None
+    } else {
+        Some(fbb.create_vector(&q.zero_point))
+    };
     let scale = vector_f32(fbb, &q.scale);
     let min = vector_f32(fbb, &q.min);
     let max = vector_f32(fbb, &q.max);
@@ -386,7 +405,10 @@ fn size_bound(model: &Model) -> u64 {
     }
     for subgraph in &model.subgraphs {
         add(TABLE + 5 * VECTOR + subgraph.name.as_deref().map_or(0, text));
-        add(4 * len(subgraph.inputs.len() + subgraph.outputs.len() + subgraph.tensors.len() + subgraph.operators.len()));
+        add(4 * len(subgraph.inputs.len()
+            + subgraph.outputs.len()
+            + subgraph.tensors.len()
+            + subgraph.operators.len()));
         for t in &subgraph.tensors {
             add(2 * TABLE + 6 * VECTOR + text(&t.name));
             add(4 * len(t.shape.len() + t.shape_signature.as_ref().map_or(0, Vec::len)));
@@ -478,10 +500,20 @@ mod tests {
             let pos = b.bytes_pos(field::buffer::DATA, "data").unwrap().unwrap();
             assert_eq!(pos % 16, 0, "buffer {i} data at {pos}");
         }
-        let codes = root.tables(field::model::OPERATOR_CODES, "operator_codes").unwrap().unwrap();
+        let codes = root
+            .tables(field::model::OPERATOR_CODES, "operator_codes")
+            .unwrap()
+            .unwrap();
         let code = codes.get(0, "code".into()).unwrap();
-        assert_eq!(code.scalar::<i8>(field::operator_code::DEPRECATED_BUILTIN_CODE, "d", 0).unwrap(), 127);
-        assert_eq!(code.scalar::<i32>(field::operator_code::BUILTIN_CODE, "b", 0).unwrap(), 300);
+        assert_eq!(
+            code.scalar::<i8>(field::operator_code::DEPRECATED_BUILTIN_CODE, "d", 0)
+                .unwrap(),
+            127
+        );
+        assert_eq!(
+            code.scalar::<i32>(field::operator_code::BUILTIN_CODE, "b", 0).unwrap(),
+            300
+        );
         assert_eq!(code.scalar::<i32>(field::operator_code::VERSION, "v", 1).unwrap(), 2);
         // Empty quantization table kept apart from none.
         let back = read_model(&bytes).unwrap();
@@ -520,7 +552,10 @@ mod tests {
         let bytes = write_model(&m).unwrap();
         let file = File::new(&bytes, 1 << 20);
         let root = file.root("model").unwrap();
-        let codes = root.tables(field::model::OPERATOR_CODES, "operator_codes").unwrap().unwrap();
+        let codes = root
+            .tables(field::model::OPERATOR_CODES, "operator_codes")
+            .unwrap()
+            .unwrap();
         let got: Vec<(i32, i32)> = (0..codes.len())
             .map(|i| {
                 let c = codes.get(i, String::new()).unwrap();
