@@ -1,1 +1,16 @@
-//! Training (filled in next).
+//! Training the float network: layers as forward/backward pairs, softmax cross-entropy, Adam, and a
+//! step-wise training loop with Keras's defaults.
+//!
+//! Activations are NHWC and row-major, one sample after another; conv filters are OHWI and dense weights
+//! `[out, in]`, the layouts TFLite uses, so export copies instead of transposing.
+
+pub mod adam;
+pub mod fit;
+pub mod layers;
+pub mod loss;
+pub mod net;
+
+pub use adam::Adam;
+pub use fit::{EpochReport, StepReport, TrainConfig, Trainer, evaluate};
+pub use layers::{Activation, LayerSpec, Padding};
+pub use net::{Architecture, Sequential};

@@ -1,0 +1,249 @@
+//! The training loop, step by step so that both the CLI (a progress bar) and the browser worker (a
+//! chart, a cancel button) can drive it.
+//!
+//! Keras `fit` semantics: a full reshuffle of the training set every epoch, batches of `batch_size`, the
+//! last partial batch kept, one Adam update per batch, validation on the test set after each epoch.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Dataset, epoch_batches, fill_batch};
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::train::adam::Adam;
+use crate::train::loss::softmax_cross_entropy_eval;
+use crate::train::net::{Architecture, Sequential};
+
+/// Every knob of a training run (defaults: the tutorial's `fit(epochs=5)` with Keras defaults).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f32,
+    pub seed: u64,
+    pub architecture: Architecture,
+}
+
+impl Default for TrainConfig {
+    fn default() -> TrainConfig {
+        TrainConfig {
+            epochs: 5,
+            batch_size: 32,
+            learning_rate: 0.001,
+            seed: 0,
+            architecture: Architecture::tutorial(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Check the settings (they may come from a form field).
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 || self.epochs > 1000 {
+            return Err(Error::InvalidArgument(format!("epochs must be 1–1000, got {}", self.epochs)));
+        }
+        if self.batch_size == 0 || self.batch_size > 65_536 {
+            return Err(Error::InvalidArgument(format!(
+                "batch size must be 1–65536, got {}",
+                self.batch_size
+            )));
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0 && self.learning_rate <= 10.0) {
+            return Err(Error::InvalidArgument(format!(
+                "learning rate must be in (0, 10], got {}",
+                self.learning_rate
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Progress after one training step.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepReport {
+    /// 0-based epoch.
+    pub epoch: usize,
+    /// Steps done in this epoch (1-based after the step).
+    pub step: usize,
+    pub steps_per_epoch: usize,
+    /// Loss of this batch.
+    pub batch_loss: f32,
+    /// Running mean loss and accuracy over the epoch so far (what Keras's progress bar shows).
+    pub loss: f32,
+    pub accuracy: f32,
+}
+
+/// Summary of a finished epoch, with validation on the test set.
+#[derive(Clone, Debug, Serialize)]
+pub struct EpochReport {
+    pub epoch: usize,
+    pub epochs: usize,
+    pub loss: f32,
+    pub accuracy: f32,
+    pub val_loss: f32,
+    pub val_accuracy: f32,
+}
+
+impl EpochReport {
+    /// A Keras-like log line: `Epoch 1/5 - loss: 0.2937 - accuracy: 0.9172 - val_loss: … - val_accuracy: …`.
+    pub fn keras_line(&self) -> String {
+        format!(
+            "Epoch {}/{} - loss: {:.4} - accuracy: {:.4} - val_loss: {:.4} - val_accuracy: {:.4}",
+            self.epoch + 1,
+            self.epochs,
+            self.loss,
+            self.accuracy,
+            self.val_loss,
+            self.val_accuracy
+        )
+    }
+}
+
+/// A training run in progress.
+pub struct Trainer {
+    pub net: Sequential,
+    pub config: TrainConfig,
+    optimizer: Adam,
+    rng: Rng,
+    epoch: usize,
+    batches: Vec<Vec<usize>>,
+    step: usize,
+    loss_sum: f64,
+    correct: usize,
+    seen: usize,
+    x: Vec<f32>,
+    y: Vec<u8>,
+    m: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+}
+
+impl Trainer {
+    /// Start a run: build the network from the config's architecture and seed. The training data's
+    /// image size must match the architecture's input.
+    pub fn new(config: TrainConfig, train: &Dataset) -> Result<Trainer> {
+        config.validate()?;
+        let mut net = Sequential::new(&config.architecture, config.seed)?;
+        // Adam's first and second moments, one pair of buffers per parameter tensor.
+        let sizes: Vec<usize> = net.params_and_grads().iter().map(|(p, _)| p.len()).collect();
+        let m = sizes.iter().map(|&n| vec![0.0; n]).collect();
+        let v = sizes.iter().map(|&n| vec![0.0; n]).collect();
+        if net.input_len() != train.image_len() {
+            return Err(Error::InvalidArgument(format!(
+                "the network takes {:?} inputs, the images are {}×{}",
+                net.input_shape, train.rows, train.cols
+            )));
+        }
+        if train.is_empty() {
+            return Err(Error::InvalidArgument("the training set is empty".into()));
+        }
+        // Shuffling has its own stream, derived from the seed, so it does not depend on the architecture.
+        let rng = Rng::new(config.seed ^ 0x5DEE_CE66_D1CE_5EED);
+        let optimizer = Adam::new(config.learning_rate);
+        Ok(Trainer {
+            net,
+            config,
+            optimizer,
+            rng,
+            epoch: 0,
+            batches: Vec::new(),
+            step: 0,
+            loss_sum: 0.0,
+            correct: 0,
+            seen: 0,
+            x: Vec::new(),
+            y: Vec::new(),
+            m,
+            v,
+        })
+    }
+
+    /// Steps per epoch for `n` training images (the last partial batch counts).
+    pub fn steps_per_epoch(&self, n: usize) -> usize {
+        n.div_ceil(self.config.batch_size)
+    }
+
+    /// Current epoch (0-based).
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    /// True once all epochs are done.
+    pub fn finished(&self) -> bool {
+        self.epoch >= self.config.epochs
+    }
+
+    /// Train on one batch. Returns `None` when all epochs are done. When the report's `step` equals
+    /// `steps_per_epoch`, the epoch is over: call [`Trainer::end_epoch`] to validate and move on.
+    pub fn step(&mut self, train: &Dataset) -> Option<StepReport> {
+        if self.finished() {
+            return None;
+        }
+        if self.step == 0 && self.batches.is_empty() {
+            self.batches = epoch_batches(train.len(), self.config.batch_size, &mut self.rng);
+            self.loss_sum = 0.0;
+            self.correct = 0;
+            self.seen = 0;
+        }
+        let indices = self.batches.get(self.step)?;
+        let n = indices.len();
+        self.x.resize(n * train.image_len(), 0.0);
+        self.y.resize(n, 0);
+        fill_batch(train, indices, &mut self.x, &mut self.y);
+        let (loss, correct) = self.net.forward_backward(&self.x, &self.y);
+        let alpha = self.optimizer.step_size();
+        let moments = self.m.iter_mut().zip(self.v.iter_mut());
+        for ((param, grad), (m, v)) in self.net.params_and_grads().into_iter().zip(moments) {
+            self.optimizer.update(alpha, param, grad, m, v);
+        }
+        self.optimizer.finish_step();
+        self.step += 1;
+        self.loss_sum += loss as f64 * n as f64;
+        self.correct += correct;
+        self.seen += n;
+        Some(StepReport {
+            epoch: self.epoch,
+            step: self.step,
+            steps_per_epoch: self.batches.len(),
+            batch_loss: loss,
+            loss: (self.loss_sum / self.seen as f64) as f32,
+            accuracy: self.correct as f32 / self.seen as f32,
+        })
+    }
+
+    /// Finish the current epoch: evaluate on `validation` and start the next epoch.
+    pub fn end_epoch(&mut self, validation: &Dataset) -> EpochReport {
+        let (val_loss, val_accuracy) = evaluate(&mut self.net, validation);
+        let report = EpochReport {
+            epoch: self.epoch,
+            epochs: self.config.epochs,
+            loss: (self.loss_sum / self.seen.max(1) as f64) as f32,
+            accuracy: self.correct as f32 / self.seen.max(1) as f32,
+            val_loss,
+            val_accuracy,
+        };
+        self.epoch += 1;
+        self.step = 0;
+        self.batches.clear();
+        report
+    }
+}
+
+/// Mean loss and accuracy of `net` on `data` (batches of 500).
+pub fn evaluate(net: &mut Sequential, data: &Dataset) -> (f32, f32) {
+    const BATCH: usize = 500;
+    let classes = net.num_outputs();
+    let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    let all: Vec<usize> = (0..data.len()).collect();
+    for chunk in all.chunks(BATCH) {
+        x.resize(chunk.len() * data.image_len(), 0.0);
+        y.resize(chunk.len(), 0);
+        fill_batch(data, chunk, &mut x, &mut y);
+        let logits = net.forward(&x, chunk.len());
+        let (loss, c) = softmax_cross_entropy_eval(logits, &y, classes);
+        loss_sum += loss * chunk.len() as f64;
+        correct += c;
+    }
+    let n = data.len().max(1) as f64;
+    ((loss_sum / n) as f32, (correct as f64 / n) as f32)
+}

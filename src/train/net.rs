@@ -1,0 +1,258 @@
+//! A small sequential network: a per-sample input shape and a list of layers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::train::layers::{Activation, Layer, LayerSpec, Padding};
+use crate::train::loss::softmax_cross_entropy;
+
+/// An architecture: input shape and layer specs (serializable, so the browser can offer others).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Architecture {
+    pub input_shape: Vec<usize>,
+    pub layers: Vec<LayerSpec>,
+}
+
+impl Architecture {
+    /// The TensorFlow tutorial's model: Reshape 28×28→28×28×1, Conv2D 12×3×3 ReLU, MaxPool 2×2, Flatten,
+    /// Dense 10 (logits).
+    pub fn tutorial() -> Architecture {
+        Architecture {
+            input_shape: vec![28, 28],
+            layers: vec![
+                LayerSpec::Reshape { shape: vec![28, 28, 1] },
+                LayerSpec::Conv2D {
+                    filters: 12,
+                    kernel: [3, 3],
+                    strides: [1, 1],
+                    padding: Padding::Valid,
+                    activation: Activation::Relu,
+                },
+                LayerSpec::MaxPool2D { pool: [2, 2], strides: [2, 2] },
+                LayerSpec::Flatten,
+                LayerSpec::Dense { units: 10, activation: Activation::Linear },
+            ],
+        }
+    }
+}
+
+/// The network: layers with parameters, plus the activation buffers of the last forward pass.
+#[derive(Clone, Debug)]
+pub struct Sequential {
+    pub input_shape: Vec<usize>,
+    pub layers: Vec<Layer>,
+    /// `acts[0]` is the input batch, `acts[i + 1]` the output of layer `i`.
+    acts: Vec<Vec<f32>>,
+    grads: [Vec<f32>; 2],
+}
+
+impl Sequential {
+    /// Build the network with Keras's default initialization (Glorot-uniform kernels, zero biases),
+    /// weights drawn from `seed`.
+    pub fn new(arch: &Architecture, seed: u64) -> Result<Sequential> {
+        if arch.layers.is_empty() {
+            return Err(Error::InvalidArgument("a network needs at least one layer".into()));
+        }
+        let mut rng = Rng::new(seed);
+        let mut shape = arch.input_shape.clone();
+        let mut layers = Vec::with_capacity(arch.layers.len());
+        for spec in &arch.layers {
+            let layer = Layer::new(spec, &shape, &mut rng)?;
+            shape = layer.out_shape();
+            layers.push(layer);
+        }
+        if shape.len() != 1 {
+            return Err(Error::InvalidArgument(format!(
+                "the last layer must give a flat vector of class logits, got shape {shape:?}"
+            )));
+        }
+        let acts = vec![Vec::new(); layers.len() + 1];
+        Ok(Sequential {
+            input_shape: arch.input_shape.clone(),
+            layers,
+            acts,
+            grads: [Vec::new(), Vec::new()],
+        })
+    }
+
+    /// Values per input sample.
+    pub fn input_len(&self) -> usize {
+        self.input_shape.iter().product()
+    }
+
+    /// Number of outputs (classes).
+    pub fn num_outputs(&self) -> usize {
+        self.layers.last().map(|l| l.out_shape().iter().product()).unwrap_or(0)
+    }
+
+    /// Number of trainable parameters.
+    pub fn num_params(&mut self) -> usize {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| l.params_and_grads())
+            .map(|(p, _)| p.len())
+            .sum()
+    }
+
+    /// Forward pass over `batch` samples of `x`; returns the logits (`batch × classes`).
+    pub fn forward(&mut self, x: &[f32], batch: usize) -> &[f32] {
+        let n = batch * self.input_len();
+        self.acts[0].clear();
+        self.acts[0].extend_from_slice(&x[..n]);
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            let (before, after) = self.acts.split_at_mut(i + 1);
+            layer.forward(&before[i], batch, &mut after[0]);
+        }
+        self.acts.last().map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// One training forward + backward pass; gradients are left in the layers. Returns (mean loss,
+    /// number correct).
+    pub fn forward_backward(&mut self, x: &[f32], labels: &[u8]) -> (f32, usize) {
+        let batch = labels.len();
+        let classes = self.num_outputs();
+        self.forward(x, batch);
+        let [d_out, d_in] = &mut self.grads;
+        d_out.clear();
+        d_out.resize(batch * classes, 0.0);
+        let logits = self.acts.last().map(Vec::as_slice).unwrap_or(&[]);
+        let (loss, correct) = softmax_cross_entropy(logits, labels, classes, d_out);
+        // The input gradient is only needed while some earlier layer still has parameters.
+        let first_param = self.layers.iter().position(Layer::has_params).unwrap_or(usize::MAX);
+        for i in (0..self.layers.len()).rev() {
+            if i < first_param {
+                break;
+            }
+            let need_input_grad = i > first_param;
+            self.layers[i].backward(&self.acts[i], &self.acts[i + 1], d_out, batch, need_input_grad.then_some(&mut *d_in));
+            std::mem::swap(d_out, d_in);
+        }
+        (loss, correct)
+    }
+
+    /// All (parameter, gradient) pairs in a fixed order.
+    pub fn params_and_grads(&mut self) -> Vec<(&mut [f32], &[f32])> {
+        self.layers.iter_mut().flat_map(Layer::params_and_grads).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mean loss of the network on (x, y) with the current parameters.
+    fn loss_of(net: &mut Sequential, x: &[f32], y: &[u8]) -> f64 {
+        let classes = net.num_outputs();
+        let logits = net.forward(x, y.len()).to_vec();
+        crate::train::loss::softmax_cross_entropy_eval(&logits, y, classes).0
+    }
+
+    /// Central finite differences against backprop for a sample of every parameter tensor, in f64
+    /// terms of the f32 network (step 1e-2 on smooth regions; ReLU kinks make a few entries noisy, so
+    /// compare with a relative tolerance on the worst entries).
+    fn gradient_check(arch: Architecture, seed: u64) {
+        let mut net = Sequential::new(&arch, seed).unwrap();
+        // give biases non-zero values so ReLU kinks are not all at the same place
+        let mut rng = Rng::new(99);
+        for layer in net.layers.iter_mut() {
+            for (p, _) in layer.params_and_grads() {
+                for v in p.iter_mut() {
+                    *v += rng.uniform(-0.05, 0.05);
+                }
+            }
+        }
+        let batch = 3;
+        let x: Vec<f32> = (0..batch * net.input_len()).map(|_| rng.uniform(0.0, 1.0)).collect();
+        let y: Vec<u8> = (0..batch).map(|i| (i * 3 % net.num_outputs()) as u8).collect();
+        net.forward_backward(&x, &y);
+        let analytic: Vec<Vec<f32>> = net.params_and_grads().into_iter().map(|(_, g)| g.to_vec()).collect();
+        let h = 1e-3f32;
+        let (mut checked, mut bad) = (0, 0);
+        for (t, grads) in analytic.iter().enumerate() {
+            let stride = (grads.len() / 25).max(1);
+            for i in (0..grads.len()).step_by(stride) {
+                let orig = net.params_and_grads()[t].0[i];
+                net.params_and_grads()[t].0[i] = orig + h;
+                let lp = loss_of(&mut net, &x, &y);
+                net.params_and_grads()[t].0[i] = orig - h;
+                let lm = loss_of(&mut net, &x, &y);
+                net.params_and_grads()[t].0[i] = orig;
+                let fd = ((lp - lm) / (2.0 * h as f64)) as f32;
+                let g = grads[i];
+                checked += 1;
+                if (fd - g).abs() > 1e-3 + 0.05 * g.abs().max(fd.abs()) {
+                    bad += 1;
+                    eprintln!("tensor {t} entry {i}: finite difference {fd}, backprop {g}");
+                }
+            }
+        }
+        // allow a couple of ReLU/max-pool kink crossings, not systematic errors
+        assert!(bad * 50 <= checked, "{bad} of {checked} gradient entries disagree");
+        assert!(checked > 40);
+    }
+
+    #[test]
+    fn gradients_of_the_tutorial_model() {
+        let mut arch = Architecture::tutorial();
+        arch.input_shape = vec![8, 8];
+        arch.layers[0] = LayerSpec::Reshape { shape: vec![8, 8, 1] };
+        gradient_check(arch, 1);
+    }
+
+    #[test]
+    fn gradients_through_same_padding_strides_two_convs_and_hidden_dense() {
+        let arch = Architecture {
+            input_shape: vec![7, 6, 2],
+            layers: vec![
+                LayerSpec::Conv2D { filters: 3, kernel: [3, 2], strides: [2, 1], padding: Padding::Same, activation: Activation::Relu },
+                LayerSpec::Conv2D { filters: 4, kernel: [2, 2], strides: [1, 1], padding: Padding::Valid, activation: Activation::Linear },
+                LayerSpec::MaxPool2D { pool: [2, 2], strides: [1, 2] },
+                LayerSpec::Flatten,
+                LayerSpec::Dense { units: 5, activation: Activation::Relu },
+                LayerSpec::Dense { units: 3, activation: Activation::Linear },
+            ],
+        };
+        gradient_check(arch, 2);
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let a = Sequential::new(&Architecture::tutorial(), 5).unwrap();
+        let b = Sequential::new(&Architecture::tutorial(), 5).unwrap();
+        let c = Sequential::new(&Architecture::tutorial(), 6).unwrap();
+        let w = |n: &Sequential| match &n.layers[1] {
+            Layer::Conv2D(l) => l.weights.clone(),
+            _ => unreachable!(),
+        };
+        assert_eq!(w(&a), w(&b));
+        assert_ne!(w(&a), w(&c));
+    }
+
+    #[test]
+    fn glorot_limits_match_keras() {
+        let net = Sequential::new(&Architecture::tutorial(), 0).unwrap();
+        let (conv, dense) = match (&net.layers[1], &net.layers[4]) {
+            (Layer::Conv2D(c), Layer::Dense(d)) => (c, d),
+            _ => unreachable!(),
+        };
+        // conv (3,3,1,12): fan_in 9, fan_out 108 → √(6/117) ≈ 0.2265; dense: √(6/2038) ≈ 0.05426
+        let max_abs = |v: &[f32]| v.iter().fold(0.0f32, |a, &x| a.max(x.abs()));
+        assert!(max_abs(&conv.weights) <= 0.2265 && max_abs(&conv.weights) > 0.2);
+        assert!(max_abs(&dense.weights) <= 0.05426 && max_abs(&dense.weights) > 0.054);
+        assert!(conv.bias.iter().chain(&dense.bias).all(|&b| b == 0.0));
+        assert_eq!((conv.weights.len(), dense.weights.len()), (108, 20280));
+    }
+
+    #[test]
+    fn rejects_architectures_that_do_not_fit() {
+        let mut arch = Architecture::tutorial();
+        arch.layers[1] = LayerSpec::Conv2D { filters: 4, kernel: [30, 3], strides: [1, 1], padding: Padding::Valid, activation: Activation::Relu };
+        assert!(Sequential::new(&arch, 0).is_err());
+        let mut arch = Architecture::tutorial();
+        arch.layers.remove(3); // no Flatten before Dense
+        assert!(Sequential::new(&arch, 0).is_err());
+        let arch = Architecture { input_shape: vec![28, 28], layers: vec![LayerSpec::Reshape { shape: vec![27, 28] }] };
+        assert!(Sequential::new(&arch, 0).is_err());
+    }
+}
