@@ -646,3 +646,36 @@ fn shared_data_cannot_blow_up_memory() {
     assert!(bytes.len() < (1 << 20) + 100_000);
     assert!(matches!(read_model(bytes), Err(Error::LimitExceeded { .. })));
 }
+
+/// Every `.tflite` under tests/fixtures/ops (TF's converter on small Keras models using more ops) reads,
+/// re-writes to the same model, and does not grow (unless it holds options we only keep as `Unknown`).
+#[test]
+fn op_fixture_files_round_trip() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ops");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    let out_dir = std::env::var_os("PTQ_REWRITE_DIR").map(|d| PathBuf::from(d).join("ops"));
+    let mut count = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "tflite") {
+            continue;
+        }
+        let original = std::fs::read(&path).unwrap();
+        let model = read_model(&original).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let bytes = write_model(&model).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(read_model(&bytes).unwrap(), model, "{}", path.display());
+        assert!(
+            bytes.len() <= original.len(),
+            "{}: {} > {}",
+            path.display(),
+            bytes.len(),
+            original.len()
+        );
+        if let Some(dir) = &out_dir {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join(entry.file_name()), &bytes).unwrap();
+        }
+        count += 1;
+    }
+    assert!(count > 0);
+}
