@@ -566,6 +566,35 @@ mod tests {
         assert_eq!(back, tiny());
     }
 
+    /// Every non-empty buffer of every re-encoded reference file starts at a multiple of 16.
+    #[test]
+    fn reference_files_re_encode_with_aligned_buffers() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference");
+        for name in [
+            "mnist_float",
+            "mnist_dynamic",
+            "mnist_fullint_floatio",
+            "mnist_intonly_uint8",
+            "mnist_intonly_int8",
+        ] {
+            let original = std::fs::read(dir.join(format!("{name}.tflite"))).unwrap();
+            let bytes = write_model(&read_model(&original).unwrap()).unwrap();
+            assert_eq!(bytes.len() % 16, 0, "{name}");
+            let file = File::new(&bytes, 1 << 30);
+            let root = file.root("model").unwrap();
+            let buffers = root.tables(field::model::BUFFERS, "buffers").unwrap().unwrap();
+            let mut aligned = 0;
+            for i in 0..buffers.len() {
+                let b = buffers.get(i, format!("buffer {i}")).unwrap();
+                if let Some(pos) = b.bytes_pos(field::buffer::DATA, "data").unwrap() {
+                    assert_eq!(pos % 16, 0, "{name} buffer {i} data at {pos}");
+                    aligned += 1;
+                }
+            }
+            assert!(aligned >= 8, "{name}: {aligned} buffers with data");
+        }
+    }
+
     #[test]
     fn refuses_what_it_cannot_encode() {
         let mut m = tiny();
