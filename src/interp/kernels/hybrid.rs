@@ -3,8 +3,8 @@
 //! scaled back to float.
 //!
 //! Facts from `tflite/kernels/internal/reference/portable_tensor_utils.cc`
-//! (`PortableAsymmetricQuantizeFloats`, `PortableSymmetricQuantizeFloats`); x86 builds forward both to
-//! these portable versions.
+//! (`PortableAsymmetricQuantizeFloats`, `PortableSymmetricQuantizeFloats`), with one correction the
+//! reference vectors forced (see [`asymmetric_quantize_floats`]).
 
 use crate::interp::fixed_point::round_f32;
 
@@ -12,9 +12,15 @@ use crate::interp::fixed_point::round_f32;
 ///
 /// The range is widened to include 0, then computed in double: `scale = (max − min) / 255`, and the
 /// zero point is taken from whichever end has the smaller error, rounded half away from zero and
-/// clamped to [−128, 127]. The values are then quantized in float:
-/// `q = round(zp + x · (1 / scale))`, with `1 / scale` computed in float from the float scale. An
-/// all-zero range gives all zeros with scale 1 and zero point 0.
+/// clamped to [−128, 127]. The values are then quantized in float as `q = round(x · (1 / scale)) + zp`
+/// (round half away from zero, `1 / scale` computed in float from the float scale), clamped. An all-zero
+/// range gives all zeros with scale 1 and zero point 0.
+///
+/// **Rounding before the zero point.** The portable source reads `round(zp + x · inv)`, with the sum in
+/// float. LiteRT 2.3.0's x86 build (the reference vectors) instead behaves as `round(x · inv) + zp`: on
+/// `mnist_dynamic` 7 of 10,000 images have an element where the float sum lands exactly on a tie
+/// (e.g. `x · inv = 11.500002`, `−128 + 11.500002 = −116.5` in float) and LiteRT gives −116, which only
+/// the second form produces; with it all 10,000 images match exactly.
 pub fn asymmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> (f32, i32) {
     let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
     for &v in values {
@@ -52,9 +58,9 @@ pub fn asymmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> (f32, i32) 
     };
     let scaling_factor = scale as f32;
     let inverse = 1.0f32 / scaling_factor;
-    let offset = zero_point as f32;
     for (q, &v) in out.iter_mut().zip(values) {
-        let quantized = round_f32(offset + v * inverse) as i32;
+        // `as i32` saturates (NaN → 0), so the add cannot overflow for finite scales.
+        let quantized = (round_f32(v * inverse) as i32).saturating_add(zero_point);
         *q = quantized.clamp(-128, 127) as i8;
     }
     (scaling_factor, zero_point)
