@@ -168,3 +168,26 @@ fn op_fixtures() {
     let failures: Vec<String> = models.iter().filter_map(|m| check(m, &images, 300)).collect();
     assert!(failures.is_empty(), "{} of {} files fail:\n{}", failures.len(), models.len(), failures.join("\n"));
 }
+
+/// Which FULLY_CONNECTED requantization the reference vectors support: TF 2.20+'s double-precision
+/// rescale (our default) matches every image (`reference_models`); the older fixed-point one (tflite-micro,
+/// TF ≤ 2.19) must not, or the vectors would not decide between them.
+#[test]
+fn fc_requantization_is_decided_by_the_vectors() {
+    use ptq_playground::interp::{FcRequant, InterpreterOptions};
+    let images = test_images();
+    let dir = fixtures().join("reference");
+    let mut total_differing = 0;
+    for (mode, ext) in [("fullint_floatio", "float32"), ("intonly_uint8", "uint8"), ("intonly_int8", "int8")] {
+        let model = read_model(&std::fs::read(dir.join(format!("mnist_{mode}.tflite"))).unwrap()).unwrap();
+        let mut interp = Interpreter::with_fc_requant(&model, InterpreterOptions::default(), FcRequant::FixedPoint).unwrap();
+        let out = &interp.outputs()[0];
+        let bpi = out.num_elements() * out.dtype.size().unwrap();
+        let ours = eval::raw_outputs(&mut interp, &images, 784, |_, _| true).unwrap();
+        let reference = std::fs::read(dir.join(format!("mnist_{mode}.ref.{ext}"))).unwrap();
+        let differing = ours.chunks_exact(bpi).zip(reference.chunks_exact(bpi)).filter(|(a, b)| a != b).count();
+        println!("mnist_{mode}: fixed-point FC requantization differs from BUILTIN_REF on {differing} of 10000 images");
+        total_differing += differing;
+    }
+    assert!(total_differing > 0, "the reference vectors do not distinguish the two FC requantizations");
+}
