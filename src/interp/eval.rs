@@ -20,55 +20,84 @@ fn quantize_pixel(pixel: u8, scale: f32, zero_point: i32, (lo, hi): (i32, i32)) 
     q.clamp(lo as f64, hi as f64) as i32
 }
 
-fn check_image(info: &TensorInfo, pixels: &[u8]) -> Result<()> {
-    if info.num_elements() != pixels.len() {
-        return Err(Error::InvalidArgument(format!(
-            "the model input {} has shape {:?} ({} values) but the image has {} pixels",
-            info.name,
-            info.shape,
-            info.num_elements(),
-            pixels.len()
-        )));
-    }
-    Ok(())
+/// Encodes u8 pixels into a model's input 0: a 256-entry table built once from the input's type and
+/// quantization, so encoding an image is one lookup per pixel.
+#[derive(Clone, Debug)]
+pub struct ImageEncoder {
+    table: Table,
+    /// Pixels per image (the input's element count).
+    len: usize,
+    name: String,
+    shape: Vec<usize>,
 }
 
-/// Write `pixels` (row-major u8) into input 0 of `interp`, encoded for its type.
-pub fn set_image(interp: &mut Interpreter, pixels: &[u8]) -> Result<()> {
-    let info = interp
-        .inputs()
-        .first()
-        .cloned()
-        .ok_or_else(|| Error::InvalidArgument("the model has no input".into()))?;
-    check_image(&info, pixels)?;
-    let needs_quant = |info: &TensorInfo| -> Result<(f32, i32)> {
-        if info.scale.is_finite() && info.scale > 0.0 {
-            Ok((info.scale, info.zero_point))
-        } else {
-            Err(Error::InvalidArgument(format!("the {} input {} has no quantization parameters", info.dtype, info.name)))
-        }
-    };
-    match info.dtype {
-        TensorType::Float32 => {
-            for (d, &p) in interp.input_mut::<f32>(0)?.iter_mut().zip(pixels) {
-                *d = p as f32 / 255.0;
+#[derive(Clone, Debug)]
+enum Table {
+    F32(Box<[f32; 256]>),
+    U8(Box<[u8; 256]>),
+    I8(Box<[i8; 256]>),
+}
+
+impl ImageEncoder {
+    /// The encoder for an input described by `info` (float32, uint8 or int8).
+    pub fn new(info: &TensorInfo) -> Result<ImageEncoder> {
+        let quant = || -> Result<(f32, i32)> {
+            if info.scale.is_finite() && info.scale > 0.0 {
+                Ok((info.scale, info.zero_point))
+            } else {
+                Err(Error::InvalidArgument(format!("the {} input {} has no quantization parameters", info.dtype, info.name)))
             }
-        }
-        TensorType::UInt8 => {
-            let (s, z) = needs_quant(&info)?;
-            for (d, &p) in interp.input_mut::<u8>(0)?.iter_mut().zip(pixels) {
-                *d = quantize_pixel(p, s, z, (0, 255)) as u8;
+        };
+        let table = match info.dtype {
+            TensorType::Float32 => Table::F32(Box::new(std::array::from_fn(|p| p as f32 / 255.0))),
+            TensorType::UInt8 => {
+                let (s, z) = quant()?;
+                Table::U8(Box::new(std::array::from_fn(|p| quantize_pixel(p as u8, s, z, (0, 255)) as u8)))
             }
-        }
-        TensorType::Int8 => {
-            let (s, z) = needs_quant(&info)?;
-            for (d, &p) in interp.input_mut::<i8>(0)?.iter_mut().zip(pixels) {
-                *d = quantize_pixel(p, s, z, (-128, 127)) as i8;
+            TensorType::Int8 => {
+                let (s, z) = quant()?;
+                Table::I8(Box::new(std::array::from_fn(|p| quantize_pixel(p as u8, s, z, (-128, 127)) as i8)))
             }
-        }
-        other => return Err(Error::InvalidArgument(format!("cannot encode an image as {other}"))),
+            other => return Err(Error::InvalidArgument(format!("cannot encode an image as {other}"))),
+        };
+        Ok(ImageEncoder {
+            table,
+            len: info.num_elements(),
+            name: info.name.clone(),
+            shape: info.shape.clone(),
+        })
     }
-    Ok(())
+
+    /// Encoder for input 0 of `interp`.
+    pub fn for_input(interp: &Interpreter) -> Result<ImageEncoder> {
+        let info = interp.inputs().first().ok_or_else(|| Error::InvalidArgument("the model has no input".into()))?;
+        ImageEncoder::new(info)
+    }
+
+    /// Write `pixels` (row-major u8) into input 0 of `interp`.
+    pub fn encode(&self, interp: &mut Interpreter, pixels: &[u8]) -> Result<()> {
+        if pixels.len() != self.len {
+            return Err(Error::InvalidArgument(format!(
+                "the model input {} has shape {:?} ({} values) but the image has {} pixels",
+                self.name,
+                self.shape,
+                self.len,
+                pixels.len()
+            )));
+        }
+        match &self.table {
+            Table::F32(t) => interp.input_mut::<f32>(0)?.iter_mut().zip(pixels).for_each(|(d, &p)| *d = t[p as usize]),
+            Table::U8(t) => interp.input_mut::<u8>(0)?.iter_mut().zip(pixels).for_each(|(d, &p)| *d = t[p as usize]),
+            Table::I8(t) => interp.input_mut::<i8>(0)?.iter_mut().zip(pixels).for_each(|(d, &p)| *d = t[p as usize]),
+        }
+        Ok(())
+    }
+}
+
+/// Write `pixels` (row-major u8) into input 0 of `interp`, encoded for its type. Builds an
+/// [`ImageEncoder`] each time; loops should build one and reuse it.
+pub fn set_image(interp: &mut Interpreter, pixels: &[u8]) -> Result<()> {
+    ImageEncoder::for_input(interp)?.encode(interp, pixels)
 }
 
 /// Index of the largest value of output 0 (the first one on ties, like `numpy.argmax`). For int8/uint8
@@ -133,9 +162,10 @@ pub const PROGRESS_EVERY: usize = 100;
 /// [`Error::Cancelled`].
 pub fn accuracy(interp: &mut Interpreter, data: &Dataset, mut progress: impl FnMut(usize, usize) -> bool) -> Result<Accuracy> {
     let total = data.len();
+    let encoder = ImageEncoder::for_input(interp)?;
     let mut correct = 0;
     for i in 0..total {
-        set_image(interp, data.image(i))?;
+        encoder.encode(interp, data.image(i))?;
         interp.invoke()?;
         if argmax_output(interp)? == data.labels[i] as usize {
             correct += 1;
@@ -154,9 +184,10 @@ pub fn raw_outputs(interp: &mut Interpreter, images: &[u8], image_len: usize, mu
         return Err(Error::InvalidArgument(format!("{} pixels are not whole images of {image_len}", images.len())));
     }
     let total = images.len() / image_len;
+    let encoder = ImageEncoder::for_input(interp)?;
     let mut out = Vec::new();
     for (i, image) in images.chunks_exact(image_len).enumerate() {
-        set_image(interp, image)?;
+        encoder.encode(interp, image)?;
         interp.invoke()?;
         out.extend_from_slice(&interp.output_bytes(0)?);
         if ((i + 1) % PROGRESS_EVERY == 0 || i + 1 == total) && !progress(i + 1, total) {

@@ -858,14 +858,17 @@ impl<'m> Planner<'m> {
             (checked_len(&out_shape).unwrap_or(usize::MAX) as u64).saturating_mul((window.filter_h * window.filter_w) as u64),
         )?;
         let foldable = xa.constant;
+        // The fast pools keep per-channel sums in i32: fine for windows below 2^23 taps.
+        let fast = !self.reference_only && window.filter_h * window.filter_w < (1 << 23);
         let step = match (self.dtype(xi), self.dtype(out_i)) {
             (TensorType::Float32, TensorType::Float32) => {
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                if max {
-                    Step::MaxPool2dF32 { input: xa.buffer, output, window, channels: c, act }
-                } else {
-                    Step::AveragePool2dF32 { input: xa.buffer, output, window, channels: c, act }
+                match (max, fast) {
+                    (true, true) => Step::MaxPool2dF32Fast { input: xa.buffer, output, window, channels: c, act },
+                    (true, false) => Step::MaxPool2dF32 { input: xa.buffer, output, window, channels: c, act },
+                    (false, true) => Step::AveragePool2dF32Fast { input: xa.buffer, output, window, channels: c, act },
+                    (false, false) => Step::AveragePool2dF32 { input: xa.buffer, output, window, channels: c, act },
                 }
             }
             (TensorType::Int8, TensorType::Int8) => {
@@ -874,10 +877,11 @@ impl<'m> Planner<'m> {
                 let (s_out, zp_out) = self.activation_quant(op, out_i, "output")?;
                 let act = quantized_range(op, opts.fused_activation, s_out, zp_out, (-128, 127))?;
                 let output = self.output(op, out_t, out_shape)?;
-                if max {
-                    Step::MaxPool2dI8 { input: xa.buffer, output, window, channels: c, act }
-                } else {
-                    Step::AveragePool2dI8 { input: xa.buffer, output, window, channels: c, act }
+                match (max, fast) {
+                    (true, true) => Step::MaxPool2dI8Fast { input: xa.buffer, output, window, channels: c, act },
+                    (true, false) => Step::MaxPool2dI8 { input: xa.buffer, output, window, channels: c, act },
+                    (false, true) => Step::AveragePool2dI8Fast { input: xa.buffer, output, window, channels: c, act, sums: vec![0; c] },
+                    (false, false) => Step::AveragePool2dI8 { input: xa.buffer, output, window, channels: c, act },
                 }
             }
             other => return Err(unsupported(op, format!("input/output types {other:?}"))),

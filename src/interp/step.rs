@@ -2,7 +2,7 @@
 //! for it (weights as typed vectors, multipliers, geometry, scratch space).
 
 use crate::error::{Error, Result};
-use crate::interp::kernels::average_pool2d::{average_pool2d_f32, average_pool2d_i8};
+use crate::interp::kernels::average_pool2d::{average_pool2d_f32, average_pool2d_f32_fast, average_pool2d_i8, average_pool2d_i8_fast};
 use crate::interp::kernels::conv2d::{
     ChannelQuant, ConvF32Fast, ConvFastScratch, ConvI8Fast, ConvShape, conv2d_f32, conv2d_f32_fast, conv2d_hybrid,
     conv2d_hybrid_per_channel, conv2d_i8, conv2d_i8_fast, conv2d_i8_max_pool2d_fast,
@@ -17,7 +17,7 @@ use crate::interp::kernels::fully_connected::{
     fully_connected_i8_fast, fully_connected_i8_fixed_point,
 };
 use crate::interp::kernels::hybrid::{asymmetric_quantize_floats, symmetric_quantize_floats};
-use crate::interp::kernels::max_pool2d::{max_pool2d_f32, max_pool2d_i8};
+use crate::interp::kernels::max_pool2d::{max_pool2d_f32, max_pool2d_f32_fast, max_pool2d_i8, max_pool2d_i8_fast};
 use crate::interp::kernels::pack::pack_one;
 use crate::interp::kernels::quantize::{quantize_f32, requantize};
 use crate::interp::kernels::shape::{shape_i32, shape_i64};
@@ -202,6 +202,35 @@ pub enum Step {
         channels: usize,
         act: QuantRange,
     },
+    MaxPool2dF32Fast {
+        input: usize,
+        output: usize,
+        window: Window,
+        channels: usize,
+        act: FloatRange,
+    },
+    MaxPool2dI8Fast {
+        input: usize,
+        output: usize,
+        window: Window,
+        channels: usize,
+        act: QuantRange,
+    },
+    AveragePool2dF32Fast {
+        input: usize,
+        output: usize,
+        window: Window,
+        channels: usize,
+        act: FloatRange,
+    },
+    AveragePool2dI8Fast {
+        input: usize,
+        output: usize,
+        window: Window,
+        channels: usize,
+        act: QuantRange,
+        sums: Vec<i32>,
+    },
     SoftmaxF32 {
         input: usize,
         output: usize,
@@ -382,6 +411,18 @@ impl Step {
             }),
             Step::AveragePool2dI8 { input, output, window, channels, act } => with_output::<i8>(buffers, *output, |b, out| {
                 average_pool2d_i8(window, *channels, get(b, *input)?, *act, out)
+            }),
+            Step::MaxPool2dF32Fast { input, output, window, channels, act } => with_output::<f32>(buffers, *output, |b, out| {
+                max_pool2d_f32_fast(window, *channels, get(b, *input)?, *act, out)
+            }),
+            Step::MaxPool2dI8Fast { input, output, window, channels, act } => with_output::<i8>(buffers, *output, |b, out| {
+                max_pool2d_i8_fast(window, *channels, get(b, *input)?, *act, out)
+            }),
+            Step::AveragePool2dF32Fast { input, output, window, channels, act } => with_output::<f32>(buffers, *output, |b, out| {
+                average_pool2d_f32_fast(window, *channels, get(b, *input)?, *act, out)
+            }),
+            Step::AveragePool2dI8Fast { input, output, window, channels, act, sums } => with_output::<i8>(buffers, *output, |b, out| {
+                average_pool2d_i8_fast(window, *channels, get(b, *input)?, *act, sums, out)
             }),
             Step::SoftmaxF32 { input, output, depth, beta } => {
                 with_output::<f32>(buffers, *output, |b, out| softmax_f32(*depth, *beta, get(b, *input)?, out))

@@ -80,6 +80,88 @@ pub fn average_pool2d_i8(w: &Window, channels: usize, input: &[i8], (act_min, ac
     Ok(())
 }
 
+/// Fast float32 average pooling: channels innermost (contiguous slices), each channel summing its taps
+/// in the reference order; identical results.
+pub fn average_pool2d_f32_fast(w: &Window, channels: usize, input: &[f32], (act_min, act_max): (f32, f32), output: &mut [f32]) -> Result<()> {
+    check(w, channels, input, output)?;
+    if channels == 0 {
+        return Ok(());
+    }
+    let mut outputs = output.chunks_exact_mut(channels);
+    for batch in 0..w.batches {
+        for out_y in 0..w.out_h {
+            let (fy_start, fy_end) = w.clipped_y(out_y);
+            for out_x in 0..w.out_w {
+                let (fx_start, fx_end) = w.clipped_x(out_x);
+                let Some(out) = outputs.next() else { return Ok(()) };
+                out.iter_mut().for_each(|o| *o = 0.0);
+                let mut count = 0.0f32;
+                for filter_y in fy_start..fy_end {
+                    let in_y = out_y * w.stride_h + filter_y - w.pad_h;
+                    for filter_x in fx_start..fx_end {
+                        let in_x = out_x * w.stride_w + filter_x - w.pad_w;
+                        let src = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels..][..channels];
+                        for (o, &v) in out.iter_mut().zip(src) {
+                            *o += v;
+                        }
+                        count += 1.0;
+                    }
+                }
+                for o in out.iter_mut() {
+                    *o = clamp_f32(*o / count, act_min, act_max);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fast int8 average pooling (see [`average_pool2d_f32_fast`]); the integer sums are exact in i32.
+pub fn average_pool2d_i8_fast(
+    w: &Window,
+    channels: usize,
+    input: &[i8],
+    (act_min, act_max): (i32, i32),
+    sums: &mut [i32],
+    output: &mut [i8],
+) -> Result<()> {
+    check(w, channels, input, output)?;
+    check_len("AVERAGE_POOL_2D", "scratch", sums.len(), channels)?;
+    if channels == 0 {
+        return Ok(());
+    }
+    let mut outputs = output.chunks_exact_mut(channels);
+    for batch in 0..w.batches {
+        for out_y in 0..w.out_h {
+            let (fy_start, fy_end) = w.clipped_y(out_y);
+            for out_x in 0..w.out_w {
+                let (fx_start, fx_end) = w.clipped_x(out_x);
+                let Some(out) = outputs.next() else { return Ok(()) };
+                sums.iter_mut().for_each(|s| *s = 0);
+                for filter_y in fy_start..fy_end {
+                    let in_y = out_y * w.stride_h + filter_y - w.pad_h;
+                    for filter_x in fx_start..fx_end {
+                        let in_x = out_x * w.stride_w + filter_x - w.pad_w;
+                        let src = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels..][..channels];
+                        for (s, &v) in sums.iter_mut().zip(src) {
+                            *s += v as i32;
+                        }
+                    }
+                }
+                let count = ((fy_end.saturating_sub(fy_start)) * (fx_end.saturating_sub(fx_start))) as i32;
+                if count == 0 {
+                    return Err(crate::Error::InvalidModel("AVERAGE_POOL_2D: a window lies entirely in the padding".into()));
+                }
+                for (o, &acc) in out.iter_mut().zip(sums.iter()) {
+                    let rounded = if acc > 0 { (acc + count / 2) / count } else { (acc - count / 2) / count };
+                    *o = rounded.max(act_min).min(act_max) as i8;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +193,32 @@ mod tests {
         let mut out = [0i8; 4];
         average_pool2d_i8(&w, 1, &[4, 8, 12, 16], (-128, 127), &mut out).unwrap();
         assert_eq!(out, [10; 4]);
+    }
+
+    #[test]
+    fn fast_matches_reference() {
+        let mut state = 5u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        for case in 0..200 {
+            let pad = if next() % 2 == 0 { Padding::Same } else { Padding::Valid };
+            let (h, wd, c) = (1 + next() as usize % 9, 1 + next() as usize % 9, 1 + next() as usize % 13);
+            let (fh, fw, sh, sw) = (1 + next() as usize % 3, 1 + next() as usize % 3, 1 + next() as usize % 3, 1 + next() as usize % 2);
+            let Ok(w) = Window::new("t", pad, 1 + next() as usize % 2, (h, wd), (fh, fw), (sh, sw), (1, 1)) else { continue };
+            let input: Vec<i8> = (0..w.in_len(c)).map(|_| next() as i8).collect();
+            let act = (-128 + (next() % 50) as i32, 127 - (next() % 50) as i32);
+            let (mut want, mut got) = (vec![0i8; w.out_len(c)], vec![0i8; w.out_len(c)]);
+            average_pool2d_i8(&w, c, &input, act, &mut want).unwrap();
+            average_pool2d_i8_fast(&w, c, &input, act, &mut vec![0; c], &mut got).unwrap();
+            assert_eq!(got, want, "case {case}");
+            let inputf: Vec<f32> = input.iter().map(|&v| v as f32 * 0.37).collect();
+            let actf = if case % 2 == 0 { (f32::MIN, f32::MAX) } else { (0.0, 6.0) };
+            let (mut wantf, mut gotf) = (vec![0.0f32; w.out_len(c)], vec![0.0f32; w.out_len(c)]);
+            average_pool2d_f32(&w, c, &inputf, actf, &mut wantf).unwrap();
+            average_pool2d_f32_fast(&w, c, &inputf, actf, &mut gotf).unwrap();
+            assert_eq!(gotf.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), wantf.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "case {case}");
+        }
     }
 }

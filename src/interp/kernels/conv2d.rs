@@ -285,14 +285,17 @@ pub fn conv2d_hybrid(
 // - The input is copied once per invoke into a padded float image whose border holds the value that
 //   contributes nothing (0.0 for float; the input zero point for int8, since taps are `x − zp`). Every
 //   output pixel then reads all KH·KW taps without bounds tests.
-// - The filter is transposed to `[KH·KW·C][O]` (O rounded up to a multiple of 8 with zero lanes), so the
-//   innermost loop runs over output channels: `acc[o] += x · w[k][o]`, one vector multiply-add per
-//   8 channels. Each channel still sums its taps in the reference order (filter_y, filter_x,
-//   in_channel, from 0.0), so float results are identical.
-// - int8 accumulates in f32, which is exact here: every partial sum is an integer of magnitude at most
-//   `Σ_k |w[o][k]| · 128 ≤ 2^24` (checked when the kernel is prepared; otherwise the plan keeps the
-//   reference kernel). The input offset is folded into the bias:
-//   `Σ w·(x − zp) + b = Σ w·x + (b − zp·Σ w)`, with padding taps equal to zp contributing 0.
+// - The filter is transposed to `[KH·KW·C][O_pad]` (O rounded up with zero lanes, see
+//   [`padded_channels`]), so the innermost loop runs over a register block of output channels:
+//   `acc[o] += x · w[k][o]`. Each channel still sums its taps in the reference order (filter_y,
+//   filter_x, in_channel, from 0.0), so float results are identical.
+// - int8 converts the input to `x − zp` once (so padding is 0, like a skipped tap) and accumulates in
+//   f32, which is exact here: every partial sum is an integer of magnitude at most
+//   `Σ_k |w[o][k]| · 255 ≤ 2^24` (checked when the kernel is prepared; otherwise the plan keeps the
+//   reference kernel).
+// - Output pixels whose whole receptive field is 0 (most of an MNIST digit's background) get 0 without
+//   multiplying: every term would be `0 · w`, which adds nothing (exactly, in float too, for the finite
+//   weights the fast kernels require).
 // - Requantization uses [`multiply_by_quantized_multiplier_fast`], equal to the reference for every
 //   input. An int8 MAX_POOL_2D right after the convolution can be fused: requantization is monotone
 //   (non-decreasing) per channel, so the max of the requantized values is the requantization of the
@@ -305,7 +308,7 @@ pub const EXACT_F32_INTEGER: i64 = 1 << 24;
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConvFast {
     pub shape: ConvShape,
-    /// Output channels rounded up to a multiple of 8.
+    /// Output channels rounded up for register blocks ([`padded_channels`]).
     o_pad: usize,
     /// Filter as f32, `[KH][KW][C][O_pad]`.
     wt: Vec<f32>,
@@ -322,7 +325,7 @@ impl ConvFast {
         }
         let w = &shape.window;
         let k = w.filter_h * w.filter_w * shape.in_c;
-        let o_pad = shape.out_c.div_ceil(8) * 8;
+        let o_pad = padded_channels(shape.out_c);
         let mut wt = vec![0.0f32; k * o_pad];
         for o in 0..shape.out_c {
             for t in 0..k {
@@ -366,43 +369,134 @@ impl ConvFast {
         Ok(())
     }
 
+    /// Elements of the per-batch nonzero-count integral image.
+    fn integral_len(&self) -> usize {
+        (self.hp + 1) * (self.wp + 1)
+    }
+
     /// Accumulate `Σ_k x · w[k][o]` for every output pixel into `acc_map` (`[N][OH][OW][O_pad]`).
-    fn accumulate(&self, xpad: &[f32], acc_map: &mut [f32]) -> Result<()> {
+    fn accumulate(&self, xpad: &[f32], acc_map: &mut [f32], integral: &mut [u32]) -> Result<()> {
         check_len("CONV_2D", "padded input", xpad.len(), self.padded_len())?;
         check_len("CONV_2D", "accumulators", acc_map.len(), self.acc_map_len())?;
-        let s = &self.shape;
-        let w = &s.window;
-        let (c, o_pad) = (s.in_c, self.o_pad);
-        // With dilation 1 along x, one filter row's taps are contiguous in the padded image:
-        // KW·C values, matching KW·C consecutive rows of the transposed filter.
-        let row_taps = if w.dilation_w == 1 { w.filter_w * c } else { c };
-        let row_steps = if w.dilation_w == 1 { 1 } else { w.filter_w };
-        let mut pixels = acc_map.chunks_exact_mut(o_pad);
-        for b in 0..w.batches {
-            for out_y in 0..w.out_h {
-                for out_x in 0..w.out_w {
-                    let Some(acc) = pixels.next() else { return Ok(()) };
-                    acc.iter_mut().for_each(|a| *a = 0.0);
-                    for filter_y in 0..w.filter_h {
-                        let y = out_y * w.stride_h + filter_y * w.dilation_h;
-                        for step in 0..row_steps {
-                            let x = out_x * w.stride_w + step * w.dilation_w;
-                            // Hoisted slices: the padded-image row segment and the matching filter
-                            // rows, so the inner loops index without bounds checks.
-                            let xs = &xpad[((b * self.hp + y) * self.wp + x) * c..][..row_taps];
-                            let ws = &self.wt[((filter_y * w.filter_w + step) * c) * o_pad..][..row_taps * o_pad];
-                            for (&xv, w_row) in xs.iter().zip(ws.chunks_exact(o_pad)) {
-                                for (a, &wv) in acc.iter_mut().zip(w_row) {
-                                    *a += xv * wv;
-                                }
-                            }
-                        }
+        check_len("CONV_2D", "integral image", integral.len(), self.integral_len())?;
+        // Channels go in register-sized blocks (a `[f32; B]` the compiler keeps in vector registers for
+        // the whole tap loop); the block width is a compile-time constant per instance.
+        match block_width(self.o_pad) {
+            4 => self.accumulate_blocks::<4>(xpad, acc_map, integral),
+            8 => self.accumulate_blocks::<8>(xpad, acc_map, integral),
+            12 => self.accumulate_blocks::<12>(xpad, acc_map, integral),
+            _ => self.accumulate_blocks::<16>(xpad, acc_map, integral),
+        }
+        Ok(())
+    }
+
+    /// Build the integral image of "pixel is non-zero" for batch `b`: `integral[(y+1)(W+1) + x+1]` counts
+    /// the non-zero pixels (any channel) in rows `..=y`, columns `..=x` of the padded image.
+    fn build_integral(&self, xpad: &[f32], b: usize, integral: &mut [u32]) {
+        let (c, wp1) = (self.shape.in_c, self.wp + 1);
+        integral[..wp1].iter_mut().for_each(|v| *v = 0);
+        for y in 0..self.hp {
+            let row = &xpad[(b * self.hp + y) * self.wp * c..][..self.wp * c];
+            let (above, rest) = integral.split_at_mut((y + 1) * wp1);
+            let above = &above[y * wp1..];
+            let current = &mut rest[..wp1];
+            current[0] = 0;
+            let mut row_count = 0u32;
+            if c == 1 {
+                for ((cur, &up), &v) in current[1..].iter_mut().zip(&above[1..]).zip(row) {
+                    row_count += (v != 0.0) as u32;
+                    *cur = up + row_count;
+                }
+            } else {
+                for (x, pixel) in row.chunks_exact(c.max(1)).enumerate() {
+                    row_count += pixel.iter().any(|&v| v != 0.0) as u32;
+                    current[x + 1] = above[x + 1] + row_count;
+                }
+            }
+        }
+    }
+
+    /// Whether every tap of output pixel (`b`, `out_y`, `out_x`) reads 0. Without dilation the window is
+    /// a rectangle and its non-zero count is 4 lookups in `integral` (built for batch `b`); dilated
+    /// windows test their taps one by one.
+    #[inline(always)]
+    fn receptive_field_is_zero(&self, xpad: &[f32], integral: &[u32], b: usize, out_y: usize, out_x: usize) -> bool {
+        let w = &self.shape.window;
+        let c = self.shape.in_c;
+        if w.dilation_h == 1 && w.dilation_w == 1 {
+            let wp1 = self.wp + 1;
+            let (y0, x0) = (out_y * w.stride_h, out_x * w.stride_w);
+            let (y1, x1) = (y0 + w.filter_h, x0 + w.filter_w);
+            integral[y1 * wp1 + x1] + integral[y0 * wp1 + x0] == integral[y0 * wp1 + x1] + integral[y1 * wp1 + x0]
+        } else {
+            (0..w.filter_h).all(|filter_y| {
+                let y = out_y * w.stride_h + filter_y * w.dilation_h;
+                (0..w.filter_w).all(|filter_x| {
+                    let x = out_x * w.stride_w + filter_x * w.dilation_w;
+                    xpad[((b * self.hp + y) * self.wp + x) * c..][..c].iter().all(|&v| v == 0.0)
+                })
+            })
+        }
+    }
+
+    /// One output pixel's sums for channels `block·B .. block·B + B`.
+    #[inline(always)]
+    fn pixel_block<const B: usize>(&self, xpad: &[f32], b: usize, out_y: usize, out_x: usize, block: usize) -> [f32; B] {
+        let w = &self.shape.window;
+        let (c, o_pad) = (self.shape.in_c, self.o_pad);
+        // With dilation 1 along x, one filter row's taps are contiguous in the padded image: KW·C
+        // values, matching KW·C consecutive rows of the transposed filter.
+        let (row_taps, row_steps) = if w.dilation_w == 1 { (w.filter_w * c, 1) } else { (c, w.filter_w) };
+        let mut acc = [0.0f32; B];
+        for filter_y in 0..w.filter_h {
+            let y = out_y * w.stride_h + filter_y * w.dilation_h;
+            for step in 0..row_steps {
+                let x = out_x * w.stride_w + step * w.dilation_w;
+                // Hoisted slices: the padded-image row segment and the matching filter rows, so the
+                // inner loops index without bounds checks.
+                let xs = &xpad[((b * self.hp + y) * self.wp + x) * c..][..row_taps];
+                let ws = &self.wt[((filter_y * w.filter_w + step) * c) * o_pad..][..row_taps * o_pad];
+                for (&xv, w_row) in xs.iter().zip(ws.chunks_exact(o_pad)) {
+                    let w_block = &w_row[block * B..][..B];
+                    for i in 0..B {
+                        acc[i] += xv * w_block[i];
                     }
                 }
             }
         }
-        Ok(())
+        acc
     }
+
+    fn accumulate_blocks<const B: usize>(&self, xpad: &[f32], acc_map: &mut [f32], integral: &mut [u32]) {
+        let w = &self.shape.window;
+        let mut pixels = acc_map.chunks_exact_mut(self.o_pad);
+        for b in 0..w.batches {
+            self.build_integral(xpad, b, integral);
+            for out_y in 0..w.out_h {
+                for out_x in 0..w.out_w {
+                    let Some(acc_px) = pixels.next() else { return };
+                    if self.receptive_field_is_zero(xpad, integral, b, out_y, out_x) {
+                        acc_px.iter_mut().for_each(|a| *a = 0.0);
+                        continue;
+                    }
+                    for (block, out) in acc_px.chunks_exact_mut(B).enumerate() {
+                        out.copy_from_slice(&self.pixel_block::<B>(xpad, b, out_y, out_x, block));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Channels rounded up for register blocks: to a multiple of 4 up to 16, else to a multiple of 8.
+pub(crate) fn padded_channels(n: usize) -> usize {
+    let four = n.div_ceil(4) * 4;
+    if four <= 16 { four.max(4) } else { n.div_ceil(8) * 8 }
+}
+
+/// The register block width for `padded` channels (see [`padded_channels`]).
+pub(crate) fn block_width(padded: usize) -> usize {
+    if padded <= 16 { padded } else { 8 }
 }
 
 /// Scratch space of the fast convolutions, sized when the kernel is prepared.
@@ -410,6 +504,10 @@ impl ConvFast {
 pub struct ConvFastScratch {
     xpad: Vec<f32>,
     acc_map: Vec<f32>,
+    /// One pixel's pooled accumulators (fused pooling).
+    pooled: Vec<f32>,
+    /// Non-zero-count integral image of one batch of the padded input.
+    integral: Vec<u32>,
 }
 
 /// A prepared fast float32 convolution.
@@ -428,7 +526,7 @@ impl ConvF32Fast {
             return None;
         }
         let conv = ConvFast::new(shape, filter)?;
-        let scratch = ConvFastScratch { xpad: vec![0.0; conv.padded_len()], acc_map: vec![0.0; conv.acc_map_len()] };
+        let scratch = ConvFastScratch { xpad: vec![0.0; conv.padded_len()], acc_map: vec![0.0; conv.acc_map_len()], pooled: vec![0.0; conv.o_pad], integral: vec![0; conv.integral_len()] };
         let bias = bias.map_or_else(|| vec![0.0; shape.out_c], <[f32]>::to_vec);
         Some((ConvF32Fast { conv, bias, act }, scratch))
     }
@@ -440,7 +538,7 @@ pub fn conv2d_f32_fast(k: &ConvF32Fast, input: &[f32], scratch: &mut ConvFastScr
     check_len("CONV_2D", "output", output.len(), s.window.out_len(s.out_c))?;
     check_len("CONV_2D", "bias", k.bias.len(), s.out_c)?;
     k.conv.pad_input(input, 0.0, |v| v, &mut scratch.xpad)?;
-    k.conv.accumulate(&scratch.xpad, &mut scratch.acc_map)?;
+    k.conv.accumulate(&scratch.xpad, &mut scratch.acc_map, &mut scratch.integral)?;
     let (lo, hi) = k.act;
     for (out, acc) in output.chunks_exact_mut(s.out_c).zip(scratch.acc_map.chunks_exact(k.conv.o_pad)) {
         for ((o, &a), &b) in out.iter_mut().zip(acc).zip(&k.bias) {
@@ -454,9 +552,18 @@ pub fn conv2d_f32_fast(k: &ConvF32Fast, input: &[f32], scratch: &mut ConvFastScr
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConvI8Fast {
     conv: ConvFast,
-    /// `bias − zp_in · Σ_k w[o][k]` (wrapping, like the reference's i32 sums).
-    bias_eff: Vec<i32>,
+    /// The bias (0 without one).
+    bias: Vec<i32>,
     quant: ChannelQuant,
+    /// Per channel: the multiplier in i64, the left shift, the right shift and its rounding constant
+    /// 2^(right−1) (see [`multiply_by_quantized_multiplier_fast`]).
+    requant: Vec<(i64, u32, u32, i64)>,
+    /// Per channel: accumulators (before the bias) at or below `low.0` all give `low.1` (the activation
+    /// minimum, e.g. after a RELU), at or above `high.0` all give `high.1`; found once by binary search,
+    /// since requantization is monotone. Zero accumulators (an MNIST background) give `zero`.
+    low: Vec<(i32, i32)>,
+    high: Vec<(i32, i32)>,
+    zero: Vec<i32>,
 }
 
 impl ConvI8Fast {
@@ -464,37 +571,96 @@ impl ConvI8Fast {
     /// accumulation could be inexact).
     pub fn new(shape: &ConvShape, q: &ChannelQuant, filter: &[i8], bias: Option<&[i32]>) -> Option<(ConvI8Fast, ConvFastScratch)> {
         let k = shape.window.filter_h * shape.window.filter_w * shape.in_c;
-        if k == 0 || q.multiplier.len() != shape.out_c || q.shift.len() != shape.out_c {
+        if k == 0 || q.multiplier.len() != shape.out_c || q.shift.len() != shape.out_c || !(-255..=255).contains(&q.input_offset) {
             return None;
         }
-        let mut bias_eff = Vec::with_capacity(shape.out_c);
-        for (o, row) in filter.chunks_exact(k).enumerate().take(shape.out_c) {
-            let abs_sum: i64 = row.iter().map(|&w| (w as i64).abs()).sum();
-            if abs_sum * 128 > EXACT_F32_INTEGER {
-                return None;
-            }
-            let sum = row.iter().fold(0i32, |acc, &w| acc.wrapping_add(w as i32));
-            let b = bias.map_or(0, |b| b.get(o).copied().unwrap_or(0));
-            bias_eff.push(b.wrapping_add(q.input_offset.wrapping_mul(sum)));
+        // The centred input x − zp lies in [−255, 255].
+        if filter.chunks_exact(k).any(|row| row.iter().map(|&w| (w as i64).abs()).sum::<i64>() * 255 > EXACT_F32_INTEGER) {
+            return None;
         }
+        let bias = (0..shape.out_c).map(|o| bias.and_then(|b| b.get(o).copied()).unwrap_or(0)).collect();
         let conv = ConvFast::new(shape, filter)?;
-        let scratch = ConvFastScratch { xpad: vec![0.0; conv.padded_len()], acc_map: vec![0.0; conv.acc_map_len()] };
-        Some((ConvI8Fast { conv, bias_eff, quant: q.clone() }, scratch))
+        let scratch = ConvFastScratch { xpad: vec![0.0; conv.padded_len()], acc_map: vec![0.0; conv.acc_map_len()], pooled: vec![0.0; conv.o_pad], integral: vec![0; conv.integral_len()] };
+        let requant = q
+            .multiplier
+            .iter()
+            .zip(&q.shift)
+            .map(|(&m, &sh)| {
+                let right = (-sh).clamp(0, 31) as u32;
+                (m as i64, sh.clamp(0, 31) as u32, right, (1i64 << right) >> 1)
+            })
+            .collect();
+        let mut k = ConvI8Fast { conv, bias, quant: q.clone(), requant, low: Vec::new(), high: Vec::new(), zero: Vec::new() };
+        // Accumulators are integers of magnitude below 2^24 (the exactness bound).
+        let (lo, hi) = (-(1i32 << 24), 1i32 << 24);
+        for o in 0..shape.out_c {
+            k.zero.push(k.requantize_slow(o, 0));
+            // Monotone only if `(acc + bias) << left` cannot wrap; otherwise never take the shortcuts.
+            let (_, left, _, _) = k.requant[o];
+            let reach = ((1i64 << 24) + (k.bias[o] as i64).abs()) << left;
+            if reach >= i32::MAX as i64 || k.requant[o].0 < 0 {
+                k.low.push((i32::MIN, 0));
+                k.high.push((i32::MAX, 0));
+                continue;
+            }
+            let at_lo = k.requantize_slow(o, lo);
+            // Largest a in [lo, hi] with requantize(a) == requantize(lo) (monotone, so a prefix).
+            let (mut a, mut b) = (lo, hi);
+            while a < b {
+                let mid = a + (b - a + 1) / 2;
+                if k.requantize_slow(o, mid) == at_lo { a = mid } else { b = mid - 1 }
+            }
+            k.low.push((a, at_lo));
+            let at_hi = k.requantize_slow(o, hi);
+            // Smallest a with requantize(a) == requantize(hi).
+            let (mut a, mut b) = (lo, hi);
+            while a < b {
+                let mid = a + (b - a) / 2;
+                if k.requantize_slow(o, mid) == at_hi { b = mid } else { a = mid + 1 }
+            }
+            k.high.push((a, at_hi));
+        }
+        Some((k, scratch))
     }
 
-    /// Requantize one accumulator of channel `o` (before any pooling clamp).
-    #[inline(always)]
-    fn requantize(&self, o: usize, acc: f32) -> i32 {
+    /// Requantize accumulator `acc` (bias not yet added) of channel `o`, before any pooling clamp.
+    fn requantize_slow(&self, o: usize, acc: i32) -> i32 {
         let q = &self.quant;
-        let acc = (acc as i32).wrapping_add(self.bias_eff[o]);
+        let acc = acc.wrapping_add(self.bias[o]);
         let v = multiply_by_quantized_multiplier_fast(acc, q.multiplier[o], q.shift[o]).wrapping_add(q.output_offset);
         v.max(q.act_min).min(q.act_max)
     }
 
+    /// [`Self::requantize_slow`] with the per-channel constants precomputed, and the zero accumulator
+    /// looked up.
+    #[inline(always)]
+    fn requantize(&self, o: usize, acc: f32) -> i32 {
+        let acc_i = acc as i32;
+        let (low, low_q) = self.low[o];
+        if acc_i <= low {
+            return low_q;
+        }
+        if acc == 0.0 {
+            return self.zero[o];
+        }
+        let (high, high_q) = self.high[o];
+        if acc_i >= high {
+            return high_q;
+        }
+        let q = &self.quant;
+        let (m, left, right, round) = self.requant[o];
+        let x = ((acc as i32).wrapping_add(self.bias[o])).wrapping_shl(left) as i64;
+        let y = (x * m + (1i64 << 30)) >> 31;
+        let negative = (y < 0) as i64 & (right > 0) as i64;
+        let v = (((y + round - negative) >> right) as i32).wrapping_add(q.output_offset);
+        v.max(q.act_min).min(q.act_max)
+    }
+
     fn prepare_accumulators(&self, input: &[i8], scratch: &mut ConvFastScratch) -> Result<()> {
-        let pad = -self.quant.input_offset as f32;
-        self.conv.pad_input(input, pad, |v| v as f32, &mut scratch.xpad)?;
-        self.conv.accumulate(&scratch.xpad, &mut scratch.acc_map)
+        // Centred input x − zp (exact in f32); padding taps are then 0 like the reference's skipped ones.
+        let offset = self.quant.input_offset;
+        self.conv.pad_input(input, 0.0, |v| (v as i32 + offset) as f32, &mut scratch.xpad)?;
+        self.conv.accumulate(&scratch.xpad, &mut scratch.acc_map, &mut scratch.integral)
     }
 }
 
@@ -513,7 +679,8 @@ pub fn conv2d_i8_fast(k: &ConvI8Fast, input: &[i8], scratch: &mut ConvFastScratc
 
 /// Fast int8 convolution followed by int8 MAX_POOL_2D (`pool` is the pooling geometry on the
 /// convolution's output, `pool_act` the pool's activation range); identical to running
-/// [`conv2d_i8`] then `max_pool2d_i8`.
+/// [`conv2d_i8`] then `max_pool2d_i8`. Each pool window's convolution pixels are computed and maxed in
+/// registers, then only the maxima are requantized.
 pub fn conv2d_i8_max_pool2d_fast(
     k: &ConvI8Fast,
     pool: &Window,
@@ -528,25 +695,51 @@ pub fn conv2d_i8_max_pool2d_fast(
         return Err(crate::Error::InvalidModel("CONV_2D + MAX_POOL_2D: pool geometry does not fit the convolution".into()));
     }
     check_len("MAX_POOL_2D", "output", output.len(), pool.out_len(s.out_c))?;
-    k.prepare_accumulators(input, scratch)?;
-    let o_pad = k.conv.o_pad;
-    let mut outputs = output.chunks_exact_mut(s.out_c);
+    let offset = k.quant.input_offset;
+    k.conv.pad_input(input, 0.0, |v| (v as i32 + offset) as f32, &mut scratch.xpad)?;
+    check_len("CONV_2D", "integral image", scratch.integral.len(), k.conv.integral_len())?;
+    check_len("MAX_POOL_2D", "pool scratch", scratch.pooled.len(), k.conv.o_pad)?;
+    match block_width(k.conv.o_pad) {
+        4 => fused_blocks::<4>(k, pool, pool_act, scratch, output),
+        8 => fused_blocks::<8>(k, pool, pool_act, scratch, output),
+        12 => fused_blocks::<12>(k, pool, pool_act, scratch, output),
+        _ => fused_blocks::<16>(k, pool, pool_act, scratch, output),
+    }
+    Ok(())
+}
+
+fn fused_blocks<const B: usize>(k: &ConvI8Fast, pool: &Window, pool_act: (i32, i32), scratch: &mut ConvFastScratch, output: &mut [i8]) {
+    let conv = &k.conv;
+    let out_c = conv.shape.out_c;
+    let ConvFastScratch { xpad, integral, pooled, .. } = scratch;
+    let mut outputs = output.chunks_exact_mut(out_c);
     for b in 0..pool.batches {
+        conv.build_integral(xpad, b, integral);
         for out_y in 0..pool.out_h {
             let (fy0, fy1) = pool.clipped_y(out_y);
             for out_x in 0..pool.out_w {
                 let (fx0, fx1) = pool.clipped_x(out_x);
-                let Some(out) = outputs.next() else { return Ok(()) };
-                for (o, q) in out.iter_mut().enumerate() {
-                    let mut max = f32::NEG_INFINITY;
+                let Some(out) = outputs.next() else { return };
+                for (block, max_block) in pooled.chunks_exact_mut(B).enumerate() {
+                    let mut max = [f32::NEG_INFINITY; B];
                     for fy in fy0..fy1 {
                         let y = out_y * pool.stride_h + fy - pool.pad_h;
                         for fx in fx0..fx1 {
                             let x = out_x * pool.stride_w + fx - pool.pad_w;
-                            max = max.max(scratch.acc_map[((b * w.out_h + y) * w.out_w + x) * o_pad + o]);
+                            let acc = if conv.receptive_field_is_zero(xpad, integral, b, y, x) {
+                                [0.0f32; B]
+                            } else {
+                                conv.pixel_block::<B>(xpad, b, y, x, block)
+                            };
+                            for i in 0..B {
+                                max[i] = if max[i] < acc[i] { acc[i] } else { max[i] };
+                            }
                         }
                     }
-                    // An empty window would make max −∞; the reference then yields −128 (its initial
+                    max_block.copy_from_slice(&max);
+                }
+                for (o, (q, &max)) in out.iter_mut().zip(pooled.iter()).enumerate() {
+                    // An empty window would leave −∞; the reference then yields −128 (its initial
                     // value) before the clamp. The planner never fuses such pools.
                     let v = if max == f32::NEG_INFINITY { -128 } else { k.requantize(o, max) };
                     *q = v.max(pool_act.0).min(pool_act.1) as i8;
@@ -554,7 +747,6 @@ pub fn conv2d_i8_max_pool2d_fast(
             }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -721,11 +913,13 @@ mod tests {
         let mut r = Lcg(42);
         for case in 0..300 {
             let s = random_shape(&mut r);
-            let input: Vec<i8> = (0..s.window.in_len(s.in_c)).map(|_| r.i8()).collect();
+            // Half the inputs equal the zero point, so whole receptive fields are often 0 (skipped).
+            let zp_in = r.i8();
+            let input: Vec<i8> = (0..s.window.in_len(s.in_c)).map(|_| if r.below(2) == 0 { zp_in } else { r.i8() }).collect();
             let filter: Vec<i8> = (0..s.filter_len()).map(|_| r.i8().max(-127)).collect();
             let bias: Vec<i32> = (0..s.out_c).map(|_| r.next() as i32 >> 14).collect();
             let q = ChannelQuant {
-                input_offset: -(r.i8() as i32),
+                input_offset: -(zp_in as i32),
                 output_offset: r.i8() as i32,
                 multiplier: (0..s.out_c).map(|_| (1 << 30) + (r.next() >> 2) as i32).collect(),
                 shift: (0..s.out_c).map(|_| -(r.below(12) as i32)).collect(),
@@ -761,7 +955,7 @@ mod tests {
         for case in 0..300 {
             let s = random_shape(&mut r);
             let f = |r: &mut Lcg| (r.next() as f32 / u32::MAX as f32) * 2.0 - 1.0;
-            let input: Vec<f32> = (0..s.window.in_len(s.in_c)).map(|_| f(&mut r)).collect();
+            let input: Vec<f32> = (0..s.window.in_len(s.in_c)).map(|_| if r.below(2) == 0 { 0.0 } else { f(&mut r) }).collect();
             let filter: Vec<f32> = (0..s.filter_len()).map(|_| f(&mut r)).collect();
             let bias: Vec<f32> = (0..s.out_c).map(|_| f(&mut r)).collect();
             let act = if case % 2 == 0 { (f32::MIN, f32::MAX) } else { (0.0, 6.0) };
@@ -784,7 +978,7 @@ mod tests {
             filter_c: 1,
         };
         let q = ChannelQuant { multiplier: vec![1 << 30], shift: vec![0], act_min: -128, act_max: 127, ..Default::default() };
-        // 1100 · 127 · 128 > 2^24: f32 sums could round.
+        // 1100 · 127 · 255 > 2^24: f32 sums could round.
         assert!(ConvI8Fast::new(&s, &q, &vec![127i8; 1100], None).is_none());
         assert!(ConvI8Fast::new(&s, &q, &vec![1i8; 1100], None).is_some());
     }

@@ -256,23 +256,31 @@ pub fn fully_connected_hybrid(
 
 // ---- fast kernels ------------------------------------------------------------------------------
 //
-// Bit-identical to the reference kernels above (compared on random shapes in the tests). The weights
-// are transposed to `[D][U_pad]` (U rounded up to a multiple of 8, zero lanes), so the inner loop runs
-// over units, `acc[u] += x[d] · w[d][u]`, one vector multiply-add per 8 units; each unit still sums
-// over d in order from 0.0, so float results are unchanged. The int8 and hybrid kernels accumulate in
-// f32, exact because every partial sum is an integer of magnitude at most `Σ_d |w[u][d]| · 128 ≤ 2^24`
-// (checked when preparing; otherwise the plan keeps the reference kernel), with the input offset
-// folded into the bias: `Σ w·(x − zp) + b = Σ w·x + (b − zp·Σ w)`.
+// Bit-identical to the reference kernels above (compared on random shapes in the tests):
+//
+// - The weights are transposed to `[D][U_pad]` (U rounded up with zero lanes), so the inner loop runs
+//   over a register block of units, `acc[u] += x[d] · w[d][u]`; each unit still sums over d in order
+//   from 0.0, so float results are unchanged.
+// - Inputs that are 0 are skipped (a first pass lists the non-zero ones, in order). A term `0 · w` adds
+//   nothing, exactly, in float too for finite weights. After ReLU and max pooling most of an MNIST
+//   feature vector is 0.
+// - int8 and hybrid work on the centred input `x − zp` (in [−255, 255], 0 where the activation is 0)
+//   and accumulate in f32, which is exact for integers up to 2^24: the depth is split into segments
+//   in which `Σ_d |w[u][d]| · 255 ≤ 2^24` for every unit; each segment's f32 sum is exact and the
+//   segments are added in i32. `Σ w·(x − zp)` is exactly the reference's accumulator (int8) or its
+//   `dot − row_sum·zp` (hybrid).
 
-/// Largest partial-sum magnitude for which f32 accumulation of integers is exact.
+/// Largest integer magnitude below which f32 sums of integers are exact.
 const EXACT_F32_INTEGER: i64 = 1 << 24;
 
-/// Weights transposed to `[D][U_pad]` as f32.
+/// Weights transposed to `[D][U_pad]` as f32, with exact-accumulation segments.
 #[derive(Clone, Debug, PartialEq)]
 struct Transposed {
     shape: FcShape,
     u_pad: usize,
     wt: Vec<f32>,
+    /// Exclusive ends of the depth segments (the last is `depth`).
+    segments: Vec<usize>,
 }
 
 impl Transposed {
@@ -280,48 +288,127 @@ impl Transposed {
         if weights.len() != shape.units * shape.depth || shape.depth == 0 {
             return None;
         }
-        let u_pad = shape.units.div_ceil(8) * 8;
+        let u_pad = crate::interp::kernels::conv2d::padded_channels(shape.units);
         let mut wt = vec![0.0f32; shape.depth * u_pad];
         for u in 0..shape.units {
             for d in 0..shape.depth {
                 wt[d * u_pad + u] = weights[u * shape.depth + d].into();
             }
         }
-        Some(Transposed { shape, u_pad, wt })
+        Some(Transposed { shape, u_pad, wt, segments: vec![shape.depth] })
     }
 
-    /// `acc[u] = Σ_d x[d] · w[d][u]`, d in order from 0.0.
-    #[inline(always)]
-    fn dot_row<T: Copy + Into<f32>>(&self, in_row: &[T], acc: &mut [f32]) {
-        acc.iter_mut().for_each(|a| *a = 0.0);
-        for (&x, w_row) in in_row.iter().zip(self.wt.chunks_exact(self.u_pad)) {
-            let x: f32 = x.into();
-            for (a, &w) in acc.iter_mut().zip(w_row) {
-                *a += x * w;
+    /// Split the depth so that integer inputs of magnitude ≤ 255 sum exactly in f32 within a segment.
+    fn with_int8_segments(mut self, weights: &[i8]) -> Transposed {
+        let (depth, units) = (self.shape.depth, self.shape.units);
+        let mut segments = Vec::new();
+        let mut sums = vec![0i64; units];
+        for d in 0..depth {
+            let fits = (0..units).all(|u| (sums[u] + (weights[u * depth + d] as i64).abs()) * 255 <= EXACT_F32_INTEGER);
+            if !fits {
+                segments.push(d);
+                sums.iter_mut().for_each(|s| *s = 0);
+            }
+            for (u, s) in sums.iter_mut().enumerate() {
+                *s += (weights[u * depth + d] as i64).abs();
             }
         }
+        segments.push(depth);
+        self.segments = segments;
+        self
     }
 
-    fn check(&self, input: usize, output: usize, acc: usize) -> Result<()> {
+    fn check(&self, input: usize, output: usize, scratch: &FcFastScratch) -> Result<()> {
         let s = self.shape;
         check_len("FULLY_CONNECTED", "input", input, s.batches * s.depth)?;
         check_len("FULLY_CONNECTED", "output", output, s.batches * s.units)?;
-        check_len("FULLY_CONNECTED", "accumulators", acc, self.u_pad)
+        check_len("FULLY_CONNECTED", "accumulators", scratch.acc.len(), self.u_pad)?;
+        check_len("FULLY_CONNECTED", "integer accumulators", scratch.acc_i.len(), self.u_pad)?;
+        check_len("FULLY_CONNECTED", "index scratch", scratch.nonzero.len(), s.depth)?;
+        check_len("FULLY_CONNECTED", "value scratch", scratch.values.len(), s.depth)
+    }
+
+    /// `acc[u] = Σ_{d in nonzero} x[d] · w[d][u]` over the listed depths (ascending), from 0.0.
+    #[inline(always)]
+    fn dot(&self, x: &[f32], nonzero: &[u32], acc: &mut [f32]) {
+        match crate::interp::kernels::conv2d::block_width(self.u_pad) {
+            4 => self.dot_blocks::<4>(x, nonzero, acc),
+            8 => self.dot_blocks::<8>(x, nonzero, acc),
+            12 => self.dot_blocks::<12>(x, nonzero, acc),
+            _ => self.dot_blocks::<16>(x, nonzero, acc),
+        }
+    }
+
+    /// Units in register blocks of `B` (a `[f32; B]` accumulator kept in vector registers).
+    fn dot_blocks<const B: usize>(&self, x: &[f32], nonzero: &[u32], acc: &mut [f32]) {
+        for (block, out) in acc.chunks_exact_mut(B).enumerate() {
+            let mut sums = [0.0f32; B];
+            for &d in nonzero {
+                let d = d as usize;
+                let xv = x[d];
+                let w_block = &self.wt[d * self.u_pad + block * B..][..B];
+                for i in 0..B {
+                    sums[i] += xv * w_block[i];
+                }
+            }
+            out.copy_from_slice(&sums);
+        }
+    }
+
+    /// Integer `acc_i[u] = Σ_d x[d] · w[d][u]` for integer-valued `x`, exact via the segments.
+    fn dot_int(&self, x: &[f32], nonzero: &[u32], acc: &mut [f32], acc_i: &mut [i32]) {
+        acc_i.iter_mut().for_each(|a| *a = 0);
+        let mut rest = nonzero;
+        for &end in &self.segments {
+            let n = rest.iter().position(|&d| d as usize >= end).unwrap_or(rest.len());
+            let (segment, tail) = rest.split_at(n);
+            rest = tail;
+            if segment.is_empty() {
+                continue;
+            }
+            self.dot(x, segment, acc);
+            for (ai, &a) in acc_i.iter_mut().zip(acc.iter()) {
+                *ai = ai.wrapping_add(a as i32);
+            }
+        }
     }
 }
 
-/// `true` when f32 accumulation of `Σ_d w[u][d]·x[d]` with |x| ≤ 128 is exact for every unit.
-fn exact_in_f32(weights: &[i8], depth: usize) -> bool {
-    depth > 0 && weights.chunks_exact(depth).all(|row| row.iter().map(|&w| (w as i64).abs()).sum::<i64>() * 128 <= EXACT_F32_INTEGER)
+/// List the indices of the non-zero values of `x` (in order) into `nonzero`; returns how many.
+/// Branch-free: every index is written, the count advances only past non-zeros.
+#[inline(always)]
+fn list_nonzero(x: &[f32], nonzero: &mut [u32]) -> usize {
+    let mut n = 0;
+    for (d, &v) in x.iter().enumerate() {
+        if let Some(slot) = nonzero.get_mut(n) {
+            *slot = d as u32;
+        }
+        n += (v != 0.0) as usize;
+    }
+    n
 }
 
-/// Accumulator scratch of the fast kernels.
+/// Scratch of the fast kernels, sized when they are prepared.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FcFastScratch {
     acc: Vec<f32>,
+    acc_i: Vec<i32>,
+    nonzero: Vec<u32>,
+    /// One row of (centred) inputs as f32.
+    values: Vec<f32>,
     input_q: Vec<i8>,
-    scaling_factor: Vec<f32>,
-    zero_point: Vec<i32>,
+}
+
+impl FcFastScratch {
+    fn new(t: &Transposed) -> FcFastScratch {
+        FcFastScratch {
+            acc: vec![0.0; t.u_pad],
+            acc_i: vec![0; t.u_pad],
+            nonzero: vec![0; t.shape.depth],
+            values: vec![0.0; t.shape.depth],
+            input_q: vec![0; t.shape.depth],
+        }
+    }
 }
 
 /// A prepared fast float32 fully-connected layer.
@@ -333,9 +420,13 @@ pub struct FcF32Fast {
 }
 
 impl FcF32Fast {
+    /// Prepare; `None` for non-finite weights (skipping `0 · inf` would change the result).
     pub fn new(shape: FcShape, weights: &[f32], bias: Option<&[f32]>, act: (f32, f32)) -> Option<(FcF32Fast, FcFastScratch)> {
+        if weights.iter().any(|w| !w.is_finite()) {
+            return None;
+        }
         let t = Transposed::new(shape, weights)?;
-        let scratch = FcFastScratch { acc: vec![0.0; t.u_pad], ..Default::default() };
+        let scratch = FcFastScratch::new(&t);
         let bias = bias.map_or_else(|| vec![0.0; shape.units], <[f32]>::to_vec);
         Some((FcF32Fast { t, bias, act }, scratch))
     }
@@ -344,10 +435,11 @@ impl FcF32Fast {
 /// Fast float32 fully connected; identical to [`fully_connected_f32`].
 pub fn fully_connected_f32_fast(k: &FcF32Fast, input: &[f32], scratch: &mut FcFastScratch, output: &mut [f32]) -> Result<()> {
     let s = k.t.shape;
-    k.t.check(input.len(), output.len(), scratch.acc.len())?;
+    k.t.check(input.len(), output.len(), scratch)?;
     check_len("FULLY_CONNECTED", "bias", k.bias.len(), s.units)?;
     for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
-        k.t.dot_row(in_row, &mut scratch.acc);
+        let n = list_nonzero(in_row, &mut scratch.nonzero);
+        k.t.dot(in_row, &scratch.nonzero[..n], &mut scratch.acc);
         for ((o, &a), &b) in out_row.iter_mut().zip(&scratch.acc).zip(&k.bias) {
             *o = clamp_f32(a + b, k.act.0, k.act.1);
         }
@@ -359,45 +451,41 @@ pub fn fully_connected_f32_fast(k: &FcF32Fast, input: &[f32], scratch: &mut FcFa
 #[derive(Clone, Debug, PartialEq)]
 pub struct FcI8Fast {
     t: Transposed,
-    bias_eff: Vec<i32>,
+    bias: Vec<i32>,
     quant: FcQuant,
     fixed_point: bool,
 }
 
 impl FcI8Fast {
-    /// Prepare; `None` when the fast kernel does not apply (a weight zero point, or weights large
-    /// enough that f32 accumulation could be inexact). `fixed_point` selects
+    /// Prepare; `None` when the fast kernel does not apply (a weight zero point). `fixed_point` selects
     /// [`fully_connected_i8_fixed_point`]'s requantization instead of [`fully_connected_i8`]'s.
     pub fn new(shape: FcShape, q: &FcQuant, weights: &[i8], bias: Option<&[i32]>, fixed_point: bool) -> Option<(FcI8Fast, FcFastScratch)> {
-        if q.weights_offset != 0 || !exact_in_f32(weights, shape.depth) {
+        if q.weights_offset != 0 || !(-255..=255).contains(&q.input_offset) {
             return None;
         }
         if q.effective_scale.len() != shape.units || q.multiplier.len() != shape.units || q.shift.len() != shape.units {
             return None;
         }
-        let t = Transposed::new(shape, weights)?;
-        let bias_eff = weights
-            .chunks_exact(shape.depth)
-            .enumerate()
-            .map(|(u, row)| {
-                let sum = row.iter().fold(0i32, |a, &w| a.wrapping_add(w as i32));
-                bias.map_or(0, |b| b.get(u).copied().unwrap_or(0)).wrapping_add(q.input_offset.wrapping_mul(sum))
-            })
-            .collect();
-        let scratch = FcFastScratch { acc: vec![0.0; t.u_pad], ..Default::default() };
-        Some((FcI8Fast { t, bias_eff, quant: q.clone(), fixed_point }, scratch))
+        let t = Transposed::new(shape, weights)?.with_int8_segments(weights);
+        let scratch = FcFastScratch::new(&t);
+        let bias = (0..shape.units).map(|u| bias.and_then(|b| b.get(u).copied()).unwrap_or(0)).collect();
+        Some((FcI8Fast { t, bias, quant: q.clone(), fixed_point }, scratch))
     }
 }
 
 /// Fast int8 fully connected; identical to [`fully_connected_i8`] (or the fixed-point variant).
 pub fn fully_connected_i8_fast(k: &FcI8Fast, input: &[i8], scratch: &mut FcFastScratch, output: &mut [i8]) -> Result<()> {
     let s = k.t.shape;
-    k.t.check(input.len(), output.len(), scratch.acc.len())?;
+    k.t.check(input.len(), output.len(), scratch)?;
     let q = &k.quant;
     for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
-        k.t.dot_row(in_row, &mut scratch.acc);
-        for (u, (o, &a)) in out_row.iter_mut().zip(&scratch.acc).enumerate() {
-            let acc = (a as i32).wrapping_add(k.bias_eff[u]);
+        for (v, &x) in scratch.values.iter_mut().zip(in_row) {
+            *v = (x as i32 + q.input_offset) as f32;
+        }
+        let n = list_nonzero(&scratch.values, &mut scratch.nonzero);
+        k.t.dot_int(&scratch.values, &scratch.nonzero[..n], &mut scratch.acc, &mut scratch.acc_i);
+        for (u, (o, &a)) in out_row.iter_mut().zip(&scratch.acc_i).enumerate() {
+            let acc = a.wrapping_add(k.bias[u]);
             let scaled = if k.fixed_point {
                 crate::interp::fixed_point::multiply_by_quantized_multiplier_fast(acc, q.multiplier[u], q.shift[u])
             } else {
@@ -420,16 +508,11 @@ pub struct FcHybridFast {
 
 impl FcHybridFast {
     pub fn new(shape: FcShape, w: &HybridWeights, bias: Option<&[f32]>, act: (f32, f32)) -> Option<(FcHybridFast, FcFastScratch)> {
-        if !exact_in_f32(&w.weights, shape.depth) || w.row_sums.len() != shape.units {
+        if w.row_sums.len() != shape.units {
             return None;
         }
-        let t = Transposed::new(shape, &w.weights)?;
-        let scratch = FcFastScratch {
-            acc: vec![0.0; t.u_pad],
-            input_q: vec![0; shape.batches * shape.depth],
-            scaling_factor: vec![0.0; shape.batches],
-            zero_point: vec![0; shape.batches],
-        };
+        let t = Transposed::new(shape, &w.weights)?.with_int8_segments(&w.weights);
+        let scratch = FcFastScratch::new(&t);
         Some((FcHybridFast { t, w: w.clone(), bias: bias.map(<[f32]>::to_vec), act }, scratch))
     }
 }
@@ -437,10 +520,7 @@ impl FcHybridFast {
 /// Fast hybrid fully connected; identical to [`fully_connected_hybrid`].
 pub fn fully_connected_hybrid_fast(k: &FcHybridFast, input: &[f32], scratch: &mut FcFastScratch, output: &mut [f32]) -> Result<()> {
     let s = k.t.shape;
-    k.t.check(input.len(), output.len(), scratch.acc.len())?;
-    check_len("FULLY_CONNECTED", "quantized input scratch", scratch.input_q.len(), input.len())?;
-    check_len("FULLY_CONNECTED", "scaling factors", scratch.scaling_factor.len(), s.batches)?;
-    check_len("FULLY_CONNECTED", "zero points", scratch.zero_point.len(), s.batches)?;
+    k.t.check(input.len(), output.len(), scratch)?;
     if let Some(b) = &k.bias {
         check_len("FULLY_CONNECTED", "bias", b.len(), s.units)?;
     }
@@ -451,21 +531,21 @@ pub fn fully_connected_hybrid_fast(k: &FcHybridFast, input: &[f32], scratch: &mu
         }
     }
     if input.iter().any(|&x| x != 0.0) {
-        for (b, (in_row, q_row)) in input.chunks_exact(s.depth).zip(scratch.input_q.chunks_exact_mut(s.depth)).enumerate() {
+        let FcFastScratch { acc, acc_i, nonzero, values, input_q } = scratch;
+        for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
             let (sf, zp) = if w.asymmetric {
-                asymmetric_quantize_floats(in_row, q_row)
+                asymmetric_quantize_floats(in_row, input_q)
             } else {
-                (symmetric_quantize_floats(in_row, q_row), 0)
+                (symmetric_quantize_floats(in_row, input_q), 0)
             };
-            scratch.scaling_factor[b] = if w.per_channel_scale.is_none() { sf * w.scale } else { sf };
-            scratch.zero_point[b] = zp;
-        }
-        for (b, (q_row, out_row)) in scratch.input_q.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)).enumerate() {
-            k.t.dot_row(q_row, &mut scratch.acc);
-            let batch_scale = scratch.scaling_factor[b];
-            let batch_offset = scratch.zero_point[b];
-            for (u, (out, &a)) in out_row.iter_mut().zip(&scratch.acc).enumerate() {
-                let dot = (a as i32).wrapping_sub(w.row_sums[u].wrapping_mul(batch_offset));
+            let batch_scale = if w.per_channel_scale.is_none() { sf * w.scale } else { sf };
+            // Σ_d w·(q − zp) is the reference's `dot − row_sum·zp`.
+            for (v, &q) in values.iter_mut().zip(input_q.iter()) {
+                *v = (q as i32 - zp) as f32;
+            }
+            let n = list_nonzero(values, nonzero);
+            k.t.dot_int(values, &nonzero[..n], acc, acc_i);
+            for (u, (out, &dot)) in out_row.iter_mut().zip(acc_i.iter()).enumerate() {
                 let scale = match &w.per_channel_scale {
                     Some(pcs) => batch_scale * pcs[u],
                     None => batch_scale,
@@ -587,10 +667,12 @@ mod tests {
     fn fast_kernels_match_reference() {
         let mut r = Lcg(3);
         for case in 0..200 {
-            let s = FcShape { batches: 1 + r.below(3), depth: 1 + r.below(300), units: 1 + r.below(20) };
+            // Every 10th case is deep with full-scale weights, so the exact-f32 segments split.
+            let depth = if case % 10 == 0 { 600 + r.below(900) } else { 1 + r.below(300) };
+            let s = FcShape { batches: 1 + r.below(3), depth, units: 1 + r.below(20) };
             let act = if case % 2 == 0 { (f32::MIN, f32::MAX) } else { (0.0, 6.0) };
-            // float
-            let x: Vec<f32> = (0..s.batches * s.depth).map(|_| r.f()).collect();
+            // float, with about a third of the inputs exactly 0 (skipped by the fast kernels)
+            let x: Vec<f32> = (0..s.batches * s.depth).map(|_| if r.below(3) == 0 { 0.0 } else { r.f() }).collect();
             let w: Vec<f32> = (0..s.units * s.depth).map(|_| r.f()).collect();
             let b: Vec<f32> = (0..s.units).map(|_| r.f()).collect();
             let bias = (case % 3 != 0).then_some(b.as_slice());
@@ -601,13 +683,16 @@ mod tests {
             fully_connected_f32_fast(&k, &x, &mut scratch, &mut got).unwrap();
             assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "f32 case {case}");
             // int8, both requantizations
-            let xq: Vec<i8> = (0..s.batches * s.depth).map(|_| r.next() as i8).collect();
-            let wq: Vec<i8> = (0..s.units * s.depth).map(|_| (r.next() as i8).max(-127)).collect();
+            let zp_in = r.next() as i8;
+            let xq: Vec<i8> = (0..s.batches * s.depth).map(|_| if r.below(3) == 0 { zp_in } else { r.next() as i8 }).collect();
+            let wq: Vec<i8> = (0..s.units * s.depth)
+                .map(|_| if case % 10 == 0 { if r.below(2) == 0 { 127 } else { -127 } } else { (r.next() as i8).max(-127) })
+                .collect();
             let bq: Vec<i32> = (0..s.units).map(|_| r.next() as i32 >> 12).collect();
             let bias_q = (case % 3 != 0).then_some(bq.as_slice());
             let scales: Vec<f64> = (0..s.units).map(|_| 1e-4 + r.below(1000) as f64 * 1e-5).collect();
             let mut q = quant(&scales);
-            q.input_offset = -(r.next() as i8 as i32);
+            q.input_offset = -(zp_in as i32);
             q.output_offset = r.next() as i8 as i32;
             for fixed_point in [false, true] {
                 let mut want = vec![0i8; s.batches * s.units];
@@ -635,6 +720,9 @@ mod tests {
             let mut scratch_ref = HybridScratch::new(s.batches, s.batches * s.depth);
             fully_connected_hybrid(s, &hw, &x, bias, act, &mut scratch_ref, &mut want).unwrap();
             let (k, mut scratch) = FcHybridFast::new(s, &hw, bias, act).unwrap();
+            if case % 10 == 0 {
+                assert!(k.t.segments.len() > 1, "deep full-scale weights need several exact segments");
+            }
             let mut got = vec![0.0f32; want.len()];
             fully_connected_hybrid_fast(&k, &x, &mut scratch, &mut got).unwrap();
             assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "hybrid case {case}");

@@ -72,6 +72,76 @@ pub fn max_pool2d_i8(w: &Window, channels: usize, input: &[i8], (act_min, act_ma
     Ok(())
 }
 
+/// Fast max pooling: the same per-channel sequence of comparisons as the reference kernels (taps in
+/// filter_y, filter_x order), with channels innermost so each tap is one contiguous slice and the
+/// compiler vectorizes across channels. Identical results, NaN included.
+pub fn max_pool2d_f32_fast(w: &Window, channels: usize, input: &[f32], (act_min, act_max): (f32, f32), output: &mut [f32]) -> Result<()> {
+    check(w, channels, input, output)?;
+    if channels == 0 {
+        return Ok(());
+    }
+    let mut outputs = output.chunks_exact_mut(channels);
+    for batch in 0..w.batches {
+        for out_y in 0..w.out_h {
+            let (fy_start, fy_end) = w.clipped_y(out_y);
+            for out_x in 0..w.out_w {
+                let (fx_start, fx_end) = w.clipped_x(out_x);
+                let Some(out) = outputs.next() else { return Ok(()) };
+                out.iter_mut().for_each(|o| *o = f32::MIN);
+                for filter_y in fy_start..fy_end {
+                    let in_y = out_y * w.stride_h + filter_y - w.pad_h;
+                    for filter_x in fx_start..fx_end {
+                        let in_x = out_x * w.stride_w + filter_x - w.pad_w;
+                        let src = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels..][..channels];
+                        for (o, &v) in out.iter_mut().zip(src) {
+                            *o = if *o < v { v } else { *o };
+                        }
+                    }
+                }
+                for o in out.iter_mut() {
+                    *o = clamp_f32(*o, act_min, act_max);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fast int8 max pooling (see [`max_pool2d_f32_fast`]).
+pub fn max_pool2d_i8_fast(w: &Window, channels: usize, input: &[i8], (act_min, act_max): (i32, i32), output: &mut [i8]) -> Result<()> {
+    check(w, channels, input, output)?;
+    if channels == 0 {
+        return Ok(());
+    }
+    let (lo, hi) = (act_min.clamp(-128, 127) as i8, act_max.clamp(-128, 127) as i8);
+    let mut outputs = output.chunks_exact_mut(channels);
+    for batch in 0..w.batches {
+        for out_y in 0..w.out_h {
+            let (fy_start, fy_end) = w.clipped_y(out_y);
+            for out_x in 0..w.out_w {
+                let (fx_start, fx_end) = w.clipped_x(out_x);
+                let Some(out) = outputs.next() else { return Ok(()) };
+                out.iter_mut().for_each(|o| *o = i8::MIN);
+                for filter_y in fy_start..fy_end {
+                    let in_y = out_y * w.stride_h + filter_y - w.pad_h;
+                    for filter_x in fx_start..fx_end {
+                        let in_x = out_x * w.stride_w + filter_x - w.pad_w;
+                        let src = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels..][..channels];
+                        for (o, &v) in out.iter_mut().zip(src) {
+                            *o = (*o).max(v);
+                        }
+                    }
+                }
+                for o in out.iter_mut() {
+                    // (act_min ≤ act_max within the int8 range, so clamping in i8 is the same)
+                    *o = (*o).max(lo).min(hi);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +170,35 @@ mod tests {
         let mut out = [0i8; 1];
         max_pool2d_i8(&w, 1, &[-100], (-128, 127), &mut out).unwrap();
         assert_eq!(out, [-100]);
+    }
+
+    #[test]
+    fn fast_matches_reference() {
+        let mut state = 99u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        for case in 0..200 {
+            let pad = if next() % 2 == 0 { Padding::Same } else { Padding::Valid };
+            let (h, wd, c) = (1 + next() as usize % 9, 1 + next() as usize % 9, 1 + next() as usize % 13);
+            let (fh, fw, sh, sw) = (1 + next() as usize % 3, 1 + next() as usize % 3, 1 + next() as usize % 3, 1 + next() as usize % 2);
+            let Ok(w) = Window::new("t", pad, 1 + next() as usize % 2, (h, wd), (fh, fw), (sh, sw), (1, 1)) else { continue };
+            let input: Vec<i8> = (0..w.in_len(c)).map(|_| next() as i8).collect();
+            let act = (-128 + (next() % 50) as i32, 127 - (next() % 50) as i32);
+            let (mut want, mut got) = (vec![0i8; w.out_len(c)], vec![0i8; w.out_len(c)]);
+            max_pool2d_i8(&w, c, &input, act, &mut want).unwrap();
+            max_pool2d_i8_fast(&w, c, &input, act, &mut got).unwrap();
+            assert_eq!(got, want, "case {case}");
+            let mut inputf: Vec<f32> = input.iter().map(|&v| v as f32 * 0.37).collect();
+            if case % 7 == 0 {
+                inputf[0] = f32::NAN;
+            }
+            let actf = if case % 2 == 0 { (f32::MIN, f32::MAX) } else { (0.0, 6.0) };
+            let (mut wantf, mut gotf) = (vec![0.0f32; w.out_len(c)], vec![0.0f32; w.out_len(c)]);
+            max_pool2d_f32(&w, c, &inputf, actf, &mut wantf).unwrap();
+            max_pool2d_f32_fast(&w, c, &inputf, actf, &mut gotf).unwrap();
+            assert_eq!(gotf.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), wantf.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "case {case}");
+        }
     }
 }
