@@ -220,3 +220,24 @@ fn fc_requantization_is_decided_by_the_vectors() {
     }
     assert!(total_differing > 0, "the reference vectors do not distinguish the two FC requantizations");
 }
+
+/// LiteRT's x86 build sums hybrid FULLY_CONNECTED weight rows in wrapping 16-bit lanes; a 4096-wide
+/// dense layer with saturated weights makes them wrap, and LiteRT's output then differs from the
+/// float math (−12.11 instead of 1024). We reproduce it bit for bit (fixtures/interp, made by
+/// make_dense4096_rowsum.py).
+#[test]
+fn hybrid_row_sum_overflow_matches_litert() {
+    let dir = fixtures().join("interp");
+    let model = read_model(&std::fs::read(dir.join("dense4096_rowsum_dynamic.tflite")).unwrap()).unwrap();
+    let expected: Vec<f32> = std::fs::read(dir.join("dense4096_rowsum_dynamic.ref.float32"))
+        .unwrap()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let x: Vec<f32> = (0..4096).map(|d| d as f32 / 4095.0).collect();
+    for mut interp in [Interpreter::new(&model).unwrap(), Interpreter::reference(&model).unwrap()] {
+        interp.set_input(0, &x).unwrap();
+        interp.invoke().unwrap();
+        assert_eq!(interp.output_f32(0).unwrap(), expected.as_slice());
+    }
+}

@@ -15,7 +15,9 @@ use crate::interp::fixed_point::quantize_multiplier;
 use crate::interp::kernels::activation::{float_range, quantized_range};
 use crate::interp::kernels::conv2d::{ChannelQuant, ConvF32Fast, ConvI8Fast, ConvShape};
 use crate::interp::kernels::depthwise_conv2d::DepthwiseShape;
-use crate::interp::kernels::fully_connected::{FcF32Fast, FcHybridFast, FcI8Fast, FcQuant, FcShape, HybridScratch, HybridWeights};
+use crate::interp::kernels::fully_connected::{
+    FcF32Fast, FcHybridFast, FcI8Fast, FcQuant, FcShape, HybridScratch, HybridWeights, litert_row_sum,
+};
 use crate::interp::kernels::pack::pack_output_shape;
 use crate::interp::kernels::reshape::reshape_output_shape;
 use crate::interp::kernels::softmax::SoftmaxQuant;
@@ -734,10 +736,7 @@ impl<'m> Planner<'m> {
                 let bias = bias.map(|(_, ba)| self.const_data::<f32>(op, ba, "bias")).transpose()?;
                 let (scales, _, per_axis) = self.weight_quant(op, wi, 0, units)?;
                 let act = float_range(op, opts.fused_activation)?;
-                let row_sums = weights
-                    .chunks_exact(depth)
-                    .map(|row| row.iter().fold(0i32, |acc, &v| acc.wrapping_add(v as i32)))
-                    .collect();
+                let row_sums = weights.chunks_exact(depth).map(litert_row_sum).collect();
                 let hybrid = HybridWeights {
                     weights,
                     scale: scales[0],

@@ -158,10 +158,45 @@ pub struct HybridWeights {
     pub per_channel_scale: Option<Vec<f32>>,
     /// The per-tensor scale (unused with per-channel scales).
     pub scale: f32,
-    /// Σ_d weights[u, d], for the asymmetric input zero point.
+    /// Row sums of the weights as LiteRT computes them ([`litert_row_sum`]), for the asymmetric input
+    /// zero point.
     pub row_sums: Vec<i32>,
     /// Quantize inputs asymmetrically (`asymmetric_quantize_inputs`, what TF's converter sets).
     pub asymmetric: bool,
+}
+
+/// The row sum `Σ_d w[d]` of a hybrid FULLY_CONNECTED's int8 weights, as LiteRT's x86 build computes
+/// it (`SseReductionSumVector`, which its reference resolver uses too).
+///
+/// Blocks of 16 weights are summed pairwise into eight 16-bit lanes (`maddubs` with ones) that are
+/// accumulated with *wrapping* 16-bit adds; a remaining block of 8 is widened and added the same way;
+/// the lanes are then summed in 32 bits and the last (< 8) weights added one by one. For rows whose
+/// lane sums stay within ±32767 this is the exact sum. Beyond that LiteRT's result is wrapped — e.g.
+/// a row of 4096 weights of 127 sums to −4096 instead of 520192, and LiteRT's output is off by
+/// `zp · scale` times the difference — and we reproduce it to stay bit-exact (checked against LiteRT
+/// 2.3.0 on a 4096-wide dense layer, see the test below).
+pub fn litert_row_sum(row: &[i8]) -> i32 {
+    let mut lanes = [0i16; 8];
+    let blocks = row.chunks_exact(16);
+    let rest = blocks.remainder();
+    for block in blocks {
+        for (j, lane) in lanes.iter_mut().enumerate() {
+            *lane = lane.wrapping_add(block[2 * j] as i16 + block[2 * j + 1] as i16);
+        }
+    }
+    let tail = if rest.len() >= 8 {
+        for (lane, &w) in lanes.iter_mut().zip(&rest[..8]) {
+            *lane = lane.wrapping_add(w as i16);
+        }
+        &rest[8..]
+    } else {
+        rest
+    };
+    let mut sum = lanes.iter().fold(0i32, |acc, &l| acc.wrapping_add(l as i32));
+    for &w in tail {
+        sum = sum.wrapping_add(w as i32);
+    }
+    sum
 }
 
 /// Scratch space of the hybrid kernel, sized by the plan.
@@ -502,6 +537,8 @@ pub fn fully_connected_i8_fast(k: &FcI8Fast, input: &[i8], scratch: &mut FcFastS
 pub struct FcHybridFast {
     t: Transposed,
     w: HybridWeights,
+    /// `Σ_d w[u][d] − row_sums[u]` (0 unless LiteRT's 16-bit row sum wrapped; see [`litert_row_sum`]).
+    row_sum_error: Vec<i32>,
     bias: Option<Vec<f32>>,
     act: (f32, f32),
 }
@@ -513,7 +550,13 @@ impl FcHybridFast {
         }
         let t = Transposed::new(shape, &w.weights)?.with_int8_segments(&w.weights);
         let scratch = FcFastScratch::new(&t);
-        Some((FcHybridFast { t, w: w.clone(), bias: bias.map(<[f32]>::to_vec), act }, scratch))
+        let row_sum_error = w
+            .weights
+            .chunks_exact(shape.depth)
+            .zip(&w.row_sums)
+            .map(|(row, &rs)| row.iter().fold(0i32, |a, &v| a.wrapping_add(v as i32)).wrapping_sub(rs))
+            .collect();
+        Some((FcHybridFast { t, w: w.clone(), row_sum_error, bias: bias.map(<[f32]>::to_vec), act }, scratch))
     }
 }
 
@@ -539,13 +582,15 @@ pub fn fully_connected_hybrid_fast(k: &FcHybridFast, input: &[f32], scratch: &mu
                 (symmetric_quantize_floats(in_row, input_q), 0)
             };
             let batch_scale = if w.per_channel_scale.is_none() { sf * w.scale } else { sf };
-            // Σ_d w·(q − zp) is the reference's `dot − row_sum·zp`.
+            // Σ_d w·(q − zp) is the reference's `dot − row_sum·zp` with the true row sum; the
+            // correction `zp · (true − LiteRT row sum)` below makes it LiteRT's.
             for (v, &q) in values.iter_mut().zip(input_q.iter()) {
                 *v = (q as i32 - zp) as f32;
             }
             let n = list_nonzero(values, nonzero);
             k.t.dot_int(values, &nonzero[..n], acc, acc_i);
             for (u, (out, &dot)) in out_row.iter_mut().zip(acc_i.iter()).enumerate() {
+                let dot = dot.wrapping_add(zp.wrapping_mul(k.row_sum_error[u]));
                 let scale = match &w.per_channel_scale {
                     Some(pcs) => batch_scale * pcs[u],
                     None => batch_scale,
@@ -707,7 +752,7 @@ mod tests {
                 assert_eq!(got, want, "int8 case {case} fixed_point {fixed_point}");
             }
             // hybrid
-            let row_sums = wq.chunks_exact(s.depth).map(|row| row.iter().map(|&v| v as i32).sum()).collect();
+            let row_sums = wq.chunks_exact(s.depth).map(litert_row_sum).collect();
             let per_channel = case % 2 == 0;
             let hw = HybridWeights {
                 weights: wq.clone(),
@@ -727,5 +772,54 @@ mod tests {
             fully_connected_hybrid_fast(&k, &x, &mut scratch, &mut got).unwrap();
             assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "hybrid case {case}");
         }
+    }
+
+    #[test]
+    fn litert_row_sums_wrap_like_sse() {
+        // Exact while the eight 16-bit lanes stay in range.
+        let row: Vec<i8> = (0..100).map(|i| (i % 7) as i8 - 3).collect();
+        assert_eq!(litert_row_sum(&row), row.iter().map(|&v| v as i32).sum::<i32>());
+        assert_eq!(litert_row_sum(&[127; 24]), 24 * 127); // one block of 16 + one of 8
+        assert_eq!(litert_row_sum(&[-5; 7]), -35); // tail only
+        // 4096 × 127: each lane gets 256 × 254 = 65024 ≡ −512 (mod 2^16); 8 lanes → −4096.
+        assert_eq!(litert_row_sum(&[127; 4096]), -4096);
+    }
+
+    #[test]
+    fn hybrid_reproduces_litert_on_a_wrapping_row_sum() {
+        // tf.keras Dense(4) on 4096 inputs with kernel columns +0.5, −0.5, ±0.5 alternating and
+        // linspace(−1, 1), zero bias, converted with Optimize.DEFAULT (per-channel int8 weights: 127,
+        // −127, ±127 and a ramp; scales 0.5/127 and 1/127), input linspace(0, 1, 4096). LiteRT 2.3.0
+        // BUILTIN_REF on x86 outputs [−12.110298, 12.110298, −0.26666668, 683.0265] where float math
+        // gives [1024, −1024, −0.25, 683]: units 0 and 1 hit the wrapped row sums.
+        let depth = 4096;
+        let s = FcShape { batches: 1, depth, units: 4 };
+        let mut weights = vec![0i8; 4 * depth];
+        for d in 0..depth {
+            weights[d] = 127;
+            weights[depth + d] = -127;
+            weights[2 * depth + d] = if d % 2 == 0 { 127 } else { -127 };
+            let ramp = -1.0 + 2.0 * d as f32 / (depth - 1) as f32;
+            weights[3 * depth + d] = (ramp * 127.0).round() as i8;
+        }
+        let x: Vec<f32> = (0..depth).map(|d| d as f32 / (depth - 1) as f32).collect();
+        let hw = HybridWeights {
+            row_sums: weights.chunks_exact(depth).map(litert_row_sum).collect(),
+            per_channel_scale: Some(vec![0.5 / 127.0, 0.5 / 127.0, 0.5 / 127.0, 1.0 / 127.0]),
+            scale: 0.0,
+            weights,
+            asymmetric: true,
+        };
+        let mut out = [0.0f32; 4];
+        let mut scratch = HybridScratch::new(1, depth);
+        fully_connected_hybrid(s, &hw, &x, Some(&[0.0; 4]), (f32::MIN, f32::MAX), &mut scratch, &mut out).unwrap();
+        let litert = [-12.110298f32, 12.110298, -0.26666668, 683.0265];
+        for (o, l) in out.iter().zip(litert) {
+            assert!((o - l).abs() < 1e-3, "{out:?} vs LiteRT {litert:?}");
+        }
+        let (k, mut fast_scratch) = FcHybridFast::new(s, &hw, Some(&[0.0; 4]), (f32::MIN, f32::MAX)).unwrap();
+        let mut fast = [0.0f32; 4];
+        fully_connected_hybrid_fast(&k, &x, &mut fast_scratch, &mut fast).unwrap();
+        assert_eq!(fast, out);
     }
 }
