@@ -6,6 +6,10 @@
 //!   1e-4 absolute. Agreement with LiteRT's default XNNPACK path is printed, not asserted.
 //! - `op_fixtures`: the TF-converted op-coverage models in `fixtures/ops/` (first 300 images each), same
 //!   criteria.
+//! - `edited_variants`, `hybrid_row_sum_overflow_matches_litert`: LiteRT behaviour on paths TF's converter
+//!   does not produce for MNIST (`fixtures/interp/`).
+//! - Every model runs twice: with `Interpreter::new` (fast kernels, fusion) and `Interpreter::reference`
+//!   (the naive reference kernels, the fast kernels' oracle).
 //!
 //! Inputs as the fixtures were made: uint8 = pixel, int8 = pixel − 128, float = pixel / 255.
 //! Run with `cargo test --release --test reference_exact -- --nocapture` to see the tables.
@@ -219,6 +223,22 @@ fn fc_requantization_is_decided_by_the_vectors() {
         total_differing += differing;
     }
     assert!(total_differing > 0, "the reference vectors do not distinguish the two FC requantizations");
+}
+
+/// TF files edited (fixtures/interp/make_variants.py) to reach the symmetric-input hybrid paths.
+#[test]
+fn edited_variants() {
+    let images = test_images();
+    let dir = fixtures().join("interp");
+    let failures: Vec<String> = ["variant_fc_sym", "variant_conv_pt"]
+        .iter()
+        .flat_map(|name| {
+            let m = dir.join(format!("{name}.tflite"));
+            [check(&m, &images, 300, Kernels::Default), check(&m, &images, 300, Kernels::Reference)]
+        })
+        .flatten()
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// LiteRT's x86 build sums hybrid FULLY_CONNECTED weight rows in wrapping 16-bit lanes; a 4096-wide
