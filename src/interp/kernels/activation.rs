@@ -88,15 +88,30 @@ mod tests {
     fn quantized_bounds() {
         let i8r = (-128, 127);
         // RELU with zp −128: lower bound stays −128.
-        assert_eq!(quantized_range("t", Activation::Relu, 0.01, -128, i8r).unwrap(), (-128, 127));
+        assert_eq!(
+            quantized_range("t", Activation::Relu, 0.01, -128, i8r).unwrap(),
+            (-128, 127)
+        );
         // RELU with zp 5 → [5, 127].
-        assert_eq!(quantized_range("t", Activation::Relu, 0.1, 5, i8r).unwrap(), (5, 127));
+        assert_eq!(
+            quantized_range("t", Activation::Relu, 0.1, 5, i8r).unwrap(),
+            (5, 127)
+        );
         // RELU6, scale 0.05, zp −100: 6/0.05 = 120 → −100 + 120 = 20.
-        assert_eq!(quantized_range("t", Activation::Relu6, 0.05, -100, i8r).unwrap(), (-100, 20));
+        assert_eq!(
+            quantized_range("t", Activation::Relu6, 0.05, -100, i8r).unwrap(),
+            (-100, 20)
+        );
         // RELU6 whose 6.0 is beyond the type range is clipped to 127.
-        assert_eq!(quantized_range("t", Activation::Relu6, 0.01, 0, i8r).unwrap(), (0, 127));
+        assert_eq!(
+            quantized_range("t", Activation::Relu6, 0.01, 0, i8r).unwrap(),
+            (0, 127)
+        );
         // RELU_N1_TO_1, scale 1/64, zp 0 → [−64, 64].
-        assert_eq!(quantized_range("t", Activation::ReluN1To1, 1.0 / 64.0, 0, i8r).unwrap(), (-64, 64));
+        assert_eq!(
+            quantized_range("t", Activation::ReluN1To1, 1.0 / 64.0, 0, i8r).unwrap(),
+            (-64, 64)
+        );
         assert!(quantized_range("t", Activation::Tanh, 0.1, 0, i8r).is_err());
         assert!(quantized_range("t", Activation::Relu6, 1e-30, 0, i8r).is_err());
     }

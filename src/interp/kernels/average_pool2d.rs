@@ -15,11 +15,22 @@ use crate::interp::kernels::window::Window;
 
 fn check<T>(w: &Window, channels: usize, input: &[T], output: &[T]) -> Result<()> {
     check_len("AVERAGE_POOL_2D", "input", input.len(), w.in_len(channels))?;
-    check_len("AVERAGE_POOL_2D", "output", output.len(), w.out_len(channels))
+    check_len(
+        "AVERAGE_POOL_2D",
+        "output",
+        output.len(),
+        w.out_len(channels),
+    )
 }
 
 /// Float32 average pooling.
-pub fn average_pool2d_f32(w: &Window, channels: usize, input: &[f32], (act_min, act_max): (f32, f32), output: &mut [f32]) -> Result<()> {
+pub fn average_pool2d_f32(
+    w: &Window,
+    channels: usize,
+    input: &[f32],
+    (act_min, act_max): (f32, f32),
+    output: &mut [f32],
+) -> Result<()> {
     check(w, channels, input, output)?;
     for batch in 0..w.batches {
         for out_y in 0..w.out_h {
@@ -33,7 +44,8 @@ pub fn average_pool2d_f32(w: &Window, channels: usize, input: &[f32], (act_min, 
                         let in_y = out_y * w.stride_h + filter_y - w.pad_h;
                         for filter_x in fx_start..fx_end {
                             let in_x = out_x * w.stride_w + filter_x - w.pad_w;
-                            total += input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels + channel];
+                            total += input
+                                [((batch * w.in_h + in_y) * w.in_w + in_x) * channels + channel];
                             count += 1.0;
                         }
                     }
@@ -48,7 +60,13 @@ pub fn average_pool2d_f32(w: &Window, channels: usize, input: &[f32], (act_min, 
 }
 
 /// Int8 average pooling; `act` is the quantized activation range of the output.
-pub fn average_pool2d_i8(w: &Window, channels: usize, input: &[i8], (act_min, act_max): (i32, i32), output: &mut [i8]) -> Result<()> {
+pub fn average_pool2d_i8(
+    w: &Window,
+    channels: usize,
+    input: &[i8],
+    (act_min, act_max): (i32, i32),
+    output: &mut [i8],
+) -> Result<()> {
     check(w, channels, input, output)?;
     for batch in 0..w.batches {
         for out_y in 0..w.out_h {
@@ -62,17 +80,26 @@ pub fn average_pool2d_i8(w: &Window, channels: usize, input: &[i8], (act_min, ac
                         let in_y = out_y * w.stride_h + filter_y - w.pad_h;
                         for filter_x in fx_start..fx_end {
                             let in_x = out_x * w.stride_w + filter_x - w.pad_w;
-                            acc += input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels + channel] as i64;
+                            acc += input
+                                [((batch * w.in_h + in_y) * w.in_w + in_x) * channels + channel]
+                                as i64;
                             count += 1;
                         }
                     }
                     if count == 0 {
-                        return Err(crate::Error::InvalidModel("AVERAGE_POOL_2D: a window lies entirely in the padding".into()));
+                        return Err(crate::Error::InvalidModel(
+                            "AVERAGE_POOL_2D: a window lies entirely in the padding".into(),
+                        ));
                     }
                     // Round half away from zero; Rust's `/` truncates toward zero like C's.
-                    let rounded = if acc > 0 { (acc + count / 2) / count } else { (acc - count / 2) / count };
+                    let rounded = if acc > 0 {
+                        (acc + count / 2) / count
+                    } else {
+                        (acc - count / 2) / count
+                    };
                     let clamped = rounded.max(act_min as i64).min(act_max as i64);
-                    output[((batch * w.out_h + out_y) * w.out_w + out_x) * channels + channel] = clamped as i8;
+                    output[((batch * w.out_h + out_y) * w.out_w + out_x) * channels + channel] =
+                        clamped as i8;
                 }
             }
         }
@@ -82,7 +109,13 @@ pub fn average_pool2d_i8(w: &Window, channels: usize, input: &[i8], (act_min, ac
 
 /// Fast float32 average pooling: channels innermost (contiguous slices), each channel summing its taps
 /// in the reference order; identical results.
-pub fn average_pool2d_f32_fast(w: &Window, channels: usize, input: &[f32], (act_min, act_max): (f32, f32), output: &mut [f32]) -> Result<()> {
+pub fn average_pool2d_f32_fast(
+    w: &Window,
+    channels: usize,
+    input: &[f32],
+    (act_min, act_max): (f32, f32),
+    output: &mut [f32],
+) -> Result<()> {
     check(w, channels, input, output)?;
     if channels == 0 {
         return Ok(());
@@ -93,14 +126,17 @@ pub fn average_pool2d_f32_fast(w: &Window, channels: usize, input: &[f32], (act_
             let (fy_start, fy_end) = w.clipped_y(out_y);
             for out_x in 0..w.out_w {
                 let (fx_start, fx_end) = w.clipped_x(out_x);
-                let Some(out) = outputs.next() else { return Ok(()) };
+                let Some(out) = outputs.next() else {
+                    return Ok(());
+                };
                 out.iter_mut().for_each(|o| *o = 0.0);
                 let mut count = 0.0f32;
                 for filter_y in fy_start..fy_end {
                     let in_y = out_y * w.stride_h + filter_y - w.pad_h;
                     for filter_x in fx_start..fx_end {
                         let in_x = out_x * w.stride_w + filter_x - w.pad_w;
-                        let src = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels..][..channels];
+                        let src = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels..]
+                            [..channels];
                         for (o, &v) in out.iter_mut().zip(src) {
                             *o += v;
                         }
@@ -136,24 +172,34 @@ pub fn average_pool2d_i8_fast(
             let (fy_start, fy_end) = w.clipped_y(out_y);
             for out_x in 0..w.out_w {
                 let (fx_start, fx_end) = w.clipped_x(out_x);
-                let Some(out) = outputs.next() else { return Ok(()) };
+                let Some(out) = outputs.next() else {
+                    return Ok(());
+                };
                 sums.iter_mut().for_each(|s| *s = 0);
                 for filter_y in fy_start..fy_end {
                     let in_y = out_y * w.stride_h + filter_y - w.pad_h;
                     for filter_x in fx_start..fx_end {
                         let in_x = out_x * w.stride_w + filter_x - w.pad_w;
-                        let src = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels..][..channels];
+                        let src = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels..]
+                            [..channels];
                         for (s, &v) in sums.iter_mut().zip(src) {
                             *s += v as i32;
                         }
                     }
                 }
-                let count = ((fy_end.saturating_sub(fy_start)) * (fx_end.saturating_sub(fx_start))) as i32;
+                let count =
+                    ((fy_end.saturating_sub(fy_start)) * (fx_end.saturating_sub(fx_start))) as i32;
                 if count == 0 {
-                    return Err(crate::Error::InvalidModel("AVERAGE_POOL_2D: a window lies entirely in the padding".into()));
+                    return Err(crate::Error::InvalidModel(
+                        "AVERAGE_POOL_2D: a window lies entirely in the padding".into(),
+                    ));
                 }
                 for (o, &acc) in out.iter_mut().zip(sums.iter()) {
-                    let rounded = if acc > 0 { (acc + count / 2) / count } else { (acc - count / 2) / count };
+                    let rounded = if acc > 0 {
+                        (acc + count / 2) / count
+                    } else {
+                        (acc - count / 2) / count
+                    };
                     *o = rounded.max(act_min).min(act_max) as i8;
                 }
             }
@@ -181,7 +227,14 @@ mod tests {
         average_pool2d_i8(&w4, 1, &[1, 1, 1, 2], (-128, 127), &mut out).unwrap();
         assert_eq!(out, [1]);
         let mut outf = [0.0f32; 1];
-        average_pool2d_f32(&w4, 1, &[1.0, 1.0, 1.0, 2.0], (f32::MIN, f32::MAX), &mut outf).unwrap();
+        average_pool2d_f32(
+            &w4,
+            1,
+            &[1.0, 1.0, 1.0, 2.0],
+            (f32::MIN, f32::MAX),
+            &mut outf,
+        )
+        .unwrap();
         assert_eq!(outf, [1.25]);
     }
 
@@ -199,14 +252,39 @@ mod tests {
     fn fast_matches_reference() {
         let mut state = 5u64;
         let mut next = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (state >> 33) as u32
         };
         for case in 0..200 {
-            let pad = if next() % 2 == 0 { Padding::Same } else { Padding::Valid };
-            let (h, wd, c) = (1 + next() as usize % 9, 1 + next() as usize % 9, 1 + next() as usize % 13);
-            let (fh, fw, sh, sw) = (1 + next() as usize % 3, 1 + next() as usize % 3, 1 + next() as usize % 3, 1 + next() as usize % 2);
-            let Ok(w) = Window::new("t", pad, 1 + next() as usize % 2, (h, wd), (fh, fw), (sh, sw), (1, 1)) else { continue };
+            let pad = if next() % 2 == 0 {
+                Padding::Same
+            } else {
+                Padding::Valid
+            };
+            let (h, wd, c) = (
+                1 + next() as usize % 9,
+                1 + next() as usize % 9,
+                1 + next() as usize % 13,
+            );
+            let (fh, fw, sh, sw) = (
+                1 + next() as usize % 3,
+                1 + next() as usize % 3,
+                1 + next() as usize % 3,
+                1 + next() as usize % 2,
+            );
+            let Ok(w) = Window::new(
+                "t",
+                pad,
+                1 + next() as usize % 2,
+                (h, wd),
+                (fh, fw),
+                (sh, sw),
+                (1, 1),
+            ) else {
+                continue;
+            };
             let input: Vec<i8> = (0..w.in_len(c)).map(|_| next() as i8).collect();
             let act = (-128 + (next() % 50) as i32, 127 - (next() % 50) as i32);
             let (mut want, mut got) = (vec![0i8; w.out_len(c)], vec![0i8; w.out_len(c)]);
@@ -214,11 +292,19 @@ mod tests {
             average_pool2d_i8_fast(&w, c, &input, act, &mut vec![0; c], &mut got).unwrap();
             assert_eq!(got, want, "case {case}");
             let inputf: Vec<f32> = input.iter().map(|&v| v as f32 * 0.37).collect();
-            let actf = if case % 2 == 0 { (f32::MIN, f32::MAX) } else { (0.0, 6.0) };
+            let actf = if case % 2 == 0 {
+                (f32::MIN, f32::MAX)
+            } else {
+                (0.0, 6.0)
+            };
             let (mut wantf, mut gotf) = (vec![0.0f32; w.out_len(c)], vec![0.0f32; w.out_len(c)]);
             average_pool2d_f32(&w, c, &inputf, actf, &mut wantf).unwrap();
             average_pool2d_f32_fast(&w, c, &inputf, actf, &mut gotf).unwrap();
-            assert_eq!(gotf.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), wantf.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "case {case}");
+            assert_eq!(
+                gotf.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                wantf.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "case {case}"
+            );
         }
     }
 }

@@ -20,7 +20,9 @@
 //! starting from 0.0, then adds the bias and clamps. The hybrid kernels are described at each function.
 
 use crate::error::Result;
-use crate::interp::fixed_point::{multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_fast};
+use crate::interp::fixed_point::{
+    multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_fast,
+};
 use crate::interp::kernels::activation::clamp_f32;
 use crate::interp::kernels::check_len;
 use crate::interp::kernels::window::Window;
@@ -50,7 +52,14 @@ impl ConvShape {
         self.out_c * self.window.filter_h * self.window.filter_w * self.filter_c
     }
 
-    fn check<I, F, O>(&self, op: &str, input: &[I], filter: &[F], bias: Option<usize>, output: &[O]) -> Result<()> {
+    fn check<I, F, O>(
+        &self,
+        op: &str,
+        input: &[I],
+        filter: &[F],
+        bias: Option<usize>,
+        output: &[O],
+    ) -> Result<()> {
         check_len(op, "input", input.len(), self.window.in_len(self.in_c))?;
         check_len(op, "filter", filter.len(), self.filter_len())?;
         if let Some(b) = bias {
@@ -104,11 +113,17 @@ pub fn conv2d_f32(
                     let group = out_c / filters_per_group;
                     let mut total = 0.0f32;
                     for filter_y in 0..w.filter_h {
-                        let Some(in_y) = w.in_y(out_y, filter_y) else { continue };
+                        let Some(in_y) = w.in_y(out_y, filter_y) else {
+                            continue;
+                        };
                         for filter_x in 0..w.filter_w {
-                            let Some(in_x) = w.in_x(out_x, filter_x) else { continue };
-                            let in_base = ((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + group * s.filter_c;
-                            let f_base = ((out_c * w.filter_h + filter_y) * w.filter_w + filter_x) * s.filter_c;
+                            let Some(in_x) = w.in_x(out_x, filter_x) else {
+                                continue;
+                            };
+                            let in_base = ((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c
+                                + group * s.filter_c;
+                            let f_base = ((out_c * w.filter_h + filter_y) * w.filter_w + filter_x)
+                                * s.filter_c;
                             for in_c in 0..s.filter_c {
                                 total += input[in_base + in_c] * filter[f_base + in_c];
                             }
@@ -148,11 +163,17 @@ pub fn conv2d_i8(
                     let group = out_c / filters_per_group;
                     let mut acc: i32 = 0;
                     for filter_y in 0..w.filter_h {
-                        let Some(in_y) = w.in_y(out_y, filter_y) else { continue };
+                        let Some(in_y) = w.in_y(out_y, filter_y) else {
+                            continue;
+                        };
                         for filter_x in 0..w.filter_w {
-                            let Some(in_x) = w.in_x(out_x, filter_x) else { continue };
-                            let in_base = ((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + group * s.filter_c;
-                            let f_base = ((out_c * w.filter_h + filter_y) * w.filter_w + filter_x) * s.filter_c;
+                            let Some(in_x) = w.in_x(out_x, filter_x) else {
+                                continue;
+                            };
+                            let in_base = ((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c
+                                + group * s.filter_c;
+                            let f_base = ((out_c * w.filter_h + filter_y) * w.filter_w + filter_x)
+                                * s.filter_c;
                             for in_c in 0..s.filter_c {
                                 let input_val = input[in_base + in_c] as i32;
                                 let filter_val = filter[f_base + in_c] as i32;
@@ -163,7 +184,8 @@ pub fn conv2d_i8(
                     if let Some(b) = bias {
                         acc = acc.wrapping_add(b[out_c]);
                     }
-                    acc = multiply_by_quantized_multiplier(acc, q.multiplier[out_c], q.shift[out_c]);
+                    acc =
+                        multiply_by_quantized_multiplier(acc, q.multiplier[out_c], q.shift[out_c]);
                     acc = acc.wrapping_add(q.output_offset);
                     acc = acc.max(q.act_min).min(q.act_max);
                     output[out_base + out_c] = acc as i8;
@@ -194,8 +216,18 @@ pub fn conv2d_hybrid_per_channel(
 ) -> Result<()> {
     s.check("CONV_2D", input_q, filter, bias.map(<[f32]>::len), output)?;
     let w = &s.window;
-    check_len("CONV_2D", "scaling factors", scaling_factor.len(), w.batches)?;
-    check_len("CONV_2D", "input zero points", input_zero_point.len(), w.batches)?;
+    check_len(
+        "CONV_2D",
+        "scaling factors",
+        scaling_factor.len(),
+        w.batches,
+    )?;
+    check_len(
+        "CONV_2D",
+        "input zero points",
+        input_zero_point.len(),
+        w.batches,
+    )?;
     check_len("CONV_2D", "filter scales", filter_scale.len(), s.out_c)?;
     let filters_per_group = s.filters_per_group();
     for batch in 0..w.batches {
@@ -207,11 +239,17 @@ pub fn conv2d_hybrid_per_channel(
                     let group = out_c / filters_per_group;
                     let mut acc: i32 = 0;
                     for filter_y in 0..w.filter_h {
-                        let Some(in_y) = w.in_y(out_y, filter_y) else { continue };
+                        let Some(in_y) = w.in_y(out_y, filter_y) else {
+                            continue;
+                        };
                         for filter_x in 0..w.filter_w {
-                            let Some(in_x) = w.in_x(out_x, filter_x) else { continue };
-                            let in_base = ((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + group * s.filter_c;
-                            let f_base = ((out_c * w.filter_h + filter_y) * w.filter_w + filter_x) * s.filter_c;
+                            let Some(in_x) = w.in_x(out_x, filter_x) else {
+                                continue;
+                            };
+                            let in_base = ((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c
+                                + group * s.filter_c;
+                            let f_base = ((out_c * w.filter_h + filter_y) * w.filter_w + filter_x)
+                                * s.filter_c;
                             for in_c in 0..s.filter_c {
                                 let input_val = input_q[in_base + in_c] as i32;
                                 let filter_val = filter[f_base + in_c] as i32;
@@ -250,7 +288,7 @@ pub fn conv2d_hybrid(
     let w = &s.window;
     check_len("CONV_2D", "scaling factors", scale.len(), w.batches)?;
     let filters_per_group = s.filters_per_group();
-    for batch in 0..w.batches {
+    for (batch, &batch_scale) in scale.iter().enumerate() {
         for out_y in 0..w.out_h {
             for out_x in 0..w.out_w {
                 let out_base = ((batch * w.out_h + out_y) * w.out_w + out_x) * s.out_c;
@@ -258,18 +296,27 @@ pub fn conv2d_hybrid(
                     let group = out_c / filters_per_group;
                     let mut acc: i32 = 0;
                     for filter_y in 0..w.filter_h {
-                        let Some(in_y) = w.in_y(out_y, filter_y) else { continue };
+                        let Some(in_y) = w.in_y(out_y, filter_y) else {
+                            continue;
+                        };
                         for filter_x in 0..w.filter_w {
-                            let Some(in_x) = w.in_x(out_x, filter_x) else { continue };
-                            let in_base = ((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + group * s.filter_c;
-                            let f_base = ((out_c * w.filter_h + filter_y) * w.filter_w + filter_x) * s.filter_c;
+                            let Some(in_x) = w.in_x(out_x, filter_x) else {
+                                continue;
+                            };
+                            let in_base = ((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c
+                                + group * s.filter_c;
+                            let f_base = ((out_c * w.filter_h + filter_y) * w.filter_w + filter_x)
+                                * s.filter_c;
                             for in_c in 0..s.filter_c {
-                                acc = acc.wrapping_add(filter[f_base + in_c] as i32 * input_q[in_base + in_c] as i32);
+                                acc = acc.wrapping_add(
+                                    filter[f_base + in_c] as i32 * input_q[in_base + in_c] as i32,
+                                );
                             }
                         }
                     }
                     let bias_value = bias.map_or(0.0, |b| b[out_c]);
-                    output[out_base + out_c] = clamp_f32(acc as f32 * scale[batch] + bias_value, act_min, act_max);
+                    output[out_base + out_c] =
+                        clamp_f32(acc as f32 * batch_scale + bias_value, act_min, act_max);
                 }
             }
         }
@@ -333,9 +380,17 @@ impl ConvFast {
             }
         }
         // Rows/columns the windows reach: (out − 1)·stride + (k − 1)·dilation + 1, at least the image.
-        let hp = ((w.out_h.max(1) - 1) * w.stride_h + (w.filter_h - 1) * w.dilation_h + 1).max(w.in_h + w.pad_h);
-        let wp = ((w.out_w.max(1) - 1) * w.stride_w + (w.filter_w - 1) * w.dilation_w + 1).max(w.in_w + w.pad_w);
-        Some(ConvFast { shape: shape.clone(), o_pad, wt, hp, wp })
+        let hp = ((w.out_h.max(1) - 1) * w.stride_h + (w.filter_h - 1) * w.dilation_h + 1)
+            .max(w.in_h + w.pad_h);
+        let wp = ((w.out_w.max(1) - 1) * w.stride_w + (w.filter_w - 1) * w.dilation_w + 1)
+            .max(w.in_w + w.pad_w);
+        Some(ConvFast {
+            shape: shape.clone(),
+            o_pad,
+            wt,
+            hp,
+            wp,
+        })
     }
 
     /// Elements of the padded input.
@@ -350,7 +405,13 @@ impl ConvFast {
     }
 
     /// Copy `input` into the padded image, converting with `f` and filling the border with `pad`.
-    fn pad_input<T: Copy>(&self, input: &[T], pad: f32, f: impl Fn(T) -> f32, xpad: &mut [f32]) -> Result<()> {
+    fn pad_input<T: Copy>(
+        &self,
+        input: &[T],
+        pad: f32,
+        f: impl Fn(T) -> f32,
+        xpad: &mut [f32],
+    ) -> Result<()> {
         let s = &self.shape;
         let w = &s.window;
         check_len("CONV_2D", "input", input.len(), w.in_len(s.in_c))?;
@@ -360,7 +421,8 @@ impl ConvFast {
         for b in 0..w.batches {
             for y in 0..w.in_h {
                 let src = &input[(b * w.in_h + y) * row..][..row];
-                let dst = &mut xpad[((b * self.hp + y + w.pad_h) * self.wp + w.pad_w) * s.in_c..][..row];
+                let dst =
+                    &mut xpad[((b * self.hp + y + w.pad_h) * self.wp + w.pad_w) * s.in_c..][..row];
                 for (d, &v) in dst.iter_mut().zip(src) {
                     *d = f(v);
                 }
@@ -378,7 +440,12 @@ impl ConvFast {
     fn accumulate(&self, xpad: &[f32], acc_map: &mut [f32], integral: &mut [u32]) -> Result<()> {
         check_len("CONV_2D", "padded input", xpad.len(), self.padded_len())?;
         check_len("CONV_2D", "accumulators", acc_map.len(), self.acc_map_len())?;
-        check_len("CONV_2D", "integral image", integral.len(), self.integral_len())?;
+        check_len(
+            "CONV_2D",
+            "integral image",
+            integral.len(),
+            self.integral_len(),
+        )?;
         // Channels go in register-sized blocks (a `[f32; B]` the compiler keeps in vector registers for
         // the whole tap loop); the block width is a compile-time constant per instance.
         match block_width(self.o_pad) {
@@ -420,20 +487,30 @@ impl ConvFast {
     /// a rectangle and its non-zero count is 4 lookups in `integral` (built for batch `b`); dilated
     /// windows test their taps one by one.
     #[inline(always)]
-    fn receptive_field_is_zero(&self, xpad: &[f32], integral: &[u32], b: usize, out_y: usize, out_x: usize) -> bool {
+    fn receptive_field_is_zero(
+        &self,
+        xpad: &[f32],
+        integral: &[u32],
+        b: usize,
+        out_y: usize,
+        out_x: usize,
+    ) -> bool {
         let w = &self.shape.window;
         let c = self.shape.in_c;
         if w.dilation_h == 1 && w.dilation_w == 1 {
             let wp1 = self.wp + 1;
             let (y0, x0) = (out_y * w.stride_h, out_x * w.stride_w);
             let (y1, x1) = (y0 + w.filter_h, x0 + w.filter_w);
-            integral[y1 * wp1 + x1] + integral[y0 * wp1 + x0] == integral[y0 * wp1 + x1] + integral[y1 * wp1 + x0]
+            integral[y1 * wp1 + x1] + integral[y0 * wp1 + x0]
+                == integral[y0 * wp1 + x1] + integral[y1 * wp1 + x0]
         } else {
             (0..w.filter_h).all(|filter_y| {
                 let y = out_y * w.stride_h + filter_y * w.dilation_h;
                 (0..w.filter_w).all(|filter_x| {
                     let x = out_x * w.stride_w + filter_x * w.dilation_w;
-                    xpad[((b * self.hp + y) * self.wp + x) * c..][..c].iter().all(|&v| v == 0.0)
+                    xpad[((b * self.hp + y) * self.wp + x) * c..][..c]
+                        .iter()
+                        .all(|&v| v == 0.0)
                 })
             })
         }
@@ -441,12 +518,23 @@ impl ConvFast {
 
     /// One output pixel's sums for channels `block·B .. block·B + B`.
     #[inline(always)]
-    fn pixel_block<const B: usize>(&self, xpad: &[f32], b: usize, out_y: usize, out_x: usize, block: usize) -> [f32; B] {
+    fn pixel_block<const B: usize>(
+        &self,
+        xpad: &[f32],
+        b: usize,
+        out_y: usize,
+        out_x: usize,
+        block: usize,
+    ) -> [f32; B] {
         let w = &self.shape.window;
         let (c, o_pad) = (self.shape.in_c, self.o_pad);
         // With dilation 1 along x, one filter row's taps are contiguous in the padded image: KW·C
         // values, matching KW·C consecutive rows of the transposed filter.
-        let (row_taps, row_steps) = if w.dilation_w == 1 { (w.filter_w * c, 1) } else { (c, w.filter_w) };
+        let (row_taps, row_steps) = if w.dilation_w == 1 {
+            (w.filter_w * c, 1)
+        } else {
+            (c, w.filter_w)
+        };
         let mut acc = [0.0f32; B];
         for filter_y in 0..w.filter_h {
             let y = out_y * w.stride_h + filter_y * w.dilation_h;
@@ -455,7 +543,8 @@ impl ConvFast {
                 // Hoisted slices: the padded-image row segment and the matching filter rows, so the
                 // inner loops index without bounds checks.
                 let xs = &xpad[((b * self.hp + y) * self.wp + x) * c..][..row_taps];
-                let ws = &self.wt[((filter_y * w.filter_w + step) * c) * o_pad..][..row_taps * o_pad];
+                let ws =
+                    &self.wt[((filter_y * w.filter_w + step) * c) * o_pad..][..row_taps * o_pad];
                 for (&xv, w_row) in xs.iter().zip(ws.chunks_exact(o_pad)) {
                     let w_block = &w_row[block * B..][..B];
                     for i in 0..B {
@@ -467,7 +556,12 @@ impl ConvFast {
         acc
     }
 
-    fn accumulate_blocks<const B: usize>(&self, xpad: &[f32], acc_map: &mut [f32], integral: &mut [u32]) {
+    fn accumulate_blocks<const B: usize>(
+        &self,
+        xpad: &[f32],
+        acc_map: &mut [f32],
+        integral: &mut [u32],
+    ) {
         let w = &self.shape.window;
         let mut pixels = acc_map.chunks_exact_mut(self.o_pad);
         for b in 0..w.batches {
@@ -491,7 +585,11 @@ impl ConvFast {
 /// Channels rounded up for register blocks: to a multiple of 4 up to 16, else to a multiple of 8.
 pub(crate) fn padded_channels(n: usize) -> usize {
     let four = n.div_ceil(4) * 4;
-    if four <= 16 { four.max(4) } else { n.div_ceil(8) * 8 }
+    if four <= 16 {
+        four.max(4)
+    } else {
+        n.div_ceil(8) * 8
+    }
 }
 
 /// The register block width for `padded` channels (see [`padded_channels`]).
@@ -521,26 +619,45 @@ pub struct ConvF32Fast {
 impl ConvF32Fast {
     /// Prepare; `None` when the fast kernel does not apply (groups, or non-finite weights, whose
     /// products with padding would not be 0).
-    pub fn new(shape: &ConvShape, filter: &[f32], bias: Option<&[f32]>, act: (f32, f32)) -> Option<(ConvF32Fast, ConvFastScratch)> {
+    pub fn new(
+        shape: &ConvShape,
+        filter: &[f32],
+        bias: Option<&[f32]>,
+        act: (f32, f32),
+    ) -> Option<(ConvF32Fast, ConvFastScratch)> {
         if filter.iter().any(|w| !w.is_finite()) {
             return None;
         }
         let conv = ConvFast::new(shape, filter)?;
-        let scratch = ConvFastScratch { xpad: vec![0.0; conv.padded_len()], acc_map: vec![0.0; conv.acc_map_len()], pooled: vec![0.0; conv.o_pad], integral: vec![0; conv.integral_len()] };
+        let scratch = ConvFastScratch {
+            xpad: vec![0.0; conv.padded_len()],
+            acc_map: vec![0.0; conv.acc_map_len()],
+            pooled: vec![0.0; conv.o_pad],
+            integral: vec![0; conv.integral_len()],
+        };
         let bias = bias.map_or_else(|| vec![0.0; shape.out_c], <[f32]>::to_vec);
         Some((ConvF32Fast { conv, bias, act }, scratch))
     }
 }
 
 /// Fast float32 convolution; identical to [`conv2d_f32`].
-pub fn conv2d_f32_fast(k: &ConvF32Fast, input: &[f32], scratch: &mut ConvFastScratch, output: &mut [f32]) -> Result<()> {
+pub fn conv2d_f32_fast(
+    k: &ConvF32Fast,
+    input: &[f32],
+    scratch: &mut ConvFastScratch,
+    output: &mut [f32],
+) -> Result<()> {
     let s = &k.conv.shape;
     check_len("CONV_2D", "output", output.len(), s.window.out_len(s.out_c))?;
     check_len("CONV_2D", "bias", k.bias.len(), s.out_c)?;
     k.conv.pad_input(input, 0.0, |v| v, &mut scratch.xpad)?;
-    k.conv.accumulate(&scratch.xpad, &mut scratch.acc_map, &mut scratch.integral)?;
+    k.conv
+        .accumulate(&scratch.xpad, &mut scratch.acc_map, &mut scratch.integral)?;
     let (lo, hi) = k.act;
-    for (out, acc) in output.chunks_exact_mut(s.out_c).zip(scratch.acc_map.chunks_exact(k.conv.o_pad)) {
+    for (out, acc) in output
+        .chunks_exact_mut(s.out_c)
+        .zip(scratch.acc_map.chunks_exact(k.conv.o_pad))
+    {
         for ((o, &a), &b) in out.iter_mut().zip(acc).zip(&k.bias) {
             *o = clamp_f32(a + b, lo, hi);
         }
@@ -569,28 +686,60 @@ pub struct ConvI8Fast {
 impl ConvI8Fast {
     /// Prepare; `None` when the fast kernel does not apply (groups, or weights large enough that f32
     /// accumulation could be inexact).
-    pub fn new(shape: &ConvShape, q: &ChannelQuant, filter: &[i8], bias: Option<&[i32]>) -> Option<(ConvI8Fast, ConvFastScratch)> {
+    pub fn new(
+        shape: &ConvShape,
+        q: &ChannelQuant,
+        filter: &[i8],
+        bias: Option<&[i32]>,
+    ) -> Option<(ConvI8Fast, ConvFastScratch)> {
         let k = shape.window.filter_h * shape.window.filter_w * shape.in_c;
-        if k == 0 || q.multiplier.len() != shape.out_c || q.shift.len() != shape.out_c || !(-255..=255).contains(&q.input_offset) {
+        if k == 0
+            || q.multiplier.len() != shape.out_c
+            || q.shift.len() != shape.out_c
+            || !(-255..=255).contains(&q.input_offset)
+        {
             return None;
         }
         // The centred input x − zp lies in [−255, 255].
-        if filter.chunks_exact(k).any(|row| row.iter().map(|&w| (w as i64).abs()).sum::<i64>() * 255 > EXACT_F32_INTEGER) {
+        if filter
+            .chunks_exact(k)
+            .any(|row| row.iter().map(|&w| (w as i64).abs()).sum::<i64>() * 255 > EXACT_F32_INTEGER)
+        {
             return None;
         }
-        let bias = (0..shape.out_c).map(|o| bias.and_then(|b| b.get(o).copied()).unwrap_or(0)).collect();
+        let bias = (0..shape.out_c)
+            .map(|o| bias.and_then(|b| b.get(o).copied()).unwrap_or(0))
+            .collect();
         let conv = ConvFast::new(shape, filter)?;
-        let scratch = ConvFastScratch { xpad: vec![0.0; conv.padded_len()], acc_map: vec![0.0; conv.acc_map_len()], pooled: vec![0.0; conv.o_pad], integral: vec![0; conv.integral_len()] };
+        let scratch = ConvFastScratch {
+            xpad: vec![0.0; conv.padded_len()],
+            acc_map: vec![0.0; conv.acc_map_len()],
+            pooled: vec![0.0; conv.o_pad],
+            integral: vec![0; conv.integral_len()],
+        };
         let requant = q
             .multiplier
             .iter()
             .zip(&q.shift)
             .map(|(&m, &sh)| {
                 let right = (-sh).clamp(0, 31) as u32;
-                (m as i64, sh.clamp(0, 31) as u32, right, (1i64 << right) >> 1)
+                (
+                    m as i64,
+                    sh.clamp(0, 31) as u32,
+                    right,
+                    (1i64 << right) >> 1,
+                )
             })
             .collect();
-        let mut k = ConvI8Fast { conv, bias, quant: q.clone(), requant, low: Vec::new(), high: Vec::new(), zero: Vec::new() };
+        let mut k = ConvI8Fast {
+            conv,
+            bias,
+            quant: q.clone(),
+            requant,
+            low: Vec::new(),
+            high: Vec::new(),
+            zero: Vec::new(),
+        };
         // Accumulators are integers of magnitude below 2^24 (the exactness bound).
         let (lo, hi) = (-(1i32 << 24), 1i32 << 24);
         for o in 0..shape.out_c {
@@ -608,7 +757,11 @@ impl ConvI8Fast {
             let (mut a, mut b) = (lo, hi);
             while a < b {
                 let mid = a + (b - a + 1) / 2;
-                if k.requantize_slow(o, mid) == at_lo { a = mid } else { b = mid - 1 }
+                if k.requantize_slow(o, mid) == at_lo {
+                    a = mid
+                } else {
+                    b = mid - 1
+                }
             }
             k.low.push((a, at_lo));
             let at_hi = k.requantize_slow(o, hi);
@@ -616,7 +769,11 @@ impl ConvI8Fast {
             let (mut a, mut b) = (lo, hi);
             while a < b {
                 let mid = a + (b - a) / 2;
-                if k.requantize_slow(o, mid) == at_hi { b = mid } else { a = mid + 1 }
+                if k.requantize_slow(o, mid) == at_hi {
+                    b = mid
+                } else {
+                    a = mid + 1
+                }
             }
             k.high.push((a, at_hi));
         }
@@ -627,7 +784,8 @@ impl ConvI8Fast {
     fn requantize_slow(&self, o: usize, acc: i32) -> i32 {
         let q = &self.quant;
         let acc = acc.wrapping_add(self.bias[o]);
-        let v = multiply_by_quantized_multiplier_fast(acc, q.multiplier[o], q.shift[o]).wrapping_add(q.output_offset);
+        let v = multiply_by_quantized_multiplier_fast(acc, q.multiplier[o], q.shift[o])
+            .wrapping_add(q.output_offset);
         v.max(q.act_min).min(q.act_max)
     }
 
@@ -659,17 +817,31 @@ impl ConvI8Fast {
     fn prepare_accumulators(&self, input: &[i8], scratch: &mut ConvFastScratch) -> Result<()> {
         // Centred input x − zp (exact in f32); padding taps are then 0 like the reference's skipped ones.
         let offset = self.quant.input_offset;
-        self.conv.pad_input(input, 0.0, |v| (v as i32 + offset) as f32, &mut scratch.xpad)?;
-        self.conv.accumulate(&scratch.xpad, &mut scratch.acc_map, &mut scratch.integral)
+        self.conv.pad_input(
+            input,
+            0.0,
+            |v| (v as i32 + offset) as f32,
+            &mut scratch.xpad,
+        )?;
+        self.conv
+            .accumulate(&scratch.xpad, &mut scratch.acc_map, &mut scratch.integral)
     }
 }
 
 /// Fast int8 convolution; identical to [`conv2d_i8`].
-pub fn conv2d_i8_fast(k: &ConvI8Fast, input: &[i8], scratch: &mut ConvFastScratch, output: &mut [i8]) -> Result<()> {
+pub fn conv2d_i8_fast(
+    k: &ConvI8Fast,
+    input: &[i8],
+    scratch: &mut ConvFastScratch,
+    output: &mut [i8],
+) -> Result<()> {
     let s = &k.conv.shape;
     check_len("CONV_2D", "output", output.len(), s.window.out_len(s.out_c))?;
     k.prepare_accumulators(input, scratch)?;
-    for (out, acc) in output.chunks_exact_mut(s.out_c).zip(scratch.acc_map.chunks_exact(k.conv.o_pad)) {
+    for (out, acc) in output
+        .chunks_exact_mut(s.out_c)
+        .zip(scratch.acc_map.chunks_exact(k.conv.o_pad))
+    {
         for (o, (q, &a)) in out.iter_mut().zip(acc).enumerate() {
             *q = k.requantize(o, a) as i8;
         }
@@ -692,13 +864,30 @@ pub fn conv2d_i8_max_pool2d_fast(
     let s = &k.conv.shape;
     let w = &s.window;
     if (pool.batches, pool.in_h, pool.in_w) != (w.batches, w.out_h, w.out_w) {
-        return Err(crate::Error::InvalidModel("CONV_2D + MAX_POOL_2D: pool geometry does not fit the convolution".into()));
+        return Err(crate::Error::InvalidModel(
+            "CONV_2D + MAX_POOL_2D: pool geometry does not fit the convolution".into(),
+        ));
     }
     check_len("MAX_POOL_2D", "output", output.len(), pool.out_len(s.out_c))?;
     let offset = k.quant.input_offset;
-    k.conv.pad_input(input, 0.0, |v| (v as i32 + offset) as f32, &mut scratch.xpad)?;
-    check_len("CONV_2D", "integral image", scratch.integral.len(), k.conv.integral_len())?;
-    check_len("MAX_POOL_2D", "pool scratch", scratch.pooled.len(), k.conv.o_pad)?;
+    k.conv.pad_input(
+        input,
+        0.0,
+        |v| (v as i32 + offset) as f32,
+        &mut scratch.xpad,
+    )?;
+    check_len(
+        "CONV_2D",
+        "integral image",
+        scratch.integral.len(),
+        k.conv.integral_len(),
+    )?;
+    check_len(
+        "MAX_POOL_2D",
+        "pool scratch",
+        scratch.pooled.len(),
+        k.conv.o_pad,
+    )?;
     match block_width(k.conv.o_pad) {
         4 => fused_blocks::<4>(k, pool, pool_act, scratch, output),
         8 => fused_blocks::<8>(k, pool, pool_act, scratch, output),
@@ -708,10 +897,21 @@ pub fn conv2d_i8_max_pool2d_fast(
     Ok(())
 }
 
-fn fused_blocks<const B: usize>(k: &ConvI8Fast, pool: &Window, pool_act: (i32, i32), scratch: &mut ConvFastScratch, output: &mut [i8]) {
+fn fused_blocks<const B: usize>(
+    k: &ConvI8Fast,
+    pool: &Window,
+    pool_act: (i32, i32),
+    scratch: &mut ConvFastScratch,
+    output: &mut [i8],
+) {
     let conv = &k.conv;
     let out_c = conv.shape.out_c;
-    let ConvFastScratch { xpad, integral, pooled, .. } = scratch;
+    let ConvFastScratch {
+        xpad,
+        integral,
+        pooled,
+        ..
+    } = scratch;
     let mut outputs = output.chunks_exact_mut(out_c);
     for b in 0..pool.batches {
         conv.build_integral(xpad, b, integral);
@@ -741,7 +941,11 @@ fn fused_blocks<const B: usize>(k: &ConvI8Fast, pool: &Window, pool_act: (i32, i
                 for (o, (q, &max)) in out.iter_mut().zip(pooled.iter()).enumerate() {
                     // An empty window would leave −∞; the reference then yields −128 (its initial
                     // value) before the clamp. The planner never fuses such pools.
-                    let v = if max == f32::NEG_INFINITY { -128 } else { k.requantize(o, max) };
+                    let v = if max == f32::NEG_INFINITY {
+                        -128
+                    } else {
+                        k.requantize(o, max)
+                    };
                     *q = v.max(pool_act.0).min(pool_act.1) as i8;
                 }
             }
@@ -754,7 +958,14 @@ mod tests {
     use super::*;
     use crate::tflite::Padding;
 
-    fn shape(padding: Padding, in_hw: (usize, usize), k: (usize, usize), stride: usize, c: usize, o: usize) -> ConvShape {
+    fn shape(
+        padding: Padding,
+        in_hw: (usize, usize),
+        k: (usize, usize),
+        stride: usize,
+        c: usize,
+        o: usize,
+    ) -> ConvShape {
         ConvShape {
             window: Window::new("t", padding, 1, in_hw, k, (stride, stride), (1, 1)).unwrap(),
             in_c: c,
@@ -769,7 +980,15 @@ mod tests {
         let s = shape(Padding::Valid, (3, 3), (3, 3), 1, 1, 1);
         let input: Vec<f32> = (1..=9).map(|v| v as f32).collect();
         let mut out = [0.0f32; 1];
-        conv2d_f32(&s, &input, &[1.0; 9], Some(&[0.5]), (f32::MIN, f32::MAX), &mut out).unwrap();
+        conv2d_f32(
+            &s,
+            &input,
+            &[1.0; 9],
+            Some(&[0.5]),
+            (f32::MIN, f32::MAX),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [45.5]);
         // RELU6 clamps to 6.
         conv2d_f32(&s, &input, &[1.0; 9], Some(&[0.5]), (0.0, 6.0), &mut out).unwrap();
@@ -799,7 +1018,15 @@ mod tests {
             filter_c: 1,
         };
         let mut out = [0.0f32; 3];
-        conv2d_f32(&s, &[1.0, 2.0, 3.0, 4.0, 5.0], &[1.0, 10.0], None, (f32::MIN, f32::MAX), &mut out).unwrap();
+        conv2d_f32(
+            &s,
+            &[1.0, 2.0, 3.0, 4.0, 5.0],
+            &[1.0, 10.0],
+            None,
+            (f32::MIN, f32::MAX),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [31.0, 42.0, 53.0]); // 1+30, 2+40, 3+50
         // Two groups: 1×1×1×2 input [3, 5], two 1×1×1×1 filters [2], [7] → [6, 35].
         let s = ConvShape {
@@ -809,7 +1036,15 @@ mod tests {
             filter_c: 1,
         };
         let mut out = [0.0f32; 2];
-        conv2d_f32(&s, &[3.0, 5.0], &[2.0, 7.0], None, (f32::MIN, f32::MAX), &mut out).unwrap();
+        conv2d_f32(
+            &s,
+            &[3.0, 5.0],
+            &[2.0, 7.0],
+            None,
+            (f32::MIN, f32::MAX),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [6.0, 35.0]);
     }
 
@@ -830,11 +1065,27 @@ mod tests {
             act_max: 127,
         };
         let mut out = [0i8; 2];
-        conv2d_i8(&s, &q, &[10, 20, 30, 40], &[1, 1, 1, 1, 1, -1, 1, -1], Some(&[5, -5]), &mut out).unwrap();
+        conv2d_i8(
+            &s,
+            &q,
+            &[10, 20, 30, 40],
+            &[1, 1, 1, 1, 1, -1, 1, -1],
+            Some(&[5, -5]),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [76, -3]);
         // RELU-style clamp at the output zero point 3.
         let q = ChannelQuant { act_min: 3, ..q };
-        conv2d_i8(&s, &q, &[10, 20, 30, 40], &[1, 1, 1, 1, 1, -1, 1, -1], Some(&[5, -5]), &mut out).unwrap();
+        conv2d_i8(
+            &s,
+            &q,
+            &[10, 20, 30, 40],
+            &[1, 1, 1, 1, 1, -1, 1, -1],
+            Some(&[5, -5]),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [76, 3]);
     }
 
@@ -864,10 +1115,29 @@ mod tests {
         // bias 1. acc = 3·8 + 1·(−6) = 18 → 18 · 0.25 · 0.5 + 1 = 3.25.
         let s = shape(Padding::Valid, (1, 2), (1, 2), 1, 1, 1);
         let mut out = [0.0f32; 1];
-        conv2d_hybrid_per_channel(&s, &[10, -4], &[0.5], &[2], &[3, 1], &[0.25], Some(&[1.0]), (f32::MIN, f32::MAX), &mut out)
-            .unwrap();
+        conv2d_hybrid_per_channel(
+            &s,
+            &[10, -4],
+            &[0.5],
+            &[2],
+            &[3, 1],
+            &[0.25],
+            Some(&[1.0]),
+            (f32::MIN, f32::MAX),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [3.25]);
-        conv2d_hybrid(&s, &[10, -4], &[0.125], &[3, 1], Some(&[1.0]), (f32::MIN, f32::MAX), &mut out).unwrap();
+        conv2d_hybrid(
+            &s,
+            &[10, -4],
+            &[0.125],
+            &[3, 1],
+            Some(&[1.0]),
+            (f32::MIN, f32::MAX),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [1.0 + 26.0 * 0.125]);
     }
 
@@ -875,14 +1145,27 @@ mod tests {
     fn length_mismatch_is_an_error() {
         let s = shape(Padding::Valid, (3, 3), (3, 3), 1, 1, 1);
         let mut out = [0.0f32; 1];
-        assert!(conv2d_f32(&s, &[0.0; 8], &[1.0; 9], None, (f32::MIN, f32::MAX), &mut out).is_err());
+        assert!(
+            conv2d_f32(
+                &s,
+                &[0.0; 8],
+                &[1.0; 9],
+                None,
+                (f32::MIN, f32::MAX),
+                &mut out
+            )
+            .is_err()
+        );
     }
 
     /// Tiny deterministic generator for the oracle tests.
     struct Lcg(u64);
     impl Lcg {
         fn next(&mut self) -> u32 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (self.0 >> 33) as u32
         }
         fn below(&mut self, n: u32) -> usize {
@@ -894,16 +1177,27 @@ mod tests {
     }
 
     fn random_shape(r: &mut Lcg) -> ConvShape {
-        let padding = if r.below(2) == 0 { Padding::Same } else { Padding::Valid };
+        let padding = if r.below(2) == 0 {
+            Padding::Same
+        } else {
+            Padding::Valid
+        };
         loop {
             let (kh, kw) = (1 + r.below(4), 1 + r.below(4));
             let (sh, sw) = (1 + r.below(3), 1 + r.below(3));
             let (dh, dw) = (1 + r.below(2), 1 + r.below(3));
             let (h, w) = (1 + r.below(9), 1 + r.below(9));
             let batches = 1 + r.below(2);
-            if let Ok(window) = Window::new("t", padding, batches, (h, w), (kh, kw), (sh, sw), (dh, dw)) {
+            if let Ok(window) =
+                Window::new("t", padding, batches, (h, w), (kh, kw), (sh, sw), (dh, dw))
+            {
                 let c = 1 + r.below(4);
-                return ConvShape { window, in_c: c, out_c: 1 + r.below(13), filter_c: c };
+                return ConvShape {
+                    window,
+                    in_c: c,
+                    out_c: 1 + r.below(13),
+                    filter_c: c,
+                };
             }
         }
     }
@@ -915,36 +1209,65 @@ mod tests {
             let s = random_shape(&mut r);
             // Half the inputs equal the zero point, so whole receptive fields are often 0 (skipped).
             let zp_in = r.i8();
-            let input: Vec<i8> = (0..s.window.in_len(s.in_c)).map(|_| if r.below(2) == 0 { zp_in } else { r.i8() }).collect();
+            let input: Vec<i8> = (0..s.window.in_len(s.in_c))
+                .map(|_| if r.below(2) == 0 { zp_in } else { r.i8() })
+                .collect();
             let filter: Vec<i8> = (0..s.filter_len()).map(|_| r.i8().max(-127)).collect();
             let bias: Vec<i32> = (0..s.out_c).map(|_| r.next() as i32 >> 14).collect();
             let q = ChannelQuant {
                 input_offset: -(zp_in as i32),
                 output_offset: r.i8() as i32,
-                multiplier: (0..s.out_c).map(|_| (1 << 30) + (r.next() >> 2) as i32).collect(),
+                multiplier: (0..s.out_c)
+                    .map(|_| (1 << 30) + (r.next() >> 2) as i32)
+                    .collect(),
                 shift: (0..s.out_c).map(|_| -(r.below(12) as i32)).collect(),
                 act_min: -128 + r.below(100) as i32,
                 act_max: 127,
             };
-            let bias_opt = if case % 3 == 0 { None } else { Some(bias.as_slice()) };
+            let bias_opt = if case % 3 == 0 {
+                None
+            } else {
+                Some(bias.as_slice())
+            };
             let mut want = vec![0i8; s.window.out_len(s.out_c)];
             conv2d_i8(&s, &q, &input, &filter, bias_opt, &mut want).unwrap();
-            let (k, mut scratch) = ConvI8Fast::new(&s, &q, &filter, bias_opt).expect("fast kernel applies");
+            let (k, mut scratch) =
+                ConvI8Fast::new(&s, &q, &filter, bias_opt).expect("fast kernel applies");
             let mut got = vec![0i8; want.len()];
             conv2d_i8_fast(&k, &input, &mut scratch, &mut got).unwrap();
             assert_eq!(got, want, "case {case}: {s:?}");
 
             // Fused with a max pool of random geometry on the conv output.
             let (ph, pw) = (1 + r.below(3), 1 + r.below(3));
-            let pad = if r.below(2) == 0 { Padding::Same } else { Padding::Valid };
-            let Ok(pool) = Window::new("t", pad, s.window.batches, (s.window.out_h, s.window.out_w), (ph, pw), (1 + r.below(2), 1 + r.below(2)), (1, 1)) else {
+            let pad = if r.below(2) == 0 {
+                Padding::Same
+            } else {
+                Padding::Valid
+            };
+            let Ok(pool) = Window::new(
+                "t",
+                pad,
+                s.window.batches,
+                (s.window.out_h, s.window.out_w),
+                (ph, pw),
+                (1 + r.below(2), 1 + r.below(2)),
+                (1, 1),
+            ) else {
                 continue;
             };
             let pool_act = (-128 + r.below(60) as i32, 127 - r.below(60) as i32);
             let mut want_pool = vec![0i8; pool.out_len(s.out_c)];
-            crate::interp::kernels::max_pool2d::max_pool2d_i8(&pool, s.out_c, &want, pool_act, &mut want_pool).unwrap();
+            crate::interp::kernels::max_pool2d::max_pool2d_i8(
+                &pool,
+                s.out_c,
+                &want,
+                pool_act,
+                &mut want_pool,
+            )
+            .unwrap();
             let mut got_pool = vec![0i8; want_pool.len()];
-            conv2d_i8_max_pool2d_fast(&k, &pool, pool_act, &input, &mut scratch, &mut got_pool).unwrap();
+            conv2d_i8_max_pool2d_fast(&k, &pool, pool_act, &input, &mut scratch, &mut got_pool)
+                .unwrap();
             assert_eq!(got_pool, want_pool, "case {case} pooled: {s:?} {pool:?}");
         }
     }
@@ -955,29 +1278,50 @@ mod tests {
         for case in 0..300 {
             let s = random_shape(&mut r);
             let f = |r: &mut Lcg| (r.next() as f32 / u32::MAX as f32) * 2.0 - 1.0;
-            let input: Vec<f32> = (0..s.window.in_len(s.in_c)).map(|_| if r.below(2) == 0 { 0.0 } else { f(&mut r) }).collect();
+            let input: Vec<f32> = (0..s.window.in_len(s.in_c))
+                .map(|_| if r.below(2) == 0 { 0.0 } else { f(&mut r) })
+                .collect();
             let filter: Vec<f32> = (0..s.filter_len()).map(|_| f(&mut r)).collect();
             let bias: Vec<f32> = (0..s.out_c).map(|_| f(&mut r)).collect();
-            let act = if case % 2 == 0 { (f32::MIN, f32::MAX) } else { (0.0, 6.0) };
-            let bias_opt = if case % 3 == 0 { None } else { Some(bias.as_slice()) };
+            let act = if case % 2 == 0 {
+                (f32::MIN, f32::MAX)
+            } else {
+                (0.0, 6.0)
+            };
+            let bias_opt = if case % 3 == 0 {
+                None
+            } else {
+                Some(bias.as_slice())
+            };
             let mut want = vec![0.0f32; s.window.out_len(s.out_c)];
             conv2d_f32(&s, &input, &filter, bias_opt, act, &mut want).unwrap();
             let (k, mut scratch) = ConvF32Fast::new(&s, &filter, bias_opt, act).unwrap();
             let mut got = vec![0.0f32; want.len()];
             conv2d_f32_fast(&k, &input, &mut scratch, &mut got).unwrap();
-            assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "case {case}");
+            assert_eq!(
+                got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "case {case}"
+            );
         }
     }
 
     #[test]
     fn fast_i8_refuses_inexact_or_grouped() {
         let s = ConvShape {
-            window: Window::new("t", Padding::Valid, 1, (1, 1100), (1, 1100), (1, 1), (1, 1)).unwrap(),
+            window: Window::new("t", Padding::Valid, 1, (1, 1100), (1, 1100), (1, 1), (1, 1))
+                .unwrap(),
             in_c: 1,
             out_c: 1,
             filter_c: 1,
         };
-        let q = ChannelQuant { multiplier: vec![1 << 30], shift: vec![0], act_min: -128, act_max: 127, ..Default::default() };
+        let q = ChannelQuant {
+            multiplier: vec![1 << 30],
+            shift: vec![0],
+            act_min: -128,
+            act_max: 127,
+            ..Default::default()
+        };
         // 1100 · 127 · 255 > 2^24: f32 sums could round.
         assert!(ConvI8Fast::new(&s, &q, &vec![127i8; 1100], None).is_none());
         assert!(ConvI8Fast::new(&s, &q, &vec![1i8; 1100], None).is_some());

@@ -37,14 +37,25 @@ impl DepthwiseShape {
         self.window.filter_h * self.window.filter_w * self.out_c()
     }
 
-    fn check<I, F, O>(&self, input: &[I], filter: &[F], bias: Option<usize>, output: &[O]) -> Result<()> {
+    fn check<I, F, O>(
+        &self,
+        input: &[I],
+        filter: &[F],
+        bias: Option<usize>,
+        output: &[O],
+    ) -> Result<()> {
         let op = "DEPTHWISE_CONV_2D";
         check_len(op, "input", input.len(), self.window.in_len(self.in_c))?;
         check_len(op, "filter", filter.len(), self.filter_len())?;
         if let Some(b) = bias {
             check_len(op, "bias", b, self.out_c())?;
         }
-        check_len(op, "output", output.len(), self.window.out_len(self.out_c()))
+        check_len(
+            op,
+            "output",
+            output.len(),
+            self.window.out_len(self.out_c()),
+        )
     }
 }
 
@@ -68,16 +79,23 @@ pub fn depthwise_conv2d_f32(
                         let out_c = m + in_c * s.multiplier;
                         let mut total = 0.0f32;
                         for filter_y in 0..w.filter_h {
-                            let Some(in_y) = w.in_y(out_y, filter_y) else { continue };
+                            let Some(in_y) = w.in_y(out_y, filter_y) else {
+                                continue;
+                            };
                             for filter_x in 0..w.filter_w {
-                                let Some(in_x) = w.in_x(out_x, filter_x) else { continue };
-                                let input_val = input[((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + in_c];
-                                let filter_val = filter[(filter_y * w.filter_w + filter_x) * out_c_count + out_c];
+                                let Some(in_x) = w.in_x(out_x, filter_x) else {
+                                    continue;
+                                };
+                                let input_val = input
+                                    [((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + in_c];
+                                let filter_val = filter
+                                    [(filter_y * w.filter_w + filter_x) * out_c_count + out_c];
                                 total += input_val * filter_val;
                             }
                         }
                         let bias_value = bias.map_or(0.0, |b| b[out_c]);
-                        output[((batch * w.out_h + out_y) * w.out_w + out_x) * out_c_count + out_c] =
+                        output
+                            [((batch * w.out_h + out_y) * w.out_w + out_x) * out_c_count + out_c] =
                             clamp_f32(total + bias_value, act_min, act_max);
                     }
                 }
@@ -98,7 +116,12 @@ pub fn depthwise_conv2d_i8(
 ) -> Result<()> {
     s.check(input, filter, bias.map(<[i32]>::len), output)?;
     let out_c_count = s.out_c();
-    check_len("DEPTHWISE_CONV_2D", "multipliers", q.multiplier.len(), out_c_count)?;
+    check_len(
+        "DEPTHWISE_CONV_2D",
+        "multipliers",
+        q.multiplier.len(),
+        out_c_count,
+    )?;
     check_len("DEPTHWISE_CONV_2D", "shifts", q.shift.len(), out_c_count)?;
     let w = &s.window;
     for batch in 0..w.batches {
@@ -109,21 +132,35 @@ pub fn depthwise_conv2d_i8(
                         let out_c = m + in_c * s.multiplier;
                         let mut acc: i32 = 0;
                         for filter_y in 0..w.filter_h {
-                            let Some(in_y) = w.in_y(out_y, filter_y) else { continue };
+                            let Some(in_y) = w.in_y(out_y, filter_y) else {
+                                continue;
+                            };
                             for filter_x in 0..w.filter_w {
-                                let Some(in_x) = w.in_x(out_x, filter_x) else { continue };
-                                let input_val = input[((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + in_c] as i32;
-                                let filter_val = filter[(filter_y * w.filter_w + filter_x) * out_c_count + out_c] as i32;
+                                let Some(in_x) = w.in_x(out_x, filter_x) else {
+                                    continue;
+                                };
+                                let input_val = input
+                                    [((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + in_c]
+                                    as i32;
+                                let filter_val = filter
+                                    [(filter_y * w.filter_w + filter_x) * out_c_count + out_c]
+                                    as i32;
                                 acc = acc.wrapping_add(filter_val * (input_val + q.input_offset));
                             }
                         }
                         if let Some(b) = bias {
                             acc = acc.wrapping_add(b[out_c]);
                         }
-                        acc = multiply_by_quantized_multiplier(acc, q.multiplier[out_c], q.shift[out_c]);
+                        acc = multiply_by_quantized_multiplier(
+                            acc,
+                            q.multiplier[out_c],
+                            q.shift[out_c],
+                        );
                         acc = acc.wrapping_add(q.output_offset);
                         acc = acc.max(q.act_min).min(q.act_max);
-                        output[((batch * w.out_h + out_y) * w.out_w + out_x) * out_c_count + out_c] = acc as i8;
+                        output
+                            [((batch * w.out_h + out_y) * w.out_w + out_x) * out_c_count + out_c] =
+                            acc as i8;
                     }
                 }
             }
@@ -149,9 +186,24 @@ pub fn depthwise_conv2d_hybrid(
     s.check(input_q, filter, bias.map(<[f32]>::len), output)?;
     let out_c_count = s.out_c();
     let w = &s.window;
-    check_len("DEPTHWISE_CONV_2D", "scaling factors", scaling_factor.len(), w.batches)?;
-    check_len("DEPTHWISE_CONV_2D", "input zero points", input_zero_point.len(), w.batches)?;
-    check_len("DEPTHWISE_CONV_2D", "filter scales", filter_scale.len(), out_c_count)?;
+    check_len(
+        "DEPTHWISE_CONV_2D",
+        "scaling factors",
+        scaling_factor.len(),
+        w.batches,
+    )?;
+    check_len(
+        "DEPTHWISE_CONV_2D",
+        "input zero points",
+        input_zero_point.len(),
+        w.batches,
+    )?;
+    check_len(
+        "DEPTHWISE_CONV_2D",
+        "filter scales",
+        filter_scale.len(),
+        out_c_count,
+    )?;
     for batch in 0..w.batches {
         let zp = input_zero_point[batch];
         for out_y in 0..w.out_h {
@@ -161,11 +213,19 @@ pub fn depthwise_conv2d_hybrid(
                         let out_c = m + in_c * s.multiplier;
                         let mut acc: i32 = 0;
                         for filter_y in 0..w.filter_h {
-                            let Some(in_y) = w.in_y(out_y, filter_y) else { continue };
+                            let Some(in_y) = w.in_y(out_y, filter_y) else {
+                                continue;
+                            };
                             for filter_x in 0..w.filter_w {
-                                let Some(in_x) = w.in_x(out_x, filter_x) else { continue };
-                                let input_val = input_q[((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + in_c] as i32;
-                                let filter_val = filter[(filter_y * w.filter_w + filter_x) * out_c_count + out_c] as i32;
+                                let Some(in_x) = w.in_x(out_x, filter_x) else {
+                                    continue;
+                                };
+                                let input_val = input_q
+                                    [((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + in_c]
+                                    as i32;
+                                let filter_val = filter
+                                    [(filter_y * w.filter_w + filter_x) * out_c_count + out_c]
+                                    as i32;
                                 acc = acc.wrapping_add(filter_val * (input_val - zp));
                             }
                         }
@@ -174,7 +234,8 @@ pub fn depthwise_conv2d_hybrid(
                         if let Some(b) = bias {
                             acc_float += b[out_c];
                         }
-                        output[((batch * w.out_h + out_y) * w.out_w + out_x) * out_c_count + out_c] =
+                        output
+                            [((batch * w.out_h + out_y) * w.out_w + out_x) * out_c_count + out_c] =
                             clamp_f32(acc_float, act_min, act_max);
                     }
                 }
@@ -206,7 +267,15 @@ mod tests {
         let s = shape((1, 2), (1, 2), 2, 2);
         let mut out = [0.0f32; 4];
         let filter = [1.0, 10.0, 100.0, 1000.0, 2.0, 20.0, 200.0, 2000.0];
-        depthwise_conv2d_f32(&s, &[1.0, 2.0, 3.0, 4.0], &filter, None, (f32::MIN, f32::MAX), &mut out).unwrap();
+        depthwise_conv2d_f32(
+            &s,
+            &[1.0, 2.0, 3.0, 4.0],
+            &filter,
+            None,
+            (f32::MIN, f32::MAX),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [7.0, 70.0, 1000.0, 10000.0]);
     }
 
@@ -233,8 +302,18 @@ mod tests {
         // input_q [10], zp 2, scale 0.5; filter [3]; filter scale 0.25; bias 1 → 24·(0.25·0.5) + 1 = 4
         let s = shape((1, 1), (1, 1), 1, 1);
         let mut out = [0.0f32; 1];
-        depthwise_conv2d_hybrid(&s, &[10], &[0.5], &[2], &[3], &[0.25], Some(&[1.0]), (f32::MIN, f32::MAX), &mut out)
-            .unwrap();
+        depthwise_conv2d_hybrid(
+            &s,
+            &[10],
+            &[0.5],
+            &[2],
+            &[3],
+            &[0.25],
+            Some(&[1.0]),
+            (f32::MIN, f32::MAX),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [4.0]);
     }
 }

@@ -8,7 +8,12 @@ use crate::interp::kernels::check_len;
 use crate::interp::kernels::quantize::QuantElement;
 
 /// int8/uint8 → float32.
-pub fn dequantize<T: QuantElement>(scale: f32, zero_point: i32, input: &[T], output: &mut [f32]) -> Result<()> {
+pub fn dequantize<T: QuantElement>(
+    scale: f32,
+    zero_point: i32,
+    input: &[T],
+    output: &mut [f32],
+) -> Result<()> {
     check_len("DEQUANTIZE", "output", output.len(), input.len())?;
     let scale = scale as f64;
     for (o, &q) in output.iter_mut().zip(input) {

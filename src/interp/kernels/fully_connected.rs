@@ -30,7 +30,13 @@ pub struct FcShape {
 }
 
 impl FcShape {
-    fn check<I, W, O>(&self, input: &[I], weights: &[W], bias: Option<usize>, output: &[O]) -> Result<()> {
+    fn check<I, W, O>(
+        &self,
+        input: &[I],
+        weights: &[W],
+        bias: Option<usize>,
+        output: &[O],
+    ) -> Result<()> {
         let op = "FULLY_CONNECTED";
         check_len(op, "input", input.len(), self.batches * self.depth)?;
         check_len(op, "weights", weights.len(), self.units * self.depth)?;
@@ -57,8 +63,15 @@ pub fn fully_connected_f32(
         output.iter_mut().for_each(|o| *o = 0.0);
         return Ok(());
     }
-    for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
-        for (out_c, (w_row, out)) in weights.chunks_exact(s.depth).zip(out_row.iter_mut()).enumerate() {
+    for (in_row, out_row) in input
+        .chunks_exact(s.depth)
+        .zip(output.chunks_exact_mut(s.units))
+    {
+        for (out_c, (w_row, out)) in weights
+            .chunks_exact(s.depth)
+            .zip(out_row.iter_mut())
+            .enumerate()
+        {
             let mut total = 0.0f32;
             for (x, w) in in_row.iter().zip(w_row) {
                 total += x * w;
@@ -97,15 +110,34 @@ fn dot_i8(in_row: &[i8], w_row: &[i8], input_offset: i32, weights_offset: i32) -
 }
 
 /// Int8 fully connected with the TF 2.20+ reference requantization in double (see the module docs).
-pub fn fully_connected_i8(s: FcShape, q: &FcQuant, input: &[i8], weights: &[i8], bias: Option<&[i32]>, output: &mut [i8]) -> Result<()> {
+pub fn fully_connected_i8(
+    s: FcShape,
+    q: &FcQuant,
+    input: &[i8],
+    weights: &[i8],
+    bias: Option<&[i32]>,
+    output: &mut [i8],
+) -> Result<()> {
     s.check(input, weights, bias.map(<[i32]>::len), output)?;
-    check_len("FULLY_CONNECTED", "scales", q.effective_scale.len(), s.units)?;
+    check_len(
+        "FULLY_CONNECTED",
+        "scales",
+        q.effective_scale.len(),
+        s.units,
+    )?;
     if s.depth == 0 {
         output.iter_mut().for_each(|o| *o = 0);
         return Ok(());
     }
-    for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
-        for (out_c, (w_row, out)) in weights.chunks_exact(s.depth).zip(out_row.iter_mut()).enumerate() {
+    for (in_row, out_row) in input
+        .chunks_exact(s.depth)
+        .zip(output.chunks_exact_mut(s.units))
+    {
+        for (out_c, (w_row, out)) in weights
+            .chunks_exact(s.depth)
+            .zip(out_row.iter_mut())
+            .enumerate()
+        {
             let mut acc = dot_i8(in_row, w_row, q.input_offset, q.weights_offset);
             if let Some(b) = bias {
                 acc = acc.wrapping_add(b[out_c]);
@@ -130,19 +162,33 @@ pub fn fully_connected_i8_fixed_point(
     output: &mut [i8],
 ) -> Result<()> {
     s.check(input, weights, bias.map(<[i32]>::len), output)?;
-    check_len("FULLY_CONNECTED", "multipliers", q.multiplier.len(), s.units)?;
+    check_len(
+        "FULLY_CONNECTED",
+        "multipliers",
+        q.multiplier.len(),
+        s.units,
+    )?;
     check_len("FULLY_CONNECTED", "shifts", q.shift.len(), s.units)?;
     if s.depth == 0 {
         output.iter_mut().for_each(|o| *o = 0);
         return Ok(());
     }
-    for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
-        for (out_c, (w_row, out)) in weights.chunks_exact(s.depth).zip(out_row.iter_mut()).enumerate() {
+    for (in_row, out_row) in input
+        .chunks_exact(s.depth)
+        .zip(output.chunks_exact_mut(s.units))
+    {
+        for (out_c, (w_row, out)) in weights
+            .chunks_exact(s.depth)
+            .zip(out_row.iter_mut())
+            .enumerate()
+        {
             let mut acc = dot_i8(in_row, w_row, q.input_offset, q.weights_offset);
             if let Some(b) = bias {
                 acc = acc.wrapping_add(b[out_c]);
             }
-            let acc_scaled = multiply_by_quantized_multiplier(acc, q.multiplier[out_c], q.shift[out_c]).wrapping_add(q.output_offset);
+            let acc_scaled =
+                multiply_by_quantized_multiplier(acc, q.multiplier[out_c], q.shift[out_c])
+                    .wrapping_add(q.output_offset);
             *out = acc_scaled.max(q.act_min).min(q.act_max) as i8;
         }
     }
@@ -192,7 +238,9 @@ pub fn litert_row_sum(row: &[i8]) -> i32 {
     } else {
         rest
     };
-    let mut sum = lanes.iter().fold(0i32, |acc, &l| acc.wrapping_add(l as i32));
+    let mut sum = lanes
+        .iter()
+        .fold(0i32, |acc, &l| acc.wrapping_add(l as i32));
     for &w in tail {
         sum = sum.wrapping_add(w as i32);
     }
@@ -239,9 +287,24 @@ pub fn fully_connected_hybrid(
     if let Some(pcs) = &w.per_channel_scale {
         check_len(op, "weight scales", pcs.len(), s.units)?;
     }
-    check_len(op, "quantized input scratch", scratch.input_q.len(), input.len())?;
-    check_len(op, "scaling factor scratch", scratch.scaling_factor.len(), s.batches)?;
-    check_len(op, "zero point scratch", scratch.zero_point.len(), s.batches)?;
+    check_len(
+        op,
+        "quantized input scratch",
+        scratch.input_q.len(),
+        input.len(),
+    )?;
+    check_len(
+        op,
+        "scaling factor scratch",
+        scratch.scaling_factor.len(),
+        s.batches,
+    )?;
+    check_len(
+        op,
+        "zero point scratch",
+        scratch.zero_point.len(),
+        s.batches,
+    )?;
 
     for out_row in output.chunks_exact_mut(s.units.max(1)) {
         for (u, o) in out_row.iter_mut().enumerate() {
@@ -253,7 +316,11 @@ pub fn fully_connected_hybrid(
         return Ok(());
     }
     if input.iter().any(|&x| x != 0.0) {
-        for (b, (in_row, q_row)) in input.chunks_exact(s.depth).zip(scratch.input_q.chunks_exact_mut(s.depth)).enumerate() {
+        for (b, (in_row, q_row)) in input
+            .chunks_exact(s.depth)
+            .zip(scratch.input_q.chunks_exact_mut(s.depth))
+            .enumerate()
+        {
             if w.asymmetric {
                 let (sf, zp) = asymmetric_quantize_floats(in_row, q_row);
                 scratch.scaling_factor[b] = sf;
@@ -266,10 +333,20 @@ pub fn fully_connected_hybrid(
                 scratch.scaling_factor[b] *= w.scale;
             }
         }
-        for (b, (q_row, out_row)) in scratch.input_q.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)).enumerate() {
+        for (b, (q_row, out_row)) in scratch
+            .input_q
+            .chunks_exact(s.depth)
+            .zip(output.chunks_exact_mut(s.units))
+            .enumerate()
+        {
             let batch_scale = scratch.scaling_factor[b];
             let batch_offset = scratch.zero_point[b];
-            for (u, (w_row, out)) in w.weights.chunks_exact(s.depth).zip(out_row.iter_mut()).enumerate() {
+            for (u, (w_row, out)) in w
+                .weights
+                .chunks_exact(s.depth)
+                .zip(out_row.iter_mut())
+                .enumerate()
+            {
                 let mut dot: i32 = 0;
                 for (&x, &wv) in q_row.iter().zip(w_row) {
                     dot = dot.wrapping_add(wv as i32 * x as i32);
@@ -330,7 +407,12 @@ impl Transposed {
                 wt[d * u_pad + u] = weights[u * shape.depth + d].into();
             }
         }
-        Some(Transposed { shape, u_pad, wt, segments: vec![shape.depth] })
+        Some(Transposed {
+            shape,
+            u_pad,
+            wt,
+            segments: vec![shape.depth],
+        })
     }
 
     /// Split the depth so that integer inputs of magnitude ≤ 255 sum exactly in f32 within a segment.
@@ -339,7 +421,9 @@ impl Transposed {
         let mut segments = Vec::new();
         let mut sums = vec![0i64; units];
         for d in 0..depth {
-            let fits = (0..units).all(|u| (sums[u] + (weights[u * depth + d] as i64).abs()) * 255 <= EXACT_F32_INTEGER);
+            let fits = (0..units).all(|u| {
+                (sums[u] + (weights[u * depth + d] as i64).abs()) * 255 <= EXACT_F32_INTEGER
+            });
             if !fits {
                 segments.push(d);
                 sums.iter_mut().for_each(|s| *s = 0);
@@ -357,10 +441,30 @@ impl Transposed {
         let s = self.shape;
         check_len("FULLY_CONNECTED", "input", input, s.batches * s.depth)?;
         check_len("FULLY_CONNECTED", "output", output, s.batches * s.units)?;
-        check_len("FULLY_CONNECTED", "accumulators", scratch.acc.len(), self.u_pad)?;
-        check_len("FULLY_CONNECTED", "integer accumulators", scratch.acc_i.len(), self.u_pad)?;
-        check_len("FULLY_CONNECTED", "index scratch", scratch.nonzero.len(), s.depth)?;
-        check_len("FULLY_CONNECTED", "value scratch", scratch.values.len(), s.depth)
+        check_len(
+            "FULLY_CONNECTED",
+            "accumulators",
+            scratch.acc.len(),
+            self.u_pad,
+        )?;
+        check_len(
+            "FULLY_CONNECTED",
+            "integer accumulators",
+            scratch.acc_i.len(),
+            self.u_pad,
+        )?;
+        check_len(
+            "FULLY_CONNECTED",
+            "index scratch",
+            scratch.nonzero.len(),
+            s.depth,
+        )?;
+        check_len(
+            "FULLY_CONNECTED",
+            "value scratch",
+            scratch.values.len(),
+            s.depth,
+        )
     }
 
     /// `acc[u] = Σ_{d in nonzero} x[d] · w[d][u]` over the listed depths (ascending), from 0.0.
@@ -395,7 +499,10 @@ impl Transposed {
         acc_i.iter_mut().for_each(|a| *a = 0);
         let mut rest = nonzero;
         for &end in &self.segments {
-            let n = rest.iter().position(|&d| d as usize >= end).unwrap_or(rest.len());
+            let n = rest
+                .iter()
+                .position(|&d| d as usize >= end)
+                .unwrap_or(rest.len());
             let (segment, tail) = rest.split_at(n);
             rest = tail;
             if segment.is_empty() {
@@ -456,7 +563,12 @@ pub struct FcF32Fast {
 
 impl FcF32Fast {
     /// Prepare; `None` for non-finite weights (skipping `0 · inf` would change the result).
-    pub fn new(shape: FcShape, weights: &[f32], bias: Option<&[f32]>, act: (f32, f32)) -> Option<(FcF32Fast, FcFastScratch)> {
+    pub fn new(
+        shape: FcShape,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+        act: (f32, f32),
+    ) -> Option<(FcF32Fast, FcFastScratch)> {
         if weights.iter().any(|w| !w.is_finite()) {
             return None;
         }
@@ -468,11 +580,19 @@ impl FcF32Fast {
 }
 
 /// Fast float32 fully connected; identical to [`fully_connected_f32`].
-pub fn fully_connected_f32_fast(k: &FcF32Fast, input: &[f32], scratch: &mut FcFastScratch, output: &mut [f32]) -> Result<()> {
+pub fn fully_connected_f32_fast(
+    k: &FcF32Fast,
+    input: &[f32],
+    scratch: &mut FcFastScratch,
+    output: &mut [f32],
+) -> Result<()> {
     let s = k.t.shape;
     k.t.check(input.len(), output.len(), scratch)?;
     check_len("FULLY_CONNECTED", "bias", k.bias.len(), s.units)?;
-    for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
+    for (in_row, out_row) in input
+        .chunks_exact(s.depth)
+        .zip(output.chunks_exact_mut(s.units))
+    {
         let n = list_nonzero(in_row, &mut scratch.nonzero);
         k.t.dot(in_row, &scratch.nonzero[..n], &mut scratch.acc);
         for ((o, &a), &b) in out_row.iter_mut().zip(&scratch.acc).zip(&k.bias) {
@@ -494,39 +614,78 @@ pub struct FcI8Fast {
 impl FcI8Fast {
     /// Prepare; `None` when the fast kernel does not apply (a weight zero point). `fixed_point` selects
     /// [`fully_connected_i8_fixed_point`]'s requantization instead of [`fully_connected_i8`]'s.
-    pub fn new(shape: FcShape, q: &FcQuant, weights: &[i8], bias: Option<&[i32]>, fixed_point: bool) -> Option<(FcI8Fast, FcFastScratch)> {
+    pub fn new(
+        shape: FcShape,
+        q: &FcQuant,
+        weights: &[i8],
+        bias: Option<&[i32]>,
+        fixed_point: bool,
+    ) -> Option<(FcI8Fast, FcFastScratch)> {
         if q.weights_offset != 0 || !(-255..=255).contains(&q.input_offset) {
             return None;
         }
-        if q.effective_scale.len() != shape.units || q.multiplier.len() != shape.units || q.shift.len() != shape.units {
+        if q.effective_scale.len() != shape.units
+            || q.multiplier.len() != shape.units
+            || q.shift.len() != shape.units
+        {
             return None;
         }
         let t = Transposed::new(shape, weights)?.with_int8_segments(weights);
         let scratch = FcFastScratch::new(&t);
-        let bias = (0..shape.units).map(|u| bias.and_then(|b| b.get(u).copied()).unwrap_or(0)).collect();
-        Some((FcI8Fast { t, bias, quant: q.clone(), fixed_point }, scratch))
+        let bias = (0..shape.units)
+            .map(|u| bias.and_then(|b| b.get(u).copied()).unwrap_or(0))
+            .collect();
+        Some((
+            FcI8Fast {
+                t,
+                bias,
+                quant: q.clone(),
+                fixed_point,
+            },
+            scratch,
+        ))
     }
 }
 
 /// Fast int8 fully connected; identical to [`fully_connected_i8`] (or the fixed-point variant).
-pub fn fully_connected_i8_fast(k: &FcI8Fast, input: &[i8], scratch: &mut FcFastScratch, output: &mut [i8]) -> Result<()> {
+pub fn fully_connected_i8_fast(
+    k: &FcI8Fast,
+    input: &[i8],
+    scratch: &mut FcFastScratch,
+    output: &mut [i8],
+) -> Result<()> {
     let s = k.t.shape;
     k.t.check(input.len(), output.len(), scratch)?;
     let q = &k.quant;
-    for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
+    for (in_row, out_row) in input
+        .chunks_exact(s.depth)
+        .zip(output.chunks_exact_mut(s.units))
+    {
         for (v, &x) in scratch.values.iter_mut().zip(in_row) {
             *v = (x as i32 + q.input_offset) as f32;
         }
         let n = list_nonzero(&scratch.values, &mut scratch.nonzero);
-        k.t.dot_int(&scratch.values, &scratch.nonzero[..n], &mut scratch.acc, &mut scratch.acc_i);
+        k.t.dot_int(
+            &scratch.values,
+            &scratch.nonzero[..n],
+            &mut scratch.acc,
+            &mut scratch.acc_i,
+        );
         for (u, (o, &a)) in out_row.iter_mut().zip(&scratch.acc_i).enumerate() {
             let acc = a.wrapping_add(k.bias[u]);
             let scaled = if k.fixed_point {
-                crate::interp::fixed_point::multiply_by_quantized_multiplier_fast(acc, q.multiplier[u], q.shift[u])
+                crate::interp::fixed_point::multiply_by_quantized_multiplier_fast(
+                    acc,
+                    q.multiplier[u],
+                    q.shift[u],
+                )
             } else {
                 (acc as f64 * q.effective_scale[u]).round() as i32
             };
-            *o = scaled.wrapping_add(q.output_offset).max(q.act_min).min(q.act_max) as i8;
+            *o = scaled
+                .wrapping_add(q.output_offset)
+                .max(q.act_min)
+                .min(q.act_max) as i8;
         }
     }
     Ok(())
@@ -544,7 +703,12 @@ pub struct FcHybridFast {
 }
 
 impl FcHybridFast {
-    pub fn new(shape: FcShape, w: &HybridWeights, bias: Option<&[f32]>, act: (f32, f32)) -> Option<(FcHybridFast, FcFastScratch)> {
+    pub fn new(
+        shape: FcShape,
+        w: &HybridWeights,
+        bias: Option<&[f32]>,
+        act: (f32, f32),
+    ) -> Option<(FcHybridFast, FcFastScratch)> {
         if w.row_sums.len() != shape.units {
             return None;
         }
@@ -554,14 +718,32 @@ impl FcHybridFast {
             .weights
             .chunks_exact(shape.depth)
             .zip(&w.row_sums)
-            .map(|(row, &rs)| row.iter().fold(0i32, |a, &v| a.wrapping_add(v as i32)).wrapping_sub(rs))
+            .map(|(row, &rs)| {
+                row.iter()
+                    .fold(0i32, |a, &v| a.wrapping_add(v as i32))
+                    .wrapping_sub(rs)
+            })
             .collect();
-        Some((FcHybridFast { t, w: w.clone(), row_sum_error, bias: bias.map(<[f32]>::to_vec), act }, scratch))
+        Some((
+            FcHybridFast {
+                t,
+                w: w.clone(),
+                row_sum_error,
+                bias: bias.map(<[f32]>::to_vec),
+                act,
+            },
+            scratch,
+        ))
     }
 }
 
 /// Fast hybrid fully connected; identical to [`fully_connected_hybrid`].
-pub fn fully_connected_hybrid_fast(k: &FcHybridFast, input: &[f32], scratch: &mut FcFastScratch, output: &mut [f32]) -> Result<()> {
+pub fn fully_connected_hybrid_fast(
+    k: &FcHybridFast,
+    input: &[f32],
+    scratch: &mut FcFastScratch,
+    output: &mut [f32],
+) -> Result<()> {
     let s = k.t.shape;
     k.t.check(input.len(), output.len(), scratch)?;
     if let Some(b) = &k.bias {
@@ -574,14 +756,27 @@ pub fn fully_connected_hybrid_fast(k: &FcHybridFast, input: &[f32], scratch: &mu
         }
     }
     if input.iter().any(|&x| x != 0.0) {
-        let FcFastScratch { acc, acc_i, nonzero, values, input_q } = scratch;
-        for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
+        let FcFastScratch {
+            acc,
+            acc_i,
+            nonzero,
+            values,
+            input_q,
+        } = scratch;
+        for (in_row, out_row) in input
+            .chunks_exact(s.depth)
+            .zip(output.chunks_exact_mut(s.units))
+        {
             let (sf, zp) = if w.asymmetric {
                 asymmetric_quantize_floats(in_row, input_q)
             } else {
                 (symmetric_quantize_floats(in_row, input_q), 0)
             };
-            let batch_scale = if w.per_channel_scale.is_none() { sf * w.scale } else { sf };
+            let batch_scale = if w.per_channel_scale.is_none() {
+                sf * w.scale
+            } else {
+                sf
+            };
             // Σ_d w·(q − zp) is the reference's `dot − row_sum·zp` with the true row sum; the
             // correction `zp · (true − LiteRT row sum)` below makes it LiteRT's.
             for (v, &q) in values.iter_mut().zip(input_q.iter()) {
@@ -612,13 +807,32 @@ mod tests {
     #[test]
     fn f32_two_units() {
         // input [1, 2, 3]; weights [[1, 1, 1], [1, −1, 0.5]]; bias [0.5, 0] → [6.5, 0.5]
-        let s = FcShape { batches: 1, depth: 3, units: 2 };
+        let s = FcShape {
+            batches: 1,
+            depth: 3,
+            units: 2,
+        };
         let mut out = [0.0f32; 2];
-        fully_connected_f32(s, &[1.0, 2.0, 3.0], &[1.0, 1.0, 1.0, 1.0, -1.0, 0.5], Some(&[0.5, 0.0]), (f32::MIN, f32::MAX), &mut out)
-            .unwrap();
+        fully_connected_f32(
+            s,
+            &[1.0, 2.0, 3.0],
+            &[1.0, 1.0, 1.0, 1.0, -1.0, 0.5],
+            Some(&[0.5, 0.0]),
+            (f32::MIN, f32::MAX),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [6.5, 0.5]);
         // RELU on a negative unit.
-        fully_connected_f32(s, &[1.0, 2.0, 3.0], &[-1.0, 0.0, 0.0, 1.0, 0.0, 0.0], None, (0.0, f32::MAX), &mut out).unwrap();
+        fully_connected_f32(
+            s,
+            &[1.0, 2.0, 3.0],
+            &[-1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+            None,
+            (0.0, f32::MAX),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [0.0, 1.0]);
     }
 
@@ -628,8 +842,14 @@ mod tests {
             weights_offset: 0,
             output_offset: -5,
             effective_scale: scales.to_vec(),
-            multiplier: scales.iter().map(|&m| crate::interp::fixed_point::quantize_multiplier(m).0).collect(),
-            shift: scales.iter().map(|&m| crate::interp::fixed_point::quantize_multiplier(m).1).collect(),
+            multiplier: scales
+                .iter()
+                .map(|&m| crate::interp::fixed_point::quantize_multiplier(m).0)
+                .collect(),
+            shift: scales
+                .iter()
+                .map(|&m| crate::interp::fixed_point::quantize_multiplier(m).1)
+                .collect(),
             act_min: -128,
             act_max: 127,
         }
@@ -639,13 +859,18 @@ mod tests {
     fn i8_double_requant_ties_away() {
         // input [−1, 1] with zp −3 → centred [2, 4]; weights [[1, 1], [1, −1]]; bias [1, 0]
         // acc = [7, −2]; scales [0.5, 0.25] → [3.5 → 4, −0.5 → −1]; zp −5 → [−1, −6]
-        let s = FcShape { batches: 1, depth: 2, units: 2 };
+        let s = FcShape {
+            batches: 1,
+            depth: 2,
+            units: 2,
+        };
         let q = quant(&[0.5, 0.25]);
         let mut out = [0i8; 2];
         fully_connected_i8(s, &q, &[-1, 1], &[1, 1, 1, -1], Some(&[1, 0]), &mut out).unwrap();
         assert_eq!(out, [-1, -6]);
         // The fixed-point path agrees on these exact ties.
-        fully_connected_i8_fixed_point(s, &q, &[-1, 1], &[1, 1, 1, -1], Some(&[1, 0]), &mut out).unwrap();
+        fully_connected_i8_fixed_point(s, &q, &[-1, 1], &[1, 1, 1, -1], Some(&[1, 0]), &mut out)
+            .unwrap();
         assert_eq!(out, [-1, -6]);
     }
 
@@ -653,7 +878,11 @@ mod tests {
     fn double_and_fixed_point_can_differ() {
         // acc = 5 with scale 0.09375 (= 0.75 · 2^−3): exact 0.46875 → 0 in double; the fixed-point path
         // rounds twice (3.75 → 4, then 4/8 = 0.5 → 1).
-        let s = FcShape { batches: 1, depth: 1, units: 1 };
+        let s = FcShape {
+            batches: 1,
+            depth: 1,
+            units: 1,
+        };
         let mut q = quant(&[0.09375]);
         q.input_offset = 0;
         q.output_offset = 0;
@@ -667,7 +896,11 @@ mod tests {
     #[test]
     fn per_tensor_weight_offset() {
         // weights_offset −2 (weights zp 2): weights [4, 6] → [2, 4]; input [1, 1] zp 0 → acc 6; scale 1.
-        let s = FcShape { batches: 1, depth: 2, units: 1 };
+        let s = FcShape {
+            batches: 1,
+            depth: 2,
+            units: 1,
+        };
         let mut q = quant(&[1.0]);
         q.input_offset = 0;
         q.output_offset = 0;
@@ -682,22 +915,53 @@ mod tests {
         // input [0, 2.55] → scale 0.01, zp −128, q = [−128, 127]. weights [[1, 2]] row sum 3,
         // per-tensor weight scale 0.5. dot = −128 + 254 = 126; − 3·(−128) = 510; scale 0.01·0.5;
         // out = 1 + 510 · 0.005 = 3.55 (in float).
-        let s = FcShape { batches: 1, depth: 2, units: 1 };
-        let w = HybridWeights { weights: vec![1, 2], per_channel_scale: None, scale: 0.5, row_sums: vec![3], asymmetric: true };
+        let s = FcShape {
+            batches: 1,
+            depth: 2,
+            units: 1,
+        };
+        let w = HybridWeights {
+            weights: vec![1, 2],
+            per_channel_scale: None,
+            scale: 0.5,
+            row_sums: vec![3],
+            asymmetric: true,
+        };
         let mut scratch = HybridScratch::new(1, 2);
         let mut out = [0.0f32; 1];
-        fully_connected_hybrid(s, &w, &[0.0, 2.55], Some(&[1.0]), (f32::MIN, f32::MAX), &mut scratch, &mut out).unwrap();
+        fully_connected_hybrid(
+            s,
+            &w,
+            &[0.0, 2.55],
+            Some(&[1.0]),
+            (f32::MIN, f32::MAX),
+            &mut scratch,
+            &mut out,
+        )
+        .unwrap();
         let sf = (2.55f32 as f64 / 255.0) as f32 * 0.5;
         assert_eq!(out, [1.0 + 510.0 * sf]);
         // All-zero input: just the bias.
-        fully_connected_hybrid(s, &w, &[0.0, 0.0], Some(&[1.0]), (f32::MIN, f32::MAX), &mut scratch, &mut out).unwrap();
+        fully_connected_hybrid(
+            s,
+            &w,
+            &[0.0, 0.0],
+            Some(&[1.0]),
+            (f32::MIN, f32::MAX),
+            &mut scratch,
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [1.0]);
     }
 
     struct Lcg(u64);
     impl Lcg {
         fn next(&mut self) -> u32 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (self.0 >> 33) as u32
         }
         fn below(&mut self, n: u32) -> usize {
@@ -713,11 +977,25 @@ mod tests {
         let mut r = Lcg(3);
         for case in 0..200 {
             // Every 10th case is deep with full-scale weights, so the exact-f32 segments split.
-            let depth = if case % 10 == 0 { 600 + r.below(900) } else { 1 + r.below(300) };
-            let s = FcShape { batches: 1 + r.below(3), depth, units: 1 + r.below(20) };
-            let act = if case % 2 == 0 { (f32::MIN, f32::MAX) } else { (0.0, 6.0) };
+            let depth = if case % 10 == 0 {
+                600 + r.below(900)
+            } else {
+                1 + r.below(300)
+            };
+            let s = FcShape {
+                batches: 1 + r.below(3),
+                depth,
+                units: 1 + r.below(20),
+            };
+            let act = if case % 2 == 0 {
+                (f32::MIN, f32::MAX)
+            } else {
+                (0.0, 6.0)
+            };
             // float, with about a third of the inputs exactly 0 (skipped by the fast kernels)
-            let x: Vec<f32> = (0..s.batches * s.depth).map(|_| if r.below(3) == 0 { 0.0 } else { r.f() }).collect();
+            let x: Vec<f32> = (0..s.batches * s.depth)
+                .map(|_| if r.below(3) == 0 { 0.0 } else { r.f() })
+                .collect();
             let w: Vec<f32> = (0..s.units * s.depth).map(|_| r.f()).collect();
             let b: Vec<f32> = (0..s.units).map(|_| r.f()).collect();
             let bias = (case % 3 != 0).then_some(b.as_slice());
@@ -726,16 +1004,36 @@ mod tests {
             let (k, mut scratch) = FcF32Fast::new(s, &w, bias, act).unwrap();
             let mut got = vec![0.0f32; want.len()];
             fully_connected_f32_fast(&k, &x, &mut scratch, &mut got).unwrap();
-            assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "f32 case {case}");
+            assert_eq!(
+                got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "f32 case {case}"
+            );
             // int8, both requantizations
             let zp_in = r.next() as i8;
-            let xq: Vec<i8> = (0..s.batches * s.depth).map(|_| if r.below(3) == 0 { zp_in } else { r.next() as i8 }).collect();
+            let xq: Vec<i8> = (0..s.batches * s.depth)
+                .map(|_| {
+                    if r.below(3) == 0 {
+                        zp_in
+                    } else {
+                        r.next() as i8
+                    }
+                })
+                .collect();
             let wq: Vec<i8> = (0..s.units * s.depth)
-                .map(|_| if case % 10 == 0 { if r.below(2) == 0 { 127 } else { -127 } } else { (r.next() as i8).max(-127) })
+                .map(|_| {
+                    if case % 10 == 0 {
+                        if r.below(2) == 0 { 127 } else { -127 }
+                    } else {
+                        (r.next() as i8).max(-127)
+                    }
+                })
                 .collect();
             let bq: Vec<i32> = (0..s.units).map(|_| r.next() as i32 >> 12).collect();
             let bias_q = (case % 3 != 0).then_some(bq.as_slice());
-            let scales: Vec<f64> = (0..s.units).map(|_| 1e-4 + r.below(1000) as f64 * 1e-5).collect();
+            let scales: Vec<f64> = (0..s.units)
+                .map(|_| 1e-4 + r.below(1000) as f64 * 1e-5)
+                .collect();
             let mut q = quant(&scales);
             q.input_offset = -(zp_in as i32);
             q.output_offset = r.next() as i8 as i32;
@@ -756,7 +1054,8 @@ mod tests {
             let per_channel = case % 2 == 0;
             let hw = HybridWeights {
                 weights: wq.clone(),
-                per_channel_scale: per_channel.then(|| (0..s.units).map(|_| 0.001 + r.f().abs() * 0.01).collect()),
+                per_channel_scale: per_channel
+                    .then(|| (0..s.units).map(|_| 0.001 + r.f().abs() * 0.01).collect()),
                 scale: 0.004,
                 row_sums,
                 asymmetric: case % 4 != 1,
@@ -766,11 +1065,18 @@ mod tests {
             fully_connected_hybrid(s, &hw, &x, bias, act, &mut scratch_ref, &mut want).unwrap();
             let (k, mut scratch) = FcHybridFast::new(s, &hw, bias, act).unwrap();
             if case % 10 == 0 {
-                assert!(k.t.segments.len() > 1, "deep full-scale weights need several exact segments");
+                assert!(
+                    k.t.segments.len() > 1,
+                    "deep full-scale weights need several exact segments"
+                );
             }
             let mut got = vec![0.0f32; want.len()];
             fully_connected_hybrid_fast(&k, &x, &mut scratch, &mut got).unwrap();
-            assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "hybrid case {case}");
+            assert_eq!(
+                got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "hybrid case {case}"
+            );
         }
     }
 
@@ -778,7 +1084,10 @@ mod tests {
     fn litert_row_sums_wrap_like_sse() {
         // Exact while the eight 16-bit lanes stay in range.
         let row: Vec<i8> = (0..100).map(|i| (i % 7) as i8 - 3).collect();
-        assert_eq!(litert_row_sum(&row), row.iter().map(|&v| v as i32).sum::<i32>());
+        assert_eq!(
+            litert_row_sum(&row),
+            row.iter().map(|&v| v as i32).sum::<i32>()
+        );
         assert_eq!(litert_row_sum(&[127; 24]), 24 * 127); // one block of 16 + one of 8
         assert_eq!(litert_row_sum(&[-5; 7]), -35); // tail only
         // 4096 × 127: each lane gets 256 × 254 = 65024 ≡ −512 (mod 2^16); 8 lanes → −4096.
@@ -793,7 +1102,11 @@ mod tests {
         // BUILTIN_REF on x86 outputs [−12.110298, 12.110298, −0.26666668, 683.0265] where float math
         // gives [1024, −1024, −0.25, 683]: units 0 and 1 hit the wrapped row sums.
         let depth = 4096;
-        let s = FcShape { batches: 1, depth, units: 4 };
+        let s = FcShape {
+            batches: 1,
+            depth,
+            units: 4,
+        };
         let mut weights = vec![0i8; 4 * depth];
         for d in 0..depth {
             weights[d] = 127;
@@ -812,12 +1125,22 @@ mod tests {
         };
         let mut out = [0.0f32; 4];
         let mut scratch = HybridScratch::new(1, depth);
-        fully_connected_hybrid(s, &hw, &x, Some(&[0.0; 4]), (f32::MIN, f32::MAX), &mut scratch, &mut out).unwrap();
+        fully_connected_hybrid(
+            s,
+            &hw,
+            &x,
+            Some(&[0.0; 4]),
+            (f32::MIN, f32::MAX),
+            &mut scratch,
+            &mut out,
+        )
+        .unwrap();
         let litert = [-12.110298f32, 12.110298, -0.26666668, 683.0265];
         for (o, l) in out.iter().zip(litert) {
             assert!((o - l).abs() < 1e-3, "{out:?} vs LiteRT {litert:?}");
         }
-        let (k, mut fast_scratch) = FcHybridFast::new(s, &hw, Some(&[0.0; 4]), (f32::MIN, f32::MAX)).unwrap();
+        let (k, mut fast_scratch) =
+            FcHybridFast::new(s, &hw, Some(&[0.0; 4]), (f32::MIN, f32::MAX)).unwrap();
         let mut fast = [0.0f32; 4];
         fully_connected_hybrid_fast(&k, &x, &mut fast_scratch, &mut fast).unwrap();
         assert_eq!(fast, out);

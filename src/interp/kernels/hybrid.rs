@@ -33,7 +33,7 @@ pub fn asymmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> (f32, i32) 
         if v < lo {
             lo = v;
         }
-        if !(v < hi) && !v.is_nan() {
+        if v >= hi {
             hi = v;
         }
     }
@@ -81,7 +81,7 @@ pub fn symmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> f32 {
         if v < lo {
             lo = v;
         }
-        if !(v < hi) && !v.is_nan() {
+        if v >= hi {
             hi = v;
         }
     }
@@ -127,11 +127,16 @@ mod tests {
         let (_, zp) = asymmetric_quantize_floats(&[-3.0, -1.0], &mut [0; 2]);
         assert_eq!(zp, 127);
         // Zero point added after rounding, for every value: q = round(x · inv) + zp.
-        let values: Vec<f32> = (0..50).map(|i| (i as f32 * 0.37).sin() * 3.0 - 0.5).collect();
+        let values: Vec<f32> = (0..50)
+            .map(|i| (i as f32 * 0.37).sin() * 3.0 - 0.5)
+            .collect();
         let mut q = vec![0i8; values.len()];
         let (s, zp) = asymmetric_quantize_floats(&values, &mut q);
         for (&v, &qv) in values.iter().zip(&q) {
-            assert_eq!(qv as i32, ((v * (1.0 / s)).round() as i32 + zp).clamp(-128, 127));
+            assert_eq!(
+                qv as i32,
+                ((v * (1.0 / s)).round() as i32 + zp).clamp(-128, 127)
+            );
         }
     }
 

@@ -18,7 +18,13 @@ fn check<T>(w: &Window, channels: usize, input: &[T], output: &[T]) -> Result<()
 }
 
 /// Float32 max pooling.
-pub fn max_pool2d_f32(w: &Window, channels: usize, input: &[f32], (act_min, act_max): (f32, f32), output: &mut [f32]) -> Result<()> {
+pub fn max_pool2d_f32(
+    w: &Window,
+    channels: usize,
+    input: &[f32],
+    (act_min, act_max): (f32, f32),
+    output: &mut [f32],
+) -> Result<()> {
     check(w, channels, input, output)?;
     for batch in 0..w.batches {
         for out_y in 0..w.out_h {
@@ -31,14 +37,16 @@ pub fn max_pool2d_f32(w: &Window, channels: usize, input: &[f32], (act_min, act_
                         let in_y = out_y * w.stride_h + filter_y - w.pad_h;
                         for filter_x in fx_start..fx_end {
                             let in_x = out_x * w.stride_w + filter_x - w.pad_w;
-                            let v = input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels + channel];
+                            let v = input
+                                [((batch * w.in_h + in_y) * w.in_w + in_x) * channels + channel];
                             // std::max(max, v) = (max < v) ? v : max
                             if max < v {
                                 max = v;
                             }
                         }
                     }
-                    output[((batch * w.out_h + out_y) * w.out_w + out_x) * channels + channel] = clamp_f32(max, act_min, act_max);
+                    output[((batch * w.out_h + out_y) * w.out_w + out_x) * channels + channel] =
+                        clamp_f32(max, act_min, act_max);
                 }
             }
         }
@@ -47,7 +55,13 @@ pub fn max_pool2d_f32(w: &Window, channels: usize, input: &[f32], (act_min, act_
 }
 
 /// Int8 max pooling; `act` is the quantized activation range of the output.
-pub fn max_pool2d_i8(w: &Window, channels: usize, input: &[i8], (act_min, act_max): (i32, i32), output: &mut [i8]) -> Result<()> {
+pub fn max_pool2d_i8(
+    w: &Window,
+    channels: usize,
+    input: &[i8],
+    (act_min, act_max): (i32, i32),
+    output: &mut [i8],
+) -> Result<()> {
     check(w, channels, input, output)?;
     for batch in 0..w.batches {
         for out_y in 0..w.out_h {
@@ -60,11 +74,15 @@ pub fn max_pool2d_i8(w: &Window, channels: usize, input: &[i8], (act_min, act_ma
                         let in_y = out_y * w.stride_h + filter_y - w.pad_h;
                         for filter_x in fx_start..fx_end {
                             let in_x = out_x * w.stride_w + filter_x - w.pad_w;
-                            max = max.max(input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels + channel]);
+                            max = max.max(
+                                input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels
+                                    + channel],
+                            );
                         }
                     }
                     let clamped = (max as i32).max(act_min).min(act_max);
-                    output[((batch * w.out_h + out_y) * w.out_w + out_x) * channels + channel] = clamped as i8;
+                    output[((batch * w.out_h + out_y) * w.out_w + out_x) * channels + channel] =
+                        clamped as i8;
                 }
             }
         }
@@ -75,7 +93,13 @@ pub fn max_pool2d_i8(w: &Window, channels: usize, input: &[i8], (act_min, act_ma
 /// Fast max pooling: the same per-channel sequence of comparisons as the reference kernels (taps in
 /// filter_y, filter_x order), with channels innermost so each tap is one contiguous slice and the
 /// compiler vectorizes across channels. Identical results, NaN included.
-pub fn max_pool2d_f32_fast(w: &Window, channels: usize, input: &[f32], (act_min, act_max): (f32, f32), output: &mut [f32]) -> Result<()> {
+pub fn max_pool2d_f32_fast(
+    w: &Window,
+    channels: usize,
+    input: &[f32],
+    (act_min, act_max): (f32, f32),
+    output: &mut [f32],
+) -> Result<()> {
     check(w, channels, input, output)?;
     if channels == 0 {
         return Ok(());
@@ -86,13 +110,16 @@ pub fn max_pool2d_f32_fast(w: &Window, channels: usize, input: &[f32], (act_min,
             let (fy_start, fy_end) = w.clipped_y(out_y);
             for out_x in 0..w.out_w {
                 let (fx_start, fx_end) = w.clipped_x(out_x);
-                let Some(out) = outputs.next() else { return Ok(()) };
+                let Some(out) = outputs.next() else {
+                    return Ok(());
+                };
                 out.iter_mut().for_each(|o| *o = f32::MIN);
                 for filter_y in fy_start..fy_end {
                     let in_y = out_y * w.stride_h + filter_y - w.pad_h;
                     for filter_x in fx_start..fx_end {
                         let in_x = out_x * w.stride_w + filter_x - w.pad_w;
-                        let src = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels..][..channels];
+                        let src = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels..]
+                            [..channels];
                         for (o, &v) in out.iter_mut().zip(src) {
                             *o = if *o < v { v } else { *o };
                         }
@@ -108,25 +135,37 @@ pub fn max_pool2d_f32_fast(w: &Window, channels: usize, input: &[f32], (act_min,
 }
 
 /// Fast int8 max pooling (see [`max_pool2d_f32_fast`]).
-pub fn max_pool2d_i8_fast(w: &Window, channels: usize, input: &[i8], (act_min, act_max): (i32, i32), output: &mut [i8]) -> Result<()> {
+pub fn max_pool2d_i8_fast(
+    w: &Window,
+    channels: usize,
+    input: &[i8],
+    (act_min, act_max): (i32, i32),
+    output: &mut [i8],
+) -> Result<()> {
     check(w, channels, input, output)?;
     if channels == 0 {
         return Ok(());
     }
-    let (lo, hi) = (act_min.clamp(-128, 127) as i8, act_max.clamp(-128, 127) as i8);
+    let (lo, hi) = (
+        act_min.clamp(-128, 127) as i8,
+        act_max.clamp(-128, 127) as i8,
+    );
     let mut outputs = output.chunks_exact_mut(channels);
     for batch in 0..w.batches {
         for out_y in 0..w.out_h {
             let (fy_start, fy_end) = w.clipped_y(out_y);
             for out_x in 0..w.out_w {
                 let (fx_start, fx_end) = w.clipped_x(out_x);
-                let Some(out) = outputs.next() else { return Ok(()) };
+                let Some(out) = outputs.next() else {
+                    return Ok(());
+                };
                 out.iter_mut().for_each(|o| *o = i8::MIN);
                 for filter_y in fy_start..fy_end {
                     let in_y = out_y * w.stride_h + filter_y - w.pad_h;
                     for filter_x in fx_start..fx_end {
                         let in_x = out_x * w.stride_w + filter_x - w.pad_w;
-                        let src = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels..][..channels];
+                        let src = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels..]
+                            [..channels];
                         for (o, &v) in out.iter_mut().zip(src) {
                             *o = (*o).max(v);
                         }
@@ -158,7 +197,10 @@ mod tests {
         max_pool2d_i8(&w, 1, &[1, 2, 3, 4, 5, 6, 7, -8], (-128, 6), &mut out).unwrap();
         assert_eq!(out, [6, 6]);
         let mut outf = [0.0f32; 2];
-        let input: Vec<f32> = [1, 2, 3, 4, 5, 6, 7, -8].iter().map(|&v| v as f32).collect();
+        let input: Vec<f32> = [1, 2, 3, 4, 5, 6, 7, -8]
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
         max_pool2d_f32(&w, 1, &input, (0.0, 6.5), &mut outf).unwrap();
         assert_eq!(outf, [6.0, 6.5]);
     }
@@ -176,14 +218,39 @@ mod tests {
     fn fast_matches_reference() {
         let mut state = 99u64;
         let mut next = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (state >> 33) as u32
         };
         for case in 0..200 {
-            let pad = if next() % 2 == 0 { Padding::Same } else { Padding::Valid };
-            let (h, wd, c) = (1 + next() as usize % 9, 1 + next() as usize % 9, 1 + next() as usize % 13);
-            let (fh, fw, sh, sw) = (1 + next() as usize % 3, 1 + next() as usize % 3, 1 + next() as usize % 3, 1 + next() as usize % 2);
-            let Ok(w) = Window::new("t", pad, 1 + next() as usize % 2, (h, wd), (fh, fw), (sh, sw), (1, 1)) else { continue };
+            let pad = if next() % 2 == 0 {
+                Padding::Same
+            } else {
+                Padding::Valid
+            };
+            let (h, wd, c) = (
+                1 + next() as usize % 9,
+                1 + next() as usize % 9,
+                1 + next() as usize % 13,
+            );
+            let (fh, fw, sh, sw) = (
+                1 + next() as usize % 3,
+                1 + next() as usize % 3,
+                1 + next() as usize % 3,
+                1 + next() as usize % 2,
+            );
+            let Ok(w) = Window::new(
+                "t",
+                pad,
+                1 + next() as usize % 2,
+                (h, wd),
+                (fh, fw),
+                (sh, sw),
+                (1, 1),
+            ) else {
+                continue;
+            };
             let input: Vec<i8> = (0..w.in_len(c)).map(|_| next() as i8).collect();
             let act = (-128 + (next() % 50) as i32, 127 - (next() % 50) as i32);
             let (mut want, mut got) = (vec![0i8; w.out_len(c)], vec![0i8; w.out_len(c)]);
@@ -194,11 +261,19 @@ mod tests {
             if case % 7 == 0 {
                 inputf[0] = f32::NAN;
             }
-            let actf = if case % 2 == 0 { (f32::MIN, f32::MAX) } else { (0.0, 6.0) };
+            let actf = if case % 2 == 0 {
+                (f32::MIN, f32::MAX)
+            } else {
+                (0.0, 6.0)
+            };
             let (mut wantf, mut gotf) = (vec![0.0f32; w.out_len(c)], vec![0.0f32; w.out_len(c)]);
             max_pool2d_f32(&w, c, &inputf, actf, &mut wantf).unwrap();
             max_pool2d_f32_fast(&w, c, &inputf, actf, &mut gotf).unwrap();
-            assert_eq!(gotf.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), wantf.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "case {case}");
+            assert_eq!(
+                gotf.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                wantf.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "case {case}"
+            );
         }
     }
 }

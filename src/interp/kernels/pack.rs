@@ -13,11 +13,20 @@ pub fn pack_output_shape(shape: &[usize], n: usize, axis: usize) -> Vec<usize> {
 }
 
 /// Copy input number `index` of `n` into its place in the output.
-pub fn pack_one<T: Copy>(outer: usize, inner: usize, n: usize, index: usize, input: &[T], output: &mut [T]) -> Result<()> {
+pub fn pack_one<T: Copy>(
+    outer: usize,
+    inner: usize,
+    n: usize,
+    index: usize,
+    input: &[T],
+    output: &mut [T],
+) -> Result<()> {
     super::check_len("PACK", "input", input.len(), outer * inner)?;
     super::check_len("PACK", "output", output.len(), outer * n * inner)?;
     if index >= n {
-        return Err(crate::Error::InvalidModel(format!("PACK: input {index} of {n}")));
+        return Err(crate::Error::InvalidModel(format!(
+            "PACK: input {index} of {n}"
+        )));
     }
     for o in 0..outer {
         let dst = (o * n + index) * inner;

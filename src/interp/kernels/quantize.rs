@@ -43,7 +43,12 @@ impl QuantElement for u8 {
 }
 
 /// Float32 → int8/uint8 (reference `AffineQuantize`).
-pub fn quantize_f32<T: QuantElement>(scale: f32, zero_point: i32, input: &[f32], output: &mut [T]) -> Result<()> {
+pub fn quantize_f32<T: QuantElement>(
+    scale: f32,
+    zero_point: i32,
+    input: &[f32],
+    output: &mut [T],
+) -> Result<()> {
     check_len("QUANTIZE", "output", output.len(), input.len())?;
     for (o, &x) in output.iter_mut().zip(input) {
         let unclamped = round_f32(x / scale) as f64 + zero_point as f64;
@@ -65,7 +70,8 @@ pub fn requantize<I: QuantElement, O: QuantElement>(
 ) -> Result<()> {
     check_len("QUANTIZE", "output", output.len(), input.len())?;
     for (o, &x) in output.iter_mut().zip(input) {
-        let v = multiply_by_quantized_multiplier(x.to_i32() - input_zero_point, multiplier, shift).wrapping_add(output_zero_point);
+        let v = multiply_by_quantized_multiplier(x.to_i32() - input_zero_point, multiplier, shift)
+            .wrapping_add(output_zero_point);
         *o = O::from_i32(v.clamp(O::MIN, O::MAX));
     }
     Ok(())

@@ -19,19 +19,27 @@ pub fn reshape_output_shape(input_len: usize, new_shape: &[i32]) -> Result<Vec<u
                 return Err(bad(format!("more than one −1 in the shape {new_shape:?}")));
             }
         } else if d < 0 {
-            return Err(bad(format!("negative dimension in the shape {new_shape:?}")));
+            return Err(bad(format!(
+                "negative dimension in the shape {new_shape:?}"
+            )));
         } else {
-            known = known.checked_mul(d as usize).ok_or_else(|| bad(format!("shape {new_shape:?} overflows")))?;
+            known = known
+                .checked_mul(d as usize)
+                .ok_or_else(|| bad(format!("shape {new_shape:?} overflows")))?;
         }
     }
     let mut shape: Vec<usize> = new_shape.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(i) = stretch {
         if known == 0 || input_len % known != 0 {
-            return Err(bad(format!("cannot infer −1 in {new_shape:?} for {input_len} elements")));
+            return Err(bad(format!(
+                "cannot infer −1 in {new_shape:?} for {input_len} elements"
+            )));
         }
         shape[i] = input_len / known;
     } else if known != input_len {
-        return Err(bad(format!("shape {new_shape:?} has {known} elements, the input {input_len}")));
+        return Err(bad(format!(
+            "shape {new_shape:?} has {known} elements, the input {input_len}"
+        )));
     }
     Ok(shape)
 }
@@ -49,7 +57,10 @@ mod tests {
 
     #[test]
     fn shapes() {
-        assert_eq!(reshape_output_shape(784, &[1, 28, 28, 1]).unwrap(), vec![1, 28, 28, 1]);
+        assert_eq!(
+            reshape_output_shape(784, &[1, 28, 28, 1]).unwrap(),
+            vec![1, 28, 28, 1]
+        );
         assert_eq!(reshape_output_shape(2028, &[1, -1]).unwrap(), vec![1, 2028]);
         assert_eq!(reshape_output_shape(1, &[]).unwrap(), Vec::<usize>::new());
         assert!(reshape_output_shape(10, &[-1, -1]).is_err());

@@ -7,7 +7,9 @@ use crate::error::Result;
 pub fn shape_i32(shape: &[usize], output: &mut [i32]) -> Result<()> {
     super::check_len("SHAPE", "output", output.len(), shape.len())?;
     for (o, &d) in output.iter_mut().zip(shape) {
-        *o = i32::try_from(d).map_err(|_| crate::Error::InvalidModel(format!("SHAPE: dimension {d} does not fit int32")))?;
+        *o = i32::try_from(d).map_err(|_| {
+            crate::Error::InvalidModel(format!("SHAPE: dimension {d} does not fit int32"))
+        })?;
     }
     Ok(())
 }

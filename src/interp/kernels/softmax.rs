@@ -16,8 +16,9 @@
 
 use crate::error::{Error, Result};
 use crate::interp::fixed_point::{
-    calculate_input_radius, exp_on_negative_values, get_reciprocal, multiply_by_quantized_multiplier_greater_than_one,
-    quantize_multiplier, rounding_divide_by_pot, saturating_rounding_doubling_high_mul, saturating_rounding_multiply_by_pot,
+    calculate_input_radius, exp_on_negative_values, get_reciprocal,
+    multiply_by_quantized_multiplier_greater_than_one, quantize_multiplier, rounding_divide_by_pot,
+    saturating_rounding_doubling_high_mul, saturating_rounding_multiply_by_pot,
 };
 use crate::interp::kernels::check_len;
 
@@ -32,7 +33,10 @@ pub fn softmax_f32(depth: usize, beta: f32, input: &[f32], output: &mut [f32]) -
     if depth == 0 {
         return Ok(());
     }
-    for (in_row, out_row) in input.chunks_exact(depth).zip(output.chunks_exact_mut(depth)) {
+    for (in_row, out_row) in input
+        .chunks_exact(depth)
+        .zip(output.chunks_exact_mut(depth))
+    {
         let mut max = f32::MIN;
         for &x in in_row {
             // std::max(max, x)
@@ -65,12 +69,16 @@ impl SoftmaxQuant {
     /// `PreprocessSoftmaxScaling(beta, input_scale, 5)` and `diff_min = −CalculateInputRadius(5, shift)`.
     pub fn new(beta: f32, input_scale: f32) -> Result<SoftmaxQuant> {
         let max_real_multiplier = ((1i64 << 31) - 1) as f64;
-        let real = (beta as f64 * input_scale as f64 * (1i64 << (31 - SCALED_DIFF_INTEGER_BITS)) as f64).min(max_real_multiplier);
+        let real =
+            (beta as f64 * input_scale as f64 * (1i64 << (31 - SCALED_DIFF_INTEGER_BITS)) as f64)
+                .min(max_real_multiplier);
         // QuantizeMultiplierGreaterThanOne: TFLite aborts for multipliers ≤ 1; we refuse them.
-        if !(real > 1.0) {
+        if real.is_nan() || real <= 1.0 {
             return Err(Error::Unsupported {
                 op: "SOFTMAX".into(),
-                what: format!("beta {beta} × input scale {input_scale} is too small for the fixed-point kernel"),
+                what: format!(
+                    "beta {beta} × input scale {input_scale} is too small for the fixed-point kernel"
+                ),
             });
         }
         let (input_multiplier, input_left_shift) = quantize_multiplier(real);
@@ -116,41 +124,63 @@ impl SoftmaxElement for u8 {
 #[inline]
 fn rescaled_diff(q: &SoftmaxQuant, x: i32, max: i32) -> Option<i32> {
     let input_diff = x - max;
-    (input_diff >= q.diff_min)
-        .then(|| multiply_by_quantized_multiplier_greater_than_one(input_diff, q.input_multiplier, q.input_left_shift))
+    (input_diff >= q.diff_min).then(|| {
+        multiply_by_quantized_multiplier_greater_than_one(
+            input_diff,
+            q.input_multiplier,
+            q.input_left_shift,
+        )
+    })
 }
 
 /// Quantized softmax (int8 → int8 or uint8 → uint8).
-pub fn softmax_quantized<T: SoftmaxElement>(depth: usize, q: &SoftmaxQuant, input: &[T], output: &mut [T]) -> Result<()> {
+pub fn softmax_quantized<T: SoftmaxElement>(
+    depth: usize,
+    q: &SoftmaxQuant,
+    input: &[T],
+    output: &mut [T],
+) -> Result<()> {
     check_len("SOFTMAX", "output", output.len(), input.len())?;
     if depth == 0 {
         return Ok(());
     }
-    for (in_row, out_row) in input.chunks_exact(depth).zip(output.chunks_exact_mut(depth)) {
+    for (in_row, out_row) in input
+        .chunks_exact(depth)
+        .zip(output.chunks_exact_mut(depth))
+    {
         let max = in_row.iter().map(|v| v.to_i32()).fold(T::MIN, i32::max);
         // Σ exp in Q12.19: each Q0.31 exp is rescaled by 2^−12 with rounding.
         let mut sum_of_exps: i32 = 0;
         for &x in in_row {
             if let Some(diff) = rescaled_diff(q, x.to_i32(), max) {
                 let exp = exp_on_negative_values(diff, SCALED_DIFF_INTEGER_BITS as u32);
-                sum_of_exps = sum_of_exps.wrapping_add(saturating_rounding_multiply_by_pot(exp, -ACCUMULATION_INTEGER_BITS));
+                sum_of_exps = sum_of_exps.wrapping_add(saturating_rounding_multiply_by_pot(
+                    exp,
+                    -ACCUMULATION_INTEGER_BITS,
+                ));
             }
         }
-        let (shifted_scale, num_bits_over_unit) = get_reciprocal(sum_of_exps, ACCUMULATION_INTEGER_BITS);
+        let (shifted_scale, num_bits_over_unit) =
+            get_reciprocal(sum_of_exps, ACCUMULATION_INTEGER_BITS);
         let exponent = num_bits_over_unit + 31 - 8;
         if !(0..=31).contains(&exponent) {
             // TFLITE_CHECK in the reference kernel (a sum of exps above ~512, e.g. a row of > 512 equal
             // values).
             return Err(Error::Unsupported {
                 op: "SOFTMAX".into(),
-                what: format!("a row of {depth} values whose exponentials sum beyond the kernel's range"),
+                what: format!(
+                    "a row of {depth} values whose exponentials sum beyond the kernel's range"
+                ),
             });
         }
         for (o, &x) in out_row.iter_mut().zip(in_row) {
             *o = match rescaled_diff(q, x.to_i32(), max) {
                 Some(diff) => {
                     let exp = exp_on_negative_values(diff, SCALED_DIFF_INTEGER_BITS as u32);
-                    let unsat = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted_scale, exp), exponent);
+                    let unsat = rounding_divide_by_pot(
+                        saturating_rounding_doubling_high_mul(shifted_scale, exp),
+                        exponent,
+                    );
                     T::from_i32(unsat.wrapping_add(T::MIN).clamp(T::MIN, T::MAX))
                 }
                 None => T::from_i32(T::MIN),

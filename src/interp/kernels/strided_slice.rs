@@ -63,7 +63,9 @@ impl StridedSlicePlan {
             .count();
         let effective_dims = input_dims + num_add_axis;
         if effective_dims > 32 {
-            return Err(bad(format!("{effective_dims} dimensions after adding new axes")));
+            return Err(bad(format!(
+                "{effective_dims} dimensions after adding new axes"
+            )));
         }
 
         // Effective ellipsis and new-axis masks (TFLite's first loop, kept index for index).
@@ -74,7 +76,8 @@ impl StridedSlicePlan {
             if bit(spec.ellipsis_mask, i) {
                 ellipsis_start_idx = i;
                 let wanted = (i + 1 + num_add_axis + input_dims) as i64 - begin_count as i64;
-                let ellipsis_end_idx = (i as i64 + 1).max(wanted.min(effective_dims as i64)) as usize;
+                let ellipsis_end_idx =
+                    (i as i64 + 1).max(wanted.min(effective_dims as i64)) as usize;
                 expanded_ellipsis = ellipsis_end_idx - ellipsis_start_idx - 1;
                 while i < ellipsis_end_idx {
                     effective_ellipsis |= 1 << i;
@@ -150,14 +153,21 @@ impl StridedSlicePlan {
             if start < 0 {
                 start += size;
             }
-            start = if stride > 0 { start.clamp(0, size) } else { start.clamp(-1, size - 1) };
+            start = if stride > 0 {
+                start.clamp(0, size)
+            } else {
+                start.clamp(-1, size - 1)
+            };
             if bit(begin_mask, axis) {
                 start = if stride > 0 { 0 } else { size - 1 };
             }
             // EndForAxis
             let stop = if bit(shrink_mask, axis) {
                 if start >= size || start < 0 {
-                    return Err(bad(format!("index {} out of range for a shrunk axis of size {size}", start_idx[axis])));
+                    return Err(bad(format!(
+                        "index {} out of range for a shrunk axis of size {size}",
+                        start_idx[axis]
+                    )));
                 }
                 start + 1
             } else {
@@ -165,7 +175,11 @@ impl StridedSlicePlan {
                 if end < 0 {
                     end += size;
                 }
-                end = if stride > 0 { end.clamp(0, size) } else { end.clamp(-1, size - 1) };
+                end = if stride > 0 {
+                    end.clamp(0, size)
+                } else {
+                    end.clamp(-1, size - 1)
+                };
                 if bit(end_mask, axis) {
                     end = if stride > 0 { size } else { -1 };
                 }
@@ -209,7 +223,11 @@ impl StridedSlicePlan {
 }
 
 /// Gather the slice (reference `StridedSlice`, walking axes outermost first).
-pub fn strided_slice<T: Copy>(plan: &StridedSlicePlan, input: &[T], output: &mut [T]) -> Result<()> {
+pub fn strided_slice<T: Copy>(
+    plan: &StridedSlicePlan,
+    input: &[T],
+    output: &mut [T],
+) -> Result<()> {
     super::check_len("STRIDED_SLICE", "output", output.len(), plan.output_len())?;
     if plan.starts.is_empty() {
         // A scalar input: one element.
@@ -223,16 +241,30 @@ pub fn strided_slice<T: Copy>(plan: &StridedSlicePlan, input: &[T], output: &mut
     super::check_len("STRIDED_SLICE", "output", written, output.len())
 }
 
-fn gather<T: Copy>(plan: &StridedSlicePlan, axis: usize, base: i64, input: &[T], output: &mut [T], written: &mut usize) -> Result<()> {
+fn gather<T: Copy>(
+    plan: &StridedSlicePlan,
+    axis: usize,
+    base: i64,
+    input: &[T],
+    output: &mut [T],
+    written: &mut usize,
+) -> Result<()> {
     let (start, stop, step) = (plan.starts[axis], plan.stops[axis], plan.steps[axis]);
     let mut index = start;
     while if step > 0 { index < stop } else { index > stop } {
         let offset = base + index * plan.input_strides[axis];
         if axis + 1 == plan.starts.len() {
-            let value = usize::try_from(offset).ok().and_then(|o| input.get(o)).copied();
+            let value = usize::try_from(offset)
+                .ok()
+                .and_then(|o| input.get(o))
+                .copied();
             match (value, output.get_mut(*written)) {
                 (Some(v), Some(slot)) => *slot = v,
-                _ => return Err(Error::InvalidModel("STRIDED_SLICE: index out of range".into())),
+                _ => {
+                    return Err(Error::InvalidModel(
+                        "STRIDED_SLICE: index out of range".into(),
+                    ));
+                }
             }
             *written += 1;
         } else {
@@ -259,7 +291,10 @@ mod tests {
     #[test]
     fn tf_batch_size_idiom() {
         // shape tensor [1, 28, 28] → [0:1] with shrink → scalar 1
-        let s = StridedSliceSpec { shrink_axis_mask: 1, ..spec(&[0], &[1], &[1]) };
+        let s = StridedSliceSpec {
+            shrink_axis_mask: 1,
+            ..spec(&[0], &[1], &[1])
+        };
         let plan = StridedSlicePlan::new(&s, &[3]).unwrap();
         assert!(plan.output_shape.is_empty());
         let mut out = [0i32; 1];
@@ -276,13 +311,20 @@ mod tests {
         strided_slice(&plan, &data, &mut out).unwrap();
         assert_eq!(out, [2, 5]);
         // [-3:] with end mask → 7, 8, 9
-        let s = StridedSliceSpec { end_mask: 1, ..spec(&[-3], &[0], &[1]) };
+        let s = StridedSliceSpec {
+            end_mask: 1,
+            ..spec(&[-3], &[0], &[1])
+        };
         let plan = StridedSlicePlan::new(&s, &[10]).unwrap();
         let mut out = vec![0; plan.output_len()];
         strided_slice(&plan, &data, &mut out).unwrap();
         assert_eq!(out, [7, 8, 9]);
         // [::-4] with both masks → 9, 5, 1
-        let s = StridedSliceSpec { begin_mask: 1, end_mask: 1, ..spec(&[0], &[0], &[-4]) };
+        let s = StridedSliceSpec {
+            begin_mask: 1,
+            end_mask: 1,
+            ..spec(&[0], &[0], &[-4])
+        };
         let plan = StridedSlicePlan::new(&s, &[10]).unwrap();
         let mut out = vec![0; plan.output_len()];
         strided_slice(&plan, &data, &mut out).unwrap();
@@ -296,14 +338,21 @@ mod tests {
     fn two_d_with_ellipsis_and_new_axis() {
         // 2×3 input; [..., 1] (ellipsis then index 1 shrunk) → column 1: [1, 4]
         let data = [0, 1, 2, 3, 4, 5];
-        let s = StridedSliceSpec { ellipsis_mask: 1, shrink_axis_mask: 2, ..spec(&[0, 1], &[0, 2], &[1, 1]) };
+        let s = StridedSliceSpec {
+            ellipsis_mask: 1,
+            shrink_axis_mask: 2,
+            ..spec(&[0, 1], &[0, 2], &[1, 1])
+        };
         let plan = StridedSlicePlan::new(&s, &[2, 3]).unwrap();
         assert_eq!(plan.output_shape, vec![2]);
         let mut out = [0; 2];
         strided_slice(&plan, &data, &mut out).unwrap();
         assert_eq!(out, [1, 4]);
         // [newaxis, 0:1] → shape [1, 1, 3]
-        let s = StridedSliceSpec { new_axis_mask: 1, ..spec(&[0, 0], &[0, 1], &[1, 1]) };
+        let s = StridedSliceSpec {
+            new_axis_mask: 1,
+            ..spec(&[0, 0], &[0, 1], &[1, 1])
+        };
         let plan = StridedSlicePlan::new(&s, &[2, 3]).unwrap();
         assert_eq!(plan.output_shape, vec![1, 1, 3]);
         let mut out = [0; 3];
@@ -315,7 +364,10 @@ mod tests {
     fn bad_specs() {
         assert!(StridedSlicePlan::new(&spec(&[0], &[1], &[0]), &[3]).is_err());
         assert!(StridedSlicePlan::new(&spec(&[0], &[1, 2], &[1]), &[3]).is_err());
-        let s = StridedSliceSpec { shrink_axis_mask: 1, ..spec(&[5], &[6], &[1]) };
+        let s = StridedSliceSpec {
+            shrink_axis_mask: 1,
+            ..spec(&[5], &[6], &[1])
+        };
         assert!(StridedSlicePlan::new(&s, &[3]).is_err());
     }
 }

@@ -44,10 +44,17 @@ pub fn out_size_and_padding(
 ) -> Result<(usize, usize)> {
     let bad = |what: String| Error::InvalidModel(format!("{op}: {what}"));
     if stride == 0 || dilation == 0 || filter == 0 {
-        return Err(bad(format!("stride {stride}, dilation {dilation} and filter size {filter} must be positive")));
+        return Err(bad(format!(
+            "stride {stride}, dilation {dilation} and filter size {filter} must be positive"
+        )));
     }
     // All arithmetic in i64: sizes are bounded by the element limit, so nothing here can overflow.
-    let (in_size, filter, stride, dilation) = (in_size as i64, filter as i64, stride as i64, dilation as i64);
+    let (in_size, filter, stride, dilation) = (
+        in_size as i64,
+        filter as i64,
+        stride as i64,
+        dilation as i64,
+    );
     let effective = (filter - 1) * dilation + 1;
     let out = match padding {
         Padding::Same => (in_size + stride - 1) / stride,
@@ -74,8 +81,10 @@ impl Window {
         (stride_h, stride_w): (usize, usize),
         (dilation_h, dilation_w): (usize, usize),
     ) -> Result<Window> {
-        let (out_h, pad_h) = out_size_and_padding(op, padding, in_h, filter_h, stride_h, dilation_h)?;
-        let (out_w, pad_w) = out_size_and_padding(op, padding, in_w, filter_w, stride_w, dilation_w)?;
+        let (out_h, pad_h) =
+            out_size_and_padding(op, padding, in_h, filter_h, stride_h, dilation_h)?;
+        let (out_w, pad_w) =
+            out_size_and_padding(op, padding, in_w, filter_w, stride_w, dilation_w)?;
         Ok(Window {
             batches,
             in_h,
@@ -97,14 +106,22 @@ impl Window {
     #[inline]
     pub fn in_y(&self, out_y: usize, filter_y: usize) -> Option<usize> {
         let y = (out_y * self.stride_h + filter_y * self.dilation_h) as isize - self.pad_h as isize;
-        if y >= 0 && (y as usize) < self.in_h { Some(y as usize) } else { None }
+        if y >= 0 && (y as usize) < self.in_h {
+            Some(y as usize)
+        } else {
+            None
+        }
     }
 
     /// Input column of filter column `filter_x` for output column `out_x`, if inside the image.
     #[inline]
     pub fn in_x(&self, out_x: usize, filter_x: usize) -> Option<usize> {
         let x = (out_x * self.stride_w + filter_x * self.dilation_w) as isize - self.pad_w as isize;
-        if x >= 0 && (x as usize) < self.in_w { Some(x as usize) } else { None }
+        if x >= 0 && (x as usize) < self.in_w {
+            Some(x as usize)
+        } else {
+            None
+        }
     }
 
     /// Pooling window clipped to the image along y: filter rows `start..end` for output row `out_y`.
@@ -146,16 +163,34 @@ mod tests {
     #[test]
     fn valid_and_same_sizes() {
         // 28 → 26 with a 3×3 VALID conv; 26 → 13 with a 2×2/2 pool.
-        assert_eq!(out_size_and_padding("t", Padding::Valid, 28, 3, 1, 1).unwrap(), (26, 0));
-        assert_eq!(out_size_and_padding("t", Padding::Valid, 26, 2, 2, 1).unwrap(), (13, 0));
+        assert_eq!(
+            out_size_and_padding("t", Padding::Valid, 28, 3, 1, 1).unwrap(),
+            (26, 0)
+        );
+        assert_eq!(
+            out_size_and_padding("t", Padding::Valid, 26, 2, 2, 1).unwrap(),
+            (13, 0)
+        );
         // SAME 3×3 stride 1: pad 1 on each side.
-        assert_eq!(out_size_and_padding("t", Padding::Same, 28, 3, 1, 1).unwrap(), (28, 1));
+        assert_eq!(
+            out_size_and_padding("t", Padding::Same, 28, 3, 1, 1).unwrap(),
+            (28, 1)
+        );
         // SAME 3×3 stride 2 on 28: out 14, total pad (13·2 + 3 − 28) = 1 → top 0, bottom 1.
-        assert_eq!(out_size_and_padding("t", Padding::Same, 28, 3, 2, 1).unwrap(), (14, 0));
+        assert_eq!(
+            out_size_and_padding("t", Padding::Same, 28, 3, 2, 1).unwrap(),
+            (14, 0)
+        );
         // SAME 4 stride 1: total 3 → top 1 (bottom 2).
-        assert_eq!(out_size_and_padding("t", Padding::Same, 5, 4, 1, 1).unwrap(), (5, 1));
+        assert_eq!(
+            out_size_and_padding("t", Padding::Same, 5, 4, 1, 1).unwrap(),
+            (5, 1)
+        );
         // Dilation 2 of a 3-tap filter is 5 wide: VALID 7 → 3.
-        assert_eq!(out_size_and_padding("t", Padding::Valid, 7, 3, 1, 2).unwrap(), (3, 0));
+        assert_eq!(
+            out_size_and_padding("t", Padding::Valid, 7, 3, 1, 2).unwrap(),
+            (3, 0)
+        );
         // Too small for VALID; zero stride.
         assert!(out_size_and_padding("t", Padding::Valid, 2, 3, 1, 1).is_err());
         assert!(out_size_and_padding("t", Padding::Same, 2, 3, 0, 1).is_err());
