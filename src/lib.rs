@@ -14,6 +14,7 @@
 
 pub mod data;
 pub mod error;
+pub mod interp;
 pub mod rng;
 pub mod tflite;
 pub mod train;

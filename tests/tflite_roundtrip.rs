@@ -646,3 +646,72 @@ fn shared_data_cannot_blow_up_memory() {
     assert!(bytes.len() < (1 << 20) + 100_000);
     assert!(matches!(read_model(bytes), Err(Error::LimitExceeded { .. })));
 }
+
+/// Every `.tflite` under tests/fixtures/ops (TF's converter on small Keras models using more ops) reads,
+/// re-writes to the same model, and does not grow (unless it holds options we only keep as `Unknown`).
+#[test]
+fn op_fixture_files_round_trip() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ops");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    let out_dir = std::env::var_os("PTQ_REWRITE_DIR").map(|d| PathBuf::from(d).join("ops"));
+    let mut count = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "tflite") {
+            continue;
+        }
+        let original = std::fs::read(&path).unwrap();
+        let model = read_model(&original).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let bytes = write_model(&model).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(read_model(&bytes).unwrap(), model, "{}", path.display());
+        assert!(
+            bytes.len() <= original.len(),
+            "{}: {} > {}",
+            path.display(),
+            bytes.len(),
+            original.len()
+        );
+        if let Some(dir) = &out_dir {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join(entry.file_name()), &bytes).unwrap();
+        }
+        count += 1;
+    }
+    assert!(count > 0);
+}
+
+/// `ptq inspect`'s report on the integer-only uint8 file: what the tutorial prints, and more.
+#[test]
+fn inspect_reports_the_uint8_model() {
+    let bytes = reference("mnist_intonly_uint8");
+    let report = inspect_bytes(&bytes).unwrap();
+    assert_eq!(report.file_size, 25384);
+    assert_eq!(
+        (report.input_types.as_slice(), report.output_types.as_slice()),
+        (&["UINT8".to_string()][..], &["UINT8".to_string()][..])
+    );
+    assert_eq!((report.totals.operators, report.totals.tensors), (13, 23));
+    let main = &report.subgraphs[0];
+    assert_eq!(main.operators[5].name, "CONV_2D");
+    assert_eq!(main.operators[5].options, "padding=VALID stride=1x1 activation=RELU");
+    let filter = &main.tensors[main.operators[5].inputs[1] as usize];
+    assert_eq!(
+        (filter.data_bytes, filter.quantization.as_ref().and_then(|q| q.axis)),
+        (108, Some(0))
+    );
+    let text = report.to_text();
+    for expected in [
+        "I/O: UINT8 in, UINT8 out",
+        "input  #0 \"serving_default_keras_tensor:0\": UINT8 [1, 28, 28], scale 0.003921569 zp 0",
+        "output #22 \"StatefulPartitionedCall_1:0\": UINT8 [1, 10], scale 0.17128342 zp 177",
+        "min_runtime_version = \"1.14.0\"",
+        "axis 0 (12 scales)",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+    }
+    let json: serde_json::Value = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        json["subgraphs"][0]["tensors"][22]["quantization"]["zero_point"][0],
+        177
+    );
+}

@@ -176,8 +176,11 @@ impl<'a> Table<'a> {
                 "{loc}: vtable offset {soffset} points before the start of the file"
             )));
         };
-        let (Some(vtable_len), Some(table_len)) = (file.scalar_at::<u16>(vtable), file.scalar_at::<u16>(vtable + 2))
-        else {
+        let header = (
+            file.scalar_at::<u16>(vtable),
+            vtable.checked_add(2).and_then(|p| file.scalar_at::<u16>(p)),
+        );
+        let (Some(vtable_len), Some(table_len)) = header else {
             return Err(malformed(format!("{loc}: vtable runs past the end of the file")));
         };
         let (vtable_len, table_len) = (usize::from(vtable_len), usize::from(table_len));

@@ -53,7 +53,7 @@ pub fn write_model(model: &Model) -> Result<Vec<u8>> {
 
     // `bound` ≤ 256 MiB, checked above.
     let mut fbb = Fbb::with_capacity(bound as usize);
-    let buffers: Vec<TableRef> = model.buffers.iter().map(|data| write_buffer(&mut fbb, data)).collect();
+    let buffers = write_buffers(&mut fbb, &model.buffers);
     let buffers = fbb.create_vector(&buffers);
 
     let (codes, code_index) = operator_codes(model)?;
@@ -86,7 +86,7 @@ pub fn write_model(model: &Model) -> Result<Vec<u8>> {
     };
 
     use field::model as f;
-    let start = fbb.start_table();
+    let start = start_table(&mut fbb);
     fbb.push_slot::<u32>(f::VERSION, model.version, 0);
     fbb.push_slot_always(f::OPERATOR_CODES, codes);
     fbb.push_slot_always(f::SUBGRAPHS, subgraphs);
@@ -119,18 +119,64 @@ fn pad_to_16(fbb: &mut Fbb, extra: usize) {
     }
 }
 
-fn write_buffer(fbb: &mut Fbb, data: &[u8]) -> TableRef {
-    let data = if data.is_empty() {
-        None
-    } else {
-        // The vector's first byte will sit `used + pad + len` bytes before the end.
+/// The `Buffer` tables, in index order.
+///
+/// Each non-empty buffer's data starts at a multiple of 16. The gap this leaves before the data's length
+/// prefix is filled, where possible, with `Buffer` tables instead of zero bytes: the 8-byte tables of data
+/// already written, and the 4-byte tables of empty buffers (TF gives every activation one). Alignment then
+/// costs at most 4 bytes per buffer, and nothing when enough empty buffers are around.
+fn write_buffers(fbb: &mut Fbb, buffers: &[Vec<u8>]) -> Vec<TableRef> {
+    let mut tables: Vec<Option<TableRef>> = vec![None; buffers.len()];
+    // Popped from the back, so the lowest-numbered buffers are placed first.
+    let mut empty: Vec<usize> = (0..buffers.len()).rev().filter(|&i| buffers[i].is_empty()).collect();
+    let mut pending: Vec<(usize, WIPOffset<flatbuffers::Vector<u8>>)> = Vec::new();
+    for (i, data) in buffers.iter().enumerate().filter(|(_, d)| !d.is_empty()) {
+        loop {
+            // The vector's first byte will sit `used + gap + len` bytes before the end of the file.
+            let gap = (16 - (fbb.unfinished_data().len() + data.len()) % 16) % 16;
+            if gap >= 8 && !pending.is_empty() {
+                if let Some((p, offset)) = pending.pop() {
+                    tables[p] = Some(data_table(fbb, offset));
+                }
+            } else if gap >= 4 && !empty.is_empty() {
+                if let Some(e) = empty.pop() {
+                    tables[e] = Some(empty_table(fbb));
+                }
+            } else {
+                break;
+            }
+        }
         pad_to_16(fbb, data.len());
-        Some(fbb.create_vector(data))
-    };
-    let start = fbb.start_table();
-    if let Some(data) = data {
-        fbb.push_slot_always(field::buffer::DATA, data);
+        pending.push((i, fbb.create_vector(data)));
     }
+    for (p, offset) in pending.into_iter().rev() {
+        tables[p] = Some(data_table(fbb, offset));
+    }
+    // Every entry has been filled above; an empty table stands in for none.
+    tables
+        .into_iter()
+        .map(|t| t.unwrap_or_else(|| empty_table(fbb)))
+        .collect()
+}
+
+fn data_table(fbb: &mut Fbb, data: WIPOffset<flatbuffers::Vector<u8>>) -> TableRef {
+    let start = start_table(fbb);
+    fbb.push_slot_always(field::buffer::DATA, data);
+    fbb.end_table(start)
+}
+
+/// `start_table`, 4-aligned first. A table written right after a new vtable (a u16 array) would start
+/// 2 bytes off; the builder would then pad *inside* the table, whose size would then differ from its
+/// siblings' and need a vtable of its own.
+fn start_table(fbb: &mut Fbb) -> WIPOffset<flatbuffers::TableUnfinishedWIPOffset> {
+    while fbb.unfinished_data().len() % 4 != 0 {
+        fbb.push(0u8);
+    }
+    fbb.start_table()
+}
+
+fn empty_table(fbb: &mut Fbb) -> TableRef {
+    let start = start_table(fbb);
     fbb.end_table(start)
 }
 
@@ -169,7 +215,7 @@ fn operator_codes(model: &Model) -> Result<(Vec<OpCode<'_>>, HashMap<CodeKey<'_>
 fn write_operator_code(fbb: &mut Fbb, c: &OpCode) -> TableRef {
     use field::operator_code as f;
     let custom = c.custom_code.map(|s| fbb.create_string(s));
-    let start = fbb.start_table();
+    let start = start_table(fbb);
     fbb.push_slot::<i32>(f::BUILTIN_CODE, c.code, 0);
     fbb.push_slot::<i32>(f::VERSION, c.version, 1);
     if let Some(custom) = custom {
@@ -199,7 +245,7 @@ fn write_subgraph(fbb: &mut Fbb, subgraph: &Subgraph, code_index: &HashMap<CodeK
         .collect();
     let operators = fbb.create_vector(&operators);
     let name = subgraph.name.as_deref().map(|n| fbb.create_string(n));
-    let start = fbb.start_table();
+    let start = start_table(fbb);
     fbb.push_slot_always(f::TENSORS, tensors);
     fbb.push_slot_always(f::INPUTS, inputs);
     fbb.push_slot_always(f::OUTPUTS, outputs);
@@ -217,7 +263,7 @@ fn write_tensor(fbb: &mut Fbb, tensor: &Tensor) -> TableRef {
     let signature = tensor.shape_signature.as_ref().map(|s| fbb.create_vector(s));
     let quantization = tensor.quantization.as_ref().map(|q| write_quantization(fbb, q));
     // Wider fields first, as flatc-generated builders do, so that no padding is needed between fields.
-    let start = fbb.start_table();
+    let start = start_table(fbb);
     fbb.push_slot::<u32>(f::BUFFER, tensor.buffer, 0);
     fbb.push_slot_always(f::NAME, name);
     fbb.push_slot_always(f::SHAPE, shape);
@@ -246,7 +292,7 @@ fn write_quantization(fbb: &mut Fbb, q: &Quantization) -> TableRef {
     let scale = vector_f32(fbb, &q.scale);
     let min = vector_f32(fbb, &q.min);
     let max = vector_f32(fbb, &q.max);
-    let start = fbb.start_table();
+    let start = start_table(fbb);
     for (vo, v) in [(f::MIN, min), (f::MAX, max), (f::SCALE, scale)] {
         if let Some(v) = v {
             fbb.push_slot_always(vo, v);
@@ -264,7 +310,7 @@ fn write_operator(fbb: &mut Fbb, operator: &Operator, opcode_index: u32) -> Tabl
     let inputs = fbb.create_vector(&operator.inputs);
     let outputs = fbb.create_vector(&operator.outputs);
     let options = write_options(fbb, &operator.options);
-    let start = fbb.start_table();
+    let start = start_table(fbb);
     fbb.push_slot::<u32>(f::OPCODE_INDEX, opcode_index, 0);
     fbb.push_slot_always(f::INPUTS, inputs);
     fbb.push_slot_always(f::OUTPUTS, outputs);
@@ -285,7 +331,7 @@ fn write_options(fbb: &mut Fbb, options: &Options) -> Option<TableRef> {
         Options::Reshape { new_shape } => Some(fbb.create_vector(new_shape)),
         _ => None,
     };
-    let start = fbb.start_table();
+    let start = start_table(fbb);
     match options {
         // Returned above.
         Options::None | Options::Unknown(_) => {}
@@ -355,7 +401,7 @@ fn write_options(fbb: &mut Fbb, options: &Options) -> Option<TableRef> {
 
 fn write_metadata(fbb: &mut Fbb, m: &Metadata) -> TableRef {
     let name = fbb.create_string(&m.name);
-    let start = fbb.start_table();
+    let start = start_table(fbb);
     fbb.push_slot_always(field::metadata::NAME, name);
     fbb.push_slot::<u32>(field::metadata::BUFFER, m.buffer, 0);
     fbb.end_table(start)
@@ -371,7 +417,7 @@ fn write_signature(fbb: &mut Fbb, s: &SignatureDef) -> TableRef {
             .iter()
             .map(|m| {
                 let name = fbb.create_string(&m.name);
-                let start = fbb.start_table();
+                let start = start_table(fbb);
                 fbb.push_slot_always(field::tensor_map::NAME, name);
                 fbb.push_slot::<u32>(field::tensor_map::TENSOR_INDEX, m.tensor_index, 0);
                 fbb.end_table(start)
@@ -382,7 +428,7 @@ fn write_signature(fbb: &mut Fbb, s: &SignatureDef) -> TableRef {
     let inputs = maps(fbb, &s.inputs);
     let outputs = maps(fbb, &s.outputs);
     let key = fbb.create_string(&s.key);
-    let start = fbb.start_table();
+    let start = start_table(fbb);
     fbb.push_slot_always(f::INPUTS, inputs);
     fbb.push_slot_always(f::OUTPUTS, outputs);
     fbb.push_slot_always(f::SIGNATURE_KEY, key);
@@ -518,6 +564,35 @@ mod tests {
         // Empty quantization table kept apart from none.
         let back = read_model(&bytes).unwrap();
         assert_eq!(back, tiny());
+    }
+
+    /// Every non-empty buffer of every re-encoded reference file starts at a multiple of 16.
+    #[test]
+    fn reference_files_re_encode_with_aligned_buffers() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference");
+        for name in [
+            "mnist_float",
+            "mnist_dynamic",
+            "mnist_fullint_floatio",
+            "mnist_intonly_uint8",
+            "mnist_intonly_int8",
+        ] {
+            let original = std::fs::read(dir.join(format!("{name}.tflite"))).unwrap();
+            let bytes = write_model(&read_model(&original).unwrap()).unwrap();
+            assert_eq!(bytes.len() % 16, 0, "{name}");
+            let file = File::new(&bytes, 1 << 30);
+            let root = file.root("model").unwrap();
+            let buffers = root.tables(field::model::BUFFERS, "buffers").unwrap().unwrap();
+            let mut aligned = 0;
+            for i in 0..buffers.len() {
+                let b = buffers.get(i, format!("buffer {i}")).unwrap();
+                if let Some(pos) = b.bytes_pos(field::buffer::DATA, "data").unwrap() {
+                    assert_eq!(pos % 16, 0, "{name} buffer {i} data at {pos}");
+                    aligned += 1;
+                }
+            }
+            assert!(aligned >= 8, "{name}: {aligned} buffers with data");
+        }
     }
 
     #[test]

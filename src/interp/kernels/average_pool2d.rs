@@ -1,0 +1,115 @@
+//! AVERAGE_POOL_2D reference kernels (float32 and int8).
+//!
+//! Legend: N batches, H/W height/width, C channels; NHWC in and out, same C.
+//!
+//! Facts from `tflite/kernels/internal/reference/pooling.h` and `reference/integer_ops/pooling.h`: the
+//! window is clipped to the image and the divisor is the number of pixels actually inside it. Float:
+//! sum in loop order, then `sum / count`, then the clamp. int8: sum in an integer, then round half away
+//! from zero with C division, `(sum ± count/2) / count`, then the clamp; no rescaling (output and input
+//! share scale and zero point). An empty window is an error in TFLite; the planner rejects it.
+
+use crate::error::Result;
+use crate::interp::kernels::activation::clamp_f32;
+use crate::interp::kernels::check_len;
+use crate::interp::kernels::window::Window;
+
+fn check<T>(w: &Window, channels: usize, input: &[T], output: &[T]) -> Result<()> {
+    check_len("AVERAGE_POOL_2D", "input", input.len(), w.in_len(channels))?;
+    check_len("AVERAGE_POOL_2D", "output", output.len(), w.out_len(channels))
+}
+
+/// Float32 average pooling.
+pub fn average_pool2d_f32(w: &Window, channels: usize, input: &[f32], (act_min, act_max): (f32, f32), output: &mut [f32]) -> Result<()> {
+    check(w, channels, input, output)?;
+    for batch in 0..w.batches {
+        for out_y in 0..w.out_h {
+            let (fy_start, fy_end) = w.clipped_y(out_y);
+            for out_x in 0..w.out_w {
+                let (fx_start, fx_end) = w.clipped_x(out_x);
+                for channel in 0..channels {
+                    let mut total = 0.0f32;
+                    let mut count = 0.0f32;
+                    for filter_y in fy_start..fy_end {
+                        let in_y = out_y * w.stride_h + filter_y - w.pad_h;
+                        for filter_x in fx_start..fx_end {
+                            let in_x = out_x * w.stride_w + filter_x - w.pad_w;
+                            total += input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels + channel];
+                            count += 1.0;
+                        }
+                    }
+                    let average = total / count;
+                    output[((batch * w.out_h + out_y) * w.out_w + out_x) * channels + channel] =
+                        clamp_f32(average, act_min, act_max);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Int8 average pooling; `act` is the quantized activation range of the output.
+pub fn average_pool2d_i8(w: &Window, channels: usize, input: &[i8], (act_min, act_max): (i32, i32), output: &mut [i8]) -> Result<()> {
+    check(w, channels, input, output)?;
+    for batch in 0..w.batches {
+        for out_y in 0..w.out_h {
+            let (fy_start, fy_end) = w.clipped_y(out_y);
+            for out_x in 0..w.out_w {
+                let (fx_start, fx_end) = w.clipped_x(out_x);
+                for channel in 0..channels {
+                    let mut acc: i64 = 0;
+                    let mut count: i64 = 0;
+                    for filter_y in fy_start..fy_end {
+                        let in_y = out_y * w.stride_h + filter_y - w.pad_h;
+                        for filter_x in fx_start..fx_end {
+                            let in_x = out_x * w.stride_w + filter_x - w.pad_w;
+                            acc += input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels + channel] as i64;
+                            count += 1;
+                        }
+                    }
+                    if count == 0 {
+                        return Err(crate::Error::InvalidModel("AVERAGE_POOL_2D: a window lies entirely in the padding".into()));
+                    }
+                    // Round half away from zero; Rust's `/` truncates toward zero like C's.
+                    let rounded = if acc > 0 { (acc + count / 2) / count } else { (acc - count / 2) / count };
+                    let clamped = rounded.max(act_min as i64).min(act_max as i64);
+                    output[((batch * w.out_h + out_y) * w.out_w + out_x) * channels + channel] = clamped as i8;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tflite::Padding;
+
+    #[test]
+    fn rounding_half_away() {
+        // 1×1×2×1 windows of two: (1 + 2)/2 = 1.5 → 2; (−1 − 2)/2 = −1.5 → −2.
+        let w = Window::new("t", Padding::Valid, 1, (1, 2), (1, 2), (1, 1), (1, 1)).unwrap();
+        let mut out = [0i8; 1];
+        average_pool2d_i8(&w, 1, &[1, 2], (-128, 127), &mut out).unwrap();
+        assert_eq!(out, [2]);
+        average_pool2d_i8(&w, 1, &[-1, -2], (-128, 127), &mut out).unwrap();
+        assert_eq!(out, [-2]);
+        // 1.25 → 1 with a window of 4 (1×4).
+        let w4 = Window::new("t", Padding::Valid, 1, (1, 4), (1, 4), (1, 1), (1, 1)).unwrap();
+        average_pool2d_i8(&w4, 1, &[1, 1, 1, 2], (-128, 127), &mut out).unwrap();
+        assert_eq!(out, [1]);
+        let mut outf = [0.0f32; 1];
+        average_pool2d_f32(&w4, 1, &[1.0, 1.0, 1.0, 2.0], (f32::MIN, f32::MAX), &mut outf).unwrap();
+        assert_eq!(outf, [1.25]);
+    }
+
+    #[test]
+    fn same_padding_divides_by_pixels_inside() {
+        // 1×2×2×1 [4, 8, 12, 16], SAME 3×3 stride 1 → every window covers all 4 pixels: mean 10;
+        // the corner windows clip to the image, so the divisor is 4, not 9.
+        let w = Window::new("t", Padding::Same, 1, (2, 2), (3, 3), (1, 1), (1, 1)).unwrap();
+        let mut out = [0i8; 4];
+        average_pool2d_i8(&w, 1, &[4, 8, 12, 16], (-128, 127), &mut out).unwrap();
+        assert_eq!(out, [10; 4]);
+    }
+}

@@ -1,0 +1,345 @@
+//! FULLY_CONNECTED reference kernels: float32, int8 (per-channel and per-tensor weights) and hybrid.
+//!
+//! Legend: B batches (rows of the flattened input), D depth (input features), U units (outputs).
+//! Input `[B, D]` row-major, weights `[U, D]`, bias `[U]`, output `[B, U]`.
+//!
+//! Quantization spec (FULLY_CONNECTED): input/output int8 per tensor; weights int8 symmetric, per
+//! tensor or (what TF's converter now writes by default) per axis 0 (U), zero point 0; bias int32 with
+//! scale input scale · weight scale[u].
+//!
+//! **Requantization.** The TF/LiteRT reference kernel (`reference/integer_ops/fully_connected.h` since
+//! April 2025, TF 2.20+) no longer uses `MultiplyByQuantizedMultiplier`: it computes
+//! `round((double)acc · ((double)s_in · (double)s_w[u] / (double)s_out))` with `std::round` (half away
+//! from zero), for per-channel and per-tensor weights alike. [`fully_connected_i8`] does that; the
+//! reference vectors of TF 2.21 agree with it on all 10,000 images (`tests/reference_exact.rs`).
+//! [`fully_connected_i8_fixed_point`] keeps the older fixed-point requantization (double-rounding
+//! MBQM), which is what tflite-micro, TF ≤ 2.19 and LiteRT's optimized kernels do.
+
+use crate::error::Result;
+use crate::interp::fixed_point::multiply_by_quantized_multiplier;
+use crate::interp::kernels::activation::clamp_f32;
+use crate::interp::kernels::check_len;
+use crate::interp::kernels::hybrid::{asymmetric_quantize_floats, symmetric_quantize_floats};
+
+/// Sizes of one fully-connected layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FcShape {
+    pub batches: usize,
+    pub depth: usize,
+    pub units: usize,
+}
+
+impl FcShape {
+    fn check<I, W, O>(&self, input: &[I], weights: &[W], bias: Option<usize>, output: &[O]) -> Result<()> {
+        let op = "FULLY_CONNECTED";
+        check_len(op, "input", input.len(), self.batches * self.depth)?;
+        check_len(op, "weights", weights.len(), self.units * self.depth)?;
+        if let Some(b) = bias {
+            check_len(op, "bias", b, self.units)?;
+        }
+        check_len(op, "output", output.len(), self.batches * self.units)
+    }
+}
+
+/// Float32 fully connected (reference `FullyConnected` for float): a sequential dot product from 0.0,
+/// then `+ bias`, then the clamp.
+pub fn fully_connected_f32(
+    s: FcShape,
+    input: &[f32],
+    weights: &[f32],
+    bias: Option<&[f32]>,
+    (act_min, act_max): (f32, f32),
+    output: &mut [f32],
+) -> Result<()> {
+    s.check(input, weights, bias.map(<[f32]>::len), output)?;
+    if s.depth == 0 {
+        // TFLite zero-fills the output when the weights have no columns.
+        output.iter_mut().for_each(|o| *o = 0.0);
+        return Ok(());
+    }
+    for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
+        for (out_c, (w_row, out)) in weights.chunks_exact(s.depth).zip(out_row.iter_mut()).enumerate() {
+            let mut total = 0.0f32;
+            for (x, w) in in_row.iter().zip(w_row) {
+                total += x * w;
+            }
+            let bias_value = bias.map_or(0.0, |b| b[out_c]);
+            *out = clamp_f32(total + bias_value, act_min, act_max);
+        }
+    }
+    Ok(())
+}
+
+/// Requantization of an int8 fully-connected layer, reference (double) flavour.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FcQuant {
+    /// −input zero point.
+    pub input_offset: i32,
+    /// −weights zero point (per-tensor weights only; per-channel weights are symmetric and use 0).
+    pub weights_offset: i32,
+    /// Output zero point.
+    pub output_offset: i32,
+    /// `(double)s_in · (double)s_w[u] / (double)s_out`, one per unit (all equal for per-tensor weights).
+    pub effective_scale: Vec<f64>,
+    /// Fixed-point form of the same scales (for [`fully_connected_i8_fixed_point`]).
+    pub multiplier: Vec<i32>,
+    pub shift: Vec<i32>,
+    pub act_min: i32,
+    pub act_max: i32,
+}
+
+fn dot_i8(in_row: &[i8], w_row: &[i8], input_offset: i32, weights_offset: i32) -> i32 {
+    let mut acc: i32 = 0;
+    for (&x, &w) in in_row.iter().zip(w_row) {
+        acc = acc.wrapping_add((w as i32 + weights_offset) * (x as i32 + input_offset));
+    }
+    acc
+}
+
+/// Int8 fully connected with the TF 2.20+ reference requantization in double (see the module docs).
+pub fn fully_connected_i8(s: FcShape, q: &FcQuant, input: &[i8], weights: &[i8], bias: Option<&[i32]>, output: &mut [i8]) -> Result<()> {
+    s.check(input, weights, bias.map(<[i32]>::len), output)?;
+    check_len("FULLY_CONNECTED", "scales", q.effective_scale.len(), s.units)?;
+    if s.depth == 0 {
+        output.iter_mut().for_each(|o| *o = 0);
+        return Ok(());
+    }
+    for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
+        for (out_c, (w_row, out)) in weights.chunks_exact(s.depth).zip(out_row.iter_mut()).enumerate() {
+            let mut acc = dot_i8(in_row, w_row, q.input_offset, q.weights_offset);
+            if let Some(b) = bias {
+                acc = acc.wrapping_add(b[out_c]);
+            }
+            // `static_cast<int32_t>(round(double))`; Rust's `as` saturates where C++ would be undefined.
+            let mut acc_scaled = (acc as f64 * q.effective_scale[out_c]).round() as i32;
+            acc_scaled = acc_scaled.wrapping_add(q.output_offset);
+            *out = acc_scaled.max(q.act_min).min(q.act_max) as i8;
+        }
+    }
+    Ok(())
+}
+
+/// Int8 fully connected with fixed-point requantization (`MultiplyByQuantizedMultiplier`, double
+/// rounding): tflite-micro and TF ≤ 2.19 reference kernels. Not what TF 2.21's reference does.
+pub fn fully_connected_i8_fixed_point(
+    s: FcShape,
+    q: &FcQuant,
+    input: &[i8],
+    weights: &[i8],
+    bias: Option<&[i32]>,
+    output: &mut [i8],
+) -> Result<()> {
+    s.check(input, weights, bias.map(<[i32]>::len), output)?;
+    check_len("FULLY_CONNECTED", "multipliers", q.multiplier.len(), s.units)?;
+    check_len("FULLY_CONNECTED", "shifts", q.shift.len(), s.units)?;
+    if s.depth == 0 {
+        output.iter_mut().for_each(|o| *o = 0);
+        return Ok(());
+    }
+    for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
+        for (out_c, (w_row, out)) in weights.chunks_exact(s.depth).zip(out_row.iter_mut()).enumerate() {
+            let mut acc = dot_i8(in_row, w_row, q.input_offset, q.weights_offset);
+            if let Some(b) = bias {
+                acc = acc.wrapping_add(b[out_c]);
+            }
+            let acc_scaled = multiply_by_quantized_multiplier(acc, q.multiplier[out_c], q.shift[out_c]).wrapping_add(q.output_offset);
+            *out = acc_scaled.max(q.act_min).min(q.act_max) as i8;
+        }
+    }
+    Ok(())
+}
+
+/// Weights of a hybrid (float input, int8 weights) fully-connected layer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HybridWeights {
+    /// `[U, D]` int8 weights.
+    pub weights: Vec<i8>,
+    /// Per-unit scales, or `None` for one scale ([`HybridWeights::scale`]).
+    pub per_channel_scale: Option<Vec<f32>>,
+    /// The per-tensor scale (unused with per-channel scales).
+    pub scale: f32,
+    /// Σ_d weights[u, d], for the asymmetric input zero point.
+    pub row_sums: Vec<i32>,
+    /// Quantize inputs asymmetrically (`asymmetric_quantize_inputs`, what TF's converter sets).
+    pub asymmetric: bool,
+}
+
+/// Scratch space of the hybrid kernel, sized by the plan.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HybridScratch {
+    pub input_q: Vec<i8>,
+    pub scaling_factor: Vec<f32>,
+    pub zero_point: Vec<i32>,
+}
+
+impl HybridScratch {
+    pub fn new(batches: usize, input_len: usize) -> HybridScratch {
+        HybridScratch {
+            input_q: vec![0; input_len],
+            scaling_factor: vec![0.0; batches],
+            zero_point: vec![0; batches],
+        }
+    }
+}
+
+/// Hybrid fully connected (`EvalHybridDense`, the same for the reference and optimized resolvers).
+///
+/// The output starts as the bias (or 0). If the whole input is zero that is the result (after the
+/// activation). Otherwise each batch row is quantized (asymmetric by default), per-tensor weights fold
+/// their scale into the row's scaling factor (`sf · s_w`, in float), and each output adds
+/// `(float)(dot − row_sum[u]·zp) · (sf · s_w[u])` to the bias. With symmetric input quantization the
+/// zero point is 0 (TFLite leaves it uninitialized there; TF's converter always sets asymmetric).
+pub fn fully_connected_hybrid(
+    s: FcShape,
+    w: &HybridWeights,
+    input: &[f32],
+    bias: Option<&[f32]>,
+    (act_min, act_max): (f32, f32),
+    scratch: &mut HybridScratch,
+    output: &mut [f32],
+) -> Result<()> {
+    s.check(input, &w.weights, bias.map(<[f32]>::len), output)?;
+    let op = "FULLY_CONNECTED";
+    check_len(op, "row sums", w.row_sums.len(), s.units)?;
+    if let Some(pcs) = &w.per_channel_scale {
+        check_len(op, "weight scales", pcs.len(), s.units)?;
+    }
+    check_len(op, "quantized input scratch", scratch.input_q.len(), input.len())?;
+    check_len(op, "scaling factor scratch", scratch.scaling_factor.len(), s.batches)?;
+    check_len(op, "zero point scratch", scratch.zero_point.len(), s.batches)?;
+
+    for out_row in output.chunks_exact_mut(s.units.max(1)) {
+        for (u, o) in out_row.iter_mut().enumerate() {
+            *o = bias.map_or(0.0, |b| b[u]);
+        }
+    }
+    if s.depth == 0 {
+        output.iter_mut().for_each(|o| *o = 0.0);
+        return Ok(());
+    }
+    if input.iter().any(|&x| x != 0.0) {
+        for (b, (in_row, q_row)) in input.chunks_exact(s.depth).zip(scratch.input_q.chunks_exact_mut(s.depth)).enumerate() {
+            if w.asymmetric {
+                let (sf, zp) = asymmetric_quantize_floats(in_row, q_row);
+                scratch.scaling_factor[b] = sf;
+                scratch.zero_point[b] = zp;
+            } else {
+                scratch.scaling_factor[b] = symmetric_quantize_floats(in_row, q_row);
+                scratch.zero_point[b] = 0;
+            }
+            if w.per_channel_scale.is_none() {
+                scratch.scaling_factor[b] *= w.scale;
+            }
+        }
+        for (b, (q_row, out_row)) in scratch.input_q.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)).enumerate() {
+            let batch_scale = scratch.scaling_factor[b];
+            let batch_offset = scratch.zero_point[b];
+            for (u, (w_row, out)) in w.weights.chunks_exact(s.depth).zip(out_row.iter_mut()).enumerate() {
+                let mut dot: i32 = 0;
+                for (&x, &wv) in q_row.iter().zip(w_row) {
+                    dot = dot.wrapping_add(wv as i32 * x as i32);
+                }
+                dot = dot.wrapping_sub(w.row_sums[u].wrapping_mul(batch_offset));
+                let mut scale = batch_scale;
+                if let Some(pcs) = &w.per_channel_scale {
+                    scale *= pcs[u];
+                }
+                *out += dot as f32 * scale;
+            }
+        }
+    }
+    for o in output.iter_mut() {
+        *o = clamp_f32(*o, act_min, act_max);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_two_units() {
+        // input [1, 2, 3]; weights [[1, 1, 1], [1, −1, 0.5]]; bias [0.5, 0] → [6.5, 0.5]
+        let s = FcShape { batches: 1, depth: 3, units: 2 };
+        let mut out = [0.0f32; 2];
+        fully_connected_f32(s, &[1.0, 2.0, 3.0], &[1.0, 1.0, 1.0, 1.0, -1.0, 0.5], Some(&[0.5, 0.0]), (f32::MIN, f32::MAX), &mut out)
+            .unwrap();
+        assert_eq!(out, [6.5, 0.5]);
+        // RELU on a negative unit.
+        fully_connected_f32(s, &[1.0, 2.0, 3.0], &[-1.0, 0.0, 0.0, 1.0, 0.0, 0.0], None, (0.0, f32::MAX), &mut out).unwrap();
+        assert_eq!(out, [0.0, 1.0]);
+    }
+
+    fn quant(scales: &[f64]) -> FcQuant {
+        FcQuant {
+            input_offset: 3,
+            weights_offset: 0,
+            output_offset: -5,
+            effective_scale: scales.to_vec(),
+            multiplier: scales.iter().map(|&m| crate::interp::fixed_point::quantize_multiplier(m).0).collect(),
+            shift: scales.iter().map(|&m| crate::interp::fixed_point::quantize_multiplier(m).1).collect(),
+            act_min: -128,
+            act_max: 127,
+        }
+    }
+
+    #[test]
+    fn i8_double_requant_ties_away() {
+        // input [−1, 1] with zp −3 → centred [2, 4]; weights [[1, 1], [1, −1]]; bias [1, 0]
+        // acc = [7, −2]; scales [0.5, 0.25] → [3.5 → 4, −0.5 → −1]; zp −5 → [−1, −6]
+        let s = FcShape { batches: 1, depth: 2, units: 2 };
+        let q = quant(&[0.5, 0.25]);
+        let mut out = [0i8; 2];
+        fully_connected_i8(s, &q, &[-1, 1], &[1, 1, 1, -1], Some(&[1, 0]), &mut out).unwrap();
+        assert_eq!(out, [-1, -6]);
+        // The fixed-point path agrees on these exact ties.
+        fully_connected_i8_fixed_point(s, &q, &[-1, 1], &[1, 1, 1, -1], Some(&[1, 0]), &mut out).unwrap();
+        assert_eq!(out, [-1, -6]);
+    }
+
+    #[test]
+    fn double_and_fixed_point_can_differ() {
+        // acc = 5 with scale 0.09375 (= 0.75 · 2^−3): exact 0.46875 → 0 in double; the fixed-point path
+        // rounds twice (3.75 → 4, then 4/8 = 0.5 → 1).
+        let s = FcShape { batches: 1, depth: 1, units: 1 };
+        let mut q = quant(&[0.09375]);
+        q.input_offset = 0;
+        q.output_offset = 0;
+        let mut out = [0i8; 1];
+        fully_connected_i8(s, &q, &[5], &[1], None, &mut out).unwrap();
+        assert_eq!(out, [0]);
+        fully_connected_i8_fixed_point(s, &q, &[5], &[1], None, &mut out).unwrap();
+        assert_eq!(out, [1]);
+    }
+
+    #[test]
+    fn per_tensor_weight_offset() {
+        // weights_offset −2 (weights zp 2): weights [4, 6] → [2, 4]; input [1, 1] zp 0 → acc 6; scale 1.
+        let s = FcShape { batches: 1, depth: 2, units: 1 };
+        let mut q = quant(&[1.0]);
+        q.input_offset = 0;
+        q.output_offset = 0;
+        q.weights_offset = -2;
+        let mut out = [0i8; 1];
+        fully_connected_i8(s, &q, &[1, 1], &[4, 6], None, &mut out).unwrap();
+        assert_eq!(out, [6]);
+    }
+
+    #[test]
+    fn hybrid_asymmetric() {
+        // input [0, 2.55] → scale 0.01, zp −128, q = [−128, 127]. weights [[1, 2]] row sum 3,
+        // per-tensor weight scale 0.5. dot = −128 + 254 = 126; − 3·(−128) = 510; scale 0.01·0.5;
+        // out = 1 + 510 · 0.005 = 3.55 (in float).
+        let s = FcShape { batches: 1, depth: 2, units: 1 };
+        let w = HybridWeights { weights: vec![1, 2], per_channel_scale: None, scale: 0.5, row_sums: vec![3], asymmetric: true };
+        let mut scratch = HybridScratch::new(1, 2);
+        let mut out = [0.0f32; 1];
+        fully_connected_hybrid(s, &w, &[0.0, 2.55], Some(&[1.0]), (f32::MIN, f32::MAX), &mut scratch, &mut out).unwrap();
+        let sf = (2.55f32 as f64 / 255.0) as f32 * 0.5;
+        assert_eq!(out, [1.0 + 510.0 * sf]);
+        // All-zero input: just the bias.
+        fully_connected_hybrid(s, &w, &[0.0, 0.0], Some(&[1.0]), (f32::MIN, f32::MAX), &mut scratch, &mut out).unwrap();
+        assert_eq!(out, [1.0]);
+    }
+}

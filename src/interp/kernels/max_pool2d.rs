@@ -1,0 +1,104 @@
+//! MAX_POOL_2D reference kernels (float32 and int8).
+//!
+//! Legend: N batches, H/W height/width, C channels; NHWC in and out, same C.
+//!
+//! Facts from `tflite/kernels/internal/reference/pooling.h` and `reference/integer_ops/pooling.h`: the
+//! window is clipped to the image (padding never contributes), the max starts from the type's lowest
+//! value, then the fused activation clamps it. int8 does no rescaling: TF's converter gives the output
+//! the input's (scale, zero point), and TFLite only checks that in debug builds.
+
+use crate::error::Result;
+use crate::interp::kernels::activation::clamp_f32;
+use crate::interp::kernels::check_len;
+use crate::interp::kernels::window::Window;
+
+fn check<T>(w: &Window, channels: usize, input: &[T], output: &[T]) -> Result<()> {
+    check_len("MAX_POOL_2D", "input", input.len(), w.in_len(channels))?;
+    check_len("MAX_POOL_2D", "output", output.len(), w.out_len(channels))
+}
+
+/// Float32 max pooling.
+pub fn max_pool2d_f32(w: &Window, channels: usize, input: &[f32], (act_min, act_max): (f32, f32), output: &mut [f32]) -> Result<()> {
+    check(w, channels, input, output)?;
+    for batch in 0..w.batches {
+        for out_y in 0..w.out_h {
+            let (fy_start, fy_end) = w.clipped_y(out_y);
+            for out_x in 0..w.out_w {
+                let (fx_start, fx_end) = w.clipped_x(out_x);
+                for channel in 0..channels {
+                    let mut max = f32::MIN;
+                    for filter_y in fy_start..fy_end {
+                        let in_y = out_y * w.stride_h + filter_y - w.pad_h;
+                        for filter_x in fx_start..fx_end {
+                            let in_x = out_x * w.stride_w + filter_x - w.pad_w;
+                            let v = input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels + channel];
+                            // std::max(max, v) = (max < v) ? v : max
+                            if max < v {
+                                max = v;
+                            }
+                        }
+                    }
+                    output[((batch * w.out_h + out_y) * w.out_w + out_x) * channels + channel] = clamp_f32(max, act_min, act_max);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Int8 max pooling; `act` is the quantized activation range of the output.
+pub fn max_pool2d_i8(w: &Window, channels: usize, input: &[i8], (act_min, act_max): (i32, i32), output: &mut [i8]) -> Result<()> {
+    check(w, channels, input, output)?;
+    for batch in 0..w.batches {
+        for out_y in 0..w.out_h {
+            let (fy_start, fy_end) = w.clipped_y(out_y);
+            for out_x in 0..w.out_w {
+                let (fx_start, fx_end) = w.clipped_x(out_x);
+                for channel in 0..channels {
+                    let mut max = i8::MIN;
+                    for filter_y in fy_start..fy_end {
+                        let in_y = out_y * w.stride_h + filter_y - w.pad_h;
+                        for filter_x in fx_start..fx_end {
+                            let in_x = out_x * w.stride_w + filter_x - w.pad_w;
+                            max = max.max(input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels + channel]);
+                        }
+                    }
+                    let clamped = (max as i32).max(act_min).min(act_max);
+                    output[((batch * w.out_h + out_y) * w.out_w + out_x) * channels + channel] = clamped as i8;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tflite::Padding;
+
+    #[test]
+    fn two_by_two_stride_two() {
+        // 1×2×4×1 input → 1×1×2×1: windows {1, 5, 2, 6} and {3, 7, 4, −8}.
+        let w = Window::new("t", Padding::Valid, 1, (2, 4), (2, 2), (2, 2), (1, 1)).unwrap();
+        let mut out = [0i8; 2];
+        max_pool2d_i8(&w, 1, &[1, 2, 3, 4, 5, 6, 7, -8], (-128, 127), &mut out).unwrap();
+        assert_eq!(out, [6, 7]);
+        // Activation clamp at 6.5 (float) / 6 (int8).
+        max_pool2d_i8(&w, 1, &[1, 2, 3, 4, 5, 6, 7, -8], (-128, 6), &mut out).unwrap();
+        assert_eq!(out, [6, 6]);
+        let mut outf = [0.0f32; 2];
+        let input: Vec<f32> = [1, 2, 3, 4, 5, 6, 7, -8].iter().map(|&v| v as f32).collect();
+        max_pool2d_f32(&w, 1, &input, (0.0, 6.5), &mut outf).unwrap();
+        assert_eq!(outf, [6.0, 6.5]);
+    }
+
+    #[test]
+    fn same_padding_ignores_pad() {
+        // 1×1×1×1 input −100, SAME 3×3: the window is clipped to the single pixel.
+        let w = Window::new("t", Padding::Same, 1, (1, 1), (3, 3), (1, 1), (1, 1)).unwrap();
+        let mut out = [0i8; 1];
+        max_pool2d_i8(&w, 1, &[-100], (-128, 127), &mut out).unwrap();
+        assert_eq!(out, [-100]);
+    }
+}
