@@ -479,7 +479,8 @@ impl Conv2D {
 /// contiguous positions and vectorizes; one image's planes and its slice of `cols` stay in cache.
 /// Sums over positions use `LANES` independent partial sums in a fixed order, so results do not depend
 /// on the vector width the compiler picks. On x86-64 the hot loops are also compiled for AVX2 and
-/// chosen at run time; both builds give identical results (element-wise IEEE mul and add, same order).
+/// chosen at run time, with fused multiply-adds (one rounding instead of two), so results differ in
+/// the last bits between CPUs with and without FMA; on one machine they are reproducible.
 mod kernels {
     /// Independent partial sums in reductions.
     const LANES: usize = 16;
@@ -487,21 +488,27 @@ mod kernels {
     macro_rules! avx2_dispatch {
         ($body:ident, $avx2:ident, ($($arg:ident: $ty:ty),*)) => {
             #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2")]
+            #[target_feature(enable = "avx2,fma")]
             fn $avx2($($arg: $ty),*) {
-                $body($($arg),*)
+                $body::<true>($($arg),*)
             }
         };
+    }
+
+    /// `acc + a·b`, fused (one rounding) where the CPU has FMA, else as a multiply and an add.
+    #[inline(always)]
+    fn madd<const FMA: bool>(acc: f32, a: f32, b: f32) -> f32 {
+        if FMA { a.mul_add(b, acc) } else { acc + a * b }
     }
 
     /// Planes of image `b`: `planes[oc·P + p] = relu?(bias[oc] + Σ_k weights[oc·K + k] · cols[k·R + b·P + p])`.
     pub fn conv_forward_image(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked on the line above.
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA, checked on the line above.
             return unsafe { forward_avx2(cols, b, p, weights, bias, relu, planes) };
         }
-        forward_body(cols, b, p, weights, bias, relu, planes)
+        forward_body::<false>(cols, b, p, weights, bias, relu, planes)
     }
     avx2_dispatch!(forward_body, forward_avx2, (cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]));
 
@@ -511,7 +518,7 @@ mod kernels {
     const P_TILE: usize = 8;
 
     #[inline(always)]
-    fn forward_body(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]) {
+    fn forward_body<const FMA: bool>(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]) {
         let o = bias.len();
         let k = weights.len() / o;
         let r = cols.len() / k;
@@ -532,7 +539,7 @@ mod kernels {
                     for t in 0..OC_TILE {
                         let wv = w[t][kk];
                         for j in 0..P_TILE {
-                            acc[t][j] += wv * x[j];
+                            acc[t][j] = madd::<FMA>(acc[t][j], wv, x[j]);
                         }
                     }
                 }
@@ -634,11 +641,11 @@ mod kernels {
         /// dW[oc, k] += Σ_p dY[oc, p] · cols[k, b·P + p];  db[oc] += Σ_p dY[oc, p].
         pub fn add_image(&mut self, cols: &[f32], b: usize, p: usize, d_planes: &[f32]) {
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2, checked on the line above.
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU supports AVX2 and FMA, checked on the line above.
                 return unsafe { grad_avx2(self, cols, b, p, d_planes) };
             }
-            grad_body(self, cols, b, p, d_planes)
+            grad_body::<false>(self, cols, b, p, d_planes)
         }
 
         pub fn finish(&self, grad_weights: &mut [f32], grad_bias: &mut [f32]) {
@@ -653,7 +660,7 @@ mod kernels {
     avx2_dispatch!(grad_body, grad_avx2, (acc: &mut GradAccumulator, cols: &[f32], b: usize, p: usize, d_planes: &[f32]));
 
     #[inline(always)]
-    fn grad_body(acc: &mut GradAccumulator, cols: &[f32], b: usize, p: usize, d_planes: &[f32]) {
+    fn grad_body<const FMA: bool>(acc: &mut GradAccumulator, cols: &[f32], b: usize, p: usize, d_planes: &[f32]) {
         let (o, k) = (acc.o, acc.k);
         let r = cols.len() / k;
         for (oc, d) in d_planes.chunks_exact(p).take(o).enumerate() {
@@ -673,7 +680,7 @@ mod kernels {
                 let mut lanes = acc.weights[oc * k + kk];
                 for (dc, xc) in d_chunks.iter().zip(x_chunks) {
                     for j in 0..LANES {
-                        lanes[j] += dc[j] * xc[j];
+                        lanes[j] = madd::<FMA>(lanes[j], dc[j], xc[j]);
                     }
                 }
                 for (j, (&g, &x)) in d_tail.iter().zip(x_tail).enumerate() {

@@ -86,6 +86,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             "val_loss": report.val_loss,
             "val_accuracy": report.val_accuracy,
             "train_seconds": train_secs,
+            "seconds": epoch_start.elapsed().as_secs_f64(),
         }));
     }
     let total = started.elapsed().as_secs_f64();
