@@ -76,11 +76,24 @@ fn compare(dtype: TensorType, ours: &[u8], theirs: &[u8], bytes_per_image: usize
     a
 }
 
+/// Which interpreter configuration to check.
+#[derive(Clone, Copy, PartialEq)]
+enum Kernels {
+    /// `Interpreter::new`: fast kernels and fusion.
+    Default,
+    /// `Interpreter::reference`: the naive reference kernels only.
+    Reference,
+}
+
 /// Run `model` on the first `n` images; returns (output dtype, raw outputs, bytes per image).
-fn run(model: &Path, images: &[u8], n: usize) -> (TensorType, Vec<u8>, usize) {
+fn run(model: &Path, images: &[u8], n: usize, kernels: Kernels) -> (TensorType, Vec<u8>, usize) {
     let bytes = std::fs::read(model).unwrap_or_else(|e| panic!("{}: {e}", model.display()));
     let model_ir = read_model(&bytes).unwrap_or_else(|e| panic!("{}: {e}", model.display()));
-    let mut interp = Interpreter::new(&model_ir).unwrap_or_else(|e| panic!("{}: {e}", model.display()));
+    let interp = match kernels {
+        Kernels::Default => Interpreter::new(&model_ir),
+        Kernels::Reference => Interpreter::reference(&model_ir),
+    };
+    let mut interp = interp.unwrap_or_else(|e| panic!("{}: {e}", model.display()));
     let out = &interp.outputs()[0];
     let dtype = out.dtype;
     let bytes_per_image = out.num_elements() * dtype.size().unwrap();
@@ -91,8 +104,8 @@ fn run(model: &Path, images: &[u8], n: usize) -> (TensorType, Vec<u8>, usize) {
 
 /// Check one model against its `.ref.<dtype>` file and report its `.xnnpack.<dtype>` agreement.
 /// Returns a failure message, if any.
-fn check(model: &Path, images: &[u8], n: usize) -> Option<String> {
-    let (dtype, ours, bpi) = run(model, images, n);
+fn check(model: &Path, images: &[u8], n: usize, kernels: Kernels) -> Option<String> {
+    let (dtype, ours, bpi) = run(model, images, n, kernels);
     let stem = model.with_extension("");
     let ext = match dtype {
         TensorType::Float32 => "float32",
@@ -149,7 +162,19 @@ fn reference_models() {
     let dir = fixtures().join("reference");
     let failures: Vec<String> = ["float", "dynamic", "fullint_floatio", "intonly_uint8", "intonly_int8"]
         .iter()
-        .filter_map(|mode| check(&dir.join(format!("mnist_{mode}.tflite")), &images, 10_000))
+        .filter_map(|mode| check(&dir.join(format!("mnist_{mode}.tflite")), &images, 10_000, Kernels::Default))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The naive reference kernels alone (the fast kernels' oracle) meet the same bar.
+#[test]
+fn reference_models_reference_kernels() {
+    let images = test_images();
+    let dir = fixtures().join("reference");
+    let failures: Vec<String> = ["float", "dynamic", "fullint_floatio", "intonly_uint8", "intonly_int8"]
+        .iter()
+        .filter_map(|mode| check(&dir.join(format!("mnist_{mode}.tflite")), &images, 10_000, Kernels::Reference))
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -165,7 +190,11 @@ fn op_fixtures() {
         .collect();
     models.sort();
     assert!(!models.is_empty(), "no .tflite files in {}", dir.display());
-    let failures: Vec<String> = models.iter().filter_map(|m| check(m, &images, 300)).collect();
+    let failures: Vec<String> = models
+        .iter()
+        .flat_map(|m| [check(m, &images, 300, Kernels::Default), check(m, &images, 300, Kernels::Reference)])
+        .flatten()
+        .collect();
     assert!(failures.is_empty(), "{} of {} files fail:\n{}", failures.len(), models.len(), failures.join("\n"));
 }
 

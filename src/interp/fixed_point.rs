@@ -103,6 +103,28 @@ pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> 
     )
 }
 
+/// [`multiply_by_quantized_multiplier`] without branches, for the fast kernels; equal to it for every
+/// `x` and every `multiplier ≥ 0` (what [`quantize_multiplier`] produces) and `shift` in −31..=31.
+///
+/// Why it is the same function:
+/// - `SRDHM(a, m)` is `(a·m + nudge) / 2^31` with C division (toward zero) and nudge 2^30 or 1 − 2^30 by
+///   sign. For a non-negative product that is `floor((a·m + 2^30) / 2^31)`. For a negative one,
+///   truncation is the ceiling, and `ceil(t / N) = floor((t + N − 1) / N)`, which with
+///   `t = a·m + 1 − 2^30` is again `floor((a·m + 2^30) / 2^31)`: one arithmetic shift for both signs.
+///   (The saturating case needs `m = INT32_MIN`, which a non-negative multiplier never is.)
+/// - `RoundingDivideByPOT(y, r)` rounds half away from zero: `floor((y + 2^(r−1)) / 2^r)` for `y ≥ 0`
+///   and `floor((y + 2^(r−1) − 1) / 2^r)` for `y < 0`, i.e. `(y + 2^(r−1) − [y < 0]) >> r`.
+#[inline(always)]
+pub fn multiply_by_quantized_multiplier_fast(x: i32, multiplier: i32, shift: i32) -> i32 {
+    let left_shift = shift.clamp(0, 31) as u32;
+    let right_shift = (-shift).clamp(0, 31) as u32;
+    let a = x.wrapping_shl(left_shift) as i64;
+    let y = (a * multiplier as i64 + (1i64 << 30)) >> 31;
+    let round = (1i64 << right_shift) >> 1; // 2^(r−1), or 0 when r = 0
+    let negative = (y < 0) as i64 & (right_shift > 0) as i64;
+    ((y + round - negative) >> right_shift) as i32
+}
+
 /// TFLite `MultiplyByQuantizedMultiplierGreaterThanOne` (double rounding): left shift, then the high
 /// multiply, no right shift.
 #[inline]
@@ -353,6 +375,45 @@ mod tests {
         assert_eq!(multiply_by_quantized_multiplier(123456, 0, 0), 0);
         // Left shift: 100 · (2^30/2^31) · 2^3 = 400
         assert_eq!(multiply_by_quantized_multiplier(100, 1 << 30, 3), 400);
+    }
+
+    #[test]
+    fn fast_mbqm_equals_reference() {
+        let mut state = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let edge_x = [0, 1, -1, 2, -2, 3, -3, 5, -5, 127, -128, i32::MAX, i32::MIN, 1 << 30, -(1 << 30), (1 << 30) - 1];
+        let edge_m = [0, 1, 1 << 30, (1 << 30) + 1, i32::MAX, 1610612736, 1073741823];
+        for shift in -31..=31 {
+            for &x in &edge_x {
+                for &m in &edge_m {
+                    assert_eq!(
+                        multiply_by_quantized_multiplier_fast(x, m, shift),
+                        multiply_by_quantized_multiplier(x, m, shift),
+                        "x={x} m={m} shift={shift}"
+                    );
+                }
+            }
+        }
+        for _ in 0..200_000 {
+            let r = next();
+            let x = match r % 3 {
+                0 => (r >> 8) as i32,
+                1 => ((r >> 8) as i32) >> ((r >> 40) % 31),
+                _ => ((r >> 8) % 2001) as i32 - 1000,
+            };
+            let m = ((next() >> 33) as i32).max(0);
+            let shift = ((next() % 40) as i32) - 32;
+            assert_eq!(
+                multiply_by_quantized_multiplier_fast(x, m, shift),
+                multiply_by_quantized_multiplier(x, m, shift),
+                "x={x} m={m} shift={shift}"
+            );
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::interp::plan::{Plan, plan};
+use crate::interp::plan::{Plan, PlanConfig, plan};
 use crate::interp::step::{FcRequant, Step};
 use crate::interp::tensor::{Buffer, Element, TensorInfo};
 use crate::tflite::{Model, TensorType};
@@ -17,9 +17,9 @@ use crate::tflite::{Model, TensorType};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InterpreterOptions {
     /// Keep every intermediate tensor readable after `invoke` (LiteRT's
-    /// `experimental_preserve_all_tensors`), for calibration. The current planner gives every tensor its
-    /// own buffer, so intermediates are always preserved; code that reads them should still set this,
-    /// since a memory-reusing planner will honour it.
+    /// `experimental_preserve_all_tensors`), for calibration. Without it the planner may fuse operators
+    /// (an int8 CONV_2D into the MAX_POOL_2D that reads it), and the fused-away tensors are never
+    /// written. Graph inputs, outputs and constants are always readable.
     pub preserve_all_tensors: bool,
 }
 
@@ -56,6 +56,17 @@ impl Interpreter {
     /// [`FcRequant::Double`] is TF/LiteRT ≥ 2.20's reference kernel (the default);
     /// [`FcRequant::FixedPoint`] reproduces tflite-micro and TF ≤ 2.19.
     pub fn with_fc_requant(model: &Model, options: InterpreterOptions, requant: FcRequant) -> Result<Interpreter> {
+        Interpreter::from_config(model, options, PlanConfig { fc_requant: requant, preserve_all_tensors: options.preserve_all_tensors, reference_only: false })
+    }
+
+    /// Plan with the naive reference kernels only: no fast kernels, no fusion, every tensor kept. Same
+    /// results as [`Interpreter::new`], much slower; the oracle for testing the fast paths.
+    pub fn reference(model: &Model) -> Result<Interpreter> {
+        let options = InterpreterOptions { preserve_all_tensors: true };
+        Interpreter::from_config(model, options, PlanConfig { fc_requant: FcRequant::Double, preserve_all_tensors: true, reference_only: true })
+    }
+
+    fn from_config(model: &Model, options: InterpreterOptions, config: PlanConfig) -> Result<Interpreter> {
         let Plan {
             tensors,
             buffers,
@@ -64,7 +75,7 @@ impl Interpreter {
             outputs,
             input_buffers,
             output_buffers,
-        } = plan(model, requant)?;
+        } = plan(model, config)?;
         Ok(Interpreter {
             tensors,
             buffers,

@@ -13,9 +13,9 @@ use crate::error::{Error, Result};
 use crate::interp::builtin_name;
 use crate::interp::fixed_point::quantize_multiplier;
 use crate::interp::kernels::activation::{float_range, quantized_range};
-use crate::interp::kernels::conv2d::{ChannelQuant, ConvShape};
+use crate::interp::kernels::conv2d::{ChannelQuant, ConvF32Fast, ConvI8Fast, ConvShape};
 use crate::interp::kernels::depthwise_conv2d::DepthwiseShape;
-use crate::interp::kernels::fully_connected::{FcQuant, FcShape, HybridScratch, HybridWeights};
+use crate::interp::kernels::fully_connected::{FcF32Fast, FcHybridFast, FcI8Fast, FcQuant, FcShape, HybridScratch, HybridWeights};
 use crate::interp::kernels::pack::pack_output_shape;
 use crate::interp::kernels::reshape::reshape_output_shape;
 use crate::interp::kernels::softmax::SoftmaxQuant;
@@ -70,6 +70,14 @@ struct Planner<'m> {
     work: u64,
     steps: Vec<Step>,
     fc_requant: FcRequant,
+    /// Use the reference kernels only (no fast kernels, no fusion): the oracle configuration.
+    reference_only: bool,
+    /// Keep every tensor materialized (no fusion).
+    preserve_all_tensors: bool,
+    /// How many operator inputs and graph outputs read each tensor.
+    uses: Vec<usize>,
+    /// int8 convolutions whose only reader is a MAX_POOL_2D still to be planned: model tensor → step.
+    pending_conv: Vec<(usize, Step)>,
 }
 
 fn invalid(what: impl Into<String>) -> Error {
@@ -136,7 +144,7 @@ fn type_range(dtype: TensorType) -> Option<(i32, i32)> {
 }
 
 impl<'m> Planner<'m> {
-    fn new(model: &'m Model, fc_requant: FcRequant) -> Result<Planner<'m>> {
+    fn new(model: &'m Model, config: PlanConfig) -> Result<Planner<'m>> {
         let sg = model.subgraphs.first().ok_or_else(|| invalid("the model has no subgraph"))?;
         Error::check_limit("tensor count", sg.tensors.len() as u64, limits::MAX_TENSORS)?;
         Error::check_limit("operator count", sg.operators.len() as u64, limits::MAX_OPERATORS)?;
@@ -170,7 +178,19 @@ impl<'m> Planner<'m> {
             buffer_bytes: 0,
             work: 0,
             steps: Vec::new(),
-            fc_requant,
+            fc_requant: config.fc_requant,
+            reference_only: config.reference_only,
+            preserve_all_tensors: config.preserve_all_tensors,
+            uses: {
+                let mut uses = vec![0usize; sg.tensors.len()];
+                for &t in sg.operators.iter().flat_map(|o| o.inputs.iter()).chain(sg.outputs.iter()) {
+                    if let Some(u) = usize::try_from(t).ok().and_then(|i| uses.get_mut(i)) {
+                        *u += 1;
+                    }
+                }
+                uses
+            },
+            pending_conv: Vec::new(),
         })
     }
 
@@ -364,6 +384,16 @@ impl<'m> Planner<'m> {
             .ok_or_else(|| unsupported(op, format!("{what} of type {}", self.buffers.get(a.buffer).map_or(TensorType::String, Buffer::dtype))))
     }
 
+    /// Whether the operator reading tensor `t` (the first one that does) is a MAX_POOL_2D taking it as
+    /// its input.
+    fn read_by_max_pool(&self, t: i32) -> bool {
+        self.sg
+            .operators
+            .iter()
+            .find(|o| o.inputs.contains(&t))
+            .is_some_and(|o| o.code == op::MAX_POOL_2D && o.inputs.first() == Some(&t))
+    }
+
     fn add_work(&mut self, op: &str, w: u64) -> Result<()> {
         self.work = self.work.saturating_add(w);
         Error::check_limit(&format!("work up to {op} (multiply-accumulates per invoke)"), self.work, limits::MAX_WORK)
@@ -462,14 +492,28 @@ impl<'m> Planner<'m> {
                 let bias = bias.map(|(_, ba)| self.const_data::<f32>(op, ba, "bias")).transpose()?;
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                Step::Conv2dF32 { input: xa.buffer, output, shape, filter, bias, act }
+                match (!self.reference_only).then(|| ConvF32Fast::new(&shape, &filter, bias.as_deref(), act)).flatten() {
+                    Some((kernel, scratch)) => Step::Conv2dF32Fast { input: xa.buffer, output, kernel: Box::new(kernel), scratch },
+                    None => Step::Conv2dF32 { input: xa.buffer, output, shape, filter, bias, act },
+                }
             }
             (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
                 let filter = self.const_data::<i8>(op, fa, "filter")?;
                 let bias = bias.map(|(_, ba)| self.const_data::<i32>(op, ba, "bias")).transpose()?;
                 let quant = self.channel_quant(op, xi, fi, out_i, 0, oc, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                Step::Conv2dI8 { input: xa.buffer, output, shape, quant, filter, bias }
+                match (!self.reference_only).then(|| ConvI8Fast::new(&shape, &quant, &filter, bias.as_deref())).flatten() {
+                    Some((kernel, scratch)) => {
+                        let step = Step::Conv2dI8Fast { input: xa.buffer, output, kernel: Box::new(kernel), scratch };
+                        // Defer it if its only reader is a MAX_POOL_2D: the pool may fuse it.
+                        if !foldable && !self.preserve_all_tensors && self.uses[out_i] == 1 && self.read_by_max_pool(out_t) {
+                            self.pending_conv.push((out_i, step));
+                            return Ok(());
+                        }
+                        step
+                    }
+                    None => Step::Conv2dI8 { input: xa.buffer, output, shape, quant, filter, bias },
+                }
             }
             (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
                 let filter = self.const_data::<i8>(op, fa, "filter")?;
@@ -669,14 +713,21 @@ impl<'m> Planner<'m> {
                 let bias = bias.map(|(_, ba)| self.const_data::<f32>(op, ba, "bias")).transpose()?;
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                Step::FullyConnectedF32 { input: xa.buffer, output, shape, weights, bias, act }
+                match (!self.reference_only).then(|| FcF32Fast::new(shape, &weights, bias.as_deref(), act)).flatten() {
+                    Some((kernel, scratch)) => Step::FullyConnectedF32Fast { input: xa.buffer, output, kernel: Box::new(kernel), scratch },
+                    None => Step::FullyConnectedF32 { input: xa.buffer, output, shape, weights, bias, act },
+                }
             }
             (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
                 let weights = self.const_data::<i8>(op, wa, "weights")?;
                 let bias = bias.map(|(_, ba)| self.const_data::<i32>(op, ba, "bias")).transpose()?;
                 let quant = self.fc_quant(op, xi, wi, out_i, units, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                Step::FullyConnectedI8 { input: xa.buffer, output, shape, quant, weights, bias, requant: self.fc_requant }
+                let fixed_point = self.fc_requant == FcRequant::FixedPoint;
+                match (!self.reference_only).then(|| FcI8Fast::new(shape, &quant, &weights, bias.as_deref(), fixed_point)).flatten() {
+                    Some((kernel, scratch)) => Step::FullyConnectedI8Fast { input: xa.buffer, output, kernel: Box::new(kernel), scratch },
+                    None => Step::FullyConnectedI8 { input: xa.buffer, output, shape, quant, weights, bias, requant: self.fc_requant },
+                }
             }
             (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
                 let weights = self.const_data::<i8>(op, wa, "weights")?;
@@ -694,9 +745,14 @@ impl<'m> Planner<'m> {
                     row_sums,
                     asymmetric: opts.asymmetric_quantize_inputs,
                 };
-                let scratch = HybridScratch::new(batches, in_len);
                 let output = self.output(op, out_t, out_shape)?;
-                Step::FullyConnectedHybrid { input: xa.buffer, output, shape, weights: hybrid, bias, act, scratch }
+                match (!self.reference_only).then(|| FcHybridFast::new(shape, &hybrid, bias.as_deref(), act)).flatten() {
+                    Some((kernel, scratch)) => Step::FullyConnectedHybridFast { input: xa.buffer, output, kernel: Box::new(kernel), scratch },
+                    None => {
+                        let scratch = HybridScratch::new(batches, in_len);
+                        Step::FullyConnectedHybrid { input: xa.buffer, output, shape, weights: hybrid, bias, act, scratch }
+                    }
+                }
             }
             other => return Err(unsupported(op, format!("input/weights/output types {other:?}"))),
         };
@@ -779,6 +835,24 @@ impl<'m> Planner<'m> {
         }
         let out_shape = vec![n, window.out_h, window.out_w, c];
         let out_i = self.check_output(op, out_t)?;
+        // A deferred int8 convolution feeding this pool: fuse when this is an int8 max pool, else emit
+        // the convolution now, before the pool.
+        if let Some(pos) = self.pending_conv.iter().position(|(t, _)| *t == xi) {
+            let (_, conv) = self.pending_conv.remove(pos);
+            let fusable = max && self.dtype(xi) == TensorType::Int8 && self.dtype(out_i) == TensorType::Int8;
+            match conv {
+                Step::Conv2dI8Fast { input, kernel, scratch, .. } if fusable => {
+                    self.activation_quant(op, xi, "input")?;
+                    let (s_out, zp_out) = self.activation_quant(op, out_i, "output")?;
+                    let pool_act = quantized_range(op, opts.fused_activation, s_out, zp_out, (-128, 127))?;
+                    self.add_work(op, checked_len(&out_shape).unwrap_or(usize::MAX) as u64)?;
+                    let output = self.output(op, out_t, out_shape)?;
+                    self.steps.push(Step::Conv2dI8MaxPoolFast { input, output, kernel, pool: window, pool_act, scratch });
+                    return Ok(());
+                }
+                other => self.steps.push(other),
+            }
+        }
         self.add_work(
             op,
             (checked_len(&out_shape).unwrap_or(usize::MAX) as u64).saturating_mul((window.filter_h * window.filter_w) as u64),
@@ -1061,9 +1135,17 @@ pub(crate) fn checked_len(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }
 
+/// Planning choices.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PlanConfig {
+    pub fc_requant: FcRequant,
+    pub preserve_all_tensors: bool,
+    pub reference_only: bool,
+}
+
 /// Plan subgraph 0 of `model`.
-pub(crate) fn plan(model: &Model, fc_requant: FcRequant) -> Result<Plan> {
-    let mut p = Planner::new(model, fc_requant)?;
+pub(crate) fn plan(model: &Model, config: PlanConfig) -> Result<Plan> {
+    let mut p = Planner::new(model, config)?;
     let sg = p.sg;
 
     // Graph inputs get zeroed buffers of their declared shape.
@@ -1085,6 +1167,11 @@ pub(crate) fn plan(model: &Model, fc_requant: FcRequant) -> Result<Plan> {
 
     for (index, o) in sg.operators.iter().enumerate() {
         p.operator(index, o)?;
+    }
+    // Deferred convolutions whose pool never claimed them (cannot happen for valid graphs: their one
+    // reader is a pool): run them last.
+    for (_, step) in std::mem::take(&mut p.pending_conv) {
+        p.steps.push(step);
     }
 
     let mut output_buffers = Vec::with_capacity(sg.outputs.len());

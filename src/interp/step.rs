@@ -4,15 +4,17 @@
 use crate::error::{Error, Result};
 use crate::interp::kernels::average_pool2d::{average_pool2d_f32, average_pool2d_i8};
 use crate::interp::kernels::conv2d::{
-    ChannelQuant, ConvShape, conv2d_f32, conv2d_hybrid, conv2d_hybrid_per_channel, conv2d_i8,
+    ChannelQuant, ConvF32Fast, ConvFastScratch, ConvI8Fast, ConvShape, conv2d_f32, conv2d_f32_fast, conv2d_hybrid,
+    conv2d_hybrid_per_channel, conv2d_i8, conv2d_i8_fast, conv2d_i8_max_pool2d_fast,
 };
 use crate::interp::kernels::depthwise_conv2d::{
     DepthwiseShape, depthwise_conv2d_f32, depthwise_conv2d_hybrid, depthwise_conv2d_i8,
 };
 use crate::interp::kernels::dequantize::dequantize;
 use crate::interp::kernels::fully_connected::{
-    FcQuant, FcShape, HybridScratch, HybridWeights, fully_connected_f32, fully_connected_hybrid, fully_connected_i8,
-    fully_connected_i8_fixed_point,
+    FcF32Fast, FcFastScratch, FcHybridFast, FcI8Fast, FcQuant, FcShape, HybridScratch, HybridWeights, fully_connected_f32,
+    fully_connected_f32_fast, fully_connected_hybrid, fully_connected_hybrid_fast, fully_connected_i8,
+    fully_connected_i8_fast, fully_connected_i8_fixed_point,
 };
 use crate::interp::kernels::hybrid::{asymmetric_quantize_floats, symmetric_quantize_floats};
 use crate::interp::kernels::max_pool2d::{max_pool2d_f32, max_pool2d_i8};
@@ -79,6 +81,29 @@ pub enum Step {
         act: FloatRange,
         scratch: ConvHybridScratch,
     },
+    /// Fast kernels (bit-identical to the reference ones; see `kernels::conv2d`).
+    Conv2dF32Fast {
+        input: usize,
+        output: usize,
+        kernel: Box<ConvF32Fast>,
+        scratch: ConvFastScratch,
+    },
+    Conv2dI8Fast {
+        input: usize,
+        output: usize,
+        kernel: Box<ConvI8Fast>,
+        scratch: ConvFastScratch,
+    },
+    /// int8 CONV_2D fused with the int8 MAX_POOL_2D that is its only reader (only when intermediate
+    /// tensors need not be preserved); `output` is the pool's.
+    Conv2dI8MaxPoolFast {
+        input: usize,
+        output: usize,
+        kernel: Box<ConvI8Fast>,
+        pool: Window,
+        pool_act: QuantRange,
+        scratch: ConvFastScratch,
+    },
     DepthwiseConv2dF32 {
         input: usize,
         output: usize,
@@ -130,6 +155,24 @@ pub enum Step {
         bias: Option<Vec<f32>>,
         act: FloatRange,
         scratch: HybridScratch,
+    },
+    FullyConnectedF32Fast {
+        input: usize,
+        output: usize,
+        kernel: Box<FcF32Fast>,
+        scratch: FcFastScratch,
+    },
+    FullyConnectedI8Fast {
+        input: usize,
+        output: usize,
+        kernel: Box<FcI8Fast>,
+        scratch: FcFastScratch,
+    },
+    FullyConnectedHybridFast {
+        input: usize,
+        output: usize,
+        kernel: Box<FcHybridFast>,
+        scratch: FcFastScratch,
     },
     MaxPool2dF32 {
         input: usize,
@@ -271,6 +314,24 @@ impl Step {
                         }
                     }
                 })
+            }
+            Step::Conv2dF32Fast { input, output, kernel, scratch } => {
+                with_output::<f32>(buffers, *output, |b, out| conv2d_f32_fast(kernel, get(b, *input)?, scratch, out))
+            }
+            Step::Conv2dI8Fast { input, output, kernel, scratch } => {
+                with_output::<i8>(buffers, *output, |b, out| conv2d_i8_fast(kernel, get(b, *input)?, scratch, out))
+            }
+            Step::Conv2dI8MaxPoolFast { input, output, kernel, pool, pool_act, scratch } => with_output::<i8>(buffers, *output, |b, out| {
+                conv2d_i8_max_pool2d_fast(kernel, pool, *pool_act, get(b, *input)?, scratch, out)
+            }),
+            Step::FullyConnectedF32Fast { input, output, kernel, scratch } => {
+                with_output::<f32>(buffers, *output, |b, out| fully_connected_f32_fast(kernel, get(b, *input)?, scratch, out))
+            }
+            Step::FullyConnectedI8Fast { input, output, kernel, scratch } => {
+                with_output::<i8>(buffers, *output, |b, out| fully_connected_i8_fast(kernel, get(b, *input)?, scratch, out))
+            }
+            Step::FullyConnectedHybridFast { input, output, kernel, scratch } => {
+                with_output::<f32>(buffers, *output, |b, out| fully_connected_hybrid_fast(kernel, get(b, *input)?, scratch, out))
             }
             Step::DepthwiseConv2dF32 { input, output, shape, filter, bias, act } => with_output::<f32>(buffers, *output, |b, out| {
                 depthwise_conv2d_f32(shape, get(b, *input)?, filter, bias.as_deref(), *act, out)

@@ -20,7 +20,7 @@
 //! starting from 0.0, then adds the bias and clamps. The hybrid kernels are described at each function.
 
 use crate::error::Result;
-use crate::interp::fixed_point::multiply_by_quantized_multiplier;
+use crate::interp::fixed_point::{multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_fast};
 use crate::interp::kernels::activation::clamp_f32;
 use crate::interp::kernels::check_len;
 use crate::interp::kernels::window::Window;
@@ -277,6 +277,286 @@ pub fn conv2d_hybrid(
     Ok(())
 }
 
+// ---- fast kernels ------------------------------------------------------------------------------
+//
+// Same results as the reference kernels above (bit for bit; the tests below compare them on random
+// shapes), organised for speed:
+//
+// - The input is copied once per invoke into a padded float image whose border holds the value that
+//   contributes nothing (0.0 for float; the input zero point for int8, since taps are `x − zp`). Every
+//   output pixel then reads all KH·KW taps without bounds tests.
+// - The filter is transposed to `[KH·KW·C][O]` (O rounded up to a multiple of 8 with zero lanes), so the
+//   innermost loop runs over output channels: `acc[o] += x · w[k][o]`, one vector multiply-add per
+//   8 channels. Each channel still sums its taps in the reference order (filter_y, filter_x,
+//   in_channel, from 0.0), so float results are identical.
+// - int8 accumulates in f32, which is exact here: every partial sum is an integer of magnitude at most
+//   `Σ_k |w[o][k]| · 128 ≤ 2^24` (checked when the kernel is prepared; otherwise the plan keeps the
+//   reference kernel). The input offset is folded into the bias:
+//   `Σ w·(x − zp) + b = Σ w·x + (b − zp·Σ w)`, with padding taps equal to zp contributing 0.
+// - Requantization uses [`multiply_by_quantized_multiplier_fast`], equal to the reference for every
+//   input. An int8 MAX_POOL_2D right after the convolution can be fused: requantization is monotone
+//   (non-decreasing) per channel, so the max of the requantized values is the requantization of the
+//   max accumulator, and only the pooled values are requantized.
+
+/// Largest partial-sum magnitude for which f32 accumulation of integers is exact.
+pub const EXACT_F32_INTEGER: i64 = 1 << 24;
+
+/// Geometry and transposed weights shared by the fast convolutions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvFast {
+    pub shape: ConvShape,
+    /// Output channels rounded up to a multiple of 8.
+    o_pad: usize,
+    /// Filter as f32, `[KH][KW][C][O_pad]`.
+    wt: Vec<f32>,
+    /// Padded input height and width.
+    hp: usize,
+    wp: usize,
+}
+
+impl ConvFast {
+    /// Transpose `filter` (OHWI) for a convolution without groups; `None` with groups.
+    fn new<T: Copy + Into<f32>>(shape: &ConvShape, filter: &[T]) -> Option<ConvFast> {
+        if shape.groups() != 1 || filter.len() != shape.filter_len() {
+            return None;
+        }
+        let w = &shape.window;
+        let k = w.filter_h * w.filter_w * shape.in_c;
+        let o_pad = shape.out_c.div_ceil(8) * 8;
+        let mut wt = vec![0.0f32; k * o_pad];
+        for o in 0..shape.out_c {
+            for t in 0..k {
+                wt[t * o_pad + o] = filter[o * k + t].into();
+            }
+        }
+        // Rows/columns the windows reach: (out − 1)·stride + (k − 1)·dilation + 1, at least the image.
+        let hp = ((w.out_h.max(1) - 1) * w.stride_h + (w.filter_h - 1) * w.dilation_h + 1).max(w.in_h + w.pad_h);
+        let wp = ((w.out_w.max(1) - 1) * w.stride_w + (w.filter_w - 1) * w.dilation_w + 1).max(w.in_w + w.pad_w);
+        Some(ConvFast { shape: shape.clone(), o_pad, wt, hp, wp })
+    }
+
+    /// Elements of the padded input.
+    fn padded_len(&self) -> usize {
+        self.shape.window.batches * self.hp * self.wp * self.shape.in_c
+    }
+
+    /// Elements of a per-pixel accumulator map (`[N][OH][OW][O_pad]`).
+    fn acc_map_len(&self) -> usize {
+        let w = &self.shape.window;
+        w.batches * w.out_h * w.out_w * self.o_pad
+    }
+
+    /// Copy `input` into the padded image, converting with `f` and filling the border with `pad`.
+    fn pad_input<T: Copy>(&self, input: &[T], pad: f32, f: impl Fn(T) -> f32, xpad: &mut [f32]) -> Result<()> {
+        let s = &self.shape;
+        let w = &s.window;
+        check_len("CONV_2D", "input", input.len(), w.in_len(s.in_c))?;
+        check_len("CONV_2D", "padded input", xpad.len(), self.padded_len())?;
+        xpad.iter_mut().for_each(|v| *v = pad);
+        let row = w.in_w * s.in_c;
+        for b in 0..w.batches {
+            for y in 0..w.in_h {
+                let src = &input[(b * w.in_h + y) * row..][..row];
+                let dst = &mut xpad[((b * self.hp + y + w.pad_h) * self.wp + w.pad_w) * s.in_c..][..row];
+                for (d, &v) in dst.iter_mut().zip(src) {
+                    *d = f(v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Accumulate `Σ_k x · w[k][o]` for every output pixel into `acc_map` (`[N][OH][OW][O_pad]`).
+    fn accumulate(&self, xpad: &[f32], acc_map: &mut [f32]) -> Result<()> {
+        check_len("CONV_2D", "padded input", xpad.len(), self.padded_len())?;
+        check_len("CONV_2D", "accumulators", acc_map.len(), self.acc_map_len())?;
+        let s = &self.shape;
+        let w = &s.window;
+        let (c, o_pad) = (s.in_c, self.o_pad);
+        // With dilation 1 along x, one filter row's taps are contiguous in the padded image:
+        // KW·C values, matching KW·C consecutive rows of the transposed filter.
+        let row_taps = if w.dilation_w == 1 { w.filter_w * c } else { c };
+        let row_steps = if w.dilation_w == 1 { 1 } else { w.filter_w };
+        let mut pixels = acc_map.chunks_exact_mut(o_pad);
+        for b in 0..w.batches {
+            for out_y in 0..w.out_h {
+                for out_x in 0..w.out_w {
+                    let Some(acc) = pixels.next() else { return Ok(()) };
+                    acc.iter_mut().for_each(|a| *a = 0.0);
+                    for filter_y in 0..w.filter_h {
+                        let y = out_y * w.stride_h + filter_y * w.dilation_h;
+                        for step in 0..row_steps {
+                            let x = out_x * w.stride_w + step * w.dilation_w;
+                            // Hoisted slices: the padded-image row segment and the matching filter
+                            // rows, so the inner loops index without bounds checks.
+                            let xs = &xpad[((b * self.hp + y) * self.wp + x) * c..][..row_taps];
+                            let ws = &self.wt[((filter_y * w.filter_w + step) * c) * o_pad..][..row_taps * o_pad];
+                            for (&xv, w_row) in xs.iter().zip(ws.chunks_exact(o_pad)) {
+                                for (a, &wv) in acc.iter_mut().zip(w_row) {
+                                    *a += xv * wv;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Scratch space of the fast convolutions, sized when the kernel is prepared.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConvFastScratch {
+    xpad: Vec<f32>,
+    acc_map: Vec<f32>,
+}
+
+/// A prepared fast float32 convolution.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvF32Fast {
+    conv: ConvFast,
+    bias: Vec<f32>,
+    act: (f32, f32),
+}
+
+impl ConvF32Fast {
+    /// Prepare; `None` when the fast kernel does not apply (groups, or non-finite weights, whose
+    /// products with padding would not be 0).
+    pub fn new(shape: &ConvShape, filter: &[f32], bias: Option<&[f32]>, act: (f32, f32)) -> Option<(ConvF32Fast, ConvFastScratch)> {
+        if filter.iter().any(|w| !w.is_finite()) {
+            return None;
+        }
+        let conv = ConvFast::new(shape, filter)?;
+        let scratch = ConvFastScratch { xpad: vec![0.0; conv.padded_len()], acc_map: vec![0.0; conv.acc_map_len()] };
+        let bias = bias.map_or_else(|| vec![0.0; shape.out_c], <[f32]>::to_vec);
+        Some((ConvF32Fast { conv, bias, act }, scratch))
+    }
+}
+
+/// Fast float32 convolution; identical to [`conv2d_f32`].
+pub fn conv2d_f32_fast(k: &ConvF32Fast, input: &[f32], scratch: &mut ConvFastScratch, output: &mut [f32]) -> Result<()> {
+    let s = &k.conv.shape;
+    check_len("CONV_2D", "output", output.len(), s.window.out_len(s.out_c))?;
+    check_len("CONV_2D", "bias", k.bias.len(), s.out_c)?;
+    k.conv.pad_input(input, 0.0, |v| v, &mut scratch.xpad)?;
+    k.conv.accumulate(&scratch.xpad, &mut scratch.acc_map)?;
+    let (lo, hi) = k.act;
+    for (out, acc) in output.chunks_exact_mut(s.out_c).zip(scratch.acc_map.chunks_exact(k.conv.o_pad)) {
+        for ((o, &a), &b) in out.iter_mut().zip(acc).zip(&k.bias) {
+            *o = clamp_f32(a + b, lo, hi);
+        }
+    }
+    Ok(())
+}
+
+/// A prepared fast int8 convolution.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvI8Fast {
+    conv: ConvFast,
+    /// `bias − zp_in · Σ_k w[o][k]` (wrapping, like the reference's i32 sums).
+    bias_eff: Vec<i32>,
+    quant: ChannelQuant,
+}
+
+impl ConvI8Fast {
+    /// Prepare; `None` when the fast kernel does not apply (groups, or weights large enough that f32
+    /// accumulation could be inexact).
+    pub fn new(shape: &ConvShape, q: &ChannelQuant, filter: &[i8], bias: Option<&[i32]>) -> Option<(ConvI8Fast, ConvFastScratch)> {
+        let k = shape.window.filter_h * shape.window.filter_w * shape.in_c;
+        if k == 0 || q.multiplier.len() != shape.out_c || q.shift.len() != shape.out_c {
+            return None;
+        }
+        let mut bias_eff = Vec::with_capacity(shape.out_c);
+        for (o, row) in filter.chunks_exact(k).enumerate().take(shape.out_c) {
+            let abs_sum: i64 = row.iter().map(|&w| (w as i64).abs()).sum();
+            if abs_sum * 128 > EXACT_F32_INTEGER {
+                return None;
+            }
+            let sum = row.iter().fold(0i32, |acc, &w| acc.wrapping_add(w as i32));
+            let b = bias.map_or(0, |b| b.get(o).copied().unwrap_or(0));
+            bias_eff.push(b.wrapping_add(q.input_offset.wrapping_mul(sum)));
+        }
+        let conv = ConvFast::new(shape, filter)?;
+        let scratch = ConvFastScratch { xpad: vec![0.0; conv.padded_len()], acc_map: vec![0.0; conv.acc_map_len()] };
+        Some((ConvI8Fast { conv, bias_eff, quant: q.clone() }, scratch))
+    }
+
+    /// Requantize one accumulator of channel `o` (before any pooling clamp).
+    #[inline(always)]
+    fn requantize(&self, o: usize, acc: f32) -> i32 {
+        let q = &self.quant;
+        let acc = (acc as i32).wrapping_add(self.bias_eff[o]);
+        let v = multiply_by_quantized_multiplier_fast(acc, q.multiplier[o], q.shift[o]).wrapping_add(q.output_offset);
+        v.max(q.act_min).min(q.act_max)
+    }
+
+    fn prepare_accumulators(&self, input: &[i8], scratch: &mut ConvFastScratch) -> Result<()> {
+        let pad = -self.quant.input_offset as f32;
+        self.conv.pad_input(input, pad, |v| v as f32, &mut scratch.xpad)?;
+        self.conv.accumulate(&scratch.xpad, &mut scratch.acc_map)
+    }
+}
+
+/// Fast int8 convolution; identical to [`conv2d_i8`].
+pub fn conv2d_i8_fast(k: &ConvI8Fast, input: &[i8], scratch: &mut ConvFastScratch, output: &mut [i8]) -> Result<()> {
+    let s = &k.conv.shape;
+    check_len("CONV_2D", "output", output.len(), s.window.out_len(s.out_c))?;
+    k.prepare_accumulators(input, scratch)?;
+    for (out, acc) in output.chunks_exact_mut(s.out_c).zip(scratch.acc_map.chunks_exact(k.conv.o_pad)) {
+        for (o, (q, &a)) in out.iter_mut().zip(acc).enumerate() {
+            *q = k.requantize(o, a) as i8;
+        }
+    }
+    Ok(())
+}
+
+/// Fast int8 convolution followed by int8 MAX_POOL_2D (`pool` is the pooling geometry on the
+/// convolution's output, `pool_act` the pool's activation range); identical to running
+/// [`conv2d_i8`] then `max_pool2d_i8`.
+pub fn conv2d_i8_max_pool2d_fast(
+    k: &ConvI8Fast,
+    pool: &Window,
+    pool_act: (i32, i32),
+    input: &[i8],
+    scratch: &mut ConvFastScratch,
+    output: &mut [i8],
+) -> Result<()> {
+    let s = &k.conv.shape;
+    let w = &s.window;
+    if (pool.batches, pool.in_h, pool.in_w) != (w.batches, w.out_h, w.out_w) {
+        return Err(crate::Error::InvalidModel("CONV_2D + MAX_POOL_2D: pool geometry does not fit the convolution".into()));
+    }
+    check_len("MAX_POOL_2D", "output", output.len(), pool.out_len(s.out_c))?;
+    k.prepare_accumulators(input, scratch)?;
+    let o_pad = k.conv.o_pad;
+    let mut outputs = output.chunks_exact_mut(s.out_c);
+    for b in 0..pool.batches {
+        for out_y in 0..pool.out_h {
+            let (fy0, fy1) = pool.clipped_y(out_y);
+            for out_x in 0..pool.out_w {
+                let (fx0, fx1) = pool.clipped_x(out_x);
+                let Some(out) = outputs.next() else { return Ok(()) };
+                for (o, q) in out.iter_mut().enumerate() {
+                    let mut max = f32::NEG_INFINITY;
+                    for fy in fy0..fy1 {
+                        let y = out_y * pool.stride_h + fy - pool.pad_h;
+                        for fx in fx0..fx1 {
+                            let x = out_x * pool.stride_w + fx - pool.pad_w;
+                            max = max.max(scratch.acc_map[((b * w.out_h + y) * w.out_w + x) * o_pad + o]);
+                        }
+                    }
+                    // An empty window would make max −∞; the reference then yields −128 (its initial
+                    // value) before the clamp. The planner never fuses such pools.
+                    let v = if max == f32::NEG_INFINITY { -128 } else { k.requantize(o, max) };
+                    *q = v.max(pool_act.0).min(pool_act.1) as i8;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,5 +684,108 @@ mod tests {
         let s = shape(Padding::Valid, (3, 3), (3, 3), 1, 1, 1);
         let mut out = [0.0f32; 1];
         assert!(conv2d_f32(&s, &[0.0; 8], &[1.0; 9], None, (f32::MIN, f32::MAX), &mut out).is_err());
+    }
+
+    /// Tiny deterministic generator for the oracle tests.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u32 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (self.0 >> 33) as u32
+        }
+        fn below(&mut self, n: u32) -> usize {
+            (self.next() % n) as usize
+        }
+        fn i8(&mut self) -> i8 {
+            self.next() as i8
+        }
+    }
+
+    fn random_shape(r: &mut Lcg) -> ConvShape {
+        let padding = if r.below(2) == 0 { Padding::Same } else { Padding::Valid };
+        loop {
+            let (kh, kw) = (1 + r.below(4), 1 + r.below(4));
+            let (sh, sw) = (1 + r.below(3), 1 + r.below(3));
+            let (dh, dw) = (1 + r.below(2), 1 + r.below(3));
+            let (h, w) = (1 + r.below(9), 1 + r.below(9));
+            let batches = 1 + r.below(2);
+            if let Ok(window) = Window::new("t", padding, batches, (h, w), (kh, kw), (sh, sw), (dh, dw)) {
+                let c = 1 + r.below(4);
+                return ConvShape { window, in_c: c, out_c: 1 + r.below(13), filter_c: c };
+            }
+        }
+    }
+
+    #[test]
+    fn fast_i8_matches_reference() {
+        let mut r = Lcg(42);
+        for case in 0..300 {
+            let s = random_shape(&mut r);
+            let input: Vec<i8> = (0..s.window.in_len(s.in_c)).map(|_| r.i8()).collect();
+            let filter: Vec<i8> = (0..s.filter_len()).map(|_| r.i8().max(-127)).collect();
+            let bias: Vec<i32> = (0..s.out_c).map(|_| r.next() as i32 >> 14).collect();
+            let q = ChannelQuant {
+                input_offset: -(r.i8() as i32),
+                output_offset: r.i8() as i32,
+                multiplier: (0..s.out_c).map(|_| (1 << 30) + (r.next() >> 2) as i32).collect(),
+                shift: (0..s.out_c).map(|_| -(r.below(12) as i32)).collect(),
+                act_min: -128 + r.below(100) as i32,
+                act_max: 127,
+            };
+            let bias_opt = if case % 3 == 0 { None } else { Some(bias.as_slice()) };
+            let mut want = vec![0i8; s.window.out_len(s.out_c)];
+            conv2d_i8(&s, &q, &input, &filter, bias_opt, &mut want).unwrap();
+            let (k, mut scratch) = ConvI8Fast::new(&s, &q, &filter, bias_opt).expect("fast kernel applies");
+            let mut got = vec![0i8; want.len()];
+            conv2d_i8_fast(&k, &input, &mut scratch, &mut got).unwrap();
+            assert_eq!(got, want, "case {case}: {s:?}");
+
+            // Fused with a max pool of random geometry on the conv output.
+            let (ph, pw) = (1 + r.below(3), 1 + r.below(3));
+            let pad = if r.below(2) == 0 { Padding::Same } else { Padding::Valid };
+            let Ok(pool) = Window::new("t", pad, s.window.batches, (s.window.out_h, s.window.out_w), (ph, pw), (1 + r.below(2), 1 + r.below(2)), (1, 1)) else {
+                continue;
+            };
+            let pool_act = (-128 + r.below(60) as i32, 127 - r.below(60) as i32);
+            let mut want_pool = vec![0i8; pool.out_len(s.out_c)];
+            crate::interp::kernels::max_pool2d::max_pool2d_i8(&pool, s.out_c, &want, pool_act, &mut want_pool).unwrap();
+            let mut got_pool = vec![0i8; want_pool.len()];
+            conv2d_i8_max_pool2d_fast(&k, &pool, pool_act, &input, &mut scratch, &mut got_pool).unwrap();
+            assert_eq!(got_pool, want_pool, "case {case} pooled: {s:?} {pool:?}");
+        }
+    }
+
+    #[test]
+    fn fast_f32_matches_reference_bit_for_bit() {
+        let mut r = Lcg(7);
+        for case in 0..300 {
+            let s = random_shape(&mut r);
+            let f = |r: &mut Lcg| (r.next() as f32 / u32::MAX as f32) * 2.0 - 1.0;
+            let input: Vec<f32> = (0..s.window.in_len(s.in_c)).map(|_| f(&mut r)).collect();
+            let filter: Vec<f32> = (0..s.filter_len()).map(|_| f(&mut r)).collect();
+            let bias: Vec<f32> = (0..s.out_c).map(|_| f(&mut r)).collect();
+            let act = if case % 2 == 0 { (f32::MIN, f32::MAX) } else { (0.0, 6.0) };
+            let bias_opt = if case % 3 == 0 { None } else { Some(bias.as_slice()) };
+            let mut want = vec![0.0f32; s.window.out_len(s.out_c)];
+            conv2d_f32(&s, &input, &filter, bias_opt, act, &mut want).unwrap();
+            let (k, mut scratch) = ConvF32Fast::new(&s, &filter, bias_opt, act).unwrap();
+            let mut got = vec![0.0f32; want.len()];
+            conv2d_f32_fast(&k, &input, &mut scratch, &mut got).unwrap();
+            assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "case {case}");
+        }
+    }
+
+    #[test]
+    fn fast_i8_refuses_inexact_or_grouped() {
+        let s = ConvShape {
+            window: Window::new("t", Padding::Valid, 1, (1, 1100), (1, 1100), (1, 1), (1, 1)).unwrap(),
+            in_c: 1,
+            out_c: 1,
+            filter_c: 1,
+        };
+        let q = ChannelQuant { multiplier: vec![1 << 30], shift: vec![0], act_min: -128, act_max: 127, ..Default::default() };
+        // 1100 · 127 · 128 > 2^24: f32 sums could round.
+        assert!(ConvI8Fast::new(&s, &q, &vec![127i8; 1100], None).is_none());
+        assert!(ConvI8Fast::new(&s, &q, &vec![1i8; 1100], None).is_some());
     }
 }

@@ -254,6 +254,232 @@ pub fn fully_connected_hybrid(
     Ok(())
 }
 
+// ---- fast kernels ------------------------------------------------------------------------------
+//
+// Bit-identical to the reference kernels above (compared on random shapes in the tests). The weights
+// are transposed to `[D][U_pad]` (U rounded up to a multiple of 8, zero lanes), so the inner loop runs
+// over units, `acc[u] += x[d] · w[d][u]`, one vector multiply-add per 8 units; each unit still sums
+// over d in order from 0.0, so float results are unchanged. The int8 and hybrid kernels accumulate in
+// f32, exact because every partial sum is an integer of magnitude at most `Σ_d |w[u][d]| · 128 ≤ 2^24`
+// (checked when preparing; otherwise the plan keeps the reference kernel), with the input offset
+// folded into the bias: `Σ w·(x − zp) + b = Σ w·x + (b − zp·Σ w)`.
+
+/// Largest partial-sum magnitude for which f32 accumulation of integers is exact.
+const EXACT_F32_INTEGER: i64 = 1 << 24;
+
+/// Weights transposed to `[D][U_pad]` as f32.
+#[derive(Clone, Debug, PartialEq)]
+struct Transposed {
+    shape: FcShape,
+    u_pad: usize,
+    wt: Vec<f32>,
+}
+
+impl Transposed {
+    fn new<T: Copy + Into<f32>>(shape: FcShape, weights: &[T]) -> Option<Transposed> {
+        if weights.len() != shape.units * shape.depth || shape.depth == 0 {
+            return None;
+        }
+        let u_pad = shape.units.div_ceil(8) * 8;
+        let mut wt = vec![0.0f32; shape.depth * u_pad];
+        for u in 0..shape.units {
+            for d in 0..shape.depth {
+                wt[d * u_pad + u] = weights[u * shape.depth + d].into();
+            }
+        }
+        Some(Transposed { shape, u_pad, wt })
+    }
+
+    /// `acc[u] = Σ_d x[d] · w[d][u]`, d in order from 0.0.
+    #[inline(always)]
+    fn dot_row<T: Copy + Into<f32>>(&self, in_row: &[T], acc: &mut [f32]) {
+        acc.iter_mut().for_each(|a| *a = 0.0);
+        for (&x, w_row) in in_row.iter().zip(self.wt.chunks_exact(self.u_pad)) {
+            let x: f32 = x.into();
+            for (a, &w) in acc.iter_mut().zip(w_row) {
+                *a += x * w;
+            }
+        }
+    }
+
+    fn check(&self, input: usize, output: usize, acc: usize) -> Result<()> {
+        let s = self.shape;
+        check_len("FULLY_CONNECTED", "input", input, s.batches * s.depth)?;
+        check_len("FULLY_CONNECTED", "output", output, s.batches * s.units)?;
+        check_len("FULLY_CONNECTED", "accumulators", acc, self.u_pad)
+    }
+}
+
+/// `true` when f32 accumulation of `Σ_d w[u][d]·x[d]` with |x| ≤ 128 is exact for every unit.
+fn exact_in_f32(weights: &[i8], depth: usize) -> bool {
+    depth > 0 && weights.chunks_exact(depth).all(|row| row.iter().map(|&w| (w as i64).abs()).sum::<i64>() * 128 <= EXACT_F32_INTEGER)
+}
+
+/// Accumulator scratch of the fast kernels.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FcFastScratch {
+    acc: Vec<f32>,
+    input_q: Vec<i8>,
+    scaling_factor: Vec<f32>,
+    zero_point: Vec<i32>,
+}
+
+/// A prepared fast float32 fully-connected layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FcF32Fast {
+    t: Transposed,
+    bias: Vec<f32>,
+    act: (f32, f32),
+}
+
+impl FcF32Fast {
+    pub fn new(shape: FcShape, weights: &[f32], bias: Option<&[f32]>, act: (f32, f32)) -> Option<(FcF32Fast, FcFastScratch)> {
+        let t = Transposed::new(shape, weights)?;
+        let scratch = FcFastScratch { acc: vec![0.0; t.u_pad], ..Default::default() };
+        let bias = bias.map_or_else(|| vec![0.0; shape.units], <[f32]>::to_vec);
+        Some((FcF32Fast { t, bias, act }, scratch))
+    }
+}
+
+/// Fast float32 fully connected; identical to [`fully_connected_f32`].
+pub fn fully_connected_f32_fast(k: &FcF32Fast, input: &[f32], scratch: &mut FcFastScratch, output: &mut [f32]) -> Result<()> {
+    let s = k.t.shape;
+    k.t.check(input.len(), output.len(), scratch.acc.len())?;
+    check_len("FULLY_CONNECTED", "bias", k.bias.len(), s.units)?;
+    for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
+        k.t.dot_row(in_row, &mut scratch.acc);
+        for ((o, &a), &b) in out_row.iter_mut().zip(&scratch.acc).zip(&k.bias) {
+            *o = clamp_f32(a + b, k.act.0, k.act.1);
+        }
+    }
+    Ok(())
+}
+
+/// A prepared fast int8 fully-connected layer (symmetric weights only).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FcI8Fast {
+    t: Transposed,
+    bias_eff: Vec<i32>,
+    quant: FcQuant,
+    fixed_point: bool,
+}
+
+impl FcI8Fast {
+    /// Prepare; `None` when the fast kernel does not apply (a weight zero point, or weights large
+    /// enough that f32 accumulation could be inexact). `fixed_point` selects
+    /// [`fully_connected_i8_fixed_point`]'s requantization instead of [`fully_connected_i8`]'s.
+    pub fn new(shape: FcShape, q: &FcQuant, weights: &[i8], bias: Option<&[i32]>, fixed_point: bool) -> Option<(FcI8Fast, FcFastScratch)> {
+        if q.weights_offset != 0 || !exact_in_f32(weights, shape.depth) {
+            return None;
+        }
+        if q.effective_scale.len() != shape.units || q.multiplier.len() != shape.units || q.shift.len() != shape.units {
+            return None;
+        }
+        let t = Transposed::new(shape, weights)?;
+        let bias_eff = weights
+            .chunks_exact(shape.depth)
+            .enumerate()
+            .map(|(u, row)| {
+                let sum = row.iter().fold(0i32, |a, &w| a.wrapping_add(w as i32));
+                bias.map_or(0, |b| b.get(u).copied().unwrap_or(0)).wrapping_add(q.input_offset.wrapping_mul(sum))
+            })
+            .collect();
+        let scratch = FcFastScratch { acc: vec![0.0; t.u_pad], ..Default::default() };
+        Some((FcI8Fast { t, bias_eff, quant: q.clone(), fixed_point }, scratch))
+    }
+}
+
+/// Fast int8 fully connected; identical to [`fully_connected_i8`] (or the fixed-point variant).
+pub fn fully_connected_i8_fast(k: &FcI8Fast, input: &[i8], scratch: &mut FcFastScratch, output: &mut [i8]) -> Result<()> {
+    let s = k.t.shape;
+    k.t.check(input.len(), output.len(), scratch.acc.len())?;
+    let q = &k.quant;
+    for (in_row, out_row) in input.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)) {
+        k.t.dot_row(in_row, &mut scratch.acc);
+        for (u, (o, &a)) in out_row.iter_mut().zip(&scratch.acc).enumerate() {
+            let acc = (a as i32).wrapping_add(k.bias_eff[u]);
+            let scaled = if k.fixed_point {
+                crate::interp::fixed_point::multiply_by_quantized_multiplier_fast(acc, q.multiplier[u], q.shift[u])
+            } else {
+                (acc as f64 * q.effective_scale[u]).round() as i32
+            };
+            *o = scaled.wrapping_add(q.output_offset).max(q.act_min).min(q.act_max) as i8;
+        }
+    }
+    Ok(())
+}
+
+/// A prepared fast hybrid fully-connected layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FcHybridFast {
+    t: Transposed,
+    w: HybridWeights,
+    bias: Option<Vec<f32>>,
+    act: (f32, f32),
+}
+
+impl FcHybridFast {
+    pub fn new(shape: FcShape, w: &HybridWeights, bias: Option<&[f32]>, act: (f32, f32)) -> Option<(FcHybridFast, FcFastScratch)> {
+        if !exact_in_f32(&w.weights, shape.depth) || w.row_sums.len() != shape.units {
+            return None;
+        }
+        let t = Transposed::new(shape, &w.weights)?;
+        let scratch = FcFastScratch {
+            acc: vec![0.0; t.u_pad],
+            input_q: vec![0; shape.batches * shape.depth],
+            scaling_factor: vec![0.0; shape.batches],
+            zero_point: vec![0; shape.batches],
+        };
+        Some((FcHybridFast { t, w: w.clone(), bias: bias.map(<[f32]>::to_vec), act }, scratch))
+    }
+}
+
+/// Fast hybrid fully connected; identical to [`fully_connected_hybrid`].
+pub fn fully_connected_hybrid_fast(k: &FcHybridFast, input: &[f32], scratch: &mut FcFastScratch, output: &mut [f32]) -> Result<()> {
+    let s = k.t.shape;
+    k.t.check(input.len(), output.len(), scratch.acc.len())?;
+    check_len("FULLY_CONNECTED", "quantized input scratch", scratch.input_q.len(), input.len())?;
+    check_len("FULLY_CONNECTED", "scaling factors", scratch.scaling_factor.len(), s.batches)?;
+    check_len("FULLY_CONNECTED", "zero points", scratch.zero_point.len(), s.batches)?;
+    if let Some(b) = &k.bias {
+        check_len("FULLY_CONNECTED", "bias", b.len(), s.units)?;
+    }
+    let w = &k.w;
+    for out_row in output.chunks_exact_mut(s.units) {
+        for (u, o) in out_row.iter_mut().enumerate() {
+            *o = k.bias.as_ref().map_or(0.0, |b| b[u]);
+        }
+    }
+    if input.iter().any(|&x| x != 0.0) {
+        for (b, (in_row, q_row)) in input.chunks_exact(s.depth).zip(scratch.input_q.chunks_exact_mut(s.depth)).enumerate() {
+            let (sf, zp) = if w.asymmetric {
+                asymmetric_quantize_floats(in_row, q_row)
+            } else {
+                (symmetric_quantize_floats(in_row, q_row), 0)
+            };
+            scratch.scaling_factor[b] = if w.per_channel_scale.is_none() { sf * w.scale } else { sf };
+            scratch.zero_point[b] = zp;
+        }
+        for (b, (q_row, out_row)) in scratch.input_q.chunks_exact(s.depth).zip(output.chunks_exact_mut(s.units)).enumerate() {
+            k.t.dot_row(q_row, &mut scratch.acc);
+            let batch_scale = scratch.scaling_factor[b];
+            let batch_offset = scratch.zero_point[b];
+            for (u, (out, &a)) in out_row.iter_mut().zip(&scratch.acc).enumerate() {
+                let dot = (a as i32).wrapping_sub(w.row_sums[u].wrapping_mul(batch_offset));
+                let scale = match &w.per_channel_scale {
+                    Some(pcs) => batch_scale * pcs[u],
+                    None => batch_scale,
+                };
+                *out += dot as f32 * scale;
+            }
+        }
+    }
+    for o in output.iter_mut() {
+        *o = clamp_f32(*o, k.act.0, k.act.1);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,5 +567,77 @@ mod tests {
         // All-zero input: just the bias.
         fully_connected_hybrid(s, &w, &[0.0, 0.0], Some(&[1.0]), (f32::MIN, f32::MAX), &mut scratch, &mut out).unwrap();
         assert_eq!(out, [1.0]);
+    }
+
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u32 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (self.0 >> 33) as u32
+        }
+        fn below(&mut self, n: u32) -> usize {
+            (self.next() % n) as usize
+        }
+        fn f(&mut self) -> f32 {
+            (self.next() as f32 / u32::MAX as f32) * 2.0 - 1.0
+        }
+    }
+
+    #[test]
+    fn fast_kernels_match_reference() {
+        let mut r = Lcg(3);
+        for case in 0..200 {
+            let s = FcShape { batches: 1 + r.below(3), depth: 1 + r.below(300), units: 1 + r.below(20) };
+            let act = if case % 2 == 0 { (f32::MIN, f32::MAX) } else { (0.0, 6.0) };
+            // float
+            let x: Vec<f32> = (0..s.batches * s.depth).map(|_| r.f()).collect();
+            let w: Vec<f32> = (0..s.units * s.depth).map(|_| r.f()).collect();
+            let b: Vec<f32> = (0..s.units).map(|_| r.f()).collect();
+            let bias = (case % 3 != 0).then_some(b.as_slice());
+            let mut want = vec![0.0f32; s.batches * s.units];
+            fully_connected_f32(s, &x, &w, bias, act, &mut want).unwrap();
+            let (k, mut scratch) = FcF32Fast::new(s, &w, bias, act).unwrap();
+            let mut got = vec![0.0f32; want.len()];
+            fully_connected_f32_fast(&k, &x, &mut scratch, &mut got).unwrap();
+            assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "f32 case {case}");
+            // int8, both requantizations
+            let xq: Vec<i8> = (0..s.batches * s.depth).map(|_| r.next() as i8).collect();
+            let wq: Vec<i8> = (0..s.units * s.depth).map(|_| (r.next() as i8).max(-127)).collect();
+            let bq: Vec<i32> = (0..s.units).map(|_| r.next() as i32 >> 12).collect();
+            let bias_q = (case % 3 != 0).then_some(bq.as_slice());
+            let scales: Vec<f64> = (0..s.units).map(|_| 1e-4 + r.below(1000) as f64 * 1e-5).collect();
+            let mut q = quant(&scales);
+            q.input_offset = -(r.next() as i8 as i32);
+            q.output_offset = r.next() as i8 as i32;
+            for fixed_point in [false, true] {
+                let mut want = vec![0i8; s.batches * s.units];
+                if fixed_point {
+                    fully_connected_i8_fixed_point(s, &q, &xq, &wq, bias_q, &mut want).unwrap();
+                } else {
+                    fully_connected_i8(s, &q, &xq, &wq, bias_q, &mut want).unwrap();
+                }
+                let (k, mut scratch) = FcI8Fast::new(s, &q, &wq, bias_q, fixed_point).unwrap();
+                let mut got = vec![0i8; want.len()];
+                fully_connected_i8_fast(&k, &xq, &mut scratch, &mut got).unwrap();
+                assert_eq!(got, want, "int8 case {case} fixed_point {fixed_point}");
+            }
+            // hybrid
+            let row_sums = wq.chunks_exact(s.depth).map(|row| row.iter().map(|&v| v as i32).sum()).collect();
+            let per_channel = case % 2 == 0;
+            let hw = HybridWeights {
+                weights: wq.clone(),
+                per_channel_scale: per_channel.then(|| (0..s.units).map(|_| 0.001 + r.f().abs() * 0.01).collect()),
+                scale: 0.004,
+                row_sums,
+                asymmetric: case % 4 != 1,
+            };
+            let mut want = vec![0.0f32; s.batches * s.units];
+            let mut scratch_ref = HybridScratch::new(s.batches, s.batches * s.depth);
+            fully_connected_hybrid(s, &hw, &x, bias, act, &mut scratch_ref, &mut want).unwrap();
+            let (k, mut scratch) = FcHybridFast::new(s, &hw, bias, act).unwrap();
+            let mut got = vec![0.0f32; want.len()];
+            fully_connected_hybrid_fast(&k, &x, &mut scratch, &mut got).unwrap();
+            assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "hybrid case {case}");
+        }
     }
 }
