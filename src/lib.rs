@@ -15,6 +15,7 @@
 pub mod data;
 pub mod error;
 pub mod interp;
+pub mod quantize;
 pub mod rng;
 pub mod tflite;
 pub mod train;

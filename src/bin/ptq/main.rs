@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod convert;
+mod inspect;
 mod train;
 
 #[derive(Parser)]
@@ -20,12 +22,18 @@ struct Cli {
 enum Command {
     /// Train the tutorial's CNN on MNIST with Keras's defaults (Adam, batch 32, 5 epochs)
     Train(train::TrainArgs),
+    /// Convert a float .tflite to dynamic-range, full-integer or integer-only (post-training quantization)
+    Convert(convert::ConvertArgs),
+    /// List a .tflite file's operators and tensors (dtype, shape, scale/zero point per axis, sizes)
+    Inspect(inspect::InspectArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train(args) => train::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Convert(args) => convert::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
