@@ -454,3 +454,35 @@ fn compact_buffers(model: &mut Model) {
     }
     model.buffers = buffers;
 }
+
+/// Which of the tutorial's conversions produced `model`, judged from its tensors: the input type for
+/// integer-only models, int8 activations for full-integer, int8 constants only for dynamic range.
+pub fn detect_mode(model: &Model) -> Mode {
+    let Some(graph) = model.subgraphs.first() else { return Mode::Float };
+    let input = graph.inputs.first().and_then(|&i| graph.tensors.get(usize::try_from(i).ok()?));
+    match input.map(|t| t.dtype) {
+        Some(TensorType::UInt8) => return Mode::IntegerOnly(IoType::UInt8),
+        Some(TensorType::Int8) => return Mode::IntegerOnly(IoType::Int8),
+        _ => {}
+    }
+    let int8 = |constant: bool| graph.tensors.iter().any(|t| t.dtype == TensorType::Int8 && model.tensor_data(t).is_some() == constant);
+    if int8(false) {
+        Mode::FullInteger
+    } else if int8(true) {
+        Mode::DynamicRange
+    } else {
+        Mode::Float
+    }
+}
+
+impl Mode {
+    /// How the tutorial names the model in its accuracy line ("Float model accuracy is …").
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Float => "Float",
+            Mode::DynamicRange => "Dynamic range quantized",
+            Mode::FullInteger => "Full integer quantized",
+            Mode::IntegerOnly(_) => "Quantized",
+        }
+    }
+}

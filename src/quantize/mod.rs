@@ -9,7 +9,7 @@ pub mod params;
 pub mod version;
 
 pub use calibrate::{Calibration, calibrate};
-pub use convert::{ConvertOptions, IoType, Mode, convert};
+pub use convert::{ConvertOptions, IoType, Mode, convert, detect_mode};
 pub use export::export_float;
 
 use crate::data::Dataset;
