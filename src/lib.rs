@@ -20,7 +20,6 @@ pub mod rng;
 pub mod tflite;
 pub mod train;
 
-#[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
 pub use error::{Error, Result};
