@@ -15,11 +15,11 @@
 pub mod data;
 pub mod error;
 pub mod interp;
+pub mod quantize;
 pub mod rng;
 pub mod tflite;
 pub mod train;
 
-#[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
 pub use error::{Error, Result};

@@ -138,6 +138,11 @@ mod files {
             })
         }
 
+        /// Load only the training set.
+        pub fn load_split_train(dir: &Path) -> Result<Dataset> {
+            load_split(dir, TRAIN_IMAGES, TRAIN_LABELS)
+        }
+
         /// Load only the test set.
         pub fn load_test(dir: &Path) -> Result<Dataset> {
             load_split(dir, TEST_IMAGES, TEST_LABELS)

@@ -1,6 +1,7 @@
 //! MNIST data: the IDX file format, the dataset, and seeded batching.
 
 pub mod batch;
+pub mod draw;
 pub mod idx;
 pub mod mnist;
 

@@ -227,9 +227,9 @@ impl Trainer {
     }
 }
 
-/// Mean loss and accuracy of `net` on `data` (batches of 500).
+/// Mean loss and accuracy of `net` on `data` (in batches small enough to stay in cache).
 pub fn evaluate(net: &mut Sequential, data: &Dataset) -> (f32, f32) {
-    const BATCH: usize = 500;
+    const BATCH: usize = 64;
     let classes = net.num_outputs();
     let (mut loss_sum, mut correct) = (0.0f64, 0usize);
     let mut x = Vec::new();

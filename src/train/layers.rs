@@ -5,6 +5,8 @@
 //! (`[O, KH, KW, C]`, i.e. an `O×K` matrix), dense weights `[O, in]`. Each layer caches what its backward
 //! pass needs from the last forward pass.
 
+use std::hint::select_unpredictable;
+
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
@@ -61,7 +63,11 @@ pub struct Conv2D {
     pub bias: Vec<f32>,
     pub grad_weights: Vec<f32>,
     pub grad_bias: Vec<f32>,
+    /// Write the output as O channel planes per image instead of NHWC (set when the next layer is a
+    /// max pool that reads planes).
+    pub(crate) planar_output: bool,
     cols: Vec<f32>,
+    scratch: Vec<f32>,
 }
 
 /// Max pooling (VALID padding), with the winning input index of each output kept for the backward pass.
@@ -71,6 +77,8 @@ pub struct MaxPool2D {
     pub out_shape: [usize; 3],
     pub pool: [usize; 2],
     pub strides: [usize; 2],
+    /// The input comes as channel planes per image (see [`Conv2D::planar_output`]).
+    pub(crate) planar_input: bool,
     argmax: Vec<u32>,
 }
 
@@ -178,7 +186,9 @@ impl Layer {
                     bias: vec![0.0; filters],
                     grad_weights: vec![0.0; n],
                     grad_bias: vec![0.0; filters],
+                    planar_output: false,
                     cols: Vec::new(),
+                    scratch: Vec::new(),
                 })
             }
             &LayerSpec::MaxPool2D { pool, strides } => {
@@ -192,6 +202,7 @@ impl Layer {
                     out_shape: [oh, ow, c],
                     pool,
                     strides,
+                    planar_input: false,
                     argmax: Vec::new(),
                 })
             }
@@ -303,14 +314,6 @@ fn matmul_atb(a: &[f32], b: &[f32], c: &mut [f32], k: usize, m: usize, n: usize)
     general_mat_mul(1.0, &a.t(), &b, 0.0, &mut c);
 }
 
-/// `c = aᵀ · bᵀ`, with `a: k×m`, `b: n×k`, `c: m×n`.
-fn matmul_atbt(a: &[f32], b: &[f32], c: &mut [f32], k: usize, m: usize, n: usize) {
-    let a = ArrayView2::from_shape((k, m), a).expect("a is k×m by construction");
-    let b = ArrayView2::from_shape((n, k), b).expect("b is n×k by construction");
-    let mut c = ArrayViewMut2::from_shape((m, n), c).expect("c is m×n by construction");
-    general_mat_mul(1.0, &a.t(), &b.t(), 0.0, &mut c);
-}
-
 /// `c = a · b`, with `a: m×k`, `b: k×n`, `c: m×n`.
 fn matmul_ab(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
     let a = ArrayView2::from_shape((m, k), a).expect("a is m×k by construction");
@@ -386,35 +389,29 @@ impl Conv2D {
         }
     }
 
-    /// Fold `dcols` (R×K) back onto the input gradient (the adjoint of `im2col`).
-    fn col2im(&self, dcols: &[f32], batch: usize, d_in: &mut Vec<f32>) {
+    /// Add `dcols` (K×R, the layout of `cols`) back onto the input gradient: the adjoint of `im2col`.
+    fn col2im(&self, dcols: &[f32], batch: usize, d_in: &mut [f32]) {
         let [h, w, c] = self.in_shape;
         let [oh, ow, _] = self.out_shape;
         let [kh, kw] = self.kernel;
         let [sh, sw] = self.strides;
         let [pt, pl] = self.pad;
-        let k = self.k();
-        d_in.clear();
-        d_in.resize(batch * h * w * c, 0.0);
-        let mut rows = dcols.chunks_exact(k);
-        for image in d_in.chunks_exact_mut(h * w * c) {
-            for out_y in 0..oh {
-                for out_x in 0..ow {
-                    let Some(row) = rows.next() else { return };
-                    for filter_y in 0..kh {
-                        let in_y = (out_y * sh + filter_y).wrapping_sub(pt);
-                        if in_y >= h {
-                            continue;
-                        }
-                        for filter_x in 0..kw {
-                            let in_x = (out_x * sw + filter_x).wrapping_sub(pl);
-                            if in_x >= w {
+        let mut taps = dcols.chunks_exact(batch * oh * ow);
+        for filter_y in 0..kh {
+            for filter_x in 0..kw {
+                for ch in 0..c {
+                    let Some(tap) = taps.next() else { return };
+                    for (image, src) in d_in.chunks_exact_mut(h * w * c).zip(tap.chunks_exact(oh * ow)) {
+                        for (out_y, src) in src.chunks_exact(ow).enumerate() {
+                            let in_y = (out_y * sh + filter_y).wrapping_sub(pt);
+                            if in_y >= h {
                                 continue;
                             }
-                            let dst = (in_y * w + in_x) * c;
-                            let src = (filter_y * kw + filter_x) * c;
-                            for (d, &g) in image[dst..dst + c].iter_mut().zip(&row[src..src + c]) {
-                                *d += g;
+                            for (out_x, &g) in src.iter().enumerate() {
+                                let in_x = (out_x * sw + filter_x).wrapping_sub(pl);
+                                if in_x < w {
+                                    image[(in_y * w + in_x) * c + ch] += g;
+                                }
                             }
                         }
                     }
@@ -425,46 +422,292 @@ impl Conv2D {
 
     fn forward(&mut self, input: &[f32], batch: usize, output: &mut Vec<f32>) {
         let [oh, ow, o] = self.out_shape;
-        let (r, k) = (batch * oh * ow, self.k());
+        let positions = oh * ow;
         self.im2col(input, batch);
-        output.resize(r * o, 0.0); // fully overwritten: the product ignores what was there
-        // Y (R×O) = colsᵀ (R×K) · Wᵀ (K×O)
-        matmul_atbt(&self.cols, &self.weights, output, k, r, o);
-        add_bias_rows(output, &self.bias);
-        if self.activation == Activation::Relu {
-            relu_in_place(output);
+        output.resize(batch * positions * o, 0.0); // fully overwritten
+        let relu = self.activation == Activation::Relu;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.resize(if self.planar_output { 0 } else { positions * o }, 0.0);
+        for (b, out) in output.chunks_exact_mut(positions * o).enumerate() {
+            let planes: &mut [f32] = if self.planar_output { out } else { &mut scratch };
+            kernels::conv_forward_image(&self.cols, b, positions, &self.weights, &self.bias, relu, planes);
+            if !self.planar_output {
+                kernels::planes_to_nhwc(&scratch, positions, out);
+            }
         }
+        self.scratch = scratch;
     }
 
     fn backward(&mut self, output: &[f32], d_out: &mut [f32], batch: usize, d_in: Option<&mut Vec<f32>>) {
+        let [h, w, c] = self.in_shape;
         let [oh, ow, o] = self.out_shape;
-        let (r, k) = (batch * oh * ow, self.k());
-        if self.activation == Activation::Relu {
-            relu_mask(output, d_out);
+        let positions = oh * ow;
+        let relu = self.activation == Activation::Relu;
+        let k = self.k();
+        let mut acc = kernels::GradAccumulator::new(o, k);
+        let mut dcols = match d_in {
+            Some(_) => vec![0.0; k * batch * positions],
+            None => Vec::new(),
+        };
+        let mut d_planes = std::mem::take(&mut self.scratch);
+        d_planes.resize(positions * o, 0.0);
+        for (b, (y, dy)) in output.chunks_exact(positions * o).zip(d_out.chunks_exact(positions * o)).enumerate() {
+            // dY of this image as channel planes, zero where the ReLU was off
+            if self.planar_output {
+                kernels::mask_planes(y, dy, relu, &mut d_planes);
+            } else {
+                kernels::nhwc_to_masked_planes(y, dy, o, relu, &mut d_planes);
+            }
+            acc.add_image(&self.cols, b, positions, &d_planes);
+            if !dcols.is_empty() {
+                kernels::dcols_image(&self.weights, &d_planes, b, positions, &mut dcols);
+            }
         }
-        // dW (O×K) = dYᵀ (O×R) · colsᵀ (R×K);  db = Σ_rows dY
-        matmul_atbt(d_out, &self.cols, &mut self.grad_weights, r, o, k);
-        sum_rows(d_out, &mut self.grad_bias);
+        acc.finish(&mut self.grad_weights, &mut self.grad_bias);
+        self.scratch = d_planes;
         if let Some(d_in) = d_in {
-            // dcols (R×K) = dY (R×O) · W (O×K)
-            let mut dcols = vec![0.0; r * k];
-            matmul_ab(d_out, &self.weights, &mut dcols, r, o, k);
+            d_in.clear();
+            d_in.resize(batch * h * w * c, 0.0);
             self.col2im(&dcols, batch, d_in);
+        }
+    }
+}
+
+/// The convolution's arithmetic on the im2col matrix `cols` (K×R, R = B·P positions, see
+/// [`Conv2D::im2col`]), one image at a time in channel-major form: image `b`'s output is O planes of P
+/// positions, each `bias + Σ_k w[oc, k] · cols[k, b·P..(b+1)·P]`. Every inner loop runs over
+/// contiguous positions and vectorizes; one image's planes and its slice of `cols` stay in cache.
+/// Sums over positions use `LANES` independent partial sums in a fixed order, so results do not depend
+/// on the vector width the compiler picks. On x86-64 the hot loops are also compiled for AVX2 and
+/// chosen at run time, with fused multiply-adds (one rounding instead of two), so results differ in
+/// the last bits between CPUs with and without FMA; on one machine they are reproducible.
+mod kernels {
+    /// Independent partial sums in reductions.
+    const LANES: usize = 16;
+
+    macro_rules! avx2_dispatch {
+        ($body:ident, $avx2:ident, ($($arg:ident: $ty:ty),*)) => {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            fn $avx2($($arg: $ty),*) {
+                $body::<true>($($arg),*)
+            }
+        };
+    }
+
+    /// `acc + a·b`, fused (one rounding) where the CPU has FMA, else as a multiply and an add.
+    #[inline(always)]
+    fn madd<const FMA: bool>(acc: f32, a: f32, b: f32) -> f32 {
+        if FMA { a.mul_add(b, acc) } else { acc + a * b }
+    }
+
+    /// Planes of image `b`: `planes[oc·P + p] = relu?(bias[oc] + Σ_k weights[oc·K + k] · cols[k·R + b·P + p])`.
+    pub fn conv_forward_image(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA, checked on the line above.
+            return unsafe { forward_avx2(cols, b, p, weights, bias, relu, planes) };
+        }
+        forward_body::<false>(cols, b, p, weights, bias, relu, planes)
+    }
+    avx2_dispatch!(forward_body, forward_avx2, (cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]));
+
+    /// Output channels per register tile.
+    const OC_TILE: usize = 4;
+    /// Positions per register tile (one 8-float vector).
+    const P_TILE: usize = 8;
+
+    #[inline(always)]
+    fn forward_body<const FMA: bool>(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]) {
+        let o = bias.len();
+        let k = weights.len() / o;
+        let r = cols.len() / k;
+        let taps: Vec<&[f32]> = cols.chunks_exact(r).map(|t| &t[b * p..(b + 1) * p]).collect();
+        let mut oc = 0;
+        // Register tiles: OC_TILE channels × P_TILE positions of accumulators stay in registers while
+        // all K taps are added, so each input vector is loaded once per tile of channels.
+        while oc + OC_TILE <= o {
+            let w: [&[f32]; OC_TILE] = std::array::from_fn(|t| &weights[(oc + t) * k..(oc + t + 1) * k]);
+            let mut pos = 0;
+            while pos + P_TILE <= p {
+                let mut acc = [[0.0f32; P_TILE]; OC_TILE];
+                for t in 0..OC_TILE {
+                    acc[t] = [bias[oc + t]; P_TILE];
+                }
+                for (kk, tap) in taps.iter().enumerate() {
+                    let x: &[f32; P_TILE] = tap[pos..pos + P_TILE].as_chunks().0.first().unwrap_or(&[0.0; P_TILE]);
+                    for t in 0..OC_TILE {
+                        let wv = w[t][kk];
+                        for j in 0..P_TILE {
+                            acc[t][j] = madd::<FMA>(acc[t][j], wv, x[j]);
+                        }
+                    }
+                }
+                for t in 0..OC_TILE {
+                    if relu {
+                        for a in acc[t].iter_mut() {
+                            *a = if *a > 0.0 { *a } else { 0.0 };
+                        }
+                    }
+                    planes[(oc + t) * p + pos..(oc + t) * p + pos + P_TILE].copy_from_slice(&acc[t]);
+                }
+                pos += P_TILE;
+            }
+            // the positions left over after whole tiles
+            for t in 0..OC_TILE {
+                for q in pos..p {
+                    let mut a = bias[oc + t];
+                    for (kk, tap) in taps.iter().enumerate() {
+                        a += w[t][kk] * tap[q];
+                    }
+                    planes[(oc + t) * p + q] = if relu && a < 0.0 { 0.0 } else { a };
+                }
+            }
+            oc += OC_TILE;
+        }
+        // channels left over after whole tiles: one plane at a time
+        for oc in oc..o {
+            let plane = &mut planes[oc * p..(oc + 1) * p];
+            plane.fill(bias[oc]);
+            for (&wv, tap) in weights[oc * k..(oc + 1) * k].iter().zip(&taps) {
+                for (acc, &x) in plane.iter_mut().zip(tap.iter()) {
+                    *acc += wv * x;
+                }
+            }
+            if relu {
+                for acc in plane.iter_mut() {
+                    *acc = if *acc > 0.0 { *acc } else { 0.0 };
+                }
+            }
+        }
+    }
+
+    /// O planes of P → P rows of O (NHWC).
+    pub fn planes_to_nhwc(planes: &[f32], p: usize, out: &mut [f32]) {
+        let o = planes.len() / p;
+        for (oc, plane) in planes.chunks_exact(p).enumerate() {
+            for (i, &v) in plane.iter().enumerate() {
+                out[i * o + oc] = v;
+            }
+        }
+    }
+
+    /// Copy dY planes, zeroed where the output was not positive (ReLU).
+    pub fn mask_planes(y: &[f32], dy: &[f32], relu: bool, d_planes: &mut [f32]) {
+        for ((d, &g), &y) in d_planes.iter_mut().zip(dy).zip(y) {
+            *d = if relu && y <= 0.0 { 0.0 } else { g };
+        }
+    }
+
+    /// NHWC dY (P rows of O) → masked O planes.
+    pub fn nhwc_to_masked_planes(y: &[f32], dy: &[f32], o: usize, relu: bool, d_planes: &mut [f32]) {
+        let p = d_planes.len() / o;
+        for (i, (dy, y)) in dy.chunks_exact(o).zip(y.chunks_exact(o)).enumerate() {
+            for (oc, (&g, &y)) in dy.iter().zip(y).enumerate() {
+                d_planes[oc * p + i] = if relu && y <= 0.0 { 0.0 } else { g };
+            }
+        }
+    }
+
+    /// dcols[k, b·P + p] = Σ_oc w[oc, k] · dY[oc, p] (for the input gradient of a conv that needs one).
+    pub fn dcols_image(weights: &[f32], d_planes: &[f32], b: usize, p: usize, dcols: &mut [f32]) {
+        let o = d_planes.len() / p;
+        let k = weights.len() / o;
+        let r = dcols.len() / k;
+        for (kk, dst) in dcols.chunks_exact_mut(r).enumerate() {
+            let dst = &mut dst[b * p..(b + 1) * p];
+            for (oc, d) in d_planes.chunks_exact(p).enumerate() {
+                let wv = weights[oc * k + kk];
+                for (x, &g) in dst.iter_mut().zip(d) {
+                    *x += wv * g;
+                }
+            }
+        }
+    }
+
+    /// Partial sums of the weight and bias gradients, `LANES` per entry.
+    pub struct GradAccumulator {
+        o: usize,
+        k: usize,
+        weights: Vec<[f32; LANES]>,
+        bias: Vec<[f32; LANES]>,
+    }
+
+    impl GradAccumulator {
+        pub fn new(o: usize, k: usize) -> GradAccumulator {
+            GradAccumulator { o, k, weights: vec![[0.0; LANES]; o * k], bias: vec![[0.0; LANES]; o] }
+        }
+
+        /// dW[oc, k] += Σ_p dY[oc, p] · cols[k, b·P + p];  db[oc] += Σ_p dY[oc, p].
+        pub fn add_image(&mut self, cols: &[f32], b: usize, p: usize, d_planes: &[f32]) {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU supports AVX2 and FMA, checked on the line above.
+                return unsafe { grad_avx2(self, cols, b, p, d_planes) };
+            }
+            grad_body::<false>(self, cols, b, p, d_planes)
+        }
+
+        pub fn finish(&self, grad_weights: &mut [f32], grad_bias: &mut [f32]) {
+            for (g, lanes) in grad_weights.iter_mut().zip(&self.weights) {
+                *g = lanes.iter().sum();
+            }
+            for (g, lanes) in grad_bias.iter_mut().zip(&self.bias) {
+                *g = lanes.iter().sum();
+            }
+        }
+    }
+    avx2_dispatch!(grad_body, grad_avx2, (acc: &mut GradAccumulator, cols: &[f32], b: usize, p: usize, d_planes: &[f32]));
+
+    #[inline(always)]
+    fn grad_body<const FMA: bool>(acc: &mut GradAccumulator, cols: &[f32], b: usize, p: usize, d_planes: &[f32]) {
+        let (o, k) = (acc.o, acc.k);
+        let r = cols.len() / k;
+        for (oc, d) in d_planes.chunks_exact(p).take(o).enumerate() {
+            let (d_chunks, d_tail) = d.as_chunks::<LANES>();
+            let mut lanes = acc.bias[oc];
+            for dc in d_chunks {
+                for j in 0..LANES {
+                    lanes[j] += dc[j];
+                }
+            }
+            for (j, &g) in d_tail.iter().enumerate() {
+                lanes[j] += g;
+            }
+            acc.bias[oc] = lanes;
+            for (kk, tap) in cols.chunks_exact(r).enumerate() {
+                let (x_chunks, x_tail) = tap[b * p..(b + 1) * p].as_chunks::<LANES>();
+                let mut lanes = acc.weights[oc * k + kk];
+                for (dc, xc) in d_chunks.iter().zip(x_chunks) {
+                    for j in 0..LANES {
+                        lanes[j] = madd::<FMA>(lanes[j], dc[j], xc[j]);
+                    }
+                }
+                for (j, (&g, &x)) in d_tail.iter().zip(x_tail).enumerate() {
+                    lanes[j] += g * x;
+                }
+                acc.weights[oc * k + kk] = lanes;
+            }
         }
     }
 }
 
 impl MaxPool2D {
     /// Max over each window, remembering in `argmax` which input element won (the first maximum in
-    /// window order, as TensorFlow's MaxPoolGrad routes it). The per-channel updates are selects, so
-    /// the channel loop vectorizes.
+    /// window order, as TensorFlow's MaxPoolGrad routes it). The input is NHWC, or channel planes per
+    /// image when `planar_input` (a conv just before writes them, which saves a transpose). The output
+    /// is NHWC either way.
     fn forward(&mut self, input: &[f32], batch: usize, output: &mut Vec<f32>) {
         let [h, w, c] = self.in_shape;
         let [oh, ow, _] = self.out_shape;
-        let [ph, pw] = self.pool;
-        let [sh, sw] = self.strides;
         output.resize(batch * oh * ow * c, 0.0);
         self.argmax.resize(output.len(), 0);
+        if self.planar_input {
+            self.forward_planes(input, batch, output);
+            return;
+        }
+        let [ph, pw] = self.pool;
+        let [sh, sw] = self.strides;
         let mut outs = output.chunks_exact_mut(c).zip(self.argmax.chunks_exact_mut(c));
         for b in 0..batch {
             let image = b * h * w * c;
@@ -475,19 +718,72 @@ impl MaxPool2D {
                     for filter_y in 0..ph {
                         for filter_x in 0..pw {
                             let i = image + ((out_y * sh + filter_y) * w + out_x * sw + filter_x) * c;
-                            // equal-length slices let the compiler drop the bounds checks
-                            let src = &input[i..i + c];
-                            let (best, arg) = (&mut best[..c], &mut arg[..c]);
+                            let (src, best, arg) = (&input[i..i + c], &mut best[..c], &mut arg[..c]);
                             for ch in 0..c {
                                 let v = src[ch];
-                                // branch-free select: the winner is data-dependent, so a branch would
-                                // mispredict half the time
-                                let mask = 0u32.wrapping_sub((v > best[ch]) as u32);
-                                arg[ch] ^= (arg[ch] ^ (i + ch) as u32) & mask;
-                                best[ch] = f32::from_bits(best[ch].to_bits() ^ ((best[ch].to_bits() ^ v.to_bits()) & mask));
+                                // the winner is data-dependent: ask for a select, not a branch
+                                let better = v > best[ch];
+                                best[ch] = select_unpredictable(better, v, best[ch]);
+                                arg[ch] = select_unpredictable(better, (i + ch) as u32, arg[ch]);
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// The same over channel planes: each output row of one plane is computed for all `out_x` at once,
+    /// window element by window element, so the loops run along a row and vectorize.
+    fn forward_planes(&mut self, input: &[f32], batch: usize, output: &mut [f32]) {
+        let [h, w, c] = self.in_shape;
+        let [oh, ow, _] = self.out_shape;
+        let [ph, pw] = self.pool;
+        let [sh, sw] = self.strides;
+        let mut best = vec![0.0f32; ow];
+        let mut arg = vec![0u32; ow];
+        for (plane_index, plane) in input.chunks_exact(h * w).take(batch * c).enumerate() {
+            let (b, ch) = (plane_index / c, plane_index % c);
+            let plane_start = (plane_index * h * w) as u32;
+            for out_y in 0..oh {
+                if [ph, pw, sh, sw] == [2, 2, 2, 2] {
+                    // the common 2×2/2 pool: each window is a pair from two adjacent rows
+                    let top_start = 2 * out_y * w;
+                    let top = plane[top_start..top_start + 2 * ow].as_chunks::<2>().0;
+                    let bottom = plane[top_start + w..top_start + w + 2 * ow].as_chunks::<2>().0;
+                    let first = plane_start + top_start as u32;
+                    for (out_x, ((t, b), (m, a))) in top.iter().zip(bottom).zip(best.iter_mut().zip(arg.iter_mut())).enumerate() {
+                        let at = first + 2 * out_x as u32;
+                        let (mut mv, mut ma) = (t[0], at);
+                        for (v, i) in [(t[1], at + 1), (b[0], at + w as u32), (b[1], at + w as u32 + 1)] {
+                            let better = v > mv;
+                            mv = select_unpredictable(better, v, mv);
+                            ma = select_unpredictable(better, i, ma);
+                        }
+                        (*m, *a) = (mv, ma);
+                    }
+                } else {
+                    best.fill(f32::NEG_INFINITY);
+                    for filter_y in 0..ph {
+                        let row_start = (out_y * sh + filter_y) * w;
+                        let row = &plane[row_start..row_start + w];
+                        for filter_x in 0..pw {
+                            let first = plane_start + (row_start + filter_x) as u32;
+                            let (best, arg) = (&mut best[..ow], &mut arg[..ow]);
+                            for out_x in 0..ow {
+                                let v = row[out_x * sw + filter_x];
+                                // the winner is data-dependent: ask for a select, not a branch
+                                let better = v > best[out_x];
+                                best[out_x] = select_unpredictable(better, v, best[out_x]);
+                                arg[out_x] = select_unpredictable(better, first + (out_x * sw) as u32, arg[out_x]);
+                            }
+                        }
+                    }
+                }
+                let o = (b * oh + out_y) * ow * c + ch;
+                for (out_x, (&m, &a)) in best.iter().zip(&arg).enumerate() {
+                    output[o + out_x * c] = m;
+                    self.argmax[o + out_x * c] = a;
                 }
             }
         }

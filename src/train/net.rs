@@ -62,6 +62,13 @@ impl Sequential {
             shape = layer.out_shape();
             layers.push(layer);
         }
+        // A conv feeding a max pool hands it channel planes (no transpose in between).
+        for i in 1..layers.len() {
+            if let [Layer::Conv2D(conv), Layer::MaxPool2D(pool)] = &mut layers[i - 1..=i] {
+                conv.planar_output = true;
+                pool.planar_input = true;
+            }
+        }
         if shape.len() != 1 {
             return Err(Error::InvalidArgument(format!(
                 "the last layer must give a flat vector of class logits, got shape {shape:?}"

@@ -5,7 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod convert;
+mod eval;
+mod inspect;
 mod train;
+mod tutorial;
 
 #[derive(Parser)]
 #[command(name = "ptq", version, about, long_about = None)]
@@ -20,12 +24,27 @@ struct Cli {
 enum Command {
     /// Train the tutorial's CNN on MNIST with Keras's defaults (Adam, batch 32, 5 epochs)
     Train(train::TrainArgs),
+    /// Convert a float .tflite to dynamic-range, full-integer or integer-only (post-training quantization)
+    Convert(convert::ConvertArgs),
+    /// Accuracy of a .tflite model on the 10,000 MNIST test images, as the tutorial prints it
+    Eval(eval::EvalArgs),
+    /// Raw outputs of a .tflite model for every image (for comparing with other runtimes)
+    Predict(eval::PredictArgs),
+    /// Replay the whole tutorial: train, write the five .tflite files, print their I/O types, sizes and accuracies
+    Tutorial(tutorial::TutorialArgs),
+    /// List a .tflite file's operators and tensors (dtype, shape, scale/zero point per axis, sizes)
+    Inspect(inspect::InspectArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train(args) => train::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Convert(args) => convert::run(args),
+        Command::Eval(args) => eval::run_eval(args),
+        Command::Predict(args) => eval::run_predict(args),
+        Command::Tutorial(args) => tutorial::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,8 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use ptq_playground::Result;
 use ptq_playground::data::{Mnist, mnist::find_data_dir};
+use ptq_playground::quantize::export_float;
+use ptq_playground::tflite::write_model;
 use ptq_playground::train::{TrainConfig, Trainer};
 
 #[derive(clap::Args)]
@@ -25,6 +27,9 @@ pub struct TrainArgs {
     /// Folder with the four MNIST IDX files (plain or .gz)
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Write the trained model as a float32 .tflite file
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// Print the final summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
@@ -86,10 +91,17 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             "val_loss": report.val_loss,
             "val_accuracy": report.val_accuracy,
             "train_seconds": train_secs,
+            "seconds": epoch_start.elapsed().as_secs_f64(),
         }));
     }
     let total = started.elapsed().as_secs_f64();
     eprintln!("Trained {} epochs in {total:.1}s", args.epochs);
+    if let Some(path) = &args.out {
+        let model = export_float(&trainer.net)?;
+        let bytes = write_model(&model)?;
+        std::fs::write(path, &bytes).map_err(|e| ptq_playground::Error::io(path.display(), e))?;
+        eprintln!("Wrote {} ({} bytes, float32)", path.display(), bytes.len());
+    }
     if args.json {
         let summary = serde_json::json!({ "seed": args.seed, "seconds": total, "epochs": epochs });
         println!("{summary}");

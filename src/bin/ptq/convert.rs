@@ -1,0 +1,92 @@
+//! `ptq convert`.
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+use ptq_playground::data::{Mnist, find_data_dir};
+use ptq_playground::quantize::{ConvertOptions, IoType, Mode, calibrate, convert};
+use ptq_playground::tflite::{read_model, write_model};
+use ptq_playground::{Error, Result};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ModeArg {
+    /// Float32 (re-written as is)
+    Float,
+    /// Int8 weights, float activations quantized at run time (optimizations=[DEFAULT], no dataset)
+    DynamicRange,
+    /// Int8 everywhere inside, float32 input and output (DEFAULT + representative dataset)
+    FullInteger,
+    /// Int8 everywhere including the input and output (+ TFLITE_BUILTINS_INT8); --io picks uint8/int8
+    IntegerOnly,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum IoArg {
+    Uint8,
+    Int8,
+}
+
+#[derive(clap::Args)]
+pub struct ConvertArgs {
+    /// Float .tflite to convert (from `ptq train --out`, or TensorFlow's converter)
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: PathBuf,
+    /// Conversion, as in the TensorFlow post-training quantization tutorial
+    #[arg(long, value_enum)]
+    pub mode: ModeArg,
+    /// Where to write the converted .tflite
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Representative images for calibration: the first N training images (full-integer, integer-only)
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub calibration_samples: usize,
+    /// Input/output type of integer-only models
+    #[arg(long, value_enum, default_value = "uint8")]
+    pub io: IoArg,
+    /// Quantize dense (FULLY_CONNECTED) weights per tensor instead of per output channel
+    #[arg(long)]
+    pub per_tensor_dense: bool,
+    /// Folder with the MNIST IDX files (for calibration)
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+pub fn run(args: &ConvertArgs) -> Result<()> {
+    let mode = match args.mode {
+        ModeArg::Float => Mode::Float,
+        ModeArg::DynamicRange => Mode::DynamicRange,
+        ModeArg::FullInteger => Mode::FullInteger,
+        ModeArg::IntegerOnly => Mode::IntegerOnly(match args.io {
+            IoArg::Uint8 => IoType::UInt8,
+            IoArg::Int8 => IoType::Int8,
+        }),
+    };
+    let bytes = std::fs::read(&args.input).map_err(|e| Error::io(args.input.display(), e))?;
+    let float = read_model(&bytes).map_err(|e| e.in_file(args.input.display()))?;
+    let options = ConvertOptions { mode, per_channel_dense: !args.per_tensor_dense };
+    let calibration = if mode.needs_calibration() {
+        if args.calibration_samples == 0 {
+            return Err(Error::InvalidArgument("--calibration-samples must be at least 1".into()));
+        }
+        let dir = find_data_dir(args.data.as_deref())?;
+        let train = Mnist::load_split_train(&dir)?;
+        let n = args.calibration_samples.min(train.len());
+        let images = &train.images[..n * train.image_len()];
+        Some(calibrate(&float, images, train.image_len(), |_, _| true).map_err(|e| e.in_file(args.input.display()))?)
+    } else {
+        None
+    };
+    let model = convert(&float, &options, calibration.as_ref()).map_err(|e| e.in_file(args.input.display()))?;
+    let out = write_model(&model)?;
+    std::fs::write(&args.out, &out).map_err(|e| Error::io(args.out.display(), e))?;
+    let ratio = bytes.len() as f64 / out.len() as f64;
+    eprintln!(
+        "{}: {} model, {} bytes ({ratio:.2}x smaller than the {}-byte input){}",
+        args.out.display(),
+        mode.name(),
+        out.len(),
+        bytes.len(),
+        calibration.map_or(String::new(), |c| format!(", calibrated on {} images", c.samples))
+    );
+    Ok(())
+}

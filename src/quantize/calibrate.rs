@@ -1,0 +1,75 @@
+//! Calibration: run the float model over representative images and record each float activation
+//! tensor's global min and max (TFLite's `MinMax` calibration: running min/max over all samples).
+
+use crate::error::{Error, Result};
+use crate::interp::eval::set_image;
+use crate::interp::{Interpreter, InterpreterOptions};
+use crate::tflite::{Model, TensorType};
+
+/// The observed range of every tensor of subgraph 0 (`None` for constants and non-float tensors).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Calibration {
+    pub samples: usize,
+    pub ranges: Vec<Option<(f32, f32)>>,
+}
+
+impl Calibration {
+    /// The range of tensor `index`, if it was observed.
+    pub fn range(&self, index: usize) -> Option<(f32, f32)> {
+        self.ranges.get(index).copied().flatten()
+    }
+}
+
+/// Run `model` on each of `images` (row-major u8 pixels, `image_len` per image, encoded as the
+/// tutorial's representative dataset: pixel / 255 in float32) and record min/max per float activation.
+/// `progress(done, total)` is called after each image; returning `false` cancels.
+pub fn calibrate(model: &Model, images: &[u8], image_len: usize, mut progress: impl FnMut(usize, usize) -> bool) -> Result<Calibration> {
+    if image_len == 0 || images.len() % image_len != 0 || images.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "calibration needs whole images of {image_len} pixels, got {} bytes",
+            images.len()
+        )));
+    }
+    let graph = model
+        .subgraphs
+        .first()
+        .ok_or_else(|| Error::InvalidModel("the model has no subgraph".into()))?;
+    let observed: Vec<bool> = graph
+        .tensors
+        .iter()
+        .map(|t| t.dtype == TensorType::Float32 && model.tensor_data(t).is_none())
+        .collect();
+    let mut interp = Interpreter::with_options(model, InterpreterOptions { preserve_all_tensors: true })?;
+    let mut ranges: Vec<Option<(f32, f32)>> = vec![None; graph.tensors.len()];
+    let mut saw_nan = vec![false; graph.tensors.len()];
+    let total = images.len() / image_len;
+    for (n, image) in images.chunks_exact(image_len).enumerate() {
+        set_image(&mut interp, image)?;
+        interp.invoke()?;
+        for (index, (range, nan)) in ranges.iter_mut().zip(saw_nan.iter_mut()).enumerate() {
+            if !observed[index] {
+                continue;
+            }
+            let Ok(values) = interp.tensor::<f32>(index) else { continue };
+            for &v in values {
+                if v.is_nan() {
+                    *nan = true;
+                    continue;
+                }
+                let (lo, hi) = range.get_or_insert((v, v));
+                *lo = lo.min(v);
+                *hi = hi.max(v);
+            }
+        }
+        if !progress(n + 1, total) {
+            return Err(Error::Cancelled);
+        }
+    }
+    // NaN would otherwise drop out of min/max silently; make it visible to the parameter step instead
+    for (range, nan) in ranges.iter_mut().zip(saw_nan) {
+        if nan {
+            *range = Some((f32::NAN, f32::NAN));
+        }
+    }
+    Ok(Calibration { samples: total, ranges })
+}

@@ -1,0 +1,31 @@
+//! Post-training quantization, as the TensorFlow tutorial does it: export the trained float network to
+//! TFLite, calibrate on a representative dataset, and convert to dynamic-range, full-integer or
+//! integer-only models whose parameters match TensorFlow 2.21's converter.
+
+pub mod calibrate;
+pub mod convert;
+pub mod export;
+pub mod params;
+pub mod version;
+
+pub use calibrate::{Calibration, calibrate};
+pub use convert::{ConvertOptions, IoType, Mode, convert, detect_mode};
+pub use export::export_float;
+
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::tflite::Model;
+
+/// Representative images by default (the tutorial's `representative_data_gen` takes 100).
+pub const DEFAULT_CALIBRATION_SAMPLES: usize = 100;
+
+/// Convert `float` in `mode`, calibrating on the first `samples` images of `data` when the mode needs it.
+pub fn quantize(float: &Model, options: &ConvertOptions, data: &Dataset, samples: usize) -> Result<Model> {
+    let calibration = if options.mode.needs_calibration() {
+        let n = samples.clamp(1, data.len().max(1));
+        Some(calibrate(float, &data.images[..n * data.image_len()], data.image_len(), |_, _| true)?)
+    } else {
+        None
+    };
+    convert(float, options, calibration.as_ref())
+}

@@ -1,0 +1,155 @@
+//! `#[wasm_bindgen]` wrappers around [`Session`]: bulk data as typed arrays (`&[u8]` in, `Vec<u8>` out),
+//! small reports through serde-wasm-bindgen, every error a `JsError` carrying the typed error's message.
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::error::Error;
+use crate::tflite::{inspect_bytes, read_model};
+use crate::wasm::session::{Session, TrainSettings};
+
+fn js_error(e: Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    // plain objects (not Maps) and large integers as numbers, so JS can read them directly
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    value.serialize(&serializer).map_err(|e| JsError::new(&format!("cannot convert report: {e}")))
+}
+
+/// Set up the panic hook once (a panic is a bug, but its message should reach the console).
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// The playground: datasets, model slots ("float", "quant", "upload"), training and evaluation.
+#[wasm_bindgen]
+pub struct Playground {
+    session: Session,
+}
+
+#[wasm_bindgen]
+impl Playground {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Playground {
+        Playground { session: Session::new() }
+    }
+
+    /// Library version.
+    pub fn version() -> String {
+        env!("CARGO_PKG_VERSION").to_string()
+    }
+
+    /// Load the MNIST test set from its two IDX files (plain or gzip). Returns the number of images.
+    pub fn set_test_set(&mut self, images: &[u8], labels: &[u8]) -> Result<usize, JsError> {
+        self.session.set_test_set(images, labels).map_err(js_error)
+    }
+
+    /// Load the MNIST training set. Returns the number of images.
+    pub fn set_train_set(&mut self, images: &[u8], labels: &[u8]) -> Result<usize, JsError> {
+        self.session.set_train_set(images, labels).map_err(js_error)
+    }
+
+    /// Load representative images for calibration (an IDX of 28×28 u8 images, plain or gzip).
+    pub fn set_representative_images(&mut self, images: &[u8]) -> Result<usize, JsError> {
+        self.session.set_representative_images(images).map_err(js_error)
+    }
+
+    pub fn has_train_set(&self) -> bool {
+        self.session.train.is_some()
+    }
+
+    pub fn test_count(&self) -> usize {
+        self.session.test.as_ref().map_or(0, |t| t.len())
+    }
+
+    /// The 784 pixels of a test image.
+    pub fn test_image(&self, index: usize) -> Result<Vec<u8>, JsError> {
+        self.session.test_image(index).map_err(js_error)
+    }
+
+    pub fn test_label(&self, index: usize) -> Result<u8, JsError> {
+        self.session.test_label(index).map_err(js_error)
+    }
+
+    /// Load a `.tflite` file into a slot; returns its details (I/O, size, inspect report).
+    pub fn load_model(&mut self, slot: &str, bytes: &[u8]) -> Result<JsValue, JsError> {
+        to_js(&self.session.load_model(slot, bytes).map_err(js_error)?)
+    }
+
+    /// Details of the model in a slot.
+    pub fn model_info(&self, slot: &str) -> Result<JsValue, JsError> {
+        to_js(&self.session.info(slot).map_err(js_error)?)
+    }
+
+    /// The bytes of the model in a slot (for download).
+    pub fn model_bytes(&self, slot: &str) -> Result<Vec<u8>, JsError> {
+        self.session.model_bytes(slot).map_err(js_error)
+    }
+
+    /// Quantize the float model into the "quant" slot (mode: float, dynamic-range, full-integer,
+    /// integer-only-uint8, integer-only-int8) with `samples` representative images.
+    pub fn quantize(&mut self, mode: &str, samples: usize) -> Result<JsValue, JsError> {
+        to_js(&self.session.quantize(mode, samples).map_err(js_error)?)
+    }
+
+    /// MNIST-style preprocessing of a grayscale drawing (`width × height`, 0 background, 255 ink).
+    pub fn preprocess(gray: &[u8], width: usize, height: usize) -> Result<Vec<u8>, JsError> {
+        Session::preprocess(gray, width, height).map_err(js_error)
+    }
+
+    /// Run a slot's model on 784 pixels: class, probabilities, raw output, output details.
+    pub fn predict(&mut self, slot: &str, pixels: &[u8]) -> Result<JsValue, JsError> {
+        to_js(&self.session.predict(slot, pixels).map_err(js_error)?)
+    }
+
+    /// Start evaluating the listed slots (comma-separated) on the test set.
+    pub fn eval_begin(&mut self, slots: &str) -> Result<JsValue, JsError> {
+        let slots: Vec<String> = slots.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        to_js(&self.session.eval_begin(&slots).map_err(js_error)?)
+    }
+
+    pub fn eval_step(&mut self, count: usize) -> Result<JsValue, JsError> {
+        to_js(&self.session.eval_step(count).map_err(js_error)?)
+    }
+
+    pub fn eval_report(&self) -> Result<JsValue, JsError> {
+        to_js(&self.session.eval_report().map_err(js_error)?)
+    }
+
+    /// Start training: `{epochs, batch_size, learning_rate, seed}`.
+    pub fn train_begin(&mut self, settings: JsValue) -> Result<JsValue, JsError> {
+        let settings: TrainSettings =
+            serde_wasm_bindgen::from_value(settings).map_err(|e| JsError::new(&format!("invalid training settings: {e}")))?;
+        to_js(&self.session.train_begin(&settings).map_err(js_error)?)
+    }
+
+    /// Run up to `steps` training steps.
+    pub fn train_step(&mut self, steps: usize) -> Result<JsValue, JsError> {
+        to_js(&self.session.train_step(steps).map_err(js_error)?)
+    }
+
+    /// Make the trained network the float model.
+    pub fn train_finish(&mut self) -> Result<JsValue, JsError> {
+        to_js(&self.session.train_finish().map_err(js_error)?)
+    }
+
+    /// Inspect `.tflite` bytes without loading them (the report `ptq inspect --json` prints).
+    pub fn inspect(bytes: &[u8]) -> Result<JsValue, JsError> {
+        to_js(&inspect_bytes(bytes).map_err(js_error)?)
+    }
+
+    /// Read and re-validate `.tflite` bytes: `Ok` or the typed error's message (for tests of hostile
+    /// input through the exported API).
+    pub fn check_model(bytes: &[u8]) -> Result<(), JsError> {
+        read_model(bytes).map(|_| ()).map_err(js_error)
+    }
+}
+
+impl Default for Playground {
+    fn default() -> Playground {
+        Playground::new()
+    }
+}
