@@ -14,6 +14,7 @@
 
 pub mod data;
 pub mod error;
+pub mod fuzzing;
 pub mod interp;
 pub mod quantize;
 pub mod rng;

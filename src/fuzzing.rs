@@ -1,0 +1,29 @@
+//! Entry points shared by the `cargo fuzz` targets (fuzz/) and the regression test that replays their
+//! committed corpus (tests/fuzz_regressions.rs). Each takes arbitrary bytes and exercises a whole path a
+//! user's file takes; they return whether the input was accepted, and must never panic.
+
+use crate::data::{Dataset, parse_idx};
+use crate::interp::{Interpreter, eval};
+use crate::tflite::read_model;
+
+/// Read a `.tflite`, plan it, and run it once on an all-zero input and once on an MNIST-like image
+/// (when the input has 784 elements). `Ok(true)` when everything succeeded.
+pub fn tflite_bytes(data: &[u8]) -> bool {
+    let Ok(model) = read_model(data) else { return false };
+    let Ok(mut interp) = Interpreter::new(&model) else { return false };
+    if interp.invoke().is_err() {
+        return false;
+    }
+    let image: Vec<u8> = (0..784).map(|i| ((i * 37) % 256) as u8).collect();
+    let _ = eval::predict(&mut interp, &image);
+    let _ = interp.output_dequantized(0);
+    true
+}
+
+/// Parse IDX bytes and, if they hold a 3-D u8 array, build a dataset from them and themselves as
+/// labels (mismatches must be typed errors).
+pub fn idx_bytes(data: &[u8]) -> bool {
+    let Ok(idx) = parse_idx(data) else { return false };
+    let _ = Dataset::from_bytes(data, data);
+    !idx.data.is_empty()
+}
