@@ -52,26 +52,36 @@ pub fn progress_bar(len: usize, prefix: &str) -> ProgressBar {
     bar
 }
 
-/// Accuracy of `model` on `test` with a progress bar; returns (label, accuracy fraction).
-pub fn evaluate(model: &Model, test: &Dataset, path: &Path) -> Result<(String, f64, usize)> {
+/// Accuracy of `model` on `test` with a progress bar; returns (label, accuracy fraction, images,
+/// seconds spent classifying).
+pub fn evaluate(model: &Model, test: &Dataset, path: &Path) -> Result<(String, f64, usize, f64)> {
     let mut interp = Interpreter::new(model).map_err(|e| e.in_file(path.display()))?;
     let bar = progress_bar(test.len(), "Evaluating");
+    let started = std::time::Instant::now();
     let acc = eval::accuracy(&mut interp, test, |done, _| {
         bar.set_position(done as u64);
         true
     })
     .map_err(|e| e.in_file(path.display()))?;
+    let seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    Ok((detect_mode(model).label().to_string(), acc.fraction(), acc.total))
+    Ok((detect_mode(model).label().to_string(), acc.fraction(), acc.total, seconds))
 }
 
 pub fn run_eval(args: &EvalArgs) -> Result<()> {
     let model = load_model(&args.model)?;
     let dir = find_data_dir(args.data.as_deref())?;
     let test = Mnist::load_test(&dir)?;
-    let (label, fraction, total) = evaluate(&model, &test, &args.model)?;
+    let (label, fraction, total, seconds) = evaluate(&model, &test, &args.model)?;
     if args.json {
-        let j = serde_json::json!({ "model": args.model.display().to_string(), "kind": label, "accuracy": fraction, "test_samples": total });
+        let j = serde_json::json!({
+            "model": args.model.display().to_string(),
+            "kind": label,
+            "accuracy": fraction,
+            "test_samples": total,
+            "seconds": seconds,
+            "us_per_image": seconds * 1e6 / total.max(1) as f64,
+        });
         println!("{j}");
     } else {
         println!("{label} model accuracy is {:.4}% (Number of test samples={total})", fraction * 100.0);

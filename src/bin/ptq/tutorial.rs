@@ -93,7 +93,7 @@ pub fn run(args: &TutorialArgs) -> Result<()> {
     for (name, model, size) in &models {
         let interp = Interpreter::new(model)?;
         let (input, output) = (interp.inputs()[0].clone(), interp.outputs()[0].clone());
-        let (label, accuracy, total) = evaluate(model, &mnist.test, &args.out.join(name))?;
+        let (label, accuracy, total, _) = evaluate(model, &mnist.test, &args.out.join(name))?;
         println!("{name}: input: {}  output: {}", numpy_name(input.dtype), numpy_name(output.dtype));
         println!("{label} model accuracy is {:.4}% (Number of test samples={total})", accuracy * 100.0);
         rows.push((name, *size, input, output, accuracy));
