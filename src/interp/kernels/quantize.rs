@@ -9,7 +9,7 @@
 //!   128 apart is a sign-bit flip (`x ^ 0x80`), which is what the MBQM path gives too.
 
 use crate::error::Result;
-use crate::interp::fixed_point::{multiply_by_quantized_multiplier, round_f32};
+use crate::interp::fixed_point::{multiply_by_quantized_multiplier, round_to_i32};
 use crate::interp::kernels::check_len;
 
 /// A quantized storage type (int8 or uint8).
@@ -42,7 +42,8 @@ impl QuantElement for u8 {
     }
 }
 
-/// Float32 → int8/uint8 (reference `AffineQuantize`).
+/// Float32 → int8/uint8 (reference `AffineQuantize`): `clamp(round(x / scale) + zero_point)`, the
+/// division and rounding (half away from zero) in float. NaN (undefined in the C++) gives the zero point.
 pub fn quantize_f32<T: QuantElement>(
     scale: f32,
     zero_point: i32,
@@ -51,10 +52,9 @@ pub fn quantize_f32<T: QuantElement>(
 ) -> Result<()> {
     check_len("QUANTIZE", "output", output.len(), input.len())?;
     for (o, &x) in output.iter_mut().zip(input) {
-        let unclamped = round_f32(x / scale) as f64 + zero_point as f64;
-        // NaN stays NaN through the clamp and `as` turns it into 0 (C++ would be undefined here).
-        let clamped = unclamped.max(T::MIN as f64).min(T::MAX as f64);
-        *o = T::from_i32(clamped as i32);
+        // In i64 the sum cannot overflow; clamping it equals clamping the C++'s double.
+        let v = round_to_i32(x / scale) as i64 + zero_point as i64;
+        *o = T::from_i32(v.clamp(T::MIN as i64, T::MAX as i64) as i32);
     }
     Ok(())
 }
