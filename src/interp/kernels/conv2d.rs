@@ -10,7 +10,7 @@
 //! |--------|-------|-------------|------------|
 //! | input  | int8  | per tensor  | any in [−128, 127] |
 //! | filter | int8  | per axis 0 (O) | 0 (symmetric, values in [−127, 127]) |
-//! | bias   | int32 | per axis 0  | 0, scale = input scale · filter scale[o] |
+//! | bias   | int32 | per axis 0  | 0, scale = input scale · filter scale`[o]` |
 //! | output | int8  | per tensor  | any |
 //!
 //! Facts from `tflite/kernels/internal/reference/conv.h` and `reference/integer_ops/conv.h`:
