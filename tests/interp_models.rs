@@ -343,9 +343,11 @@ fn graph_errors_are_typed() {
     assert!(Interpreter::new(&model).is_err());
 }
 
+/// The mutation corpus: TF's five reference files, op-coverage files with the other ops, and the
+/// hand-built model.
 fn reference_models() -> Vec<Model> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference");
-    [
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let files = [
         "float",
         "dynamic",
         "fullint_floatio",
@@ -353,9 +355,26 @@ fn reference_models() -> Vec<Model> {
         "intonly_int8",
     ]
     .iter()
-    .map(|m| read_model(&std::fs::read(dir.join(format!("mnist_{m}.tflite"))).unwrap()).unwrap())
-    .chain(std::iter::once(tiny_int8_model()))
-    .collect()
+    .map(|m| root.join(format!("reference/mnist_{m}.tflite")))
+    .chain(
+        [
+            "depthwise_intonly_int8",
+            "depthwise_dynamic",
+            "pools_float",
+            "pools2_intonly_uint8",
+            "cnn_softmax_intonly_int8",
+            "mlp_softmax_float",
+            "hybrid_dynamic",
+            "dense_3d_b1_fullint_floatio",
+            "dilated_b1_intonly_int8",
+        ]
+        .iter()
+        .map(|m| root.join(format!("ops/{m}.tflite"))),
+    );
+    files
+        .map(|path| read_model(&std::fs::read(&path).unwrap()).unwrap())
+        .chain(std::iter::once(tiny_int8_model()))
+        .collect()
 }
 
 fn pick<T: Copy>(rng: &mut Rng, v: &[T]) -> T {

@@ -21,6 +21,17 @@ pub fn round_f32(x: f32) -> f32 {
     x.round()
 }
 
+/// `round_f32(x) as i32` (saturating; NaN gives 0) without calling libm's `roundf`, which the baseline
+/// x86-64 target cannot inline (`roundps` needs SSE4.1): truncate, then step away from zero when the
+/// dropped fraction is at least one half. The fraction `x − trunc(x)` is exact in f32 (below 2^23 it is
+/// x's low bits; above, x is an integer and the fraction 0).
+#[inline(always)]
+pub fn round_to_i32(x: f32) -> i32 {
+    let t = x as i32;
+    let fraction = x - t as f32;
+    t.saturating_add((fraction >= 0.5) as i32 - (fraction <= -0.5) as i32)
+}
+
 /// `QuantizeMultiplier`: split a positive real multiplier `m` into a Q0.31 significand in
 /// [2^30, 2^31) and a power-of-two exponent, `m ≈ significand · 2^(shift − 31)`.
 ///
@@ -290,6 +301,53 @@ pub fn calculate_input_radius(input_integer_bits: i32, input_left_shift: i32) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_to_i32_matches_round() {
+        let specials = [
+            0.0f32,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999997,
+            -0.49999997,
+            0.50000006,
+            8388607.5,
+            -8388607.5,
+            8388608.0,
+            16777217.0,
+            2147483520.0,
+            2147483648.0,
+            -2147483648.0,
+            -2147483904.0,
+            1e10,
+            -1e10,
+            f32::MAX,
+            f32::MIN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MIN_POSITIVE,
+            1e-40,
+        ];
+        for x in specials {
+            assert_eq!(round_to_i32(x), x.round() as i32, "{x}");
+        }
+        let mut bits = 0x1234_5678u32;
+        for _ in 0..1_000_000 {
+            bits ^= bits << 13;
+            bits ^= bits >> 17;
+            bits ^= bits << 5;
+            let x = f32::from_bits(bits);
+            assert_eq!(round_to_i32(x), x.round() as i32, "{x}");
+            let y = (bits % 100_000) as f32 / 64.0 - 700.0; // many exact halves
+            assert_eq!(round_to_i32(y), y.round() as i32, "{y}");
+        }
+    }
 
     #[test]
     fn quantize_multiplier_values() {

@@ -86,7 +86,7 @@ struct Planner<'m> {
     preserve_all_tensors: bool,
     /// How many operator inputs and graph outputs read each tensor.
     uses: Vec<usize>,
-    /// int8 convolutions whose only reader is a MAX_POOL_2D still to be planned: model tensor → step.
+    /// Convolutions whose only reader is a MAX_POOL_2D still to be planned: model tensor → step.
     pending_conv: Vec<(usize, Step)>,
 }
 
@@ -651,12 +651,24 @@ impl<'m> Planner<'m> {
                     .then(|| ConvF32Fast::new(&shape, &filter, bias.as_deref(), act))
                     .flatten()
                 {
-                    Some((kernel, scratch)) => Step::Conv2dF32Fast {
-                        input: xa.buffer,
-                        output,
-                        kernel: Box::new(kernel),
-                        scratch,
-                    },
+                    Some((kernel, scratch)) => {
+                        let step = Step::Conv2dF32Fast {
+                            input: xa.buffer,
+                            output,
+                            kernel: Box::new(kernel),
+                            scratch,
+                        };
+                        // Defer it if its only reader is a MAX_POOL_2D: the pool may fuse it.
+                        if !foldable
+                            && !self.preserve_all_tensors
+                            && self.uses[out_i] == 1
+                            && self.read_by_max_pool(out_t)
+                        {
+                            self.pending_conv.push((out_i, step));
+                            return Ok(());
+                        }
+                        step
+                    }
                     None => Step::Conv2dF32 {
                         input: xa.buffer,
                         output,
@@ -1228,9 +1240,31 @@ impl<'m> Planner<'m> {
         // the convolution now, before the pool.
         if let Some(pos) = self.pending_conv.iter().position(|(t, _)| *t == xi) {
             let (_, conv) = self.pending_conv.remove(pos);
+            let fusable_f32 = max
+                && self.dtype(xi) == TensorType::Float32
+                && self.dtype(out_i) == TensorType::Float32;
             let fusable =
                 max && self.dtype(xi) == TensorType::Int8 && self.dtype(out_i) == TensorType::Int8;
             match conv {
+                Step::Conv2dF32Fast {
+                    input,
+                    kernel,
+                    scratch,
+                    ..
+                } if fusable_f32 => {
+                    let pool_act = float_range(op, opts.fused_activation)?;
+                    self.add_work(op, checked_len(&out_shape).unwrap_or(usize::MAX) as u64)?;
+                    let output = self.output(op, out_t, out_shape)?;
+                    self.steps.push(Step::Conv2dF32MaxPoolFast {
+                        input,
+                        output,
+                        kernel,
+                        pool: window,
+                        pool_act,
+                        scratch,
+                    });
+                    return Ok(());
+                }
                 Step::Conv2dI8Fast {
                     input,
                     kernel,

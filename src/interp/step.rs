@@ -7,7 +7,8 @@ use crate::interp::kernels::average_pool2d::{
 };
 use crate::interp::kernels::conv2d::{
     ChannelQuant, ConvF32Fast, ConvFastScratch, ConvI8Fast, ConvShape, conv2d_f32, conv2d_f32_fast,
-    conv2d_hybrid, conv2d_hybrid_per_channel, conv2d_i8, conv2d_i8_fast, conv2d_i8_max_pool2d_fast,
+    conv2d_f32_max_pool2d_fast, conv2d_hybrid, conv2d_hybrid_per_channel, conv2d_i8,
+    conv2d_i8_fast, conv2d_i8_max_pool2d_fast,
 };
 use crate::interp::kernels::depthwise_conv2d::{
     DepthwiseShape, depthwise_conv2d_f32, depthwise_conv2d_hybrid, depthwise_conv2d_i8,
@@ -107,6 +108,15 @@ pub enum Step {
         kernel: Box<ConvI8Fast>,
         pool: Window,
         pool_act: QuantRange,
+        scratch: ConvFastScratch,
+    },
+    /// float32 CONV_2D fused with the MAX_POOL_2D that is its only reader.
+    Conv2dF32MaxPoolFast {
+        input: usize,
+        output: usize,
+        kernel: Box<ConvF32Fast>,
+        pool: Window,
+        pool_act: FloatRange,
         scratch: ConvFastScratch,
     },
     DepthwiseConv2dF32 {
@@ -416,6 +426,16 @@ impl Step {
                 scratch,
             } => with_output::<i8>(buffers, *output, |b, out| {
                 conv2d_i8_max_pool2d_fast(kernel, pool, *pool_act, get(b, *input)?, scratch, out)
+            }),
+            Step::Conv2dF32MaxPoolFast {
+                input,
+                output,
+                kernel,
+                pool,
+                pool_act,
+                scratch,
+            } => with_output::<f32>(buffers, *output, |b, out| {
+                conv2d_f32_max_pool2d_fast(kernel, pool, *pool_act, get(b, *input)?, scratch, out)
             }),
             Step::FullyConnectedF32Fast {
                 input,

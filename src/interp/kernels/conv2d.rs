@@ -10,7 +10,7 @@
 //! |--------|-------|-------------|------------|
 //! | input  | int8  | per tensor  | any in [−128, 127] |
 //! | filter | int8  | per axis 0 (O) | 0 (symmetric, values in [−127, 127]) |
-//! | bias   | int32 | per axis 0  | 0, scale = input scale · filter scale[o] |
+//! | bias   | int32 | per axis 0  | 0, scale = input scale · filter scale`[o]` |
 //! | output | int8  | per tensor  | any |
 //!
 //! Facts from `tflite/kernels/internal/reference/conv.h` and `reference/integer_ops/conv.h`:
@@ -849,10 +849,101 @@ pub fn conv2d_i8_fast(
     Ok(())
 }
 
+impl ConvFast {
+    /// For every pool output, the window maximum of the convolution sums (per channel, NaN skipped like
+    /// `max < v` skips it), computed pixel by pixel in registers; `emit(out_index, maxima)` receives
+    /// each pool output's `O_pad` maxima. `xpad` must already hold the padded input.
+    fn pooled_maxima(
+        &self,
+        pool: &Window,
+        scratch: &mut ConvFastScratch,
+        emit: impl FnMut(usize, &[f32]),
+    ) -> Result<()> {
+        let w = &self.shape.window;
+        if (pool.batches, pool.in_h, pool.in_w) != (w.batches, w.out_h, w.out_w) {
+            return Err(crate::Error::InvalidModel(
+                "CONV_2D + MAX_POOL_2D: pool geometry does not fit the convolution".into(),
+            ));
+        }
+        // Every window must reach the image (the planner checks; empty windows would leave −∞).
+        if (0..pool.out_h).any(|y| pool.clipped_y(y).0 >= pool.clipped_y(y).1)
+            || (0..pool.out_w).any(|x| pool.clipped_x(x).0 >= pool.clipped_x(x).1)
+        {
+            return Err(crate::Error::InvalidModel(
+                "MAX_POOL_2D: a window lies entirely in the padding".into(),
+            ));
+        }
+        check_len(
+            "CONV_2D",
+            "integral image",
+            scratch.integral.len(),
+            self.integral_len(),
+        )?;
+        check_len(
+            "MAX_POOL_2D",
+            "pool scratch",
+            scratch.pooled.len(),
+            self.o_pad,
+        )?;
+        match block_width(self.o_pad) {
+            4 => self.pooled_blocks::<4>(pool, scratch, emit),
+            8 => self.pooled_blocks::<8>(pool, scratch, emit),
+            12 => self.pooled_blocks::<12>(pool, scratch, emit),
+            _ => self.pooled_blocks::<16>(pool, scratch, emit),
+        }
+        Ok(())
+    }
+
+    fn pooled_blocks<const B: usize>(
+        &self,
+        pool: &Window,
+        scratch: &mut ConvFastScratch,
+        mut emit: impl FnMut(usize, &[f32]),
+    ) {
+        let ConvFastScratch {
+            xpad,
+            integral,
+            pooled,
+            ..
+        } = scratch;
+        let mut index = 0;
+        for b in 0..pool.batches {
+            self.build_integral(xpad, b, integral);
+            for out_y in 0..pool.out_h {
+                let (fy0, fy1) = pool.clipped_y(out_y);
+                for out_x in 0..pool.out_w {
+                    let (fx0, fx1) = pool.clipped_x(out_x);
+                    for (block, max_block) in pooled.chunks_exact_mut(B).enumerate() {
+                        let mut max = [f32::NEG_INFINITY; B];
+                        for fy in fy0..fy1 {
+                            let y = out_y * pool.stride_h + fy - pool.pad_h;
+                            for fx in fx0..fx1 {
+                                let x = out_x * pool.stride_w + fx - pool.pad_w;
+                                let acc = if self.receptive_field_is_zero(xpad, integral, b, y, x) {
+                                    [0.0f32; B]
+                                } else {
+                                    self.pixel_block::<B>(xpad, b, y, x, block)
+                                };
+                                for i in 0..B {
+                                    max[i] = if max[i] < acc[i] { acc[i] } else { max[i] };
+                                }
+                            }
+                        }
+                        max_block.copy_from_slice(&max);
+                    }
+                    emit(index, pooled);
+                    index += 1;
+                }
+            }
+        }
+    }
+}
+
 /// Fast int8 convolution followed by int8 MAX_POOL_2D (`pool` is the pooling geometry on the
 /// convolution's output, `pool_act` the pool's activation range); identical to running
 /// [`conv2d_i8`] then `max_pool2d_i8`. Each pool window's convolution pixels are computed and maxed in
-/// registers, then only the maxima are requantized.
+/// registers, then only the maxima are requantized (requantization is monotone per channel, so it
+/// commutes with the max).
 pub fn conv2d_i8_max_pool2d_fast(
     k: &ConvI8Fast,
     pool: &Window,
@@ -861,14 +952,8 @@ pub fn conv2d_i8_max_pool2d_fast(
     scratch: &mut ConvFastScratch,
     output: &mut [i8],
 ) -> Result<()> {
-    let s = &k.conv.shape;
-    let w = &s.window;
-    if (pool.batches, pool.in_h, pool.in_w) != (w.batches, w.out_h, w.out_w) {
-        return Err(crate::Error::InvalidModel(
-            "CONV_2D + MAX_POOL_2D: pool geometry does not fit the convolution".into(),
-        ));
-    }
-    check_len("MAX_POOL_2D", "output", output.len(), pool.out_len(s.out_c))?;
+    let out_c = k.conv.shape.out_c;
+    check_len("MAX_POOL_2D", "output", output.len(), pool.out_len(out_c))?;
     let offset = k.quant.input_offset;
     k.conv.pad_input(
         input,
@@ -876,81 +961,37 @@ pub fn conv2d_i8_max_pool2d_fast(
         |v| (v as i32 + offset) as f32,
         &mut scratch.xpad,
     )?;
-    check_len(
-        "CONV_2D",
-        "integral image",
-        scratch.integral.len(),
-        k.conv.integral_len(),
-    )?;
-    check_len(
-        "MAX_POOL_2D",
-        "pool scratch",
-        scratch.pooled.len(),
-        k.conv.o_pad,
-    )?;
-    match block_width(k.conv.o_pad) {
-        4 => fused_blocks::<4>(k, pool, pool_act, scratch, output),
-        8 => fused_blocks::<8>(k, pool, pool_act, scratch, output),
-        12 => fused_blocks::<12>(k, pool, pool_act, scratch, output),
-        _ => fused_blocks::<16>(k, pool, pool_act, scratch, output),
-    }
-    Ok(())
+    k.conv.pooled_maxima(pool, scratch, |index, maxima| {
+        let out = &mut output[index * out_c..][..out_c];
+        for (o, (q, &max)) in out.iter_mut().zip(maxima).enumerate() {
+            *q = k.requantize(o, max).max(pool_act.0).min(pool_act.1) as i8;
+        }
+    })
 }
 
-fn fused_blocks<const B: usize>(
-    k: &ConvI8Fast,
+/// Fast float32 convolution followed by float32 MAX_POOL_2D; identical to running [`conv2d_f32`] then
+/// `max_pool2d_f32` for inputs without NaN. `x ↦ clamp(x + bias)` is monotone, so the window max is
+/// taken on the raw sums and the bias and activations applied once per pooled value. (A window whose
+/// sums are all NaN gives the conv's activation minimum here, the pool's initial lowest value there.)
+pub fn conv2d_f32_max_pool2d_fast(
+    k: &ConvF32Fast,
     pool: &Window,
-    pool_act: (i32, i32),
+    pool_act: (f32, f32),
+    input: &[f32],
     scratch: &mut ConvFastScratch,
-    output: &mut [i8],
-) {
-    let conv = &k.conv;
-    let out_c = conv.shape.out_c;
-    let ConvFastScratch {
-        xpad,
-        integral,
-        pooled,
-        ..
-    } = scratch;
-    let mut outputs = output.chunks_exact_mut(out_c);
-    for b in 0..pool.batches {
-        conv.build_integral(xpad, b, integral);
-        for out_y in 0..pool.out_h {
-            let (fy0, fy1) = pool.clipped_y(out_y);
-            for out_x in 0..pool.out_w {
-                let (fx0, fx1) = pool.clipped_x(out_x);
-                let Some(out) = outputs.next() else { return };
-                for (block, max_block) in pooled.chunks_exact_mut(B).enumerate() {
-                    let mut max = [f32::NEG_INFINITY; B];
-                    for fy in fy0..fy1 {
-                        let y = out_y * pool.stride_h + fy - pool.pad_h;
-                        for fx in fx0..fx1 {
-                            let x = out_x * pool.stride_w + fx - pool.pad_w;
-                            let acc = if conv.receptive_field_is_zero(xpad, integral, b, y, x) {
-                                [0.0f32; B]
-                            } else {
-                                conv.pixel_block::<B>(xpad, b, y, x, block)
-                            };
-                            for i in 0..B {
-                                max[i] = if max[i] < acc[i] { acc[i] } else { max[i] };
-                            }
-                        }
-                    }
-                    max_block.copy_from_slice(&max);
-                }
-                for (o, (q, &max)) in out.iter_mut().zip(pooled.iter()).enumerate() {
-                    // An empty window would leave −∞; the reference then yields −128 (its initial
-                    // value) before the clamp. The planner never fuses such pools.
-                    let v = if max == f32::NEG_INFINITY {
-                        -128
-                    } else {
-                        k.requantize(o, max)
-                    };
-                    *q = v.max(pool_act.0).min(pool_act.1) as i8;
-                }
-            }
+    output: &mut [f32],
+) -> Result<()> {
+    let out_c = k.conv.shape.out_c;
+    check_len("MAX_POOL_2D", "output", output.len(), pool.out_len(out_c))?;
+    check_len("CONV_2D", "bias", k.bias.len(), out_c)?;
+    k.conv.pad_input(input, 0.0, |v| v, &mut scratch.xpad)?;
+    let (lo, hi) = k.act;
+    k.conv.pooled_maxima(pool, scratch, |index, maxima| {
+        let out = &mut output[index * out_c..][..out_c];
+        for ((o, &max), &b) in out.iter_mut().zip(maxima).zip(&k.bias) {
+            *o = clamp_f32(clamp_f32(max + b, lo, hi), pool_act.0, pool_act.1);
         }
-    }
+    })
 }
 
 #[cfg(test)]
@@ -1298,6 +1339,52 @@ mod tests {
             let (k, mut scratch) = ConvF32Fast::new(&s, &filter, bias_opt, act).unwrap();
             let mut got = vec![0.0f32; want.len()];
             conv2d_f32_fast(&k, &input, &mut scratch, &mut got).unwrap();
+            // Fused with a max pool of random geometry.
+            let (ph, pw) = (1 + r.below(3), 1 + r.below(3));
+            let pad = if r.below(2) == 0 {
+                Padding::Same
+            } else {
+                Padding::Valid
+            };
+            if let Ok(pool) = Window::new(
+                "t",
+                pad,
+                s.window.batches,
+                (s.window.out_h, s.window.out_w),
+                (ph, pw),
+                (1 + r.below(2), 1 + r.below(2)),
+                (1, 1),
+            ) {
+                let pool_act = if case % 4 < 2 {
+                    (f32::MIN, f32::MAX)
+                } else {
+                    (-0.5, 0.75)
+                };
+                let mut want_pool = vec![0.0f32; pool.out_len(s.out_c)];
+                crate::interp::kernels::max_pool2d::max_pool2d_f32(
+                    &pool,
+                    s.out_c,
+                    &want,
+                    pool_act,
+                    &mut want_pool,
+                )
+                .unwrap();
+                let mut got_pool = vec![0.0f32; want_pool.len()];
+                conv2d_f32_max_pool2d_fast(
+                    &k,
+                    &pool,
+                    pool_act,
+                    &input,
+                    &mut scratch,
+                    &mut got_pool,
+                )
+                .unwrap();
+                assert_eq!(
+                    got_pool.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    want_pool.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    "case {case} pooled"
+                );
+            }
             assert_eq!(
                 got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                 want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),

@@ -4,7 +4,7 @@
 //! Input NHWC, filter 1HWO, output NHWO. Output channel `o = c·M + m` reads only input channel `c`.
 //!
 //! Quantization spec (DEPTHWISE_CONV_2D): input/output int8 per tensor; filter int8 symmetric per axis 3
-//! (O), zero point 0; bias int32 per axis with scale input scale · filter scale[o].
+//! (O), zero point 0; bias int32 per axis with scale input scale · filter scale`[o]`.
 //!
 //! Facts from `tflite/kernels/internal/reference/depthwiseconv_float.h` and
 //! `reference/integer_ops/depthwise_conv.h`: same accumulate → bias → requantize → zero point → clamp

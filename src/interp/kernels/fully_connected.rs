@@ -5,15 +5,16 @@
 //!
 //! Quantization spec (FULLY_CONNECTED): input/output int8 per tensor; weights int8 symmetric, per
 //! tensor or (what TF's converter now writes by default) per axis 0 (U), zero point 0; bias int32 with
-//! scale input scale · weight scale[u].
+//! scale input scale · weight scale`[u]`.
 //!
 //! **Requantization.** The TF/LiteRT reference kernel (`reference/integer_ops/fully_connected.h` since
 //! April 2025, TF 2.20+) no longer uses `MultiplyByQuantizedMultiplier`: it computes
 //! `round((double)acc · ((double)s_in · (double)s_w[u] / (double)s_out))` with `std::round` (half away
 //! from zero), for per-channel and per-tensor weights alike. [`fully_connected_i8`] does that; the
-//! reference vectors of TF 2.21 agree with it on all 10,000 images (`tests/reference_exact.rs`).
-//! [`fully_connected_i8_fixed_point`] keeps the older fixed-point requantization (double-rounding
-//! MBQM), which is what tflite-micro, TF ≤ 2.19 and LiteRT's optimized kernels do.
+//! reference vectors of TF 2.21 agree with it on all 10,000 images of the three int8 tutorial files
+//! (`tests/reference_exact.rs`), where [`fully_connected_i8_fixed_point`] — the older fixed-point
+//! requantization (double-rounding MBQM) of tflite-micro, TF ≤ 2.19 and LiteRT's optimized kernels —
+//! differs on 28.
 
 use crate::error::Result;
 use crate::interp::fixed_point::multiply_by_quantized_multiplier;

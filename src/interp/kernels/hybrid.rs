@@ -6,7 +6,35 @@
 //! (`PortableAsymmetricQuantizeFloats`, `PortableSymmetricQuantizeFloats`), with one correction the
 //! reference vectors forced (see [`asymmetric_quantize_floats`]).
 
-use crate::interp::fixed_point::round_f32;
+use crate::interp::fixed_point::{round_f32, round_to_i32};
+
+/// The smallest and largest value (±∞ for an empty slice), in eight independent lanes so the compiler
+/// uses vector min/max: `if v < m { v } else { m }` is exactly `minps(v, m)`. For inputs without NaN this
+/// is what `std::minmax_element` finds; only the values matter afterwards (the range is widened to
+/// include 0, which also absorbs the sign of a zero).
+fn min_max(values: &[f32]) -> (f32, f32) {
+    let mut lo = [f32::INFINITY; 8];
+    let mut hi = [f32::NEG_INFINITY; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for i in 0..8 {
+            lo[i] = if chunk[i] < lo[i] { chunk[i] } else { lo[i] };
+            hi[i] = if chunk[i] > hi[i] { chunk[i] } else { hi[i] };
+        }
+    }
+    for &v in rest {
+        lo[0] = if v < lo[0] { v } else { lo[0] };
+        hi[0] = if v > hi[0] { v } else { hi[0] };
+    }
+    let lo = lo
+        .iter()
+        .fold(f32::INFINITY, |a, &b| if b < a { b } else { a });
+    let hi = hi
+        .iter()
+        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+    (lo, hi)
+}
 
 /// Asymmetric int8 quantization of `values` into `out`; returns `(scale, zero_point)`.
 ///
@@ -28,15 +56,7 @@ use crate::interp::fixed_point::round_f32;
 /// The product uses the float reciprocal `1 / scale`, not a division (division misses 1 image of
 /// 3,000).
 pub fn asymmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> (f32, i32) {
-    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-    for &v in values {
-        if v < lo {
-            lo = v;
-        }
-        if v >= hi {
-            hi = v;
-        }
-    }
+    let (lo, hi) = min_max(values);
     // std::min(0.0f, lo) / std::max(0.0f, hi)
     let rmin = if lo < 0.0 { lo } else { 0.0 };
     let rmax = if 0.0 < hi { hi } else { 0.0 };
@@ -65,7 +85,7 @@ pub fn asymmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> (f32, i32) 
     let inverse = 1.0f32 / scale;
     for (q, &v) in out.iter_mut().zip(values) {
         // `as i32` saturates (NaN → 0), so the add cannot overflow.
-        let quantized = (round_f32(v * inverse) as i32).saturating_add(zero_point);
+        let quantized = round_to_i32(v * inverse).saturating_add(zero_point);
         *q = quantized.clamp(-128, 127) as i8;
     }
     (scale, zero_point)
@@ -76,15 +96,7 @@ pub fn asymmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> (f32, i32) 
 /// `range = max(|min|, |max|)`, `scale = range / 127` and `q = round(x · (127 / range))` in float,
 /// clamped to [−127, 127]. A zero range gives zeros with scale 1.
 pub fn symmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> f32 {
-    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-    for &v in values {
-        if v < lo {
-            lo = v;
-        }
-        if v >= hi {
-            hi = v;
-        }
-    }
+    let (lo, hi) = min_max(values);
     if values.is_empty() {
         return 1.0;
     }
@@ -95,7 +107,7 @@ pub fn symmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> f32 {
     }
     let inverse = 127.0f32 / range;
     for (q, &v) in out.iter_mut().zip(values) {
-        let quantized = round_f32(v * inverse) as i32;
+        let quantized = round_to_i32(v * inverse);
         *q = quantized.clamp(-127, 127) as i8;
     }
     range / 127.0

@@ -9,7 +9,7 @@
 //!   128 apart is a sign-bit flip (`x ^ 0x80`), which is what the MBQM path gives too.
 
 use crate::error::Result;
-use crate::interp::fixed_point::{multiply_by_quantized_multiplier, round_f32};
+use crate::interp::fixed_point::{multiply_by_quantized_multiplier, round_to_i32};
 use crate::interp::kernels::check_len;
 
 /// A quantized storage type (int8 or uint8).
@@ -42,7 +42,8 @@ impl QuantElement for u8 {
     }
 }
 
-/// Float32 → int8/uint8 (reference `AffineQuantize`).
+/// Float32 → int8/uint8 (reference `AffineQuantize`): `clamp(round(x / scale) + zero_point)`, the
+/// division and rounding (half away from zero) in float. NaN (undefined in the C++) gives the zero point.
 pub fn quantize_f32<T: QuantElement>(
     scale: f32,
     zero_point: i32,
@@ -51,10 +52,10 @@ pub fn quantize_f32<T: QuantElement>(
 ) -> Result<()> {
     check_len("QUANTIZE", "output", output.len(), input.len())?;
     for (o, &x) in output.iter_mut().zip(input) {
-        let unclamped = round_f32(x / scale) as f64 + zero_point as f64;
-        // NaN stays NaN through the clamp and `as` turns it into 0 (C++ would be undefined here).
-        let clamped = unclamped.max(T::MIN as f64).min(T::MAX as f64);
-        *o = T::from_i32(clamped as i32);
+        // Saturating at the i32 bounds before clamping to the type gives the same result as the C++'s
+        // clamp in double.
+        let v = round_to_i32(x / scale).saturating_add(zero_point);
+        *o = T::from_i32(v.clamp(T::MIN, T::MAX));
     }
     Ok(())
 }
@@ -69,6 +70,16 @@ pub fn requantize<I: QuantElement, O: QuantElement>(
     output: &mut [O],
 ) -> Result<()> {
     check_len("QUANTIZE", "output", output.len(), input.len())?;
+    if multiplier == 1 << 30 && shift == 1 {
+        // Equal scales: MBQM(x, 1.0) is x exactly (the reference's XOR-0x80 fast path for uint8 ↔ int8
+        // gives this same value), so only the zero points move.
+        for (o, &x) in output.iter_mut().zip(input) {
+            *o = O::from_i32(
+                (x.to_i32() - input_zero_point + output_zero_point).clamp(O::MIN, O::MAX),
+            );
+        }
+        return Ok(());
+    }
     for (o, &x) in output.iter_mut().zip(input) {
         let v = multiply_by_quantized_multiplier(x.to_i32() - input_zero_point, multiplier, shift)
             .wrapping_add(output_zero_point);
@@ -118,5 +129,20 @@ mod tests {
         let mut out = [0i8; 2];
         requantize(m, sh, 1, 2, &[7i8, 2], &mut out).unwrap();
         assert_eq!(out, [5, 3]);
+    }
+
+    #[test]
+    fn same_scale_shortcut_equals_mbqm() {
+        let (m, sh) = quantize_multiplier(1.0);
+        for (zi, zo) in [(0, -128), (3, 7), (255, -128), (-128, 127)] {
+            let input: Vec<u8> = (0..=255).collect();
+            let mut got = vec![0i8; 256];
+            requantize(m, sh, zi, zo, &input, &mut got).unwrap();
+            for (&x, &g) in input.iter().zip(&got) {
+                let want =
+                    (multiply_by_quantized_multiplier(x as i32 - zi, m, sh) + zo).clamp(-128, 127);
+                assert_eq!(g as i32, want, "x={x} zi={zi} zo={zo}");
+            }
+        }
     }
 }
