@@ -482,35 +482,40 @@ impl Conv2D {
 /// chosen at run time, with fused multiply-adds (one rounding instead of two), so results differ in
 /// the last bits between CPUs with and without FMA; on one machine they are reproducible.
 mod kernels {
-    /// Independent partial sums in reductions.
-    const LANES: usize = 16;
-
-    macro_rules! avx2_dispatch {
-        ($body:ident, $avx2:ident, ($($arg:ident: $ty:ty),*)) => {
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2,fma")]
-            fn $avx2($($arg: $ty),*) {
-                $body::<true>($($arg),*)
-            }
-        };
-    }
-
-    /// `acc + a·b`, fused (one rounding) where the CPU has FMA, else as a multiply and an add.
-    #[inline(always)]
-    fn madd<const FMA: bool>(acc: f32, a: f32, b: f32) -> f32 {
-        if FMA { a.mul_add(b, acc) } else { acc + a * b }
-    }
+    /// Independent partial sums in reductions (one 8-float vector).
+    const LANES: usize = 8;
 
     /// Planes of image `b`: `planes[oc·P + p] = relu?(bias[oc] + Σ_k weights[oc·K + k] · cols[k·R + b·P + p])`.
     pub fn conv_forward_image(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports AVX2 and FMA, checked on the line above.
-            return unsafe { forward_avx2(cols, b, p, weights, bias, relu, planes) };
+            let (oc_done, p_done) = unsafe { crate::train::simd::conv_forward(cols, b, p, weights, bias, relu, planes) };
+            forward_rest(cols, b, p, weights, bias, relu, planes, oc_done, p_done);
+            return;
         }
-        forward_body::<false>(cols, b, p, weights, bias, relu, planes)
+        forward_body(cols, b, p, weights, bias, relu, planes)
     }
-    avx2_dispatch!(forward_body, forward_avx2, (cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]));
+
+    /// Plane values the vector tiles did not cover: channels `oc_done..` at every position, and
+    /// positions `p_done..` of the other channels.
+    #[cfg(target_arch = "x86_64")]
+    #[allow(clippy::too_many_arguments)]
+    fn forward_rest(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32], oc_done: usize, p_done: usize) {
+        let o = bias.len();
+        let k = weights.len() / o;
+        let r = cols.len() / k;
+        for oc in 0..o {
+            let start = if oc < oc_done { p_done } else { 0 };
+            for q in start..p {
+                let mut a = bias[oc];
+                for kk in 0..k {
+                    a += weights[oc * k + kk] * cols[kk * r + b * p + q];
+                }
+                planes[oc * p + q] = if relu && a <= 0.0 { 0.0 } else { a };
+            }
+        }
+    }
 
     /// Output channels per register tile.
     const OC_TILE: usize = 4;
@@ -518,7 +523,7 @@ mod kernels {
     const P_TILE: usize = 8;
 
     #[inline(always)]
-    fn forward_body<const FMA: bool>(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]) {
+    fn forward_body(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]) {
         let o = bias.len();
         let k = weights.len() / o;
         let r = cols.len() / k;
@@ -539,7 +544,7 @@ mod kernels {
                     for t in 0..OC_TILE {
                         let wv = w[t][kk];
                         for j in 0..P_TILE {
-                            acc[t][j] = madd::<FMA>(acc[t][j], wv, x[j]);
+                            acc[t][j] += wv * x[j];
                         }
                     }
                 }
@@ -643,9 +648,48 @@ mod kernels {
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
                 // SAFETY: the CPU supports AVX2 and FMA, checked on the line above.
-                return unsafe { grad_avx2(self, cols, b, p, d_planes) };
+                let done = unsafe { crate::train::simd::conv_weight_grad(cols, b, p, d_planes, self.o, &mut self.weights) };
+                self.add_rest(cols, b, p, d_planes, done);
+                return;
             }
-            grad_body::<false>(self, cols, b, p, d_planes)
+            grad_body(self, cols, b, p, d_planes)
+        }
+
+        /// Bias sums, and the weight sums the vector tiles did not cover (`done` = the channels,
+        /// taps and positions they did).
+        #[cfg(target_arch = "x86_64")]
+        fn add_rest(&mut self, cols: &[f32], b: usize, p: usize, d_planes: &[f32], (oc_done, k_done, p_done): (usize, usize, usize)) {
+            let (o, k) = (self.o, self.k);
+            let r = cols.len() / k;
+            for (oc, d) in d_planes.chunks_exact(p).take(o).enumerate() {
+                let (chunks, tail) = d.as_chunks::<LANES>();
+                let mut lanes = self.bias[oc];
+                for c in chunks {
+                    for j in 0..LANES {
+                        lanes[j] += c[j];
+                    }
+                }
+                for (j, &g) in tail.iter().enumerate() {
+                    lanes[j] += g;
+                }
+                self.bias[oc] = lanes;
+                for kk in 0..k {
+                    let start = if oc < oc_done && kk < k_done { p_done } else { 0 };
+                    let x = &cols[kk * r + b * p..kk * r + (b + 1) * p];
+                    let (d_chunks, d_tail) = d[start..].as_chunks::<LANES>();
+                    let (x_chunks, x_tail) = x[start..].as_chunks::<LANES>();
+                    let mut lanes = self.weights[oc * k + kk];
+                    for (dc, xc) in d_chunks.iter().zip(x_chunks) {
+                        for j in 0..LANES {
+                            lanes[j] += dc[j] * xc[j];
+                        }
+                    }
+                    for (j, (&g, &v)) in d_tail.iter().zip(x_tail).enumerate() {
+                        lanes[j] += g * v;
+                    }
+                    self.weights[oc * k + kk] = lanes;
+                }
+            }
         }
 
         pub fn finish(&self, grad_weights: &mut [f32], grad_bias: &mut [f32]) {
@@ -657,10 +701,9 @@ mod kernels {
             }
         }
     }
-    avx2_dispatch!(grad_body, grad_avx2, (acc: &mut GradAccumulator, cols: &[f32], b: usize, p: usize, d_planes: &[f32]));
 
     #[inline(always)]
-    fn grad_body<const FMA: bool>(acc: &mut GradAccumulator, cols: &[f32], b: usize, p: usize, d_planes: &[f32]) {
+    fn grad_body(acc: &mut GradAccumulator, cols: &[f32], b: usize, p: usize, d_planes: &[f32]) {
         let (o, k) = (acc.o, acc.k);
         let r = cols.len() / k;
         for (oc, d) in d_planes.chunks_exact(p).take(o).enumerate() {
@@ -680,7 +723,7 @@ mod kernels {
                 let mut lanes = acc.weights[oc * k + kk];
                 for (dc, xc) in d_chunks.iter().zip(x_chunks) {
                     for j in 0..LANES {
-                        lanes[j] = madd::<FMA>(lanes[j], dc[j], xc[j]);
+                        lanes[j] += dc[j] * xc[j];
                     }
                 }
                 for (j, (&g, &x)) in d_tail.iter().zip(x_tail).enumerate() {

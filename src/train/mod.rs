@@ -9,6 +9,8 @@ pub mod fit;
 pub mod layers;
 pub mod loss;
 pub mod net;
+#[cfg(target_arch = "x86_64")]
+mod simd;
 
 pub use adam::Adam;
 pub use fit::{EpochReport, StepReport, TrainConfig, Trainer, evaluate};
