@@ -110,7 +110,6 @@ pub struct Trainer {
     loss_sum: f64,
     correct: usize,
     seen: usize,
-    x: Vec<f32>,
     y: Vec<u8>,
     m: Vec<Vec<f32>>,
     v: Vec<Vec<f32>>,
@@ -149,7 +148,6 @@ impl Trainer {
             loss_sum: 0.0,
             correct: 0,
             seen: 0,
-            x: Vec::new(),
             y: Vec::new(),
             m,
             v,
@@ -185,10 +183,9 @@ impl Trainer {
         }
         let indices = self.batches.get(self.step)?;
         let n = indices.len();
-        self.x.resize(n * train.image_len(), 0.0);
         self.y.resize(n, 0);
-        fill_batch(train, indices, &mut self.x, &mut self.y);
-        let (loss, correct) = self.net.forward_backward(&self.x, &self.y);
+        fill_batch(train, indices, self.net.input_buffer(n), &mut self.y);
+        let (loss, correct) = self.net.forward_backward_filled(&self.y);
         let alpha = self.optimizer.step_size();
         let moments = self.m.iter_mut().zip(self.v.iter_mut());
         for ((param, grad), (m, v)) in self.net.params_and_grads().into_iter().zip(moments) {

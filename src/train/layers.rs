@@ -66,6 +66,8 @@ pub struct Conv2D {
     /// Write the output as O channel planes per image instead of NHWC (set when the next layer is a
     /// max pool that reads planes).
     pub(crate) planar_output: bool,
+    /// The max pool after this conv zeroes the gradient where our ReLU output was not positive.
+    pub(crate) pool_masks_relu: bool,
     cols: Vec<f32>,
     scratch: Vec<f32>,
 }
@@ -79,6 +81,9 @@ pub struct MaxPool2D {
     pub strides: [usize; 2],
     /// The input comes as channel planes per image (see [`Conv2D::planar_output`]).
     pub(crate) planar_input: bool,
+    /// The input is a ReLU's output: a window whose maximum is not positive passes no gradient (the
+    /// ReLU would block it), so the conv before can use this layer's input gradient as is.
+    pub(crate) relu_input: bool,
     argmax: Vec<u32>,
 }
 
@@ -187,6 +192,7 @@ impl Layer {
                     grad_weights: vec![0.0; n],
                     grad_bias: vec![0.0; filters],
                     planar_output: false,
+                    pool_masks_relu: false,
                     cols: Vec::new(),
                     scratch: Vec::new(),
                 })
@@ -203,6 +209,7 @@ impl Layer {
                     pool,
                     strides,
                     planar_input: false,
+                    relu_input: false,
                     argmax: Vec::new(),
                 })
             }
@@ -238,6 +245,12 @@ impl Layer {
         }
     }
 
+    /// True for layers that only reinterpret the shape (Reshape, Flatten): NHWC row-major data is
+    /// already in Keras's and TFLite's flatten order, so their output is their input.
+    pub fn is_view(&self) -> bool {
+        matches!(self, Layer::Reshape { .. } | Layer::Flatten { .. })
+    }
+
     /// True if the layer has trainable parameters.
     pub fn has_params(&self) -> bool {
         matches!(self, Layer::Conv2D(_) | Layer::Dense(_))
@@ -270,7 +283,7 @@ impl Layer {
                 }
             }
             Layer::Conv2D(l) => l.backward(output, d_out, batch, d_in),
-            Layer::MaxPool2D(l) => l.backward(d_out, batch, d_in),
+            Layer::MaxPool2D(l) => l.backward(output, d_out, batch, d_in),
             Layer::Dense(l) => l.backward(input, output, d_out, batch, d_in),
         }
     }
@@ -452,8 +465,15 @@ impl Conv2D {
         let mut d_planes = std::mem::take(&mut self.scratch);
         d_planes.resize(positions * o, 0.0);
         for (b, (y, dy)) in output.chunks_exact(positions * o).zip(d_out.chunks_exact(positions * o)).enumerate() {
-            // dY of this image as channel planes, zero where the ReLU was off
-            if self.planar_output {
+            // dY of this image as channel planes, zero where the ReLU was off (a max pool reading
+            // our planes already routed nothing there)
+            if self.planar_output && self.pool_masks_relu {
+                acc.add_image(&self.cols, b, positions, dy);
+                if !dcols.is_empty() {
+                    kernels::dcols_image(&self.weights, dy, b, positions, &mut dcols);
+                }
+                continue;
+            } else if self.planar_output {
                 kernels::mask_planes(y, dy, relu, &mut d_planes);
             } else {
                 kernels::nhwc_to_masked_planes(y, dy, o, relu, &mut d_planes);
@@ -832,12 +852,15 @@ impl MaxPool2D {
         }
     }
 
-    fn backward(&self, d_out: &[f32], batch: usize, d_in: Option<&mut Vec<f32>>) {
+    fn backward(&self, output: &[f32], d_out: &[f32], batch: usize, d_in: Option<&mut Vec<f32>>) {
         let Some(d_in) = d_in else { return };
         let [h, w, c] = self.in_shape;
         d_in.clear();
         d_in.resize(batch * h * w * c, 0.0);
-        for (&g, &i) in d_out.iter().zip(&self.argmax) {
+        for ((&g, &i), &y) in d_out.iter().zip(&self.argmax).zip(output) {
+            if self.relu_input && y <= 0.0 {
+                continue;
+            }
             if let Some(d) = d_in.get_mut(i as usize) {
                 *d += g;
             }

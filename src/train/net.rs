@@ -42,8 +42,11 @@ impl Architecture {
 pub struct Sequential {
     pub input_shape: Vec<usize>,
     pub layers: Vec<Layer>,
-    /// `acts[0]` is the input batch, `acts[i + 1]` the output of layer `i`.
+    /// `acts[0]` is the input batch, `acts[i + 1]` the output of layer `i` — except after layers that
+    /// only reinterpret the shape (Reshape, Flatten), whose output stays in their input's buffer.
     acts: Vec<Vec<f32>>,
+    /// `source[i]`: the index in `acts` of the buffer holding activation `i`.
+    source: Vec<usize>,
     grads: [Vec<f32>; 2],
 }
 
@@ -67,6 +70,9 @@ impl Sequential {
             if let [Layer::Conv2D(conv), Layer::MaxPool2D(pool)] = &mut layers[i - 1..=i] {
                 conv.planar_output = true;
                 pool.planar_input = true;
+                let relu = conv.activation == Activation::Relu;
+                pool.relu_input = relu;
+                conv.pool_masks_relu = relu;
             }
         }
         if shape.len() != 1 {
@@ -75,10 +81,15 @@ impl Sequential {
             )));
         }
         let acts = vec![Vec::new(); layers.len() + 1];
+        let mut source = vec![0];
+        for (i, layer) in layers.iter().enumerate() {
+            source.push(if layer.is_view() { source[i] } else { i + 1 });
+        }
         Ok(Sequential {
             input_shape: arch.input_shape.clone(),
             layers,
             acts,
+            source,
             grads: [Vec::new(), Vec::new()],
         })
     }
@@ -102,28 +113,51 @@ impl Sequential {
             .sum()
     }
 
+    /// The input buffer for a batch of `batch` samples, to fill before [`Sequential::forward_filled`]
+    /// or [`Sequential::forward_backward_filled`] (saves copying the batch).
+    pub fn input_buffer(&mut self, batch: usize) -> &mut [f32] {
+        let n = batch * self.input_len();
+        self.acts[0].resize(n, 0.0);
+        &mut self.acts[0]
+    }
+
     /// Forward pass over `batch` samples of `x`; returns the logits (`batch × classes`).
     pub fn forward(&mut self, x: &[f32], batch: usize) -> &[f32] {
         let n = batch * self.input_len();
-        self.acts[0].clear();
-        self.acts[0].extend_from_slice(&x[..n]);
+        self.input_buffer(batch).copy_from_slice(&x[..n]);
+        self.forward_filled(batch)
+    }
+
+    /// Forward pass over the batch already in [`Sequential::input_buffer`].
+    pub fn forward_filled(&mut self, batch: usize) -> &[f32] {
         for (i, layer) in self.layers.iter_mut().enumerate() {
+            if layer.is_view() {
+                continue;
+            }
             let (before, after) = self.acts.split_at_mut(i + 1);
-            layer.forward(&before[i], batch, &mut after[0]);
+            layer.forward(&before[self.source[i]], batch, &mut after[0]);
         }
-        self.acts.last().map(Vec::as_slice).unwrap_or(&[])
+        let last = self.source.last().copied().unwrap_or(0);
+        &self.acts[last]
     }
 
     /// One training forward + backward pass; gradients are left in the layers. Returns (mean loss,
     /// number correct).
     pub fn forward_backward(&mut self, x: &[f32], labels: &[u8]) -> (f32, usize) {
+        let n = labels.len() * self.input_len();
+        self.input_buffer(labels.len()).copy_from_slice(&x[..n]);
+        self.forward_backward_filled(labels)
+    }
+
+    /// [`Sequential::forward_backward`] on the batch already in [`Sequential::input_buffer`].
+    pub fn forward_backward_filled(&mut self, labels: &[u8]) -> (f32, usize) {
         let batch = labels.len();
         let classes = self.num_outputs();
-        self.forward(x, batch);
+        self.forward_filled(batch);
         let [d_out, d_in] = &mut self.grads;
         d_out.clear();
         d_out.resize(batch * classes, 0.0);
-        let logits = self.acts.last().map(Vec::as_slice).unwrap_or(&[]);
+        let logits = &self.acts[self.source.last().copied().unwrap_or(0)];
         let (loss, correct) = softmax_cross_entropy(logits, labels, classes, d_out);
         // The input gradient is only needed while some earlier layer still has parameters.
         let first_param = self.layers.iter().position(Layer::has_params).unwrap_or(usize::MAX);
@@ -131,8 +165,13 @@ impl Sequential {
             if i < first_param {
                 break;
             }
+            // a view's gradient is its output's gradient, reinterpreted
+            if self.layers[i].is_view() {
+                continue;
+            }
             let need_input_grad = i > first_param;
-            self.layers[i].backward(&self.acts[i], &self.acts[i + 1], d_out, batch, need_input_grad.then_some(&mut *d_in));
+            let (input, output) = (&self.acts[self.source[i]], &self.acts[self.source[i + 1]]);
+            self.layers[i].backward(input, output, d_out, batch, need_input_grad.then_some(&mut *d_in));
             std::mem::swap(d_out, d_in);
         }
         (loss, correct)
