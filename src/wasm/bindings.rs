@@ -105,7 +105,7 @@ impl Playground {
         to_js(&self.session.predict(slot, pixels).map_err(js_error)?)
     }
 
-    /// Start evaluating the listed slots (comma-separated) on the test set.
+    /// Start evaluating the listed slots (comma-separated) on the test set, one slot after the other.
     pub fn eval_begin(&mut self, slots: &str) -> Result<JsValue, JsError> {
         let slots: Vec<String> = slots.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
         to_js(&self.session.eval_begin(&slots).map_err(js_error)?)
@@ -131,9 +131,24 @@ impl Playground {
         to_js(&self.session.train_step(steps).map_err(js_error)?)
     }
 
-    /// Make the trained network the float model.
+    /// Make the trained network the float model (once every step is done).
     pub fn train_finish(&mut self) -> Result<JsValue, JsError> {
         to_js(&self.session.train_finish().map_err(js_error)?)
+    }
+
+    /// Drop the training run in progress (the models stay). Returns whether there was one.
+    pub fn train_cancel(&mut self) -> bool {
+        self.session.train_cancel()
+    }
+
+    /// Whether a training run is in progress.
+    pub fn is_training(&self) -> bool {
+        self.session.training()
+    }
+
+    /// Names of the slots that hold a model (e.g. `["float", "quant"]`).
+    pub fn slots(&self) -> Vec<String> {
+        self.session.slots.keys().cloned().collect()
     }
 
     /// Inspect `.tflite` bytes without loading them (the report `ptq inspect --json` prints).
