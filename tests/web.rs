@@ -20,7 +20,10 @@ fn get(v: &JsValue, key: &str) -> JsValue {
 
 fn message(e: wasm_bindgen::JsError) -> String {
     let v = JsValue::from(e);
-    assert!(v.is_instance_of::<js_sys::Error>(), "errors arrive as JS Error objects");
+    assert!(
+        v.is_instance_of::<js_sys::Error>(),
+        "errors arrive as JS Error objects"
+    );
     get(&v, "message").as_string().unwrap_or_default()
 }
 
@@ -28,7 +31,11 @@ fn message(e: wasm_bindgen::JsError) -> String {
 fn tiny(n: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let pixels: Vec<u8> = (0..n * IMAGE).map(|i| ((i * 7919) % 256) as u8).collect();
     let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
-    (pixels.clone(), write_idx_u8(&[n, 28, 28], &pixels).unwrap(), write_idx_u8(&[n], &labels).unwrap())
+    (
+        pixels.clone(),
+        write_idx_u8(&[n, 28, 28], &pixels).unwrap(),
+        write_idx_u8(&[n], &labels).unwrap(),
+    )
 }
 
 /// A playground with a float model trained for one short epoch, and its uint8 conversion.
@@ -38,7 +45,12 @@ fn trained() -> (Playground, Vec<u8>) {
     assert_eq!(pg.set_train_set(&images, &labels).unwrap(), 64);
     assert_eq!(pg.set_test_set(&images, &labels).unwrap(), 64);
     let settings = js_sys::Object::new();
-    for (k, v) in [("epochs", 1.0), ("batch_size", 32.0), ("learning_rate", 0.001), ("seed", 0.0)] {
+    for (k, v) in [
+        ("epochs", 1.0),
+        ("batch_size", 32.0),
+        ("learning_rate", 0.001),
+        ("seed", 0.0),
+    ] {
         Reflect::set(&settings, &k.into(), &v.into()).unwrap();
     }
     pg.train_begin(settings.into()).unwrap();
@@ -56,11 +68,18 @@ fn trained() -> (Playground, Vec<u8>) {
 #[wasm_bindgen_test]
 fn bad_input_is_a_thrown_error_with_the_library_message() {
     let mut pg = Playground::new();
-    assert!(message(pg.load_model("upload", b"not a model").unwrap_err()).contains("malformed .tflite"));
-    assert!(message(pg.quantize("integer-only-uint8", 100).unwrap_err()).contains("no model in slot"));
+    assert!(
+        message(pg.load_model("upload", b"not a model").unwrap_err()).contains("malformed .tflite")
+    );
+    assert!(
+        message(pg.quantize("integer-only-uint8", 100).unwrap_err()).contains("no model in slot")
+    );
     assert!(message(pg.predict("float", &[0; IMAGE]).unwrap_err()).contains("no model"));
     assert!(message(pg.set_test_set(b"junk", b"junk").unwrap_err()).contains("IDX"));
-    assert!(message(pg.train_begin(JsValue::from_str("fast")).unwrap_err()).contains("invalid training settings"));
+    assert!(
+        message(pg.train_begin(JsValue::from_str("fast")).unwrap_err())
+            .contains("invalid training settings")
+    );
     assert!(message(Playground::preprocess(&[0; 10], 3, 3).unwrap_err()).contains("pixels"));
     assert!(Playground::check_model(&[]).is_err());
     assert_eq!(pg.test_count(), 0);
@@ -76,10 +95,22 @@ fn datasets_and_drawings_cross_as_typed_arrays() {
     assert!(pg.test_image(3).is_err());
     assert_eq!(pg.set_representative_images(&images).unwrap(), 3);
     // a vertical stroke on a 100×100 canvas
-    let gray: Vec<u8> = (0..100 * 100).map(|i| if (45..55).contains(&(i % 100)) && (10..90).contains(&(i / 100)) { 255 } else { 0 }).collect();
+    let gray: Vec<u8> = (0..100 * 100)
+        .map(|i| {
+            if (45..55).contains(&(i % 100)) && (10..90).contains(&(i / 100)) {
+                255
+            } else {
+                0
+            }
+        })
+        .collect();
     let px = Playground::preprocess(&gray, 100, 100).unwrap();
     assert_eq!(px.len(), IMAGE);
-    assert!(px.iter().enumerate().all(|(i, &v)| v == 0 || (11..17).contains(&(i % 28))));
+    assert!(
+        px.iter()
+            .enumerate()
+            .all(|(i, &v)| v == 0 || (11..17).contains(&(i % 28)))
+    );
 }
 
 #[wasm_bindgen_test]
@@ -94,7 +125,10 @@ fn train_quantize_predict_evaluate_download() {
     let probabilities: Array = get(&p, "probabilities").dyn_into().unwrap();
     assert_eq!(probabilities.length(), 10);
     let raw: Array = get(&p, "raw").dyn_into().unwrap();
-    assert!(raw.iter().all(|v| v.as_f64().is_some_and(|x| (0.0..=255.0).contains(&x) && x.fract() == 0.0)));
+    assert!(raw.iter().all(|v| {
+        v.as_f64()
+            .is_some_and(|x| (0.0..=255.0).contains(&x) && x.fract() == 0.0)
+    }));
     // evaluation, one slot after the other
     pg.eval_begin("float, quant").unwrap();
     while get(&pg.eval_step(30).unwrap(), "done").as_f64() < Some(128.0) {}
@@ -132,5 +166,8 @@ fn truncated_and_flipped_models_are_errors_and_the_slot_keeps_its_model() {
         }
     }
     let after = pg.predict("upload", &pixels[..IMAGE]).unwrap();
-    assert_eq!(get(&before, "class").as_f64(), get(&after, "class").as_f64());
+    assert_eq!(
+        get(&before, "class").as_f64(),
+        get(&after, "class").as_f64()
+    );
 }

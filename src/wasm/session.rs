@@ -10,8 +10,10 @@ use crate::data::{Dataset, draw, parse_idx};
 use crate::error::{Error, Result};
 use crate::interp::eval::{self, ImageEncoder};
 use crate::interp::{Interpreter, TensorInfo};
-use crate::quantize::{ConvertOptions, IoType, Mode, calibrate, convert, detect_mode, export_float};
-use crate::tflite::{Report, inspect, read_model, write_model, Model};
+use crate::quantize::{
+    ConvertOptions, IoType, Mode, calibrate, convert, detect_mode, export_float,
+};
+use crate::tflite::{Model, Report, inspect, read_model, write_model};
 use crate::train::{EpochReport, TrainConfig, Trainer};
 
 /// A loaded model: its IR, its file bytes and a ready interpreter.
@@ -33,7 +35,12 @@ pub struct IoDetails {
 
 impl From<&TensorInfo> for IoDetails {
     fn from(t: &TensorInfo) -> IoDetails {
-        IoDetails { dtype: t.dtype.name().to_ascii_lowercase(), shape: t.shape.clone(), scale: t.scale, zero_point: t.zero_point }
+        IoDetails {
+            dtype: t.dtype.name().to_ascii_lowercase(),
+            shape: t.shape.clone(),
+            scale: t.scale,
+            zero_point: t.zero_point,
+        }
     }
 }
 
@@ -207,7 +214,10 @@ impl Session {
     pub fn set_representative_images(&mut self, images: &[u8]) -> Result<usize> {
         let idx = parse_idx(images)?;
         if idx.dims.len() != 3 || idx.dims[1] * idx.dims[2] != IMAGE_LEN || idx.dims[0] == 0 {
-            return Err(Error::InvalidDataset(format!("representative images must be n×28×28, got {:?}", idx.dims)));
+            return Err(Error::InvalidDataset(format!(
+                "representative images must be n×28×28, got {:?}",
+                idx.dims
+            )));
         }
         let n = idx.dims[0];
         self.representative = Some(idx.data);
@@ -215,21 +225,29 @@ impl Session {
     }
 
     fn test(&self) -> Result<&Dataset> {
-        self.test.as_ref().ok_or_else(|| Error::InvalidArgument("the test set is not loaded yet".into()))
+        self.test
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("the test set is not loaded yet".into()))
     }
 
     /// Pixels of test image `index`.
     pub fn test_image(&self, index: usize) -> Result<Vec<u8>> {
         let test = self.test()?;
         if index >= test.len() {
-            return Err(Error::InvalidArgument(format!("test image {index} does not exist (0–{})", test.len().saturating_sub(1))));
+            return Err(Error::InvalidArgument(format!(
+                "test image {index} does not exist (0–{})",
+                test.len().saturating_sub(1)
+            )));
         }
         Ok(test.image(index).to_vec())
     }
 
     pub fn test_label(&self, index: usize) -> Result<u8> {
         let test = self.test()?;
-        test.labels.get(index).copied().ok_or_else(|| Error::InvalidArgument(format!("test image {index} does not exist")))
+        test.labels
+            .get(index)
+            .copied()
+            .ok_or_else(|| Error::InvalidArgument(format!("test image {index} does not exist")))
     }
 
     /// Load `.tflite` bytes into `slot`. On any error the slot keeps its previous model.
@@ -241,10 +259,20 @@ impl Session {
     fn install(&mut self, slot: &str, model: Model, bytes: Vec<u8>) -> Result<ModelInfo> {
         let interp = Interpreter::new(&model)?;
         if interp.inputs().is_empty() || interp.outputs().is_empty() {
-            return Err(Error::InvalidModel("the model has no input or no output".into()));
+            return Err(Error::InvalidModel(
+                "the model has no input or no output".into(),
+            ));
         }
         let mode = detect_mode(&model);
-        self.slots.insert(slot.to_string(), Slot { model, bytes, interp, mode });
+        self.slots.insert(
+            slot.to_string(),
+            Slot {
+                model,
+                bytes,
+                interp,
+                mode,
+            },
+        );
         self.eval = None;
         self.info(slot)
     }
@@ -266,7 +294,9 @@ impl Session {
     }
 
     fn slot(&self, slot: &str) -> Result<&Slot> {
-        self.slots.get(slot).ok_or_else(|| Error::InvalidArgument(format!("no model in slot {slot:?}")))
+        self.slots
+            .get(slot)
+            .ok_or_else(|| Error::InvalidArgument(format!("no model in slot {slot:?}")))
     }
 
     /// The `.tflite` bytes of `slot`.
@@ -279,17 +309,28 @@ impl Session {
     pub fn quantize(&mut self, mode: &str, samples: usize) -> Result<ModelInfo> {
         let mode = mode_from_name(mode)?;
         if !(1..=60_000).contains(&samples) {
-            return Err(Error::InvalidArgument(format!("representative samples must be 1–60000, got {samples}")));
+            return Err(Error::InvalidArgument(format!(
+                "representative samples must be 1–60000, got {samples}"
+            )));
         }
         let float = &self.slot(FLOAT)?.model;
         let calibration = if mode.needs_calibration() {
             let pool: &[u8] = match (&self.train, &self.representative) {
                 (Some(train), _) => &train.images,
                 (None, Some(images)) => images,
-                (None, None) => return Err(Error::InvalidArgument("no representative images loaded".into())),
+                (None, None) => {
+                    return Err(Error::InvalidArgument(
+                        "no representative images loaded".into(),
+                    ));
+                }
             };
             let n = samples.min(pool.len() / IMAGE_LEN);
-            Some(calibrate(float, &pool[..n * IMAGE_LEN], IMAGE_LEN, |_, _| true)?)
+            Some(calibrate(
+                float,
+                &pool[..n * IMAGE_LEN],
+                IMAGE_LEN,
+                |_, _| true,
+            )?)
         } else {
             None
         };
@@ -305,19 +346,37 @@ impl Session {
 
     /// Run the model in `slot` on 784 pixels.
     pub fn predict(&mut self, slot: &str, pixels: &[u8]) -> Result<Prediction> {
-        let s = self.slots.get_mut(slot).ok_or_else(|| Error::InvalidArgument(format!("no model in slot {slot:?}")))?;
+        let s = self
+            .slots
+            .get_mut(slot)
+            .ok_or_else(|| Error::InvalidArgument(format!("no model in slot {slot:?}")))?;
         eval::set_image(&mut s.interp, pixels)?;
         s.interp.invoke()?;
         let out = &s.interp.outputs()[0];
         let output = IoDetails::from(out);
         let values = s.interp.output_dequantized(0)?;
         let raw: Vec<f64> = match out.dtype {
-            crate::tflite::TensorType::UInt8 => s.interp.output::<u8>(0)?.iter().map(|&v| v as f64).collect(),
-            crate::tflite::TensorType::Int8 => s.interp.output::<i8>(0)?.iter().map(|&v| v as f64).collect(),
+            crate::tflite::TensorType::UInt8 => s
+                .interp
+                .output::<u8>(0)?
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
+            crate::tflite::TensorType::Int8 => s
+                .interp
+                .output::<i8>(0)?
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
             _ => values.iter().map(|&v| v as f64).collect(),
         };
         let class = eval::argmax_output(&s.interp)?;
-        Ok(Prediction { class, probabilities: softmax(&values), raw, output })
+        Ok(Prediction {
+            class,
+            probabilities: softmax(&values),
+            raw,
+            output,
+        })
     }
 
     /// Start evaluating `slots` on the whole test set.
@@ -329,27 +388,52 @@ impl Session {
         for s in slots {
             let info = self.info(s)?;
             if !info.takes_mnist {
-                return Err(Error::InvalidArgument(format!("the model in {s:?} does not take a 28×28 image")));
+                return Err(Error::InvalidArgument(format!(
+                    "the model in {s:?} does not take a 28×28 image"
+                )));
             }
         }
-        self.eval = Some(EvalState { slots: slots.to_vec(), predictions: vec![Vec::with_capacity(per_slot); slots.len()], current: 0 });
-        Ok(EvalProgress { done: 0, total: per_slot * slots.len(), slot: slots[0].clone(), slot_done: 0 })
+        self.eval = Some(EvalState {
+            slots: slots.to_vec(),
+            predictions: vec![Vec::with_capacity(per_slot); slots.len()],
+            current: 0,
+        });
+        Ok(EvalProgress {
+            done: 0,
+            total: per_slot * slots.len(),
+            slot: slots[0].clone(),
+            slot_done: 0,
+        })
     }
 
     /// Evaluate the next `count` images of the slot being evaluated (never crossing into the next slot,
     /// so each step's time belongs to one model).
     pub fn eval_step(&mut self, count: usize) -> Result<EvalProgress> {
-        let test = self.test.as_ref().ok_or_else(|| Error::InvalidArgument("the test set is not loaded".into()))?;
-        let state = self.eval.as_mut().ok_or_else(|| Error::InvalidArgument("no evaluation in progress".into()))?;
+        let test = self
+            .test
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("the test set is not loaded".into()))?;
+        let state = self
+            .eval
+            .as_mut()
+            .ok_or_else(|| Error::InvalidArgument("no evaluation in progress".into()))?;
         let per_slot = test.len();
         let total = per_slot * state.slots.len();
         if state.current >= state.slots.len() {
             let slot = state.slots.last().cloned().unwrap_or_default();
-            return Ok(EvalProgress { done: total, total, slot, slot_done: per_slot });
+            return Ok(EvalProgress {
+                done: total,
+                total,
+                slot,
+                slot_done: per_slot,
+            });
         }
         let name = state.slots[state.current].clone();
         let preds = &mut state.predictions[state.current];
-        let slot = self.slots.get_mut(&name).ok_or_else(|| Error::InvalidArgument(format!("no model in slot {name:?}")))?;
+        let slot = self
+            .slots
+            .get_mut(&name)
+            .ok_or_else(|| Error::InvalidArgument(format!("no model in slot {name:?}")))?;
         let encoder = ImageEncoder::for_input(&slot.interp)?;
         let start = preds.len();
         let end = start.saturating_add(count.max(1)).min(per_slot);
@@ -363,15 +447,27 @@ impl Session {
         if slot_done >= per_slot {
             state.current += 1;
         }
-        Ok(EvalProgress { done, total, slot: name, slot_done })
+        Ok(EvalProgress {
+            done,
+            total,
+            slot: name,
+            slot_done,
+        })
     }
 
     /// The results once every image is done.
     pub fn eval_report(&self) -> Result<EvalReport> {
         let test = self.test()?;
-        let state = self.eval.as_ref().ok_or_else(|| Error::InvalidArgument("no evaluation in progress".into()))?;
+        let state = self
+            .eval
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("no evaluation in progress".into()))?;
         if state.current < state.slots.len() {
-            return Err(Error::InvalidArgument(format!("evaluation not finished ({} of {} models done)", state.current, state.slots.len())));
+            return Err(Error::InvalidArgument(format!(
+                "evaluation not finished ({} of {} models done)",
+                state.current,
+                state.slots.len()
+            )));
         }
         let mut models = BTreeMap::new();
         for (name, preds) in state.slots.iter().zip(&state.predictions) {
@@ -381,26 +477,58 @@ impl Session {
                 confusion[y as usize][(p as usize).min(9)] += 1;
                 correct += (p == y) as usize;
             }
-            let label = self.slots.get(name).map(|s| s.mode.label().to_string()).unwrap_or_default();
-            models.insert(name.clone(), SlotEval { accuracy: correct as f64 / test.len().max(1) as f64, correct, confusion, label });
+            let label = self
+                .slots
+                .get(name)
+                .map(|s| s.mode.label().to_string())
+                .unwrap_or_default();
+            models.insert(
+                name.clone(),
+                SlotEval {
+                    accuracy: correct as f64 / test.len().max(1) as f64,
+                    correct,
+                    confusion,
+                    label,
+                },
+            );
         }
         let (agreement, disagreements) = match state.predictions.as_slice() {
             [a, b, ..] => {
-                let differ: Vec<usize> = a.iter().zip(b).enumerate().filter(|(_, (x, y))| x != y).map(|(i, _)| i).collect();
-                (Some(1.0 - differ.len() as f64 / test.len().max(1) as f64), differ)
+                let differ: Vec<usize> = a
+                    .iter()
+                    .zip(b)
+                    .enumerate()
+                    .filter(|(_, (x, y))| x != y)
+                    .map(|(i, _)| i)
+                    .collect();
+                (
+                    Some(1.0 - differ.len() as f64 / test.len().max(1) as f64),
+                    differ,
+                )
             }
             _ => (None, Vec::new()),
         };
-        Ok(EvalReport { total: test.len(), models, agreement, disagreements })
+        Ok(EvalReport {
+            total: test.len(),
+            models,
+            agreement,
+            disagreements,
+        })
     }
 
     /// Start training from scratch (the training set must be loaded). Replaces a run in progress.
     pub fn train_begin(&mut self, settings: &TrainSettings) -> Result<TrainProgress> {
-        let train = self.train.as_ref().ok_or_else(|| Error::InvalidArgument("the training set is not loaded".into()))?;
+        let train = self
+            .train
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("the training set is not loaded".into()))?;
         self.test()?; // validation after each epoch needs it
         let subset = match settings.images {
             Some(n) if n == 0 || n > train.len() => {
-                return Err(Error::InvalidArgument(format!("training images must be 1–{}, got {n}", train.len())));
+                return Err(Error::InvalidArgument(format!(
+                    "training images must be 1–{}, got {n}",
+                    train.len()
+                )));
             }
             Some(n) if n < train.len() => Some(train.take(n)),
             _ => None,
@@ -429,18 +557,30 @@ impl Session {
             steps_done: 0,
             steps_total,
         };
-        self.training = Some(TrainRun { trainer, subset, steps_done: 0, steps_total });
+        self.training = Some(TrainRun {
+            trainer,
+            subset,
+            steps_done: 0,
+            steps_total,
+        });
         Ok(progress)
     }
 
     /// Run up to `steps` training steps (stopping early at the end of an epoch, which is validated on
     /// the test set).
     pub fn train_step(&mut self, steps: usize) -> Result<TrainProgress> {
-        let run = self.training.as_mut().ok_or_else(|| Error::InvalidArgument("no training in progress".into()))?;
+        let run = self
+            .training
+            .as_mut()
+            .ok_or_else(|| Error::InvalidArgument("no training in progress".into()))?;
         let train = match (&run.subset, &self.train) {
             (Some(subset), _) => subset,
             (None, Some(train)) => train,
-            (None, None) => return Err(Error::InvalidArgument("the training set is not loaded".into())),
+            (None, None) => {
+                return Err(Error::InvalidArgument(
+                    "the training set is not loaded".into(),
+                ));
+            }
         };
         let trainer = &mut run.trainer;
         let mut progress = TrainProgress {
@@ -459,9 +599,17 @@ impl Session {
         for _ in 0..steps.max(1) {
             let Some(r) = trainer.step(train) else { break };
             run.steps_done += 1;
-            (progress.epoch, progress.step, progress.loss, progress.accuracy) = (r.epoch, r.step, r.loss, r.accuracy);
+            (
+                progress.epoch,
+                progress.step,
+                progress.loss,
+                progress.accuracy,
+            ) = (r.epoch, r.step, r.loss, r.accuracy);
             if r.step == r.steps_per_epoch {
-                let validation = self.test.as_ref().ok_or_else(|| Error::InvalidArgument("the test set is not loaded".into()))?;
+                let validation = self
+                    .test
+                    .as_ref()
+                    .ok_or_else(|| Error::InvalidArgument("the test set is not loaded".into()))?;
                 let report = trainer.end_epoch(validation);
                 progress.log_line = Some(report.keras_line());
                 progress.epoch_report = Some(report);
@@ -476,9 +624,15 @@ impl Session {
     /// Make the trained network the float model (and drop the training state). The run must be
     /// finished: a model half-way through an epoch is not what the settings asked for.
     pub fn train_finish(&mut self) -> Result<ModelInfo> {
-        let run = self.training.as_ref().ok_or_else(|| Error::InvalidArgument("no training in progress".into()))?;
+        let run = self
+            .training
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("no training in progress".into()))?;
         if !run.trainer.finished() {
-            return Err(Error::InvalidArgument(format!("training is not finished ({}/{} steps)", run.steps_done, run.steps_total)));
+            return Err(Error::InvalidArgument(format!(
+                "training is not finished ({}/{} steps)",
+                run.steps_done, run.steps_total
+            )));
         }
         let model = export_float(&run.trainer.net)?;
         let bytes = write_model(&model)?;
@@ -499,7 +653,10 @@ impl Session {
 
 fn check_mnist(data: &Dataset) -> Result<()> {
     if data.image_len() != IMAGE_LEN {
-        return Err(Error::InvalidDataset(format!("images are {}×{}, not 28×28", data.rows, data.cols)));
+        return Err(Error::InvalidDataset(format!(
+            "images are {}×{}, not 28×28",
+            data.rows, data.cols
+        )));
     }
     Ok(())
 }
@@ -521,7 +678,9 @@ mod tests {
 
     /// A tiny MNIST-shaped dataset: `n` deterministic pseudo-random images, labels cycling 0–9.
     fn tiny(n: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-        let images: Vec<u8> = (0..n * IMAGE_LEN).map(|i| ((i * 7919) % 256) as u8).collect();
+        let images: Vec<u8> = (0..n * IMAGE_LEN)
+            .map(|i| ((i * 7919) % 256) as u8)
+            .collect();
         let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
         let img = write_idx_u8(&[n, 28, 28], &images).unwrap();
         let lab = write_idx_u8(&[n], &labels).unwrap();
@@ -529,7 +688,13 @@ mod tests {
     }
 
     fn settings(epochs: usize, images: Option<usize>) -> TrainSettings {
-        TrainSettings { epochs, batch_size: 32, learning_rate: 0.001, seed: 0, images }
+        TrainSettings {
+            epochs,
+            batch_size: 32,
+            learning_rate: 0.001,
+            seed: 0,
+            images,
+        }
     }
 
     /// A session with a float model trained for one short epoch on `n` tiny images.
@@ -565,11 +730,15 @@ mod tests {
         let pred = s.predict(QUANT, &images[..IMAGE_LEN]).unwrap();
         assert_eq!(pred.probabilities.len(), 10);
         assert!((pred.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
-        s.eval_begin(&[FLOAT.to_string(), QUANT.to_string()]).unwrap();
+        s.eval_begin(&[FLOAT.to_string(), QUANT.to_string()])
+            .unwrap();
         while s.eval_step(10).unwrap().done < 2 * n {}
         let r = s.eval_report().unwrap();
         assert_eq!(r.total, n);
-        assert_eq!(r.models[FLOAT].confusion.iter().flatten().sum::<u32>() as usize, n);
+        assert_eq!(
+            r.models[FLOAT].confusion.iter().flatten().sum::<u32>() as usize,
+            n
+        );
         // the downloadable bytes load back into an identical model
         let bytes = s.model_bytes(QUANT).unwrap();
         assert_eq!(read_model(&bytes).unwrap(), s.slots[QUANT].model);
@@ -598,7 +767,10 @@ mod tests {
         let mut differ = Vec::new();
         for i in 0..n {
             let px = &images[i * IMAGE_LEN..(i + 1) * IMAGE_LEN];
-            let (a, b) = (s.predict(FLOAT, px).unwrap().class, s.predict(QUANT, px).unwrap().class);
+            let (a, b) = (
+                s.predict(FLOAT, px).unwrap().class,
+                s.predict(QUANT, px).unwrap().class,
+            );
             assert!(r.models[FLOAT].confusion[i % 10][a] > 0);
             if a != b {
                 differ.push(i);
@@ -619,9 +791,15 @@ mod tests {
     fn training_on_a_subset_cancelling_and_finishing_early() {
         let (_, img, lab) = tiny(100);
         let mut s = Session::new();
-        assert!(s.train_begin(&settings(1, None)).is_err(), "no training set");
+        assert!(
+            s.train_begin(&settings(1, None)).is_err(),
+            "no training set"
+        );
         s.set_train_set(&img, &lab).unwrap();
-        assert!(s.train_begin(&settings(1, None)).is_err(), "no test set for validation");
+        assert!(
+            s.train_begin(&settings(1, None)).is_err(),
+            "no test set for validation"
+        );
         s.set_test_set(&img, &lab).unwrap();
         assert!(s.train_begin(&settings(1, Some(0))).is_err());
         assert!(s.train_begin(&settings(1, Some(101))).is_err());
@@ -630,13 +808,19 @@ mod tests {
         let p = s.train_begin(&settings(2, Some(64))).unwrap();
         assert_eq!((p.steps_per_epoch, p.steps_total), (2, 4));
         let p = s.train_step(1).unwrap();
-        assert_eq!((p.epoch, p.step, p.steps_done, p.finished), (0, 1, 1, false));
+        assert_eq!(
+            (p.epoch, p.step, p.steps_done, p.finished),
+            (0, 1, 1, false)
+        );
         assert!(p.loss.is_finite() && p.log_line.is_none());
         assert!(s.train_finish().is_err(), "not finished");
         assert!(s.training(), "a failed finish keeps the run");
         let p = s.train_step(10).unwrap(); // stops at the end of the epoch
         assert_eq!((p.epoch, p.step, p.steps_done), (0, 2, 2));
-        assert!(p.epoch_report.is_some() && p.log_line.as_deref().unwrap_or("").starts_with("Epoch 1/2"));
+        assert!(
+            p.epoch_report.is_some()
+                && p.log_line.as_deref().unwrap_or("").starts_with("Epoch 1/2")
+        );
         // cancelling leaves the slots untouched
         assert!(s.train_cancel());
         assert!(!s.train_cancel());
@@ -669,8 +853,14 @@ mod tests {
         let with_train = s.model_bytes(QUANT).unwrap();
         let mut r = Session::new();
         r.load_model(FLOAT, &s.model_bytes(FLOAT).unwrap()).unwrap();
-        assert!(r.quantize("integer-only-uint8", 20).is_err(), "no representative images");
-        r.set_representative_images(&write_idx_u8(&[20, 28, 28], &images[..20 * IMAGE_LEN]).unwrap()).unwrap();
+        assert!(
+            r.quantize("integer-only-uint8", 20).is_err(),
+            "no representative images"
+        );
+        r.set_representative_images(
+            &write_idx_u8(&[20, 28, 28], &images[..20 * IMAGE_LEN]).unwrap(),
+        )
+        .unwrap();
         r.quantize("integer-only-uint8", 20).unwrap();
         assert_eq!(r.model_bytes(QUANT).unwrap(), with_train);
         // more samples than loaded: all of them
@@ -685,12 +875,19 @@ mod tests {
             ("integer-only-int8", "int8", "int8"),
         ] {
             let info = r.quantize(mode, 20).unwrap();
-            assert_eq!((info.input.dtype.as_str(), info.output.dtype.as_str()), (input, output), "{mode}");
+            assert_eq!(
+                (info.input.dtype.as_str(), info.output.dtype.as_str()),
+                (input, output),
+                "{mode}"
+            );
             assert!(info.takes_mnist);
             let p = r.predict(QUANT, &images[..IMAGE_LEN]).unwrap();
             assert_eq!(p.output.dtype, output);
         }
-        assert!(r.set_representative_images(&write_idx_u8(&[2, 10, 10], &[0; 200]).unwrap()).is_err());
+        assert!(
+            r.set_representative_images(&write_idx_u8(&[2, 10, 10], &[0; 200]).unwrap())
+                .is_err()
+        );
     }
 
     #[test]
@@ -708,17 +905,33 @@ mod tests {
         assert!(s.test_image(32).is_err());
         assert!(s.test_label(usize::MAX).is_err());
         assert!(s.set_test_set(b"junk", b"junk").is_err());
-        assert_eq!(s.test.as_ref().map(|t| t.len()), Some(32), "the old test set stays");
+        assert_eq!(
+            s.test.as_ref().map(|t| t.len()),
+            Some(32),
+            "the old test set stays"
+        );
         assert!(Session::preprocess(&[0; 10], 3, 3).is_err());
     }
 
     #[test]
     fn a_vertical_stroke_becomes_a_narrow_centred_digit() {
         let (w, h) = (280, 280);
-        let gray: Vec<u8> = (0..w * h).map(|i| if (130..150).contains(&(i % w)) && (40..240).contains(&(i / w)) { 255 } else { 0 }).collect();
+        let gray: Vec<u8> = (0..w * h)
+            .map(|i| {
+                if (130..150).contains(&(i % w)) && (40..240).contains(&(i / w)) {
+                    255
+                } else {
+                    0
+                }
+            })
+            .collect();
         let px = Session::preprocess(&gray, w, h).unwrap();
         assert_eq!(px.len(), IMAGE_LEN);
         let ink: Vec<usize> = (0..IMAGE_LEN).filter(|&i| px[i] > 0).collect();
-        assert!(ink.iter().all(|&i| (12..16).contains(&(i % 28)) && (4..24).contains(&(i / 28))), "{ink:?}");
+        assert!(
+            ink.iter()
+                .all(|&i| (12..16).contains(&(i % 28)) && (4..24).contains(&(i / 28))),
+            "{ink:?}"
+        );
     }
 }
