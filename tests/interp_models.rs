@@ -183,6 +183,7 @@ fn plans_folds_and_runs_a_tf_shaped_graph() {
         &model,
         InterpreterOptions {
             preserve_all_tensors: true,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -21,6 +21,23 @@ pub struct InterpreterOptions {
     /// (an int8 CONV_2D into the MAX_POOL_2D that reads it), and the fused-away tensors are never
     /// written. Graph inputs, outputs and constants are always readable.
     pub preserve_all_tensors: bool,
+    /// Whose float arithmetic the float32 kernels reproduce. Integer and hybrid kernels are the same
+    /// either way.
+    pub float_arithmetic: FloatArithmetic,
+}
+
+/// The summation order of the float32 kernels (the products are the same; sums of many products
+/// differ in the last bits).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FloatArithmetic {
+    /// TFLite's reference kernels (`BUILTIN_REF`), bit for bit.
+    #[default]
+    Reference,
+    /// TFLite's optimized kernels as TensorFlow 2.21's post-training calibrator runs them (x86-64 pip
+    /// wheel: Eigen with AVX and without FMA, a 4-thread Eigen pool), bit for bit on the op fixtures,
+    /// so that our calibration records TF's ranges (`kernels::optimized_f32`). Slower than the fast
+    /// reference-order kernels; also used with [`Interpreter::reference`]'s planning.
+    TfCalibrator,
 }
 
 /// Runs subgraph 0 of a model with TFLite's reference arithmetic.
@@ -67,6 +84,7 @@ impl Interpreter {
                 fc_requant: requant,
                 preserve_all_tensors: options.preserve_all_tensors,
                 reference_only: false,
+                float_arithmetic: options.float_arithmetic,
             },
         )
     }
@@ -76,6 +94,7 @@ impl Interpreter {
     pub fn reference(model: &Model) -> Result<Interpreter> {
         let options = InterpreterOptions {
             preserve_all_tensors: true,
+            float_arithmetic: FloatArithmetic::Reference,
         };
         Interpreter::from_config(
             model,
@@ -84,6 +103,7 @@ impl Interpreter {
                 fc_requant: FcRequant::Double,
                 preserve_all_tensors: true,
                 reference_only: true,
+                float_arithmetic: FloatArithmetic::Reference,
             },
         )
     }

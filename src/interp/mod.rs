@@ -13,6 +13,11 @@
 //!   …) tested against it; [`Interpreter::reference`] runs the reference kernels only.
 //!   [`fixed_point`] has the rounding helpers.
 //! - [`eval`] encodes MNIST images into a model's input and measures accuracy.
+//! - [`InterpreterOptions::float_arithmetic`] switches the float32 kernels to
+//!   [`FloatArithmetic::TfCalibrator`]: the summation orders of TFLite's optimized kernels (Eigen, as
+//!   TensorFlow 2.21's x86-64 wheel builds it) that TF's post-training calibrator runs, bit-identical to
+//!   TF's calibrated ranges on every fixture (`kernels::optimized_f32`, `kernels::eigen`). Calibration
+//!   uses it; the default stays the reference arithmetic.
 //!
 //! What the reference vectors decided where sources and notes were unsure:
 //! - int8 FULLY_CONNECTED requantizes in double with `std::round` (TF ≥ 2.20); the older fixed-point
@@ -34,7 +39,7 @@ mod plan;
 mod step;
 pub mod tensor;
 
-pub use interpreter::{Interpreter, InterpreterOptions};
+pub use interpreter::{FloatArithmetic, Interpreter, InterpreterOptions};
 pub use plan::SUPPORTED_OPS;
 pub use step::FcRequant;
 pub use tensor::{Buffer, Element, TensorInfo};

@@ -12,6 +12,7 @@
 use crate::error::{Error, Result};
 use crate::interp::builtin_name;
 use crate::interp::fixed_point::quantize_multiplier;
+use crate::interp::interpreter::FloatArithmetic;
 use crate::interp::kernels::activation::{float_range, quantized_range};
 use crate::interp::kernels::conv2d::{ChannelQuant, ConvF32Fast, ConvI8Fast, ConvShape};
 use crate::interp::kernels::depthwise_conv2d::DepthwiseShape;
@@ -19,6 +20,7 @@ use crate::interp::kernels::fully_connected::{
     FcF32Fast, FcHybridFast, FcI8Fast, FcQuant, FcShape, HybridScratch, HybridWeights,
     litert_row_sum,
 };
+use crate::interp::kernels::optimized_f32::{ConvF32Optimized, conv_path};
 use crate::interp::kernels::pack::pack_output_shape;
 use crate::interp::kernels::reshape::reshape_output_shape;
 use crate::interp::kernels::softmax::SoftmaxQuant;
@@ -82,6 +84,8 @@ struct Planner<'m> {
     fc_requant: FcRequant,
     /// Use the reference kernels only (no fast kernels, no fusion): the oracle configuration.
     reference_only: bool,
+    /// Float kernels in TF's calibrator arithmetic (`FloatArithmetic::TfCalibrator`).
+    tf_float: bool,
     /// Keep every tensor materialized (no fusion).
     preserve_all_tensors: bool,
     /// How many operator inputs and graph outputs read each tensor.
@@ -204,6 +208,7 @@ impl<'m> Planner<'m> {
             steps: Vec::new(),
             fc_requant: config.fc_requant,
             reference_only: config.reference_only,
+            tf_float: config.float_arithmetic == FloatArithmetic::TfCalibrator,
             preserve_all_tensors: config.preserve_all_tensors,
             uses: {
                 let mut uses = vec![0usize; sg.tensors.len()];
@@ -647,7 +652,25 @@ impl<'m> Planner<'m> {
                     .transpose()?;
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                match (!self.reference_only)
+                if self.tf_float && shape.groups() == 1 {
+                    // TFLite's optimized conv (grouped convs fall back to the reference kernel)
+                    let kernel = ConvF32Optimized {
+                        path: conv_path(&shape),
+                        shape,
+                        filter,
+                        bias,
+                        act,
+                    };
+                    let patch = vec![0.0; kernel.depth()];
+                    let step = Step::Conv2dF32Optimized {
+                        input: xa.buffer,
+                        output,
+                        kernel: Box::new(kernel),
+                        patch,
+                    };
+                    return self.push(step, foldable, out_i);
+                }
+                match (!self.reference_only && !self.tf_float)
                     .then(|| ConvF32Fast::new(&shape, &filter, bias.as_deref(), act))
                     .flatten()
                 {
@@ -876,13 +899,24 @@ impl<'m> Planner<'m> {
                     .transpose()?;
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                Step::DepthwiseConv2dF32 {
-                    input: xa.buffer,
-                    output,
-                    shape,
-                    filter,
-                    bias,
-                    act,
+                if self.tf_float {
+                    Step::DepthwiseConv2dF32Optimized {
+                        input: xa.buffer,
+                        output,
+                        shape,
+                        filter,
+                        bias,
+                        act,
+                    }
+                } else {
+                    Step::DepthwiseConv2dF32 {
+                        input: xa.buffer,
+                        output,
+                        shape,
+                        filter,
+                        bias,
+                        act,
+                    }
                 }
             }
             (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
@@ -1033,6 +1067,17 @@ impl<'m> Planner<'m> {
                     .transpose()?;
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
+                if self.tf_float {
+                    let step = Step::FullyConnectedF32Optimized {
+                        input: xa.buffer,
+                        output,
+                        shape,
+                        weights,
+                        bias,
+                        act,
+                    };
+                    return self.push(step, foldable, out_i);
+                }
                 match (!self.reference_only)
                     .then(|| FcF32Fast::new(shape, &weights, bias.as_deref(), act))
                     .flatten()
@@ -1681,11 +1726,20 @@ impl<'m> Planner<'m> {
                     return Err(invalid(format!("{op}: beta {beta}")));
                 }
                 let output = self.output(op, out_t, shape)?;
-                Step::SoftmaxF32 {
-                    input: xa.buffer,
-                    output,
-                    depth,
-                    beta,
+                if self.tf_float {
+                    Step::SoftmaxF32Optimized {
+                        input: xa.buffer,
+                        output,
+                        depth,
+                        beta,
+                    }
+                } else {
+                    Step::SoftmaxF32 {
+                        input: xa.buffer,
+                        output,
+                        depth,
+                        beta,
+                    }
                 }
             }
             (TensorType::Int8, TensorType::Int8) => {
@@ -1749,6 +1803,7 @@ pub(crate) struct PlanConfig {
     pub fc_requant: FcRequant,
     pub preserve_all_tensors: bool,
     pub reference_only: bool,
+    pub float_arithmetic: FloatArithmetic,
 }
 
 /// Plan subgraph 0 of `model`.

