@@ -766,6 +766,14 @@ impl MaxPool2D {
         output.resize(batch * oh * ow * c, 0.0);
         self.argmax.resize(output.len(), 0);
         if self.planar_input {
+            #[cfg(target_arch = "x86_64")]
+            if self.pool == [2, 2] && self.strides == [2, 2] && std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked on the line above.
+                let done = unsafe { crate::train::simd::max_pool_2x2_planes(input, batch * c, h, w, c, output, &mut self.argmax) };
+                if done {
+                    return;
+                }
+            }
             self.forward_planes(input, batch, output);
             return;
         }
