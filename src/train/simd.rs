@@ -38,23 +38,22 @@ pub fn conv_forward(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f
     let o = bias.len();
     let k = weights.len() / o;
     let r = cols.len() / k;
-    let taps: Vec<&[[f32; LANES]]> = cols.chunks_exact(r).map(|t| t[b * p..(b + 1) * p].as_chunks::<LANES>().0).collect();
     let vectors = p / LANES;
+    // every tap's slice has exactly `vectors` entries, so indexing them by `v < vectors` needs no checks
+    let taps: Vec<&[[f32; LANES]]> = cols.chunks_exact(r).map(|t| &t[b * p..(b + 1) * p].as_chunks::<LANES>().0[..vectors]).collect();
     let oc_done = o / OC_TILE * OC_TILE;
     let zero = _mm256_setzero_ps();
     for oc in (0..oc_done).step_by(OC_TILE) {
-        let w = &weights[oc * k..(oc + OC_TILE) * k];
+        // the tile's weights by tap: wt[kk][t] = w[oc + t, kk]
+        let wt: Vec<[f32; OC_TILE]> = (0..k).map(|kk| std::array::from_fn(|t| weights[(oc + t) * k + kk])).collect();
         let mut rows: Vec<&mut [[f32; LANES]]> =
-            planes[oc * p..(oc + OC_TILE) * p].chunks_exact_mut(p).map(|r| r.as_chunks_mut::<LANES>().0).collect();
+            planes[oc * p..(oc + OC_TILE) * p].chunks_exact_mut(p).map(|r| &mut r.as_chunks_mut::<LANES>().0[..vectors]).collect();
         for v in 0..vectors {
-            let mut acc = [zero; OC_TILE];
-            for (t, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_set1_ps(bias[oc + t]);
-            }
-            for (kk, tap) in taps.iter().enumerate() {
+            let mut acc: [__m256; OC_TILE] = std::array::from_fn(|t| _mm256_set1_ps(bias[oc + t]));
+            for (tap, w) in taps.iter().zip(&wt) {
                 let x = load(&tap[v]);
-                for (t, a) in acc.iter_mut().enumerate() {
-                    *a = _mm256_fmadd_ps(_mm256_set1_ps(w[t * k + kk]), x, *a);
+                for (a, &wv) in acc.iter_mut().zip(w) {
+                    *a = _mm256_fmadd_ps(_mm256_set1_ps(wv), x, *a);
                 }
             }
             for (row, a) in rows.iter_mut().zip(&acc) {
@@ -76,9 +75,9 @@ const GRAD_K: usize = 3;
 pub fn conv_weight_grad(cols: &[f32], b: usize, p: usize, d_planes: &[f32], o: usize, lanes: &mut [[f32; LANES]]) -> (usize, usize, usize) {
     let k = lanes.len() / o;
     let r = cols.len() / k;
-    let taps: Vec<&[[f32; LANES]]> = cols.chunks_exact(r).map(|t| t[b * p..(b + 1) * p].as_chunks::<LANES>().0).collect();
-    let planes: Vec<&[[f32; LANES]]> = d_planes.chunks_exact(p).take(o).map(|d| d.as_chunks::<LANES>().0).collect();
     let vectors = p / LANES;
+    let taps: Vec<&[[f32; LANES]]> = cols.chunks_exact(r).map(|t| &t[b * p..(b + 1) * p].as_chunks::<LANES>().0[..vectors]).collect();
+    let planes: Vec<&[[f32; LANES]]> = d_planes.chunks_exact(p).take(o).map(|d| &d.as_chunks::<LANES>().0[..vectors]).collect();
     let (oc_done, k_done) = (o / GRAD_OC * GRAD_OC, k / GRAD_K * GRAD_K);
     for oc in (0..oc_done).step_by(GRAD_OC) {
         for kk in (0..k_done).step_by(GRAD_K) {
