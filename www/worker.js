@@ -2,7 +2,8 @@
 // the page's thread only draws. Protocol (main -> worker): {type: init|train|cancel|eval, ...};
 // (worker -> main): {type: status|progress|result|error, job, ...}.
 
-import init, { Playground } from '../pkg/ptq_playground.js';
+// the speed-optimized build of the library (pkg/fast/); the page's thread uses the smaller pkg/
+import init, { Playground } from '../pkg/fast/ptq_playground.js';
 import { fetchBytes, gunzip } from './net.js';
 
 /** Wall time a training chunk aims at: short enough for a cancel to act at once and the chart to move
