@@ -353,22 +353,21 @@ async function onTrainResult(msg) {
     setTrainStatus('train.s-cancelled');
     return;
   }
-  // new models: load them; if one fails, the one before stays
+  // New models: load them, each in its own task (no long task on this thread); if one fails, the one
+  // before stays.
   try {
-    const floatInfo = state.pg.load_model('float', msg.float);
-    state.info.float = floatInfo;
-    if (msg.quant) {
-      const q = msg.quantSettings;
-      if (q.mode === $('quant-mode').value && q.samples === intField('calib-samples', 1, 1000)) {
-        state.info.quant = state.pg.load_model('quant', msg.quant);
-        hideError('quant-error');
-      } else {
-        await nextTask();
-        quantize();
-      }
+    state.info.float = state.pg.load_model('float', msg.float);
+    await nextTask();
+    const q = msg.quantSettings;
+    if (msg.quant && q.mode === $('quant-mode').value && q.samples === intField('calib-samples', 1, 1000)) {
+      state.info.quant = state.pg.load_model('quant', msg.quant);
+      hideError('quant-error');
+    } else if (msg.quant) {
+      quantize(); // the settings changed while training ran
     } else if (msg.quantError) {
       showError('quant-error', 'quant.failed', { msg: msg.quantError });
     }
+    await nextTask();
   } catch (err) {
     showError('train-error', 'train.failed', { msg: message(err) });
   }
