@@ -1294,9 +1294,10 @@ impl<'m> Planner<'m> {
                 Step::Conv2dF32Fast {
                     input,
                     kernel,
-                    scratch,
+                    mut scratch,
                     ..
                 } if fusable_f32 => {
+                    scratch.for_pool(&kernel.conv, &window);
                     let pool_act = float_range(op, opts.fused_activation)?;
                     self.add_work(op, checked_len(&out_shape).unwrap_or(usize::MAX) as u64)?;
                     let output = self.output(op, out_t, out_shape)?;
@@ -1313,9 +1314,10 @@ impl<'m> Planner<'m> {
                 Step::Conv2dI8Fast {
                     input,
                     kernel,
-                    scratch,
+                    mut scratch,
                     ..
                 } if fusable => {
+                    scratch.for_pool(&kernel.conv, &window);
                     self.activation_quant(op, xi, "input")?;
                     let (s_out, zp_out) = self.activation_quant(op, out_i, "output")?;
                     let pool_act =

@@ -438,6 +438,7 @@ impl Transposed {
         self
     }
 
+    #[inline(always)]
     fn check(&self, input: usize, output: usize, scratch: &FcFastScratch) -> Result<()> {
         let s = self.shape;
         check_len("FULLY_CONNECTED", "input", input, s.batches * s.depth)?;
@@ -480,6 +481,7 @@ impl Transposed {
     }
 
     /// Units in register blocks of `B` (a `[f32; B]` accumulator kept in vector registers).
+    #[inline(always)]
     fn dot_blocks<const B: usize>(&self, x: &[f32], nonzero: &[u32], acc: &mut [f32]) {
         for (block, out) in acc.chunks_exact_mut(B).enumerate() {
             let mut sums = [0.0f32; B];
@@ -496,6 +498,7 @@ impl Transposed {
     }
 
     /// Integer `acc_i[u] = Σ_d x[d] · w[d][u]` for integer-valued `x`, exact via the segments.
+    #[inline(always)]
     fn dot_int(&self, x: &[f32], nonzero: &[u32], acc: &mut [f32], acc_i: &mut [i32]) {
         acc_i.iter_mut().for_each(|a| *a = 0);
         let mut rest = nonzero;
@@ -587,6 +590,33 @@ pub fn fully_connected_f32_fast(
     scratch: &mut FcFastScratch,
     output: &mut [f32],
 ) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    if crate::interp::kernels::conv2d::avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
+        return unsafe { fully_connected_f32_fast_avx2(k, input, scratch, output) };
+    }
+    fully_connected_f32_fast_body(k, input, scratch, output)
+}
+
+/// [`fully_connected_f32_fast`] compiled for AVX2 (the unit blocks become 8-lane vectors; products and sums stay separate, so results are unchanged).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn fully_connected_f32_fast_avx2(
+    k: &FcF32Fast,
+    input: &[f32],
+    scratch: &mut FcFastScratch,
+    output: &mut [f32],
+) -> Result<()> {
+    fully_connected_f32_fast_body(k, input, scratch, output)
+}
+
+#[inline(always)]
+fn fully_connected_f32_fast_body(
+    k: &FcF32Fast,
+    input: &[f32],
+    scratch: &mut FcFastScratch,
+    output: &mut [f32],
+) -> Result<()> {
     let s = k.t.shape;
     k.t.check(input.len(), output.len(), scratch)?;
     check_len("FULLY_CONNECTED", "bias", k.bias.len(), s.units)?;
@@ -650,6 +680,33 @@ impl FcI8Fast {
 
 /// Fast int8 fully connected; identical to [`fully_connected_i8`] (or the fixed-point variant).
 pub fn fully_connected_i8_fast(
+    k: &FcI8Fast,
+    input: &[i8],
+    scratch: &mut FcFastScratch,
+    output: &mut [i8],
+) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    if crate::interp::kernels::conv2d::avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
+        return unsafe { fully_connected_i8_fast_avx2(k, input, scratch, output) };
+    }
+    fully_connected_i8_fast_body(k, input, scratch, output)
+}
+
+/// [`fully_connected_i8_fast`] compiled for AVX2 (the unit blocks become 8-lane vectors; products and sums stay separate, so results are unchanged).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn fully_connected_i8_fast_avx2(
+    k: &FcI8Fast,
+    input: &[i8],
+    scratch: &mut FcFastScratch,
+    output: &mut [i8],
+) -> Result<()> {
+    fully_connected_i8_fast_body(k, input, scratch, output)
+}
+
+#[inline(always)]
+fn fully_connected_i8_fast_body(
     k: &FcI8Fast,
     input: &[i8],
     scratch: &mut FcFastScratch,
@@ -740,6 +797,33 @@ impl FcHybridFast {
 
 /// Fast hybrid fully connected; identical to [`fully_connected_hybrid`].
 pub fn fully_connected_hybrid_fast(
+    k: &FcHybridFast,
+    input: &[f32],
+    scratch: &mut FcFastScratch,
+    output: &mut [f32],
+) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    if crate::interp::kernels::conv2d::avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
+        return unsafe { fully_connected_hybrid_fast_avx2(k, input, scratch, output) };
+    }
+    fully_connected_hybrid_fast_body(k, input, scratch, output)
+}
+
+/// [`fully_connected_hybrid_fast`] compiled for AVX2 (the unit blocks become 8-lane vectors; products and sums stay separate, so results are unchanged).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn fully_connected_hybrid_fast_avx2(
+    k: &FcHybridFast,
+    input: &[f32],
+    scratch: &mut FcFastScratch,
+    output: &mut [f32],
+) -> Result<()> {
+    fully_connected_hybrid_fast_body(k, input, scratch, output)
+}
+
+#[inline(always)]
+fn fully_connected_hybrid_fast_body(
     k: &FcHybridFast,
     input: &[f32],
     scratch: &mut FcFastScratch,
