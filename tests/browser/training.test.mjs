@@ -59,7 +59,13 @@ test('a short training run completes with a live chart, swaps the model in, and 
   await page.getByTestId('train-start').click();
   assert.equal(await page.getByTestId('train-cancel').isEnabled(), true);
   assert.equal(await page.locator('#chart-box').isVisible(), true);
+  // changing the conversion while training runs: applied to the new model (by the worker) at the end
+  await page.getByTestId('quant-mode').selectOption('integer-only-int8');
+  const deferred = await page.locator('#quant-time').textContent();
   await page.waitForFunction(() => /done$/.test(document.querySelector('[data-testid=train-status]').textContent), null, { timeout: 300_000 });
+  assert.equal(deferred, 'Applied when the training run ends.');
+  assert.equal(await page.locator('#panel-quant-h').textContent(), 'Integer only, int8 input/output model');
+  assert.match(await page.locator('#io-table tbody tr:nth-child(2) td:nth-child(2)').textContent(), /^int8,/);
   const t1 = await page.evaluate(() => performance.now());
   const log = await page.getByTestId('train-log').textContent();
   assert.match(log, /^Epoch 1\/1 - loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: 0\.9\d+$/);
