@@ -1141,6 +1141,18 @@ impl ConvFast {
         } = scratch;
         let w = &self.shape.window;
         let undilated = w.dilation_h == 1 && w.dilation_w == 1;
+        // The common case gets a specialised loop: a 2×2 / stride 2 pool without padding over a
+        // single-channel 3×3 or 5×5 convolution (the tutorial's first layer).
+        let two_by_two = (pool.filter_h, pool.filter_w, pool.stride_h, pool.stride_w)
+            == (2, 2, 2, 2)
+            && pool.pad_h == 0
+            && pool.pad_w == 0
+            && pool.out_h * 2 <= pool.in_h
+            && pool.out_w * 2 <= pool.in_w;
+        let fixed = match (w.filter_h, w.filter_w * self.shape.in_c, w.dilation_w) {
+            (3, 3, 1) | (5, 5, 1) if two_by_two => Some(w.filter_h),
+            _ => None,
+        };
         let mut outputs = pooled
             .chunks_exact_mut(self.o_pad)
             .zip(pooled_zero.iter_mut());
@@ -1174,6 +1186,37 @@ impl ConvFast {
                         );
                     if *zero {
                         pooled.iter_mut().for_each(|v| *v = 0.0);
+                        continue;
+                    }
+                    if let Some(fixed) = fixed {
+                        // 2×2 windows inside the image: the four pixels without per-pixel checks
+                        // (a zero receptive field sums to 0 anyway), in registers.
+                        let (y, x) = (out_y * 2, out_x * 2);
+                        for (block, max_block) in pooled.chunks_exact_mut(B).enumerate() {
+                            let mut max = [f32::NEG_INFINITY; B];
+                            for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                                let acc = match fixed {
+                                    3 => self.pixel_block_fixed::<B, FMA, 3, 3>(
+                                        xpad,
+                                        b,
+                                        y + dy,
+                                        x + dx,
+                                        block,
+                                    ),
+                                    _ => self.pixel_block_fixed::<B, FMA, 5, 5>(
+                                        xpad,
+                                        b,
+                                        y + dy,
+                                        x + dx,
+                                        block,
+                                    ),
+                                };
+                                for i in 0..B {
+                                    max[i] = if max[i] < acc[i] { acc[i] } else { max[i] };
+                                }
+                            }
+                            max_block.copy_from_slice(&max);
+                        }
                         continue;
                     }
                     for (block, max_block) in pooled.chunks_exact_mut(B).enumerate() {
@@ -1640,11 +1683,22 @@ mod tests {
             assert_eq!(got, want, "case {case}: {s:?}");
 
             // Fused with a max pool of random geometry on the conv output.
-            let (ph, pw) = (1 + r.below(3), 1 + r.below(3));
-            let pad = if r.below(2) == 0 {
+            // Every third pool is the tutorial's 2×2 / stride 2 VALID one (a specialised loop).
+            let tutorial_pool = case % 3 == 0;
+            let (ph, pw) = if tutorial_pool {
+                (2, 2)
+            } else {
+                (1 + r.below(3), 1 + r.below(3))
+            };
+            let pad = if r.below(2) == 0 && !tutorial_pool {
                 Padding::Same
             } else {
                 Padding::Valid
+            };
+            let strides = if tutorial_pool {
+                (2, 2)
+            } else {
+                (1 + r.below(2), 1 + r.below(2))
             };
             let Ok(pool) = Window::new(
                 "t",
@@ -1652,7 +1706,7 @@ mod tests {
                 s.window.batches,
                 (s.window.out_h, s.window.out_w),
                 (ph, pw),
-                (1 + r.below(2), 1 + r.below(2)),
+                strides,
                 (1, 1),
             ) else {
                 continue;
@@ -1702,11 +1756,22 @@ mod tests {
             let mut got = vec![0.0f32; want.len()];
             conv2d_f32_fast(&k, &input, &mut scratch, &mut got).unwrap();
             // Fused with a max pool of random geometry.
-            let (ph, pw) = (1 + r.below(3), 1 + r.below(3));
-            let pad = if r.below(2) == 0 {
+            // Every third pool is the tutorial's 2×2 / stride 2 VALID one (a specialised loop).
+            let tutorial_pool = case % 3 == 0;
+            let (ph, pw) = if tutorial_pool {
+                (2, 2)
+            } else {
+                (1 + r.below(3), 1 + r.below(3))
+            };
+            let pad = if r.below(2) == 0 && !tutorial_pool {
                 Padding::Same
             } else {
                 Padding::Valid
+            };
+            let strides = if tutorial_pool {
+                (2, 2)
+            } else {
+                (1 + r.below(2), 1 + r.below(2))
             };
             if let Ok(pool) = Window::new(
                 "t",
@@ -1714,7 +1779,7 @@ mod tests {
                 s.window.batches,
                 (s.window.out_h, s.window.out_w),
                 (ph, pw),
-                (1 + r.below(2), 1 + r.below(2)),
+                strides,
                 (1, 1),
             ) {
                 let pool_act = if case % 4 < 2 {
