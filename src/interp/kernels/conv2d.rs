@@ -346,7 +346,16 @@ pub fn conv2d_hybrid(
 // - Requantization uses [`multiply_by_quantized_multiplier_fast`], equal to the reference for every
 //   input. An int8 MAX_POOL_2D right after the convolution can be fused: requantization is monotone
 //   (non-decreasing) per channel, so the max of the requantized values is the requantization of the
-//   max accumulator, and only the pooled values are requantized.
+//   max accumulator, and only the pooled values are requantized, all channels at once and branch-free
+//   ([`ConvI8Fast::requantize_lanes`]); a pool window whose receptive fields are all zero is found
+//   with one integral-image query and gets the precomputed requantized zero.
+// - On x86-64 each public fast kernel checks once for AVX2+FMA and then runs its whole body (every
+//   helper is `#[inline(always)]`) compiled with those features, so the channel blocks become 8-lane
+//   vectors. The int8 kernels also fuse multiply and add there (exact for their integer sums); the
+//   float kernels keep separate multiplies and adds (Rust never contracts them), so their results are
+//   the same on every CPU. Elsewhere (wasm32 with simd128, other CPUs) the same body runs as compiled.
+// - Single-channel 3×3 and 5×5 filters get loops with compile-time tap counts, and a 2×2 / stride 2
+//   pool over them (the tutorial) a loop without per-pixel bookkeeping.
 
 /// Largest partial-sum magnitude for which f32 accumulation of integers is exact.
 pub const EXACT_F32_INTEGER: i64 = 1 << 24;
