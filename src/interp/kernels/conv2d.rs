@@ -811,10 +811,49 @@ pub struct ConvI8Fast {
     lanes: Option<RequantLanes>,
 }
 
+impl RequantLanes {
+    /// Lanes for `q` with `bias` (one per channel); `None` when a right shift exceeds 30.
+    pub(crate) fn new(q: &ChannelQuant, bias: &[i32]) -> Option<RequantLanes> {
+        let mut l = RequantLanes::default();
+        for (o, (&m, &sh)) in q.multiplier.iter().zip(&q.shift).enumerate() {
+            let right = (-sh).clamp(0, 31) as u32;
+            if right > 30 {
+                return None;
+            }
+            l.bias.push(bias.get(o).copied().unwrap_or(0));
+            l.left.push(sh.clamp(0, 31) as u32);
+            l.multiplier.push(m as i64);
+            l.right.push(right);
+            l.mask.push(((1i64 << right) - 1) as i32);
+            l.round.push(((1i64 << right) >> 1) as i32);
+        }
+        Some(l)
+    }
+
+    /// `acc + bias → MultiplyByQuantizedMultiplier → + zero point → clamp` for every lane, written to
+    /// `out` (i32 accumulators; the same branch-free steps as [`ConvI8Fast::requantize_lanes`]).
+    #[inline(always)]
+    pub(crate) fn requantize_i32(&self, q: &ChannelQuant, acc: &[i32], out: &mut [i8]) {
+        let n = out.len().min(acc.len()).min(self.bias.len());
+        let (acc, bias, left) = (&acc[..n], &self.bias[..n], &self.left[..n]);
+        let (mult, right) = (&self.multiplier[..n], &self.right[..n]);
+        let (mask, round) = (&self.mask[..n], &self.round[..n]);
+        let out = &mut out[..n];
+        for i in 0..n {
+            let a = acc[i].wrapping_add(bias[i]).wrapping_shl(left[i]);
+            let y = ((a as i64 * mult[i] + (1i64 << 30)) >> 31) as i32;
+            let r = right[i];
+            let negative = (y < 0 && r > 0) as i32;
+            let v = y.wrapping_shr(r) + ((y & mask[i]) + round[i] - negative).wrapping_shr(r);
+            out[i] = v.wrapping_add(q.output_offset).max(q.act_min).min(q.act_max) as i8;
+        }
+    }
+}
+
 /// Per-channel requantization constants, one lane per output channel (see
 /// [`ConvI8Fast::requantize_lanes`]).
 #[derive(Clone, Debug, Default, PartialEq)]
-struct RequantLanes {
+pub(crate) struct RequantLanes {
     bias: Vec<i32>,
     left: Vec<u32>,
     multiplier: Vec<i64>,
