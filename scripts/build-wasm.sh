@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build the two wasm packages with wasm-pack --target web (see the profiles in Cargo.toml):
-#   pkg/       Cargo profile wasm-small (opt-level z): the page's module (drawings, quantization, uploads)
-#   pkg/fast/  Cargo profile wasm-release (opt-level 3): the worker's module (training, evaluation)
+#   pkg/       profile wasm-small (opt-level z), without the `training` feature: the page's module
+#              (drawings, quantization, uploads)
+#   pkg/fast/  profile wasm-release (opt-level 3), with `training`: the worker's module (training,
+#              evaluation)
 # then optimize each with wasm-opt from the npm package `binaryen` (Debian's binaryen 108 mis-numbers
 # wasm-bindgen's externref table: the module then fails to instantiate). The features passed are the
 # ones the Rust output uses (simd128 from .cargo/config.toml, reference types from the target's defaults).
@@ -9,8 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-build() { # build PROFILE OUT_DIR WASM_OPT_LEVEL
-  wasm-pack --quiet build --target web --profile "$1" --no-opt --out-dir "$2" --no-pack
+build() { # build PROFILE OUT_DIR WASM_OPT_LEVEL [CARGO_FEATURES]
+  wasm-pack --quiet build --target web --profile "$1" --no-opt --out-dir "$2" --no-pack \
+    -- --no-default-features ${4:+--features "$4"}
   local wasm=$2/ptq_playground_bg.wasm before
   before=$(stat -c %s "$wasm")
   node_modules/.bin/wasm-opt "$3" \
@@ -23,4 +26,4 @@ build() { # build PROFILE OUT_DIR WASM_OPT_LEVEL
 }
 rm -rf pkg
 build wasm-small pkg -Oz
-build wasm-release pkg/fast -O3
+build wasm-release pkg/fast -O3 training
