@@ -828,6 +828,45 @@ mod tests {
     }
 
     #[test]
+    fn plans_of_the_extra_calibration_models() {
+        // tests/fixtures/calibration/extra: every tensor of these matches TF bit for bit.
+        let conv = |m, n, k| ContractionShape {
+            m,
+            n,
+            k,
+            lhs: Cost::tensor_map(),
+            rhs: Cost::image_patches(),
+        };
+        // K = 576 > 320: two depth blocks per element.
+        assert_eq!(
+            conv(40, 144, 576).plan(),
+            Contraction::Gemm(Blocking {
+                kc: 320,
+                mc: 16,
+                nc: 36
+            })
+        );
+        // few pixels, many filters: one thread, one block
+        assert_eq!(
+            conv(48, 9, 72).plan(),
+            Contraction::Gemm(Blocking {
+                kc: 72,
+                mc: 48,
+                nc: 9
+            })
+        );
+        // a single output pixel: column-major GEMV
+        let whole = ContractionShape {
+            m: 24,
+            n: 1,
+            k: 432,
+            lhs: Cost::tensor_map(),
+            rhs: Cost::tensor_map(),
+        };
+        assert_eq!(whole.plan(), Contraction::Gemv);
+    }
+
+    #[test]
     fn exp_is_close_to_libm() {
         for i in -200..100 {
             let x = i as f32 * 0.37;
