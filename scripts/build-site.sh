@@ -44,10 +44,11 @@ fi
 gz "$rep" train-100-images-idx3-ubyte.gz
 
 rm -rf dist
-mkdir -p dist/www dist/pkg dist/data dist/model
+mkdir -p dist/www dist/pkg/fast dist/data dist/model
 cp index.html dist/
 cp www/*.js www/*.css www/*.svg dist/www/
 cp pkg/ptq_playground.js pkg/ptq_playground_bg.wasm dist/pkg/
+cp pkg/fast/ptq_playground.js pkg/fast/ptq_playground_bg.wasm dist/pkg/fast/
 cp "$model" dist/model/mnist_float.tflite
 for f in t10k-images-idx3-ubyte t10k-labels-idx1-ubyte train-images-idx3-ubyte train-labels-idx1-ubyte train-100-images-idx3-ubyte; do
   cp "$CACHE/$f.gz" dist/data/
@@ -63,4 +64,4 @@ touch dist/.nojekyll # GitHub Pages: serve the files as they are
   done
   printf '}}\n'
 } > dist/site.json
-log "dist/ ready ($(du -sh dist | cut -f1)); page without data and model: $(cat dist/index.html dist/www/*.js dist/www/*.css dist/www/*.svg dist/pkg/* | wc -c) bytes"
+log "dist/ ready ($(du -sh dist | cut -f1)); first load without data and model: $(cat dist/index.html dist/www/* dist/pkg/*.* | gzip -9 | wc -c) bytes gzip"

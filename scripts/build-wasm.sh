@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# Build the wasm package into pkg/ (wasm-pack --target web, Cargo profile `wasm-release`), then optimize
-# it with wasm-opt from the npm package `binaryen` (Debian's binaryen 108 mis-numbers wasm-bindgen's
-# externref table: the module then fails to instantiate). The features passed are the ones the Rust
-# output uses (simd128 from .cargo/config.toml, reference types from the target's defaults).
+# Build the two wasm packages with wasm-pack --target web (see the profiles in Cargo.toml):
+#   pkg/       profile wasm-small (opt-level z), without the `training` feature: the page's module
+#              (drawings, quantization, uploads)
+#   pkg/fast/  profile wasm-release (opt-level 3), with `training`: the worker's module (training,
+#              evaluation)
+# then optimize each with wasm-opt from the npm package `binaryen` (Debian's binaryen 108 mis-numbers
+# wasm-bindgen's externref table: the module then fails to instantiate). The features passed are the
+# ones the Rust output uses (simd128 from .cargo/config.toml, reference types from the target's defaults).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
-wasm-pack --quiet build --target web --profile wasm-release --no-opt --out-dir pkg --no-pack
-wasm=pkg/ptq_playground_bg.wasm
-before=$(stat -c %s "$wasm")
-node_modules/.bin/wasm-opt -O3 \
-  --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-multivalue --enable-reference-types \
-  "$wasm" -o "$wasm.opt"
-mv "$wasm.opt" "$wasm"
-echo "build-wasm: $wasm $before -> $(stat -c %s "$wasm") bytes ($(gzip -9 -c "$wasm" | wc -c) gzip -9)" >&2
+
+build() { # build PROFILE OUT_DIR WASM_OPT_LEVEL [CARGO_FEATURES]
+  wasm-pack --quiet build --target web --profile "$1" --no-opt --out-dir "$2" --no-pack \
+    -- --no-default-features ${4:+--features "$4"}
+  local wasm=$2/ptq_playground_bg.wasm before
+  before=$(stat -c %s "$wasm")
+  node_modules/.bin/wasm-opt "$3" \
+    --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-multivalue --enable-reference-types \
+    "$wasm" -o "$wasm.opt"
+  mv "$wasm.opt" "$wasm"
+  rm -f "$2/.gitignore" "$2"/*.d.ts
+  echo "build-wasm: $wasm ($1) $before -> $(stat -c %s "$wasm") bytes ($(gzip -9 -c "$wasm" | wc -c) gzip -9)" >&2
+}
+rm -rf pkg
+build wasm-small pkg -Oz
+build wasm-release pkg/fast -O3 training

@@ -28,10 +28,10 @@ PTQ_REWRITE_DIR="$TARGET/litert-rewrite" cargo test --release --quiet --test tfl
 .venv/bin/python tests/litert/rewrite_check.py "$TARGET/litert-rewrite"
 
 step "wasm boundary in headless Chromium (wasm-bindgen-test, tests/web.rs)"
-# chromedriver and chromium from Debian; webdriver.json gives chromium its flags. --no-default-features:
-# the CLI binary is native-only.
+# chromedriver and chromium from Debian; webdriver.json gives chromium its flags. Without the default
+# `cli` feature: the CLI binary is native-only.
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
-  cargo test --target wasm32-unknown-unknown --no-default-features --test web
+  cargo test --target wasm32-unknown-unknown --no-default-features --features training --test web
 
 step "the playground in Chromium (Playwright, tests/browser/)"
 rm -rf test-results

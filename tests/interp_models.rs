@@ -5,7 +5,7 @@
 use ptq_playground::Error;
 use ptq_playground::interp::kernels::conv2d::{ChannelQuant, ConvShape, conv2d_i8};
 use ptq_playground::interp::kernels::window::Window;
-use ptq_playground::interp::{Interpreter, InterpreterOptions, eval};
+use ptq_playground::interp::{FloatArithmetic, Interpreter, InterpreterOptions, eval};
 use ptq_playground::rng::Rng;
 use ptq_playground::tflite::schema::op;
 use ptq_playground::tflite::*;
@@ -619,6 +619,14 @@ fn hostile_models_never_panic() {
                 match Interpreter::new(&m) {
                     Ok(mut it) => {
                         let ok = it.invoke().is_ok();
+                        // The calibrator's float arithmetic (what `quantize::calibrate` plans) too.
+                        let options = InterpreterOptions {
+                            preserve_all_tensors: true,
+                            float_arithmetic: FloatArithmetic::TfCalibrator,
+                        };
+                        if let Ok(mut it) = Interpreter::with_options(&m, options) {
+                            let _ = it.invoke();
+                        }
                         (true, ok)
                     }
                     Err(_) => (false, false),

@@ -43,6 +43,7 @@ const state = {
   trainStatus: ['train.s-idle', {}],
   evalResult: null,
   status: ['status.wasm', {}],
+  quantPending: false, // conversion settings changed during training, not applied yet
   errors: new Map(), // element id -> [key, vars]
 };
 
@@ -139,6 +140,15 @@ function quantize() {
     return false;
   }
   const mode = $('quant-mode').value;
+  if (state.job === 'train') {
+    // calibration would be a long task while the chart is live; the worker converts the new model
+    // when training ends, and onTrainResult applies settings changed in the meantime
+    hideError('quant-error');
+    $('quant-time').textContent = t('quant.after-training');
+    state.quantPending = true;
+    state.worker?.postMessage({ type: 'quant-settings', quant: { mode, samples } });
+    return false;
+  }
   const t0 = performance.now();
   try {
     state.info.quant = state.pg.quantize(mode, samples);
@@ -348,27 +358,30 @@ function renderTrainProgress() {
 }
 
 async function onTrainResult(msg) {
+  setJob(null);
+  const pending = state.quantPending;
+  state.quantPending = false;
   if (msg.cancelled) {
-    setJob(null);
     setTrainStatus('train.s-cancelled');
+    if (pending) quantize(); // settings changed while the run went on
     return;
   }
-  // new models: load them; if one fails, the one before stays
+  // New models: load them, each in its own task (no long task on this thread); if one fails, the one
+  // before stays.
   try {
-    const floatInfo = state.pg.load_model('float', msg.float);
-    state.info.float = floatInfo;
-    if (msg.quant) {
-      const q = msg.quantSettings;
-      if (q.mode === $('quant-mode').value && q.samples === intField('calib-samples', 1, 1000)) {
-        state.info.quant = state.pg.load_model('quant', msg.quant);
-        hideError('quant-error');
-      } else {
-        await nextTask();
-        quantize();
-      }
+    state.info.float = state.pg.load_model('float', msg.float);
+    await nextTask();
+    const q = msg.quantSettings;
+    if (msg.quant && q.mode === $('quant-mode').value && q.samples === intField('calib-samples', 1, 1000)) {
+      state.info.quant = state.pg.load_model('quant', msg.quant);
+      hideError('quant-error');
+      $('quant-time').textContent = '';
+    } else if (msg.quant) {
+      quantize(); // the settings changed while training ran
     } else if (msg.quantError) {
       showError('quant-error', 'quant.failed', { msg: msg.quantError });
     }
+    await nextTask();
   } catch (err) {
     showError('train-error', 'train.failed', { msg: message(err) });
   }
@@ -376,7 +389,6 @@ async function onTrainResult(msg) {
   $('eval-result').hidden = true;
   renderModels();
   predictAll();
-  setJob(null);
   stats.train = { seconds: msg.seconds, lines: state.train?.lines ?? [] };
   setTrainStatus('train.s-done', { s: num(msg.seconds, { maximumFractionDigits: 1 }) });
 }
@@ -450,6 +462,11 @@ function onWorkerMessage(msg) {
       showError('train-error', 'train.failed', { msg: msg.message });
       setTrainStatus('train.s-failed');
       $('download-box').hidden = true;
+      if (state.quantPending) {
+        state.quantPending = false;
+        setJob(null);
+        quantize();
+      }
     } else if (msg.job === 'eval') {
       showError('eval-error', 'eval.failed', { msg: msg.message });
       $('eval-progress').hidden = true;

@@ -64,6 +64,7 @@ export function renderPanel(panel, pred) {
   }
   pred.probabilities.forEach((p, d) => {
     const li = bars.children[d];
+    li.firstChild.textContent = num(d); // digits follow the language
     li.classList.toggle('top', d === pred.class);
     li.querySelector('.fill').style.transform = `scaleX(${Number.isFinite(p) ? p : 0})`;
     const pct = num(p, { style: 'percent', maximumFractionDigits: 1 });

@@ -2,7 +2,8 @@
 // the page's thread only draws. Protocol (main -> worker): {type: init|train|cancel|eval, ...};
 // (worker -> main): {type: status|progress|result|error, job, ...}.
 
-import init, { Playground } from '../pkg/ptq_playground.js';
+// the speed-optimized build of the library (pkg/fast/); the page's thread uses the smaller pkg/
+import init, { Playground } from '../pkg/fast/ptq_playground.js';
 import { fetchBytes, gunzip } from './net.js';
 
 /** Wall time a training chunk aims at: short enough for a cancel to act at once and the chart to move
@@ -16,6 +17,8 @@ const ready = init().then(() => {
   pg = new Playground();
 });
 let cancelRequested = false;
+/** Conversion settings for the model a training run ends with (the page may change them meanwhile). */
+let quantSettings = null;
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
@@ -33,6 +36,10 @@ self.onmessage = async (event) => {
   const msg = event.data;
   if (msg.type === 'cancel') {
     cancelRequested = true;
+    return;
+  }
+  if (msg.type === 'quant-settings') {
+    quantSettings = msg.quant;
     return;
   }
   try {
@@ -71,6 +78,7 @@ async function loadTrainSet({ images, labels, sizes }) {
 
 async function train({ settings, files, quant }) {
   cancelRequested = false;
+  quantSettings = quant;
   if (!pg.has_train_set()) await loadTrainSet(files);
   if (cancelRequested) {
     post({ type: 'result', job: 'train', cancelled: true });
@@ -104,14 +112,15 @@ async function train({ settings, files, quant }) {
   post({ type: 'status', job: 'train', status: 'quantizing' });
   let quantized = null;
   let quantError = null;
+  const latest = quantSettings;
   try {
-    pg.quantize(quant.mode, quant.samples);
+    pg.quantize(latest.mode, latest.samples);
     quantized = pg.model_bytes('quant');
   } catch (err) {
     quantError = err.message;
   }
   const transfer = quantized ? [float.buffer, quantized.buffer] : [float.buffer];
-  post({ type: 'result', job: 'train', seconds, float, quant: quantized, quantSettings: quant, quantError }, transfer);
+  post({ type: 'result', job: 'train', seconds, float, quant: quantized, quantSettings: latest, quantError }, transfer);
 }
 
 async function evaluate({ models }) {

@@ -10,7 +10,10 @@
 //!   CONV_2D into the MAX_POOL_2D that is its only reader.
 //! - [`kernels`] holds, per op and type, the naive reference kernel (`conv2d_i8`,
 //!   `fully_connected_f32`, `conv2d_hybrid`, …) and, for the hot ops, a fast kernel (`conv2d_i8_fast`,
-//!   …) tested against it; [`Interpreter::reference`] runs the reference kernels only.
+//!   …) tested against it; [`Interpreter::reference`] runs the reference kernels only. On x86-64 the
+//!   fast conv and fully-connected kernels pick an AVX2+FMA build of themselves at run time (results
+//!   unchanged: integer sums are exact, float sums keep the reference order without fused
+//!   multiply-adds).
 //!   [`fixed_point`] has the rounding helpers.
 //! - [`eval`] encodes MNIST images into a model's input and measures accuracy.
 //! - [`InterpreterOptions::float_arithmetic`] switches the float32 kernels to

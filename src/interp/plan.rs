@@ -15,7 +15,7 @@ use crate::interp::fixed_point::quantize_multiplier;
 use crate::interp::interpreter::FloatArithmetic;
 use crate::interp::kernels::activation::{float_range, quantized_range};
 use crate::interp::kernels::conv2d::{ChannelQuant, ConvF32Fast, ConvI8Fast, ConvShape};
-use crate::interp::kernels::depthwise_conv2d::DepthwiseShape;
+use crate::interp::kernels::depthwise_conv2d::{DepthwiseFast, DepthwiseShape};
 use crate::interp::kernels::fully_connected::{
     FcF32Fast, FcHybridFast, FcI8Fast, FcQuant, FcShape, HybridScratch, HybridWeights,
     litert_row_sum,
@@ -908,6 +908,16 @@ impl<'m> Planner<'m> {
                         bias,
                         act,
                     }
+                } else if let Some((kernel, scratch)) = (!self.reference_only)
+                    .then(|| DepthwiseFast::new_f32(&shape, &filter, bias.as_deref(), act))
+                    .flatten()
+                {
+                    Step::DepthwiseConv2dF32Fast {
+                        input: xa.buffer,
+                        output,
+                        kernel: Box::new(kernel),
+                        scratch,
+                    }
                 } else {
                     Step::DepthwiseConv2dF32 {
                         input: xa.buffer,
@@ -926,13 +936,24 @@ impl<'m> Planner<'m> {
                     .transpose()?;
                 let quant = self.channel_quant(op, xi, fi, out_i, 3, oc, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                Step::DepthwiseConv2dI8 {
-                    input: xa.buffer,
-                    output,
-                    shape,
-                    quant,
-                    filter,
-                    bias,
+                match (!self.reference_only)
+                    .then(|| DepthwiseFast::new_i8(&shape, &quant, &filter, bias.as_deref()))
+                    .flatten()
+                {
+                    Some((kernel, scratch)) => Step::DepthwiseConv2dI8Fast {
+                        input: xa.buffer,
+                        output,
+                        kernel: Box::new(kernel),
+                        scratch,
+                    },
+                    None => Step::DepthwiseConv2dI8 {
+                        input: xa.buffer,
+                        output,
+                        shape,
+                        quant,
+                        filter,
+                        bias,
+                    },
                 }
             }
             (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
@@ -1294,9 +1315,10 @@ impl<'m> Planner<'m> {
                 Step::Conv2dF32Fast {
                     input,
                     kernel,
-                    scratch,
+                    mut scratch,
                     ..
                 } if fusable_f32 => {
+                    scratch.for_pool(&kernel.conv, &window);
                     let pool_act = float_range(op, opts.fused_activation)?;
                     self.add_work(op, checked_len(&out_shape).unwrap_or(usize::MAX) as u64)?;
                     let output = self.output(op, out_t, out_shape)?;
@@ -1313,9 +1335,10 @@ impl<'m> Planner<'m> {
                 Step::Conv2dI8Fast {
                     input,
                     kernel,
-                    scratch,
+                    mut scratch,
                     ..
                 } if fusable => {
+                    scratch.for_pool(&kernel.conv, &window);
                     self.activation_quant(op, xi, "input")?;
                     let (s_out, zp_out) = self.activation_quant(op, out_i, "output")?;
                     let pool_act =

@@ -11,7 +11,9 @@ use crate::interp::kernels::conv2d::{
     conv2d_i8_fast, conv2d_i8_max_pool2d_fast,
 };
 use crate::interp::kernels::depthwise_conv2d::{
-    DepthwiseShape, depthwise_conv2d_f32, depthwise_conv2d_hybrid, depthwise_conv2d_i8,
+    DepthwiseFast, DepthwiseScratch, DepthwiseShape, depthwise_conv2d_f32,
+    depthwise_conv2d_f32_fast, depthwise_conv2d_hybrid, depthwise_conv2d_i8,
+    depthwise_conv2d_i8_fast,
 };
 use crate::interp::kernels::dequantize::dequantize;
 use crate::interp::kernels::fully_connected::{
@@ -138,6 +140,19 @@ pub enum Step {
         quant: ChannelQuant,
         filter: Vec<i8>,
         bias: Option<Vec<i32>>,
+    },
+    /// Fast depthwise kernels (bit-identical to the reference ones; see `kernels::depthwise_conv2d`).
+    DepthwiseConv2dF32Fast {
+        input: usize,
+        output: usize,
+        kernel: Box<DepthwiseFast<f32>>,
+        scratch: DepthwiseScratch<f32>,
+    },
+    DepthwiseConv2dI8Fast {
+        input: usize,
+        output: usize,
+        kernel: Box<DepthwiseFast<i32>>,
+        scratch: DepthwiseScratch<i32>,
     },
     DepthwiseConv2dHybrid {
         input: usize,
@@ -514,6 +529,22 @@ impl Step {
                 bias,
             } => with_output::<i8>(buffers, *output, |b, out| {
                 depthwise_conv2d_i8(shape, quant, get(b, *input)?, filter, bias.as_deref(), out)
+            }),
+            Step::DepthwiseConv2dF32Fast {
+                input,
+                output,
+                kernel,
+                scratch,
+            } => with_output::<f32>(buffers, *output, |b, out| {
+                depthwise_conv2d_f32_fast(kernel, get(b, *input)?, scratch, out)
+            }),
+            Step::DepthwiseConv2dI8Fast {
+                input,
+                output,
+                kernel,
+                scratch,
+            } => with_output::<i8>(buffers, *output, |b, out| {
+                depthwise_conv2d_i8_fast(kernel, get(b, *input)?, scratch, out)
             }),
             Step::DepthwiseConv2dHybrid {
                 input,

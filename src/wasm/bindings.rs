@@ -6,7 +6,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
 use crate::tflite::{inspect_bytes, read_model};
-use crate::wasm::session::{Session, TrainSettings};
+use crate::wasm::session::Session;
+#[cfg(feature = "training")]
+use crate::wasm::session::TrainSettings;
 
 fn js_error(e: Error) -> JsError {
     JsError::new(&e.to_string())
@@ -130,6 +132,7 @@ impl Playground {
     }
 
     /// Start training: `{epochs, batch_size, learning_rate, seed}`.
+    #[cfg(feature = "training")]
     pub fn train_begin(&mut self, settings: JsValue) -> Result<JsValue, JsError> {
         let settings: TrainSettings = serde_wasm_bindgen::from_value(settings)
             .map_err(|e| JsError::new(&format!("invalid training settings: {e}")))?;
@@ -137,21 +140,25 @@ impl Playground {
     }
 
     /// Run up to `steps` training steps.
+    #[cfg(feature = "training")]
     pub fn train_step(&mut self, steps: usize) -> Result<JsValue, JsError> {
         to_js(&self.session.train_step(steps).map_err(js_error)?)
     }
 
     /// Make the trained network the float model (once every step is done).
+    #[cfg(feature = "training")]
     pub fn train_finish(&mut self) -> Result<JsValue, JsError> {
         to_js(&self.session.train_finish().map_err(js_error)?)
     }
 
     /// Drop the training run in progress (the models stay). Returns whether there was one.
+    #[cfg(feature = "training")]
     pub fn train_cancel(&mut self) -> bool {
         self.session.train_cancel()
     }
 
     /// Whether a training run is in progress.
+    #[cfg(feature = "training")]
     pub fn is_training(&self) -> bool {
         self.session.training()
     }

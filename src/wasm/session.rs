@@ -4,16 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+#[cfg(feature = "training")]
+use serde::Deserialize;
+use serde::Serialize;
 
 use crate::data::{Dataset, draw, parse_idx};
 use crate::error::{Error, Result};
 use crate::interp::eval::{self, ImageEncoder};
 use crate::interp::{Interpreter, TensorInfo};
-use crate::quantize::{
-    ConvertOptions, IoType, Mode, calibrate, convert, detect_mode, export_float,
-};
+#[cfg(feature = "training")]
+use crate::quantize::export_float;
+use crate::quantize::{ConvertOptions, IoType, Mode, calibrate, convert, detect_mode};
 use crate::tflite::{Model, Report, inspect, read_model, write_model};
+#[cfg(feature = "training")]
 use crate::train::{EpochReport, TrainConfig, Trainer};
 
 /// A loaded model: its IR, its file bytes and a ready interpreter.
@@ -107,6 +110,7 @@ struct EvalState {
 }
 
 /// Training settings from the page.
+#[cfg(feature = "training")]
 #[derive(Clone, Debug, Deserialize)]
 pub struct TrainSettings {
     pub epochs: usize,
@@ -119,6 +123,7 @@ pub struct TrainSettings {
 }
 
 /// Progress of a training run.
+#[cfg(feature = "training")]
 #[derive(Clone, Debug, Serialize)]
 pub struct TrainProgress {
     pub epoch: usize,
@@ -137,6 +142,7 @@ pub struct TrainProgress {
 }
 
 /// A training run: the trainer and, when training on a subset, that subset.
+#[cfg(feature = "training")]
 struct TrainRun {
     trainer: Trainer,
     subset: Option<Dataset>,
@@ -152,6 +158,7 @@ pub struct Session {
     /// Representative images (the first training images), when the full training set is not loaded.
     pub representative: Option<Vec<u8>>,
     pub slots: BTreeMap<String, Slot>,
+    #[cfg(feature = "training")]
     training: Option<TrainRun>,
     eval: Option<EvalState>,
 }
@@ -515,7 +522,12 @@ impl Session {
             disagreements,
         })
     }
+}
 
+/// Training, step by step (the worker's build only: the page's thread never trains, and leaving the
+/// trainer out keeps the page's wasm module small).
+#[cfg(feature = "training")]
+impl Session {
     /// Start training from scratch (the training set must be loaded). Replaces a run in progress.
     pub fn train_begin(&mut self, settings: &TrainSettings) -> Result<TrainProgress> {
         let train = self
@@ -661,7 +673,7 @@ fn check_mnist(data: &Dataset) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "training"))]
 mod tests {
     use super::*;
     use crate::data::idx::write_idx_u8;

@@ -3,8 +3,9 @@
 // localhost. Artifacts (screenshots, downloaded files) go to test-results/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ROOT, serve, launch, open } from './harness.mjs';
 
@@ -118,6 +119,29 @@ test('the Persian switch flips the layout to right-to-left', async () => {
   assert.equal(await page.locator('html').getAttribute('dir'), 'ltr');
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('dist/ works from a sub-path of a plain file server (python3 -m http.server)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ptq-site-'));
+  mkdirSync(join(root, 'some', 'where'), { recursive: true });
+  symlinkSync(join(ROOT, 'dist'), join(root, 'some', 'where', 'playground'));
+  const py = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', root], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const url = await new Promise((res, rej) => {
+      py.stdout.on('data', (d) => {
+        const m = /port (\d+)/.exec(String(d));
+        if (m) res(`http://127.0.0.1:${m[1]}/some/where/playground/`);
+      });
+      py.on('exit', (code) => rej(new Error(`http.server exited with ${code}`)));
+    });
+    const { page, errors } = await open(browser.context, url);
+    assert.match(await text(page, 'pred-quant'), /^\d$/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    py.kill();
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 /** Click a download button and save the file under test-results/downloads; returns its path. */

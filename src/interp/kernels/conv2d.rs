@@ -346,7 +346,16 @@ pub fn conv2d_hybrid(
 // - Requantization uses [`multiply_by_quantized_multiplier_fast`], equal to the reference for every
 //   input. An int8 MAX_POOL_2D right after the convolution can be fused: requantization is monotone
 //   (non-decreasing) per channel, so the max of the requantized values is the requantization of the
-//   max accumulator, and only the pooled values are requantized.
+//   max accumulator, and only the pooled values are requantized, all channels at once and branch-free
+//   ([`ConvI8Fast::requantize_lanes`]); a pool window whose receptive fields are all zero is found
+//   with one integral-image query and gets the precomputed requantized zero.
+// - On x86-64 each public fast kernel checks once for AVX2+FMA and then runs its whole body (every
+//   helper is `#[inline(always)]`) compiled with those features, so the channel blocks become 8-lane
+//   vectors. The int8 kernels also fuse multiply and add there (exact for their integer sums); the
+//   float kernels keep separate multiplies and adds (Rust never contracts them), so their results are
+//   the same on every CPU. Elsewhere (wasm32 with simd128, other CPUs) the same body runs as compiled.
+// - Single-channel 3×3 and 5×5 filters get loops with compile-time tap counts, and a 2×2 / stride 2
+//   pool over them (the tutorial) a loop without per-pixel bookkeeping.
 
 /// Largest partial-sum magnitude for which f32 accumulation of integers is exact.
 pub const EXACT_F32_INTEGER: i64 = 1 << 24;
@@ -405,6 +414,7 @@ impl ConvFast {
     }
 
     /// Copy `input` into the padded image, converting with `f` and filling the border with `pad`.
+    #[inline(always)]
     fn pad_input<T: Copy>(
         &self,
         input: &[T],
@@ -437,7 +447,13 @@ impl ConvFast {
     }
 
     /// Accumulate `Σ_k x · w[k][o]` for every output pixel into `acc_map` (`[N][OH][OW][O_pad]`).
-    fn accumulate(&self, xpad: &[f32], acc_map: &mut [f32], integral: &mut [u32]) -> Result<()> {
+    #[inline(always)]
+    fn accumulate<const FMA: bool>(
+        &self,
+        xpad: &[f32],
+        acc_map: &mut [f32],
+        integral: &mut [u32],
+    ) -> Result<()> {
         check_len("CONV_2D", "padded input", xpad.len(), self.padded_len())?;
         check_len("CONV_2D", "accumulators", acc_map.len(), self.acc_map_len())?;
         check_len(
@@ -449,16 +465,17 @@ impl ConvFast {
         // Channels go in register-sized blocks (a `[f32; B]` the compiler keeps in vector registers for
         // the whole tap loop); the block width is a compile-time constant per instance.
         match block_width(self.o_pad) {
-            4 => self.accumulate_blocks::<4>(xpad, acc_map, integral),
-            8 => self.accumulate_blocks::<8>(xpad, acc_map, integral),
-            12 => self.accumulate_blocks::<12>(xpad, acc_map, integral),
-            _ => self.accumulate_blocks::<16>(xpad, acc_map, integral),
+            4 => self.accumulate_blocks::<4, FMA>(xpad, acc_map, integral),
+            8 => self.accumulate_blocks::<8, FMA>(xpad, acc_map, integral),
+            12 => self.accumulate_blocks::<12, FMA>(xpad, acc_map, integral),
+            _ => self.accumulate_blocks::<16, FMA>(xpad, acc_map, integral),
         }
         Ok(())
     }
 
     /// Build the integral image of "pixel is non-zero" for batch `b`: `integral[(y+1)(W+1) + x+1]` counts
     /// the non-zero pixels (any channel) in rows `..=y`, columns `..=x` of the padded image.
+    #[inline(always)]
     fn build_integral(&self, xpad: &[f32], b: usize, integral: &mut [u32]) {
         let (c, wp1) = (self.shape.in_c, self.wp + 1);
         integral[..wp1].iter_mut().for_each(|v| *v = 0);
@@ -483,6 +500,20 @@ impl ConvFast {
         }
     }
 
+    /// Whether rows `y0..y1`, columns `x0..x1` of the padded input (of the batch `integral` was built
+    /// for) are all zero: 4 lookups in the integral image.
+    #[inline(always)]
+    fn rect_is_zero(
+        &self,
+        integral: &[u32],
+        (y0, x0): (usize, usize),
+        (y1, x1): (usize, usize),
+    ) -> bool {
+        let wp1 = self.wp + 1;
+        integral[y1 * wp1 + x1] + integral[y0 * wp1 + x0]
+            == integral[y0 * wp1 + x1] + integral[y1 * wp1 + x0]
+    }
+
     /// Whether every tap of output pixel (`b`, `out_y`, `out_x`) reads 0. Without dilation the window is
     /// a rectangle and its non-zero count is 4 lookups in `integral` (built for batch `b`); dilated
     /// windows test their taps one by one.
@@ -498,11 +529,8 @@ impl ConvFast {
         let w = &self.shape.window;
         let c = self.shape.in_c;
         if w.dilation_h == 1 && w.dilation_w == 1 {
-            let wp1 = self.wp + 1;
             let (y0, x0) = (out_y * w.stride_h, out_x * w.stride_w);
-            let (y1, x1) = (y0 + w.filter_h, x0 + w.filter_w);
-            integral[y1 * wp1 + x1] + integral[y0 * wp1 + x0]
-                == integral[y0 * wp1 + x1] + integral[y1 * wp1 + x0]
+            self.rect_is_zero(integral, (y0, x0), (y0 + w.filter_h, x0 + w.filter_w))
         } else {
             (0..w.filter_h).all(|filter_y| {
                 let y = out_y * w.stride_h + filter_y * w.dilation_h;
@@ -516,9 +544,11 @@ impl ConvFast {
         }
     }
 
-    /// One output pixel's sums for channels `block·B .. block·B + B`.
+    /// One output pixel's sums for channels `block·B .. block·B + B`. With `FMA` the products are
+    /// fused into the sums, which only the integer (int8) kernels may ask for: their products and
+    /// partial sums are integers below 2^24, exact either way.
     #[inline(always)]
-    fn pixel_block<const B: usize>(
+    fn pixel_block<const B: usize, const FMA: bool>(
         &self,
         xpad: &[f32],
         b: usize,
@@ -535,6 +565,16 @@ impl ConvFast {
         } else {
             (c, w.filter_w)
         };
+        // Common small filters with compile-time sizes, so the tap loops unroll.
+        match (row_steps, w.filter_h, row_taps) {
+            (1, 3, 3) => {
+                return self.pixel_block_fixed::<B, FMA, 3, 3>(xpad, b, out_y, out_x, block);
+            }
+            (1, 5, 5) => {
+                return self.pixel_block_fixed::<B, FMA, 5, 5>(xpad, b, out_y, out_x, block);
+            }
+            _ => {}
+        }
         let mut acc = [0.0f32; B];
         for filter_y in 0..w.filter_h {
             let y = out_y * w.stride_h + filter_y * w.dilation_h;
@@ -546,17 +586,39 @@ impl ConvFast {
                 let ws =
                     &self.wt[((filter_y * w.filter_w + step) * c) * o_pad..][..row_taps * o_pad];
                 for (&xv, w_row) in xs.iter().zip(ws.chunks_exact(o_pad)) {
-                    let w_block = &w_row[block * B..][..B];
-                    for i in 0..B {
-                        acc[i] += xv * w_block[i];
-                    }
+                    madd_block::<B, FMA>(&mut acc, xv, &w_row[block * B..][..B]);
                 }
             }
         }
         acc
     }
 
-    fn accumulate_blocks<const B: usize>(
+    /// [`Self::pixel_block`] for `KH` filter rows of `RT` contiguous taps each (dilation 1 along x).
+    #[inline(always)]
+    fn pixel_block_fixed<const B: usize, const FMA: bool, const KH: usize, const RT: usize>(
+        &self,
+        xpad: &[f32],
+        b: usize,
+        out_y: usize,
+        out_x: usize,
+        block: usize,
+    ) -> [f32; B] {
+        let w = &self.shape.window;
+        let (c, o_pad) = (self.shape.in_c, self.o_pad);
+        let mut acc = [0.0f32; B];
+        for filter_y in 0..KH {
+            let y = out_y * w.stride_h + filter_y * w.dilation_h;
+            let xs = &xpad[((b * self.hp + y) * self.wp + out_x * w.stride_w) * c..][..RT];
+            let ws = &self.wt[filter_y * RT * o_pad..][..RT * o_pad];
+            for t in 0..RT {
+                madd_block::<B, FMA>(&mut acc, xs[t], &ws[t * o_pad + block * B..][..B]);
+            }
+        }
+        acc
+    }
+
+    #[inline(always)]
+    fn accumulate_blocks<const B: usize, const FMA: bool>(
         &self,
         xpad: &[f32],
         acc_map: &mut [f32],
@@ -574,12 +636,34 @@ impl ConvFast {
                         continue;
                     }
                     for (block, out) in acc_px.chunks_exact_mut(B).enumerate() {
-                        out.copy_from_slice(&self.pixel_block::<B>(xpad, b, out_y, out_x, block));
+                        out.copy_from_slice(
+                            &self.pixel_block::<B, FMA>(xpad, b, out_y, out_x, block),
+                        );
                     }
                 }
             }
         }
     }
+}
+
+/// `acc[i] += x · w[i]` for a register block, fused when `FMA` (integer kernels only).
+#[inline(always)]
+fn madd_block<const B: usize, const FMA: bool>(acc: &mut [f32; B], x: f32, w: &[f32]) {
+    let w = &w[..B];
+    for i in 0..B {
+        acc[i] = if FMA {
+            x.mul_add(w[i], acc[i])
+        } else {
+            acc[i] + x * w[i]
+        };
+    }
+}
+
+/// Whether the CPU has AVX2 and FMA (cached by the standard library after the first query).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
 /// Channels rounded up for register blocks: to a multiple of 4 up to 16, else to a multiple of 8.
@@ -602,8 +686,11 @@ pub(crate) fn block_width(padded: usize) -> usize {
 pub struct ConvFastScratch {
     xpad: Vec<f32>,
     acc_map: Vec<f32>,
-    /// One pixel's pooled accumulators (fused pooling).
+    /// Pooled accumulators, `O_pad` per pool output (fused pooling).
     pooled: Vec<f32>,
+    /// Per pool output: every convolution pixel of its window reads only zeros, so its pooled
+    /// accumulators are all 0 (fused pooling).
+    pooled_zero: Vec<bool>,
     /// Non-zero-count integral image of one batch of the padded input.
     integral: Vec<u32>,
 }
@@ -611,7 +698,7 @@ pub struct ConvFastScratch {
 /// A prepared fast float32 convolution.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConvF32Fast {
-    conv: ConvFast,
+    pub(crate) conv: ConvFast,
     bias: Vec<f32>,
     act: (f32, f32),
 }
@@ -633,10 +720,19 @@ impl ConvF32Fast {
             xpad: vec![0.0; conv.padded_len()],
             acc_map: vec![0.0; conv.acc_map_len()],
             pooled: vec![0.0; conv.o_pad],
+            pooled_zero: Vec::new(),
             integral: vec![0; conv.integral_len()],
         };
         let bias = bias.map_or_else(|| vec![0.0; shape.out_c], <[f32]>::to_vec);
         Some((ConvF32Fast { conv, bias, act }, scratch))
+    }
+}
+
+impl ConvFastScratch {
+    /// Size the pooled-maxima scratch for fusing `conv` with the max pool `pool` (plan time).
+    pub fn for_pool(&mut self, conv: &ConvFast, pool: &Window) {
+        self.pooled = vec![0.0; pool.out_len(conv.o_pad)];
+        self.pooled_zero = vec![false; pool.out_len(1)];
     }
 }
 
@@ -647,12 +743,41 @@ pub fn conv2d_f32_fast(
     scratch: &mut ConvFastScratch,
     output: &mut [f32],
 ) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
+        return unsafe { conv2d_f32_fast_avx2(k, input, scratch, output) };
+    }
+    conv2d_f32_fast_body(k, input, scratch, output)
+}
+
+/// [`conv2d_f32_fast`] compiled for AVX2: the whole kernel (every helper is `#[inline(always)]`), so the
+/// channel blocks and the requantization become 8-lane vectors. Multiplications and additions stay
+/// separate instructions (Rust never fuses them), so results are unchanged.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn conv2d_f32_fast_avx2(
+    k: &ConvF32Fast,
+    input: &[f32],
+    scratch: &mut ConvFastScratch,
+    output: &mut [f32],
+) -> Result<()> {
+    conv2d_f32_fast_body(k, input, scratch, output)
+}
+
+#[inline(always)]
+fn conv2d_f32_fast_body(
+    k: &ConvF32Fast,
+    input: &[f32],
+    scratch: &mut ConvFastScratch,
+    output: &mut [f32],
+) -> Result<()> {
     let s = &k.conv.shape;
     check_len("CONV_2D", "output", output.len(), s.window.out_len(s.out_c))?;
     check_len("CONV_2D", "bias", k.bias.len(), s.out_c)?;
     k.conv.pad_input(input, 0.0, |v| v, &mut scratch.xpad)?;
     k.conv
-        .accumulate(&scratch.xpad, &mut scratch.acc_map, &mut scratch.integral)?;
+        .accumulate::<false>(&scratch.xpad, &mut scratch.acc_map, &mut scratch.integral)?;
     let (lo, hi) = k.act;
     for (out, acc) in output
         .chunks_exact_mut(s.out_c)
@@ -668,7 +793,7 @@ pub fn conv2d_f32_fast(
 /// A prepared fast int8 convolution.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConvI8Fast {
-    conv: ConvFast,
+    pub(crate) conv: ConvFast,
     /// The bias (0 without one).
     bias: Vec<i32>,
     quant: ChannelQuant,
@@ -681,6 +806,61 @@ pub struct ConvI8Fast {
     low: Vec<(i32, i32)>,
     high: Vec<(i32, i32)>,
     zero: Vec<i32>,
+    /// The same constants as lanes for the branch-free requantization, which vectorizes (`None` when
+    /// a right shift exceeds 30, where its i32 rounding step could overflow).
+    lanes: Option<RequantLanes>,
+}
+
+impl RequantLanes {
+    /// Lanes for `q` with `bias` (one per channel); `None` when a right shift exceeds 30.
+    pub(crate) fn new(q: &ChannelQuant, bias: &[i32]) -> Option<RequantLanes> {
+        let mut l = RequantLanes::default();
+        for (o, (&m, &sh)) in q.multiplier.iter().zip(&q.shift).enumerate() {
+            let right = (-sh).clamp(0, 31) as u32;
+            if right > 30 {
+                return None;
+            }
+            l.bias.push(bias.get(o).copied().unwrap_or(0));
+            l.left.push(sh.clamp(0, 31) as u32);
+            l.multiplier.push(m as i64);
+            l.right.push(right);
+            l.mask.push(((1i64 << right) - 1) as i32);
+            l.round.push(((1i64 << right) >> 1) as i32);
+        }
+        Some(l)
+    }
+
+    /// `acc + bias → MultiplyByQuantizedMultiplier → + zero point → clamp` for every lane, written to
+    /// `out` (i32 accumulators; the same branch-free steps as [`ConvI8Fast::requantize_lanes`]).
+    #[inline(always)]
+    pub(crate) fn requantize_i32(&self, q: &ChannelQuant, acc: &[i32], out: &mut [i8]) {
+        let n = out.len().min(acc.len()).min(self.bias.len());
+        let (acc, bias, left) = (&acc[..n], &self.bias[..n], &self.left[..n]);
+        let (mult, right) = (&self.multiplier[..n], &self.right[..n]);
+        let (mask, round) = (&self.mask[..n], &self.round[..n]);
+        let out = &mut out[..n];
+        for i in 0..n {
+            let a = acc[i].wrapping_add(bias[i]).wrapping_shl(left[i]);
+            let y = ((a as i64 * mult[i] + (1i64 << 30)) >> 31) as i32;
+            let r = right[i];
+            let negative = (y < 0 && r > 0) as i32;
+            let v = y.wrapping_shr(r) + ((y & mask[i]) + round[i] - negative).wrapping_shr(r);
+            out[i] = v.wrapping_add(q.output_offset).max(q.act_min).min(q.act_max) as i8;
+        }
+    }
+}
+
+/// Per-channel requantization constants, one lane per output channel (see
+/// [`ConvI8Fast::requantize_lanes`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct RequantLanes {
+    bias: Vec<i32>,
+    left: Vec<u32>,
+    multiplier: Vec<i64>,
+    right: Vec<u32>,
+    /// 2^right − 1 and 2^(right−1) (0 when right = 0).
+    mask: Vec<i32>,
+    round: Vec<i32>,
 }
 
 impl ConvI8Fast {
@@ -715,6 +895,7 @@ impl ConvI8Fast {
             xpad: vec![0.0; conv.padded_len()],
             acc_map: vec![0.0; conv.acc_map_len()],
             pooled: vec![0.0; conv.o_pad],
+            pooled_zero: Vec::new(),
             integral: vec![0; conv.integral_len()],
         };
         let requant = q
@@ -739,7 +920,22 @@ impl ConvI8Fast {
             low: Vec::new(),
             high: Vec::new(),
             zero: Vec::new(),
+            lanes: None,
         };
+        if k.requant.iter().all(|&(_, _, right, _)| right <= 30) {
+            k.lanes = Some(RequantLanes {
+                bias: k.bias.clone(),
+                left: k.requant.iter().map(|r| r.1).collect(),
+                multiplier: k.requant.iter().map(|r| r.0).collect(),
+                right: k.requant.iter().map(|r| r.2).collect(),
+                mask: k
+                    .requant
+                    .iter()
+                    .map(|r| ((1i64 << r.2) - 1) as i32)
+                    .collect(),
+                round: k.requant.iter().map(|r| r.3 as i32).collect(),
+            });
+        }
         // Accumulators are integers of magnitude below 2^24 (the exactness bound).
         let (lo, hi) = (-(1i32 << 24), 1i32 << 24);
         for o in 0..shape.out_c {
@@ -814,7 +1010,51 @@ impl ConvI8Fast {
         v.max(q.act_min).min(q.act_max)
     }
 
-    fn prepare_accumulators(&self, input: &[i8], scratch: &mut ConvFastScratch) -> Result<()> {
+    /// [`Self::requantize_slow`] for every channel at once, then clamped to `(lo, hi)`, written to
+    /// `out` (`out_c` values; `acc` may be longer). Branch-free so that it vectorizes:
+    /// `MultiplyByQuantizedMultiplier` as in [`multiply_by_quantized_multiplier_fast`], with the rounding
+    /// right shift split as `y >> r` plus `((y mod 2^r) + 2^(r−1) − [y < 0]) >> r` (the identity
+    /// `⌊(y + c)/2^r⌋ = ⌊y/2^r⌋ + ⌊(y mod 2^r + c)/2^r⌋`), which stays within i32 for r ≤ 30.
+    #[inline(always)]
+    fn requantize_lanes(
+        &self,
+        l: &RequantLanes,
+        acc: &[f32],
+        (lo, hi): (i32, i32),
+        out: &mut [i8],
+    ) {
+        let n = out.len().min(acc.len()).min(l.bias.len());
+        let q = &self.quant;
+        let (offset, act_min, act_max) = (q.output_offset, q.act_min, q.act_max);
+        let (acc, bias, left) = (&acc[..n], &l.bias[..n], &l.left[..n]);
+        let (mult, right, mask, round) = (
+            &l.multiplier[..n],
+            &l.right[..n],
+            &l.mask[..n],
+            &l.round[..n],
+        );
+        let out = &mut out[..n];
+        for i in 0..n {
+            let a = (acc[i] as i32).wrapping_add(bias[i]).wrapping_shl(left[i]);
+            let y = ((a as i64 * mult[i] + (1i64 << 30)) >> 31) as i32;
+            let r = right[i];
+            let negative = (y < 0 && r > 0) as i32;
+            let v = y.wrapping_shr(r) + ((y & mask[i]) + round[i] - negative).wrapping_shr(r);
+            out[i] = v
+                .wrapping_add(offset)
+                .max(act_min)
+                .min(act_max)
+                .max(lo)
+                .min(hi) as i8;
+        }
+    }
+
+    #[inline(always)]
+    fn prepare_accumulators<const FMA: bool>(
+        &self,
+        input: &[i8],
+        scratch: &mut ConvFastScratch,
+    ) -> Result<()> {
         // Centred input x − zp (exact in f32); padding taps are then 0 like the reference's skipped ones.
         let offset = self.quant.input_offset;
         self.conv.pad_input(
@@ -824,7 +1064,7 @@ impl ConvI8Fast {
             &mut scratch.xpad,
         )?;
         self.conv
-            .accumulate(&scratch.xpad, &mut scratch.acc_map, &mut scratch.integral)
+            .accumulate::<FMA>(&scratch.xpad, &mut scratch.acc_map, &mut scratch.integral)
     }
 }
 
@@ -835,15 +1075,49 @@ pub fn conv2d_i8_fast(
     scratch: &mut ConvFastScratch,
     output: &mut [i8],
 ) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
+        return unsafe { conv2d_i8_fast_avx2(k, input, scratch, output) };
+    }
+    conv2d_i8_fast_body::<false>(k, input, scratch, output)
+}
+
+/// [`conv2d_i8_fast`] compiled for AVX2: the whole kernel (every helper is `#[inline(always)]`), so the
+/// channel blocks and the requantization become 8-lane vectors. Multiplications and additions stay
+/// separate instructions (Rust never fuses them), so results are unchanged.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn conv2d_i8_fast_avx2(
+    k: &ConvI8Fast,
+    input: &[i8],
+    scratch: &mut ConvFastScratch,
+    output: &mut [i8],
+) -> Result<()> {
+    conv2d_i8_fast_body::<true>(k, input, scratch, output)
+}
+
+#[inline(always)]
+fn conv2d_i8_fast_body<const FMA: bool>(
+    k: &ConvI8Fast,
+    input: &[i8],
+    scratch: &mut ConvFastScratch,
+    output: &mut [i8],
+) -> Result<()> {
     let s = &k.conv.shape;
     check_len("CONV_2D", "output", output.len(), s.window.out_len(s.out_c))?;
-    k.prepare_accumulators(input, scratch)?;
+    k.prepare_accumulators::<FMA>(input, scratch)?;
     for (out, acc) in output
         .chunks_exact_mut(s.out_c)
         .zip(scratch.acc_map.chunks_exact(k.conv.o_pad))
     {
-        for (o, (q, &a)) in out.iter_mut().zip(acc).enumerate() {
-            *q = k.requantize(o, a) as i8;
+        match &k.lanes {
+            Some(l) => k.requantize_lanes(l, acc, (i32::MIN, i32::MAX), out),
+            None => {
+                for (o, (q, &a)) in out.iter_mut().zip(acc).enumerate() {
+                    *q = k.requantize(o, a) as i8;
+                }
+            }
         }
     }
     Ok(())
@@ -851,13 +1125,13 @@ pub fn conv2d_i8_fast(
 
 impl ConvFast {
     /// For every pool output, the window maximum of the convolution sums (per channel, NaN skipped like
-    /// `max < v` skips it), computed pixel by pixel in registers; `emit(out_index, maxima)` receives
-    /// each pool output's `O_pad` maxima. `xpad` must already hold the padded input.
-    fn pooled_maxima(
+    /// `max < v` skips it), computed pixel by pixel in registers, into `scratch.pooled`: `O_pad`
+    /// maxima per pool output (`[N][PH][PW][O_pad]`). `xpad` must already hold the padded input.
+    #[inline(always)]
+    fn pooled_maxima<const FMA: bool>(
         &self,
         pool: &Window,
         scratch: &mut ConvFastScratch,
-        emit: impl FnMut(usize, &[f32]),
     ) -> Result<()> {
         let w = &self.shape.window;
         if (pool.batches, pool.in_h, pool.in_w) != (w.batches, w.out_h, w.out_w) {
@@ -883,36 +1157,116 @@ impl ConvFast {
             "MAX_POOL_2D",
             "pool scratch",
             scratch.pooled.len(),
-            self.o_pad,
+            pool.out_len(self.o_pad),
+        )?;
+        check_len(
+            "MAX_POOL_2D",
+            "pool flags",
+            scratch.pooled_zero.len(),
+            pool.out_len(1),
         )?;
         match block_width(self.o_pad) {
-            4 => self.pooled_blocks::<4>(pool, scratch, emit),
-            8 => self.pooled_blocks::<8>(pool, scratch, emit),
-            12 => self.pooled_blocks::<12>(pool, scratch, emit),
-            _ => self.pooled_blocks::<16>(pool, scratch, emit),
+            4 => self.pooled_blocks::<4, FMA>(pool, scratch),
+            8 => self.pooled_blocks::<8, FMA>(pool, scratch),
+            12 => self.pooled_blocks::<12, FMA>(pool, scratch),
+            _ => self.pooled_blocks::<16, FMA>(pool, scratch),
         }
         Ok(())
     }
 
-    fn pooled_blocks<const B: usize>(
+    #[inline(always)]
+    fn pooled_blocks<const B: usize, const FMA: bool>(
         &self,
         pool: &Window,
         scratch: &mut ConvFastScratch,
-        mut emit: impl FnMut(usize, &[f32]),
     ) {
         let ConvFastScratch {
             xpad,
             integral,
             pooled,
+            pooled_zero,
             ..
         } = scratch;
-        let mut index = 0;
+        let w = &self.shape.window;
+        let undilated = w.dilation_h == 1 && w.dilation_w == 1;
+        // The common case gets a specialised loop: a 2×2 / stride 2 pool without padding over a
+        // single-channel 3×3 or 5×5 convolution (the tutorial's first layer).
+        let two_by_two = (pool.filter_h, pool.filter_w, pool.stride_h, pool.stride_w)
+            == (2, 2, 2, 2)
+            && pool.pad_h == 0
+            && pool.pad_w == 0
+            && pool.out_h * 2 <= pool.in_h
+            && pool.out_w * 2 <= pool.in_w;
+        let fixed = match (w.filter_h, w.filter_w * self.shape.in_c, w.dilation_w) {
+            (3, 3, 1) | (5, 5, 1) if two_by_two => Some(w.filter_h),
+            _ => None,
+        };
+        let mut outputs = pooled
+            .chunks_exact_mut(self.o_pad)
+            .zip(pooled_zero.iter_mut());
         for b in 0..pool.batches {
             self.build_integral(xpad, b, integral);
             for out_y in 0..pool.out_h {
                 let (fy0, fy1) = pool.clipped_y(out_y);
                 for out_x in 0..pool.out_w {
                     let (fx0, fx1) = pool.clipped_x(out_x);
+                    let Some((pooled, zero)) = outputs.next() else {
+                        return;
+                    };
+                    // The union of the window's receptive fields is a rectangle of the padded input;
+                    // if it is all zeros (MNIST background) so is every sum, with no per-pixel work.
+                    let (cy0, cx0) = (
+                        out_y * pool.stride_h + fy0 - pool.pad_h,
+                        out_x * pool.stride_w + fx0 - pool.pad_w,
+                    );
+                    let (cy1, cx1) = (
+                        out_y * pool.stride_h + fy1 - pool.pad_h,
+                        out_x * pool.stride_w + fx1 - pool.pad_w,
+                    );
+                    *zero = undilated
+                        && self.rect_is_zero(
+                            integral,
+                            (cy0 * w.stride_h, cx0 * w.stride_w),
+                            (
+                                (cy1 - 1) * w.stride_h + w.filter_h,
+                                (cx1 - 1) * w.stride_w + w.filter_w,
+                            ),
+                        );
+                    if *zero {
+                        pooled.iter_mut().for_each(|v| *v = 0.0);
+                        continue;
+                    }
+                    if let Some(fixed) = fixed {
+                        // 2×2 windows inside the image: the four pixels without per-pixel checks
+                        // (a zero receptive field sums to 0 anyway), in registers.
+                        let (y, x) = (out_y * 2, out_x * 2);
+                        for (block, max_block) in pooled.chunks_exact_mut(B).enumerate() {
+                            let mut max = [f32::NEG_INFINITY; B];
+                            for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                                let acc = match fixed {
+                                    3 => self.pixel_block_fixed::<B, FMA, 3, 3>(
+                                        xpad,
+                                        b,
+                                        y + dy,
+                                        x + dx,
+                                        block,
+                                    ),
+                                    _ => self.pixel_block_fixed::<B, FMA, 5, 5>(
+                                        xpad,
+                                        b,
+                                        y + dy,
+                                        x + dx,
+                                        block,
+                                    ),
+                                };
+                                for i in 0..B {
+                                    max[i] = if max[i] < acc[i] { acc[i] } else { max[i] };
+                                }
+                            }
+                            max_block.copy_from_slice(&max);
+                        }
+                        continue;
+                    }
                     for (block, max_block) in pooled.chunks_exact_mut(B).enumerate() {
                         let mut max = [f32::NEG_INFINITY; B];
                         for fy in fy0..fy1 {
@@ -922,7 +1276,7 @@ impl ConvFast {
                                 let acc = if self.receptive_field_is_zero(xpad, integral, b, y, x) {
                                     [0.0f32; B]
                                 } else {
-                                    self.pixel_block::<B>(xpad, b, y, x, block)
+                                    self.pixel_block::<B, FMA>(xpad, b, y, x, block)
                                 };
                                 for i in 0..B {
                                     max[i] = if max[i] < acc[i] { acc[i] } else { max[i] };
@@ -931,8 +1285,6 @@ impl ConvFast {
                         }
                         max_block.copy_from_slice(&max);
                     }
-                    emit(index, pooled);
-                    index += 1;
                 }
             }
         }
@@ -952,6 +1304,41 @@ pub fn conv2d_i8_max_pool2d_fast(
     scratch: &mut ConvFastScratch,
     output: &mut [i8],
 ) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
+        return unsafe {
+            conv2d_i8_max_pool2d_fast_avx2(k, pool, pool_act, input, scratch, output)
+        };
+    }
+    conv2d_i8_max_pool2d_fast_body::<false>(k, pool, pool_act, input, scratch, output)
+}
+
+/// [`conv2d_i8_max_pool2d_fast`] compiled for AVX2: the whole kernel (every helper is `#[inline(always)]`), so the
+/// channel blocks and the requantization become 8-lane vectors. Multiplications and additions stay
+/// separate instructions (Rust never fuses them), so results are unchanged.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn conv2d_i8_max_pool2d_fast_avx2(
+    k: &ConvI8Fast,
+    pool: &Window,
+    pool_act: (i32, i32),
+    input: &[i8],
+    scratch: &mut ConvFastScratch,
+    output: &mut [i8],
+) -> Result<()> {
+    conv2d_i8_max_pool2d_fast_body::<true>(k, pool, pool_act, input, scratch, output)
+}
+
+#[inline(always)]
+fn conv2d_i8_max_pool2d_fast_body<const FMA: bool>(
+    k: &ConvI8Fast,
+    pool: &Window,
+    pool_act: (i32, i32),
+    input: &[i8],
+    scratch: &mut ConvFastScratch,
+    output: &mut [i8],
+) -> Result<()> {
     let out_c = k.conv.shape.out_c;
     check_len("MAX_POOL_2D", "output", output.len(), pool.out_len(out_c))?;
     let offset = k.quant.input_offset;
@@ -961,12 +1348,33 @@ pub fn conv2d_i8_max_pool2d_fast(
         |v| (v as i32 + offset) as f32,
         &mut scratch.xpad,
     )?;
-    k.conv.pooled_maxima(pool, scratch, |index, maxima| {
-        let out = &mut output[index * out_c..][..out_c];
-        for (o, (q, &max)) in out.iter_mut().zip(maxima).enumerate() {
-            *q = k.requantize(o, max).max(pool_act.0).min(pool_act.1) as i8;
+    k.conv.pooled_maxima::<FMA>(pool, scratch)?;
+    // What an all-zero window gives, requantized once.
+    let mut zero_out = [0i8; 64];
+    let zeros = [0.0f32; 64];
+    let precomputed = out_c <= zero_out.len() && k.lanes.is_some();
+    if let (true, Some(l)) = (precomputed, &k.lanes) {
+        k.requantize_lanes(l, &zeros[..out_c], pool_act, &mut zero_out[..out_c]);
+    }
+    let pooled = scratch
+        .pooled
+        .chunks_exact(k.conv.o_pad)
+        .zip(&scratch.pooled_zero);
+    for (out, (maxima, &zero)) in output.chunks_exact_mut(out_c).zip(pooled) {
+        if zero && precomputed {
+            out.copy_from_slice(&zero_out[..out_c]);
+            continue;
         }
-    })
+        match &k.lanes {
+            Some(l) => k.requantize_lanes(l, maxima, pool_act, out),
+            None => {
+                for (o, (q, &max)) in out.iter_mut().zip(maxima).enumerate() {
+                    *q = k.requantize(o, max).max(pool_act.0).min(pool_act.1) as i8;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Fast float32 convolution followed by float32 MAX_POOL_2D; identical to running [`conv2d_f32`] then
@@ -981,17 +1389,54 @@ pub fn conv2d_f32_max_pool2d_fast(
     scratch: &mut ConvFastScratch,
     output: &mut [f32],
 ) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
+        return unsafe {
+            conv2d_f32_max_pool2d_fast_avx2(k, pool, pool_act, input, scratch, output)
+        };
+    }
+    conv2d_f32_max_pool2d_fast_body(k, pool, pool_act, input, scratch, output)
+}
+
+/// [`conv2d_f32_max_pool2d_fast`] compiled for AVX2: the whole kernel (every helper is `#[inline(always)]`), so the
+/// channel blocks and the requantization become 8-lane vectors. Multiplications and additions stay
+/// separate instructions (Rust never fuses them), so results are unchanged.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn conv2d_f32_max_pool2d_fast_avx2(
+    k: &ConvF32Fast,
+    pool: &Window,
+    pool_act: (f32, f32),
+    input: &[f32],
+    scratch: &mut ConvFastScratch,
+    output: &mut [f32],
+) -> Result<()> {
+    conv2d_f32_max_pool2d_fast_body(k, pool, pool_act, input, scratch, output)
+}
+
+#[inline(always)]
+fn conv2d_f32_max_pool2d_fast_body(
+    k: &ConvF32Fast,
+    pool: &Window,
+    pool_act: (f32, f32),
+    input: &[f32],
+    scratch: &mut ConvFastScratch,
+    output: &mut [f32],
+) -> Result<()> {
     let out_c = k.conv.shape.out_c;
     check_len("MAX_POOL_2D", "output", output.len(), pool.out_len(out_c))?;
     check_len("CONV_2D", "bias", k.bias.len(), out_c)?;
     k.conv.pad_input(input, 0.0, |v| v, &mut scratch.xpad)?;
     let (lo, hi) = k.act;
-    k.conv.pooled_maxima(pool, scratch, |index, maxima| {
-        let out = &mut output[index * out_c..][..out_c];
+    k.conv.pooled_maxima::<false>(pool, scratch)?;
+    let pooled = scratch.pooled.chunks_exact(k.conv.o_pad);
+    for (out, maxima) in output.chunks_exact_mut(out_c).zip(pooled) {
         for ((o, &max), &b) in out.iter_mut().zip(maxima).zip(&k.bias) {
             *o = clamp_f32(clamp_f32(max + b, lo, hi), pool_act.0, pool_act.1);
         }
-    })
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1224,15 +1669,22 @@ mod tests {
             Padding::Valid
         };
         loop {
-            let (kh, kw) = (1 + r.below(4), 1 + r.below(4));
+            // A third of the cases are single-channel 3×3 or 5×5 filters without x dilation, which
+            // the fast kernels unroll.
+            let unrolled = r.below(3) == 0;
+            let (mut kh, mut kw) = (1 + r.below(4), 1 + r.below(4));
             let (sh, sw) = (1 + r.below(3), 1 + r.below(3));
-            let (dh, dw) = (1 + r.below(2), 1 + r.below(3));
-            let (h, w) = (1 + r.below(9), 1 + r.below(9));
+            let (dh, mut dw) = (1 + r.below(2), 1 + r.below(3));
+            let (h, w) = (1 + r.below(11), 1 + r.below(11));
             let batches = 1 + r.below(2);
+            if unrolled {
+                let k = if r.below(2) == 0 { 3 } else { 5 };
+                (kh, kw, dw) = (k, k, 1);
+            }
             if let Ok(window) =
                 Window::new("t", padding, batches, (h, w), (kh, kw), (sh, sw), (dh, dw))
             {
-                let c = 1 + r.below(4);
+                let c = if unrolled { 1 } else { 1 + r.below(4) };
                 return ConvShape {
                     window,
                     in_c: c,
@@ -1246,7 +1698,7 @@ mod tests {
     #[test]
     fn fast_i8_matches_reference() {
         let mut r = Lcg(42);
-        for case in 0..300 {
+        for case in 0..900 {
             let s = random_shape(&mut r);
             // Half the inputs equal the zero point, so whole receptive fields are often 0 (skipped).
             let zp_in = r.i8();
@@ -1279,11 +1731,22 @@ mod tests {
             assert_eq!(got, want, "case {case}: {s:?}");
 
             // Fused with a max pool of random geometry on the conv output.
-            let (ph, pw) = (1 + r.below(3), 1 + r.below(3));
-            let pad = if r.below(2) == 0 {
+            // Every third pool is the tutorial's 2×2 / stride 2 VALID one (a specialised loop).
+            let tutorial_pool = case % 3 == 0;
+            let (ph, pw) = if tutorial_pool {
+                (2, 2)
+            } else {
+                (1 + r.below(3), 1 + r.below(3))
+            };
+            let pad = if r.below(2) == 0 && !tutorial_pool {
                 Padding::Same
             } else {
                 Padding::Valid
+            };
+            let strides = if tutorial_pool {
+                (2, 2)
+            } else {
+                (1 + r.below(2), 1 + r.below(2))
             };
             let Ok(pool) = Window::new(
                 "t",
@@ -1291,7 +1754,7 @@ mod tests {
                 s.window.batches,
                 (s.window.out_h, s.window.out_w),
                 (ph, pw),
-                (1 + r.below(2), 1 + r.below(2)),
+                strides,
                 (1, 1),
             ) else {
                 continue;
@@ -1307,6 +1770,7 @@ mod tests {
             )
             .unwrap();
             let mut got_pool = vec![0i8; want_pool.len()];
+            scratch.for_pool(&k.conv, &pool);
             conv2d_i8_max_pool2d_fast(&k, &pool, pool_act, &input, &mut scratch, &mut got_pool)
                 .unwrap();
             assert_eq!(got_pool, want_pool, "case {case} pooled: {s:?} {pool:?}");
@@ -1316,7 +1780,7 @@ mod tests {
     #[test]
     fn fast_f32_matches_reference_bit_for_bit() {
         let mut r = Lcg(7);
-        for case in 0..300 {
+        for case in 0..900 {
             let s = random_shape(&mut r);
             let f = |r: &mut Lcg| (r.next() as f32 / u32::MAX as f32) * 2.0 - 1.0;
             let input: Vec<f32> = (0..s.window.in_len(s.in_c))
@@ -1340,11 +1804,22 @@ mod tests {
             let mut got = vec![0.0f32; want.len()];
             conv2d_f32_fast(&k, &input, &mut scratch, &mut got).unwrap();
             // Fused with a max pool of random geometry.
-            let (ph, pw) = (1 + r.below(3), 1 + r.below(3));
-            let pad = if r.below(2) == 0 {
+            // Every third pool is the tutorial's 2×2 / stride 2 VALID one (a specialised loop).
+            let tutorial_pool = case % 3 == 0;
+            let (ph, pw) = if tutorial_pool {
+                (2, 2)
+            } else {
+                (1 + r.below(3), 1 + r.below(3))
+            };
+            let pad = if r.below(2) == 0 && !tutorial_pool {
                 Padding::Same
             } else {
                 Padding::Valid
+            };
+            let strides = if tutorial_pool {
+                (2, 2)
+            } else {
+                (1 + r.below(2), 1 + r.below(2))
             };
             if let Ok(pool) = Window::new(
                 "t",
@@ -1352,7 +1827,7 @@ mod tests {
                 s.window.batches,
                 (s.window.out_h, s.window.out_w),
                 (ph, pw),
-                (1 + r.below(2), 1 + r.below(2)),
+                strides,
                 (1, 1),
             ) {
                 let pool_act = if case % 4 < 2 {
@@ -1370,6 +1845,7 @@ mod tests {
                 )
                 .unwrap();
                 let mut got_pool = vec![0.0f32; want_pool.len()];
+                scratch.for_pool(&k.conv, &pool);
                 conv2d_f32_max_pool2d_fast(
                     &k,
                     &pool,

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::interp::fixed_point::multiply_by_quantized_multiplier;
 use crate::interp::kernels::activation::clamp_f32;
 use crate::interp::kernels::check_len;
-use crate::interp::kernels::conv2d::ChannelQuant;
+use crate::interp::kernels::conv2d::{ChannelQuant, RequantLanes};
 use crate::interp::kernels::window::Window;
 
 /// Shape of one depthwise convolution.
@@ -169,6 +169,297 @@ pub fn depthwise_conv2d_i8(
     Ok(())
 }
 
+// ---- fast kernels ------------------------------------------------------------------------------
+//
+// Bit-identical to the reference kernels above (compared on random shapes in the tests): per output
+// pixel, the taps inside the image are visited in the reference order (filter_y, filter_x) and each
+// adds `w[tap][o] · x[o / M]` to all O channels at once (the input pixel expanded to O lanes first), so
+// every channel still sums in the reference order (float) or in wrapping i32 (int8, where the order
+// does not matter). int8 requantizes all channels at once, branch-free ([`RequantLanes`]). On x86-64
+// the kernels run an AVX2 build of themselves when the CPU has it (results unchanged: separate float
+// multiplies and adds, exact integer sums).
+
+/// A prepared fast depthwise convolution (float32 or int8).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DepthwiseFast<T> {
+    pub shape: DepthwiseShape,
+    /// The filter `[KH·KW][O]` (int8 weights widened to i32).
+    filter: Vec<T>,
+    /// The bias (0 without one; int8 keeps it in `lanes`).
+    bias: Vec<T>,
+    act: (f32, f32),
+    quant: Option<(ChannelQuant, RequantLanes)>,
+}
+
+/// Scratch: every output pixel's accumulators and one input pixel expanded to O lanes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DepthwiseScratch<T> {
+    acc: Vec<T>,
+    expanded: Vec<T>,
+}
+
+impl DepthwiseFast<f32> {
+    pub fn new_f32(
+        s: &DepthwiseShape,
+        filter: &[f32],
+        bias: Option<&[f32]>,
+        act: (f32, f32),
+    ) -> Option<(DepthwiseFast<f32>, DepthwiseScratch<f32>)> {
+        let o = s.out_c();
+        if filter.len() != s.filter_len() || s.multiplier == 0 {
+            return None;
+        }
+        let bias = bias.map_or_else(|| vec![0.0; o], <[f32]>::to_vec);
+        let k = DepthwiseFast {
+            shape: s.clone(),
+            filter: filter.to_vec(),
+            bias,
+            act,
+            quant: None,
+        };
+        let acc = vec![0.0; s.window.out_len(o)];
+        Some((
+            k,
+            DepthwiseScratch {
+                acc,
+                expanded: vec![0.0; o],
+            },
+        ))
+    }
+}
+
+impl DepthwiseFast<i32> {
+    pub fn new_i8(
+        s: &DepthwiseShape,
+        q: &ChannelQuant,
+        filter: &[i8],
+        bias: Option<&[i32]>,
+    ) -> Option<(DepthwiseFast<i32>, DepthwiseScratch<i32>)> {
+        let o = s.out_c();
+        if filter.len() != s.filter_len() || s.multiplier == 0 || q.multiplier.len() != o {
+            return None;
+        }
+        let lanes = RequantLanes::new(q, bias.unwrap_or(&[]))?;
+        let k = DepthwiseFast {
+            shape: s.clone(),
+            filter: filter.iter().map(|&w| w as i32).collect(),
+            bias: vec![0; o],
+            act: (0.0, 0.0),
+            quant: Some((q.clone(), lanes)),
+        };
+        let acc = vec![0; s.window.out_len(o)];
+        Some((
+            k,
+            DepthwiseScratch {
+                acc,
+                expanded: vec![0; o],
+            },
+        ))
+    }
+}
+
+/// A lane value: f32 (multiply, then add: the reference's rounding) or i32 (wrapping, exact).
+pub trait Lane: Copy + Default {
+    fn madd(self, a: Self, b: Self) -> Self;
+}
+
+impl Lane for f32 {
+    #[inline(always)]
+    fn madd(self, a: f32, b: f32) -> f32 {
+        self + a * b
+    }
+}
+
+impl Lane for i32 {
+    #[inline(always)]
+    fn madd(self, a: i32, b: i32) -> i32 {
+        self.wrapping_add(a.wrapping_mul(b))
+    }
+}
+
+/// The shared loop: `scratch.acc` gets, for every output pixel (`[N][OH][OW][O]`), the sum over the
+/// in-image taps of `filter[tap][o] · expand(x)[o]` in tap order, from 0.
+#[inline(always)]
+fn depthwise_pixels<T: Lane, X: Copy>(
+    k: &DepthwiseFast<T>,
+    input: &[X],
+    convert: impl Fn(X) -> T,
+    scratch: &mut DepthwiseScratch<T>,
+) -> Result<()> {
+    let s = &k.shape;
+    let w = &s.window;
+    let (c, m, o) = (s.in_c, s.multiplier, s.out_c());
+    check_len("DEPTHWISE_CONV_2D", "input", input.len(), w.in_len(c))?;
+    check_len(
+        "DEPTHWISE_CONV_2D",
+        "filter",
+        k.filter.len(),
+        s.filter_len(),
+    )?;
+    check_len(
+        "DEPTHWISE_CONV_2D",
+        "accumulators",
+        scratch.acc.len(),
+        w.out_len(o),
+    )?;
+    check_len(
+        "DEPTHWISE_CONV_2D",
+        "expanded input",
+        scratch.expanded.len(),
+        o,
+    )?;
+    let DepthwiseScratch { acc, expanded } = scratch;
+    let mut pixels = acc.chunks_exact_mut(o.max(1));
+    for batch in 0..w.batches {
+        for out_y in 0..w.out_h {
+            for out_x in 0..w.out_w {
+                let Some(acc) = pixels.next() else {
+                    return Ok(());
+                };
+                acc.iter_mut().for_each(|a| *a = T::default());
+                for filter_y in 0..w.filter_h {
+                    let Some(in_y) = w.in_y(out_y, filter_y) else {
+                        continue;
+                    };
+                    for filter_x in 0..w.filter_w {
+                        let Some(in_x) = w.in_x(out_x, filter_x) else {
+                            continue;
+                        };
+                        let x = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * c..][..c];
+                        if m == 1 {
+                            for (e, &v) in expanded.iter_mut().zip(x) {
+                                *e = convert(v);
+                            }
+                        } else {
+                            for (e_row, &v) in expanded.chunks_exact_mut(m).zip(x) {
+                                e_row.iter_mut().for_each(|e| *e = convert(v));
+                            }
+                        }
+                        let f = &k.filter[(filter_y * w.filter_w + filter_x) * o..][..o];
+                        for ((a, &fv), &e) in acc.iter_mut().zip(f).zip(expanded.iter()) {
+                            *a = a.madd(e, fv);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fast float32 depthwise convolution; identical to [`depthwise_conv2d_f32`].
+pub fn depthwise_conv2d_f32_fast(
+    k: &DepthwiseFast<f32>,
+    input: &[f32],
+    scratch: &mut DepthwiseScratch<f32>,
+    output: &mut [f32],
+) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    if crate::interp::kernels::conv2d::avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
+        return unsafe { depthwise_conv2d_f32_fast_avx2(k, input, scratch, output) };
+    }
+    depthwise_conv2d_f32_fast_body(k, input, scratch, output)
+}
+
+/// [`depthwise_conv2d_f32_fast`] compiled for AVX2 (same results: no fused multiply-adds).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn depthwise_conv2d_f32_fast_avx2(
+    k: &DepthwiseFast<f32>,
+    input: &[f32],
+    scratch: &mut DepthwiseScratch<f32>,
+    output: &mut [f32],
+) -> Result<()> {
+    depthwise_conv2d_f32_fast_body(k, input, scratch, output)
+}
+
+#[inline(always)]
+fn depthwise_conv2d_f32_fast_body(
+    k: &DepthwiseFast<f32>,
+    input: &[f32],
+    scratch: &mut DepthwiseScratch<f32>,
+    output: &mut [f32],
+) -> Result<()> {
+    let o = k.shape.out_c();
+    check_len(
+        "DEPTHWISE_CONV_2D",
+        "output",
+        output.len(),
+        k.shape.window.out_len(o),
+    )?;
+    check_len("DEPTHWISE_CONV_2D", "bias", k.bias.len(), o)?;
+    let (lo, hi) = k.act;
+    depthwise_pixels(k, input, |v| v, scratch)?;
+    for (out, acc) in output
+        .chunks_exact_mut(o.max(1))
+        .zip(scratch.acc.chunks_exact(o.max(1)))
+    {
+        for ((y, &a), &b) in out.iter_mut().zip(acc).zip(&k.bias) {
+            *y = clamp_f32(a + b, lo, hi);
+        }
+    }
+    Ok(())
+}
+
+/// Fast int8 depthwise convolution; identical to [`depthwise_conv2d_i8`].
+pub fn depthwise_conv2d_i8_fast(
+    k: &DepthwiseFast<i32>,
+    input: &[i8],
+    scratch: &mut DepthwiseScratch<i32>,
+    output: &mut [i8],
+) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    if crate::interp::kernels::conv2d::avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
+        return unsafe { depthwise_conv2d_i8_fast_avx2(k, input, scratch, output) };
+    }
+    depthwise_conv2d_i8_fast_body(k, input, scratch, output)
+}
+
+/// [`depthwise_conv2d_i8_fast`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn depthwise_conv2d_i8_fast_avx2(
+    k: &DepthwiseFast<i32>,
+    input: &[i8],
+    scratch: &mut DepthwiseScratch<i32>,
+    output: &mut [i8],
+) -> Result<()> {
+    depthwise_conv2d_i8_fast_body(k, input, scratch, output)
+}
+
+#[inline(always)]
+fn depthwise_conv2d_i8_fast_body(
+    k: &DepthwiseFast<i32>,
+    input: &[i8],
+    scratch: &mut DepthwiseScratch<i32>,
+    output: &mut [i8],
+) -> Result<()> {
+    let o = k.shape.out_c();
+    check_len(
+        "DEPTHWISE_CONV_2D",
+        "output",
+        output.len(),
+        k.shape.window.out_len(o),
+    )?;
+    let Some((q, lanes)) = &k.quant else {
+        return Err(crate::Error::InvalidModel(
+            "DEPTHWISE_CONV_2D: int8 kernel without quantization".into(),
+        ));
+    };
+    let offset = q.input_offset;
+    // Products of int8 weights and `x − zp` (|·| ≤ 255): i32 sums wrap exactly like the reference's.
+    depthwise_pixels(k, input, |v| v as i32 + offset, scratch)?;
+    for (out, acc) in output
+        .chunks_exact_mut(o.max(1))
+        .zip(scratch.acc.chunks_exact(o.max(1)))
+    {
+        lanes.requantize_i32(q, acc, out);
+    }
+    Ok(())
+}
+
 /// Hybrid depthwise convolution (reference `DepthwiseConvHybridPerChannel`); the input was quantized
 /// per batch with [`super::hybrid::asymmetric_quantize_floats`].
 #[allow(clippy::too_many_arguments)]
@@ -315,5 +606,94 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, [4.0]);
+    }
+
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u32 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) as u32
+        }
+        fn below(&mut self, n: u32) -> usize {
+            (self.next() % n) as usize
+        }
+    }
+
+    #[test]
+    fn fast_kernels_match_reference() {
+        let mut r = Lcg(11);
+        for case in 0..400 {
+            let padding = if r.below(2) == 0 {
+                Padding::Same
+            } else {
+                Padding::Valid
+            };
+            let (kh, kw) = (1 + r.below(4), 1 + r.below(4));
+            let Ok(window) = Window::new(
+                "t",
+                padding,
+                1 + r.below(2),
+                (1 + r.below(9), 1 + r.below(9)),
+                (kh, kw),
+                (1 + r.below(3), 1 + r.below(3)),
+                (1 + r.below(2), 1 + r.below(2)),
+            ) else {
+                continue;
+            };
+            let s = DepthwiseShape {
+                window,
+                in_c: 1 + r.below(6),
+                multiplier: 1 + r.below(3),
+            };
+            let o = s.out_c();
+            let with_bias = case % 3 != 0;
+            // float: values with many significant bits, so any change of order would show
+            let input: Vec<f32> = (0..s.window.in_len(s.in_c))
+                .map(|_| r.next() as f32 / 7e8 - 3.0)
+                .collect();
+            let filter: Vec<f32> = (0..s.filter_len())
+                .map(|_| r.next() as f32 / 3e9 - 0.7)
+                .collect();
+            let bias: Vec<f32> = (0..o).map(|_| r.next() as f32 / 4e9).collect();
+            let act = (-2.5, 6.0);
+            let bias_opt = with_bias.then_some(&bias[..]);
+            let mut want = vec![0.0f32; s.window.out_len(o)];
+            depthwise_conv2d_f32(&s, &input, &filter, bias_opt, act, &mut want).unwrap();
+            let (k, mut scratch) = DepthwiseFast::new_f32(&s, &filter, bias_opt, act).unwrap();
+            let mut got = vec![0.0f32; want.len()];
+            depthwise_conv2d_f32_fast(&k, &input, &mut scratch, &mut got).unwrap();
+            assert_eq!(
+                got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "f32 case {case}: {s:?}"
+            );
+            // int8, per-channel multipliers and shifts of both signs
+            let zp = r.below(256) as i32 - 128;
+            let input: Vec<i8> = (0..s.window.in_len(s.in_c))
+                .map(|_| r.next() as i8)
+                .collect();
+            let filter: Vec<i8> = (0..s.filter_len())
+                .map(|_| (r.next() % 255) as i8)
+                .collect();
+            let bias: Vec<i32> = (0..o).map(|_| (r.next() % 20001) as i32 - 10000).collect();
+            let q = ChannelQuant {
+                input_offset: -zp,
+                output_offset: r.below(256) as i32 - 128,
+                multiplier: (0..o).map(|_| (1 << 30) + (r.next() >> 2) as i32).collect(),
+                shift: (0..o).map(|_| r.below(14) as i32 - 11).collect(),
+                act_min: -128 + r.below(50) as i32,
+                act_max: 127 - r.below(50) as i32,
+            };
+            let bias_opt = with_bias.then_some(&bias[..]);
+            let mut want = vec![0i8; s.window.out_len(o)];
+            depthwise_conv2d_i8(&s, &q, &input, &filter, bias_opt, &mut want).unwrap();
+            let (k, mut scratch) = DepthwiseFast::new_i8(&s, &q, &filter, bias_opt).unwrap();
+            let mut got = vec![0i8; want.len()];
+            depthwise_conv2d_i8_fast(&k, &input, &mut scratch, &mut got).unwrap();
+            assert_eq!(got, want, "i8 case {case}: {s:?}");
+        }
     }
 }

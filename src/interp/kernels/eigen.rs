@@ -663,6 +663,10 @@ pub fn exp(x0: f32) -> f32 {
     if x0.is_nan() {
         return x0;
     }
+    // Eigen's zero mask (its other lanes' work is irrelevant); also keeps 2^m in range below.
+    if x0 < -104.0 {
+        return 0.0;
+    }
     let x = x0.min(88.723);
     let m = madd(x, LOG2E, 0.5).floor();
     let mut r = madd(m, C1, x);
@@ -676,9 +680,6 @@ pub fn exp(x0: f32) -> f32 {
     y = madd(r2, y, p_low);
     // pldexp: y·2^m; exact for normal results (y in [0.5, 2)).
     let result = ldexp(y, m as i32);
-    if x0 < -104.0 {
-        return 0.0;
-    }
     // pmax(result, x): passes +inf through
     if result < x0 { x0 } else { result }
 }
@@ -827,6 +828,45 @@ mod tests {
     }
 
     #[test]
+    fn plans_of_the_extra_calibration_models() {
+        // tests/fixtures/calibration/extra: every tensor of these matches TF bit for bit.
+        let conv = |m, n, k| ContractionShape {
+            m,
+            n,
+            k,
+            lhs: Cost::tensor_map(),
+            rhs: Cost::image_patches(),
+        };
+        // K = 576 > 320: two depth blocks per element.
+        assert_eq!(
+            conv(40, 144, 576).plan(),
+            Contraction::Gemm(Blocking {
+                kc: 320,
+                mc: 16,
+                nc: 36
+            })
+        );
+        // few pixels, many filters: one thread, one block
+        assert_eq!(
+            conv(48, 9, 72).plan(),
+            Contraction::Gemm(Blocking {
+                kc: 72,
+                mc: 48,
+                nc: 9
+            })
+        );
+        // a single output pixel: column-major GEMV
+        let whole = ContractionShape {
+            m: 24,
+            n: 1,
+            k: 432,
+            lhs: Cost::tensor_map(),
+            rhs: Cost::tensor_map(),
+        };
+        assert_eq!(whole.plan(), Contraction::Gemv);
+    }
+
+    #[test]
     fn exp_is_close_to_libm() {
         for i in -200..100 {
             let x = i as f32 * 0.37;
@@ -836,6 +876,8 @@ mod tests {
         assert_eq!(exp(0.0), 1.0);
         assert_eq!(exp(-200.0), 0.0);
         assert_eq!(exp(f32::INFINITY), f32::INFINITY);
+        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+        assert!(exp(f32::NAN).is_nan());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::interp::fixed_point::{round_f32, round_to_i32};
 /// uses vector min/max: `if v < m { v } else { m }` is exactly `minps(v, m)`. For inputs without NaN this
 /// is what `std::minmax_element` finds; only the values matter afterwards (the range is widened to
 /// include 0, which also absorbs the sign of a zero).
+#[inline(always)]
 fn min_max(values: &[f32]) -> (f32, f32) {
     let mut lo = [f32::INFINITY; 8];
     let mut hi = [f32::NEG_INFINITY; 8];
@@ -55,6 +56,7 @@ fn min_max(values: &[f32]) -> (f32, f32) {
 ///
 /// The product uses the float reciprocal `1 / scale`, not a division (division misses 1 image of
 /// 3,000).
+#[inline(always)]
 pub fn asymmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> (f32, i32) {
     let (lo, hi) = min_max(values);
     // std::min(0.0f, lo) / std::max(0.0f, hi)
@@ -95,6 +97,7 @@ pub fn asymmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> (f32, i32) 
 ///
 /// `range = max(|min|, |max|)`, `scale = range / 127` and `q = round(x · (127 / range))` in float,
 /// clamped to [−127, 127]. A zero range gives zeros with scale 1.
+#[inline(always)]
 pub fn symmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> f32 {
     let (lo, hi) = min_max(values);
     if values.is_empty() {

