@@ -9,7 +9,7 @@
 //!   128 apart is a sign-bit flip (`x ^ 0x80`), which is what the MBQM path gives too.
 
 use crate::error::Result;
-use crate::interp::fixed_point::{multiply_by_quantized_multiplier, round_to_i32};
+use crate::interp::fixed_point::{multiply_by_quantized_multiplier, round_to_i32_clamped};
 use crate::interp::kernels::check_len;
 
 /// A quantized storage type (int8 or uint8).
@@ -81,7 +81,9 @@ fn quantize_f32_body<T: QuantElement>(
     for (o, &x) in output.iter_mut().zip(input) {
         // Saturating at the i32 bounds before clamping to the type gives the same result as the C++'s
         // clamp in double.
-        let v = round_to_i32(x / scale).saturating_add(zero_point);
+        // Clamping the rounded value to ±1024 first changes nothing after the final clamp, because the
+        // planner keeps the zero point inside the output type's range (|zp| ≤ 255); it vectorizes.
+        let v = round_to_i32_clamped(x / scale, 1024).saturating_add(zero_point);
         *o = T::from_i32(v.clamp(T::MIN, T::MAX));
     }
     Ok(())
