@@ -369,11 +369,15 @@ async function onTrainResult(msg) {
   // New models: load them, each in its own task (no long task on this thread); if one fails, the one
   // before stays.
   try {
+    performance.mark('trained-load-float');
     state.info.float = state.pg.load_model('float', msg.float);
+    performance.measure('load trained float', 'trained-load-float');
     await nextTask();
     const q = msg.quantSettings;
     if (msg.quant && q.mode === $('quant-mode').value && q.samples === intField('calib-samples', 1, 1000)) {
+      performance.mark('trained-load-quant');
       state.info.quant = state.pg.load_model('quant', msg.quant);
+      performance.measure('load trained quant', 'trained-load-quant');
       hideError('quant-error');
       $('quant-time').textContent = '';
     } else if (msg.quant) {

@@ -42,6 +42,12 @@ self.onmessage = async (event) => {
     quantSettings = msg.quant;
     return;
   }
+  // taken now, in message order: a later 'quant-settings' or 'cancel' must win even if this run still
+  // waits for the module
+  if (msg.type === 'train') {
+    quantSettings = msg.quant;
+    cancelRequested = false;
+  }
   try {
     await ready;
     if (msg.type === 'init') pg.set_test_set(msg.images, msg.labels);
@@ -76,9 +82,7 @@ async function loadTrainSet({ images, labels, sizes }) {
   pg.set_train_set(a, b);
 }
 
-async function train({ settings, files, quant }) {
-  cancelRequested = false;
-  quantSettings = quant;
+async function train({ settings, files }) {
   if (!pg.has_train_set()) await loadTrainSet(files);
   if (cancelRequested) {
     post({ type: 'result', job: 'train', cancelled: true });

@@ -32,6 +32,19 @@ pub fn round_to_i32(x: f32) -> i32 {
     t.saturating_add((fraction >= 0.5) as i32 - (fraction <= -0.5) as i32)
 }
 
+/// `round_to_i32(x).clamp(−limit, limit)` for `limit ≤ 2^22`, in a form that vectorizes: `x` is
+/// clamped to ±2·limit first (NaN stays NaN and still gives 0), so the truncation is exact and the
+/// rounding step cannot overflow, and no saturating arithmetic is needed. Used where the caller clamps to
+/// a narrower range afterwards anyway (quantization to 8 bits).
+#[inline(always)]
+pub fn round_to_i32_clamped(x: f32, limit: i32) -> i32 {
+    let bound = 2.0 * limit as f32;
+    let x = x.clamp(-bound, bound);
+    let t = x as i32;
+    let fraction = x - t as f32;
+    (t + (fraction >= 0.5) as i32 - (fraction <= -0.5) as i32).clamp(-limit, limit)
+}
+
 /// `QuantizeMultiplier`: split a positive real multiplier `m` into a Q0.31 significand in
 /// [2^30, 2^31) and a power-of-two exponent, `m ≈ significand · 2^(shift − 31)`.
 ///
@@ -301,6 +314,47 @@ pub fn calculate_input_radius(input_integer_bits: i32, input_left_shift: i32) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_to_i32_clamped_is_round_then_clamp() {
+        let specials = [
+            0.5,
+            -0.5,
+            1.5,
+            -2.5,
+            0.49999997,
+            -0.49999997,
+            511.5,
+            -511.5,
+            512.5,
+            1023.9,
+        ];
+        let big = [
+            1e6,
+            -1e6,
+            3e9,
+            -3e9,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MAX,
+        ];
+        for &x in specials.iter().chain(&big) {
+            assert_eq!(
+                round_to_i32_clamped(x, 512),
+                round_to_i32(x).clamp(-512, 512),
+                "{x}"
+            );
+        }
+        for i in -300_000..300_000 {
+            let x = i as f32 * 0.0039;
+            assert_eq!(
+                round_to_i32_clamped(x, 512),
+                round_to_i32(x).clamp(-512, 512),
+                "{x}"
+            );
+        }
+    }
 
     #[test]
     fn round_to_i32_matches_round() {

@@ -80,7 +80,8 @@ test('a short training run completes with a live chart, swaps the model in, and 
   assert.equal(await text(page, 'pred-float'), '2');
   assert.match(await text(page, 'pred-quant'), /^\d$/);
   const long = await page.evaluate(([a, b]) => globalThis.__longTasks.filter((t) => t.start >= a && t.start <= b), [t0, t1]);
-  assert.deepEqual(long, [], `long tasks on the page's thread during training: ${JSON.stringify(long)}`);
+  const timeline = await page.evaluate(() => performance.getEntriesByType('measure').map((m) => `${m.name} at ${m.startTime.toFixed(0)} for ${m.duration.toFixed(1)} ms`));
+  assert.deepEqual(long, [], `long tasks on the page's thread during training (started at ${t0.toFixed(0)}): ${JSON.stringify(long)}; ${timeline.join('; ')}`);
   await page.screenshot({ path: join(RESULTS, 'training.png'), fullPage: true });
 
   // cancel: the trained model stays

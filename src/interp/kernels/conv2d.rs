@@ -845,7 +845,10 @@ impl RequantLanes {
             let r = right[i];
             let negative = (y < 0 && r > 0) as i32;
             let v = y.wrapping_shr(r) + ((y & mask[i]) + round[i] - negative).wrapping_shr(r);
-            out[i] = v.wrapping_add(q.output_offset).max(q.act_min).min(q.act_max) as i8;
+            out[i] = v
+                .wrapping_add(q.output_offset)
+                .max(q.act_min)
+                .min(q.act_max) as i8;
         }
     }
 }

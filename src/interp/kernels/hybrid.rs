@@ -6,7 +6,7 @@
 //! (`PortableAsymmetricQuantizeFloats`, `PortableSymmetricQuantizeFloats`), with one correction the
 //! reference vectors forced (see [`asymmetric_quantize_floats`]).
 
-use crate::interp::fixed_point::{round_f32, round_to_i32};
+use crate::interp::fixed_point::{round_f32, round_to_i32_clamped};
 
 /// The smallest and largest value (±∞ for an empty slice), in eight independent lanes so the compiler
 /// uses vector min/max: `if v < m { v } else { m }` is exactly `minps(v, m)`. For inputs without NaN this
@@ -86,9 +86,11 @@ pub fn asymmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> (f32, i32) 
     };
     let inverse = 1.0f32 / scale;
     for (q, &v) in out.iter_mut().zip(values) {
-        // `as i32` saturates (NaN → 0), so the add cannot overflow.
-        let quantized = round_to_i32(v * inverse).saturating_add(zero_point);
-        *q = quantized.clamp(-128, 127) as i8;
+        // `as i32` saturates (NaN → 0). Clamping the rounded value to ±512 before adding the zero point
+        // (|zp| ≤ 128) changes nothing after the final clamp, keeps the add from overflowing, and lets
+        // the loop vectorize (no saturating add).
+        let rounded = round_to_i32_clamped(v * inverse, 512);
+        *q = (rounded + zero_point).clamp(-128, 127) as i8;
     }
     (scale, zero_point)
 }
@@ -110,8 +112,7 @@ pub fn symmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> f32 {
     }
     let inverse = 127.0f32 / range;
     for (q, &v) in out.iter_mut().zip(values) {
-        let quantized = round_to_i32(v * inverse);
-        *q = quantized.clamp(-127, 127) as i8;
+        *q = round_to_i32_clamped(v * inverse, 127) as i8;
     }
     range / 127.0
 }
