@@ -66,22 +66,29 @@ pub fn conv_forward(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f
 }
 
 /// Weight-gradient tiles: channels in pairs, taps in threes (a 3×3 single-channel conv has 9 taps).
-const GRAD_OC: usize = 2;
+/// Taps per weight-gradient tile (a 3×3 single-channel conv has 9).
 const GRAD_K: usize = 3;
 
 /// Adds `Σ_p dY[oc, p] · cols[k, b·P + p]` over whole vectors of positions to `lanes[oc·K + k]` (8
-/// partial sums each), for whole tiles of channels × taps. Returns (channels, taps, positions) covered.
+/// partial sums each), for whole tiles of channels × taps: channels in threes when they divide evenly
+/// (9 accumulators), else in pairs. Returns (channels, taps, positions) covered.
 #[target_feature(enable = "avx2,fma")]
 pub fn conv_weight_grad(cols: &[f32], b: usize, p: usize, d_planes: &[f32], o: usize, lanes: &mut [[f32; LANES]]) -> (usize, usize, usize) {
+    if o % 3 == 0 { weight_grad_tiles::<3>(cols, b, p, d_planes, o, lanes) } else { weight_grad_tiles::<2>(cols, b, p, d_planes, o, lanes) }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn weight_grad_tiles<const OC: usize>(cols: &[f32], b: usize, p: usize, d_planes: &[f32], o: usize, lanes: &mut [[f32; LANES]]) -> (usize, usize, usize) {
     let k = lanes.len() / o;
     let r = cols.len() / k;
     let vectors = p / LANES;
     let taps: Vec<&[[f32; LANES]]> = cols.chunks_exact(r).map(|t| &t[b * p..(b + 1) * p].as_chunks::<LANES>().0[..vectors]).collect();
     let planes: Vec<&[[f32; LANES]]> = d_planes.chunks_exact(p).take(o).map(|d| &d.as_chunks::<LANES>().0[..vectors]).collect();
-    let (oc_done, k_done) = (o / GRAD_OC * GRAD_OC, k / GRAD_K * GRAD_K);
-    for oc in (0..oc_done).step_by(GRAD_OC) {
+    let (oc_done, k_done) = (o / OC * OC, k / GRAD_K * GRAD_K);
+    for oc in (0..oc_done).step_by(OC) {
         for kk in (0..k_done).step_by(GRAD_K) {
-            let mut acc = [[_mm256_setzero_ps(); GRAD_K]; GRAD_OC];
+            let mut acc = [[_mm256_setzero_ps(); GRAD_K]; OC];
             for v in 0..vectors {
                 let x: [__m256; GRAD_K] = std::array::from_fn(|t| load(&taps[kk + t][v]));
                 for (c, row) in acc.iter_mut().enumerate() {
