@@ -171,3 +171,62 @@ fn truncated_and_flipped_models_are_errors_and_the_slot_keeps_its_model() {
         get(&after, "class").as_f64()
     );
 }
+
+/// TF's five reference files, mutated the ways `tests/hostile_inputs.rs` does natively (truncation at
+/// every 97th byte, bit flips, swapped 4-byte words), through the exported API: every load is a model
+/// or a thrown error with a message, every accepted model predicts or throws, nothing panics.
+#[wasm_bindgen_test]
+fn mutated_reference_files_through_the_exported_api() {
+    let files: [&[u8]; 5] = [
+        include_bytes!("fixtures/reference/mnist_float.tflite"),
+        include_bytes!("fixtures/reference/mnist_dynamic.tflite"),
+        include_bytes!("fixtures/reference/mnist_fullint_floatio.tflite"),
+        include_bytes!("fixtures/reference/mnist_intonly_uint8.tflite"),
+        include_bytes!("fixtures/reference/mnist_intonly_int8.tflite"),
+    ];
+    let pixels: Vec<u8> = (0..IMAGE).map(|i| ((i * 37) % 256) as u8).collect();
+    let mut pg = Playground::new();
+    let (mut accepted, mut rejected) = (0, 0);
+    let mut try_load = |pg: &mut Playground, bytes: &[u8]| match pg.load_model("upload", bytes) {
+        Ok(_) => {
+            accepted += 1;
+            let _ = pg.predict("upload", &pixels);
+        }
+        Err(e) => {
+            rejected += 1;
+            assert!(!message(e).is_empty());
+        }
+    };
+    // a small deterministic generator for positions
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    for good in files {
+        for cut in (0..good.len()).step_by(97) {
+            try_load(&mut pg, &good[..cut]);
+        }
+        for _ in 0..150 {
+            let mut bad = good.to_vec();
+            let bit = next(bad.len() * 8);
+            bad[bit / 8] ^= 1 << (bit % 8);
+            try_load(&mut pg, &bad);
+        }
+        for _ in 0..150 {
+            let mut bad = good.to_vec();
+            let words = bad.len() / 4;
+            let (i, j) = (next(words) * 4, next(words) * 4);
+            for k in 0..4 {
+                bad.swap(i + k, j + k);
+            }
+            try_load(&mut pg, &bad);
+        }
+        // the intact file still loads and runs afterwards
+        pg.load_model("upload", good).unwrap();
+        pg.predict("upload", &pixels).unwrap();
+    }
+    assert!(accepted > 0 && rejected > 0, "{accepted} accepted, {rejected} rejected");
+}
