@@ -668,21 +668,23 @@ mod kernels {
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
                 // SAFETY: the CPU supports AVX2 and FMA, checked on the line above.
-                let done = unsafe { crate::train::simd::conv_weight_grad(cols, b, p, d_planes, self.o, &mut self.weights) };
+                let done = unsafe { crate::train::simd::conv_weight_grad(cols, b, p, d_planes, &mut self.weights, &mut self.bias) };
                 self.add_rest(cols, b, p, d_planes, done);
                 return;
             }
             grad_body(self, cols, b, p, d_planes)
         }
 
-        /// Bias sums, and the weight sums the vector tiles did not cover (`done` = the channels,
-        /// taps and positions they did).
+        /// The bias and weight sums the vector tiles did not cover (`done` = the channels, taps and
+        /// positions they did).
         #[cfg(target_arch = "x86_64")]
         fn add_rest(&mut self, cols: &[f32], b: usize, p: usize, d_planes: &[f32], (oc_done, k_done, p_done): (usize, usize, usize)) {
             let (o, k) = (self.o, self.k);
             let r = cols.len() / k;
             for (oc, d) in d_planes.chunks_exact(p).take(o).enumerate() {
-                let (chunks, tail) = d.as_chunks::<LANES>();
+                // the vector kernel summed the bias over its positions along with the first tap tile
+                let bias_start = if oc < oc_done && k_done > 0 { p_done } else { 0 };
+                let (chunks, tail) = d[bias_start..].as_chunks::<LANES>();
                 let mut lanes = self.bias[oc];
                 for c in chunks {
                     for j in 0..LANES {

@@ -71,15 +71,21 @@ const GRAD_K: usize = 3;
 
 /// Adds `Σ_p dY[oc, p] · cols[k, b·P + p]` over whole vectors of positions to `lanes[oc·K + k]` (8
 /// partial sums each), for whole tiles of channels × taps: channels in threes when they divide evenly
-/// (9 accumulators), else in pairs. Returns (channels, taps, positions) covered.
+/// (9 accumulators), else in pairs. The first tap tile also adds `Σ_p dY[oc, p]` to `bias[oc]`.
+/// Returns (channels, taps, positions) covered, for the weights and (when taps > 0) the biases.
 #[target_feature(enable = "avx2,fma")]
-pub fn conv_weight_grad(cols: &[f32], b: usize, p: usize, d_planes: &[f32], o: usize, lanes: &mut [[f32; LANES]]) -> (usize, usize, usize) {
-    if o % 3 == 0 { weight_grad_tiles::<3>(cols, b, p, d_planes, o, lanes) } else { weight_grad_tiles::<2>(cols, b, p, d_planes, o, lanes) }
+pub fn conv_weight_grad(cols: &[f32], b: usize, p: usize, d_planes: &[f32], lanes: &mut [[f32; LANES]], bias: &mut [[f32; LANES]]) -> (usize, usize, usize) {
+    if bias.len() % 3 == 0 {
+        weight_grad_tiles::<3>(cols, b, p, d_planes, lanes, bias)
+    } else {
+        weight_grad_tiles::<2>(cols, b, p, d_planes, lanes, bias)
+    }
 }
 
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn weight_grad_tiles<const OC: usize>(cols: &[f32], b: usize, p: usize, d_planes: &[f32], o: usize, lanes: &mut [[f32; LANES]]) -> (usize, usize, usize) {
+fn weight_grad_tiles<const OC: usize>(cols: &[f32], b: usize, p: usize, d_planes: &[f32], lanes: &mut [[f32; LANES]], bias: &mut [[f32; LANES]]) -> (usize, usize, usize) {
+    let o = bias.len();
     let k = lanes.len() / o;
     let r = cols.len() / k;
     let vectors = p / LANES;
@@ -89,13 +95,24 @@ fn weight_grad_tiles<const OC: usize>(cols: &[f32], b: usize, p: usize, d_planes
     for oc in (0..oc_done).step_by(OC) {
         for kk in (0..k_done).step_by(GRAD_K) {
             let mut acc = [[_mm256_setzero_ps(); GRAD_K]; OC];
+            let mut sums = [_mm256_setzero_ps(); OC];
+            let first = kk == 0;
             for v in 0..vectors {
                 let x: [__m256; GRAD_K] = std::array::from_fn(|t| load(&taps[kk + t][v]));
-                for (c, row) in acc.iter_mut().enumerate() {
+                for (c, (row, sum)) in acc.iter_mut().zip(sums.iter_mut()).enumerate() {
                     let d = load(&planes[oc + c][v]);
+                    if first {
+                        *sum = _mm256_add_ps(*sum, d);
+                    }
                     for (a, &xv) in row.iter_mut().zip(&x) {
                         *a = _mm256_fmadd_ps(d, xv, *a);
                     }
+                }
+            }
+            if first {
+                for (c, sum) in sums.iter().enumerate() {
+                    let total = _mm256_add_ps(load(&bias[oc + c]), *sum);
+                    store(&mut bias[oc + c], total);
                 }
             }
             for (c, row) in acc.iter().enumerate() {
