@@ -359,39 +359,37 @@ fn add_io_ops(model: &mut Model, original: &Subgraph, io: Option<IoType>) -> Res
     let g = &mut model.subgraphs[0];
     let mut front = Vec::new();
     for &input in &original.inputs {
-        let i = input as usize;
-        let Some((scale, zero_point)) = g.tensors[i].per_tensor_quantization() else { continue };
-        let inner = g.tensors.len() as i32;
-        let mut q = g.tensors[i].clone();
-        q.name = format!("{}_int8", original.tensors[i].name);
-        g.tensors.push(q);
-        restore_edge(&mut g.tensors[i], &original.tensors[i], io, scale, zero_point);
-        for o in &mut g.operators {
-            for x in o.inputs.iter_mut().filter(|x| **x == input) {
-                *x = inner;
-            }
-        }
+        let Some(inner) = split_edge(g, original, input, io, false) else { continue };
         front.push(Operator { code: op::QUANTIZE, custom_code: None, version: 1, inputs: vec![input], outputs: vec![inner], options: Options::None });
     }
     for &output in &original.outputs {
-        let i = output as usize;
-        let Some((scale, zero_point)) = g.tensors[i].per_tensor_quantization() else { continue };
-        let inner = g.tensors.len() as i32;
-        let mut q = g.tensors[i].clone();
-        q.name = format!("{}_int8", original.tensors[i].name);
-        g.tensors.push(q);
-        restore_edge(&mut g.tensors[i], &original.tensors[i], io, scale, zero_point);
-        for o in &mut g.operators {
-            for x in o.outputs.iter_mut().chain(o.inputs.iter_mut()).filter(|x| **x == output) {
-                *x = inner;
-            }
-        }
+        let Some(inner) = split_edge(g, original, output, io, true) else { continue };
         let (code, version) = if io.is_some() { (op::QUANTIZE, 1) } else { (op::DEQUANTIZE, 2) };
         g.operators.push(Operator { code, custom_code: None, version, inputs: vec![inner], outputs: vec![output], options: Options::None });
     }
     front.append(&mut g.operators);
     g.operators = front;
     Ok(())
+}
+
+/// Give graph edge `edge` (an int8 tensor by now) an int8 twin that the model's operators use instead
+/// (also as the writer, for an output), and turn `edge` itself back into the model's I/O type.
+/// Returns the twin's index, or `None` if the edge is not quantized.
+fn split_edge(g: &mut Subgraph, original: &Subgraph, edge: i32, io: Option<IoType>, is_output: bool) -> Option<i32> {
+    let i = edge as usize;
+    let (scale, zero_point) = g.tensors[i].per_tensor_quantization()?;
+    let inner = g.tensors.len() as i32;
+    let mut twin = g.tensors[i].clone();
+    twin.name = format!("{}_int8", original.tensors[i].name);
+    g.tensors.push(twin);
+    restore_edge(&mut g.tensors[i], &original.tensors[i], io, scale, zero_point);
+    for o in &mut g.operators {
+        let outputs = o.outputs.iter_mut().filter(|_| is_output);
+        for x in o.inputs.iter_mut().chain(outputs).filter(|x| **x == edge) {
+            *x = inner;
+        }
+    }
+    Some(inner)
 }
 
 /// The graph's own input/output tensor after the edge ops are added: float again (float I/O) or uint8
