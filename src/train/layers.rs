@@ -311,28 +311,37 @@ fn relu_mask(output: &[f32], d: &mut [f32]) {
     }
 }
 
-/// `c = a · bᵀ` (+ `c` if `accumulate`), with `a: m×k`, `b: n×k`, `c: m×n`, all row-major slices.
-fn matmul_abt(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
-    let a = ArrayView2::from_shape((m, k), a).expect("a is m×k by construction");
-    let b = ArrayView2::from_shape((n, k), b).expect("b is n×k by construction");
-    let mut c = ArrayViewMut2::from_shape((m, n), c).expect("c is m×n by construction");
-    general_mat_mul(1.0, &a, &b.t(), 0.0, &mut c);
+/// Which operand of [`matmul`] is used transposed.
+#[derive(Clone, Copy)]
+enum Transpose {
+    /// `c = a · bᵀ` with `a: m×k`, `b: n×k`.
+    B,
+    /// `c = aᵀ · b` with `a: k×m`, `b: k×n`.
+    A,
+    /// `c = a · b` with `a: m×k`, `b: k×n`.
+    Neither,
 }
 
-/// `c = aᵀ · b`, with `a: k×m`, `b: k×n`, `c: m×n`.
-fn matmul_atb(a: &[f32], b: &[f32], c: &mut [f32], k: usize, m: usize, n: usize) {
-    let a = ArrayView2::from_shape((k, m), a).expect("a is k×m by construction");
-    let b = ArrayView2::from_shape((k, n), b).expect("b is k×n by construction");
-    let mut c = ArrayViewMut2::from_shape((m, n), c).expect("c is m×n by construction");
-    general_mat_mul(1.0, &a.t(), &b, 0.0, &mut c);
-}
-
-/// `c = a · b`, with `a: m×k`, `b: k×n`, `c: m×n`.
-fn matmul_ab(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
-    let a = ArrayView2::from_shape((m, k), a).expect("a is m×k by construction");
-    let b = ArrayView2::from_shape((k, n), b).expect("b is k×n by construction");
-    let mut c = ArrayViewMut2::from_shape((m, n), c).expect("c is m×n by construction");
-    general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+/// `c (m×n) = a · b` with one operand transposed as `t` says; all row-major slices. The layers size
+/// every buffer from the same shapes, so the views always fit; if they ever did not (a bug), the
+/// product is skipped (debug builds stop) rather than panicking in the browser.
+fn matmul(t: Transpose, a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
+    let (a_shape, b_shape) = match t {
+        Transpose::B => ((m, k), (n, k)),
+        Transpose::A => ((k, m), (k, n)),
+        Transpose::Neither => ((m, k), (k, n)),
+    };
+    let (Ok(a), Ok(b), Ok(mut c)) =
+        (ArrayView2::from_shape(a_shape, a), ArrayView2::from_shape(b_shape, b), ArrayViewMut2::from_shape((m, n), c))
+    else {
+        debug_assert!(false, "matmul operands do not fit {m}×{k}×{n}");
+        return;
+    };
+    match t {
+        Transpose::B => general_mat_mul(1.0, &a, &b.t(), 0.0, &mut c),
+        Transpose::A => general_mat_mul(1.0, &a.t(), &b, 0.0, &mut c),
+        Transpose::Neither => general_mat_mul(1.0, &a, &b, 0.0, &mut c),
+    }
 }
 
 fn add_bias_rows(y: &mut [f32], bias: &[f32]) {
@@ -881,7 +890,7 @@ impl MaxPool2D {
 impl Dense {
     fn forward(&mut self, input: &[f32], batch: usize, output: &mut Vec<f32>) {
         output.resize(batch * self.units, 0.0);
-        matmul_abt(input, &self.weights, output, batch, self.inputs, self.units);
+        matmul(Transpose::B, input, &self.weights, output, batch, self.inputs, self.units);
         add_bias_rows(output, &self.bias);
         if self.activation == Activation::Relu {
             relu_in_place(output);
@@ -892,12 +901,12 @@ impl Dense {
         if self.activation == Activation::Relu {
             relu_mask(output, d_out);
         }
-        matmul_atb(d_out, input, &mut self.grad_weights, batch, self.units, self.inputs);
+        matmul(Transpose::A, d_out, input, &mut self.grad_weights, self.units, batch, self.inputs);
         sum_rows(d_out, &mut self.grad_bias);
         if let Some(d_in) = d_in {
             d_in.clear();
             d_in.resize(batch * self.inputs, 0.0);
-            matmul_ab(d_out, &self.weights, d_in, batch, self.units, self.inputs);
+            matmul(Transpose::Neither, d_out, &self.weights, d_in, batch, self.units, self.inputs);
         }
     }
 }

@@ -673,8 +673,10 @@ fn check_mnist(data: &Dataset) -> Result<()> {
     Ok(())
 }
 
-#[cfg(all(test, feature = "training"))]
+#[cfg(test)]
 mod tests {
+    #![cfg(feature = "training")]
+
     use super::*;
     use crate::data::idx::write_idx_u8;
 
