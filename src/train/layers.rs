@@ -877,9 +877,8 @@ impl MaxPool2D {
         d_in.clear();
         d_in.resize(batch * h * w * c, 0.0);
         for ((&g, &i), &y) in d_out.iter().zip(&self.argmax).zip(output) {
-            if self.relu_input && y <= 0.0 {
-                continue;
-            }
+            // whether a window passes its gradient depends on the data: a select, not a branch
+            let g = select_unpredictable(self.relu_input && y <= 0.0, 0.0, g);
             if let Some(d) = d_in.get_mut(i as usize) {
                 *d += g;
             }
