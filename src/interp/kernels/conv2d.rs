@@ -373,8 +373,14 @@ pub struct ConvFast {
     wp: usize,
 }
 
+/// Largest padded input (and integral image) the fast convolution kernels allocate, in elements: far
+/// above any real model's (a 224×224×64 image is 3.2 M), far below what a forged stride or dilation
+/// could ask for.
+pub const MAX_FAST_SCRATCH: usize = 1 << 24;
+
 impl ConvFast {
-    /// Transpose `filter` (OHWI) for a convolution without groups; `None` with groups.
+    /// Transpose `filter` (OHWI) for a convolution without groups; `None` with groups or when the
+    /// padded image would be too large (see [`MAX_FAST_SCRATCH`]).
     fn new<T: Copy + Into<f32>>(shape: &ConvShape, filter: &[T]) -> Option<ConvFast> {
         if shape.groups() != 1 || filter.len() != shape.filter_len() {
             return None;
@@ -389,10 +395,23 @@ impl ConvFast {
             }
         }
         // Rows/columns the windows reach: (out − 1)·stride + (k − 1)·dilation + 1, at least the image.
-        let hp = ((w.out_h.max(1) - 1) * w.stride_h + (w.filter_h - 1) * w.dilation_h + 1)
-            .max(w.in_h + w.pad_h);
-        let wp = ((w.out_w.max(1) - 1) * w.stride_w + (w.filter_w - 1) * w.dilation_w + 1)
-            .max(w.in_w + w.pad_w);
+        // Strides and dilations come from the file: the arithmetic is checked, and a geometry whose
+        // padded image (or its integral image) would exceed `MAX_FAST_SCRATCH` elements is left to the
+        // reference kernel, which needs no padded copy.
+        let reach = |out: usize, stride: usize, filter: usize, dilation: usize, image: usize| {
+            let span = (out.max(1) - 1)
+                .checked_mul(stride)?
+                .checked_add(filter.checked_sub(1)?.checked_mul(dilation)?)?
+                .checked_add(1)?;
+            Some(span.max(image))
+        };
+        let hp = reach(w.out_h, w.stride_h, w.filter_h, w.dilation_h, w.in_h.checked_add(w.pad_h)?)?;
+        let wp = reach(w.out_w, w.stride_w, w.filter_w, w.dilation_w, w.in_w.checked_add(w.pad_w)?)?;
+        let padded = [w.batches, hp, wp, shape.in_c].iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
+        let integral = (hp + 1).checked_mul(wp + 1)?;
+        if padded.max(integral) > MAX_FAST_SCRATCH {
+            return None;
+        }
         Some(ConvFast {
             shape: shape.clone(),
             o_pad,
@@ -1495,6 +1514,28 @@ mod tests {
         let mut out = [0.0f32; 4];
         conv2d_f32(&s, &input, &[1.0; 9], None, (f32::MIN, f32::MAX), &mut out).unwrap();
         assert_eq!(out, [12.0, 16.0, 24.0, 28.0]);
+    }
+
+    #[test]
+    fn forged_stride_and_dilation_leave_the_fast_kernel_out() {
+        // The fuzzer's case (tests/fixtures/fuzz-regressions/tflite/oom-conv-fast-scratch-…): SAME
+        // padding with stride 4194305 and dilation 67108866 asked the fast kernel for a 16 GB padded
+        // image. Such a geometry now falls back to the reference kernel.
+        let huge = ConvShape {
+            window: Window::new("t", Padding::Same, 1, (28, 28), (3, 3), (4_194_305, 1), (67_108_866, 2)).unwrap(),
+            in_c: 1,
+            out_c: 8,
+            filter_c: 1,
+        };
+        assert!(ConvFast::new(&huge, &[1i8; 72]).is_none());
+        // an ordinary dilated conv still gets it
+        let fine = ConvShape {
+            window: Window::new("t", Padding::Same, 1, (28, 28), (3, 3), (1, 1), (2, 2)).unwrap(),
+            in_c: 1,
+            out_c: 8,
+            filter_c: 1,
+        };
+        assert!(ConvFast::new(&fine, &[1i8; 72]).is_some());
     }
 
     #[test]
