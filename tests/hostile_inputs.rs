@@ -11,10 +11,20 @@ use ptq_playground::interp::Interpreter;
 use ptq_playground::rng::Rng;
 use ptq_playground::tflite::{Quantization, read_model};
 
-const FILES: [&str; 5] = ["mnist_float", "mnist_dynamic", "mnist_fullint_floatio", "mnist_intonly_uint8", "mnist_intonly_int8"];
+const FILES: [&str; 5] = [
+    "mnist_float",
+    "mnist_dynamic",
+    "mnist_fullint_floatio",
+    "mnist_intonly_uint8",
+    "mnist_intonly_int8",
+];
 
 fn reference(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/reference/{name}.tflite"))).unwrap()
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/fixtures/reference/{name}.tflite")),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -36,7 +46,10 @@ fn truncations_bit_flips_and_word_swaps() {
         for _ in 0..400 {
             let mut b = bytes.clone();
             let words = b.len() / 4;
-            let (i, j) = (rng.below(words as u64) as usize * 4, rng.below(words as u64) as usize * 4);
+            let (i, j) = (
+                rng.below(words as u64) as usize * 4,
+                rng.below(words as u64) as usize * 4,
+            );
             for k in 0..4 {
                 b.swap(i + k, j + k);
             }
@@ -54,18 +67,40 @@ fn absurd_quantization_parameters_are_typed_errors_at_load() {
     let edits: Vec<(&str, usize, Quantization)> = vec![
         ("zero scale", 15, Quantization::per_tensor(0.0, -128)),
         ("NaN scale", 15, Quantization::per_tensor(f32::NAN, -128)),
-        ("infinite scale", 15, Quantization::per_tensor(f32::INFINITY, -128)),
+        (
+            "infinite scale",
+            15,
+            Quantization::per_tensor(f32::INFINITY, -128),
+        ),
         ("negative scale", 15, Quantization::per_tensor(-0.01, -128)),
-        ("zero point out of int8 range", 15, Quantization::per_tensor(0.01, 300)),
-        ("per-axis count mismatch", 9, Quantization::per_axis(vec![0.01; 5], vec![0; 5], 0)),
-        ("per-axis dimension out of range", 9, Quantization::per_axis(vec![0.01; 12], vec![0; 12], 7)),
-        ("no parameters on an int8 activation", 15, Quantization::default()),
+        (
+            "zero point out of int8 range",
+            15,
+            Quantization::per_tensor(0.01, 300),
+        ),
+        (
+            "per-axis count mismatch",
+            9,
+            Quantization::per_axis(vec![0.01; 5], vec![0; 5], 0),
+        ),
+        (
+            "per-axis dimension out of range",
+            9,
+            Quantization::per_axis(vec![0.01; 12], vec![0; 12], 7),
+        ),
+        (
+            "no parameters on an int8 activation",
+            15,
+            Quantization::default(),
+        ),
     ];
     for (what, tensor, q) in edits {
         let mut m = model.clone();
         m.subgraphs[0].tensors[tensor].quantization = Some(q);
         match Interpreter::new(&m) {
-            Err(e @ (Error::InvalidModel(_) | Error::Unsupported { .. })) => eprintln!("{what}: {e}"),
+            Err(e @ (Error::InvalidModel(_) | Error::Unsupported { .. })) => {
+                eprintln!("{what}: {e}")
+            }
             Err(e) => panic!("{what}: unexpected kind of error: {e}"),
             Ok(_) => panic!("{what}: accepted"),
         }
@@ -74,12 +109,27 @@ fn absurd_quantization_parameters_are_typed_errors_at_load() {
 
 #[test]
 fn a_ten_megabyte_model_plans_and_runs() {
-    use ptq_playground::tflite::{FullyConnectedOptions, Model, Operator, Options, Subgraph, Tensor, TensorType, schema::op, write_model};
+    use ptq_playground::tflite::{
+        FullyConnectedOptions, Model, Operator, Options, Subgraph, Tensor, TensorType, schema::op,
+        write_model,
+    };
     let mut m = Model::default();
     let weights = m.add_buffer(1e-3f32.to_le_bytes().repeat(2560 * 1024));
-    let t = |name: &str, shape: Vec<i32>, buffer| Tensor { name: name.into(), dtype: TensorType::Float32, shape, shape_signature: None, buffer, quantization: None, is_variable: false };
+    let t = |name: &str, shape: Vec<i32>, buffer| Tensor {
+        name: name.into(),
+        dtype: TensorType::Float32,
+        shape,
+        shape_signature: None,
+        buffer,
+        quantization: None,
+        is_variable: false,
+    };
     m.subgraphs.push(Subgraph {
-        tensors: vec![t("x", vec![1, 1024], 0), t("w", vec![2560, 1024], weights), t("y", vec![1, 2560], 0)],
+        tensors: vec![
+            t("x", vec![1, 1024], 0),
+            t("w", vec![2560, 1024], weights),
+            t("y", vec![1, 2560], 0),
+        ],
         inputs: vec![0],
         outputs: vec![2],
         operators: vec![Operator {

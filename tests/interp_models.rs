@@ -614,24 +614,23 @@ fn hostile_models_never_panic() {
         for _ in 0..1 + rng.below(3) {
             mutate(&mut rng, &mut m);
         }
-        let result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                match Interpreter::new(&m) {
-                    Ok(mut it) => {
-                        let ok = it.invoke().is_ok();
-                        // The calibrator's float arithmetic (what `quantize::calibrate` plans) too.
-                        let options = InterpreterOptions {
-                            preserve_all_tensors: true,
-                            float_arithmetic: FloatArithmetic::TfCalibrator,
-                        };
-                        if let Ok(mut it) = Interpreter::with_options(&m, options) {
-                            let _ = it.invoke();
-                        }
-                        (true, ok)
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            match Interpreter::new(&m) {
+                Ok(mut it) => {
+                    let ok = it.invoke().is_ok();
+                    // The calibrator's float arithmetic (what `quantize::calibrate` plans) too.
+                    let options = InterpreterOptions {
+                        preserve_all_tensors: true,
+                        float_arithmetic: FloatArithmetic::TfCalibrator,
+                    };
+                    if let Ok(mut it) = Interpreter::with_options(&m, options) {
+                        let _ = it.invoke();
                     }
-                    Err(_) => (false, false),
+                    (true, ok)
                 }
-            }));
+                Err(_) => (false, false),
+            }
+        }));
         match result {
             Ok((true, ok)) => {
                 loaded += 1;

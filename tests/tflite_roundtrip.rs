@@ -36,7 +36,13 @@ fn reference(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn tensor(name: &str, dtype: TensorType, shape: &[i32], buffer: u32, quantization: Option<Quantization>) -> Tensor {
+fn tensor(
+    name: &str,
+    dtype: TensorType,
+    shape: &[i32],
+    buffer: u32,
+    quantization: Option<Quantization>,
+) -> Tensor {
     Tensor {
         name: name.into(),
         dtype,
@@ -48,7 +54,13 @@ fn tensor(name: &str, dtype: TensorType, shape: &[i32], buffer: u32, quantizatio
     }
 }
 
-fn operator(code: i32, version: i32, inputs: &[i32], outputs: &[i32], options: Options) -> Operator {
+fn operator(
+    code: i32,
+    version: i32,
+    inputs: &[i32],
+    outputs: &[i32],
+    options: Options,
+) -> Operator {
     Operator {
         code,
         custom_code: None,
@@ -123,7 +135,13 @@ fn everything() -> Model {
         ),
         tensor("flat", TensorType::Int8, &[1, 2], 0, act(5)),
         tensor("fc", TensorType::Int8, &[1, 2], 0, act(1)),
-        tensor("deq", TensorType::Float32, &[1, 2], 0, Some(Quantization::default())),
+        tensor(
+            "deq",
+            TensorType::Float32,
+            &[1, 2],
+            0,
+            Some(Quantization::default()),
+        ),
         tensor("softmax", TensorType::Float32, &[1, 2], 0, None),
         tensor("shape", TensorType::Int32, &[2], 0, None),
         tensor("slice", TensorType::Int32, &[], 0, None),
@@ -205,9 +223,17 @@ fn everything() -> Model {
             1,
             &[7, 8],
             &[9],
-            Options::Reshape { new_shape: vec![1, -1] },
+            Options::Reshape {
+                new_shape: vec![1, -1],
+            },
         ),
-        operator(op::RESHAPE, 1, &[7], &[9], Options::Reshape { new_shape: vec![] }),
+        operator(
+            op::RESHAPE,
+            1,
+            &[7],
+            &[9],
+            Options::Reshape { new_shape: vec![] },
+        ),
         operator(
             op::FULLY_CONNECTED,
             5,
@@ -222,7 +248,13 @@ fn everything() -> Model {
         ),
         operator(op::DEQUANTIZE, 2, &[10], &[11], Options::Dequantize),
         operator(op::QUANTIZE, 1, &[11], &[10], Options::Quantize),
-        operator(op::SOFTMAX, 1, &[11], &[12], Options::Softmax { beta: 0.75 }),
+        operator(
+            op::SOFTMAX,
+            1,
+            &[11],
+            &[12],
+            Options::Softmax { beta: 0.75 },
+        ),
         operator(op::SOFTMAX, 1, &[11], &[12], Options::Softmax { beta: 0.0 }),
         operator(
             op::SHAPE,
@@ -420,8 +452,14 @@ fn reference_files_have_tf_structure() {
         let (expected, io): (Vec<&str>, _) = match name {
             "mnist_float" | "mnist_dynamic" => (plain.clone(), TensorType::Float32),
             "mnist_intonly_int8" => (plain.clone(), TensorType::Int8),
-            "mnist_fullint_floatio" => ([&with_quantize[..], &["DEQUANTIZE"]].concat(), TensorType::Float32),
-            _ => ([&with_quantize[..], &["QUANTIZE"]].concat(), TensorType::UInt8),
+            "mnist_fullint_floatio" => (
+                [&with_quantize[..], &["DEQUANTIZE"]].concat(),
+                TensorType::Float32,
+            ),
+            _ => (
+                [&with_quantize[..], &["QUANTIZE"]].concat(),
+                TensorType::UInt8,
+            ),
         };
         assert_eq!(ops, expected, "{name}");
         assert_eq!(input.dtype, io, "{name}");
@@ -470,11 +508,17 @@ fn reference_files_have_tf_structure() {
     );
     let q = filter.quantization.as_ref().unwrap();
     assert_eq!((q.scale.len(), q.quantized_dimension), (12, 0));
-    assert_eq!(main.tensors[conv.inputs[2] as usize].dtype, TensorType::Int32);
+    assert_eq!(
+        main.tensors[conv.inputs[2] as usize].dtype,
+        TensorType::Int32
+    );
     let fc = &main.operators[11];
     let weights = &main.tensors[fc.inputs[1] as usize];
     assert_eq!(weights.shape, [10, 2028]);
-    assert_eq!(weights.quantization.as_ref().map(|q| q.scale.len()), Some(10));
+    assert_eq!(
+        weights.quantization.as_ref().map(|q| q.scale.len()),
+        Some(10)
+    );
     assert_eq!(m.tensor_data(weights).map(<[u8]>::len), Some(20280));
     assert_eq!(
         m.metadata_value("min_runtime_version"),
@@ -541,7 +585,10 @@ fn truncated_files_are_errors() {
         let bytes = reference(name);
         for len in (0..bytes.len()).step_by(97) {
             // The tail holds the buffers TF wrote first; cutting it leaves offsets pointing past the end.
-            assert!(!survive(&bytes[..len]), "{name} truncated to {len} bytes was accepted");
+            assert!(
+                !survive(&bytes[..len]),
+                "{name} truncated to {len} bytes was accepted"
+            );
         }
     }
 }
@@ -644,7 +691,10 @@ fn shared_data_cannot_blow_up_memory() {
     fbb.finish(root, Some("TFL3"));
     let bytes = fbb.finished_data();
     assert!(bytes.len() < (1 << 20) + 100_000);
-    assert!(matches!(read_model(bytes), Err(Error::LimitExceeded { .. })));
+    assert!(matches!(
+        read_model(bytes),
+        Err(Error::LimitExceeded { .. })
+    ));
 }
 
 /// Every `.tflite` under tests/fixtures/ops (TF's converter on small Keras models using more ops) reads,
@@ -652,7 +702,9 @@ fn shared_data_cannot_blow_up_memory() {
 #[test]
 fn op_fixture_files_round_trip() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ops");
-    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
     let out_dir = std::env::var_os("PTQ_REWRITE_DIR").map(|d| PathBuf::from(d).join("ops"));
     let mut count = 0;
     for entry in entries.flatten() {
@@ -687,16 +739,25 @@ fn inspect_reports_the_uint8_model() {
     let report = inspect_bytes(&bytes).unwrap();
     assert_eq!(report.file_size, 25384);
     assert_eq!(
-        (report.input_types.as_slice(), report.output_types.as_slice()),
+        (
+            report.input_types.as_slice(),
+            report.output_types.as_slice()
+        ),
         (&["UINT8".to_string()][..], &["UINT8".to_string()][..])
     );
     assert_eq!((report.totals.operators, report.totals.tensors), (13, 23));
     let main = &report.subgraphs[0];
     assert_eq!(main.operators[5].name, "CONV_2D");
-    assert_eq!(main.operators[5].options, "padding=VALID stride=1x1 activation=RELU");
+    assert_eq!(
+        main.operators[5].options,
+        "padding=VALID stride=1x1 activation=RELU"
+    );
     let filter = &main.tensors[main.operators[5].inputs[1] as usize];
     assert_eq!(
-        (filter.data_bytes, filter.quantization.as_ref().and_then(|q| q.axis)),
+        (
+            filter.data_bytes,
+            filter.quantization.as_ref().and_then(|q| q.axis)
+        ),
         (108, Some(0))
     );
     let text = report.to_text();
@@ -707,7 +768,10 @@ fn inspect_reports_the_uint8_model() {
         "min_runtime_version = \"1.14.0\"",
         "axis 0 (12 scales)",
     ] {
-        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
     }
     let json: serde_json::Value = serde_json::to_value(&report).unwrap();
     assert_eq!(

@@ -228,5 +228,8 @@ fn mutated_reference_files_through_the_exported_api() {
         pg.load_model("upload", good).unwrap();
         pg.predict("upload", &pixels).unwrap();
     }
-    assert!(accepted > 0 && rejected > 0, "{accepted} accepted, {rejected} rejected");
+    assert!(
+        accepted > 0 && rejected > 0,
+        "{accepted} accepted, {rejected} rejected"
+    );
 }

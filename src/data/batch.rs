@@ -8,7 +8,10 @@ use crate::rng::Rng;
 pub fn epoch_batches(n: usize, batch_size: usize, rng: &mut Rng) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..n).collect();
     rng.shuffle(&mut order);
-    order.chunks(batch_size.max(1)).map(<[usize]>::to_vec).collect()
+    order
+        .chunks(batch_size.max(1))
+        .map(<[usize]>::to_vec)
+        .collect()
 }
 
 /// Copy the images of `indices` into `x` as floats in [0, 1] (pixel / 255, as the tutorial normalizes)
@@ -49,7 +52,12 @@ mod tests {
 
     #[test]
     fn normalizes_pixels() {
-        let d = Dataset { images: vec![0, 255, 51, 102], labels: vec![3, 4], rows: 1, cols: 2 };
+        let d = Dataset {
+            images: vec![0, 255, 51, 102],
+            labels: vec![3, 4],
+            rows: 1,
+            cols: 2,
+        };
         let (mut x, mut y) = (vec![0.0; 4], vec![0; 2]);
         fill_batch(&d, &[1, 0], &mut x, &mut y);
         assert_eq!(x, vec![0.2, 0.4, 0.0, 1.0]);

@@ -15,10 +15,15 @@ pub const MAX_CANVAS: usize = 4096;
 /// An empty or blank drawing gives an all-zero image; a `gray` of the wrong length is an error.
 pub fn preprocess(gray: &[u8], width: usize, height: usize) -> Result<Vec<u8>, String> {
     if width == 0 || height == 0 || width > MAX_CANVAS || height > MAX_CANVAS {
-        return Err(format!("canvas of {width}×{height} pixels: each side must be 1–{MAX_CANVAS}"));
+        return Err(format!(
+            "canvas of {width}×{height} pixels: each side must be 1–{MAX_CANVAS}"
+        ));
     }
     if gray.len() != width * height {
-        return Err(format!("{} pixels for a {width}×{height} canvas", gray.len()));
+        return Err(format!(
+            "{} pixels for a {width}×{height} canvas",
+            gray.len()
+        ));
     }
     let mut out = vec![0u8; SIDE * SIDE];
     // 1. bounding box of the ink
@@ -91,7 +96,15 @@ fn coverage(n_src: usize, n_dst: usize) -> Vec<Vec<(usize, f64)>> {
 }
 
 /// Resample each row of the box (`bw` wide, from column `x0`) to `tw` columns.
-fn resample_rows(gray: &[u8], width: usize, x0: usize, bw: usize, y0: usize, bh: usize, tw: usize) -> Vec<f64> {
+fn resample_rows(
+    gray: &[u8],
+    width: usize,
+    x0: usize,
+    bw: usize,
+    y0: usize,
+    bh: usize,
+    tw: usize,
+) -> Vec<f64> {
     let weights = coverage(bw, tw);
     let mut out = vec![0.0; tw * bh];
     for y in 0..bh {
@@ -120,7 +133,9 @@ mod tests {
     use super::*;
 
     fn canvas(w: usize, h: usize, ink: impl Fn(usize, usize) -> bool) -> Vec<u8> {
-        (0..w * h).map(|i| if ink(i % w, i / w) { 255 } else { 0 }).collect()
+        (0..w * h)
+            .map(|i| if ink(i % w, i / w) { 255 } else { 0 })
+            .collect()
     }
 
     fn bbox(img: &[u8]) -> (usize, usize, usize, usize) {
@@ -152,7 +167,14 @@ mod tests {
     #[test]
     fn a_vertical_stroke_keeps_its_aspect_ratio() {
         // 20 wide, 200 tall → 2×20 in the field, centred
-        let img = preprocess(&canvas(300, 300, |x, y| (140..160).contains(&x) && (50..250).contains(&y)), 300, 300).unwrap();
+        let img = preprocess(
+            &canvas(300, 300, |x, y| {
+                (140..160).contains(&x) && (50..250).contains(&y)
+            }),
+            300,
+            300,
+        )
+        .unwrap();
         let (x0, y0, x1, y1) = bbox(&img);
         assert_eq!((y1 - y0, x1 - x0), (20, 2));
         assert!((13..=15).contains(&((x0 + x1) / 2)), "{x0}..{x1}");
@@ -161,7 +183,12 @@ mod tests {
     #[test]
     fn downscaling_anti_aliases() {
         // a one-pixel line on a big canvas still shows up as a faint line, not nothing or full ink
-        let img = preprocess(&canvas(400, 400, |x, y| x == 200 || (y == 100 && x > 100)), 400, 400).unwrap();
+        let img = preprocess(
+            &canvas(400, 400, |x, y| x == 200 || (y == 100 && x > 100)),
+            400,
+            400,
+        )
+        .unwrap();
         assert!(img.iter().any(|&v| v > 0 && v < 255));
     }
 }

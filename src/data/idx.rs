@@ -82,7 +82,9 @@ pub fn parse_idx(bytes: &[u8]) -> Result<Idx> {
 fn parse_stream(mut r: impl Read, gz: bool) -> Result<Idx> {
     let what = if gz { "gzip-compressed IDX" } else { "IDX" };
     let mut head = [0u8; 4];
-    read_exact(&mut r, &mut head, gz, || format!("{what} file too short for its 4-byte magic"))?;
+    read_exact(&mut r, &mut head, gz, || {
+        format!("{what} file too short for its 4-byte magic")
+    })?;
     if head[0] != 0 || head[1] != 0 {
         return Err(Error::MalformedIdx(format!(
             "bad magic {:02x} {:02x} {:02x} {:02x}: an IDX file starts with two zero bytes",
@@ -97,11 +99,16 @@ fn parse_stream(mut r: impl Read, gz: bool) -> Result<Idx> {
     })?;
     let rank = head[3] as usize;
     if rank == 0 {
-        return Err(Error::MalformedIdx("rank 0: an IDX file needs at least one dimension".into()));
+        return Err(Error::MalformedIdx(
+            "rank 0: an IDX file needs at least one dimension".into(),
+        ));
     }
     let mut dim_bytes = vec![0u8; 4 * rank];
     read_exact(&mut r, &mut dim_bytes, gz, || {
-        format!("truncated header: rank {rank} needs {} bytes of dimensions", 4 * rank)
+        format!(
+            "truncated header: rank {rank} needs {} bytes of dimensions",
+            4 * rank
+        )
     })?;
     let dims: Vec<usize> = dim_bytes
         .chunks_exact(4)
@@ -135,7 +142,12 @@ fn parse_stream(mut r: impl Read, gz: bool) -> Result<Idx> {
     Ok(Idx { dtype, dims, data })
 }
 
-fn read_exact(r: &mut impl Read, buf: &mut [u8], gz: bool, short: impl FnOnce() -> String) -> Result<()> {
+fn read_exact(
+    r: &mut impl Read,
+    buf: &mut [u8],
+    gz: bool,
+    short: impl FnOnce() -> String,
+) -> Result<()> {
     let mut filled = 0;
     while filled < buf.len() {
         match r.read(&mut buf[filled..]) {
@@ -167,8 +179,9 @@ pub fn write_idx_u8(dims: &[usize], data: &[u8]) -> Result<Vec<u8>> {
     }
     let mut out = vec![0, 0, 0x08, dims.len() as u8];
     for &d in dims {
-        let d = u32::try_from(d)
-            .map_err(|_| Error::InvalidArgument(format!("IDX dimension {d} does not fit in u32")))?;
+        let d = u32::try_from(d).map_err(|_| {
+            Error::InvalidArgument(format!("IDX dimension {d} does not fit in u32"))
+        })?;
         out.extend_from_slice(&d.to_be_bytes());
     }
     out.extend_from_slice(data);

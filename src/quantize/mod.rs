@@ -20,10 +20,20 @@ use crate::tflite::Model;
 pub const DEFAULT_CALIBRATION_SAMPLES: usize = 100;
 
 /// Convert `float` in `mode`, calibrating on the first `samples` images of `data` when the mode needs it.
-pub fn quantize(float: &Model, options: &ConvertOptions, data: &Dataset, samples: usize) -> Result<Model> {
+pub fn quantize(
+    float: &Model,
+    options: &ConvertOptions,
+    data: &Dataset,
+    samples: usize,
+) -> Result<Model> {
     let calibration = if options.mode.needs_calibration() {
         let n = samples.clamp(1, data.len().max(1));
-        Some(calibrate(float, &data.images[..n * data.image_len()], data.image_len(), |_, _| true)?)
+        Some(calibrate(
+            float,
+            &data.images[..n * data.image_len()],
+            data.image_len(),
+            |_, _| true,
+        )?)
     } else {
         None
     };

@@ -25,7 +25,9 @@ pub const WMAX: i32 = 127;
 /// scale is not re-nudged after the zero point is rounded (TF's `DownCastScale`).
 pub fn activation_params(min: f32, max: f32) -> Result<(f32, i64)> {
     if !(min.is_finite() && max.is_finite()) {
-        return Err(Error::InvalidArgument(format!("calibration range [{min}, {max}] is not finite")));
+        return Err(Error::InvalidArgument(format!(
+            "calibration range [{min}, {max}] is not finite"
+        )));
     }
     let (mut min, mut max) = (min.min(0.0), max.max(0.0));
     if max - min < 1e-6 {
@@ -58,11 +60,20 @@ pub fn weight_scale(max_abs: f32) -> f32 {
 ///
 /// Values: `clamp(round(w · float(1.0 / scale_c)), −127, 127)`, the product in float32. A channel of
 /// zeros gets scale 1 — TF refuses a zero scale, and every value quantizes to 0 either way.
-pub fn quantize_weights_per_channel(data: &[f32], shape: &[usize], axis: usize) -> Result<(Vec<f32>, Vec<i8>)> {
-    let channels = *shape.get(axis).ok_or_else(|| Error::InvalidArgument(format!("axis {axis} of shape {shape:?}")))?;
+pub fn quantize_weights_per_channel(
+    data: &[f32],
+    shape: &[usize],
+    axis: usize,
+) -> Result<(Vec<f32>, Vec<i8>)> {
+    let channels = *shape
+        .get(axis)
+        .ok_or_else(|| Error::InvalidArgument(format!("axis {axis} of shape {shape:?}")))?;
     let inner: usize = shape[axis + 1..].iter().product();
     if data.len() != shape.iter().product::<usize>() || channels == 0 {
-        return Err(Error::InvalidArgument(format!("{} weights do not fit shape {shape:?}", data.len())));
+        return Err(Error::InvalidArgument(format!(
+            "{} weights do not fit shape {shape:?}",
+            data.len()
+        )));
     }
     let channel_of = |i: usize| (i / inner) % channels;
     let mut max_abs = vec![0.0f32; channels];
@@ -73,12 +84,19 @@ pub fn quantize_weights_per_channel(data: &[f32], shape: &[usize], axis: usize) 
         let c = channel_of(i);
         max_abs[c] = max_abs[c].max(w.abs());
     }
-    let scales: Vec<f32> = max_abs.iter().map(|&m| if m > 0.0 { weight_scale(m) } else { 1.0 }).collect();
+    let scales: Vec<f32> = max_abs
+        .iter()
+        .map(|&m| if m > 0.0 { weight_scale(m) } else { 1.0 })
+        .collect();
     let inverse: Vec<f32> = scales.iter().map(|&s| (1.0 / s as f64) as f32).collect();
     let values = data
         .iter()
         .enumerate()
-        .map(|(i, &w)| (w * inverse[channel_of(i)]).round().clamp(-WMAX as f32, WMAX as f32) as i8)
+        .map(|(i, &w)| {
+            (w * inverse[channel_of(i)])
+                .round()
+                .clamp(-WMAX as f32, WMAX as f32) as i8
+        })
         .collect();
     Ok((scales, values))
 }
@@ -97,20 +115,30 @@ pub fn quantize_weights_per_tensor(data: &[f32]) -> Result<(f32, Vec<i8>)> {
         return Ok((1.0, vec![0; data.len()]));
     }
     let inverse = WMAX as f32 / max_abs;
-    let values = data.iter().map(|&w| (w * inverse).round().clamp(-WMAX as f32, WMAX as f32) as i8).collect();
+    let values = data
+        .iter()
+        .map(|&w| (w * inverse).round().clamp(-WMAX as f32, WMAX as f32) as i8)
+        .collect();
     Ok((weight_scale(max_abs), values))
 }
 
 /// Bias scales: `float(double(s_in) · double(s_w[c]))`.
 pub fn bias_scales(input_scale: f32, weight_scales: &[f32]) -> Vec<f32> {
-    weight_scales.iter().map(|&s| (input_scale as f64 * s as f64) as f32).collect()
+    weight_scales
+        .iter()
+        .map(|&s| (input_scale as f64 * s as f64) as f32)
+        .collect()
 }
 
 /// int32 bias: `clamp(round(b · float(1.0 / scale_c)), −(2³¹−1), 2³¹−1)` with one scale per value (or one
 /// for all).
 pub fn quantize_bias(data: &[f32], scales: &[f32]) -> Result<Vec<i32>> {
     if scales.len() != 1 && scales.len() != data.len() {
-        return Err(Error::InvalidArgument(format!("{} bias values for {} scales", data.len(), scales.len())));
+        return Err(Error::InvalidArgument(format!(
+            "{} bias values for {} scales",
+            data.len(),
+            scales.len()
+        )));
     }
     data.iter()
         .enumerate()
@@ -118,8 +146,16 @@ pub fn quantize_bias(data: &[f32], scales: &[f32]) -> Result<Vec<i32>> {
             if !b.is_finite() {
                 return Err(Error::InvalidArgument(format!("bias {i} is {b}")));
             }
-            let s = if scales.len() == 1 { scales[0] } else { scales[i] };
-            let inverse = if s == 0.0 { 0.0 } else { (1.0 / s as f64) as f32 };
+            let s = if scales.len() == 1 {
+                scales[0]
+            } else {
+                scales[i]
+            };
+            let inverse = if s == 0.0 {
+                0.0
+            } else {
+                (1.0 / s as f64) as f32
+            };
             // `as` saturates, like TF's SafeCast; then the symmetric clamp
             Ok(((b * inverse).round() as i32).max(-i32::MAX))
         })
@@ -155,11 +191,13 @@ mod tests {
     #[test]
     fn per_channel_weights_use_each_channels_max() {
         // shape [2, 3] (2 output channels), axis 0
-        let (scales, q) = quantize_weights_per_channel(&[0.5, -1.0, 0.25, 0.1, 0.0, -0.05], &[2, 3], 0).unwrap();
+        let (scales, q) =
+            quantize_weights_per_channel(&[0.5, -1.0, 0.25, 0.1, 0.0, -0.05], &[2, 3], 0).unwrap();
         assert_eq!(scales, vec![2.0 / 254.0, 0.2 / 254.0]);
         assert_eq!(q, vec![64, -127, 32, 127, 0, -64]); // 63.5 → 64, −63.5 → −64 (half away)
         // depthwise layout [1, 1, 2, 2] with channels on axis 3
-        let (scales, q) = quantize_weights_per_channel(&[1.0, 2.0, -0.5, 0.0], &[1, 1, 2, 2], 3).unwrap();
+        let (scales, q) =
+            quantize_weights_per_channel(&[1.0, 2.0, -0.5, 0.0], &[1, 1, 2, 2], 3).unwrap();
         assert_eq!(scales, vec![1.0 / 127.0, 2.0 / 127.0]);
         assert_eq!(q, vec![127, 127, -64, 0]);
         // an all-zero channel quantizes to zeros with a usable scale

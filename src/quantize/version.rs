@@ -7,7 +7,10 @@ use crate::tflite::schema::op;
 /// The oldest TFLite runtime that has this (op, version), if we know it.
 pub fn min_runtime_for(code: i32, version: i32) -> Option<&'static str> {
     Some(match (code, version) {
-        (op::AVERAGE_POOL_2D, 1) | (op::CONV_2D, 1) | (op::DEPTHWISE_CONV_2D, 1) | (op::FULLY_CONNECTED, 1) => "1.5.0",
+        (op::AVERAGE_POOL_2D, 1)
+        | (op::CONV_2D, 1)
+        | (op::DEPTHWISE_CONV_2D, 1)
+        | (op::FULLY_CONNECTED, 1) => "1.5.0",
         (op::MAX_POOL_2D, 1) | (op::RESHAPE, 1) | (op::SOFTMAX, 1) => "1.5.0",
         (op::STRIDED_SLICE, 1) => "1.6.0",
         (op::FULLY_CONNECTED, 2) | (op::SHAPE, 1) => "1.10.0",
@@ -50,12 +53,28 @@ mod tests {
     #[test]
     fn tutorial_models_get_tfs_runtime_versions() {
         // TF 2.21 wrote "1.11.0" for the float tutorial model (PACK v1) and "1.14.0" for the int8 ones
-        let float = [(op::SHAPE, 1), (op::STRIDED_SLICE, 1), (op::PACK, 1), (op::RESHAPE, 1), (op::CONV_2D, 1), (op::MAX_POOL_2D, 1), (op::FULLY_CONNECTED, 1)];
+        let float = [
+            (op::SHAPE, 1),
+            (op::STRIDED_SLICE, 1),
+            (op::PACK, 1),
+            (op::RESHAPE, 1),
+            (op::CONV_2D, 1),
+            (op::MAX_POOL_2D, 1),
+            (op::FULLY_CONNECTED, 1),
+        ];
         assert_eq!(&min_runtime_version(float)[..7], b"1.11.0\0");
-        let int8 = [(op::QUANTIZE, 1), (op::CONV_2D, 3), (op::MAX_POOL_2D, 2), (op::FULLY_CONNECTED, 4)];
+        let int8 = [
+            (op::QUANTIZE, 1),
+            (op::CONV_2D, 3),
+            (op::MAX_POOL_2D, 2),
+            (op::FULLY_CONNECTED, 4),
+        ];
         assert_eq!(&min_runtime_version(int8)[..7], b"1.14.0\0");
         assert_eq!(min_runtime_version(int8).len(), 16);
         // dotted versions compare numerically, not as text
-        assert_eq!(&min_runtime_version([(op::PACK, 1), (op::FULLY_CONNECTED, 12)])[..7], b"2.17.0\0");
+        assert_eq!(
+            &min_runtime_version([(op::PACK, 1), (op::FULLY_CONNECTED, 12)])[..7],
+            b"2.17.0\0"
+        );
     }
 }

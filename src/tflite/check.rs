@@ -80,12 +80,14 @@ pub(crate) fn check_model(model: &Model, fault: Fault) -> Result<()> {
         )));
     }
     if model.subgraphs.is_empty() {
-        return Err(bad("model (subgraphs): the model has no subgraph".to_string()));
+        return Err(bad(
+            "model (subgraphs): the model has no subgraph".to_string()
+        ));
     }
     match model.buffers.first() {
         None => {
             return Err(bad(
-                "model (buffers): no buffers; buffer 0 must be the empty sentinel".to_string()
+                "model (buffers): no buffers; buffer 0 must be the empty sentinel".to_string(),
             ));
         }
         Some(b) if !b.is_empty() => {
@@ -98,12 +100,24 @@ pub(crate) fn check_model(model: &Model, fault: Fault) -> Result<()> {
     }
     check_count("subgraphs", model.subgraphs.len(), limits::MAX_SUBGRAPHS)?;
     check_count("buffers", model.buffers.len(), limits::MAX_BUFFERS)?;
-    check_count("metadata entries", model.metadata.len(), limits::MAX_METADATA)?;
-    check_count("signature defs", model.signature_defs.len(), limits::MAX_METADATA)?;
+    check_count(
+        "metadata entries",
+        model.metadata.len(),
+        limits::MAX_METADATA,
+    )?;
+    check_count(
+        "signature defs",
+        model.signature_defs.len(),
+        limits::MAX_METADATA,
+    )?;
     let tensors: usize = model.subgraphs.iter().map(|s| s.tensors.len()).sum();
     check_count("tensors (all subgraphs)", tensors, limits::MAX_TENSORS)?;
     let operators: usize = model.subgraphs.iter().map(|s| s.operators.len()).sum();
-    check_count("operators (all subgraphs)", operators, limits::MAX_OPERATORS)?;
+    check_count(
+        "operators (all subgraphs)",
+        operators,
+        limits::MAX_OPERATORS,
+    )?;
 
     for (si, subgraph) in model.subgraphs.iter().enumerate() {
         for (ti, tensor) in subgraph.tensors.iter().enumerate() {
@@ -135,7 +149,9 @@ pub(crate) fn check_model(model: &Model, fault: Fault) -> Result<()> {
                 model.subgraphs.len()
             )));
         };
-        maps = maps.saturating_add(sig.inputs.len()).saturating_add(sig.outputs.len());
+        maps = maps
+            .saturating_add(sig.inputs.len())
+            .saturating_add(sig.outputs.len());
         for (field, list) in [("inputs", &sig.inputs), ("outputs", &sig.outputs)] {
             for map in list {
                 if map.tensor_index as usize >= subgraph.tensors.len() {
@@ -202,7 +218,11 @@ fn check_tensor(model: &Model, tensor: &Tensor, loc: &str, fault: Fault) -> Resu
     }
     // Dimensions are non-negative and at most 8 of them, so u64 overflow is the only failure left.
     let elements = element_count(shape).unwrap_or(u64::MAX);
-    Error::check_limit(&format!("{loc} element count"), elements, limits::MAX_ELEMENTS)?;
+    Error::check_limit(
+        &format!("{loc} element count"),
+        elements,
+        limits::MAX_ELEMENTS,
+    )?;
 
     if let Some(signature) = &tensor.shape_signature {
         if signature.len() != rank {
@@ -218,7 +238,9 @@ fn check_tensor(model: &Model, tensor: &Tensor, loc: &str, fault: Fault) -> Resu
             if s != -1 && s != d {
                 return Err(bad(
                     "shape_signature",
-                    format!("dimension {i} is {s}, but shape {shape:?} says {d} (only -1 may differ)"),
+                    format!(
+                        "dimension {i} is {s}, but shape {shape:?} says {d} (only -1 may differ)"
+                    ),
                 ));
             }
         }
@@ -227,7 +249,11 @@ fn check_tensor(model: &Model, tensor: &Tensor, loc: &str, fault: Fault) -> Resu
     let Some(data) = model.buffers.get(tensor.buffer as usize) else {
         return Err(bad(
             "buffer",
-            format!("index {} out of range ({} buffers)", tensor.buffer, model.buffers.len()),
+            format!(
+                "index {} out of range ({} buffers)",
+                tensor.buffer,
+                model.buffers.len()
+            ),
         ));
     };
     if !data.is_empty() {
@@ -235,7 +261,10 @@ fn check_tensor(model: &Model, tensor: &Tensor, loc: &str, fault: Fault) -> Resu
             // InterpreterBuilder::ParseTensors refuses these too.
             return Err(bad(
                 "is_variable",
-                format!("a variable tensor cannot have constant data (buffer {})", tensor.buffer),
+                format!(
+                    "a variable tensor cannot have constant data (buffer {})",
+                    tensor.buffer
+                ),
             ));
         }
         let expected = match (tensor.dtype, tensor.dtype.size()) {
@@ -281,7 +310,9 @@ fn check_quantization(q: &Quantization, shape: &[i32]) -> std::result::Result<()
     let axis = q.quantized_dimension;
     let axis_size = usize::try_from(axis).ok().and_then(|a| shape.get(a));
     if axis < 0 || (rank > 0 && axis_size.is_none()) {
-        return Err(format!("quantized_dimension {axis} out of range for shape {shape:?}"));
+        return Err(format!(
+            "quantized_dimension {axis} out of range for shape {shape:?}"
+        ));
     }
     if n > 1 {
         match axis_size {
@@ -337,7 +368,10 @@ fn expected_union(code: i32) -> Option<u8> {
 fn check_operator(operator: &Operator, tensors: usize, loc: &str, fault: Fault) -> Result<()> {
     let bad = |field: &str, problem: String| fault.error(format!("{loc} ({field}): {problem}"));
     if operator.code < 0 {
-        return Err(bad("code", format!("builtin code {} is negative", operator.code)));
+        return Err(bad(
+            "code",
+            format!("builtin code {} is negative", operator.code),
+        ));
     }
     if operator.version < 1 {
         return Err(bad(
@@ -437,14 +471,18 @@ mod tests {
     fn names_what_is_wrong() {
         let mut m = tiny();
         m.buffers[1].pop();
-        assert!(message(&m).contains("subgraph 0 tensor 0 (buffer): buffer 1 holds 7 bytes, but INT8 [2, 4] needs 8"));
+        assert!(message(&m).contains(
+            "subgraph 0 tensor 0 (buffer): buffer 1 holds 7 bytes, but INT8 [2, 4] needs 8"
+        ));
 
         let mut m = tiny();
-        m.subgraphs[0].tensors[0].quantization = Some(Quantization::per_axis(vec![1.0; 3], vec![0; 3], 0));
+        m.subgraphs[0].tensors[0].quantization =
+            Some(Quantization::per_axis(vec![1.0; 3], vec![0; 3], 0));
         assert!(message(&m).contains("3 scales along quantized_dimension 0, whose size is 2"));
 
         let mut m = tiny();
-        m.subgraphs[0].tensors[0].quantization = Some(Quantization::per_axis(vec![1.0, 1.0], vec![0, 0], 2));
+        m.subgraphs[0].tensors[0].quantization =
+            Some(Quantization::per_axis(vec![1.0, 1.0], vec![0, 0], 2));
         assert!(message(&m).contains("quantized_dimension 2 out of range"));
 
         let mut m = tiny();
@@ -464,7 +502,9 @@ mod tests {
 
         let mut m = tiny();
         m.subgraphs[0].outputs = vec![2];
-        assert!(message(&m).contains("subgraph 0 (outputs): tensor index 2 out of range (2 tensors)"));
+        assert!(
+            message(&m).contains("subgraph 0 (outputs): tensor index 2 out of range (2 tensors)")
+        );
 
         let mut m = tiny();
         m.buffers[0].push(1);
@@ -472,7 +512,10 @@ mod tests {
 
         let mut m = tiny();
         m.subgraphs[0].tensors[1].shape = vec![1 << 15, 1 << 15];
-        assert!(matches!(check_model(&m, Fault::File), Err(Error::LimitExceeded { .. })));
+        assert!(matches!(
+            check_model(&m, Fault::File),
+            Err(Error::LimitExceeded { .. })
+        ));
     }
 
     #[test]
@@ -509,6 +552,9 @@ mod tests {
         check_model(&m, Fault::File).unwrap();
         // As a writer error it is InvalidArgument.
         m.subgraphs[0].operators[0].version = 0;
-        assert!(matches!(check_model(&m, Fault::Writer), Err(Error::InvalidArgument(_))));
+        assert!(matches!(
+            check_model(&m, Fault::Writer),
+            Err(Error::InvalidArgument(_))
+        ));
     }
 }

@@ -164,7 +164,9 @@ pub(crate) struct Table<'a> {
 impl<'a> Table<'a> {
     fn new(file: &'a File<'a>, pos: usize, loc: String) -> Result<Table<'a>> {
         let Some(soffset) = file.scalar_at::<i32>(pos) else {
-            return Err(malformed(format!("{loc}: table starts past the end of the file")));
+            return Err(malformed(format!(
+                "{loc}: table starts past the end of the file"
+            )));
         };
         // The vtable is at `pos - soffset`; i64 holds any usize position of a file under 2^63 bytes.
         let vtable = i64::try_from(pos)
@@ -181,7 +183,9 @@ impl<'a> Table<'a> {
             vtable.checked_add(2).and_then(|p| file.scalar_at::<u16>(p)),
         );
         let (Some(vtable_len), Some(table_len)) = header else {
-            return Err(malformed(format!("{loc}: vtable runs past the end of the file")));
+            return Err(malformed(format!(
+                "{loc}: vtable runs past the end of the file"
+            )));
         };
         let (vtable_len, table_len) = (usize::from(vtable_len), usize::from(table_len));
         if vtable_len < 4 || vtable_len % 2 != 0 {
@@ -190,7 +194,9 @@ impl<'a> Table<'a> {
             )));
         }
         if file.slice(vtable, vtable_len).is_none() {
-            return Err(malformed(format!("{loc}: vtable runs past the end of the file")));
+            return Err(malformed(format!(
+                "{loc}: vtable runs past the end of the file"
+            )));
         }
         if table_len < 4 {
             return Err(malformed(format!(
@@ -198,7 +204,9 @@ impl<'a> Table<'a> {
             )));
         }
         if file.slice(pos, table_len).is_none() {
-            return Err(malformed(format!("{loc}: table runs past the end of the file")));
+            return Err(malformed(format!(
+                "{loc}: table runs past the end of the file"
+            )));
         }
         Ok(Table {
             file,
@@ -256,11 +264,16 @@ impl<'a> Table<'a> {
 
     /// Position in the file of a present field of `size` bytes, checked to lie inside the table.
     fn field_pos(&self, vo: u16, name: &str, size: usize) -> Result<Option<usize>> {
-        let Some(off) = self.field(vo) else { return Ok(None) };
+        let Some(off) = self.field(vo) else {
+            return Ok(None);
+        };
         if off < 4 || off + size > self.table_len {
             return Err(self.err(
                 name,
-                format!("field at offset {off} lies outside its {}-byte table", self.table_len),
+                format!(
+                    "field at offset {off} lies outside its {}-byte table",
+                    self.table_len
+                ),
             ));
         }
         // `table_len` was checked against the file in `new`, so this position is in bounds.
@@ -293,12 +306,20 @@ impl<'a> Table<'a> {
             .ok_or_else(|| self.err(name, "field runs past the end of the file"))?;
         match pos.checked_add(rel as usize) {
             Some(t) if t < self.file.data.len() => Ok(Some(t)),
-            _ => Err(self.err(name, format!("offset {rel} points past the end of the file"))),
+            _ => Err(self.err(
+                name,
+                format!("offset {rel} points past the end of the file"),
+            )),
         }
     }
 
     /// A sub-table field (`loc` names it in errors).
-    pub fn table(&self, vo: u16, name: &str, loc: impl FnOnce() -> String) -> Result<Option<Table<'a>>> {
+    pub fn table(
+        &self,
+        vo: u16,
+        name: &str,
+        loc: impl FnOnce() -> String,
+    ) -> Result<Option<Table<'a>>> {
         match self.target(vo, name)? {
             None => Ok(None),
             Some(t) => Table::new(self.file, t, loc()).map(Some),
@@ -313,7 +334,8 @@ impl<'a> Table<'a> {
         let count = self
             .file
             .scalar_at::<u32>(t)
-            .ok_or_else(|| self.err(name, "vector length runs past the end of the file"))? as usize;
+            .ok_or_else(|| self.err(name, "vector length runs past the end of the file"))?
+            as usize;
         let start = t + 4; // t + 4 <= file length: the u32 count was read from t..t+4
         let in_file = count
             .checked_mul(elem_size)
@@ -371,10 +393,14 @@ impl<'a> Table<'a> {
         let count = self
             .file
             .scalar_at::<u32>(t)
-            .ok_or_else(|| self.err(name, "string length runs past the end of the file"))? as usize;
+            .ok_or_else(|| self.err(name, "string length runs past the end of the file"))?
+            as usize;
         // The string's bytes and its NUL terminator.
         let Some(with_nul) = count.checked_add(1).and_then(|n| self.file.slice(t + 4, n)) else {
-            return Err(self.err(name, format!("string of {count} bytes runs past the end of the file")));
+            return Err(self.err(
+                name,
+                format!("string of {count} bytes runs past the end of the file"),
+            ));
         };
         let Some((&0, text)) = with_nul.split_last() else {
             return Err(self.err(name, "string is not NUL-terminated"));
@@ -481,7 +507,12 @@ mod tests {
         let mut b = sample();
         b[20..24].copy_from_slice(&1000u32.to_le_bytes());
         let file = File::new(&b, 1000);
-        let err = file.root("root").unwrap().string(6, "b").unwrap_err().to_string();
+        let err = file
+            .root("root")
+            .unwrap()
+            .string(6, "b")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("root (b): offset 1000 points past the end of the file"),
             "{err}"
@@ -491,7 +522,12 @@ mod tests {
         b[30] = b'!';
         b.truncate(31);
         let file = File::new(&b, 1000);
-        let err = file.root("root").unwrap().string(6, "b").unwrap_err().to_string();
+        let err = file
+            .root("root")
+            .unwrap()
+            .string(6, "b")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not NUL-terminated"), "{err}");
         // Vtable before the file start.
         let mut b = sample();

@@ -146,7 +146,10 @@ pub fn inspect(model: &Model, file_size: usize) -> Report {
         .metadata
         .iter()
         .map(|m| {
-            let value = model.buffers.get(m.buffer as usize).map_or(&[][..], Vec::as_slice);
+            let value = model
+                .buffers
+                .get(m.buffer as usize)
+                .map_or(&[][..], Vec::as_slice);
             MetadataReport {
                 name: m.name.clone(),
                 buffer: m.buffer,
@@ -339,7 +342,13 @@ fn grouped(n: usize) -> String {
 fn index_list(list: &[i32]) -> String {
     let items: Vec<String> = list
         .iter()
-        .map(|&i| if i < 0 { "-".to_string() } else { i.to_string() })
+        .map(|&i| {
+            if i < 0 {
+                "-".to_string()
+            } else {
+                i.to_string()
+            }
+        })
         .collect();
     items.join(",")
 }
@@ -349,7 +358,11 @@ fn quantization_text(q: &QuantizationReport) -> String {
     const SHOWN: usize = 3;
     let list = |values: Vec<String>| {
         let more = values.len() > SHOWN;
-        let mut s = values.into_iter().take(SHOWN).collect::<Vec<_>>().join(", ");
+        let mut s = values
+            .into_iter()
+            .take(SHOWN)
+            .collect::<Vec<_>>()
+            .join(", ");
         if more {
             s.push_str(", …");
         }
@@ -383,7 +396,10 @@ fn tensor_line(out: &mut String, t: &TensorReport) -> fmt::Result {
     } else {
         "-".to_string()
     };
-    let quantization = t.quantization.as_ref().map_or_else(String::new, quantization_text);
+    let quantization = t
+        .quantization
+        .as_ref()
+        .map_or_else(String::new, quantization_text);
     let variable = if t.is_variable { " (variable)" } else { "" };
     writeln!(
         out,
@@ -438,7 +454,11 @@ impl Report {
                         .quantization
                         .as_ref()
                         .map_or_else(String::new, |q| format!(", {}", quantization_text(q)));
-                    writeln!(out, "  {label} #{i} \"{}\": {} {:?}{q}", t.name, t.dtype, t.shape)?;
+                    writeln!(
+                        out,
+                        "  {label} #{i} \"{}\": {} {:?}{q}",
+                        t.name, t.dtype, t.shape
+                    )?;
                 }
             }
         }
@@ -472,7 +492,10 @@ impl Report {
 
         for s in &self.subgraphs {
             writeln!(out)?;
-            let name = s.name.as_deref().map_or_else(String::new, |n| format!(" \"{n}\""));
+            let name = s
+                .name
+                .as_deref()
+                .map_or_else(String::new, |n| format!(" \"{n}\""));
             writeln!(
                 out,
                 "subgraph {}{name}: {} operators, {} tensors, inputs [{}], outputs [{}]",
@@ -558,7 +581,10 @@ mod tests {
             fused_activation: Activation::Relu,
             ..Conv2DOptions::default()
         });
-        assert_eq!(options_summary(&conv), "padding=VALID stride=1x1 activation=RELU");
+        assert_eq!(
+            options_summary(&conv),
+            "padding=VALID stride=1x1 activation=RELU"
+        );
         let q = QuantizationReport {
             scale: vec![0.5, 0.25, 0.125, 1.0],
             zero_point: vec![0; 4],

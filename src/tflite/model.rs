@@ -147,7 +147,10 @@ impl Quantization {
 
     /// True if there are no scales (a present but empty table, as TF writes for float tensors).
     pub fn is_empty(&self) -> bool {
-        self.scale.is_empty() && self.zero_point.is_empty() && self.min.is_empty() && self.max.is_empty()
+        self.scale.is_empty()
+            && self.zero_point.is_empty()
+            && self.min.is_empty()
+            && self.max.is_empty()
     }
 }
 
@@ -290,11 +293,20 @@ pub enum Options {
     DepthwiseConv2D(DepthwiseConv2DOptions),
     Pool2D(Pool2DOptions),
     FullyConnected(FullyConnectedOptions),
-    Softmax { beta: f32 },
-    Reshape { new_shape: Vec<i32> },
-    Shape { out_type: TensorType },
+    Softmax {
+        beta: f32,
+    },
+    Reshape {
+        new_shape: Vec<i32>,
+    },
+    Shape {
+        out_type: TensorType,
+    },
     StridedSlice(StridedSliceOptions),
-    Pack { values_count: i32, axis: i32 },
+    Pack {
+        values_count: i32,
+        axis: i32,
+    },
     /// An empty `QuantizeOptions` table (TF usually writes none).
     Quantize,
     /// An empty `DequantizeOptions` table.

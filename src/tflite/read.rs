@@ -35,7 +35,11 @@ use crate::error::{Error, Result};
 
 /// Decode and validate a `.tflite` file.
 pub fn read_model(bytes: &[u8]) -> Result<Model> {
-    Error::check_limit("file size", bytes.len() as u64, limits::MAX_FILE_BYTES as u64)?;
+    Error::check_limit(
+        "file size",
+        bytes.len() as u64,
+        limits::MAX_FILE_BYTES as u64,
+    )?;
     let identifier = bytes.get(4..8).ok_or_else(|| {
         Error::MalformedTflite(format!(
             "file header: {} bytes is too short for a .tflite file",
@@ -48,7 +52,10 @@ pub fn read_model(bytes: &[u8]) -> Result<Model> {
             String::from_utf8_lossy(identifier)
         )));
     }
-    let file = File::new(bytes, (bytes.len() as u64).saturating_add(limits::DECODE_SLACK_BYTES));
+    let file = File::new(
+        bytes,
+        (bytes.len() as u64).saturating_add(limits::DECODE_SLACK_BYTES),
+    );
     let root = file.root("model")?;
 
     let version = root.scalar::<u32>(field::model::VERSION, "version", 0)?;
@@ -63,10 +70,16 @@ pub fn read_model(bytes: &[u8]) -> Result<Model> {
     }
     for (vo, name) in [
         (field::model::EXTERNAL_BUFFERS, "external_buffers"),
-        (field::model::EXTERNAL_BUFFER_GROUPS, "external_buffer_groups"),
+        (
+            field::model::EXTERNAL_BUFFER_GROUPS,
+            "external_buffer_groups",
+        ),
     ] {
         if root.tables(vo, name)?.is_some_and(|t| t.len() > 0) {
-            return Err(root.err(name, "weights stored outside the .tflite file are not supported"));
+            return Err(root.err(
+                name,
+                "weights stored outside the .tflite file are not supported",
+            ));
         }
     }
 
@@ -115,10 +128,19 @@ fn check_count(what: &str, got: usize, limit: usize) -> Result<()> {
 }
 
 /// A vector of tables, or an empty one if the field is absent, with its length limited.
-fn table_list<'a>(table: &Table<'a>, vo: u16, name: &str, limit: usize) -> Result<Option<Tables<'a>>> {
+fn table_list<'a>(
+    table: &Table<'a>,
+    vo: u16,
+    name: &str,
+    limit: usize,
+) -> Result<Option<Tables<'a>>> {
     let list = table.tables(vo, name)?;
     if let Some(list) = &list {
-        check_count(&format!("{} ({name}) entries", table.loc()), list.len(), limit)?;
+        check_count(
+            &format!("{} ({name}) entries", table.loc()),
+            list.len(),
+            limit,
+        )?;
     }
     Ok(list)
 }
@@ -137,7 +159,8 @@ fn read_operator_codes(root: &Table) -> Result<Vec<OpCode>> {
     let mut codes = Vec::with_capacity(list.len());
     for i in 0..list.len() {
         let t = list.get(i, format!("operator code {i}"))?;
-        let deprecated = t.scalar::<i8>(f::DEPRECATED_BUILTIN_CODE, "deprecated_builtin_code", 0)?;
+        let deprecated =
+            t.scalar::<i8>(f::DEPRECATED_BUILTIN_CODE, "deprecated_builtin_code", 0)?;
         let builtin = t.scalar::<i32>(f::BUILTIN_CODE, "builtin_code", 0)?;
         // Old writers set only the i8 field; new ones put 127 there for codes above it (GetBuiltinCode).
         let code = builtin.max(i32::from(deprecated));
@@ -157,7 +180,8 @@ fn read_operator_codes(root: &Table) -> Result<Vec<OpCode>> {
 
 fn read_buffers(root: &Table) -> Result<Vec<Vec<u8>>> {
     use field::buffer as f;
-    let Some(list) = table_list(root, field::model::BUFFERS, "buffers", limits::MAX_BUFFERS)? else {
+    let Some(list) = table_list(root, field::model::BUFFERS, "buffers", limits::MAX_BUFFERS)?
+    else {
         return Ok(Vec::new());
     };
     let mut buffers = Vec::with_capacity(list.len());
@@ -178,7 +202,13 @@ fn read_buffers(root: &Table) -> Result<Vec<Vec<u8>>> {
 
 fn read_subgraphs(root: &Table, codes: &[OpCode]) -> Result<Vec<Subgraph>> {
     use field::subgraph as f;
-    let Some(list) = table_list(root, field::model::SUBGRAPHS, "subgraphs", limits::MAX_SUBGRAPHS)? else {
+    let Some(list) = table_list(
+        root,
+        field::model::SUBGRAPHS,
+        "subgraphs",
+        limits::MAX_SUBGRAPHS,
+    )?
+    else {
         return Ok(Vec::new());
     };
     let mut subgraphs = Vec::with_capacity(list.len());
@@ -188,15 +218,26 @@ fn read_subgraphs(root: &Table, codes: &[OpCode]) -> Result<Vec<Subgraph>> {
         let tensor_list = t.tables(f::TENSORS, "tensors")?;
         let operator_list = t.tables(f::OPERATORS, "operators")?;
         tensors_total = tensors_total.saturating_add(tensor_list.as_ref().map_or(0, Tables::len));
-        operators_total = operators_total.saturating_add(operator_list.as_ref().map_or(0, Tables::len));
-        check_count("tensors (all subgraphs)", tensors_total, limits::MAX_TENSORS)?;
-        check_count("operators (all subgraphs)", operators_total, limits::MAX_OPERATORS)?;
+        operators_total =
+            operators_total.saturating_add(operator_list.as_ref().map_or(0, Tables::len));
+        check_count(
+            "tensors (all subgraphs)",
+            tensors_total,
+            limits::MAX_TENSORS,
+        )?;
+        check_count(
+            "operators (all subgraphs)",
+            operators_total,
+            limits::MAX_OPERATORS,
+        )?;
 
         let mut tensors = Vec::new();
         if let Some(list) = tensor_list {
             tensors.reserve(list.len());
             for ti in 0..list.len() {
-                tensors.push(read_tensor(&list.get(ti, format!("subgraph {si} tensor {ti}"))?)?);
+                tensors.push(read_tensor(
+                    &list.get(ti, format!("subgraph {si} tensor {ti}"))?,
+                )?);
             }
         }
         let mut operators = Vec::new();
@@ -223,8 +264,12 @@ fn read_subgraphs(root: &Table, codes: &[OpCode]) -> Result<Vec<Subgraph>> {
 fn read_tensor(t: &Table) -> Result<Tensor> {
     use field::tensor as f;
     let code = t.scalar::<i8>(f::TYPE, "type", 0)?;
-    let dtype = TensorType::from_code(code)
-        .ok_or_else(|| t.err("type", format!("{code} is not a TensorType we know (0..=18)")))?;
+    let dtype = TensorType::from_code(code).ok_or_else(|| {
+        t.err(
+            "type",
+            format!("{code} is not a TensorType we know (0..=18)"),
+        )
+    })?;
     if t.has(f::SPARSITY) {
         return Err(t.err("sparsity", "sparse tensors are not supported"));
     }
@@ -234,7 +279,9 @@ fn read_tensor(t: &Table) -> Result<Tensor> {
             "weights stored outside the .tflite file are not supported",
         ));
     }
-    let quantization = match t.table(f::QUANTIZATION, "quantization", || format!("{} quantization", t.loc()))? {
+    let quantization = match t.table(f::QUANTIZATION, "quantization", || {
+        format!("{} quantization", t.loc())
+    })? {
         Some(q) => Some(read_quantization(&q)?),
         None => None,
     };
@@ -256,12 +303,16 @@ fn read_quantization(q: &Table) -> Result<Quantization> {
     if details != 0 {
         return Err(q.err(
             "details",
-            format!("quantization details (union type {details}: custom or blockwise) are not supported"),
+            format!(
+                "quantization details (union type {details}: custom or blockwise) are not supported"
+            ),
         ));
     }
     Ok(Quantization {
         scale: q.scalars::<f32>(f::SCALE, "scale")?.unwrap_or_default(),
-        zero_point: q.scalars::<i64>(f::ZERO_POINT, "zero_point")?.unwrap_or_default(),
+        zero_point: q
+            .scalars::<i64>(f::ZERO_POINT, "zero_point")?
+            .unwrap_or_default(),
         quantized_dimension: q.scalar::<i32>(f::QUANTIZED_DIMENSION, "quantized_dimension", 0)?,
         min: q.scalars::<f32>(f::MIN, "min")?.unwrap_or_default(),
         max: q.scalars::<f32>(f::MAX, "max")?.unwrap_or_default(),
@@ -277,7 +328,12 @@ fn read_operator(t: &Table, codes: &[OpCode]) -> Result<Operator> {
             format!("{index} out of range ({} operator codes)", codes.len()),
         )
     })?;
-    if t.scalar::<u64>(f::LARGE_CUSTOM_OPTIONS_OFFSET, "large_custom_options_offset", 0)? > 1 {
+    if t.scalar::<u64>(
+        f::LARGE_CUSTOM_OPTIONS_OFFSET,
+        "large_custom_options_offset",
+        0,
+    )? > 1
+    {
         return Err(t.err(
             "large_custom_options_offset",
             "custom options stored outside the flatbuffer are not supported",
@@ -326,7 +382,12 @@ fn activation(t: &Table, vo: u16) -> Result<Activation> {
         3 => Relu6,
         4 => Tanh,
         5 => SignBit,
-        v => return Err(t.err(name, format!("{v} is not an ActivationFunctionType (0..=5)"))),
+        v => {
+            return Err(t.err(
+                name,
+                format!("{v} is not an ActivationFunctionType (0..=5)"),
+            ));
+        }
     })
 }
 
@@ -382,7 +443,8 @@ fn read_options(union: u8, t: &Table) -> Result<Options> {
                 fused_activation: activation(t, f::FUSED_ACTIVATION)?,
                 weights_format,
                 keep_num_dims: t.bool(f::KEEP_NUM_DIMS, "keep_num_dims")?,
-                asymmetric_quantize_inputs: t.bool(f::ASYMMETRIC_QUANTIZE_INPUTS, "asymmetric_quantize_inputs")?,
+                asymmetric_quantize_inputs: t
+                    .bool(f::ASYMMETRIC_QUANTIZE_INPUTS, "asymmetric_quantize_inputs")?,
             })
         }
         options::SOFTMAX => Options::Softmax {
@@ -406,8 +468,12 @@ fn read_options(union: u8, t: &Table) -> Result<Options> {
         }
         options::SHAPE => {
             let code = t.scalar::<i8>(field::shape::OUT_TYPE, "out_type", 0)?;
-            let out_type = TensorType::from_code(code)
-                .ok_or_else(|| t.err("out_type", format!("{code} is not a TensorType we know (0..=18)")))?;
+            let out_type = TensorType::from_code(code).ok_or_else(|| {
+                t.err(
+                    "out_type",
+                    format!("{code} is not a TensorType we know (0..=18)"),
+                )
+            })?;
             Options::Shape { out_type }
         }
         options::PACK => Options::Pack {
@@ -422,13 +488,21 @@ fn read_options(union: u8, t: &Table) -> Result<Options> {
 
 fn read_metadata(root: &Table) -> Result<Vec<Metadata>> {
     use field::metadata as f;
-    let Some(list) = table_list(root, field::model::METADATA, "metadata", limits::MAX_METADATA)? else {
+    let Some(list) = table_list(
+        root,
+        field::model::METADATA,
+        "metadata",
+        limits::MAX_METADATA,
+    )?
+    else {
         return Ok(Vec::new());
     };
     let mut metadata = Vec::with_capacity(list.len());
     for i in 0..list.len() {
         let t = list.get(i, format!("metadata {i}"))?;
-        let name = t.string(f::NAME, "name")?.ok_or_else(|| t.err("name", "missing"))?;
+        let name = t
+            .string(f::NAME, "name")?
+            .ok_or_else(|| t.err("name", "missing"))?;
         metadata.push(Metadata {
             name: name.to_owned(),
             buffer: t.scalar::<u32>(f::BUFFER, "buffer", 0)?,
@@ -461,7 +535,11 @@ fn read_signature_defs(root: &Table) -> Result<Vec<SignatureDef>> {
                 return Ok(Vec::new());
             };
             maps_total = maps_total.saturating_add(list.len());
-            check_count("signature tensor maps", maps_total, limits::MAX_SIGNATURE_TENSORS)?;
+            check_count(
+                "signature tensor maps",
+                maps_total,
+                limits::MAX_SIGNATURE_TENSORS,
+            )?;
             let mut maps = Vec::with_capacity(list.len());
             for k in 0..list.len() {
                 let m = list.get(k, format!("signature {i} {name} {k}"))?;
@@ -470,7 +548,11 @@ fn read_signature_defs(root: &Table) -> Result<Vec<SignatureDef>> {
                     .ok_or_else(|| m.err("name", "missing"))?;
                 maps.push(TensorMap {
                     name: map_name.to_owned(),
-                    tensor_index: m.scalar::<u32>(field::tensor_map::TENSOR_INDEX, "tensor_index", 0)?,
+                    tensor_index: m.scalar::<u32>(
+                        field::tensor_map::TENSOR_INDEX,
+                        "tensor_index",
+                        0,
+                    )?,
                 });
             }
             Ok(maps)
@@ -552,7 +634,11 @@ mod tests {
         let code = {
             let start = fbb.start_table();
             fbb.push_slot::<i32>(field::operator_code::BUILTIN_CODE, r.builtin_code, 0);
-            fbb.push_slot::<i8>(field::operator_code::DEPRECATED_BUILTIN_CODE, r.deprecated_code, 0);
+            fbb.push_slot::<i8>(
+                field::operator_code::DEPRECATED_BUILTIN_CODE,
+                r.deprecated_code,
+                0,
+            );
             fbb.end_table(start)
         };
         let codes = fbb.create_vector(&[code]);
@@ -818,10 +904,18 @@ mod tests {
 
     #[test]
     fn short_and_oversized_files() {
-        assert!(read_model(b"").unwrap_err().to_string().contains("too short"));
+        assert!(
+            read_model(b"")
+                .unwrap_err()
+                .to_string()
+                .contains("too short")
+        );
         assert!(read_model(b"\x08\0\0\0TFL3").is_err());
         // Zeroed pages: nothing is touched beyond the length check.
         let huge = vec![0u8; limits::MAX_FILE_BYTES + 1];
-        assert!(matches!(read_model(&huge), Err(Error::LimitExceeded { .. })));
+        assert!(matches!(
+            read_model(&huge),
+            Err(Error::LimitExceeded { .. })
+        ));
     }
 }

@@ -54,7 +54,10 @@ const BUILTIN_NAMES: [&str; 210] = [
 /// The schema name of a builtin operator code (`CONV_2D` for 3), or `None` for codes the schema doesn't
 /// know (newer ops, or garbage).
 pub fn builtin_name(code: i32) -> Option<&'static str> {
-    usize::try_from(code).ok().and_then(|i| BUILTIN_NAMES.get(i)).copied()
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| BUILTIN_NAMES.get(i))
+        .copied()
 }
 
 /// `BuiltinOptions` union type codes of the option tables we read and write (0 = no options table).
@@ -273,7 +276,10 @@ mod tests {
             (op::SHAPE, "SHAPE"),
             (op::PACK, "PACK"),
             (op::QUANTIZE, "QUANTIZE"),
-            (op::PLACEHOLDER_FOR_GREATER_OP_CODES, "PLACEHOLDER_FOR_GREATER_OP_CODES"),
+            (
+                op::PLACEHOLDER_FOR_GREATER_OP_CODES,
+                "PLACEHOLDER_FOR_GREATER_OP_CODES",
+            ),
             (128, "CUMSUM"),
             (150, "GELU"),
             (209, "STABLEHLO_CASE"),

@@ -57,7 +57,10 @@ pub fn write_model(model: &Model) -> Result<Vec<u8>> {
     let buffers = fbb.create_vector(&buffers);
 
     let (codes, code_index) = operator_codes(model)?;
-    let codes: Vec<TableRef> = codes.iter().map(|c| write_operator_code(&mut fbb, c)).collect();
+    let codes: Vec<TableRef> = codes
+        .iter()
+        .map(|c| write_operator_code(&mut fbb, c))
+        .collect();
     let codes = fbb.create_vector(&codes);
 
     let subgraphs: Vec<TableRef> = model
@@ -71,7 +74,11 @@ pub fn write_model(model: &Model) -> Result<Vec<u8>> {
     let metadata = if model.metadata.is_empty() {
         None
     } else {
-        let entries: Vec<TableRef> = model.metadata.iter().map(|m| write_metadata(&mut fbb, m)).collect();
+        let entries: Vec<TableRef> = model
+            .metadata
+            .iter()
+            .map(|m| write_metadata(&mut fbb, m))
+            .collect();
         Some(fbb.create_vector(&entries))
     };
     let signatures = if model.signature_defs.is_empty() {
@@ -128,7 +135,10 @@ fn pad_to_16(fbb: &mut Fbb, extra: usize) {
 fn write_buffers(fbb: &mut Fbb, buffers: &[Vec<u8>]) -> Vec<TableRef> {
     let mut tables: Vec<Option<TableRef>> = vec![None; buffers.len()];
     // Popped from the back, so the lowest-numbered buffers are placed first.
-    let mut empty: Vec<usize> = (0..buffers.len()).rev().filter(|&i| buffers[i].is_empty()).collect();
+    let mut empty: Vec<usize> = (0..buffers.len())
+        .rev()
+        .filter(|&i| buffers[i].is_empty())
+        .collect();
     let mut pending: Vec<(usize, WIPOffset<flatbuffers::Vector<u8>>)> = Vec::new();
     for (i, data) in buffers.iter().enumerate().filter(|(_, d)| !d.is_empty()) {
         loop {
@@ -194,7 +204,11 @@ fn operator_codes(model: &Model) -> Result<(Vec<OpCode<'_>>, HashMap<CodeKey<'_>
     let mut codes = Vec::new();
     let mut index = HashMap::new();
     for operator in model.subgraphs.iter().flat_map(|s| &s.operators) {
-        let key = (operator.code, operator.custom_code.as_deref(), operator.version);
+        let key = (
+            operator.code,
+            operator.custom_code.as_deref(),
+            operator.version,
+        );
         if let std::collections::hash_map::Entry::Vacant(entry) = index.entry(key) {
             entry.insert(codes.len() as u32);
             codes.push(OpCode {
@@ -222,14 +236,24 @@ fn write_operator_code(fbb: &mut Fbb, c: &OpCode) -> TableRef {
         fbb.push_slot_always(f::CUSTOM_CODE, custom);
     }
     // check_model ensured 0 <= code, so min(code, 127) fits an i8.
-    let deprecated = c.code.clamp(0, schema::op::PLACEHOLDER_FOR_GREATER_OP_CODES) as i8;
+    let deprecated = c
+        .code
+        .clamp(0, schema::op::PLACEHOLDER_FOR_GREATER_OP_CODES) as i8;
     fbb.push_slot::<i8>(f::DEPRECATED_BUILTIN_CODE, deprecated, 0);
     fbb.end_table(start)
 }
 
-fn write_subgraph(fbb: &mut Fbb, subgraph: &Subgraph, code_index: &HashMap<CodeKey, u32>) -> TableRef {
+fn write_subgraph(
+    fbb: &mut Fbb,
+    subgraph: &Subgraph,
+    code_index: &HashMap<CodeKey, u32>,
+) -> TableRef {
     use field::subgraph as f;
-    let tensors: Vec<TableRef> = subgraph.tensors.iter().map(|t| write_tensor(fbb, t)).collect();
+    let tensors: Vec<TableRef> = subgraph
+        .tensors
+        .iter()
+        .map(|t| write_tensor(fbb, t))
+        .collect();
     let tensors = fbb.create_vector(&tensors);
     let inputs = fbb.create_vector(&subgraph.inputs);
     let outputs = fbb.create_vector(&subgraph.outputs);
@@ -260,8 +284,14 @@ fn write_tensor(fbb: &mut Fbb, tensor: &Tensor) -> TableRef {
     use field::tensor as f;
     let name = fbb.create_string(&tensor.name);
     let shape = fbb.create_vector(&tensor.shape);
-    let signature = tensor.shape_signature.as_ref().map(|s| fbb.create_vector(s));
-    let quantization = tensor.quantization.as_ref().map(|q| write_quantization(fbb, q));
+    let signature = tensor
+        .shape_signature
+        .as_ref()
+        .map(|s| fbb.create_vector(s));
+    let quantization = tensor
+        .quantization
+        .as_ref()
+        .map(|q| write_quantization(fbb, q));
     // Wider fields first, as flatc-generated builders do, so that no padding is needed between fields.
     let start = start_table(fbb);
     fbb.push_slot::<u32>(f::BUFFER, tensor.buffer, 0);
@@ -281,8 +311,15 @@ fn write_tensor(fbb: &mut Fbb, tensor: &Tensor) -> TableRef {
 
 fn write_quantization(fbb: &mut Fbb, q: &Quantization) -> TableRef {
     use field::quantization as f;
-    fn vector_f32<'a>(fbb: &mut Fbb<'a>, v: &[f32]) -> Option<WIPOffset<flatbuffers::Vector<'a, f32>>> {
-        if v.is_empty() { None } else { Some(fbb.create_vector(v)) }
+    fn vector_f32<'a>(
+        fbb: &mut Fbb<'a>,
+        v: &[f32],
+    ) -> Option<WIPOffset<flatbuffers::Vector<'a, f32>>> {
+        if v.is_empty() {
+            None
+        } else {
+            Some(fbb.create_vector(v))
+        }
     }
     let zero_point = if q.zero_point.is_empty() {
         None
@@ -316,7 +353,11 @@ fn write_operator(fbb: &mut Fbb, operator: &Operator, opcode_index: u32) -> Tabl
     fbb.push_slot_always(f::OUTPUTS, outputs);
     if let Some(options) = options {
         fbb.push_slot_always(f::BUILTIN_OPTIONS, options);
-        fbb.push_slot::<u8>(f::BUILTIN_OPTIONS_TYPE, check::options_union(&operator.options), 0);
+        fbb.push_slot::<u8>(
+            f::BUILTIN_OPTIONS_TYPE,
+            check::options_union(&operator.options),
+            0,
+        );
     }
     fbb.end_table(start)
 }
@@ -368,7 +409,11 @@ fn write_options(fbb: &mut Fbb, options: &Options) -> Option<TableRef> {
             fbb.push_slot::<i8>(f::FUSED_ACTIVATION, o.fused_activation as i8, 0);
             fbb.push_slot::<i8>(f::WEIGHTS_FORMAT, o.weights_format, 0);
             fbb.push_slot::<bool>(f::KEEP_NUM_DIMS, o.keep_num_dims, false);
-            fbb.push_slot::<bool>(f::ASYMMETRIC_QUANTIZE_INPUTS, o.asymmetric_quantize_inputs, false);
+            fbb.push_slot::<bool>(
+                f::ASYMMETRIC_QUANTIZE_INPUTS,
+                o.asymmetric_quantize_inputs,
+                false,
+            );
         }
         Options::Softmax { beta } => {
             fbb.push_slot::<f32>(field::softmax::BETA, *beta, 0.0);
@@ -412,7 +457,8 @@ fn write_signature(fbb: &mut Fbb, s: &SignatureDef) -> TableRef {
     fn maps<'a>(
         fbb: &mut Fbb<'a>,
         list: &[TensorMap],
-    ) -> WIPOffset<flatbuffers::Vector<'a, flatbuffers::ForwardsUOffset<TableFinishedWIPOffset>>> {
+    ) -> WIPOffset<flatbuffers::Vector<'a, flatbuffers::ForwardsUOffset<TableFinishedWIPOffset>>>
+    {
         let maps: Vec<TableRef> = list
             .iter()
             .map(|m| {
@@ -459,7 +505,8 @@ fn size_bound(model: &Model) -> u64 {
             add(2 * TABLE + 6 * VECTOR + text(&t.name));
             add(4 * len(t.shape.len() + t.shape_signature.as_ref().map_or(0, Vec::len)));
             if let Some(q) = &t.quantization {
-                add(4 * len(q.scale.len() + q.min.len() + q.max.len()) + 8 * len(q.zero_point.len()));
+                add(4 * len(q.scale.len() + q.min.len() + q.max.len())
+                    + 8 * len(q.zero_point.len()));
             }
         }
         for o in &subgraph.operators {
@@ -540,7 +587,10 @@ mod tests {
         assert_eq!(bytes.len() % 16, 0);
         let file = File::new(&bytes, 1 << 20);
         let root = file.root("model").unwrap();
-        let buffers = root.tables(field::model::BUFFERS, "buffers").unwrap().unwrap();
+        let buffers = root
+            .tables(field::model::BUFFERS, "buffers")
+            .unwrap()
+            .unwrap();
         for i in 1..buffers.len() {
             let b = buffers.get(i, format!("buffer {i}")).unwrap();
             let pos = b.bytes_pos(field::buffer::DATA, "data").unwrap().unwrap();
@@ -557,10 +607,15 @@ mod tests {
             127
         );
         assert_eq!(
-            code.scalar::<i32>(field::operator_code::BUILTIN_CODE, "b", 0).unwrap(),
+            code.scalar::<i32>(field::operator_code::BUILTIN_CODE, "b", 0)
+                .unwrap(),
             300
         );
-        assert_eq!(code.scalar::<i32>(field::operator_code::VERSION, "v", 1).unwrap(), 2);
+        assert_eq!(
+            code.scalar::<i32>(field::operator_code::VERSION, "v", 1)
+                .unwrap(),
+            2
+        );
         // Empty quantization table kept apart from none.
         let back = read_model(&bytes).unwrap();
         assert_eq!(back, tiny());
@@ -582,7 +637,10 @@ mod tests {
             assert_eq!(bytes.len() % 16, 0, "{name}");
             let file = File::new(&bytes, 1 << 30);
             let root = file.root("model").unwrap();
-            let buffers = root.tables(field::model::BUFFERS, "buffers").unwrap().unwrap();
+            let buffers = root
+                .tables(field::model::BUFFERS, "buffers")
+                .unwrap()
+                .unwrap();
             let mut aligned = 0;
             for i in 0..buffers.len() {
                 let b = buffers.get(i, format!("buffer {i}")).unwrap();
@@ -635,8 +693,10 @@ mod tests {
             .map(|i| {
                 let c = codes.get(i, String::new()).unwrap();
                 (
-                    c.scalar::<i32>(field::operator_code::BUILTIN_CODE, "", 0).unwrap(),
-                    c.scalar::<i32>(field::operator_code::VERSION, "", 1).unwrap(),
+                    c.scalar::<i32>(field::operator_code::BUILTIN_CODE, "", 0)
+                        .unwrap(),
+                    c.scalar::<i32>(field::operator_code::VERSION, "", 1)
+                        .unwrap(),
                 )
             })
             .collect();

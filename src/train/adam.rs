@@ -37,9 +37,22 @@ impl Adam {
 
     /// Update one parameter tensor in place with step size `alpha` (from [`Adam::step_size`], the same
     /// for every tensor of one step). `m` and `v` are this tensor's moment estimates.
-    pub fn update(&self, alpha: f32, param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32]) {
-        let (one_minus_b1, one_minus_b2, eps) = (1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon);
-        for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+    pub fn update(
+        &self,
+        alpha: f32,
+        param: &mut [f32],
+        grad: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+    ) {
+        let (one_minus_b1, one_minus_b2, eps) =
+            (1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon);
+        for (((p, &g), m), v) in param
+            .iter_mut()
+            .zip(grad)
+            .zip(m.iter_mut())
+            .zip(v.iter_mut())
+        {
             *m += (g - *m) * one_minus_b1;
             *v += (g * g - *v) * one_minus_b2;
             *p -= alpha * *m / (v.sqrt() + eps);

@@ -39,7 +39,10 @@ impl TrainConfig {
     /// Check the settings (they may come from a form field).
     pub fn validate(&self) -> Result<()> {
         if self.epochs == 0 || self.epochs > 1000 {
-            return Err(Error::InvalidArgument(format!("epochs must be 1–1000, got {}", self.epochs)));
+            return Err(Error::InvalidArgument(format!(
+                "epochs must be 1–1000, got {}",
+                self.epochs
+            )));
         }
         if self.batch_size == 0 || self.batch_size > 65_536 {
             return Err(Error::InvalidArgument(format!(
@@ -47,7 +50,10 @@ impl TrainConfig {
                 self.batch_size
             )));
         }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0 && self.learning_rate <= 10.0) {
+        if !(self.learning_rate.is_finite()
+            && self.learning_rate > 0.0
+            && self.learning_rate <= 10.0)
+        {
             return Err(Error::InvalidArgument(format!(
                 "learning rate must be in (0, 10], got {}",
                 self.learning_rate
@@ -122,7 +128,11 @@ impl Trainer {
         config.validate()?;
         let mut net = Sequential::new(&config.architecture, config.seed)?;
         // Adam's first and second moments, one pair of buffers per parameter tensor.
-        let sizes: Vec<usize> = net.params_and_grads().iter().map(|(p, _)| p.len()).collect();
+        let sizes: Vec<usize> = net
+            .params_and_grads()
+            .iter()
+            .map(|(p, _)| p.len())
+            .collect();
         let m = sizes.iter().map(|&n| vec![0.0; n]).collect();
         let v = sizes.iter().map(|&n| vec![0.0; n]).collect();
         if net.input_len() != train.image_len() {

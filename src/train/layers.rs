@@ -41,10 +41,16 @@ pub enum LayerSpec {
         activation: Activation,
     },
     /// Max pooling, VALID padding.
-    MaxPool2D { pool: [usize; 2], strides: [usize; 2] },
+    MaxPool2D {
+        pool: [usize; 2],
+        strides: [usize; 2],
+    },
     /// (H, W, C) → H·W·C in row-major (NHWC) order, as Keras and TFLite RESHAPE do.
     Flatten,
-    Dense { units: usize, activation: Activation },
+    Dense {
+        units: usize,
+        activation: Activation,
+    },
 }
 
 /// A 2-D convolution with its parameters, gradients and forward cache.
@@ -117,12 +123,19 @@ fn bad(msg: String) -> Error {
 fn as_hwc(shape: &[usize], layer: &str) -> Result<[usize; 3]> {
     match *shape {
         [h, w, c] if h > 0 && w > 0 && c > 0 => Ok([h, w, c]),
-        _ => Err(bad(format!("{layer} needs a (height, width, channels) input, got {shape:?}"))),
+        _ => Err(bad(format!(
+            "{layer} needs a (height, width, channels) input, got {shape:?}"
+        ))),
     }
 }
 
 /// Output size and leading padding of one spatial dimension.
-fn conv_out(input: usize, kernel: usize, stride: usize, padding: Padding) -> Option<(usize, usize)> {
+fn conv_out(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    padding: Padding,
+) -> Option<(usize, usize)> {
     if kernel == 0 || stride == 0 {
         return None;
     }
@@ -148,7 +161,11 @@ fn product(dims: &[usize]) -> Result<usize> {
     dims.iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .filter(|&n| n <= MAX_ELEMENTS)
-        .ok_or_else(|| bad(format!("shape {dims:?} has too many elements (limit {MAX_ELEMENTS})")))
+        .ok_or_else(|| {
+            bad(format!(
+                "shape {dims:?} has too many elements (limit {MAX_ELEMENTS})"
+            ))
+        })
 }
 
 /// Largest activation or weight tensor (per sample) the trainer accepts.
@@ -163,10 +180,18 @@ impl Layer {
                 if product(shape)? != in_len {
                     return Err(bad(format!("cannot reshape {in_shape:?} to {shape:?}")));
                 }
-                Layer::Reshape { out_shape: shape.clone() }
+                Layer::Reshape {
+                    out_shape: shape.clone(),
+                }
             }
             LayerSpec::Flatten => Layer::Flatten { out_len: in_len },
-            &LayerSpec::Conv2D { filters, kernel, strides, padding, activation } => {
+            &LayerSpec::Conv2D {
+                filters,
+                kernel,
+                strides,
+                padding,
+                activation,
+            } => {
                 let [h, w, c] = as_hwc(in_shape, "Conv2D")?;
                 let (oh, pt) = conv_out(h, kernel[0], strides[0], padding)
                     .ok_or_else(|| bad(format!("Conv2D kernel {kernel:?} / strides {strides:?} do not fit input {in_shape:?}")))?;
@@ -215,7 +240,9 @@ impl Layer {
             }
             &LayerSpec::Dense { units, activation } => {
                 if in_shape.len() != 1 {
-                    return Err(bad(format!("Dense needs a flat input (add Flatten), got {in_shape:?}")));
+                    return Err(bad(format!(
+                        "Dense needs a flat input (add Flatten), got {in_shape:?}"
+                    )));
                 }
                 if units == 0 {
                     return Err(bad("Dense needs at least one unit".into()));
@@ -274,7 +301,14 @@ impl Layer {
     /// and, if `d_in` is given, write the gradient with respect to the input. `input` and `output` are
     /// this layer's last forward input and output; `d_out` may be modified (the ReLU mask is applied in
     /// place).
-    pub fn backward(&mut self, input: &[f32], output: &[f32], d_out: &mut [f32], batch: usize, d_in: Option<&mut Vec<f32>>) {
+    pub fn backward(
+        &mut self,
+        input: &[f32],
+        output: &[f32],
+        d_out: &mut [f32],
+        batch: usize,
+        d_in: Option<&mut Vec<f32>>,
+    ) {
         match self {
             Layer::Reshape { .. } | Layer::Flatten { .. } => {
                 if let Some(d_in) = d_in {
@@ -291,8 +325,14 @@ impl Layer {
     /// (parameters, gradients) pairs, weights first.
     pub fn params_and_grads(&mut self) -> Vec<(&mut [f32], &[f32])> {
         match self {
-            Layer::Conv2D(l) => vec![(&mut l.weights[..], &l.grad_weights[..]), (&mut l.bias[..], &l.grad_bias[..])],
-            Layer::Dense(l) => vec![(&mut l.weights[..], &l.grad_weights[..]), (&mut l.bias[..], &l.grad_bias[..])],
+            Layer::Conv2D(l) => vec![
+                (&mut l.weights[..], &l.grad_weights[..]),
+                (&mut l.bias[..], &l.grad_bias[..]),
+            ],
+            Layer::Dense(l) => vec![
+                (&mut l.weights[..], &l.grad_weights[..]),
+                (&mut l.bias[..], &l.grad_bias[..]),
+            ],
             _ => Vec::new(),
         }
     }
@@ -331,9 +371,11 @@ fn matmul(t: Transpose, a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize,
         Transpose::A => ((k, m), (k, n)),
         Transpose::Neither => ((m, k), (k, n)),
     };
-    let (Ok(a), Ok(b), Ok(mut c)) =
-        (ArrayView2::from_shape(a_shape, a), ArrayView2::from_shape(b_shape, b), ArrayViewMut2::from_shape((m, n), c))
-    else {
+    let (Ok(a), Ok(b), Ok(mut c)) = (
+        ArrayView2::from_shape(a_shape, a),
+        ArrayView2::from_shape(b_shape, b),
+        ArrayViewMut2::from_shape((m, n), c),
+    ) else {
         debug_assert!(false, "matmul operands do not fit {m}×{k}×{n}");
         return;
     };
@@ -383,7 +425,10 @@ impl Conv2D {
             for filter_x in 0..kw {
                 for ch in 0..c {
                     let Some(tap) = taps.next() else { return };
-                    for (image, dst) in input.chunks_exact(h * w * c).zip(tap.chunks_exact_mut(oh * ow)) {
+                    for (image, dst) in input
+                        .chunks_exact(h * w * c)
+                        .zip(tap.chunks_exact_mut(oh * ow))
+                    {
                         for (out_y, dst) in dst.chunks_exact_mut(ow).enumerate() {
                             let in_y = (out_y * sh + filter_y).wrapping_sub(pt);
                             if in_y >= h {
@@ -400,7 +445,10 @@ impl Conv2D {
                             if sw == 1 && c == 1 {
                                 dst[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
                             } else {
-                                for (d, &v) in dst[lo..hi].iter_mut().zip(src[first..].iter().step_by(sw * c)) {
+                                for (d, &v) in dst[lo..hi]
+                                    .iter_mut()
+                                    .zip(src[first..].iter().step_by(sw * c))
+                                {
                                     *d = v;
                                 }
                             }
@@ -423,7 +471,10 @@ impl Conv2D {
             for filter_x in 0..kw {
                 for ch in 0..c {
                     let Some(tap) = taps.next() else { return };
-                    for (image, src) in d_in.chunks_exact_mut(h * w * c).zip(tap.chunks_exact(oh * ow)) {
+                    for (image, src) in d_in
+                        .chunks_exact_mut(h * w * c)
+                        .zip(tap.chunks_exact(oh * ow))
+                    {
                         for (out_y, src) in src.chunks_exact(ow).enumerate() {
                             let in_y = (out_y * sh + filter_y).wrapping_sub(pt);
                             if in_y >= h {
@@ -451,8 +502,20 @@ impl Conv2D {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.resize(if self.planar_output { 0 } else { positions * o }, 0.0);
         for (b, out) in output.chunks_exact_mut(positions * o).enumerate() {
-            let planes: &mut [f32] = if self.planar_output { out } else { &mut scratch };
-            kernels::conv_forward_image(&self.cols, b, positions, &self.weights, &self.bias, relu, planes);
+            let planes: &mut [f32] = if self.planar_output {
+                out
+            } else {
+                &mut scratch
+            };
+            kernels::conv_forward_image(
+                &self.cols,
+                b,
+                positions,
+                &self.weights,
+                &self.bias,
+                relu,
+                planes,
+            );
             if !self.planar_output {
                 kernels::planes_to_nhwc(&scratch, positions, out);
             }
@@ -460,7 +523,13 @@ impl Conv2D {
         self.scratch = scratch;
     }
 
-    fn backward(&mut self, output: &[f32], d_out: &mut [f32], batch: usize, d_in: Option<&mut Vec<f32>>) {
+    fn backward(
+        &mut self,
+        output: &[f32],
+        d_out: &mut [f32],
+        batch: usize,
+        d_in: Option<&mut Vec<f32>>,
+    ) {
         let [h, w, c] = self.in_shape;
         let [oh, ow, o] = self.out_shape;
         let positions = oh * ow;
@@ -473,7 +542,11 @@ impl Conv2D {
         };
         let mut d_planes = std::mem::take(&mut self.scratch);
         d_planes.resize(positions * o, 0.0);
-        for (b, (y, dy)) in output.chunks_exact(positions * o).zip(d_out.chunks_exact(positions * o)).enumerate() {
+        for (b, (y, dy)) in output
+            .chunks_exact(positions * o)
+            .zip(d_out.chunks_exact(positions * o))
+            .enumerate()
+        {
             // dY of this image as channel planes, zero where the ReLU was off (a max pool reading
             // our planes already routed nothing there)
             if self.planar_output && self.pool_masks_relu {
@@ -515,11 +588,22 @@ mod kernels {
     const LANES: usize = 8;
 
     /// Planes of image `b`: `planes[oc·P + p] = relu?(bias[oc] + Σ_k weights[oc·K + k] · cols[k·R + b·P + p])`.
-    pub fn conv_forward_image(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]) {
+    pub fn conv_forward_image(
+        cols: &[f32],
+        b: usize,
+        p: usize,
+        weights: &[f32],
+        bias: &[f32],
+        relu: bool,
+        planes: &mut [f32],
+    ) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
             // SAFETY: the CPU supports AVX2 and FMA, checked on the line above.
-            let (oc_done, p_done) = unsafe { crate::train::simd::conv_forward(cols, b, p, weights, bias, relu, planes) };
+            let (oc_done, p_done) = unsafe {
+                crate::train::simd::conv_forward(cols, b, p, weights, bias, relu, planes)
+            };
             forward_rest(cols, b, p, weights, bias, relu, planes, oc_done, p_done);
             return;
         }
@@ -530,7 +614,17 @@ mod kernels {
     /// positions `p_done..` of the other channels.
     #[cfg(target_arch = "x86_64")]
     #[allow(clippy::too_many_arguments)]
-    fn forward_rest(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32], oc_done: usize, p_done: usize) {
+    fn forward_rest(
+        cols: &[f32],
+        b: usize,
+        p: usize,
+        weights: &[f32],
+        bias: &[f32],
+        relu: bool,
+        planes: &mut [f32],
+        oc_done: usize,
+        p_done: usize,
+    ) {
         let o = bias.len();
         let k = weights.len() / o;
         let r = cols.len() / k;
@@ -552,16 +646,28 @@ mod kernels {
     const P_TILE: usize = 8;
 
     #[inline(always)]
-    fn forward_body(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]) {
+    fn forward_body(
+        cols: &[f32],
+        b: usize,
+        p: usize,
+        weights: &[f32],
+        bias: &[f32],
+        relu: bool,
+        planes: &mut [f32],
+    ) {
         let o = bias.len();
         let k = weights.len() / o;
         let r = cols.len() / k;
-        let taps: Vec<&[f32]> = cols.chunks_exact(r).map(|t| &t[b * p..(b + 1) * p]).collect();
+        let taps: Vec<&[f32]> = cols
+            .chunks_exact(r)
+            .map(|t| &t[b * p..(b + 1) * p])
+            .collect();
         let mut oc = 0;
         // Register tiles: OC_TILE channels × P_TILE positions of accumulators stay in registers while
         // all K taps are added, so each input vector is loaded once per tile of channels.
         while oc + OC_TILE <= o {
-            let w: [&[f32]; OC_TILE] = std::array::from_fn(|t| &weights[(oc + t) * k..(oc + t + 1) * k]);
+            let w: [&[f32]; OC_TILE] =
+                std::array::from_fn(|t| &weights[(oc + t) * k..(oc + t + 1) * k]);
             let mut pos = 0;
             while pos + P_TILE <= p {
                 let mut acc = [[0.0f32; P_TILE]; OC_TILE];
@@ -569,7 +675,11 @@ mod kernels {
                     acc[t] = [bias[oc + t]; P_TILE];
                 }
                 for (kk, tap) in taps.iter().enumerate() {
-                    let x: &[f32; P_TILE] = tap[pos..pos + P_TILE].as_chunks().0.first().unwrap_or(&[0.0; P_TILE]);
+                    let x: &[f32; P_TILE] = tap[pos..pos + P_TILE]
+                        .as_chunks()
+                        .0
+                        .first()
+                        .unwrap_or(&[0.0; P_TILE]);
                     for t in 0..OC_TILE {
                         let wv = w[t][kk];
                         for j in 0..P_TILE {
@@ -583,7 +693,8 @@ mod kernels {
                             *a = if *a > 0.0 { *a } else { 0.0 };
                         }
                     }
-                    planes[(oc + t) * p + pos..(oc + t) * p + pos + P_TILE].copy_from_slice(&acc[t]);
+                    planes[(oc + t) * p + pos..(oc + t) * p + pos + P_TILE]
+                        .copy_from_slice(&acc[t]);
                 }
                 pos += P_TILE;
             }
@@ -634,7 +745,13 @@ mod kernels {
     }
 
     /// NHWC dY (P rows of O) → masked O planes.
-    pub fn nhwc_to_masked_planes(y: &[f32], dy: &[f32], o: usize, relu: bool, d_planes: &mut [f32]) {
+    pub fn nhwc_to_masked_planes(
+        y: &[f32],
+        dy: &[f32],
+        o: usize,
+        relu: bool,
+        d_planes: &mut [f32],
+    ) {
         let p = d_planes.len() / o;
         for (i, (dy, y)) in dy.chunks_exact(o).zip(y.chunks_exact(o)).enumerate() {
             for (oc, (&g, &y)) in dy.iter().zip(y).enumerate() {
@@ -669,15 +786,31 @@ mod kernels {
 
     impl GradAccumulator {
         pub fn new(o: usize, k: usize) -> GradAccumulator {
-            GradAccumulator { o, k, weights: vec![[0.0; LANES]; o * k], bias: vec![[0.0; LANES]; o] }
+            GradAccumulator {
+                o,
+                k,
+                weights: vec![[0.0; LANES]; o * k],
+                bias: vec![[0.0; LANES]; o],
+            }
         }
 
         /// dW[oc, k] += Σ_p dY[oc, p] · cols[k, b·P + p];  db[oc] += Σ_p dY[oc, p].
         pub fn add_image(&mut self, cols: &[f32], b: usize, p: usize, d_planes: &[f32]) {
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
                 // SAFETY: the CPU supports AVX2 and FMA, checked on the line above.
-                let done = unsafe { crate::train::simd::conv_weight_grad(cols, b, p, d_planes, &mut self.weights, &mut self.bias) };
+                let done = unsafe {
+                    crate::train::simd::conv_weight_grad(
+                        cols,
+                        b,
+                        p,
+                        d_planes,
+                        &mut self.weights,
+                        &mut self.bias,
+                    )
+                };
                 self.add_rest(cols, b, p, d_planes, done);
                 return;
             }
@@ -687,12 +820,23 @@ mod kernels {
         /// The bias and weight sums the vector tiles did not cover (`done` = the channels, taps and
         /// positions they did).
         #[cfg(target_arch = "x86_64")]
-        fn add_rest(&mut self, cols: &[f32], b: usize, p: usize, d_planes: &[f32], (oc_done, k_done, p_done): (usize, usize, usize)) {
+        fn add_rest(
+            &mut self,
+            cols: &[f32],
+            b: usize,
+            p: usize,
+            d_planes: &[f32],
+            (oc_done, k_done, p_done): (usize, usize, usize),
+        ) {
             let (o, k) = (self.o, self.k);
             let r = cols.len() / k;
             for (oc, d) in d_planes.chunks_exact(p).take(o).enumerate() {
                 // the vector kernel summed the bias over its positions along with the first tap tile
-                let bias_start = if oc < oc_done && k_done > 0 { p_done } else { 0 };
+                let bias_start = if oc < oc_done && k_done > 0 {
+                    p_done
+                } else {
+                    0
+                };
                 let (chunks, tail) = d[bias_start..].as_chunks::<LANES>();
                 let mut lanes = self.bias[oc];
                 for c in chunks {
@@ -705,7 +849,11 @@ mod kernels {
                 }
                 self.bias[oc] = lanes;
                 for kk in 0..k {
-                    let start = if oc < oc_done && kk < k_done { p_done } else { 0 };
+                    let start = if oc < oc_done && kk < k_done {
+                        p_done
+                    } else {
+                        0
+                    };
                     let x = &cols[kk * r + b * p..kk * r + (b + 1) * p];
                     let (d_chunks, d_tail) = d[start..].as_chunks::<LANES>();
                     let (x_chunks, x_tail) = x[start..].as_chunks::<LANES>();
@@ -778,9 +926,22 @@ impl MaxPool2D {
         self.argmax.resize(output.len(), 0);
         if self.planar_input {
             #[cfg(target_arch = "x86_64")]
-            if self.pool == [2, 2] && self.strides == [2, 2] && std::arch::is_x86_feature_detected!("avx2") {
+            if self.pool == [2, 2]
+                && self.strides == [2, 2]
+                && std::arch::is_x86_feature_detected!("avx2")
+            {
                 // SAFETY: the CPU supports AVX2, checked on the line above.
-                let done = unsafe { crate::train::simd::max_pool_2x2_planes(input, batch * c, h, w, c, output, &mut self.argmax) };
+                let done = unsafe {
+                    crate::train::simd::max_pool_2x2_planes(
+                        input,
+                        batch * c,
+                        h,
+                        w,
+                        c,
+                        output,
+                        &mut self.argmax,
+                    )
+                };
                 if done {
                     return;
                 }
@@ -790,17 +951,23 @@ impl MaxPool2D {
         }
         let [ph, pw] = self.pool;
         let [sh, sw] = self.strides;
-        let mut outs = output.chunks_exact_mut(c).zip(self.argmax.chunks_exact_mut(c));
+        let mut outs = output
+            .chunks_exact_mut(c)
+            .zip(self.argmax.chunks_exact_mut(c));
         for b in 0..batch {
             let image = b * h * w * c;
             for out_y in 0..oh {
                 for out_x in 0..ow {
-                    let Some((best, arg)) = outs.next() else { return };
+                    let Some((best, arg)) = outs.next() else {
+                        return;
+                    };
                     best.fill(f32::NEG_INFINITY);
                     for filter_y in 0..ph {
                         for filter_x in 0..pw {
-                            let i = image + ((out_y * sh + filter_y) * w + out_x * sw + filter_x) * c;
-                            let (src, best, arg) = (&input[i..i + c], &mut best[..c], &mut arg[..c]);
+                            let i =
+                                image + ((out_y * sh + filter_y) * w + out_x * sw + filter_x) * c;
+                            let (src, best, arg) =
+                                (&input[i..i + c], &mut best[..c], &mut arg[..c]);
                             for ch in 0..c {
                                 let v = src[ch];
                                 // the winner is data-dependent: ask for a select, not a branch
@@ -832,12 +999,23 @@ impl MaxPool2D {
                     // the common 2×2/2 pool: each window is a pair from two adjacent rows
                     let top_start = 2 * out_y * w;
                     let top = plane[top_start..top_start + 2 * ow].as_chunks::<2>().0;
-                    let bottom = plane[top_start + w..top_start + w + 2 * ow].as_chunks::<2>().0;
+                    let bottom = plane[top_start + w..top_start + w + 2 * ow]
+                        .as_chunks::<2>()
+                        .0;
                     let first = plane_start + top_start as u32;
-                    for (out_x, ((t, b), (m, a))) in top.iter().zip(bottom).zip(best.iter_mut().zip(arg.iter_mut())).enumerate() {
+                    for (out_x, ((t, b), (m, a))) in top
+                        .iter()
+                        .zip(bottom)
+                        .zip(best.iter_mut().zip(arg.iter_mut()))
+                        .enumerate()
+                    {
                         let at = first + 2 * out_x as u32;
                         let (mut mv, mut ma) = (t[0], at);
-                        for (v, i) in [(t[1], at + 1), (b[0], at + w as u32), (b[1], at + w as u32 + 1)] {
+                        for (v, i) in [
+                            (t[1], at + 1),
+                            (b[0], at + w as u32),
+                            (b[1], at + w as u32 + 1),
+                        ] {
                             let better = v > mv;
                             mv = select_unpredictable(better, v, mv);
                             ma = select_unpredictable(better, i, ma);
@@ -857,7 +1035,11 @@ impl MaxPool2D {
                                 // the winner is data-dependent: ask for a select, not a branch
                                 let better = v > best[out_x];
                                 best[out_x] = select_unpredictable(better, v, best[out_x]);
-                                arg[out_x] = select_unpredictable(better, first + (out_x * sw) as u32, arg[out_x]);
+                                arg[out_x] = select_unpredictable(
+                                    better,
+                                    first + (out_x * sw) as u32,
+                                    arg[out_x],
+                                );
                             }
                         }
                     }
@@ -889,23 +1071,54 @@ impl MaxPool2D {
 impl Dense {
     fn forward(&mut self, input: &[f32], batch: usize, output: &mut Vec<f32>) {
         output.resize(batch * self.units, 0.0);
-        matmul(Transpose::B, input, &self.weights, output, batch, self.inputs, self.units);
+        matmul(
+            Transpose::B,
+            input,
+            &self.weights,
+            output,
+            batch,
+            self.inputs,
+            self.units,
+        );
         add_bias_rows(output, &self.bias);
         if self.activation == Activation::Relu {
             relu_in_place(output);
         }
     }
 
-    fn backward(&mut self, input: &[f32], output: &[f32], d_out: &mut [f32], batch: usize, d_in: Option<&mut Vec<f32>>) {
+    fn backward(
+        &mut self,
+        input: &[f32],
+        output: &[f32],
+        d_out: &mut [f32],
+        batch: usize,
+        d_in: Option<&mut Vec<f32>>,
+    ) {
         if self.activation == Activation::Relu {
             relu_mask(output, d_out);
         }
-        matmul(Transpose::A, d_out, input, &mut self.grad_weights, self.units, batch, self.inputs);
+        matmul(
+            Transpose::A,
+            d_out,
+            input,
+            &mut self.grad_weights,
+            self.units,
+            batch,
+            self.inputs,
+        );
         sum_rows(d_out, &mut self.grad_bias);
         if let Some(d_in) = d_in {
             d_in.clear();
             d_in.resize(batch * self.inputs, 0.0);
-            matmul(Transpose::Neither, d_out, &self.weights, d_in, batch, self.units, self.inputs);
+            matmul(
+                Transpose::Neither,
+                d_out,
+                &self.weights,
+                d_in,
+                batch,
+                self.units,
+                self.inputs,
+            );
         }
     }
 }

@@ -5,7 +5,12 @@
 ///
 /// Returns the mean loss and the number of rows whose argmax equals the label, and writes
 /// `d logits = (softmax(z) − onehot(y)) / B` into `grad`. Uses the stable `logsumexp(z) − z_y` form.
-pub fn softmax_cross_entropy(logits: &[f32], labels: &[u8], classes: usize, grad: &mut [f32]) -> (f32, usize) {
+pub fn softmax_cross_entropy(
+    logits: &[f32],
+    labels: &[u8],
+    classes: usize,
+    grad: &mut [f32],
+) -> (f32, usize) {
     let b = labels.len();
     let inv_b = 1.0 / b as f32;
     let mut total = 0.0f64;
@@ -98,7 +103,11 @@ mod tests {
             let lp = softmax_cross_entropy(&zp, &y, 3, &mut scratch).0;
             let lm = softmax_cross_entropy(&zm, &y, 3, &mut scratch).0;
             let fd = (lp - lm) / (2.0 * h);
-            assert!((fd - g[i]).abs() < 2e-3, "logit {i}: fd {fd} vs analytic {}", g[i]);
+            assert!(
+                (fd - g[i]).abs() < 2e-3,
+                "logit {i}: fd {fd} vs analytic {}",
+                g[i]
+            );
         }
     }
 }

@@ -21,7 +21,9 @@ impl Architecture {
         Architecture {
             input_shape: vec![28, 28],
             layers: vec![
-                LayerSpec::Reshape { shape: vec![28, 28, 1] },
+                LayerSpec::Reshape {
+                    shape: vec![28, 28, 1],
+                },
                 LayerSpec::Conv2D {
                     filters: 12,
                     kernel: [3, 3],
@@ -29,9 +31,15 @@ impl Architecture {
                     padding: Padding::Valid,
                     activation: Activation::Relu,
                 },
-                LayerSpec::MaxPool2D { pool: [2, 2], strides: [2, 2] },
+                LayerSpec::MaxPool2D {
+                    pool: [2, 2],
+                    strides: [2, 2],
+                },
                 LayerSpec::Flatten,
-                LayerSpec::Dense { units: 10, activation: Activation::Linear },
+                LayerSpec::Dense {
+                    units: 10,
+                    activation: Activation::Linear,
+                },
             ],
         }
     }
@@ -55,7 +63,9 @@ impl Sequential {
     /// weights drawn from `seed`.
     pub fn new(arch: &Architecture, seed: u64) -> Result<Sequential> {
         if arch.layers.is_empty() {
-            return Err(Error::InvalidArgument("a network needs at least one layer".into()));
+            return Err(Error::InvalidArgument(
+                "a network needs at least one layer".into(),
+            ));
         }
         let mut rng = Rng::new(seed);
         let mut shape = arch.input_shape.clone();
@@ -101,7 +111,10 @@ impl Sequential {
 
     /// Number of outputs (classes).
     pub fn num_outputs(&self) -> usize {
-        self.layers.last().map(|l| l.out_shape().iter().product()).unwrap_or(0)
+        self.layers
+            .last()
+            .map(|l| l.out_shape().iter().product())
+            .unwrap_or(0)
     }
 
     /// Number of trainable parameters.
@@ -160,7 +173,11 @@ impl Sequential {
         let logits = &self.acts[self.source.last().copied().unwrap_or(0)];
         let (loss, correct) = softmax_cross_entropy(logits, labels, classes, d_out);
         // The input gradient is only needed while some earlier layer still has parameters.
-        let first_param = self.layers.iter().position(Layer::has_params).unwrap_or(usize::MAX);
+        let first_param = self
+            .layers
+            .iter()
+            .position(Layer::has_params)
+            .unwrap_or(usize::MAX);
         for i in (0..self.layers.len()).rev() {
             if i < first_param {
                 break;
@@ -171,7 +188,13 @@ impl Sequential {
             }
             let need_input_grad = i > first_param;
             let (input, output) = (&self.acts[self.source[i]], &self.acts[self.source[i + 1]]);
-            self.layers[i].backward(input, output, d_out, batch, need_input_grad.then_some(&mut *d_in));
+            self.layers[i].backward(
+                input,
+                output,
+                d_out,
+                batch,
+                need_input_grad.then_some(&mut *d_in),
+            );
             std::mem::swap(d_out, d_in);
         }
         (loss, correct)
@@ -179,7 +202,10 @@ impl Sequential {
 
     /// All (parameter, gradient) pairs in a fixed order.
     pub fn params_and_grads(&mut self) -> Vec<(&mut [f32], &[f32])> {
-        self.layers.iter_mut().flat_map(Layer::params_and_grads).collect()
+        self.layers
+            .iter_mut()
+            .flat_map(Layer::params_and_grads)
+            .collect()
     }
 }
 
@@ -209,10 +235,18 @@ mod tests {
             }
         }
         let batch = 3;
-        let x: Vec<f32> = (0..batch * net.input_len()).map(|_| rng.uniform(0.0, 1.0)).collect();
-        let y: Vec<u8> = (0..batch).map(|i| (i * 3 % net.num_outputs()) as u8).collect();
+        let x: Vec<f32> = (0..batch * net.input_len())
+            .map(|_| rng.uniform(0.0, 1.0))
+            .collect();
+        let y: Vec<u8> = (0..batch)
+            .map(|i| (i * 3 % net.num_outputs()) as u8)
+            .collect();
         net.forward_backward(&x, &y);
-        let analytic: Vec<Vec<f32>> = net.params_and_grads().into_iter().map(|(_, g)| g.to_vec()).collect();
+        let analytic: Vec<Vec<f32>> = net
+            .params_and_grads()
+            .into_iter()
+            .map(|(_, g)| g.to_vec())
+            .collect();
         let h = 1e-3f32;
         let (mut checked, mut bad) = (0, 0);
         for (t, grads) in analytic.iter().enumerate() {
@@ -234,7 +268,10 @@ mod tests {
             }
         }
         // allow a couple of ReLU/max-pool kink crossings, not systematic errors
-        assert!(bad * 50 <= checked, "{bad} of {checked} gradient entries disagree");
+        assert!(
+            bad * 50 <= checked,
+            "{bad} of {checked} gradient entries disagree"
+        );
         assert!(checked > 40);
     }
 
@@ -242,7 +279,9 @@ mod tests {
     fn gradients_of_the_tutorial_model() {
         let mut arch = Architecture::tutorial();
         arch.input_shape = vec![8, 8];
-        arch.layers[0] = LayerSpec::Reshape { shape: vec![8, 8, 1] };
+        arch.layers[0] = LayerSpec::Reshape {
+            shape: vec![8, 8, 1],
+        };
         gradient_check(arch, 1);
     }
 
@@ -251,12 +290,33 @@ mod tests {
         let arch = Architecture {
             input_shape: vec![7, 6, 2],
             layers: vec![
-                LayerSpec::Conv2D { filters: 3, kernel: [3, 2], strides: [2, 1], padding: Padding::Same, activation: Activation::Relu },
-                LayerSpec::Conv2D { filters: 4, kernel: [2, 2], strides: [1, 1], padding: Padding::Valid, activation: Activation::Linear },
-                LayerSpec::MaxPool2D { pool: [2, 2], strides: [1, 2] },
+                LayerSpec::Conv2D {
+                    filters: 3,
+                    kernel: [3, 2],
+                    strides: [2, 1],
+                    padding: Padding::Same,
+                    activation: Activation::Relu,
+                },
+                LayerSpec::Conv2D {
+                    filters: 4,
+                    kernel: [2, 2],
+                    strides: [1, 1],
+                    padding: Padding::Valid,
+                    activation: Activation::Linear,
+                },
+                LayerSpec::MaxPool2D {
+                    pool: [2, 2],
+                    strides: [1, 2],
+                },
                 LayerSpec::Flatten,
-                LayerSpec::Dense { units: 5, activation: Activation::Relu },
-                LayerSpec::Dense { units: 3, activation: Activation::Linear },
+                LayerSpec::Dense {
+                    units: 5,
+                    activation: Activation::Relu,
+                },
+                LayerSpec::Dense {
+                    units: 3,
+                    activation: Activation::Linear,
+                },
             ],
         };
         gradient_check(arch, 2);
@@ -293,12 +353,23 @@ mod tests {
     #[test]
     fn rejects_architectures_that_do_not_fit() {
         let mut arch = Architecture::tutorial();
-        arch.layers[1] = LayerSpec::Conv2D { filters: 4, kernel: [30, 3], strides: [1, 1], padding: Padding::Valid, activation: Activation::Relu };
+        arch.layers[1] = LayerSpec::Conv2D {
+            filters: 4,
+            kernel: [30, 3],
+            strides: [1, 1],
+            padding: Padding::Valid,
+            activation: Activation::Relu,
+        };
         assert!(Sequential::new(&arch, 0).is_err());
         let mut arch = Architecture::tutorial();
         arch.layers.remove(3); // no Flatten before Dense
         assert!(Sequential::new(&arch, 0).is_err());
-        let arch = Architecture { input_shape: vec![28, 28], layers: vec![LayerSpec::Reshape { shape: vec![27, 28] }] };
+        let arch = Architecture {
+            input_shape: vec![28, 28],
+            layers: vec![LayerSpec::Reshape {
+                shape: vec![27, 28],
+            }],
+        };
         assert!(Sequential::new(&arch, 0).is_err());
     }
 }

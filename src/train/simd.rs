@@ -34,20 +34,35 @@ const OC_TILE: usize = 6;
 /// for whole tiles of `OC_TILE` channels and whole vectors of positions. Returns how many channels and
 /// positions it covered; the caller computes the rest.
 #[target_feature(enable = "avx2,fma")]
-pub fn conv_forward(cols: &[f32], b: usize, p: usize, weights: &[f32], bias: &[f32], relu: bool, planes: &mut [f32]) -> (usize, usize) {
+pub fn conv_forward(
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    weights: &[f32],
+    bias: &[f32],
+    relu: bool,
+    planes: &mut [f32],
+) -> (usize, usize) {
     let o = bias.len();
     let k = weights.len() / o;
     let r = cols.len() / k;
     let vectors = p / LANES;
     // every tap's slice has exactly `vectors` entries, so indexing them by `v < vectors` needs no checks
-    let taps: Vec<&[[f32; LANES]]> = cols.chunks_exact(r).map(|t| &t[b * p..(b + 1) * p].as_chunks::<LANES>().0[..vectors]).collect();
+    let taps: Vec<&[[f32; LANES]]> = cols
+        .chunks_exact(r)
+        .map(|t| &t[b * p..(b + 1) * p].as_chunks::<LANES>().0[..vectors])
+        .collect();
     let oc_done = o / OC_TILE * OC_TILE;
     let zero = _mm256_setzero_ps();
     for oc in (0..oc_done).step_by(OC_TILE) {
         // the tile's weights by tap: wt[kk][t] = w[oc + t, kk]
-        let wt: Vec<[f32; OC_TILE]> = (0..k).map(|kk| std::array::from_fn(|t| weights[(oc + t) * k + kk])).collect();
-        let mut rows: Vec<&mut [[f32; LANES]]> =
-            planes[oc * p..(oc + OC_TILE) * p].chunks_exact_mut(p).map(|r| &mut r.as_chunks_mut::<LANES>().0[..vectors]).collect();
+        let wt: Vec<[f32; OC_TILE]> = (0..k)
+            .map(|kk| std::array::from_fn(|t| weights[(oc + t) * k + kk]))
+            .collect();
+        let mut rows: Vec<&mut [[f32; LANES]]> = planes[oc * p..(oc + OC_TILE) * p]
+            .chunks_exact_mut(p)
+            .map(|r| &mut r.as_chunks_mut::<LANES>().0[..vectors])
+            .collect();
         for v in 0..vectors {
             let mut acc: [__m256; OC_TILE] = std::array::from_fn(|t| _mm256_set1_ps(bias[oc + t]));
             for (tap, w) in taps.iter().zip(&wt) {
@@ -74,7 +89,14 @@ const GRAD_K: usize = 3;
 /// (9 accumulators), else in pairs. The first tap tile also adds `Σ_p dY[oc, p]` to `bias[oc]`.
 /// Returns (channels, taps, positions) covered, for the weights and (when taps > 0) the biases.
 #[target_feature(enable = "avx2,fma")]
-pub fn conv_weight_grad(cols: &[f32], b: usize, p: usize, d_planes: &[f32], lanes: &mut [[f32; LANES]], bias: &mut [[f32; LANES]]) -> (usize, usize, usize) {
+pub fn conv_weight_grad(
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    d_planes: &[f32],
+    lanes: &mut [[f32; LANES]],
+    bias: &mut [[f32; LANES]],
+) -> (usize, usize, usize) {
     if bias.len() % 3 == 0 {
         weight_grad_tiles::<3>(cols, b, p, d_planes, lanes, bias)
     } else {
@@ -84,13 +106,27 @@ pub fn conv_weight_grad(cols: &[f32], b: usize, p: usize, d_planes: &[f32], lane
 
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn weight_grad_tiles<const OC: usize>(cols: &[f32], b: usize, p: usize, d_planes: &[f32], lanes: &mut [[f32; LANES]], bias: &mut [[f32; LANES]]) -> (usize, usize, usize) {
+fn weight_grad_tiles<const OC: usize>(
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    d_planes: &[f32],
+    lanes: &mut [[f32; LANES]],
+    bias: &mut [[f32; LANES]],
+) -> (usize, usize, usize) {
     let o = bias.len();
     let k = lanes.len() / o;
     let r = cols.len() / k;
     let vectors = p / LANES;
-    let taps: Vec<&[[f32; LANES]]> = cols.chunks_exact(r).map(|t| &t[b * p..(b + 1) * p].as_chunks::<LANES>().0[..vectors]).collect();
-    let planes: Vec<&[[f32; LANES]]> = d_planes.chunks_exact(p).take(o).map(|d| &d.as_chunks::<LANES>().0[..vectors]).collect();
+    let taps: Vec<&[[f32; LANES]]> = cols
+        .chunks_exact(r)
+        .map(|t| &t[b * p..(b + 1) * p].as_chunks::<LANES>().0[..vectors])
+        .collect();
+    let planes: Vec<&[[f32; LANES]]> = d_planes
+        .chunks_exact(p)
+        .take(o)
+        .map(|d| &d.as_chunks::<LANES>().0[..vectors])
+        .collect();
     let (oc_done, k_done) = (o / OC * OC, k / GRAD_K * GRAD_K);
     for oc in (0..oc_done).step_by(OC) {
         for kk in (0..k_done).step_by(GRAD_K) {
@@ -143,7 +179,15 @@ fn store_u32(a: &mut [u32; LANES], v: __m256i) {
 /// running a scalar tail. Rows with fewer than 8 windows return `false` untouched.
 #[target_feature(enable = "avx2")]
 #[allow(clippy::too_many_arguments)]
-pub fn max_pool_2x2_planes(planes: &[f32], count: usize, h: usize, w: usize, c: usize, output: &mut [f32], argmax: &mut [u32]) -> bool {
+pub fn max_pool_2x2_planes(
+    planes: &[f32],
+    count: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    output: &mut [f32],
+    argmax: &mut [u32],
+) -> bool {
     let (oh, ow) = (h / 2, w / 2);
     if ow < LANES {
         return false;
@@ -151,13 +195,20 @@ pub fn max_pool_2x2_planes(planes: &[f32], count: usize, h: usize, w: usize, c: 
     let lane_offsets = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
     let split = |a: __m256, b: __m256| {
         // (a0 a2 b0 b2 | a4 a6 b4 b6), then the 64-bit halves reordered: a0 a2 a4 a6 b0 b2 b4 b6
-        let even = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(_mm256_shuffle_ps::<0b10_00_10_00>(a, b))));
-        let odd = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(_mm256_shuffle_ps::<0b11_01_11_01>(a, b))));
+        let even = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(
+            _mm256_shuffle_ps::<0b10_00_10_00>(a, b),
+        )));
+        let odd = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(
+            _mm256_shuffle_ps::<0b11_01_11_01>(a, b),
+        )));
         (even, odd)
     };
     let mut best = [0.0f32; LANES];
     let mut arg = [0u32; LANES];
-    let starts: Vec<usize> = (0..ow / LANES).map(|s| s * LANES).chain((ow % LANES != 0).then_some(ow - LANES)).collect();
+    let starts: Vec<usize> = (0..ow / LANES)
+        .map(|s| s * LANES)
+        .chain((ow % LANES != 0).then_some(ow - LANES))
+        .collect();
     for (index, plane) in planes.chunks_exact(h * w).take(count).enumerate() {
         let (b, ch) = (index / c, index % c);
         let plane_start = (index * h * w) as u32;
@@ -171,13 +222,20 @@ pub fn max_pool_2x2_planes(planes: &[f32], count: usize, h: usize, w: usize, c: 
                 let bo: &[[f32; LANES]] = bottom[2 * x..2 * x + 2 * LANES].as_chunks::<LANES>().0;
                 let (t0, t1) = split(load(&t[0]), load(&t[1]));
                 let (b0, b1) = split(load(&bo[0]), load(&bo[1]));
-                let base = _mm256_add_epi32(_mm256_set1_epi32((plane_start + (top_start + 2 * x) as u32) as i32), lane_offsets);
+                let base = _mm256_add_epi32(
+                    _mm256_set1_epi32((plane_start + (top_start + 2 * x) as u32) as i32),
+                    lane_offsets,
+                );
                 let (mut m, mut a) = (t0, base);
                 for (v, offset) in [(t1, 1), (b0, w as i32), (b1, w as i32 + 1)] {
                     let better = _mm256_cmp_ps::<_CMP_GT_OQ>(v, m);
                     m = _mm256_blendv_ps(m, v, better);
                     let at = _mm256_add_epi32(base, _mm256_set1_epi32(offset));
-                    a = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(at), better));
+                    a = _mm256_castps_si256(_mm256_blendv_ps(
+                        _mm256_castsi256_ps(a),
+                        _mm256_castsi256_ps(at),
+                        better,
+                    ));
                 }
                 store(&mut best, m);
                 store_u32(&mut arg, a);
@@ -207,7 +265,9 @@ mod tests {
         for (h, w, c, batch) in [(26, 26, 12, 2), (16, 16, 3, 1), (20, 34, 5, 2)] {
             let count = batch * c;
             // coarse values so ties happen often
-            let planes: Vec<f32> = (0..count * h * w).map(|_| (rng.below(7) as f32) - 2.0).collect();
+            let planes: Vec<f32> = (0..count * h * w)
+                .map(|_| (rng.below(7) as f32) - 2.0)
+                .collect();
             let (oh, ow) = (h / 2, w / 2);
             let mut out = vec![0.0; batch * oh * ow * c];
             let mut arg = vec![0; out.len()];
@@ -217,7 +277,8 @@ mod tests {
                 let (b, ch) = (index / c, index % c);
                 for y in 0..oh {
                     for x in 0..ow {
-                        let at = |dy: usize, dx: usize| index * h * w + (2 * y + dy) * w + 2 * x + dx;
+                        let at =
+                            |dy: usize, dx: usize| index * h * w + (2 * y + dy) * w + 2 * x + dx;
                         let mut best = (planes[at(0, 0)], at(0, 0));
                         for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
                             if planes[at(dy, dx)] > best.0 {
@@ -225,7 +286,11 @@ mod tests {
                             }
                         }
                         let o = ((b * oh + y) * ow + x) * c + ch;
-                        assert_eq!((out[o], arg[o] as usize), best, "plane {index} window ({y}, {x})");
+                        assert_eq!(
+                            (out[o], arg[o] as usize),
+                            best,
+                            "plane {index} window ({y}, {x})"
+                        );
                     }
                 }
             }

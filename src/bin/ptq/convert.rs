@@ -63,20 +63,29 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
     };
     let bytes = std::fs::read(&args.input).map_err(|e| Error::io(args.input.display(), e))?;
     let float = read_model(&bytes).map_err(|e| e.in_file(args.input.display()))?;
-    let options = ConvertOptions { mode, per_channel_dense: !args.per_tensor_dense };
+    let options = ConvertOptions {
+        mode,
+        per_channel_dense: !args.per_tensor_dense,
+    };
     let calibration = if mode.needs_calibration() {
         if args.calibration_samples == 0 {
-            return Err(Error::InvalidArgument("--calibration-samples must be at least 1".into()));
+            return Err(Error::InvalidArgument(
+                "--calibration-samples must be at least 1".into(),
+            ));
         }
         let dir = find_data_dir(args.data.as_deref())?;
         let train = Mnist::load_split_train(&dir)?;
         let n = args.calibration_samples.min(train.len());
         let images = &train.images[..n * train.image_len()];
-        Some(calibrate(&float, images, train.image_len(), |_, _| true).map_err(|e| e.in_file(args.input.display()))?)
+        Some(
+            calibrate(&float, images, train.image_len(), |_, _| true)
+                .map_err(|e| e.in_file(args.input.display()))?,
+        )
     } else {
         None
     };
-    let model = convert(&float, &options, calibration.as_ref()).map_err(|e| e.in_file(args.input.display()))?;
+    let model = convert(&float, &options, calibration.as_ref())
+        .map_err(|e| e.in_file(args.input.display()))?;
     let out = write_model(&model)?;
     std::fs::write(&args.out, &out).map_err(|e| Error::io(args.out.display(), e))?;
     let ratio = bytes.len() as f64 / out.len() as f64;
@@ -86,7 +95,10 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         mode.name(),
         out.len(),
         bytes.len(),
-        calibration.map_or(String::new(), |c| format!(", calibrated on {} images", c.samples))
+        calibration.map_or(String::new(), |c| format!(
+            ", calibrated on {} images",
+            c.samples
+        ))
     );
     Ok(())
 }

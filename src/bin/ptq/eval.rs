@@ -46,7 +46,9 @@ pub fn load_model(path: &Path) -> Result<Model> {
 
 pub fn progress_bar(len: usize, prefix: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64).with_prefix(prefix.to_string());
-    if let Ok(style) = ProgressStyle::with_template("{prefix} {bar:30.cyan/blue} {pos:>5}/{len} [{elapsed_precise}<{eta_precise}] {per_sec}") {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{prefix} {bar:30.cyan/blue} {pos:>5}/{len} [{elapsed_precise}<{eta_precise}] {per_sec}",
+    ) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
@@ -65,7 +67,12 @@ pub fn evaluate(model: &Model, test: &Dataset, path: &Path) -> Result<(String, f
     .map_err(|e| e.in_file(path.display()))?;
     let seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    Ok((detect_mode(model).label().to_string(), acc.fraction(), acc.total, seconds))
+    Ok((
+        detect_mode(model).label().to_string(),
+        acc.fraction(),
+        acc.total,
+        seconds,
+    ))
 }
 
 pub fn run_eval(args: &EvalArgs) -> Result<()> {
@@ -84,7 +91,10 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
         });
         println!("{j}");
     } else {
-        println!("{label} model accuracy is {:.4}% (Number of test samples={total})", fraction * 100.0);
+        println!(
+            "{label} model accuracy is {:.4}% (Number of test samples={total})",
+            fraction * 100.0
+        );
     }
     Ok(())
 }
@@ -96,7 +106,11 @@ pub fn run_predict(args: &PredictArgs) -> Result<()> {
             let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
             let idx = parse_idx(&bytes).map_err(|e| e.in_file(path.display()))?;
             if idx.dtype != IdxType::U8 || idx.dims.len() != 3 {
-                return Err(Error::InvalidDataset(format!("images must be u8 with 3 dimensions, got {:?} {:?}", idx.dtype, idx.dims)).in_file(path.display()));
+                return Err(Error::InvalidDataset(format!(
+                    "images must be u8 with 3 dimensions, got {:?} {:?}",
+                    idx.dtype, idx.dims
+                ))
+                .in_file(path.display()));
             }
             let len = idx.dims[1] * idx.dims[2];
             (idx.data, len, path.display().to_string())

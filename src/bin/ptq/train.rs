@@ -70,7 +70,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             bar.set_position(r.step as u64);
             if r.step % 25 == 0 || r.step == r.steps_per_epoch {
                 let rate = r.step as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
-                bar.set_message(format!("loss: {:.4} - accuracy: {:.4} - {rate:.0} steps/s", r.loss, r.accuracy));
+                bar.set_message(format!(
+                    "loss: {:.4} - accuracy: {:.4} - {rate:.0} steps/s",
+                    r.loss, r.accuracy
+                ));
             }
             if r.step == r.steps_per_epoch {
                 break;

@@ -36,7 +36,10 @@ pub const FILES: [(&str, Mode); 5] = [
     ("mnist_float.tflite", Mode::Float),
     ("mnist_dynamic.tflite", Mode::DynamicRange),
     ("mnist_fullint_floatio.tflite", Mode::FullInteger),
-    ("mnist_intonly_uint8.tflite", Mode::IntegerOnly(IoType::UInt8)),
+    (
+        "mnist_intonly_uint8.tflite",
+        Mode::IntegerOnly(IoType::UInt8),
+    ),
     ("mnist_intonly_int8.tflite", Mode::IntegerOnly(IoType::Int8)),
 ];
 
@@ -56,12 +59,19 @@ pub fn run(args: &TutorialArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(args.out.display(), e))?;
 
     // 1. train
-    let config = TrainConfig { epochs: args.epochs, seed: args.seed, ..TrainConfig::default() };
+    let config = TrainConfig {
+        epochs: args.epochs,
+        seed: args.seed,
+        ..TrainConfig::default()
+    };
     let mut trainer = Trainer::new(config, &mnist.train)?;
     let steps = trainer.steps_per_epoch(mnist.train.len());
     let started = Instant::now();
     while !trainer.finished() {
-        let bar = crate::eval::progress_bar(steps, &format!("Epoch {}/{}", trainer.epoch() + 1, args.epochs));
+        let bar = crate::eval::progress_bar(
+            steps,
+            &format!("Epoch {}/{}", trainer.epoch() + 1, args.epochs),
+        );
         while let Some(r) = trainer.step(&mnist.train) {
             bar.set_position(r.step as u64);
             if r.step == r.steps_per_epoch {
@@ -76,7 +86,12 @@ pub fn run(args: &TutorialArgs) -> Result<()> {
     // 2. convert
     let float = export_float(&trainer.net)?;
     let n = args.calibration_samples.clamp(1, mnist.train.len());
-    let cal = calibrate(&float, &mnist.train.images[..n * mnist.train.image_len()], mnist.train.image_len(), |_, _| true)?;
+    let cal = calibrate(
+        &float,
+        &mnist.train.images[..n * mnist.train.image_len()],
+        mnist.train.image_len(),
+        |_, _| true,
+    )?;
     let mut models: Vec<(&str, Model, usize)> = Vec::new();
     for (name, mode) in FILES {
         let model = convert(&float, &ConvertOptions::new(mode), Some(&cal))?;
@@ -88,20 +103,39 @@ pub fn run(args: &TutorialArgs) -> Result<()> {
 
     // 3. inspect and evaluate each model once
     let float_size = models[0].2 as f64;
-    let short = |t: TensorType| numpy_name(t).trim_start_matches("<class 'numpy.").trim_end_matches("'>").to_string();
+    let short = |t: TensorType| {
+        numpy_name(t)
+            .trim_start_matches("<class 'numpy.")
+            .trim_end_matches("'>")
+            .to_string()
+    };
     let mut rows = Vec::new();
     for (name, model, size) in &models {
         let interp = Interpreter::new(model)?;
         let (input, output) = (interp.inputs()[0].clone(), interp.outputs()[0].clone());
         let (label, accuracy, total, _) = evaluate(model, &mnist.test, &args.out.join(name))?;
-        println!("{name}: input: {}  output: {}", numpy_name(input.dtype), numpy_name(output.dtype));
-        println!("{label} model accuracy is {:.4}% (Number of test samples={total})", accuracy * 100.0);
+        println!(
+            "{name}: input: {}  output: {}",
+            numpy_name(input.dtype),
+            numpy_name(output.dtype)
+        );
+        println!(
+            "{label} model accuracy is {:.4}% (Number of test samples={total})",
+            accuracy * 100.0
+        );
         rows.push((name, *size, input, output, accuracy));
     }
     let io = |t: &ptq_playground::interp::TensorInfo| {
-        if t.is_quantized() { format!("{} ({:.6}, {})", short(t.dtype), t.scale, t.zero_point) } else { short(t.dtype) }
+        if t.is_quantized() {
+            format!("{} ({:.6}, {})", short(t.dtype), t.scale, t.zero_point)
+        } else {
+            short(t.dtype)
+        }
     };
-    println!("\n{:<30} {:>7} {:>6}  {:<22} {:<22} {:>8}", "model", "bytes", "size", "input (scale, zp)", "output (scale, zp)", "accuracy");
+    println!(
+        "\n{:<30} {:>7} {:>6}  {:<22} {:<22} {:>8}",
+        "model", "bytes", "size", "input (scale, zp)", "output (scale, zp)", "accuracy"
+    );
     for (name, size, input, output, accuracy) in &rows {
         println!(
             "{:<30} {:>7} {:>5.1}%  {:<22} {:<22} {:>7.2}%",

@@ -405,9 +405,23 @@ impl ConvFast {
                 .checked_add(1)?;
             Some(span.max(image))
         };
-        let hp = reach(w.out_h, w.stride_h, w.filter_h, w.dilation_h, w.in_h.checked_add(w.pad_h)?)?;
-        let wp = reach(w.out_w, w.stride_w, w.filter_w, w.dilation_w, w.in_w.checked_add(w.pad_w)?)?;
-        let padded = [w.batches, hp, wp, shape.in_c].iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
+        let hp = reach(
+            w.out_h,
+            w.stride_h,
+            w.filter_h,
+            w.dilation_h,
+            w.in_h.checked_add(w.pad_h)?,
+        )?;
+        let wp = reach(
+            w.out_w,
+            w.stride_w,
+            w.filter_w,
+            w.dilation_w,
+            w.in_w.checked_add(w.pad_w)?,
+        )?;
+        let padded = [w.batches, hp, wp, shape.in_c]
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))?;
         let integral = (hp + 1).checked_mul(wp + 1)?;
         if padded.max(integral) > MAX_FAST_SCRATCH {
             return None;
@@ -1522,7 +1536,16 @@ mod tests {
         // padding with stride 4194305 and dilation 67108866 asked the fast kernel for a 16 GB padded
         // image. Such a geometry now falls back to the reference kernel.
         let huge = ConvShape {
-            window: Window::new("t", Padding::Same, 1, (28, 28), (3, 3), (4_194_305, 1), (67_108_866, 2)).unwrap(),
+            window: Window::new(
+                "t",
+                Padding::Same,
+                1,
+                (28, 28),
+                (3, 3),
+                (4_194_305, 1),
+                (67_108_866, 2),
+            )
+            .unwrap(),
             in_c: 1,
             out_c: 8,
             filter_c: 1,
