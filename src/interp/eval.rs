@@ -227,7 +227,7 @@ pub fn raw_outputs(
     image_len: usize,
     mut progress: impl FnMut(usize, usize) -> bool,
 ) -> Result<Vec<u8>> {
-    if image_len == 0 || images.len() % image_len != 0 {
+    if image_len == 0 || !images.len().is_multiple_of(image_len) {
         return Err(Error::InvalidArgument(format!(
             "{} pixels are not whole images of {image_len}",
             images.len()

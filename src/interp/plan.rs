@@ -631,14 +631,14 @@ impl<'m> Planner<'m> {
             filter_c: ic,
         };
         let out_shape = vec![n, shape.window.out_h, shape.window.out_w, oc];
-        if let Some((bi, _)) = bias {
-            if checked_len(self.shape(bi)) != Some(oc) {
-                return Err(shape_mismatch(
-                    op,
-                    format!("a bias of {oc} elements"),
-                    self.shape(bi),
-                ));
-            }
+        if let Some((bi, _)) = bias
+            && checked_len(self.shape(bi)) != Some(oc)
+        {
+            return Err(shape_mismatch(
+                op,
+                format!("a bias of {oc} elements"),
+                self.shape(bi),
+            ));
         }
         let out_i = self.check_output(op, out_t)?;
         let macs = (checked_len(&out_shape).unwrap_or(usize::MAX) as u64)
@@ -879,14 +879,14 @@ impl<'m> Planner<'m> {
             multiplier,
         };
         let out_shape = vec![n, shape.window.out_h, shape.window.out_w, oc];
-        if let Some((bi, _)) = bias {
-            if checked_len(self.shape(bi)) != Some(oc) {
-                return Err(shape_mismatch(
-                    op,
-                    format!("a bias of {oc} elements"),
-                    self.shape(bi),
-                ));
-            }
+        if let Some((bi, _)) = bias
+            && checked_len(self.shape(bi)) != Some(oc)
+        {
+            return Err(shape_mismatch(
+                op,
+                format!("a bias of {oc} elements"),
+                self.shape(bi),
+            ));
         }
         let out_i = self.check_output(op, out_t)?;
         let macs =
@@ -1036,7 +1036,7 @@ impl<'m> Planner<'m> {
             return Err(shape_mismatch(op, "2-D weights [units, depth]", &w_shape));
         };
         let in_len = checked_len(&in_shape).unwrap_or(usize::MAX);
-        if depth == 0 || units == 0 || in_len % depth != 0 {
+        if depth == 0 || units == 0 || !in_len.is_multiple_of(depth) {
             return Err(shape_mismatch(
                 op,
                 format!("an input whose size is a multiple of the depth {depth}"),
@@ -1060,14 +1060,14 @@ impl<'m> Planner<'m> {
         } else {
             vec![batches, units]
         };
-        if let Some((bi, _)) = bias {
-            if checked_len(self.shape(bi)) != Some(units) {
-                return Err(shape_mismatch(
-                    op,
-                    format!("a bias of {units} elements"),
-                    self.shape(bi),
-                ));
-            }
+        if let Some((bi, _)) = bias
+            && checked_len(self.shape(bi)) != Some(units)
+        {
+            return Err(shape_mismatch(
+                op,
+                format!("a bias of {units} elements"),
+                self.shape(bi),
+            ));
         }
         let out_i = self.check_output(op, out_t)?;
         self.add_work(

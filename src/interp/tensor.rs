@@ -39,7 +39,7 @@ impl Buffer {
     /// Decode little-endian constant data of `dtype` (the length must be a whole number of elements).
     pub fn from_le_bytes(dtype: TensorType, bytes: &[u8]) -> Option<Buffer> {
         fn chunks<const N: usize, T>(bytes: &[u8], f: fn([u8; N]) -> T) -> Option<Vec<T>> {
-            if bytes.len() % N != 0 {
+            if !bytes.len().is_multiple_of(N) {
                 return None;
             }
             Some(

@@ -33,7 +33,7 @@ pub fn calibrate(
     image_len: usize,
     mut progress: impl FnMut(usize, usize) -> bool,
 ) -> Result<Calibration> {
-    if image_len == 0 || images.len() % image_len != 0 || images.is_empty() {
+    if image_len == 0 || !images.len().is_multiple_of(image_len) || images.is_empty() {
         return Err(Error::InvalidArgument(format!(
             "calibration needs whole images of {image_len} pixels, got {} bytes",
             images.len()

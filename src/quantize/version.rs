@@ -35,7 +35,7 @@ fn version_key(v: &str) -> Vec<u32> {
 
 /// The model's minimum runtime: the largest over its (op, version) pairs, as a 16-byte NUL-padded
 /// buffer (the layout TF writes).
-pub fn min_runtime_version<'a>(ops: impl IntoIterator<Item = (i32, i32)>) -> Vec<u8> {
+pub fn min_runtime_version(ops: impl IntoIterator<Item = (i32, i32)>) -> Vec<u8> {
     let best = ops
         .into_iter()
         .filter_map(|(code, version)| min_runtime_for(code, version))

@@ -89,16 +89,15 @@ pub fn read_model(bytes: &[u8]) -> Result<Model> {
     let description = root
         .string(field::model::DESCRIPTION, "description")?
         .map(str::to_owned);
-    if let Some(indices) = root.scalars::<i32>(field::model::METADATA_BUFFER, "metadata_buffer")? {
-        if let Some(&i) = indices
+    if let Some(indices) = root.scalars::<i32>(field::model::METADATA_BUFFER, "metadata_buffer")?
+        && let Some(&i) = indices
             .iter()
             .find(|&&i| usize::try_from(i).map_or(true, |i| i >= buffers.len()))
-        {
-            return Err(root.err(
-                "metadata_buffer",
-                format!("buffer index {i} out of range ({} buffers)", buffers.len()),
-            ));
-        }
+    {
+        return Err(root.err(
+            "metadata_buffer",
+            format!("buffer index {i} out of range ({} buffers)", buffers.len()),
+        ));
     }
     let metadata = read_metadata(&root)?;
     let signature_defs = read_signature_defs(&root)?;

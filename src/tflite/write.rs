@@ -179,7 +179,7 @@ fn data_table(fbb: &mut Fbb, data: WIPOffset<flatbuffers::Vector<u8>>) -> TableR
 /// 2 bytes off; the builder would then pad *inside* the table, whose size would then differ from its
 /// siblings' and need a vtable of its own.
 fn start_table(fbb: &mut Fbb) -> WIPOffset<flatbuffers::TableUnfinishedWIPOffset> {
-    while fbb.unfinished_data().len() % 4 != 0 {
+    while !fbb.unfinished_data().len().is_multiple_of(4) {
         fbb.push(0u8);
     }
     fbb.start_table()

@@ -97,7 +97,7 @@ pub fn conv_weight_grad(
     lanes: &mut [[f32; LANES]],
     bias: &mut [[f32; LANES]],
 ) -> (usize, usize, usize) {
-    if bias.len() % 3 == 0 {
+    if bias.len().is_multiple_of(3) {
         weight_grad_tiles::<3>(cols, b, p, d_planes, lanes, bias)
     } else {
         weight_grad_tiles::<2>(cols, b, p, d_planes, lanes, bias)

@@ -673,9 +673,8 @@ fn check_mnist(data: &Dataset) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "training"))]
 mod tests {
-    #![cfg(feature = "training")]
 
     use super::*;
     use crate::data::idx::write_idx_u8;

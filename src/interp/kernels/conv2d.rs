@@ -68,7 +68,10 @@ impl ConvShape {
         check_len(op, "output", output.len(), self.window.out_len(self.out_c))?;
         // A filter depth of 0, or channels that do not split into groups, would make the loops below
         // read nothing or out of range; the planner never builds such a shape.
-        if self.filter_c == 0 || self.in_c % self.filter_c != 0 || self.out_c % self.groups() != 0 {
+        if self.filter_c == 0
+            || !self.in_c.is_multiple_of(self.filter_c)
+            || !self.out_c.is_multiple_of(self.groups())
+        {
             return Err(crate::Error::InvalidModel(format!(
                 "{op}: {} input channels, filter depth {}, {} filters do not form groups",
                 self.in_c, self.filter_c, self.out_c

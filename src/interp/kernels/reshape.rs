@@ -30,7 +30,7 @@ pub fn reshape_output_shape(input_len: usize, new_shape: &[i32]) -> Result<Vec<u
     }
     let mut shape: Vec<usize> = new_shape.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(i) = stretch {
-        if known == 0 || input_len % known != 0 {
+        if known == 0 || !input_len.is_multiple_of(known) {
             return Err(bad(format!(
                 "cannot infer −1 in {new_shape:?} for {input_len} elements"
             )));
