@@ -925,28 +925,9 @@ impl MaxPool2D {
         output.resize(batch * oh * ow * c, 0.0);
         self.argmax.resize(output.len(), 0);
         if self.planar_input {
-            #[cfg(target_arch = "x86_64")]
-            if self.pool == [2, 2]
-                && self.strides == [2, 2]
-                && std::arch::is_x86_feature_detected!("avx2")
-            {
-                // SAFETY: the CPU supports AVX2, checked on the line above.
-                let done = unsafe {
-                    crate::train::simd::max_pool_2x2_planes(
-                        input,
-                        batch * c,
-                        h,
-                        w,
-                        c,
-                        output,
-                        &mut self.argmax,
-                    )
-                };
-                if done {
-                    return;
-                }
-            }
-            self.forward_planes(input, batch, output);
+            let mut argmax = std::mem::take(&mut self.argmax);
+            self.pool_planes(input, batch, output, &mut argmax);
+            self.argmax = argmax;
             return;
         }
         let [ph, pw] = self.pool;
@@ -982,9 +963,28 @@ impl MaxPool2D {
         }
     }
 
+    /// Pool `batch` images of channel planes into NHWC `output`; `argmax` indexes `input`.
+    fn pool_planes(&self, input: &[f32], batch: usize, output: &mut [f32], argmax: &mut [u32]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.pool == [2, 2]
+            && self.strides == [2, 2]
+            && std::arch::is_x86_feature_detected!("avx2")
+        {
+            let [h, w, c] = self.in_shape;
+            // SAFETY: the CPU supports AVX2, checked on the line above.
+            let done = unsafe {
+                crate::train::simd::max_pool_2x2_planes(input, batch * c, h, w, c, output, argmax)
+            };
+            if done {
+                return;
+            }
+        }
+        self.forward_planes(input, batch, output, argmax);
+    }
+
     /// The same over channel planes: each output row of one plane is computed for all `out_x` at once,
     /// window element by window element, so the loops run along a row and vectorize.
-    fn forward_planes(&mut self, input: &[f32], batch: usize, output: &mut [f32]) {
+    fn forward_planes(&self, input: &[f32], batch: usize, output: &mut [f32], argmax: &mut [u32]) {
         let [h, w, c] = self.in_shape;
         let [oh, ow, _] = self.out_shape;
         let [ph, pw] = self.pool;
@@ -1047,7 +1047,7 @@ impl MaxPool2D {
                 let o = (b * oh + out_y) * ow * c + ch;
                 for (out_x, (&m, &a)) in best.iter().zip(&arg).enumerate() {
                     output[o + out_x * c] = m;
-                    self.argmax[o + out_x * c] = a;
+                    argmax[o + out_x * c] = a;
                 }
             }
         }
@@ -1058,12 +1058,110 @@ impl MaxPool2D {
         let [h, w, c] = self.in_shape;
         d_in.clear();
         d_in.resize(batch * h * w * c, 0.0);
-        for ((&g, &i), &y) in d_out.iter().zip(&self.argmax).zip(output) {
+        self.route(output, d_out, &self.argmax, d_in);
+    }
+
+    /// Add each output's gradient to the input element that won its window (`argmax` indexes `d_in`).
+    fn route(&self, output: &[f32], d_out: &[f32], argmax: &[u32], d_in: &mut [f32]) {
+        for ((&g, &i), &y) in d_out.iter().zip(argmax).zip(output) {
             // whether a window passes its gradient depends on the data: a select, not a branch
             let g = select_unpredictable(self.relu_input && y <= 0.0, 0.0, g);
             if let Some(d) = d_in.get_mut(i as usize) {
                 *d += g;
             }
+        }
+    }
+}
+
+/// A conv whose ReLU output feeds a max pool, run one image at a time through both layers: the
+/// image's conv planes (P·O values) stay in the first-level cache between the conv and the pool, and the
+/// batch's conv output is never stored. The backward pass likewise routes the pool's gradient into one
+/// image's planes and hands them to the conv's gradient at once. Same arithmetic, in the same order, as
+/// the two layers run one after the other.
+pub(crate) struct ConvPool<'a> {
+    pub conv: &'a mut Conv2D,
+    pub pool: &'a mut MaxPool2D,
+}
+
+impl ConvPool<'_> {
+    /// Whether the pair can run fused: a planar conv whose ReLU gradient the pool applies.
+    pub fn fits(conv: &Conv2D, pool: &MaxPool2D) -> bool {
+        conv.planar_output && conv.pool_masks_relu && pool.planar_input
+    }
+
+    pub fn forward(&mut self, input: &[f32], batch: usize, output: &mut Vec<f32>) {
+        let ConvPool { conv, pool } = self;
+        let [oh, ow, o] = conv.out_shape;
+        let positions = oh * ow;
+        let pooled = pool.out_shape.iter().product::<usize>();
+        conv.im2col(input, batch);
+        output.resize(batch * pooled, 0.0); // fully overwritten
+        let mut argmax = std::mem::take(&mut pool.argmax);
+        argmax.resize(output.len(), 0);
+        let relu = conv.activation == Activation::Relu;
+        let mut planes = std::mem::take(&mut conv.scratch);
+        planes.resize(positions * o, 0.0);
+        for (b, (out, arg)) in output
+            .chunks_exact_mut(pooled)
+            .zip(argmax.chunks_exact_mut(pooled))
+            .enumerate()
+        {
+            kernels::conv_forward_image(
+                &conv.cols,
+                b,
+                positions,
+                &conv.weights,
+                &conv.bias,
+                relu,
+                &mut planes,
+            );
+            // argmax indexes this image's planes
+            pool.pool_planes(&planes, 1, out, arg);
+        }
+        pool.argmax = argmax;
+        conv.scratch = planes;
+    }
+
+    /// The pool's and the conv's backward passes; `output` and `d_out` are the pool's.
+    pub fn backward(
+        &mut self,
+        output: &[f32],
+        d_out: &[f32],
+        batch: usize,
+        d_in: Option<&mut Vec<f32>>,
+    ) {
+        let ConvPool { conv, pool } = self;
+        let [h, w, c] = conv.in_shape;
+        let [oh, ow, o] = conv.out_shape;
+        let positions = oh * ow;
+        let pooled = pool.out_shape.iter().product::<usize>();
+        let k = conv.k();
+        let mut acc = kernels::GradAccumulator::new(o, k);
+        let mut dcols = match d_in {
+            Some(_) => vec![0.0; k * batch * positions],
+            None => Vec::new(),
+        };
+        let mut d_planes = std::mem::take(&mut conv.scratch);
+        for (b, ((y, dy), arg)) in output
+            .chunks_exact(pooled)
+            .zip(d_out.chunks_exact(pooled))
+            .zip(pool.argmax.chunks_exact(pooled))
+            .enumerate()
+        {
+            d_planes.clear();
+            d_planes.resize(positions * o, 0.0);
+            pool.route(y, dy, arg, &mut d_planes);
+            acc.add_image(&conv.cols, b, positions, &d_planes);
+            if !dcols.is_empty() {
+                kernels::dcols_image(&conv.weights, &d_planes, b, positions, &mut dcols);
+            }
+        }
+        acc.finish(&mut conv.grad_weights, &mut conv.grad_bias);
+        conv.scratch = d_planes;
+        if let Some(d_in) = d_in {
+            d_in.clear();
+            d_in.resize(batch * h * w * c, 0.0);
+            conv.col2im(&dcols, batch, d_in);
         }
     }
 }

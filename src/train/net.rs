@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::train::layers::{Activation, Layer, LayerSpec, Padding};
+use crate::train::layers::{Activation, ConvPool, Layer, LayerSpec, Padding};
 use crate::train::loss::softmax_cross_entropy;
 
 /// An architecture: input shape and layer specs (serializable, so the browser can offer others).
@@ -143,12 +143,20 @@ impl Sequential {
 
     /// Forward pass over the batch already in [`Sequential::input_buffer`].
     pub fn forward_filled(&mut self, batch: usize) -> &[f32] {
-        for (i, layer) in self.layers.iter_mut().enumerate() {
-            if layer.is_view() {
+        let mut i = 0;
+        while i < self.layers.len() {
+            let (before, after) = self.acts.split_at_mut(i + 1);
+            let input = &before[self.source[i]];
+            if let Some(mut pair) = conv_pool(&mut self.layers, i) {
+                // the conv's own output (after[0]) is skipped
+                pair.forward(input, batch, &mut after[1]);
+                i += 2;
                 continue;
             }
-            let (before, after) = self.acts.split_at_mut(i + 1);
-            layer.forward(&before[self.source[i]], batch, &mut after[0]);
+            if !self.layers[i].is_view() {
+                self.layers[i].forward(input, batch, &mut after[0]);
+            }
+            i += 1;
         }
         let last = self.source.last().copied().unwrap_or(0);
         &self.acts[last]
@@ -178,12 +186,22 @@ impl Sequential {
             .iter()
             .position(Layer::has_params)
             .unwrap_or(usize::MAX);
-        for i in (0..self.layers.len()).rev() {
-            if i < first_param {
-                break;
-            }
+        let mut end = self.layers.len();
+        while end > first_param {
+            let i = end - 1;
             // a view's gradient is its output's gradient, reinterpreted
             if self.layers[i].is_view() {
+                end -= 1;
+                continue;
+            }
+            if i > 0
+                && let Some(mut pair) = conv_pool(&mut self.layers, i - 1)
+            {
+                let need_input_grad = i - 1 > first_param;
+                let output = &self.acts[self.source[i + 1]];
+                pair.backward(output, d_out, batch, need_input_grad.then_some(&mut *d_in));
+                std::mem::swap(d_out, d_in);
+                end -= 2;
                 continue;
             }
             let need_input_grad = i > first_param;
@@ -196,6 +214,7 @@ impl Sequential {
                 need_input_grad.then_some(&mut *d_in),
             );
             std::mem::swap(d_out, d_in);
+            end -= 1;
         }
         (loss, correct)
     }
@@ -206,6 +225,16 @@ impl Sequential {
             .iter_mut()
             .flat_map(Layer::params_and_grads)
             .collect()
+    }
+}
+
+/// Layers `i` and `i + 1` as a fused conv → max pool pair, if they are one (see [`ConvPool`]).
+fn conv_pool(layers: &mut [Layer], i: usize) -> Option<ConvPool<'_>> {
+    match layers.get_mut(i..i + 2)? {
+        [Layer::Conv2D(conv), Layer::MaxPool2D(pool)] if ConvPool::fits(conv, pool) => {
+            Some(ConvPool { conv, pool })
+        }
+        _ => None,
     }
 }
 
@@ -320,6 +349,79 @@ mod tests {
             ],
         };
         gradient_check(arch, 2);
+    }
+
+    /// Two convs, the second fused with its pool, so the fused pair also computes an input gradient.
+    fn conv_conv_pool() -> Architecture {
+        let conv = |filters, padding| LayerSpec::Conv2D {
+            filters,
+            kernel: [3, 3],
+            strides: [1, 1],
+            padding,
+            activation: Activation::Relu,
+        };
+        Architecture {
+            input_shape: vec![9, 10, 2],
+            layers: vec![
+                conv(3, Padding::Same),
+                conv(4, Padding::Valid),
+                LayerSpec::MaxPool2D {
+                    pool: [2, 2],
+                    strides: [2, 2],
+                },
+                LayerSpec::Flatten,
+                LayerSpec::Dense {
+                    units: 4,
+                    activation: Activation::Linear,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn gradients_through_a_fused_conv_pool_after_a_conv() {
+        gradient_check(conv_conv_pool(), 3);
+    }
+
+    #[test]
+    fn fused_conv_pool_matches_the_layers_run_apart() {
+        for arch in [conv_conv_pool(), Architecture::tutorial()] {
+            let mut fused = Sequential::new(&arch, 4).unwrap();
+            let mut apart = fused.clone();
+            let mut pairs = 0;
+            for layer in apart.layers.iter_mut() {
+                if let Layer::Conv2D(conv) = layer
+                    && conv.pool_masks_relu
+                {
+                    // the pool still masks; the conv just no longer relies on it, so no fusion
+                    conv.pool_masks_relu = false;
+                    pairs += 1;
+                }
+            }
+            assert_eq!(pairs, 1);
+            assert!((0..fused.layers.len()).any(|i| conv_pool(&mut fused.layers, i).is_some()));
+            assert!((0..apart.layers.len()).all(|i| conv_pool(&mut apart.layers, i).is_none()));
+            let mut rng = Rng::new(7);
+            let batch = 5;
+            let x: Vec<f32> = (0..batch * fused.input_len())
+                .map(|_| rng.uniform(0.0, 1.0))
+                .collect();
+            let y: Vec<u8> = (0..batch)
+                .map(|i| (i % fused.num_outputs()) as u8)
+                .collect();
+            assert_eq!(
+                fused.forward_backward(&x, &y),
+                apart.forward_backward(&x, &y)
+            );
+            let grads = |n: &mut Sequential| -> Vec<Vec<f32>> {
+                n.params_and_grads()
+                    .into_iter()
+                    .map(|(_, g)| g.to_vec())
+                    .collect()
+            };
+            assert_eq!(grads(&mut fused), grads(&mut apart));
+            assert_eq!(fused.forward(&x, batch), apart.forward(&x, batch));
+        }
     }
 
     #[test]
