@@ -526,14 +526,39 @@ impl Conv2D {
     fn backward(
         &mut self,
         output: &[f32],
-        d_out: &mut [f32],
+        d_out: &[f32],
         batch: usize,
         d_in: Option<&mut Vec<f32>>,
+    ) {
+        let [oh, ow, o] = self.out_shape;
+        let size = oh * ow * o;
+        let relu = self.activation == Activation::Relu;
+        let planar = self.planar_output;
+        self.backward_planes(batch, d_in, |b, d_planes| {
+            let images = b * size..(b + 1) * size;
+            let (Some(y), Some(dy)) = (output.get(images.clone()), d_out.get(images)) else {
+                return;
+            };
+            // dY of this image as channel planes, zero where the ReLU was off
+            if planar {
+                kernels::mask_planes(y, dy, relu, d_planes);
+            } else {
+                kernels::nhwc_to_masked_planes(y, dy, o, relu, d_planes);
+            }
+        });
+    }
+
+    /// The weight and bias gradients, and the input gradient if `d_in` is given, from the output
+    /// gradient of each image as O channel planes, which `image_grad(b, planes)` writes (over zeros).
+    fn backward_planes(
+        &mut self,
+        batch: usize,
+        d_in: Option<&mut Vec<f32>>,
+        mut image_grad: impl FnMut(usize, &mut [f32]),
     ) {
         let [h, w, c] = self.in_shape;
         let [oh, ow, o] = self.out_shape;
         let positions = oh * ow;
-        let relu = self.activation == Activation::Relu;
         let k = self.k();
         let mut acc = kernels::GradAccumulator::new(o, k);
         let mut dcols = match d_in {
@@ -541,25 +566,10 @@ impl Conv2D {
             None => Vec::new(),
         };
         let mut d_planes = std::mem::take(&mut self.scratch);
-        d_planes.resize(positions * o, 0.0);
-        for (b, (y, dy)) in output
-            .chunks_exact(positions * o)
-            .zip(d_out.chunks_exact(positions * o))
-            .enumerate()
-        {
-            // dY of this image as channel planes, zero where the ReLU was off (a max pool reading
-            // our planes already routed nothing there)
-            if self.planar_output && self.pool_masks_relu {
-                acc.add_image(&self.cols, b, positions, dy);
-                if !dcols.is_empty() {
-                    kernels::dcols_image(&self.weights, dy, b, positions, &mut dcols);
-                }
-                continue;
-            } else if self.planar_output {
-                kernels::mask_planes(y, dy, relu, &mut d_planes);
-            } else {
-                kernels::nhwc_to_masked_planes(y, dy, o, relu, &mut d_planes);
-            }
+        for b in 0..batch {
+            d_planes.clear();
+            d_planes.resize(positions * o, 0.0);
+            image_grad(b, &mut d_planes);
             acc.add_image(&self.cols, b, positions, &d_planes);
             if !dcols.is_empty() {
                 kernels::dcols_image(&self.weights, &d_planes, b, positions, &mut dcols);
@@ -1131,38 +1141,19 @@ impl ConvPool<'_> {
         d_in: Option<&mut Vec<f32>>,
     ) {
         let ConvPool { conv, pool } = self;
-        let [h, w, c] = conv.in_shape;
-        let [oh, ow, o] = conv.out_shape;
-        let positions = oh * ow;
         let pooled = pool.out_shape.iter().product::<usize>();
-        let k = conv.k();
-        let mut acc = kernels::GradAccumulator::new(o, k);
-        let mut dcols = match d_in {
-            Some(_) => vec![0.0; k * batch * positions],
-            None => Vec::new(),
-        };
-        let mut d_planes = std::mem::take(&mut conv.scratch);
-        for (b, ((y, dy), arg)) in output
-            .chunks_exact(pooled)
-            .zip(d_out.chunks_exact(pooled))
-            .zip(pool.argmax.chunks_exact(pooled))
-            .enumerate()
-        {
-            d_planes.clear();
-            d_planes.resize(positions * o, 0.0);
-            pool.route(y, dy, arg, &mut d_planes);
-            acc.add_image(&conv.cols, b, positions, &d_planes);
-            if !dcols.is_empty() {
-                kernels::dcols_image(&conv.weights, &d_planes, b, positions, &mut dcols);
+        let argmax = &pool.argmax;
+        conv.backward_planes(batch, d_in, |b, d_planes| {
+            let images = b * pooled..(b + 1) * pooled;
+            if let (Some(y), Some(dy), Some(arg)) = (
+                output.get(images.clone()),
+                d_out.get(images.clone()),
+                argmax.get(images),
+            ) {
+                // argmax indexes this image's planes
+                pool.route(y, dy, arg, d_planes);
             }
-        }
-        acc.finish(&mut conv.grad_weights, &mut conv.grad_bias);
-        conv.scratch = d_planes;
-        if let Some(d_in) = d_in {
-            d_in.clear();
-            d_in.resize(batch * h * w * c, 0.0);
-            conv.col2im(&dcols, batch, d_in);
-        }
+        });
     }
 }
 
