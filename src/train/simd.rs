@@ -249,10 +249,296 @@ pub fn max_pool_2x2_planes(
     true
 }
 
+/// Units per register tile of the dense kernels (5 accumulators, the tutorial's 10 units in two tiles).
+const UNIT_TILE: usize = 5;
+
+/// The lanes of `v` summed in lane order.
+#[inline]
+#[target_feature(enable = "avx")]
+fn lane_sum(v: __m256) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    store(&mut lanes, v);
+    lanes.iter().sum()
+}
+
+/// Dense layer forward without bias: `out[b·U + u] = Σ_i x[b·N + i] · w[u·N + i]` (`x`: batch×N,
+/// `w`: U×N). Returns false, doing nothing, if the slices do not have those sizes. Two samples share
+/// each tile of weight loads.
+#[target_feature(enable = "avx2,fma")]
+pub fn dense_forward(x: &[f32], w: &[f32], out: &mut [f32], n: usize, units: usize) -> bool {
+    let batch = out.len() / units.max(1);
+    if n == 0
+        || units == 0
+        || x.len() != batch * n
+        || w.len() != units * n
+        || out.len() != batch * units
+    {
+        return false;
+    }
+    let mut samples = x.chunks_exact(n).zip(out.chunks_exact_mut(units));
+    while let Some((x0, o0)) = samples.next() {
+        let mut second = samples.next();
+        let mut u = 0;
+        while u + UNIT_TILE <= units {
+            let rows = &w[u * n..(u + UNIT_TILE) * n];
+            match &mut second {
+                Some((x1, o1)) => dot_tile::<UNIT_TILE, 2>([x0, x1], rows, [o0, o1], u),
+                None => dot_tile::<UNIT_TILE, 1>([x0], rows, [o0], u),
+            }
+            u += UNIT_TILE;
+        }
+        for u in u..units {
+            let rows = &w[u * n..(u + 1) * n];
+            match &mut second {
+                Some((x1, o1)) => dot_tile::<1, 2>([x0, x1], rows, [o0, o1], u),
+                None => dot_tile::<1, 1>([x0], rows, [o0], u),
+            }
+        }
+    }
+    true
+}
+
+/// `out[s][u + t] = Σ_i x[s][i] · rows[t·N + i]` for `T` rows of `N = x[s].len()` and `S` samples.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn dot_tile<const T: usize, const S: usize>(
+    x: [&[f32]; S],
+    rows: &[f32],
+    out: [&mut [f32]; S],
+    u: usize,
+) {
+    let n = rows.len() / T;
+    let rows: [(&[[f32; LANES]], &[f32]); T] =
+        std::array::from_fn(|t| rows[t * n..(t + 1) * n].as_chunks::<LANES>());
+    let xs: [(&[[f32; LANES]], &[f32]); S] = std::array::from_fn(|s| x[s].as_chunks::<LANES>());
+    let mut acc = [[_mm256_setzero_ps(); T]; S];
+    for c in 0..rows[0].0.len() {
+        let xv: [__m256; S] = std::array::from_fn(|s| load(&xs[s].0[c]));
+        for t in 0..T {
+            let wv = load(&rows[t].0[c]);
+            for s in 0..S {
+                acc[s][t] = _mm256_fmadd_ps(xv[s], wv, acc[s][t]);
+            }
+        }
+    }
+    for (s, o) in out.into_iter().enumerate() {
+        for t in 0..T {
+            let mut sum = lane_sum(acc[s][t]);
+            for (&a, &b) in xs[s].1.iter().zip(rows[t].1) {
+                sum = a.mul_add(b, sum);
+            }
+            o[u + t] = sum;
+        }
+    }
+}
+
+/// Dense layer weight gradient: `gw[u·N + i] = Σ_b d[b·U + u] · x[b·N + i]` (`d`: batch×U, `x`:
+/// batch×N). Returns false, doing nothing, if the slices do not have those sizes.
+#[target_feature(enable = "avx2,fma")]
+pub fn dense_weight_grad(d: &[f32], x: &[f32], gw: &mut [f32], n: usize, units: usize) -> bool {
+    let batch = d.len() / units.max(1);
+    if n == 0
+        || units == 0
+        || d.len() != batch * units
+        || x.len() != batch * n
+        || gw.len() != units * n
+    {
+        return false;
+    }
+    let whole = n / LANES * LANES;
+    for c in (0..whole).step_by(LANES) {
+        let mut u = 0;
+        while u + UNIT_TILE <= units {
+            grad_tile::<UNIT_TILE>(d, x, gw, n, units, u, c);
+            u += UNIT_TILE;
+        }
+        for u in u..units {
+            grad_tile::<1>(d, x, gw, n, units, u, c);
+        }
+    }
+    for u in 0..units {
+        for i in whole..n {
+            let mut sum = 0.0f32;
+            for (db, xb) in d.chunks_exact(units).zip(x.chunks_exact(n)) {
+                sum = db[u].mul_add(xb[i], sum);
+            }
+            gw[u * n + i] = sum;
+        }
+    }
+    true
+}
+
+/// Columns `c..c + 8` of weight-gradient rows `u..u + T`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn grad_tile<const T: usize>(
+    d: &[f32],
+    x: &[f32],
+    gw: &mut [f32],
+    n: usize,
+    units: usize,
+    u: usize,
+    c: usize,
+) {
+    let mut acc = [_mm256_setzero_ps(); T];
+    for (db, xb) in d.chunks_exact(units).zip(x.chunks_exact(n)) {
+        let Some(xv) = xb[c..].first_chunk::<LANES>() else {
+            return;
+        };
+        let xv = load(xv);
+        for t in 0..T {
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(db[u + t]), xv, acc[t]);
+        }
+    }
+    for (t, a) in acc.into_iter().enumerate() {
+        if let Some(dst) = gw[(u + t) * n + c..].first_chunk_mut::<LANES>() {
+            store(dst, a);
+        }
+    }
+}
+
+/// Dense layer input gradient: `dx[b·N + i] = Σ_u d[b·U + u] · w[u·N + i]` (`d`: batch×U, `w`: U×N).
+/// Returns false, doing nothing, if the slices do not have those sizes. Column block by column block,
+/// a tile of weight vectors stays in registers while every sample of the batch uses it (so the weights
+/// are read once per batch, not once per sample).
+#[target_feature(enable = "avx2,fma")]
+pub fn dense_input_grad(d: &[f32], w: &[f32], dx: &mut [f32], n: usize, units: usize) -> bool {
+    let batch = d.len() / units.max(1);
+    if n == 0
+        || units == 0
+        || d.len() != batch * units
+        || w.len() != units * n
+        || dx.len() != batch * n
+    {
+        return false;
+    }
+    let whole = n / LANES * LANES;
+    for c in (0..whole).step_by(LANES) {
+        let mut u = 0;
+        while u + UNIT_TILE <= units {
+            input_grad_tile::<UNIT_TILE>(d, w, dx, n, units, u, c);
+            u += UNIT_TILE;
+        }
+        for u in u..units {
+            input_grad_tile::<1>(d, w, dx, n, units, u, c);
+        }
+    }
+    for (db, dxb) in d.chunks_exact(units).zip(dx.chunks_exact_mut(n)) {
+        for i in whole..n {
+            let mut sum = 0.0f32;
+            for (u, &g) in db.iter().enumerate() {
+                sum = g.mul_add(w[u * n + i], sum);
+            }
+            dxb[i] = sum;
+        }
+    }
+    true
+}
+
+/// Adds units `u..u + T`'s terms to columns `c..c + 8` of every sample's input gradient (the first
+/// tile, `u = 0`, starts the sums).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn input_grad_tile<const T: usize>(
+    d: &[f32],
+    w: &[f32],
+    dx: &mut [f32],
+    n: usize,
+    units: usize,
+    u: usize,
+    c: usize,
+) {
+    let mut wv = [_mm256_setzero_ps(); T];
+    for (t, v) in wv.iter_mut().enumerate() {
+        let Some(row) = w[(u + t) * n + c..].first_chunk::<LANES>() else {
+            return;
+        };
+        *v = load(row);
+    }
+    for (db, dxb) in d.chunks_exact(units).zip(dx.chunks_exact_mut(n)) {
+        let Some(dst) = dxb[c..].first_chunk_mut::<LANES>() else {
+            return;
+        };
+        let mut acc = if u == 0 {
+            _mm256_setzero_ps()
+        } else {
+            load(dst)
+        };
+        for t in 0..T {
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(db[u + t]), wv[t], acc);
+        }
+        store(dst, acc);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rng::Rng;
+
+    /// The three dense kernels against direct f64 sums, on sizes with partial vectors, partial unit
+    /// tiles and an odd batch; wrong sizes are refused.
+    #[test]
+    fn dense_kernels_match_direct_sums() {
+        if !(std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma"))
+        {
+            return;
+        }
+        let mut rng = Rng::new(4);
+        for (batch, n, units) in [(3, 21, 7), (32, 2028, 10), (1, 8, 1), (5, 13, 5)] {
+            let mut v =
+                |len: usize| -> Vec<f32> { (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect() };
+            let (x, w, d) = (v(batch * n), v(units * n), v(batch * units));
+            let close =
+                |got: f32, want: f64| (got as f64 - want).abs() <= 1e-5 * (1.0 + want.abs());
+            let mut out = vec![0.0; batch * units];
+            let mut gw = vec![0.0; units * n];
+            let mut dx = vec![0.0; batch * n];
+            // SAFETY: AVX2 and FMA are available (checked above).
+            unsafe {
+                assert!(dense_forward(&x, &w, &mut out, n, units));
+                assert!(dense_weight_grad(&d, &x, &mut gw, n, units));
+                assert!(dense_input_grad(&d, &w, &mut dx, n, units));
+                assert!(!dense_forward(&x[1..], &w, &mut out, n, units));
+                assert!(!dense_weight_grad(&d, &x, &mut gw[1..], n, units));
+                assert!(!dense_input_grad(&d, &w[1..], &mut dx, n, units));
+            }
+            for b in 0..batch {
+                for u in 0..units {
+                    let want: f64 = (0..n)
+                        .map(|i| x[b * n + i] as f64 * w[u * n + i] as f64)
+                        .sum();
+                    assert!(
+                        close(out[b * units + u], want),
+                        "forward {batch}×{n}×{units} ({b}, {u})"
+                    );
+                }
+            }
+            for u in 0..units {
+                for i in 0..n {
+                    let want: f64 = (0..batch)
+                        .map(|b| d[b * units + u] as f64 * x[b * n + i] as f64)
+                        .sum();
+                    assert!(
+                        close(gw[u * n + i], want),
+                        "weight grad {batch}×{n}×{units} ({u}, {i})"
+                    );
+                }
+            }
+            for b in 0..batch {
+                for i in 0..n {
+                    let want: f64 = (0..units)
+                        .map(|u| d[b * units + u] as f64 * w[u * n + i] as f64)
+                        .sum();
+                    assert!(
+                        close(dx[b * n + i], want),
+                        "input grad {batch}×{n}×{units} ({b}, {i})"
+                    );
+                }
+            }
+        }
+    }
 
     /// The vector pool against a direct scalar one: same maxima, same winning indices (first maximum
     /// in window order), including ties and rows whose last step overlaps the previous one.
