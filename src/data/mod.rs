@@ -5,7 +5,7 @@ pub mod draw;
 pub mod idx;
 pub mod mnist;
 
-pub use batch::{epoch_batches, fill_batch};
+pub use batch::{epoch_batches, fill_batch, prefetch_images};
 pub use idx::{Idx, IdxType, parse_idx};
 #[cfg(not(target_arch = "wasm32"))]
 pub use mnist::find_data_dir;

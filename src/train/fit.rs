@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Dataset, epoch_batches, fill_batch};
+use crate::data::{Dataset, epoch_batches, fill_batch, prefetch_images};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::train::adam::Adam;
@@ -195,6 +195,9 @@ impl Trainer {
         let n = indices.len();
         self.y.resize(n, 0);
         fill_batch(train, indices, self.net.input_buffer(n), &mut self.y);
+        if let Some(next) = self.batches.get(self.step + 1) {
+            prefetch_images(train, next);
+        }
         let (loss, correct) = self.net.forward_backward_filled(&self.y);
         let alpha = self.optimizer.step_size();
         let moments = self.m.iter_mut().zip(self.v.iter_mut());

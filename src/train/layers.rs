@@ -90,6 +90,8 @@ pub struct MaxPool2D {
     /// The input is a ReLU's output: a window whose maximum is not positive passes no gradient (the
     /// ReLU would block it), so the conv before can use this layer's input gradient as is.
     pub(crate) relu_input: bool,
+    /// Per output, the index of the input element that won its window; in output (NHWC) order, or in
+    /// plane order (`[N][C][OH][OW]`) when the input is planar.
     argmax: Vec<u32>,
 }
 
@@ -1018,7 +1020,8 @@ impl MaxPool2D {
         }
     }
 
-    /// Pool `batch` images of channel planes into NHWC `output`; `argmax` indexes `input`.
+    /// Pool `batch` images of channel planes into NHWC `output`; `argmax`, in plane order, indexes
+    /// `input`.
     fn pool_planes(&self, input: &[f32], batch: usize, output: &mut [f32], argmax: &mut [u32]) {
         #[cfg(target_arch = "x86_64")]
         if self.pool == [2, 2]
@@ -1100,10 +1103,10 @@ impl MaxPool2D {
                     }
                 }
                 let o = (b * oh + out_y) * ow * c + ch;
-                for (out_x, (&m, &a)) in best.iter().zip(&arg).enumerate() {
+                for (out_x, &m) in best.iter().enumerate() {
                     output[o + out_x * c] = m;
-                    argmax[o + out_x * c] = a;
                 }
+                argmax[(plane_index * oh + out_y) * ow..][..ow].copy_from_slice(&arg);
             }
         }
     }
@@ -1118,11 +1121,28 @@ impl MaxPool2D {
 
     /// Add each output's gradient to the input element that won its window (`argmax` indexes `d_in`).
     fn route(&self, output: &[f32], d_out: &[f32], argmax: &[u32], d_in: &mut [f32]) {
-        for ((&g, &i), &y) in d_out.iter().zip(argmax).zip(output) {
+        let mut add = |g: f32, y: f32, i: u32| {
             // whether a window passes its gradient depends on the data: a select, not a branch
             let g = select_unpredictable(self.relu_input && y <= 0.0, 0.0, g);
             if let Some(d) = d_in.get_mut(i as usize) {
                 *d += g;
+            }
+        };
+        if !self.planar_input {
+            for ((&g, &i), &y) in d_out.iter().zip(argmax).zip(output) {
+                add(g, y, i);
+            }
+            return;
+        }
+        let [oh, ow, c] = self.out_shape;
+        let p = oh * ow;
+        for (plane, args) in argmax.chunks_exact(p.max(1)).enumerate() {
+            let (b, ch) = (plane / c, plane % c);
+            for (pos, &i) in args.iter().enumerate() {
+                let j = (b * p + pos) * c + ch;
+                if let (Some(&g), Some(&y)) = (d_out.get(j), output.get(j)) {
+                    add(g, y, i);
+                }
             }
         }
     }

@@ -172,8 +172,8 @@ fn store_u32(a: &mut [u32; LANES], v: __m256i) {
 }
 
 /// A 2×2, stride-2 max pool over channel planes (`planes`: `count` planes of `h × w`), writing NHWC
-/// output (`c` channels) and, per output, the plane index of its window's first maximum (in the order
-/// top-left, top-right, bottom-left, bottom-right). Eight windows of a row per step: the even and odd
+/// output (`c` channels) and, per output in plane order (`[count][h/2][w/2]`), the index into `planes`
+/// of its window's first maximum (in the order top-left, top-right, bottom-left, bottom-right). Eight windows of a row per step: the even and odd
 /// columns are separated with shuffles, then three compare-and-blend rounds; a row's last step is
 /// shifted back to end at its last window (recomputing a few, which gives the same values) instead of
 /// running a scalar tail. Rows with fewer than 8 windows return `false` untouched.
@@ -204,7 +204,6 @@ pub fn max_pool_2x2_planes(
         (even, odd)
     };
     let mut best = [0.0f32; LANES];
-    let mut arg = [0u32; LANES];
     let starts: Vec<usize> = (0..ow / LANES)
         .map(|s| s * LANES)
         .chain((ow % LANES != 0).then_some(ow - LANES))
@@ -238,10 +237,11 @@ pub fn max_pool_2x2_planes(
                     ));
                 }
                 store(&mut best, m);
-                store_u32(&mut arg, a);
                 for j in 0..LANES {
                     output[o + (x + j) * c] = best[j];
-                    argmax[o + (x + j) * c] = arg[j];
+                }
+                if let Some(arg) = argmax[(index * oh + out_y) * ow + x..].first_chunk_mut() {
+                    store_u32(arg, a);
                 }
             }
         }
@@ -573,7 +573,7 @@ mod tests {
                         }
                         let o = ((b * oh + y) * ow + x) * c + ch;
                         assert_eq!(
-                            (out[o], arg[o] as usize),
+                            (out[o], arg[(index * oh + y) * ow + x] as usize),
                             best,
                             "plane {index} window ({y}, {x})"
                         );
