@@ -173,7 +173,8 @@ fn store_u32(a: &mut [u32; LANES], v: __m256i) {
 
 /// A 2×2, stride-2 max pool over channel planes (`planes`: `count` planes of `h × w`), writing NHWC
 /// output (`c` channels) and, per output in plane order (`[count][h/2][w/2]`), the index into `planes`
-/// of its window's first maximum (in the order top-left, top-right, bottom-left, bottom-right). Eight windows of a row per step: the even and odd
+/// of its window's first maximum (in the order top-left, top-right, bottom-left, bottom-right). Eight
+/// windows of a row per step: the even and odd
 /// columns are separated with shuffles, then three compare-and-blend rounds; a row's last step is
 /// shifted back to end at its last window (recomputing a few, which gives the same values) instead of
 /// running a scalar tail. Rows with fewer than 8 windows return `false` untouched.
