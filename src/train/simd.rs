@@ -262,37 +262,51 @@ fn lane_sum(v: __m256) -> f32 {
     lanes.iter().sum()
 }
 
+/// The batch size of a dense product: `batch_by_units` holds whole rows of `units`, and the other two
+/// slices are `batch × n` and `units × n` long; `None` if they are not.
+fn dense_batch(
+    batch_by_units: usize,
+    batch_by_n: usize,
+    units_by_n: usize,
+    n: usize,
+    units: usize,
+) -> Option<usize> {
+    let batch = batch_by_units / units.max(1);
+    (n > 0
+        && units > 0
+        && batch_by_units == batch * units
+        && batch_by_n == batch * n
+        && units_by_n == units * n)
+        .then_some(batch)
+}
+
+/// `(first unit, tile size)` of the unit tiles: whole tiles of `UNIT_TILE`, then single units.
+fn unit_tiles(units: usize) -> impl Iterator<Item = (usize, usize)> {
+    let whole = units / UNIT_TILE * UNIT_TILE;
+    (0..whole)
+        .step_by(UNIT_TILE)
+        .map(|u| (u, UNIT_TILE))
+        .chain((whole..units).map(|u| (u, 1)))
+}
+
 /// Dense layer forward without bias: `out[b·U + u] = Σ_i x[b·N + i] · w[u·N + i]` (`x`: batch×N,
 /// `w`: U×N). Returns false, doing nothing, if the slices do not have those sizes. Two samples share
 /// each tile of weight loads.
 #[target_feature(enable = "avx2,fma")]
 pub fn dense_forward(x: &[f32], w: &[f32], out: &mut [f32], n: usize, units: usize) -> bool {
-    let batch = out.len() / units.max(1);
-    if n == 0
-        || units == 0
-        || x.len() != batch * n
-        || w.len() != units * n
-        || out.len() != batch * units
-    {
+    if dense_batch(out.len(), x.len(), w.len(), n, units).is_none() {
         return false;
     }
     let mut samples = x.chunks_exact(n).zip(out.chunks_exact_mut(units));
     while let Some((x0, o0)) = samples.next() {
         let mut second = samples.next();
-        let mut u = 0;
-        while u + UNIT_TILE <= units {
-            let rows = &w[u * n..(u + UNIT_TILE) * n];
-            match &mut second {
-                Some((x1, o1)) => dot_tile::<UNIT_TILE, 2>([x0, x1], rows, [o0, o1], u),
-                None => dot_tile::<UNIT_TILE, 1>([x0], rows, [o0], u),
-            }
-            u += UNIT_TILE;
-        }
-        for u in u..units {
-            let rows = &w[u * n..(u + 1) * n];
-            match &mut second {
-                Some((x1, o1)) => dot_tile::<1, 2>([x0, x1], rows, [o0, o1], u),
-                None => dot_tile::<1, 1>([x0], rows, [o0], u),
+        for (u, tile) in unit_tiles(units) {
+            let rows = &w[u * n..(u + tile) * n];
+            match (&mut second, tile == UNIT_TILE) {
+                (Some((x1, o1)), true) => dot_tile::<UNIT_TILE, 2>([x0, x1], rows, [o0, o1], u),
+                (None, true) => dot_tile::<UNIT_TILE, 1>([x0], rows, [o0], u),
+                (Some((x1, o1)), false) => dot_tile::<1, 2>([x0, x1], rows, [o0, o1], u),
+                (None, false) => dot_tile::<1, 1>([x0], rows, [o0], u),
             }
         }
     }
@@ -337,24 +351,17 @@ fn dot_tile<const T: usize, const S: usize>(
 /// batch×N). Returns false, doing nothing, if the slices do not have those sizes.
 #[target_feature(enable = "avx2,fma")]
 pub fn dense_weight_grad(d: &[f32], x: &[f32], gw: &mut [f32], n: usize, units: usize) -> bool {
-    let batch = d.len() / units.max(1);
-    if n == 0
-        || units == 0
-        || d.len() != batch * units
-        || x.len() != batch * n
-        || gw.len() != units * n
-    {
+    if dense_batch(d.len(), x.len(), gw.len(), n, units).is_none() {
         return false;
     }
     let whole = n / LANES * LANES;
     for c in (0..whole).step_by(LANES) {
-        let mut u = 0;
-        while u + UNIT_TILE <= units {
-            grad_tile::<UNIT_TILE>(d, x, gw, n, units, u, c);
-            u += UNIT_TILE;
-        }
-        for u in u..units {
-            grad_tile::<1>(d, x, gw, n, units, u, c);
+        for (u, tile) in unit_tiles(units) {
+            if tile == UNIT_TILE {
+                grad_tile::<UNIT_TILE>(d, x, gw, n, units, u, c);
+            } else {
+                grad_tile::<1>(d, x, gw, n, units, u, c);
+            }
         }
     }
     for u in 0..units {
@@ -404,24 +411,17 @@ fn grad_tile<const T: usize>(
 /// are read once per batch, not once per sample).
 #[target_feature(enable = "avx2,fma")]
 pub fn dense_input_grad(d: &[f32], w: &[f32], dx: &mut [f32], n: usize, units: usize) -> bool {
-    let batch = d.len() / units.max(1);
-    if n == 0
-        || units == 0
-        || d.len() != batch * units
-        || w.len() != units * n
-        || dx.len() != batch * n
-    {
+    if dense_batch(d.len(), dx.len(), w.len(), n, units).is_none() {
         return false;
     }
     let whole = n / LANES * LANES;
     for c in (0..whole).step_by(LANES) {
-        let mut u = 0;
-        while u + UNIT_TILE <= units {
-            input_grad_tile::<UNIT_TILE>(d, w, dx, n, units, u, c);
-            u += UNIT_TILE;
-        }
-        for u in u..units {
-            input_grad_tile::<1>(d, w, dx, n, units, u, c);
+        for (u, tile) in unit_tiles(units) {
+            if tile == UNIT_TILE {
+                input_grad_tile::<UNIT_TILE>(d, w, dx, n, units, u, c);
+            } else {
+                input_grad_tile::<1>(d, w, dx, n, units, u, c);
+            }
         }
     }
     for (db, dxb) in d.chunks_exact(units).zip(dx.chunks_exact_mut(n)) {
