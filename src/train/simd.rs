@@ -491,8 +491,6 @@ mod tests {
             let mut v =
                 |len: usize| -> Vec<f32> { (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect() };
             let (x, w, d) = (v(batch * n), v(units * n), v(batch * units));
-            let close =
-                |got: f32, want: f64| (got as f64 - want).abs() <= 1e-5 * (1.0 + want.abs());
             let mut out = vec![0.0; batch * units];
             let mut gw = vec![0.0; units * n];
             let mut dx = vec![0.0; batch * n];
@@ -505,39 +503,32 @@ mod tests {
                 assert!(!dense_weight_grad(&d, &x, &mut gw[1..], n, units));
                 assert!(!dense_input_grad(&d, &w[1..], &mut dx, n, units));
             }
-            for b in 0..batch {
-                for u in 0..units {
-                    let want: f64 = (0..n)
-                        .map(|i| x[b * n + i] as f64 * w[u * n + i] as f64)
-                        .sum();
-                    assert!(
-                        close(out[b * units + u], want),
-                        "forward {batch}×{n}×{units} ({b}, {u})"
-                    );
+            // got[r·cols + c] against Σ_k term(r, c, k) in f64
+            let check = |name: &str,
+                         got: &[f32],
+                         (rows, cols, inner): (usize, usize, usize),
+                         term: &dyn Fn(usize, usize, usize) -> f64| {
+                for r in 0..rows {
+                    for c in 0..cols {
+                        let want: f64 = (0..inner).map(|k| term(r, c, k)).sum();
+                        let v = got[r * cols + c];
+                        assert!(
+                            (v as f64 - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                            "{name} {batch}×{n}×{units} ({r}, {c}): {v} vs {want}"
+                        );
+                    }
                 }
-            }
-            for u in 0..units {
-                for i in 0..n {
-                    let want: f64 = (0..batch)
-                        .map(|b| d[b * units + u] as f64 * x[b * n + i] as f64)
-                        .sum();
-                    assert!(
-                        close(gw[u * n + i], want),
-                        "weight grad {batch}×{n}×{units} ({u}, {i})"
-                    );
-                }
-            }
-            for b in 0..batch {
-                for i in 0..n {
-                    let want: f64 = (0..units)
-                        .map(|u| d[b * units + u] as f64 * w[u * n + i] as f64)
-                        .sum();
-                    assert!(
-                        close(dx[b * n + i], want),
-                        "input grad {batch}×{n}×{units} ({b}, {i})"
-                    );
-                }
-            }
+            };
+            let f = |v: f32| v as f64;
+            check("forward", &out, (batch, units, n), &|b, u, i| {
+                f(x[b * n + i]) * f(w[u * n + i])
+            });
+            check("weight grad", &gw, (units, n, batch), &|u, i, b| {
+                f(d[b * units + u]) * f(x[b * n + i])
+            });
+            check("input grad", &dx, (batch, n, units), &|b, i, u| {
+                f(d[b * units + u]) * f(w[u * n + i])
+            });
         }
     }
 
