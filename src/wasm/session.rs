@@ -673,7 +673,8 @@ fn check_mnist(data: &Dataset) -> Result<()> {
     Ok(())
 }
 
-#[cfg(all(test, feature = "training"))]
+#[cfg(test)]
+#[cfg(feature = "training")]
 mod tests {
 
     use super::*;
