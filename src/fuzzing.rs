@@ -39,6 +39,7 @@ pub fn idx_bytes(data: &[u8]) -> bool {
     let Ok(idx) = parse_idx(data) else {
         return false;
     };
-    let _ = Dataset::from_bytes(data, data);
-    !idx.data.is_empty()
+    let accepted = !idx.data.is_empty();
+    let _ = Dataset::from_idx(idx.clone(), idx);
+    accepted
 }

@@ -36,7 +36,7 @@ fn one_epoch_reaches_keras_first_epoch_accuracy() {
         }
     }
     assert_eq!(steps, 1875); // 60,000 / 32, the last partial batch would count too
-    let report = trainer.end_epoch(&data.test);
+    let report = trainer.end_epoch(&data.test).unwrap();
     eprintln!("{}", report.keras_line());
     assert!(
         report.val_accuracy >= 0.955,

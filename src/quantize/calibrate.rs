@@ -24,6 +24,18 @@ impl Calibration {
     }
 }
 
+/// [`calibrate`] on the first `n` images of `images` (all of them if there are fewer), the way the
+/// tutorial's representative dataset takes the first training images.
+pub fn calibrate_first(
+    model: &Model,
+    images: &[u8],
+    image_len: usize,
+    n: usize,
+) -> Result<Calibration> {
+    let n = n.min(images.len() / image_len.max(1));
+    calibrate(model, &images[..n * image_len], image_len, |_, _| true)
+}
+
 /// Run `model` on each of `images` (row-major u8 pixels, `image_len` per image, encoded as the
 /// tutorial's representative dataset: pixel / 255 in float32) and record min/max per float activation.
 /// `progress(done, total)` is called after each image; returning `false` cancels.

@@ -8,7 +8,7 @@ pub mod export;
 pub mod params;
 pub mod version;
 
-pub use calibrate::{Calibration, calibrate};
+pub use calibrate::{Calibration, calibrate, calibrate_first};
 pub use convert::{ConvertOptions, IoType, Mode, convert, detect_mode};
 pub use export::export_float;
 

@@ -135,12 +135,7 @@ impl Trainer {
             .collect();
         let m = sizes.iter().map(|&n| vec![0.0; n]).collect();
         let v = sizes.iter().map(|&n| vec![0.0; n]).collect();
-        if net.input_len() != train.image_len() {
-            return Err(Error::InvalidArgument(format!(
-                "the network takes {:?} inputs, the images are {}×{}",
-                net.input_shape, train.rows, train.cols
-            )));
-        }
+        check_images(&net, train, "training")?;
         if train.is_empty() {
             return Err(Error::InvalidArgument("the training set is empty".into()));
         }
@@ -219,9 +214,16 @@ impl Trainer {
         })
     }
 
-    /// Finish the current epoch: evaluate on `validation` and start the next epoch.
-    pub fn end_epoch(&mut self, validation: &Dataset) -> EpochReport {
-        let (val_loss, val_accuracy) = evaluate(&mut self.net, validation);
+    /// Whether `validation` fits the network (its images are the network's input size), so that a
+    /// run can be refused before it starts rather than after its first epoch.
+    pub fn check_validation(&self, validation: &Dataset) -> Result<()> {
+        check_images(&self.net, validation, "validation")
+    }
+
+    /// Finish the current epoch: evaluate on `validation` and start the next epoch. An error (images
+    /// that do not fit the network) leaves the epoch unfinished.
+    pub fn end_epoch(&mut self, validation: &Dataset) -> Result<EpochReport> {
+        let (val_loss, val_accuracy) = evaluate(&mut self.net, validation)?;
         let report = EpochReport {
             epoch: self.epoch,
             epochs: self.config.epochs,
@@ -233,27 +235,70 @@ impl Trainer {
         self.epoch += 1;
         self.step = 0;
         self.batches.clear();
-        report
+        Ok(report)
     }
 }
 
+/// An error unless `data`'s images have the network's input size.
+fn check_images(net: &Sequential, data: &Dataset, which: &str) -> Result<()> {
+    if net.input_len() == data.image_len() {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument(format!(
+        "the network takes {:?} inputs, the {which} images are {}×{}",
+        net.input_shape, data.rows, data.cols
+    )))
+}
+
 /// Mean loss and accuracy of `net` on `data` (in batches small enough to stay in cache).
-pub fn evaluate(net: &mut Sequential, data: &Dataset) -> (f32, f32) {
+pub fn evaluate(net: &mut Sequential, data: &Dataset) -> Result<(f32, f32)> {
     const BATCH: usize = 64;
+    check_images(net, data, "validation")?;
     let classes = net.num_outputs();
     let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-    let mut x = Vec::new();
     let mut y = Vec::new();
     let all: Vec<usize> = (0..data.len()).collect();
     for chunk in all.chunks(BATCH) {
-        x.resize(chunk.len() * data.image_len(), 0.0);
         y.resize(chunk.len(), 0);
-        fill_batch(data, chunk, &mut x, &mut y);
-        let logits = net.forward(&x, chunk.len());
+        fill_batch(data, chunk, net.input_buffer(chunk.len()), &mut y);
+        let logits = net.forward_filled(chunk.len());
         let (loss, c) = softmax_cross_entropy_eval(logits, &y, classes);
         loss_sum += loss * chunk.len() as f64;
         correct += c;
     }
     let n = data.len().max(1) as f64;
-    ((loss_sum / n) as f32, (correct as f64 / n) as f32)
+    Ok(((loss_sum / n) as f32, (correct as f64 / n) as f32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn images(n: usize, side: usize) -> Dataset {
+        Dataset {
+            images: (0..n * side * side).map(|i| (i % 251) as u8).collect(),
+            labels: (0..n).map(|i| (i % 10) as u8).collect(),
+            rows: side,
+            cols: side,
+        }
+    }
+
+    #[test]
+    fn validation_images_of_another_size_are_an_error_not_a_panic() {
+        let train = images(4, 28);
+        let small = images(3, 20);
+        let config = TrainConfig {
+            epochs: 1,
+            batch_size: 4,
+            ..TrainConfig::default()
+        };
+        let mut trainer = Trainer::new(config, &train).unwrap();
+        assert!(trainer.check_validation(&small).is_err());
+        assert!(trainer.check_validation(&train).is_ok());
+        trainer.step(&train).unwrap();
+        assert!(trainer.end_epoch(&small).is_err());
+        assert_eq!(trainer.epoch(), 0, "the epoch stays unfinished");
+        assert!(trainer.end_epoch(&train).is_ok());
+        assert!(Trainer::new(TrainConfig::default(), &small).is_err());
+    }
 }

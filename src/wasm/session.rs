@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde::Serialize;
 
-use crate::data::{Dataset, draw, parse_idx};
+use crate::data::{Dataset, IdxType, draw, parse_idx};
 use crate::error::{Error, Result};
 use crate::interp::eval::{self, ImageEncoder};
 use crate::interp::{Interpreter, TensorInfo};
 #[cfg(feature = "training")]
 use crate::quantize::export_float;
-use crate::quantize::{ConvertOptions, IoType, Mode, calibrate, convert, detect_mode};
+use crate::quantize::{ConvertOptions, IoType, Mode, calibrate_first, convert, detect_mode};
 use crate::tflite::{Model, Report, inspect, read_model, write_model};
 #[cfg(feature = "training")]
 use crate::train::{EpochReport, TrainConfig, Trainer};
@@ -25,6 +25,19 @@ pub struct Slot {
     pub bytes: Vec<u8>,
     pub interp: Interpreter,
     pub mode: Mode,
+    /// Turns pixels into the model's input (`None` if its input cannot take an image).
+    encoder: Option<ImageEncoder>,
+}
+
+impl Slot {
+    /// Write an image (`pixels`, row-major bytes) into the model's input.
+    fn set_image(&mut self, pixels: &[u8]) -> Result<()> {
+        match &self.encoder {
+            Some(encoder) => encoder.encode(&mut self.interp, pixels),
+            // the encoder's own error says why the input takes no image
+            None => eval::set_image(&mut self.interp, pixels),
+        }
+    }
 }
 
 /// Input or output details as the tutorial prints them.
@@ -170,6 +183,8 @@ pub const UPLOAD: &str = "upload";
 
 /// Pixels of an MNIST image.
 pub const IMAGE_LEN: usize = 28 * 28;
+/// Outputs of a model the test set can score: one per digit.
+pub const CLASSES: usize = 10;
 
 fn mode_from_name(name: &str) -> Result<Mode> {
     Ok(match name {
@@ -214,19 +229,26 @@ impl Session {
         check_mnist(&data)?;
         let n = data.len();
         self.train = Some(data);
+        // a run in progress indexes the set it started with
+        #[cfg(feature = "training")]
+        {
+            self.training = None;
+        }
         Ok(n)
     }
 
     /// Load representative images only (an IDX of u8 28×28 images, plain or gzip).
     pub fn set_representative_images(&mut self, images: &[u8]) -> Result<usize> {
         let idx = parse_idx(images)?;
-        if idx.dims.len() != 3 || idx.dims[1] * idx.dims[2] != IMAGE_LEN || idx.dims[0] == 0 {
-            return Err(Error::InvalidDataset(format!(
-                "representative images must be n×28×28, got {:?}",
-                idx.dims
-            )));
-        }
-        let n = idx.dims[0];
+        let n = match idx.dims[..] {
+            [n, 28, 28] if n > 0 && idx.dtype == IdxType::U8 => n,
+            _ => {
+                return Err(Error::InvalidDataset(format!(
+                    "representative images must be n×28×28 unsigned bytes, got {:?} {:?}",
+                    idx.dtype, idx.dims
+                )));
+            }
+        };
         self.representative = Some(idx.data);
         Ok(n)
     }
@@ -259,6 +281,11 @@ impl Session {
 
     /// Load `.tflite` bytes into `slot`. On any error the slot keeps its previous model.
     pub fn load_model(&mut self, slot: &str, bytes: &[u8]) -> Result<ModelInfo> {
+        // the worker is sent the page's models before each evaluation: most are the ones it holds
+        if self.slots.get(slot).is_some_and(|s| s.bytes == bytes) {
+            self.eval = None;
+            return self.info(slot);
+        }
         let model = read_model(bytes)?;
         self.install(slot, model, bytes.to_vec())
     }
@@ -271,6 +298,7 @@ impl Session {
             ));
         }
         let mode = detect_mode(&model);
+        let encoder = ImageEncoder::for_input(&interp).ok();
         self.slots.insert(
             slot.to_string(),
             Slot {
@@ -278,6 +306,7 @@ impl Session {
                 bytes,
                 interp,
                 mode,
+                encoder,
             },
         );
         self.eval = None;
@@ -331,13 +360,7 @@ impl Session {
                     ));
                 }
             };
-            let n = samples.min(pool.len() / IMAGE_LEN);
-            Some(calibrate(
-                float,
-                &pool[..n * IMAGE_LEN],
-                IMAGE_LEN,
-                |_, _| true,
-            )?)
+            Some(calibrate_first(float, pool, IMAGE_LEN, samples)?)
         } else {
             None
         };
@@ -357,7 +380,7 @@ impl Session {
             .slots
             .get_mut(slot)
             .ok_or_else(|| Error::InvalidArgument(format!("no model in slot {slot:?}")))?;
-        eval::set_image(&mut s.interp, pixels)?;
+        s.set_image(pixels)?;
         s.interp.invoke()?;
         let out = &s.interp.outputs()[0];
         let output = IoDetails::from(out);
@@ -392,25 +415,38 @@ impl Session {
         if slots.is_empty() {
             return Err(Error::InvalidArgument("no model to evaluate".into()));
         }
+        let mut unique: Vec<String> = Vec::with_capacity(slots.len());
         for s in slots {
-            let info = self.info(s)?;
-            if !info.takes_mnist {
+            let interp = &self.slot(s)?.interp;
+            if interp.inputs()[0].num_elements() != IMAGE_LEN {
                 return Err(Error::InvalidArgument(format!(
                     "the model in {s:?} does not take a 28×28 image"
                 )));
             }
+            let classes = interp.outputs()[0].num_elements();
+            if classes != CLASSES {
+                return Err(Error::InvalidArgument(format!(
+                    "the model in {s:?} gives {classes} outputs, not one per digit ({CLASSES})"
+                )));
+            }
+            if !unique.contains(s) {
+                unique.push(s.clone());
+            }
         }
-        self.eval = Some(EvalState {
-            slots: slots.to_vec(),
-            predictions: vec![Vec::with_capacity(per_slot); slots.len()],
-            current: 0,
-        });
-        Ok(EvalProgress {
+        let progress = EvalProgress {
             done: 0,
-            total: per_slot * slots.len(),
+            total: per_slot * unique.len(),
             slot: slots[0].clone(),
             slot_done: 0,
-        })
+        };
+        self.eval = Some(EvalState {
+            predictions: (0..unique.len())
+                .map(|_| Vec::with_capacity(per_slot))
+                .collect(),
+            slots: unique,
+            current: 0,
+        });
+        Ok(progress)
     }
 
     /// Evaluate the next `count` images of the slot being evaluated (never crossing into the next slot,
@@ -441,13 +477,13 @@ impl Session {
             .slots
             .get_mut(&name)
             .ok_or_else(|| Error::InvalidArgument(format!("no model in slot {name:?}")))?;
-        let encoder = ImageEncoder::for_input(&slot.interp)?;
         let start = preds.len();
         let end = start.saturating_add(count.max(1)).min(per_slot);
         for i in start..end {
-            encoder.encode(&mut slot.interp, test.image(i))?;
+            slot.set_image(test.image(i))?;
             slot.interp.invoke()?;
-            preds.push(eval::argmax_output(&slot.interp)?.min(255) as u8);
+            // below CLASSES: eval_begin checked the output size
+            preds.push(eval::argmax_output(&slot.interp)? as u8);
         }
         let slot_done = preds.len();
         let done = state.current * per_slot + slot_done;
@@ -481,7 +517,9 @@ impl Session {
             let mut confusion = vec![vec![0u32; 10]; 10];
             let mut correct = 0;
             for (&p, &y) in preds.iter().zip(&test.labels) {
-                confusion[y as usize][(p as usize).min(9)] += 1;
+                if let Some(cell) = confusion[y as usize].get_mut(p as usize) {
+                    *cell += 1;
+                }
                 correct += (p == y) as usize;
             }
             let label = self
@@ -554,6 +592,7 @@ impl Session {
             ..TrainConfig::default()
         };
         let trainer = Trainer::new(config, data)?;
+        trainer.check_validation(self.test()?)?;
         let steps_per_epoch = trainer.steps_per_epoch(data.len());
         let steps_total = steps_per_epoch.saturating_mul(settings.epochs);
         let progress = TrainProgress {
@@ -622,7 +661,7 @@ impl Session {
                     .test
                     .as_ref()
                     .ok_or_else(|| Error::InvalidArgument("the test set is not loaded".into()))?;
-                let report = trainer.end_epoch(validation);
+                let report = trainer.end_epoch(validation)?;
                 progress.log_line = Some(report.keras_line());
                 progress.epoch_report = Some(report);
                 break;
@@ -648,8 +687,10 @@ impl Session {
         }
         let model = export_float(&run.trainer.net)?;
         let bytes = write_model(&model)?;
+        // the run is dropped only once its model is in place
+        let info = self.install(FLOAT, model, bytes)?;
         self.training = None;
-        self.install(FLOAT, model, bytes)
+        Ok(info)
     }
 
     /// Stop a training run; the models are untouched. Returns whether a run was in progress.
@@ -721,6 +762,38 @@ mod tests {
         while !s.train_step(10).unwrap().finished {}
         s.train_finish().unwrap();
         (s, images)
+    }
+
+    #[test]
+    fn a_new_training_set_ends_the_run_in_progress() {
+        // the run's batches index the set it started with; the new one is smaller
+        let (_, img, lab) = tiny(64);
+        let (_, small_img, small_lab) = tiny(8);
+        let mut s = Session::new();
+        s.set_train_set(&img, &lab).unwrap();
+        s.set_test_set(&img, &lab).unwrap();
+        s.train_begin(&settings(1, None)).unwrap();
+        s.train_step(1).unwrap();
+        s.set_train_set(&small_img, &small_lab).unwrap();
+        assert!(!s.training());
+        assert!(s.train_step(1).is_err());
+    }
+
+    #[test]
+    fn evaluation_needs_one_output_per_digit_and_counts_each_slot_once() {
+        let (mut s, _) = trained(64);
+        let p = s.eval_begin(&[FLOAT.into(), FLOAT.into()]).unwrap();
+        assert_eq!(p.total, 64);
+        // a model with 784 inputs and 20 outputs: its predictions could not be scored as digits
+        let mut arch = crate::train::Architecture::tutorial();
+        if let Some(crate::train::LayerSpec::Dense { units, .. }) = arch.layers.last_mut() {
+            *units = 20;
+        }
+        let net = crate::train::Sequential::new(&arch, 0).unwrap();
+        let bytes = write_model(&export_float(&net).unwrap()).unwrap();
+        s.load_model(UPLOAD, &bytes).unwrap();
+        let err = s.eval_begin(&[UPLOAD.into()]).unwrap_err().to_string();
+        assert!(err.contains("20 outputs"), "{err}");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use ptq_playground::data::{Mnist, find_data_dir};
-use ptq_playground::quantize::{ConvertOptions, IoType, Mode, calibrate, convert};
+use ptq_playground::quantize::{ConvertOptions, IoType, Mode, calibrate_first, convert};
 use ptq_playground::tflite::{read_model, write_model};
 use ptq_playground::{Error, Result};
 
@@ -75,11 +75,14 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         }
         let dir = find_data_dir(args.data.as_deref())?;
         let train = Mnist::load_split_train(&dir)?;
-        let n = args.calibration_samples.min(train.len());
-        let images = &train.images[..n * train.image_len()];
         Some(
-            calibrate(&float, images, train.image_len(), |_, _| true)
-                .map_err(|e| e.in_file(args.input.display()))?,
+            calibrate_first(
+                &float,
+                &train.images,
+                train.image_len(),
+                args.calibration_samples,
+            )
+            .map_err(|e| e.in_file(args.input.display()))?,
         )
     } else {
         None

@@ -46,6 +46,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(config, &mnist.train)?;
+    trainer.check_validation(&mnist.test)?;
     eprintln!(
         "Training on {} images from {} ({} parameters), validating on {} test images",
         mnist.train.len(),
@@ -81,7 +82,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
         let train_secs = epoch_start.elapsed().as_secs_f64();
         bar.finish_and_clear();
-        let report = trainer.end_epoch(&mnist.test);
+        let report = trainer.end_epoch(&mnist.test)?;
         eprintln!(
             "{steps}/{steps} - {:.1}s - {}",
             epoch_start.elapsed().as_secs_f64(),

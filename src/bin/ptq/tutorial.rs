@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use ptq_playground::data::{Mnist, find_data_dir};
 use ptq_playground::interp::Interpreter;
-use ptq_playground::quantize::{ConvertOptions, IoType, Mode, calibrate, convert, export_float};
+use ptq_playground::quantize::{
+    ConvertOptions, IoType, Mode, calibrate_first, convert, export_float,
+};
 use ptq_playground::tflite::{Model, TensorType, write_model};
 use ptq_playground::train::{TrainConfig, Trainer};
 use ptq_playground::{Error, Result};
@@ -65,6 +67,7 @@ pub fn run(args: &TutorialArgs) -> Result<()> {
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(config, &mnist.train)?;
+    trainer.check_validation(&mnist.test)?;
     let steps = trainer.steps_per_epoch(mnist.train.len());
     let started = Instant::now();
     while !trainer.finished() {
@@ -79,19 +82,14 @@ pub fn run(args: &TutorialArgs) -> Result<()> {
             }
         }
         bar.finish_and_clear();
-        println!("{}", trainer.end_epoch(&mnist.test).keras_line());
+        println!("{}", trainer.end_epoch(&mnist.test)?.keras_line());
     }
     println!("Trained in {:.1}s\n", started.elapsed().as_secs_f64());
 
     // 2. convert
     let float = export_float(&trainer.net)?;
-    let n = args.calibration_samples.clamp(1, mnist.train.len());
-    let cal = calibrate(
-        &float,
-        &mnist.train.images[..n * mnist.train.image_len()],
-        mnist.train.image_len(),
-        |_, _| true,
-    )?;
+    let (images, image_len) = (&mnist.train.images, mnist.train.image_len());
+    let cal = calibrate_first(&float, images, image_len, args.calibration_samples.max(1))?;
     let mut models: Vec<(&str, Model, usize)> = Vec::new();
     for (name, mode) in FILES {
         let model = convert(&float, &ConvertOptions::new(mode), Some(&cal))?;
