@@ -28,20 +28,22 @@ if [[ ! -f $model ]]; then
   mv "$model.tmp" "$model"
 fi
 
-# MNIST, gzip: the test set, the whole training set (fetched when training starts), and the first 100
-# training images as a small IDX file (the representative dataset, so the page quantizes at once)
+# MNIST, gzip: the test set, the whole training set (fetched when training starts), and the first 1000
+# training images as a small IDX file (the representative dataset, so the page quantizes at once with
+# the 1…1000 samples its field offers)
 gz() { # gz SOURCE NAME: $CACHE/NAME, remade when SOURCE is newer
   if [[ ! -f $CACHE/$2 || $1 -nt $CACHE/$2 ]]; then gzip -9 -n -c "$1" > "$CACHE/$2.tmp" && mv "$CACHE/$2.tmp" "$CACHE/$2"; fi
 }
 for f in t10k-images-idx3-ubyte t10k-labels-idx1-ubyte train-images-idx3-ubyte train-labels-idx1-ubyte; do
   gz "$MNIST/$f" "$f.gz"
 done
-rep=$CACHE/train-100-images-idx3-ubyte
+rep=$CACHE/train-1000-images-idx3-ubyte
 if [[ ! -f $rep || $MNIST/train-images-idx3-ubyte -nt $rep ]]; then
-  # IDX header: magic 0x00000803 (u8, 3 dimensions), then 100 × 28 × 28 (big-endian u32)
-  { printf '\x00\x00\x08\x03\x00\x00\x00\x64\x00\x00\x00\x1c\x00\x00\x00\x1c'; head -c $((16 + 78400)) "$MNIST/train-images-idx3-ubyte" | tail -c 78400; } > "$rep"
+  # IDX header: magic 0x00000803 (u8, 3 dimensions), then 1000 × 28 × 28 (big-endian u32)
+  { printf '\x00\x00\x08\x03\x00\x00\x03\xe8\x00\x00\x00\x1c\x00\x00\x00\x1c'; head -c $((16 + 784000)) "$MNIST/train-images-idx3-ubyte" | tail -c 784000; } > "$rep.tmp"
+  mv "$rep.tmp" "$rep"
 fi
-gz "$rep" train-100-images-idx3-ubyte.gz
+gz "$rep" train-1000-images-idx3-ubyte.gz
 
 rm -rf dist
 mkdir -p dist/www dist/pkg/fast dist/data dist/model
@@ -50,7 +52,7 @@ cp www/*.js www/*.css www/*.svg dist/www/
 cp pkg/ptq_playground.js pkg/ptq_playground_bg.wasm dist/pkg/
 cp pkg/fast/ptq_playground.js pkg/fast/ptq_playground_bg.wasm dist/pkg/fast/
 cp "$model" dist/model/mnist_float.tflite
-for f in t10k-images-idx3-ubyte t10k-labels-idx1-ubyte train-images-idx3-ubyte train-labels-idx1-ubyte train-100-images-idx3-ubyte; do
+for f in t10k-images-idx3-ubyte t10k-labels-idx1-ubyte train-images-idx3-ubyte train-labels-idx1-ubyte train-1000-images-idx3-ubyte; do
   cp "$CACHE/$f.gz" dist/data/
 done
 touch dist/.nojekyll # GitHub Pages: serve the files as they are

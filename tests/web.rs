@@ -131,7 +131,11 @@ fn train_quantize_predict_evaluate_download() {
     }));
     // evaluation, one slot after the other
     pg.eval_begin("float, quant").unwrap();
-    while get(&pg.eval_step(30).unwrap(), "done").as_f64() < Some(128.0) {}
+    // 64 images per model in steps of at most 30, never crossing models: 3 steps each
+    let steps = (0..10)
+        .position(|_| get(&pg.eval_step(30).unwrap(), "done").as_f64() >= Some(128.0))
+        .expect("evaluation finishes");
+    assert_eq!(steps, 5);
     let report = pg.eval_report().unwrap();
     assert_eq!(get(&report, "total").as_f64(), Some(64.0));
     // the download bytes read back; inspect reports uint8 I/O

@@ -292,6 +292,7 @@ function startTraining() {
   $('train-box').hidden = true;
   $('chart-box').hidden = false;
   $('train-progress').value = 0;
+  $('train-text').textContent = '';
   redrawChart();
   setTrainStatus('train.s-training');
   const sizes = state.siteInfo?.files ?? {};
@@ -606,7 +607,7 @@ async function start() {
       fetchBytes(site('model/mnist_float.tflite')),
       fetchGz(site('data/t10k-images-idx3-ubyte.gz')),
       fetchGz(site('data/t10k-labels-idx1-ubyte.gz')),
-      fetchGz(site('data/train-100-images-idx3-ubyte.gz')),
+      fetchGz(site('data/train-1000-images-idx3-ubyte.gz')),
     ]);
     setStatus('status.data');
     const pg = new Playground();

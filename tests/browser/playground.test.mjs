@@ -59,8 +59,7 @@ test('a vertical stroke drawn with the pointer is a 1 in both panels', async () 
   const { page, errors } = await open(browser.context, server.url);
   await drawStroke(page, [[0.5, 0.15], [0.5, 0.5], [0.5, 0.85]]);
   await page.waitForFunction(() => document.querySelector('[data-testid=input-caption]').textContent === 'Your drawing');
-  await page.waitForFunction(() => document.querySelector('[data-testid=pred-quant]').textContent === '1', null, { timeout: 5000 })
-    .catch(() => {});
+  await page.waitForFunction(() => document.querySelector('[data-testid=pred-quant]').textContent === '1', null, { timeout: 5000 });
   assert.equal(await text(page, 'pred-float'), '1');
   assert.equal(await text(page, 'pred-quant'), '1');
   // what the models see: a narrow vertical bar centred in 28×28
