@@ -15,7 +15,9 @@ fn replay(dir: &str, f: fn(&[u8]) -> bool) -> usize {
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        let hidden = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if path.is_file() && !hidden {
             let bytes = std::fs::read(&path).unwrap();
             let _ = f(&bytes);

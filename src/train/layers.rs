@@ -655,8 +655,7 @@ mod kernels {
         planes: &mut [f32],
     ) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if super::avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA, checked on the line above.
             let (oc_done, p_done) = unsafe {
                 crate::train::simd::conv_forward(cols, b, p, weights, bias, relu, planes)
@@ -854,9 +853,7 @@ mod kernels {
         /// dW[oc, k] += Σ_p dY[oc, p] · cols[k, b·P + p];  db[oc] += Σ_p dY[oc, p].
         pub fn add_image(&mut self, cols: &[f32], b: usize, p: usize, d_planes: &[f32]) {
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
+            if super::avx2_fma() {
                 // SAFETY: the CPU supports AVX2 and FMA, checked on the line above.
                 let done = unsafe {
                     crate::train::simd::conv_weight_grad(
@@ -871,12 +868,11 @@ mod kernels {
                 self.add_rest(cols, b, p, d_planes, done);
                 return;
             }
-            grad_body(self, cols, b, p, d_planes)
+            self.add_rest(cols, b, p, d_planes, (0, 0, 0))
         }
 
         /// The bias and weight sums the vector tiles did not cover (`done` = the channels, taps and
-        /// positions they did).
-        #[cfg(target_arch = "x86_64")]
+        /// positions they did; all of them without the vector kernel).
         fn add_rest(
             &mut self,
             cols: &[f32],
@@ -934,38 +930,6 @@ mod kernels {
             }
             for (g, lanes) in grad_bias.iter_mut().zip(&self.bias) {
                 *g = lanes.iter().sum();
-            }
-        }
-    }
-
-    #[inline(always)]
-    fn grad_body(acc: &mut GradAccumulator, cols: &[f32], b: usize, p: usize, d_planes: &[f32]) {
-        let (o, k) = (acc.o, acc.k);
-        let r = cols.len() / k;
-        for (oc, d) in d_planes.chunks_exact(p).take(o).enumerate() {
-            let (d_chunks, d_tail) = d.as_chunks::<LANES>();
-            let mut lanes = acc.bias[oc];
-            for dc in d_chunks {
-                for j in 0..LANES {
-                    lanes[j] += dc[j];
-                }
-            }
-            for (j, &g) in d_tail.iter().enumerate() {
-                lanes[j] += g;
-            }
-            acc.bias[oc] = lanes;
-            for (kk, tap) in cols.chunks_exact(r).enumerate() {
-                let (x_chunks, x_tail) = tap[b * p..(b + 1) * p].as_chunks::<LANES>();
-                let mut lanes = acc.weights[oc * k + kk];
-                for (dc, xc) in d_chunks.iter().zip(x_chunks) {
-                    for j in 0..LANES {
-                        lanes[j] += dc[j] * xc[j];
-                    }
-                }
-                for (j, (&g, &x)) in d_tail.iter().zip(x_tail).enumerate() {
-                    lanes[j] += g * x;
-                }
-                acc.weights[oc * k + kk] = lanes;
             }
         }
     }

@@ -80,7 +80,6 @@ pub fn conv_forward(
     (oc_done, vectors * LANES)
 }
 
-/// Weight-gradient tiles: channels in pairs, taps in threes (a 3×3 single-channel conv has 9 taps).
 /// Taps per weight-gradient tile (a 3×3 single-channel conv has 9).
 const GRAD_K: usize = 3;
 
