@@ -36,7 +36,7 @@ pub enum FloatArithmetic {
     /// TFLite's optimized kernels as TensorFlow 2.21's post-training calibrator runs them (x86-64 pip
     /// wheel: Eigen with AVX and without FMA, a 4-thread Eigen pool), bit for bit on the op fixtures,
     /// so that our calibration records TF's ranges (`kernels::optimized_f32`). Slower than the fast
-    /// reference-order kernels; also used with [`Interpreter::reference`]'s planning.
+    /// reference-order kernels.
     TfCalibrator,
 }
 

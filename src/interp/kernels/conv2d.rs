@@ -961,20 +961,7 @@ impl ConvI8Fast {
             zero: Vec::new(),
             lanes: None,
         };
-        if k.requant.iter().all(|&(_, _, right, _)| right <= 30) {
-            k.lanes = Some(RequantLanes {
-                bias: k.bias.clone(),
-                left: k.requant.iter().map(|r| r.1).collect(),
-                multiplier: k.requant.iter().map(|r| r.0).collect(),
-                right: k.requant.iter().map(|r| r.2).collect(),
-                mask: k
-                    .requant
-                    .iter()
-                    .map(|r| ((1i64 << r.2) - 1) as i32)
-                    .collect(),
-                round: k.requant.iter().map(|r| r.3 as i32).collect(),
-            });
-        }
+        k.lanes = RequantLanes::new(q, &k.bias);
         // Accumulators are integers of magnitude below 2^24 (the exactness bound).
         let (lo, hi) = (-(1i32 << 24), 1i32 << 24);
         for o in 0..shape.out_c {

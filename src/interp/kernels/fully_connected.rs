@@ -391,7 +391,7 @@ struct Transposed {
 
 impl Transposed {
     fn new<T: Copy + Into<f32>>(shape: FcShape, weights: &[T]) -> Option<Transposed> {
-        if weights.len() != shape.units * shape.depth || shape.depth == 0 {
+        if !shape.fits_weights(weights.len()) {
             return None;
         }
         let u_pad = crate::interp::kernels::conv2d::padded_channels(shape.units);
@@ -407,8 +407,7 @@ impl Transposed {
     #[inline(always)]
     fn check(&self, input: usize, output: usize, scratch: &FcFastScratch) -> Result<()> {
         let s = self.shape;
-        check_len("FULLY_CONNECTED", "input", input, s.batches * s.depth)?;
-        check_len("FULLY_CONNECTED", "output", output, s.batches * s.units)?;
+        s.check_io(input, output)?;
         check_len(
             "FULLY_CONNECTED",
             "accumulators",
@@ -417,23 +416,10 @@ impl Transposed {
         )?;
         check_len(
             "FULLY_CONNECTED",
-            "integer accumulators",
-            scratch.acc_i.len(),
-            self.u_pad,
-        )?;
-        check_len(
-            "FULLY_CONNECTED",
             "index scratch",
             scratch.nonzero.len(),
             s.depth,
-        )?;
-        check_len(
-            "FULLY_CONNECTED",
-            "value scratch",
-            scratch.values.len(),
-            s.depth,
-        )?;
-        check_len("FULLY_CONNECTED", "i16 scratch", scratch.x16.len(), s.depth)
+        )
     }
 
     /// `acc[u] = Σ_{d in nonzero} x[d] · w[d][u]` over the listed depths (ascending), from 0.0.
@@ -494,29 +480,79 @@ fn list_nonzero(x: &[f32], nonzero: &mut [u32]) -> usize {
     n
 }
 
-/// Scratch of the fast kernels, sized when they are prepared.
+/// Scratch of the fast kernels, sized when they are prepared (each kernel gets only what it uses).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FcFastScratch {
+    /// Float kernel: one row of unit sums, and the indices of the non-zero inputs.
     acc: Vec<f32>,
-    acc_i: Vec<i32>,
     nonzero: Vec<u32>,
-    /// One row of (centred) inputs as f32.
-    values: Vec<f32>,
+    /// Hybrid kernel: one row of inputs quantized to int8.
     input_q: Vec<i8>,
-    /// One row of centred integer inputs as i16 (int8 and hybrid kernels).
+    /// Int8 and hybrid kernels: one row of centred integer inputs as i16.
     x16: Vec<i16>,
 }
 
 impl FcFastScratch {
-    fn new(t: &Transposed) -> FcFastScratch {
+    fn float(t: &Transposed) -> FcFastScratch {
         FcFastScratch {
             acc: vec![0.0; t.u_pad],
-            acc_i: vec![0; t.u_pad],
             nonzero: vec![0; t.shape.depth],
-            values: vec![0.0; t.shape.depth],
-            input_q: vec![0; t.shape.depth],
-            x16: vec![0; t.shape.depth],
+            ..FcFastScratch::default()
         }
+    }
+
+    fn integer(shape: FcShape, hybrid: bool) -> FcFastScratch {
+        FcFastScratch {
+            input_q: vec![0; if hybrid { shape.depth } else { 0 }],
+            x16: vec![0; shape.depth],
+            ..FcFastScratch::default()
+        }
+    }
+
+    /// The integer kernels' checks: input and output sizes, and the i16 (and, hybrid, int8) row.
+    #[inline(always)]
+    fn check_integer(
+        &self,
+        shape: FcShape,
+        input: usize,
+        output: usize,
+        hybrid: bool,
+    ) -> Result<()> {
+        shape.check_io(input, output)?;
+        check_len(
+            "FULLY_CONNECTED",
+            "i16 scratch",
+            self.x16.len(),
+            shape.depth,
+        )?;
+        if hybrid {
+            check_len(
+                "FULLY_CONNECTED",
+                "int8 scratch",
+                self.input_q.len(),
+                shape.depth,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl FcShape {
+    /// Whether `input` and `output` hold whole batches for this shape.
+    #[inline(always)]
+    fn check_io(&self, input: usize, output: usize) -> Result<()> {
+        check_len("FULLY_CONNECTED", "input", input, self.batches * self.depth)?;
+        check_len(
+            "FULLY_CONNECTED",
+            "output",
+            output,
+            self.batches * self.units,
+        )
+    }
+
+    /// Whether `weights` are `units × depth` with a non-zero depth (what the fast kernels need).
+    fn fits_weights(&self, weights: usize) -> bool {
+        self.depth > 0 && weights == self.units * self.depth
     }
 }
 
@@ -540,7 +576,7 @@ impl FcF32Fast {
             return None;
         }
         let t = Transposed::new(shape, weights)?;
-        let scratch = FcFastScratch::new(&t);
+        let scratch = FcFastScratch::float(&t);
         let bias = bias.map_or_else(|| vec![0.0; shape.units], <[f32]>::to_vec);
         Some((FcF32Fast { t, bias, act }, scratch))
     }
@@ -599,7 +635,7 @@ fn fully_connected_f32_fast_body(
 /// A prepared fast int8 fully-connected layer (symmetric weights only).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FcI8Fast {
-    t: Transposed,
+    shape: FcShape,
     /// The weights as i16, `[units][depth]`.
     w16: Vec<i16>,
     bias: Vec<i32>,
@@ -626,20 +662,21 @@ impl FcI8Fast {
         {
             return None;
         }
-        let t = Transposed::new(shape, weights)?;
-        let scratch = FcFastScratch::new(&t);
+        if !shape.fits_weights(weights.len()) {
+            return None;
+        }
         let bias = (0..shape.units)
             .map(|u| bias.and_then(|b| b.get(u).copied()).unwrap_or(0))
             .collect();
         Some((
             FcI8Fast {
-                t,
+                shape,
                 w16: weights_i16(weights),
                 bias,
                 quant: q.clone(),
                 fixed_point,
             },
-            scratch,
+            FcFastScratch::integer(shape, false),
         ))
     }
 }
@@ -678,8 +715,8 @@ fn fully_connected_i8_fast_body(
     scratch: &mut FcFastScratch,
     output: &mut [i8],
 ) -> Result<()> {
-    let s = k.t.shape;
-    k.t.check(input.len(), output.len(), scratch)?;
+    let s = k.shape;
+    scratch.check_integer(s, input.len(), output.len(), false)?;
     let q = &k.quant;
     for (in_row, out_row) in input
         .chunks_exact(s.depth)
@@ -716,7 +753,7 @@ fn fully_connected_i8_fast_body(
 /// A prepared fast hybrid fully-connected layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FcHybridFast {
-    t: Transposed,
+    shape: FcShape,
     /// The weights as i16, `[units][depth]`.
     w16: Vec<i16>,
     w: HybridWeights,
@@ -736,8 +773,9 @@ impl FcHybridFast {
         if w.row_sums.len() != shape.units {
             return None;
         }
-        let t = Transposed::new(shape, &w.weights)?;
-        let scratch = FcFastScratch::new(&t);
+        if !shape.fits_weights(w.weights.len()) {
+            return None;
+        }
         let row_sum_error = w
             .weights
             .chunks_exact(shape.depth)
@@ -750,14 +788,14 @@ impl FcHybridFast {
             .collect();
         Some((
             FcHybridFast {
-                t,
+                shape,
                 w16: weights_i16(&w.weights),
                 w: w.clone(),
                 row_sum_error,
                 bias: bias.map(<[f32]>::to_vec),
                 act,
             },
-            scratch,
+            FcFastScratch::integer(shape, true),
         ))
     }
 }
@@ -796,8 +834,8 @@ fn fully_connected_hybrid_fast_body(
     scratch: &mut FcFastScratch,
     output: &mut [f32],
 ) -> Result<()> {
-    let s = k.t.shape;
-    k.t.check(input.len(), output.len(), scratch)?;
+    let s = k.shape;
+    scratch.check_integer(s, input.len(), output.len(), true)?;
     if let Some(b) = &k.bias {
         check_len("FULLY_CONNECTED", "bias", b.len(), s.units)?;
     }
