@@ -59,10 +59,11 @@ pub fn conv_forward(
         let wt: Vec<[f32; OC_TILE]> = (0..k)
             .map(|kk| std::array::from_fn(|t| weights[(oc + t) * k + kk]))
             .collect();
-        let mut rows: Vec<&mut [[f32; LANES]]> = planes[oc * p..(oc + OC_TILE) * p]
-            .chunks_exact_mut(p)
-            .map(|r| &mut r.as_chunks_mut::<LANES>().0[..vectors])
-            .collect();
+        let mut tile = planes[oc * p..(oc + OC_TILE) * p].chunks_exact_mut(p);
+        let mut rows: [&mut [[f32; LANES]]; OC_TILE] = std::array::from_fn(|_| match tile.next() {
+            Some(r) => &mut r.as_chunks_mut::<LANES>().0[..vectors],
+            None => &mut [], // never: the tile has OC_TILE planes
+        });
         for v in 0..vectors {
             let mut acc: [__m256; OC_TILE] = std::array::from_fn(|t| _mm256_set1_ps(bias[oc + t]));
             for (tap, w) in taps.iter().zip(&wt) {
@@ -204,10 +205,8 @@ pub fn max_pool_2x2_planes(
         (even, odd)
     };
     let mut best = [0.0f32; LANES];
-    let starts: Vec<usize> = (0..ow / LANES)
-        .map(|s| s * LANES)
-        .chain((ow % LANES != 0).then_some(ow - LANES))
-        .collect();
+    // every step of 8 windows; a row's last step is shifted back to end at its last window
+    let starts = (0..ow).step_by(LANES).map(|x| x.min(ow - LANES));
     for (index, plane) in planes.chunks_exact(h * w).take(count).enumerate() {
         let (b, ch) = (index / c, index % c);
         let plane_start = (index * h * w) as u32;
@@ -216,7 +215,7 @@ pub fn max_pool_2x2_planes(
             let top = &plane[top_start..top_start + 2 * ow];
             let bottom = &plane[top_start + w..top_start + w + 2 * ow];
             let o = (b * oh + out_y) * ow * c + ch;
-            for &x in &starts {
+            for x in starts.clone() {
                 let t: &[[f32; LANES]] = top[2 * x..2 * x + 2 * LANES].as_chunks::<LANES>().0;
                 let bo: &[[f32; LANES]] = bottom[2 * x..2 * x + 2 * LANES].as_chunks::<LANES>().0;
                 let (t0, t1) = split(load(&t[0]), load(&t[1]));
