@@ -729,6 +729,16 @@ mod tests {
         assert!(s.predict(UPLOAD, &[0; 784]).is_err());
         assert!(s.quantize("integer-only-uint8", 100).is_err()); // no float model yet
         assert!(s.quantize("bogus", 100).is_err());
+        // a slot that holds a model keeps it through a failed load
+        let (mut s, images) = trained(64);
+        let bytes = s.model_bytes(FLOAT).unwrap();
+        let before = s.predict(FLOAT, &images[..IMAGE_LEN]).unwrap().class;
+        assert!(s.load_model(FLOAT, &bytes[..bytes.len() / 2]).is_err());
+        assert_eq!(s.model_bytes(FLOAT).unwrap(), bytes);
+        assert_eq!(
+            s.predict(FLOAT, &images[..IMAGE_LEN]).unwrap().class,
+            before
+        );
     }
 
     /// A tiny MNIST-shaped dataset: `n` deterministic pseudo-random images, labels cycling 0–9.
@@ -1015,6 +1025,7 @@ mod tests {
         let px = Session::preprocess(&gray, w, h).unwrap();
         assert_eq!(px.len(), IMAGE_LEN);
         let ink: Vec<usize> = (0..IMAGE_LEN).filter(|&i| px[i] > 0).collect();
+        assert!(!ink.is_empty(), "the stroke vanished");
         assert!(
             ink.iter()
                 .all(|&i| (12..16).contains(&(i % 28)) && (4..24).contains(&(i / 28))),
