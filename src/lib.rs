@@ -12,6 +12,7 @@
 //! wasm      the only #[wasm_bindgen] code; nothing depends on it
 //! ```
 
+pub mod cpu;
 pub mod data;
 pub mod error;
 pub mod fuzzing;
