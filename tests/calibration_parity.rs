@@ -3,19 +3,16 @@
 //! (tests/fixtures/calibration/tf_ranges.json, made by tf_calibration.py next to it). Every range must
 //! be bit-identical: `quantize::calibrate` runs the float model with `FloatArithmetic::TfCalibrator`.
 
-use std::path::Path;
+mod common;
 
+use common::{fixtures, ulps};
 use ptq_playground::data::Mnist;
 use ptq_playground::quantize::calibrate;
 use ptq_playground::tflite::{read_model, schema};
 
-fn ulps(a: f32, b: f32) -> u64 {
-    (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
-}
-
 #[test]
 fn calibrated_ranges_match_tf() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let root = fixtures();
     let tf: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("calibration/tf_ranges.json")).unwrap(),
     )
@@ -71,7 +68,7 @@ fn fnv1a64(bytes: &[u8]) -> String {
 fn float_tensors_match_tf_elementwise() {
     use ptq_playground::interp::eval::set_image;
     use ptq_playground::interp::{FloatArithmetic, Interpreter, InterpreterOptions};
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let root = fixtures();
     let tf: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("calibration/tf_tensor_hashes.json")).unwrap(),
     )

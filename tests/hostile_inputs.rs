@@ -3,36 +3,21 @@
 //! files, and absurd quantization parameters written into an otherwise valid model. Every result must
 //! be Ok or a typed error; a panic fails the test.
 
-use std::path::Path;
+mod common;
 
+use common::{REFERENCE, reference};
 use ptq_playground::Error;
 use ptq_playground::fuzzing::tflite_bytes;
 use ptq_playground::interp::Interpreter;
 use ptq_playground::rng::Rng;
 use ptq_playground::tflite::{Quantization, read_model};
 
-const FILES: [&str; 5] = [
-    "mnist_float",
-    "mnist_dynamic",
-    "mnist_fullint_floatio",
-    "mnist_intonly_uint8",
-    "mnist_intonly_int8",
-];
-
-fn reference(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("tests/fixtures/reference/{name}.tflite")),
-    )
-    .unwrap()
-}
-
 #[test]
 fn truncations_bit_flips_and_word_swaps() {
     let mut rng = Rng::new(97);
     let (mut accepted, mut rejected) = (0, 0);
     let mut count = |ok: bool| if ok { accepted += 1 } else { rejected += 1 };
-    for name in FILES {
+    for name in REFERENCE {
         let bytes = reference(name);
         for cut in (0..bytes.len()).step_by(97) {
             count(tflite_bytes(&bytes[..cut]));

@@ -2,6 +2,9 @@
 //! random mutations of TF's reference models must each load with `Ok` or a typed error, and invoke
 //! with `Ok` or a typed error — never a panic.
 
+mod common;
+
+use common::{operator, tensor};
 use ptq_playground::Error;
 use ptq_playground::interp::kernels::conv2d::{ChannelQuant, ConvShape, conv2d_i8};
 use ptq_playground::interp::kernels::window::Window;
@@ -9,35 +12,6 @@ use ptq_playground::interp::{FloatArithmetic, Interpreter, InterpreterOptions, e
 use ptq_playground::rng::Rng;
 use ptq_playground::tflite::schema::op;
 use ptq_playground::tflite::*;
-
-fn tensor(
-    name: &str,
-    dtype: TensorType,
-    shape: &[i32],
-    buffer: u32,
-    q: Option<Quantization>,
-) -> Tensor {
-    Tensor {
-        name: name.into(),
-        dtype,
-        shape: shape.to_vec(),
-        shape_signature: None,
-        buffer,
-        quantization: q,
-        is_variable: false,
-    }
-}
-
-fn operator(code: i32, inputs: &[i32], outputs: &[i32], options: Options) -> Operator {
-    Operator {
-        code,
-        custom_code: None,
-        version: 1,
-        inputs: inputs.to_vec(),
-        outputs: outputs.to_vec(),
-        options,
-    }
-}
 
 fn le_i32(v: &[i32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
@@ -126,6 +100,7 @@ fn tiny_int8_model() -> Model {
     let operators = vec![
         operator(
             op::SHAPE,
+            1,
             &[0],
             &[1],
             Options::Shape {
@@ -134,12 +109,14 @@ fn tiny_int8_model() -> Model {
         ),
         operator(
             op::STRIDED_SLICE,
+            1,
             &[1, 2, 3, 4],
             &[5],
             Options::StridedSlice(slice),
         ),
         operator(
             op::PACK,
+            1,
             &[5, 6, 6, 7],
             &[8],
             Options::Pack {
@@ -147,11 +124,12 @@ fn tiny_int8_model() -> Model {
                 axis: 0,
             },
         ),
-        operator(op::RESHAPE, &[0, 8], &[9], Options::None),
-        operator(op::CONV_2D, &[9, 10, 11], &[12], Options::Conv2D(conv)),
-        operator(op::MAX_POOL_2D, &[12], &[13], Options::Pool2D(pool)),
+        operator(op::RESHAPE, 1, &[0, 8], &[9], Options::None),
+        operator(op::CONV_2D, 1, &[9, 10, 11], &[12], Options::Conv2D(conv)),
+        operator(op::MAX_POOL_2D, 1, &[12], &[13], Options::Pool2D(pool)),
         operator(
             op::RESHAPE,
+            1,
             &[13],
             &[14],
             Options::Reshape {
@@ -160,11 +138,12 @@ fn tiny_int8_model() -> Model {
         ),
         operator(
             op::FULLY_CONNECTED,
+            1,
             &[14, 15, 16],
             &[17],
             Options::FullyConnected(FullyConnectedOptions::default()),
         ),
-        operator(op::SOFTMAX, &[17], &[18], Options::Softmax { beta: 1.0 }),
+        operator(op::SOFTMAX, 1, &[17], &[18], Options::Softmax { beta: 1.0 }),
     ];
     m.subgraphs.push(Subgraph {
         name: Some("main".into()),

@@ -3,15 +3,14 @@
 //! structure and the same scales and zero points as TF's integer models (scales within 1 float32 ulp,
 //! zero points exact; with the calibrator's arithmetic reproduced they are in fact bit-identical).
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::path::Path;
+
+use common::{fixtures, ulps};
 use ptq_playground::data::Mnist;
 use ptq_playground::quantize::{ConvertOptions, IoType, Mode, calibrate, convert};
 use ptq_playground::tflite::{Model, Tensor, TensorType, read_model, schema};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
 
 fn load(path: &Path) -> Model {
     read_model(&std::fs::read(path).unwrap()).unwrap()
@@ -24,10 +23,6 @@ fn train_images(n: usize) -> (Vec<u8>, usize) {
         train.images[..n * train.image_len()].to_vec(),
         train.image_len(),
     )
-}
-
-fn ulps(a: f32, b: f32) -> u32 {
-    (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32
 }
 
 /// The non-constant tensors along the op list, as (op name, tensor) in execution order: a structural
@@ -72,7 +67,7 @@ fn params(m: &Model) -> Vec<(String, TensorType, Vec<f32>, Vec<i64>)> {
 }
 
 /// Compare every scale (within `max_ulps`) and zero point; returns the worst scale difference in ulps.
-fn compare(ours: &Model, theirs: &Model, max_ulps: u32, label: &str) -> u32 {
+fn compare(ours: &Model, theirs: &Model, max_ulps: u64, label: &str) -> u64 {
     assert_eq!(
         op_list(ours),
         op_list(theirs),

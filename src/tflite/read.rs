@@ -6,7 +6,7 @@
 //! model then goes through [`super::check`] (indices, shapes, buffer sizes, quantization). A model this
 //! function returns can be trusted by the interpreter as far as `check` promises.
 //!
-//! Limits ([`limits`], issue 7): files up to 256 MiB; 2^18 tensors, operators and buffers; 1,024
+//! Limits ([`limits`]): files up to 256 MiB; 2^18 tensors, operators and buffers; 1,024
 //! subgraphs; rank 8; 2^28 elements per tensor; and everything copied out of the file (strings, vectors,
 //! buffer data) at most the file's size plus 16 MiB, so shared offsets cannot multiply memory. Counts are
 //! checked before anything is allocated for them, and all size arithmetic is checked.

@@ -1,4 +1,4 @@
-// The playground in real Chromium (issue 5): load, draw, test images, Persian, downloads checked by our
+// The playground in real Chromium: load, draw, test images, Persian, downloads checked by our
 // reader, `ptq convert` and LiteRT. Runs against the built site (dist/, `npm run build`) served on
 // localhost. Artifacts (screenshots, downloaded files) go to test-results/.
 import { test, before, after } from 'node:test';

@@ -1,4 +1,4 @@
-// Training, evaluation, every conversion and uploads in real Chromium (issue 6), against the built site.
+// Training, evaluation, every conversion and uploads in real Chromium, against the built site.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
