@@ -19,13 +19,14 @@
 //! clamps to the activation range. Float accumulates in the loop order filter_y, filter_x, in_channel
 //! starting from 0.0, then adds the bias and clamps. The hybrid kernels are described at each function.
 
+use crate::cpu::{self, Kernel};
 use crate::error::Result;
 use crate::interp::fixed_point::{
     multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_fast,
 };
 use crate::interp::kernels::activation::clamp_f32;
-use crate::interp::kernels::check_len;
 use crate::interp::kernels::window::Window;
+use crate::interp::kernels::{FastCall, Io, check_len};
 
 /// Shape of one convolution.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -695,13 +696,6 @@ fn madd_block<const B: usize, const FMA: bool>(acc: &mut [f32; B], x: f32, w: &[
     }
 }
 
-/// Whether the CPU has AVX2 and FMA (cached by the standard library after the first query).
-#[cfg(target_arch = "x86_64")]
-#[inline]
-pub(crate) fn avx2_fma() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-}
-
 /// Channels rounded up for register blocks: to a multiple of 4 up to 16, else to a multiple of 8.
 pub(crate) fn padded_channels(n: usize) -> usize {
     let four = n.div_ceil(4) * 4;
@@ -779,51 +773,56 @@ pub fn conv2d_f32_fast(
     scratch: &mut ConvFastScratch,
     output: &mut [f32],
 ) -> Result<()> {
-    #[cfg(target_arch = "x86_64")]
-    if avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
-        return unsafe { conv2d_f32_fast_avx2(k, input, scratch, output) };
+    cpu::dispatch(FastCall {
+        kernel: k,
+        args: &mut Io {
+            input,
+            scratch,
+            output,
+        },
+    })
+}
+
+impl Kernel for FastCall<'_, ConvF32Fast, Io<'_, f32, ConvFastScratch, f32>> {
+    type Output = Result<()>;
+
+    /// Float sums: `FMA` is ignored, every product is added separately as in the reference.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let io = self.args;
+        self.kernel.invoke(io.input, io.scratch, io.output)
     }
-    conv2d_f32_fast_body(k, input, scratch, output)
 }
 
-/// [`conv2d_f32_fast`] compiled for AVX2: the whole kernel (every helper is `#[inline(always)]`), so the
-/// channel blocks and the requantization become 8-lane vectors. Multiplications and additions stay
-/// separate instructions (Rust never fuses them), so results are unchanged.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn conv2d_f32_fast_avx2(
-    k: &ConvF32Fast,
-    input: &[f32],
-    scratch: &mut ConvFastScratch,
-    output: &mut [f32],
-) -> Result<()> {
-    conv2d_f32_fast_body(k, input, scratch, output)
-}
-
-#[inline(always)]
-fn conv2d_f32_fast_body(
-    k: &ConvF32Fast,
-    input: &[f32],
-    scratch: &mut ConvFastScratch,
-    output: &mut [f32],
-) -> Result<()> {
-    let s = &k.conv.shape;
-    check_len("CONV_2D", "output", output.len(), s.window.out_len(s.out_c))?;
-    check_len("CONV_2D", "bias", k.bias.len(), s.out_c)?;
-    k.conv.pad_input(input, 0.0, |v| v, &mut scratch.xpad)?;
-    k.conv
-        .accumulate::<false>(&scratch.xpad, &mut scratch.acc_map, &mut scratch.integral)?;
-    let (lo, hi) = k.act;
-    for (out, acc) in output
-        .chunks_exact_mut(s.out_c)
-        .zip(scratch.acc_map.chunks_exact(k.conv.o_pad))
-    {
-        for ((o, &a), &b) in out.iter_mut().zip(acc).zip(&k.bias) {
-            *o = clamp_f32(a + b, lo, hi);
+impl ConvF32Fast {
+    /// The kernel's body, compiled into the build [`Kernel::run`] is called from.
+    #[inline(always)]
+    fn invoke(
+        &self,
+        input: &[f32],
+        scratch: &mut ConvFastScratch,
+        output: &mut [f32],
+    ) -> Result<()> {
+        let s = &self.conv.shape;
+        check_len("CONV_2D", "output", output.len(), s.window.out_len(s.out_c))?;
+        check_len("CONV_2D", "bias", self.bias.len(), s.out_c)?;
+        self.conv.pad_input(input, 0.0, |v| v, &mut scratch.xpad)?;
+        self.conv.accumulate::<false>(
+            &scratch.xpad,
+            &mut scratch.acc_map,
+            &mut scratch.integral,
+        )?;
+        let (lo, hi) = self.act;
+        for (out, acc) in output
+            .chunks_exact_mut(s.out_c)
+            .zip(scratch.acc_map.chunks_exact(self.conv.o_pad))
+        {
+            for ((o, &a), &b) in out.iter_mut().zip(acc).zip(&self.bias) {
+                *o = clamp_f32(a + b, lo, hi);
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// A prepared fast int8 convolution.
@@ -1101,52 +1100,54 @@ pub fn conv2d_i8_fast(
     scratch: &mut ConvFastScratch,
     output: &mut [i8],
 ) -> Result<()> {
-    #[cfg(target_arch = "x86_64")]
-    if avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
-        return unsafe { conv2d_i8_fast_avx2(k, input, scratch, output) };
+    cpu::dispatch(FastCall {
+        kernel: k,
+        args: &mut Io {
+            input,
+            scratch,
+            output,
+        },
+    })
+}
+
+impl Kernel for FastCall<'_, ConvI8Fast, Io<'_, i8, ConvFastScratch, i8>> {
+    type Output = Result<()>;
+
+    /// Integer sums in f32, exact either way: fused multiply-adds where the CPU has them.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let io = self.args;
+        self.kernel.invoke::<FMA>(io.input, io.scratch, io.output)
     }
-    conv2d_i8_fast_body::<false>(k, input, scratch, output)
 }
 
-/// [`conv2d_i8_fast`] compiled for AVX2: the whole kernel (every helper is `#[inline(always)]`), so the
-/// channel blocks and the requantization become 8-lane vectors. Multiplications and additions stay
-/// separate instructions (Rust never fuses them), so results are unchanged.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn conv2d_i8_fast_avx2(
-    k: &ConvI8Fast,
-    input: &[i8],
-    scratch: &mut ConvFastScratch,
-    output: &mut [i8],
-) -> Result<()> {
-    conv2d_i8_fast_body::<true>(k, input, scratch, output)
-}
-
-#[inline(always)]
-fn conv2d_i8_fast_body<const FMA: bool>(
-    k: &ConvI8Fast,
-    input: &[i8],
-    scratch: &mut ConvFastScratch,
-    output: &mut [i8],
-) -> Result<()> {
-    let s = &k.conv.shape;
-    check_len("CONV_2D", "output", output.len(), s.window.out_len(s.out_c))?;
-    k.prepare_accumulators::<FMA>(input, scratch)?;
-    for (out, acc) in output
-        .chunks_exact_mut(s.out_c)
-        .zip(scratch.acc_map.chunks_exact(k.conv.o_pad))
-    {
-        match &k.lanes {
-            Some(l) => k.requantize_lanes(l, acc, (i32::MIN, i32::MAX), out),
-            None => {
-                for (o, (q, &a)) in out.iter_mut().zip(acc).enumerate() {
-                    *q = k.requantize(o, a) as i8;
+impl ConvI8Fast {
+    /// The kernel's body, compiled into the build [`Kernel::run`] is called from.
+    #[inline(always)]
+    fn invoke<const FMA: bool>(
+        &self,
+        input: &[i8],
+        scratch: &mut ConvFastScratch,
+        output: &mut [i8],
+    ) -> Result<()> {
+        let s = &self.conv.shape;
+        check_len("CONV_2D", "output", output.len(), s.window.out_len(s.out_c))?;
+        self.prepare_accumulators::<FMA>(input, scratch)?;
+        for (out, acc) in output
+            .chunks_exact_mut(s.out_c)
+            .zip(scratch.acc_map.chunks_exact(self.conv.o_pad))
+        {
+            match &self.lanes {
+                Some(l) => self.requantize_lanes(l, acc, (i32::MIN, i32::MAX), out),
+                None => {
+                    for (o, (q, &a)) in out.iter_mut().zip(acc).enumerate() {
+                        *q = self.requantize(o, a) as i8;
+                    }
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 impl ConvFast {
@@ -1317,6 +1318,16 @@ impl ConvFast {
     }
 }
 
+/// The arguments of a fast convolution with the max pool fused after it: the pool's geometry on the
+/// convolution's output, the pool's activation range `A`, and the input, scratch and output `X`/`Y`.
+pub(crate) struct PooledIo<'a, A, X, Y> {
+    pool: &'a Window,
+    act: A,
+    input: &'a [X],
+    scratch: &'a mut ConvFastScratch,
+    output: &'a mut [Y],
+}
+
 /// Fast int8 convolution followed by int8 MAX_POOL_2D (`pool` is the pooling geometry on the
 /// convolution's output, `pool_act` the pool's activation range); identical to running
 /// [`conv2d_i8`] then `max_pool2d_i8`. Each pool window's convolution pixels are computed and maxed in
@@ -1330,77 +1341,78 @@ pub fn conv2d_i8_max_pool2d_fast(
     scratch: &mut ConvFastScratch,
     output: &mut [i8],
 ) -> Result<()> {
-    #[cfg(target_arch = "x86_64")]
-    if avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
-        return unsafe {
-            conv2d_i8_max_pool2d_fast_avx2(k, pool, pool_act, input, scratch, output)
-        };
-    }
-    conv2d_i8_max_pool2d_fast_body::<false>(k, pool, pool_act, input, scratch, output)
+    cpu::dispatch(FastCall {
+        kernel: k,
+        args: &mut PooledIo {
+            pool,
+            act: pool_act,
+            input,
+            scratch,
+            output,
+        },
+    })
 }
 
-/// [`conv2d_i8_max_pool2d_fast`] compiled for AVX2: the whole kernel (every helper is `#[inline(always)]`), so the
-/// channel blocks and the requantization become 8-lane vectors. Multiplications and additions stay
-/// separate instructions (Rust never fuses them), so results are unchanged.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn conv2d_i8_max_pool2d_fast_avx2(
-    k: &ConvI8Fast,
-    pool: &Window,
-    pool_act: (i32, i32),
-    input: &[i8],
-    scratch: &mut ConvFastScratch,
-    output: &mut [i8],
-) -> Result<()> {
-    conv2d_i8_max_pool2d_fast_body::<true>(k, pool, pool_act, input, scratch, output)
+impl Kernel for FastCall<'_, ConvI8Fast, PooledIo<'_, (i32, i32), i8, i8>> {
+    type Output = Result<()>;
+
+    /// Integer sums in f32, exact either way: fused multiply-adds where the CPU has them.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let io = self.args;
+        self.kernel
+            .invoke_pooled::<FMA>(io.pool, io.act, io.input, io.scratch, io.output)
+    }
 }
 
-#[inline(always)]
-fn conv2d_i8_max_pool2d_fast_body<const FMA: bool>(
-    k: &ConvI8Fast,
-    pool: &Window,
-    pool_act: (i32, i32),
-    input: &[i8],
-    scratch: &mut ConvFastScratch,
-    output: &mut [i8],
-) -> Result<()> {
-    let out_c = k.conv.shape.out_c;
-    check_len("MAX_POOL_2D", "output", output.len(), pool.out_len(out_c))?;
-    let offset = k.quant.input_offset;
-    k.conv.pad_input(
-        input,
-        0.0,
-        |v| (v as i32 + offset) as f32,
-        &mut scratch.xpad,
-    )?;
-    k.conv.pooled_maxima::<FMA>(pool, scratch)?;
-    // What an all-zero window gives, requantized once.
-    let mut zero_out = [0i8; 64];
-    let zeros = [0.0f32; 64];
-    let precomputed = out_c <= zero_out.len() && k.lanes.is_some();
-    if let (true, Some(l)) = (precomputed, &k.lanes) {
-        k.requantize_lanes(l, &zeros[..out_c], pool_act, &mut zero_out[..out_c]);
-    }
-    let pooled = scratch
-        .pooled
-        .chunks_exact(k.conv.o_pad)
-        .zip(&scratch.pooled_zero);
-    for (out, (maxima, &zero)) in output.chunks_exact_mut(out_c).zip(pooled) {
-        if zero && precomputed {
-            out.copy_from_slice(&zero_out[..out_c]);
-            continue;
+impl ConvI8Fast {
+    /// The kernel's body, compiled into the build [`Kernel::run`] is called from.
+    #[inline(always)]
+    fn invoke_pooled<const FMA: bool>(
+        &self,
+        pool: &Window,
+        pool_act: (i32, i32),
+        input: &[i8],
+        scratch: &mut ConvFastScratch,
+        output: &mut [i8],
+    ) -> Result<()> {
+        let out_c = self.conv.shape.out_c;
+        check_len("MAX_POOL_2D", "output", output.len(), pool.out_len(out_c))?;
+        let offset = self.quant.input_offset;
+        self.conv.pad_input(
+            input,
+            0.0,
+            |v| (v as i32 + offset) as f32,
+            &mut scratch.xpad,
+        )?;
+        self.conv.pooled_maxima::<FMA>(pool, scratch)?;
+        // What an all-zero window gives, requantized once.
+        let mut zero_out = [0i8; 64];
+        let zeros = [0.0f32; 64];
+        let precomputed = out_c <= zero_out.len() && self.lanes.is_some();
+        if let (true, Some(l)) = (precomputed, &self.lanes) {
+            self.requantize_lanes(l, &zeros[..out_c], pool_act, &mut zero_out[..out_c]);
         }
-        match &k.lanes {
-            Some(l) => k.requantize_lanes(l, maxima, pool_act, out),
-            None => {
-                for (o, (q, &max)) in out.iter_mut().zip(maxima).enumerate() {
-                    *q = k.requantize(o, max).max(pool_act.0).min(pool_act.1) as i8;
+        let pooled = scratch
+            .pooled
+            .chunks_exact(self.conv.o_pad)
+            .zip(&scratch.pooled_zero);
+        for (out, (maxima, &zero)) in output.chunks_exact_mut(out_c).zip(pooled) {
+            if zero && precomputed {
+                out.copy_from_slice(&zero_out[..out_c]);
+                continue;
+            }
+            match &self.lanes {
+                Some(l) => self.requantize_lanes(l, maxima, pool_act, out),
+                None => {
+                    for (o, (q, &max)) in out.iter_mut().zip(maxima).enumerate() {
+                        *q = self.requantize(o, max).max(pool_act.0).min(pool_act.1) as i8;
+                    }
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Fast float32 convolution followed by float32 MAX_POOL_2D; identical to running [`conv2d_f32`] then
@@ -1415,54 +1427,55 @@ pub fn conv2d_f32_max_pool2d_fast(
     scratch: &mut ConvFastScratch,
     output: &mut [f32],
 ) -> Result<()> {
-    #[cfg(target_arch = "x86_64")]
-    if avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
-        return unsafe {
-            conv2d_f32_max_pool2d_fast_avx2(k, pool, pool_act, input, scratch, output)
-        };
+    cpu::dispatch(FastCall {
+        kernel: k,
+        args: &mut PooledIo {
+            pool,
+            act: pool_act,
+            input,
+            scratch,
+            output,
+        },
+    })
+}
+
+impl Kernel for FastCall<'_, ConvF32Fast, PooledIo<'_, (f32, f32), f32, f32>> {
+    type Output = Result<()>;
+
+    /// Float sums: `FMA` is ignored, every product is added separately as in the reference.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let io = self.args;
+        self.kernel
+            .invoke_pooled(io.pool, io.act, io.input, io.scratch, io.output)
     }
-    conv2d_f32_max_pool2d_fast_body(k, pool, pool_act, input, scratch, output)
 }
 
-/// [`conv2d_f32_max_pool2d_fast`] compiled for AVX2: the whole kernel (every helper is `#[inline(always)]`), so the
-/// channel blocks and the requantization become 8-lane vectors. Multiplications and additions stay
-/// separate instructions (Rust never fuses them), so results are unchanged.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn conv2d_f32_max_pool2d_fast_avx2(
-    k: &ConvF32Fast,
-    pool: &Window,
-    pool_act: (f32, f32),
-    input: &[f32],
-    scratch: &mut ConvFastScratch,
-    output: &mut [f32],
-) -> Result<()> {
-    conv2d_f32_max_pool2d_fast_body(k, pool, pool_act, input, scratch, output)
-}
-
-#[inline(always)]
-fn conv2d_f32_max_pool2d_fast_body(
-    k: &ConvF32Fast,
-    pool: &Window,
-    pool_act: (f32, f32),
-    input: &[f32],
-    scratch: &mut ConvFastScratch,
-    output: &mut [f32],
-) -> Result<()> {
-    let out_c = k.conv.shape.out_c;
-    check_len("MAX_POOL_2D", "output", output.len(), pool.out_len(out_c))?;
-    check_len("CONV_2D", "bias", k.bias.len(), out_c)?;
-    k.conv.pad_input(input, 0.0, |v| v, &mut scratch.xpad)?;
-    let (lo, hi) = k.act;
-    k.conv.pooled_maxima::<false>(pool, scratch)?;
-    let pooled = scratch.pooled.chunks_exact(k.conv.o_pad);
-    for (out, maxima) in output.chunks_exact_mut(out_c).zip(pooled) {
-        for ((o, &max), &b) in out.iter_mut().zip(maxima).zip(&k.bias) {
-            *o = clamp_f32(clamp_f32(max + b, lo, hi), pool_act.0, pool_act.1);
+impl ConvF32Fast {
+    /// The kernel's body, compiled into the build [`Kernel::run`] is called from.
+    #[inline(always)]
+    fn invoke_pooled(
+        &self,
+        pool: &Window,
+        pool_act: (f32, f32),
+        input: &[f32],
+        scratch: &mut ConvFastScratch,
+        output: &mut [f32],
+    ) -> Result<()> {
+        let out_c = self.conv.shape.out_c;
+        check_len("MAX_POOL_2D", "output", output.len(), pool.out_len(out_c))?;
+        check_len("CONV_2D", "bias", self.bias.len(), out_c)?;
+        self.conv.pad_input(input, 0.0, |v| v, &mut scratch.xpad)?;
+        let (lo, hi) = self.act;
+        self.conv.pooled_maxima::<false>(pool, scratch)?;
+        let pooled = scratch.pooled.chunks_exact(self.conv.o_pad);
+        for (out, maxima) in output.chunks_exact_mut(out_c).zip(pooled) {
+            for ((o, &max), &b) in out.iter_mut().zip(maxima).zip(&self.bias) {
+                *o = clamp_f32(clamp_f32(max + b, lo, hi), pool_act.0, pool_act.1);
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -11,12 +11,13 @@
 //! order as CONV_2D; the hybrid kernel scales with `(float)acc · (filter_scale[o] · scaling_factor[b])`
 //! (note the grouping, unlike CONV_2D's hybrid).
 
+use crate::cpu::{self, Kernel};
 use crate::error::Result;
 use crate::interp::fixed_point::multiply_by_quantized_multiplier;
 use crate::interp::kernels::activation::clamp_f32;
-use crate::interp::kernels::check_len;
 use crate::interp::kernels::conv2d::{ChannelQuant, RequantLanes};
 use crate::interp::kernels::window::Window;
+use crate::interp::kernels::{FastCall, Io, check_len};
 
 /// Shape of one depthwise convolution.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -354,52 +355,56 @@ pub fn depthwise_conv2d_f32_fast(
     scratch: &mut DepthwiseScratch<f32>,
     output: &mut [f32],
 ) -> Result<()> {
-    #[cfg(target_arch = "x86_64")]
-    if crate::interp::kernels::conv2d::avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
-        return unsafe { depthwise_conv2d_f32_fast_avx2(k, input, scratch, output) };
+    cpu::dispatch(FastCall {
+        kernel: k,
+        args: &mut Io {
+            input,
+            scratch,
+            output,
+        },
+    })
+}
+
+impl Kernel for FastCall<'_, DepthwiseFast<f32>, Io<'_, f32, DepthwiseScratch<f32>, f32>> {
+    type Output = Result<()>;
+
+    /// Float sums: `FMA` is ignored, every product is added separately as in the reference.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let io = self.args;
+        self.kernel.invoke(io.input, io.scratch, io.output)
     }
-    depthwise_conv2d_f32_fast_body(k, input, scratch, output)
 }
 
-/// [`depthwise_conv2d_f32_fast`] compiled for AVX2 (same results: no fused multiply-adds).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn depthwise_conv2d_f32_fast_avx2(
-    k: &DepthwiseFast<f32>,
-    input: &[f32],
-    scratch: &mut DepthwiseScratch<f32>,
-    output: &mut [f32],
-) -> Result<()> {
-    depthwise_conv2d_f32_fast_body(k, input, scratch, output)
-}
-
-#[inline(always)]
-fn depthwise_conv2d_f32_fast_body(
-    k: &DepthwiseFast<f32>,
-    input: &[f32],
-    scratch: &mut DepthwiseScratch<f32>,
-    output: &mut [f32],
-) -> Result<()> {
-    let o = k.shape.out_c();
-    check_len(
-        "DEPTHWISE_CONV_2D",
-        "output",
-        output.len(),
-        k.shape.window.out_len(o),
-    )?;
-    check_len("DEPTHWISE_CONV_2D", "bias", k.bias.len(), o)?;
-    let (lo, hi) = k.act;
-    depthwise_pixels(k, input, |v| v, scratch)?;
-    for (out, acc) in output
-        .chunks_exact_mut(o.max(1))
-        .zip(scratch.acc.chunks_exact(o.max(1)))
-    {
-        for ((y, &a), &b) in out.iter_mut().zip(acc).zip(&k.bias) {
-            *y = clamp_f32(a + b, lo, hi);
+impl DepthwiseFast<f32> {
+    /// The kernel's body, compiled into the build [`Kernel::run`] is called from.
+    #[inline(always)]
+    fn invoke(
+        &self,
+        input: &[f32],
+        scratch: &mut DepthwiseScratch<f32>,
+        output: &mut [f32],
+    ) -> Result<()> {
+        let o = self.shape.out_c();
+        check_len(
+            "DEPTHWISE_CONV_2D",
+            "output",
+            output.len(),
+            self.shape.window.out_len(o),
+        )?;
+        check_len("DEPTHWISE_CONV_2D", "bias", self.bias.len(), o)?;
+        let (lo, hi) = self.act;
+        depthwise_pixels(self, input, |v| v, scratch)?;
+        for (out, acc) in output
+            .chunks_exact_mut(o.max(1))
+            .zip(scratch.acc.chunks_exact(o.max(1)))
+        {
+            for ((y, &a), &b) in out.iter_mut().zip(acc).zip(&self.bias) {
+                *y = clamp_f32(a + b, lo, hi);
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Fast int8 depthwise convolution; identical to [`depthwise_conv2d_i8`].
@@ -409,55 +414,59 @@ pub fn depthwise_conv2d_i8_fast(
     scratch: &mut DepthwiseScratch<i32>,
     output: &mut [i8],
 ) -> Result<()> {
-    #[cfg(target_arch = "x86_64")]
-    if crate::interp::kernels::conv2d::avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
-        return unsafe { depthwise_conv2d_i8_fast_avx2(k, input, scratch, output) };
-    }
-    depthwise_conv2d_i8_fast_body(k, input, scratch, output)
+    cpu::dispatch(FastCall {
+        kernel: k,
+        args: &mut Io {
+            input,
+            scratch,
+            output,
+        },
+    })
 }
 
-/// [`depthwise_conv2d_i8_fast`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn depthwise_conv2d_i8_fast_avx2(
-    k: &DepthwiseFast<i32>,
-    input: &[i8],
-    scratch: &mut DepthwiseScratch<i32>,
-    output: &mut [i8],
-) -> Result<()> {
-    depthwise_conv2d_i8_fast_body(k, input, scratch, output)
+impl Kernel for FastCall<'_, DepthwiseFast<i32>, Io<'_, i8, DepthwiseScratch<i32>, i8>> {
+    type Output = Result<()>;
+
+    /// Wrapping i32 sums: no floats, `FMA` does not apply.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let io = self.args;
+        self.kernel.invoke(io.input, io.scratch, io.output)
+    }
 }
 
-#[inline(always)]
-fn depthwise_conv2d_i8_fast_body(
-    k: &DepthwiseFast<i32>,
-    input: &[i8],
-    scratch: &mut DepthwiseScratch<i32>,
-    output: &mut [i8],
-) -> Result<()> {
-    let o = k.shape.out_c();
-    check_len(
-        "DEPTHWISE_CONV_2D",
-        "output",
-        output.len(),
-        k.shape.window.out_len(o),
-    )?;
-    let Some((q, lanes)) = &k.quant else {
-        return Err(crate::Error::InvalidModel(
-            "DEPTHWISE_CONV_2D: int8 kernel without quantization".into(),
-        ));
-    };
-    let offset = q.input_offset;
-    // Products of int8 weights and `x − zp` (|·| ≤ 255): i32 sums wrap exactly like the reference's.
-    depthwise_pixels(k, input, |v| v as i32 + offset, scratch)?;
-    for (out, acc) in output
-        .chunks_exact_mut(o.max(1))
-        .zip(scratch.acc.chunks_exact(o.max(1)))
-    {
-        lanes.requantize_i32(q, acc, out);
+impl DepthwiseFast<i32> {
+    /// The kernel's body, compiled into the build [`Kernel::run`] is called from.
+    #[inline(always)]
+    fn invoke(
+        &self,
+        input: &[i8],
+        scratch: &mut DepthwiseScratch<i32>,
+        output: &mut [i8],
+    ) -> Result<()> {
+        let o = self.shape.out_c();
+        check_len(
+            "DEPTHWISE_CONV_2D",
+            "output",
+            output.len(),
+            self.shape.window.out_len(o),
+        )?;
+        let Some((q, lanes)) = &self.quant else {
+            return Err(crate::Error::InvalidModel(
+                "DEPTHWISE_CONV_2D: int8 kernel without quantization".into(),
+            ));
+        };
+        let offset = q.input_offset;
+        // Products of int8 weights and `x − zp` (|·| ≤ 255): i32 sums wrap exactly like the reference's.
+        depthwise_pixels(self, input, |v| v as i32 + offset, scratch)?;
+        for (out, acc) in output
+            .chunks_exact_mut(o.max(1))
+            .zip(scratch.acc.chunks_exact(o.max(1)))
+        {
+            lanes.requantize_i32(q, acc, out);
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Hybrid depthwise convolution (reference `DepthwiseConvHybridPerChannel`); the input was quantized

@@ -16,11 +16,15 @@
 //! requantization (double-rounding MBQM) of tflite-micro, TF ≤ 2.19 and LiteRT's optimized kernels —
 //! differs on 28.
 
+use crate::cpu::{self, Kernel};
 use crate::error::Result;
 use crate::interp::fixed_point::multiply_by_quantized_multiplier;
 use crate::interp::kernels::activation::clamp_f32;
-use crate::interp::kernels::check_len;
-use crate::interp::kernels::hybrid::{asymmetric_quantize_floats, symmetric_quantize_floats};
+use crate::interp::kernels::hybrid::{
+    asymmetric_quantize_floats, asymmetric_quantize_floats_body, symmetric_quantize_floats,
+    symmetric_quantize_floats_body,
+};
+use crate::interp::kernels::{FastCall, Io, check_len};
 
 /// Sizes of one fully-connected layer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -589,47 +593,46 @@ pub fn fully_connected_f32_fast(
     scratch: &mut FcFastScratch,
     output: &mut [f32],
 ) -> Result<()> {
-    #[cfg(target_arch = "x86_64")]
-    if crate::interp::kernels::conv2d::avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
-        return unsafe { fully_connected_f32_fast_avx2(k, input, scratch, output) };
+    cpu::dispatch(FastCall {
+        kernel: k,
+        args: &mut Io {
+            input,
+            scratch,
+            output,
+        },
+    })
+}
+
+impl Kernel for FastCall<'_, FcF32Fast, Io<'_, f32, FcFastScratch, f32>> {
+    type Output = Result<()>;
+
+    /// Float sums: `FMA` is ignored, every product is added separately as in the reference.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let io = self.args;
+        self.kernel.invoke(io.input, io.scratch, io.output)
     }
-    fully_connected_f32_fast_body(k, input, scratch, output)
 }
 
-/// [`fully_connected_f32_fast`] compiled for AVX2 (the unit blocks become 8-lane vectors; products and sums stay separate, so results are unchanged).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn fully_connected_f32_fast_avx2(
-    k: &FcF32Fast,
-    input: &[f32],
-    scratch: &mut FcFastScratch,
-    output: &mut [f32],
-) -> Result<()> {
-    fully_connected_f32_fast_body(k, input, scratch, output)
-}
-
-#[inline(always)]
-fn fully_connected_f32_fast_body(
-    k: &FcF32Fast,
-    input: &[f32],
-    scratch: &mut FcFastScratch,
-    output: &mut [f32],
-) -> Result<()> {
-    let s = k.t.shape;
-    k.t.check(input.len(), output.len(), scratch)?;
-    check_len("FULLY_CONNECTED", "bias", k.bias.len(), s.units)?;
-    for (in_row, out_row) in input
-        .chunks_exact(s.depth)
-        .zip(output.chunks_exact_mut(s.units))
-    {
-        let n = list_nonzero(in_row, &mut scratch.nonzero);
-        k.t.dot(in_row, &scratch.nonzero[..n], &mut scratch.acc);
-        for ((o, &a), &b) in out_row.iter_mut().zip(&scratch.acc).zip(&k.bias) {
-            *o = clamp_f32(a + b, k.act.0, k.act.1);
+impl FcF32Fast {
+    /// The kernel's body, compiled into the build [`Kernel::run`] is called from.
+    #[inline(always)]
+    fn invoke(&self, input: &[f32], scratch: &mut FcFastScratch, output: &mut [f32]) -> Result<()> {
+        let s = self.t.shape;
+        self.t.check(input.len(), output.len(), scratch)?;
+        check_len("FULLY_CONNECTED", "bias", self.bias.len(), s.units)?;
+        for (in_row, out_row) in input
+            .chunks_exact(s.depth)
+            .zip(output.chunks_exact_mut(s.units))
+        {
+            let n = list_nonzero(in_row, &mut scratch.nonzero);
+            self.t.dot(in_row, &scratch.nonzero[..n], &mut scratch.acc);
+            for ((o, &a), &b) in out_row.iter_mut().zip(&scratch.acc).zip(&self.bias) {
+                *o = clamp_f32(a + b, self.act.0, self.act.1);
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// A prepared fast int8 fully-connected layer (symmetric weights only).
@@ -688,66 +691,65 @@ pub fn fully_connected_i8_fast(
     scratch: &mut FcFastScratch,
     output: &mut [i8],
 ) -> Result<()> {
-    #[cfg(target_arch = "x86_64")]
-    if crate::interp::kernels::conv2d::avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
-        return unsafe { fully_connected_i8_fast_avx2(k, input, scratch, output) };
+    cpu::dispatch(FastCall {
+        kernel: k,
+        args: &mut Io {
+            input,
+            scratch,
+            output,
+        },
+    })
+}
+
+impl Kernel for FastCall<'_, FcI8Fast, Io<'_, i8, FcFastScratch, i8>> {
+    type Output = Result<()>;
+
+    /// Wrapping i32 sums: `FMA` does not apply.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let io = self.args;
+        self.kernel.invoke(io.input, io.scratch, io.output)
     }
-    fully_connected_i8_fast_body(k, input, scratch, output)
 }
 
-/// [`fully_connected_i8_fast`] compiled for AVX2 (the unit blocks become 8-lane vectors; products and sums stay separate, so results are unchanged).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn fully_connected_i8_fast_avx2(
-    k: &FcI8Fast,
-    input: &[i8],
-    scratch: &mut FcFastScratch,
-    output: &mut [i8],
-) -> Result<()> {
-    fully_connected_i8_fast_body(k, input, scratch, output)
-}
-
-#[inline(always)]
-fn fully_connected_i8_fast_body(
-    k: &FcI8Fast,
-    input: &[i8],
-    scratch: &mut FcFastScratch,
-    output: &mut [i8],
-) -> Result<()> {
-    let s = k.shape;
-    scratch.check_integer(s, input.len(), output.len(), false)?;
-    let q = &k.quant;
-    for (in_row, out_row) in input
-        .chunks_exact(s.depth)
-        .zip(output.chunks_exact_mut(s.units))
-    {
-        // Centred inputs x − zp lie in [−255, 255] (checked when prepared).
-        for (v, &x) in scratch.x16.iter_mut().zip(in_row) {
-            *v = (x as i32 + q.input_offset) as i16;
-        }
-        for (u, (o, w_row)) in out_row
-            .iter_mut()
-            .zip(k.w16.chunks_exact(s.depth))
-            .enumerate()
+impl FcI8Fast {
+    /// The kernel's body, compiled into the build [`Kernel::run`] is called from.
+    #[inline(always)]
+    fn invoke(&self, input: &[i8], scratch: &mut FcFastScratch, output: &mut [i8]) -> Result<()> {
+        let s = self.shape;
+        scratch.check_integer(s, input.len(), output.len(), false)?;
+        let q = &self.quant;
+        for (in_row, out_row) in input
+            .chunks_exact(s.depth)
+            .zip(output.chunks_exact_mut(s.units))
         {
-            let acc = dot_i16(w_row, &scratch.x16).wrapping_add(k.bias[u]);
-            let scaled = if k.fixed_point {
-                crate::interp::fixed_point::multiply_by_quantized_multiplier_fast(
-                    acc,
-                    q.multiplier[u],
-                    q.shift[u],
-                )
-            } else {
-                (acc as f64 * q.effective_scale[u]).round() as i32
-            };
-            *o = scaled
-                .wrapping_add(q.output_offset)
-                .max(q.act_min)
-                .min(q.act_max) as i8;
+            // Centred inputs x − zp lie in [−255, 255] (checked when prepared).
+            for (v, &x) in scratch.x16.iter_mut().zip(in_row) {
+                *v = (x as i32 + q.input_offset) as i16;
+            }
+            for (u, (o, w_row)) in out_row
+                .iter_mut()
+                .zip(self.w16.chunks_exact(s.depth))
+                .enumerate()
+            {
+                let acc = dot_i16(w_row, &scratch.x16).wrapping_add(self.bias[u]);
+                let scaled = if self.fixed_point {
+                    crate::interp::fixed_point::multiply_by_quantized_multiplier_fast(
+                        acc,
+                        q.multiplier[u],
+                        q.shift[u],
+                    )
+                } else {
+                    (acc as f64 * q.effective_scale[u]).round() as i32
+                };
+                *o = scaled
+                    .wrapping_add(q.output_offset)
+                    .max(q.act_min)
+                    .min(q.act_max) as i8;
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// A prepared fast hybrid fully-connected layer.
@@ -807,85 +809,84 @@ pub fn fully_connected_hybrid_fast(
     scratch: &mut FcFastScratch,
     output: &mut [f32],
 ) -> Result<()> {
-    #[cfg(target_arch = "x86_64")]
-    if crate::interp::kernels::conv2d::avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
-        return unsafe { fully_connected_hybrid_fast_avx2(k, input, scratch, output) };
-    }
-    fully_connected_hybrid_fast_body(k, input, scratch, output)
+    cpu::dispatch(FastCall {
+        kernel: k,
+        args: &mut Io {
+            input,
+            scratch,
+            output,
+        },
+    })
 }
 
-/// [`fully_connected_hybrid_fast`] compiled for AVX2 (the unit blocks become 8-lane vectors; products and sums stay separate, so results are unchanged).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn fully_connected_hybrid_fast_avx2(
-    k: &FcHybridFast,
-    input: &[f32],
-    scratch: &mut FcFastScratch,
-    output: &mut [f32],
-) -> Result<()> {
-    fully_connected_hybrid_fast_body(k, input, scratch, output)
+impl Kernel for FastCall<'_, FcHybridFast, Io<'_, f32, FcFastScratch, f32>> {
+    type Output = Result<()>;
+
+    /// Wrapping i32 dot products, then float scaling without fused multiply-adds: `FMA` is ignored.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let io = self.args;
+        self.kernel.invoke(io.input, io.scratch, io.output)
+    }
 }
 
-#[inline(always)]
-fn fully_connected_hybrid_fast_body(
-    k: &FcHybridFast,
-    input: &[f32],
-    scratch: &mut FcFastScratch,
-    output: &mut [f32],
-) -> Result<()> {
-    let s = k.shape;
-    scratch.check_integer(s, input.len(), output.len(), true)?;
-    if let Some(b) = &k.bias {
-        check_len("FULLY_CONNECTED", "bias", b.len(), s.units)?;
-    }
-    let w = &k.w;
-    for out_row in output.chunks_exact_mut(s.units) {
-        for (u, o) in out_row.iter_mut().enumerate() {
-            *o = k.bias.as_ref().map_or(0.0, |b| b[u]);
+impl FcHybridFast {
+    /// The kernel's body, compiled into the build [`Kernel::run`] is called from.
+    #[inline(always)]
+    fn invoke(&self, input: &[f32], scratch: &mut FcFastScratch, output: &mut [f32]) -> Result<()> {
+        let s = self.shape;
+        scratch.check_integer(s, input.len(), output.len(), true)?;
+        if let Some(b) = &self.bias {
+            check_len("FULLY_CONNECTED", "bias", b.len(), s.units)?;
         }
-    }
-    if input.iter().any(|&x| x != 0.0) {
-        let FcFastScratch { input_q, x16, .. } = scratch;
-        for (in_row, out_row) in input
-            .chunks_exact(s.depth)
-            .zip(output.chunks_exact_mut(s.units))
-        {
-            let (sf, zp) = if w.asymmetric {
-                asymmetric_quantize_floats(in_row, input_q)
-            } else {
-                (symmetric_quantize_floats(in_row, input_q), 0)
-            };
-            let batch_scale = if w.per_channel_scale.is_none() {
-                sf * w.scale
-            } else {
-                sf
-            };
-            // Σ_d w·(q − zp) is the reference's `dot − row_sum·zp` with the true row sum; the
-            // correction `zp · (true − LiteRT row sum)` below makes it LiteRT's.
-            // q − zp lies in [−255, 255]: both are int8.
-            for (v, &q) in x16.iter_mut().zip(input_q.iter()) {
-                *v = (q as i32 - zp) as i16;
+        let w = &self.w;
+        for out_row in output.chunks_exact_mut(s.units) {
+            for (u, o) in out_row.iter_mut().enumerate() {
+                *o = self.bias.as_ref().map_or(0.0, |b| b[u]);
             }
-            for (u, (out, w_row)) in out_row
-                .iter_mut()
-                .zip(k.w16.chunks_exact(s.depth))
-                .enumerate()
+        }
+        if input.iter().any(|&x| x != 0.0) {
+            let FcFastScratch { input_q, x16, .. } = scratch;
+            for (in_row, out_row) in input
+                .chunks_exact(s.depth)
+                .zip(output.chunks_exact_mut(s.units))
             {
-                let dot = dot_i16(w_row, x16);
-                let dot = dot.wrapping_add(zp.wrapping_mul(k.row_sum_error[u]));
-                let scale = match &w.per_channel_scale {
-                    Some(pcs) => batch_scale * pcs[u],
-                    None => batch_scale,
+                let (sf, zp) = if w.asymmetric {
+                    asymmetric_quantize_floats_body(in_row, input_q)
+                } else {
+                    (symmetric_quantize_floats_body(in_row, input_q), 0)
                 };
-                *out += dot as f32 * scale;
+                let batch_scale = if w.per_channel_scale.is_none() {
+                    sf * w.scale
+                } else {
+                    sf
+                };
+                // Σ_d w·(q − zp) is the reference's `dot − row_sum·zp` with the true row sum; the
+                // correction `zp · (true − LiteRT row sum)` below makes it LiteRT's.
+                // q − zp lies in [−255, 255]: both are int8.
+                for (v, &q) in x16.iter_mut().zip(input_q.iter()) {
+                    *v = (q as i32 - zp) as i16;
+                }
+                for (u, (out, w_row)) in out_row
+                    .iter_mut()
+                    .zip(self.w16.chunks_exact(s.depth))
+                    .enumerate()
+                {
+                    let dot = dot_i16(w_row, x16);
+                    let dot = dot.wrapping_add(zp.wrapping_mul(self.row_sum_error[u]));
+                    let scale = match &w.per_channel_scale {
+                        Some(pcs) => batch_scale * pcs[u],
+                        None => batch_scale,
+                    };
+                    *out += dot as f32 * scale;
+                }
             }
         }
+        for o in output.iter_mut() {
+            *o = clamp_f32(*o, self.act.0, self.act.1);
+        }
+        Ok(())
     }
-    for o in output.iter_mut() {
-        *o = clamp_f32(*o, k.act.0, k.act.1);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
