@@ -21,10 +21,9 @@
 
 use crate::cpu::{self, Kernel};
 use crate::error::Result;
-use crate::interp::fixed_point::{
-    multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_fast,
-};
+use crate::interp::fixed_point::multiply_by_quantized_multiplier;
 use crate::interp::kernels::activation::clamp_f32;
+use crate::interp::kernels::requant::RequantLanes;
 use crate::interp::kernels::window::Window;
 use crate::interp::kernels::{FastCall, Io, check_len};
 
@@ -347,17 +346,18 @@ pub fn conv2d_hybrid(
 // - Output pixels whose whole receptive field is 0 (most of an MNIST digit's background) get 0 without
 //   multiplying: every term would be `0 · w`, which adds nothing (exactly, in float too, for the finite
 //   weights the fast kernels require).
-// - Requantization uses [`multiply_by_quantized_multiplier_fast`], equal to the reference for every
-//   input. An int8 MAX_POOL_2D right after the convolution can be fused: requantization is monotone
+// - int8 requantizes all channels at once and branch-free ([`RequantLanes`], equal to the reference
+//   for every input; a channel whose right shift exceeds 30 leaves the convolution to the reference
+//   kernel). An int8 MAX_POOL_2D right after the convolution can be fused: requantization is monotone
 //   (non-decreasing) per channel, so the max of the requantized values is the requantization of the
-//   max accumulator, and only the pooled values are requantized, all channels at once and branch-free
-//   ([`ConvI8Fast::requantize_lanes`]); a pool window whose receptive fields are all zero is found
-//   with one integral-image query and gets the precomputed requantized zero.
-// - On x86-64 each public fast kernel checks once for AVX2+FMA and then runs its whole body (every
-//   helper is `#[inline(always)]`) compiled with those features, so the channel blocks become 8-lane
-//   vectors. The int8 kernels also fuse multiply and add there (exact for their integer sums); the
-//   float kernels keep separate multiplies and adds (Rust never contracts them), so their results are
-//   the same on every CPU. Elsewhere (wasm32 with simd128, other CPUs) the same body runs as compiled.
+//   max accumulator, and only the pooled values are requantized; a pool window whose receptive fields
+//   are all zero is found with one integral-image query and gets the precomputed requantized zero.
+// - Each public fast kernel runs its body through [`cpu::dispatch`]: on x86-64 with AVX2+FMA the whole
+//   body (every helper is `#[inline(always)]`) is compiled with those features, so the channel blocks
+//   become 8-lane vectors. The int8 kernels also fuse multiply and add there (exact for their integer
+//   sums); the float kernels keep separate multiplies and adds (Rust never contracts them), so their
+//   results are the same on every CPU. Elsewhere (wasm32 with simd128, other CPUs) the same body runs
+//   as compiled.
 // - Single-channel 3×3 and 5×5 filters get loops with compile-time tap counts, and a 2×2 / stride 2
 //   pool over them (the tutorial) a loop without per-pixel bookkeeping.
 
@@ -829,81 +829,15 @@ impl ConvF32Fast {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConvI8Fast {
     pub(crate) conv: ConvFast,
-    /// The bias (0 without one).
-    bias: Vec<i32>,
-    quant: ChannelQuant,
-    /// Per channel: the multiplier in i64, the left shift, the right shift and its rounding constant
-    /// 2^(right−1) (see [`multiply_by_quantized_multiplier_fast`]).
-    requant: Vec<(i64, u32, u32, i64)>,
-    /// Per channel: accumulators (before the bias) at or below `low.0` all give `low.1` (the activation
-    /// minimum, e.g. after a RELU), at or above `high.0` all give `high.1`; found once by binary search,
-    /// since requantization is monotone. Zero accumulators (an MNIST background) give `zero`.
-    low: Vec<(i32, i32)>,
-    high: Vec<(i32, i32)>,
-    zero: Vec<i32>,
-    /// The same constants as lanes for the branch-free requantization, which vectorizes (`None` when
-    /// a right shift exceeds 30, where its i32 rounding step could overflow).
-    lanes: Option<RequantLanes>,
-}
-
-impl RequantLanes {
-    /// Lanes for `q` with `bias` (one per channel); `None` when a right shift exceeds 30.
-    pub(crate) fn new(q: &ChannelQuant, bias: &[i32]) -> Option<RequantLanes> {
-        let mut l = RequantLanes::default();
-        for (o, (&m, &sh)) in q.multiplier.iter().zip(&q.shift).enumerate() {
-            let right = (-sh).clamp(0, 31) as u32;
-            if right > 30 {
-                return None;
-            }
-            l.bias.push(bias.get(o).copied().unwrap_or(0));
-            l.left.push(sh.clamp(0, 31) as u32);
-            l.multiplier.push(m as i64);
-            l.right.push(right);
-            l.mask.push(((1i64 << right) - 1) as i32);
-            l.round.push(((1i64 << right) >> 1) as i32);
-        }
-        Some(l)
-    }
-
-    /// `acc + bias → MultiplyByQuantizedMultiplier → + zero point → clamp` for every lane, written to
-    /// `out` (i32 accumulators; the same branch-free steps as [`ConvI8Fast::requantize_lanes`]).
-    #[inline(always)]
-    pub(crate) fn requantize_i32(&self, q: &ChannelQuant, acc: &[i32], out: &mut [i8]) {
-        let n = out.len().min(acc.len()).min(self.bias.len());
-        let (acc, bias, left) = (&acc[..n], &self.bias[..n], &self.left[..n]);
-        let (mult, right) = (&self.multiplier[..n], &self.right[..n]);
-        let (mask, round) = (&self.mask[..n], &self.round[..n]);
-        let out = &mut out[..n];
-        for i in 0..n {
-            let a = acc[i].wrapping_add(bias[i]).wrapping_shl(left[i]);
-            let y = ((a as i64 * mult[i] + (1i64 << 30)) >> 31) as i32;
-            let r = right[i];
-            let negative = (y < 0 && r > 0) as i32;
-            let v = y.wrapping_shr(r) + ((y & mask[i]) + round[i] - negative).wrapping_shr(r);
-            out[i] = v
-                .wrapping_add(q.output_offset)
-                .max(q.act_min)
-                .min(q.act_max) as i8;
-        }
-    }
-}
-
-/// Per-channel requantization constants, one lane per output channel (see
-/// [`ConvI8Fast::requantize_lanes`]).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct RequantLanes {
-    bias: Vec<i32>,
-    left: Vec<u32>,
-    multiplier: Vec<i64>,
-    right: Vec<u32>,
-    /// 2^right − 1 and 2^(right−1) (0 when right = 0).
-    mask: Vec<i32>,
-    round: Vec<i32>,
+    /// −input zero point.
+    input_offset: i32,
+    /// The bias and the per-channel requantization.
+    lanes: RequantLanes,
 }
 
 impl ConvI8Fast {
-    /// Prepare; `None` when the fast kernel does not apply (groups, or weights large enough that f32
-    /// accumulation could be inexact).
+    /// Prepare; `None` when the fast kernel does not apply: groups, weights large enough that f32
+    /// accumulation could be inexact, or a right shift above 30 (see [`RequantLanes::new`]).
     pub fn new(
         shape: &ConvShape,
         q: &ChannelQuant,
@@ -925,9 +859,7 @@ impl ConvI8Fast {
         {
             return None;
         }
-        let bias = (0..shape.out_c)
-            .map(|o| bias.and_then(|b| b.get(o).copied()).unwrap_or(0))
-            .collect();
+        let lanes = RequantLanes::new(q, bias.unwrap_or(&[]))?;
         let conv = ConvFast::new(shape, filter)?;
         let scratch = ConvFastScratch {
             xpad: vec![0.0; conv.padded_len()],
@@ -936,142 +868,12 @@ impl ConvI8Fast {
             pooled_zero: Vec::new(),
             integral: vec![0; conv.integral_len()],
         };
-        let requant = q
-            .multiplier
-            .iter()
-            .zip(&q.shift)
-            .map(|(&m, &sh)| {
-                let right = (-sh).clamp(0, 31) as u32;
-                (
-                    m as i64,
-                    sh.clamp(0, 31) as u32,
-                    right,
-                    (1i64 << right) >> 1,
-                )
-            })
-            .collect();
-        let mut k = ConvI8Fast {
+        let k = ConvI8Fast {
             conv,
-            bias,
-            quant: q.clone(),
-            requant,
-            low: Vec::new(),
-            high: Vec::new(),
-            zero: Vec::new(),
-            lanes: None,
+            input_offset: q.input_offset,
+            lanes,
         };
-        k.lanes = RequantLanes::new(q, &k.bias);
-        // Accumulators are integers of magnitude below 2^24 (the exactness bound).
-        let (lo, hi) = (-(1i32 << 24), 1i32 << 24);
-        for o in 0..shape.out_c {
-            k.zero.push(k.requantize_slow(o, 0));
-            // Monotone only if `(acc + bias) << left` cannot wrap; otherwise never take the shortcuts.
-            let (_, left, _, _) = k.requant[o];
-            let reach = ((1i64 << 24) + (k.bias[o] as i64).abs()) << left;
-            if reach >= i32::MAX as i64 || k.requant[o].0 < 0 {
-                k.low.push((i32::MIN, 0));
-                k.high.push((i32::MAX, 0));
-                continue;
-            }
-            let at_lo = k.requantize_slow(o, lo);
-            // Largest a in [lo, hi] with requantize(a) == requantize(lo) (monotone, so a prefix).
-            let (mut a, mut b) = (lo, hi);
-            while a < b {
-                let mid = a + (b - a + 1) / 2;
-                if k.requantize_slow(o, mid) == at_lo {
-                    a = mid
-                } else {
-                    b = mid - 1
-                }
-            }
-            k.low.push((a, at_lo));
-            let at_hi = k.requantize_slow(o, hi);
-            // Smallest a with requantize(a) == requantize(hi).
-            let (mut a, mut b) = (lo, hi);
-            while a < b {
-                let mid = a + (b - a) / 2;
-                if k.requantize_slow(o, mid) == at_hi {
-                    b = mid
-                } else {
-                    a = mid + 1
-                }
-            }
-            k.high.push((a, at_hi));
-        }
         Some((k, scratch))
-    }
-
-    /// Requantize accumulator `acc` (bias not yet added) of channel `o`, before any pooling clamp.
-    fn requantize_slow(&self, o: usize, acc: i32) -> i32 {
-        let q = &self.quant;
-        let acc = acc.wrapping_add(self.bias[o]);
-        let v = multiply_by_quantized_multiplier_fast(acc, q.multiplier[o], q.shift[o])
-            .wrapping_add(q.output_offset);
-        v.max(q.act_min).min(q.act_max)
-    }
-
-    /// [`Self::requantize_slow`] with the per-channel constants precomputed, and the zero accumulator
-    /// looked up.
-    #[inline(always)]
-    fn requantize(&self, o: usize, acc: f32) -> i32 {
-        let acc_i = acc as i32;
-        let (low, low_q) = self.low[o];
-        if acc_i <= low {
-            return low_q;
-        }
-        if acc == 0.0 {
-            return self.zero[o];
-        }
-        let (high, high_q) = self.high[o];
-        if acc_i >= high {
-            return high_q;
-        }
-        let q = &self.quant;
-        let (m, left, right, round) = self.requant[o];
-        let x = ((acc as i32).wrapping_add(self.bias[o])).wrapping_shl(left) as i64;
-        let y = (x * m + (1i64 << 30)) >> 31;
-        let negative = (y < 0) as i64 & (right > 0) as i64;
-        let v = (((y + round - negative) >> right) as i32).wrapping_add(q.output_offset);
-        v.max(q.act_min).min(q.act_max)
-    }
-
-    /// [`Self::requantize_slow`] for every channel at once, then clamped to `(lo, hi)`, written to
-    /// `out` (`out_c` values; `acc` may be longer). Branch-free so that it vectorizes:
-    /// `MultiplyByQuantizedMultiplier` as in [`multiply_by_quantized_multiplier_fast`], with the rounding
-    /// right shift split as `y >> r` plus `((y mod 2^r) + 2^(r−1) − [y < 0]) >> r` (the identity
-    /// `⌊(y + c)/2^r⌋ = ⌊y/2^r⌋ + ⌊(y mod 2^r + c)/2^r⌋`), which stays within i32 for r ≤ 30.
-    #[inline(always)]
-    fn requantize_lanes(
-        &self,
-        l: &RequantLanes,
-        acc: &[f32],
-        (lo, hi): (i32, i32),
-        out: &mut [i8],
-    ) {
-        let n = out.len().min(acc.len()).min(l.bias.len());
-        let q = &self.quant;
-        let (offset, act_min, act_max) = (q.output_offset, q.act_min, q.act_max);
-        let (acc, bias, left) = (&acc[..n], &l.bias[..n], &l.left[..n]);
-        let (mult, right, mask, round) = (
-            &l.multiplier[..n],
-            &l.right[..n],
-            &l.mask[..n],
-            &l.round[..n],
-        );
-        let out = &mut out[..n];
-        for i in 0..n {
-            let a = (acc[i] as i32).wrapping_add(bias[i]).wrapping_shl(left[i]);
-            let y = ((a as i64 * mult[i] + (1i64 << 30)) >> 31) as i32;
-            let r = right[i];
-            let negative = (y < 0 && r > 0) as i32;
-            let v = y.wrapping_shr(r) + ((y & mask[i]) + round[i] - negative).wrapping_shr(r);
-            out[i] = v
-                .wrapping_add(offset)
-                .max(act_min)
-                .min(act_max)
-                .max(lo)
-                .min(hi) as i8;
-        }
     }
 
     #[inline(always)]
@@ -1081,7 +883,7 @@ impl ConvI8Fast {
         scratch: &mut ConvFastScratch,
     ) -> Result<()> {
         // Centred input x − zp (exact in f32); padding taps are then 0 like the reference's skipped ones.
-        let offset = self.quant.input_offset;
+        let offset = self.input_offset;
         self.conv.pad_input(
             input,
             0.0,
@@ -1137,14 +939,7 @@ impl ConvI8Fast {
             .chunks_exact_mut(s.out_c)
             .zip(scratch.acc_map.chunks_exact(self.conv.o_pad))
         {
-            match &self.lanes {
-                Some(l) => self.requantize_lanes(l, acc, (i32::MIN, i32::MAX), out),
-                None => {
-                    for (o, (q, &a)) in out.iter_mut().zip(acc).enumerate() {
-                        *q = self.requantize(o, a) as i8;
-                    }
-                }
-            }
+            self.lanes.requantize(acc, (i32::MIN, i32::MAX), out);
         }
         Ok(())
     }
@@ -1378,7 +1173,7 @@ impl ConvI8Fast {
     ) -> Result<()> {
         let out_c = self.conv.shape.out_c;
         check_len("MAX_POOL_2D", "output", output.len(), pool.out_len(out_c))?;
-        let offset = self.quant.input_offset;
+        let offset = self.input_offset;
         self.conv.pad_input(
             input,
             0.0,
@@ -1389,9 +1184,10 @@ impl ConvI8Fast {
         // What an all-zero window gives, requantized once.
         let mut zero_out = [0i8; 64];
         let zeros = [0.0f32; 64];
-        let precomputed = out_c <= zero_out.len() && self.lanes.is_some();
-        if let (true, Some(l)) = (precomputed, &self.lanes) {
-            self.requantize_lanes(l, &zeros[..out_c], pool_act, &mut zero_out[..out_c]);
+        let precomputed = out_c <= zero_out.len();
+        if precomputed {
+            self.lanes
+                .requantize(&zeros[..out_c], pool_act, &mut zero_out[..out_c]);
         }
         let pooled = scratch
             .pooled
@@ -1402,14 +1198,7 @@ impl ConvI8Fast {
                 out.copy_from_slice(&zero_out[..out_c]);
                 continue;
             }
-            match &self.lanes {
-                Some(l) => self.requantize_lanes(l, maxima, pool_act, out),
-                None => {
-                    for (o, (q, &max)) in out.iter_mut().zip(maxima).enumerate() {
-                        *q = self.requantize(o, max).max(pool_act.0).min(pool_act.1) as i8;
-                    }
-                }
-            }
+            self.lanes.requantize(maxima, pool_act, out);
         }
         Ok(())
     }
@@ -1937,6 +1726,31 @@ mod tests {
                 "case {case}"
             );
         }
+    }
+
+    #[test]
+    fn fast_i8_refuses_right_shifts_above_30() {
+        // Two 1×1 filters of weight 1 on one pixel of value 100 (zp 0). Channel 0 scales by 0.5
+        // (2^30, shift 0) → 50; channel 1 by 0.5 · 2^−31 (right shift 31), which the fast kernel's
+        // requantization cannot take: no fast kernel, and the reference kernel gives 0.
+        let s = shape(Padding::Valid, (1, 1), (1, 1), 1, 1, 2);
+        let mut q = ChannelQuant {
+            input_offset: 0,
+            output_offset: 0,
+            multiplier: vec![1 << 30, 1 << 30],
+            shift: vec![0, -31],
+            act_min: -128,
+            act_max: 127,
+        };
+        assert!(ConvI8Fast::new(&s, &q, &[1, 1], None).is_none());
+        let mut out = [0i8; 2];
+        conv2d_i8(&s, &q, &[100], &[1, 1], None, &mut out).unwrap();
+        assert_eq!(out, [50, 0]);
+        // A right shift of 30 still gets the fast kernel, with the reference's result: 100 · 2^−31 → 0.
+        q.shift[1] = -30;
+        let (k, mut scratch) = ConvI8Fast::new(&s, &q, &[1, 1], None).expect("fast kernel applies");
+        conv2d_i8_fast(&k, &[100], &mut scratch, &mut out).unwrap();
+        assert_eq!(out, [50, 0]);
     }
 
     #[test]

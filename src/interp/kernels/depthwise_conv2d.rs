@@ -15,7 +15,8 @@ use crate::cpu::{self, Kernel};
 use crate::error::Result;
 use crate::interp::fixed_point::multiply_by_quantized_multiplier;
 use crate::interp::kernels::activation::clamp_f32;
-use crate::interp::kernels::conv2d::{ChannelQuant, RequantLanes};
+use crate::interp::kernels::conv2d::ChannelQuant;
+use crate::interp::kernels::requant::RequantLanes;
 use crate::interp::kernels::window::Window;
 use crate::interp::kernels::{FastCall, Io, check_len};
 
@@ -463,7 +464,7 @@ impl DepthwiseFast<i32> {
             .chunks_exact_mut(o.max(1))
             .zip(scratch.acc.chunks_exact(o.max(1)))
         {
-            lanes.requantize_i32(q, acc, out);
+            lanes.requantize(acc, (i32::MIN, i32::MAX), out);
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ pub mod max_pool2d;
 pub mod optimized_f32;
 pub mod pack;
 pub mod quantize;
+pub mod requant;
 pub mod reshape;
 pub mod shape;
 pub mod softmax;
