@@ -398,7 +398,7 @@ impl Transposed {
         if !shape.fits_weights(weights.len()) {
             return None;
         }
-        let u_pad = crate::interp::kernels::conv2d::padded_channels(shape.units);
+        let u_pad = crate::interp::kernels::block::padded_channels(shape.units);
         let mut wt = vec![0.0f32; shape.depth * u_pad];
         for u in 0..shape.units {
             for d in 0..shape.depth {
@@ -429,7 +429,7 @@ impl Transposed {
     /// `acc[u] = Σ_{d in nonzero} x[d] · w[d][u]` over the listed depths (ascending), from 0.0.
     #[inline(always)]
     fn dot(&self, x: &[f32], nonzero: &[u32], acc: &mut [f32]) {
-        match crate::interp::kernels::conv2d::block_width(self.u_pad) {
+        match crate::interp::kernels::block::block_width(self.u_pad) {
             4 => self.dot_blocks::<4>(x, nonzero, acc),
             8 => self.dot_blocks::<8>(x, nonzero, acc),
             12 => self.dot_blocks::<12>(x, nonzero, acc),

@@ -7,6 +7,7 @@
 
 pub mod activation;
 pub mod average_pool2d;
+pub mod block;
 pub mod conv2d;
 pub mod depthwise_conv2d;
 pub mod dequantize;
