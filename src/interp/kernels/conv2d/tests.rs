@@ -2,6 +2,8 @@
 //! kernels against them on random shapes.
 
 use super::*;
+use crate::interp::kernels::Draws;
+use crate::rng::Rng;
 use crate::tflite::Padding;
 
 fn shape(
@@ -235,26 +237,8 @@ fn length_mismatch_is_an_error() {
     );
 }
 
-/// Tiny deterministic generator for the oracle tests.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) as u32
-    }
-    fn below(&mut self, n: u32) -> usize {
-        (self.next() % n) as usize
-    }
-    fn i8(&mut self) -> i8 {
-        self.next() as i8
-    }
-}
-
-fn random_shape(r: &mut Lcg) -> ConvShape {
-    let padding = if r.below(2) == 0 {
+fn random_shape(r: &mut Rng) -> ConvShape {
+    let padding = if r.index(2) == 0 {
         Padding::Same
     } else {
         Padding::Valid
@@ -262,23 +246,23 @@ fn random_shape(r: &mut Lcg) -> ConvShape {
     loop {
         // A third of the cases are single-channel 3×3 or 5×5 filters without x dilation, which
         // the fast kernels unroll.
-        let unrolled = r.below(3) == 0;
-        let (mut kh, mut kw) = (1 + r.below(4), 1 + r.below(4));
-        let (sh, sw) = (1 + r.below(3), 1 + r.below(3));
-        let (dh, mut dw) = (1 + r.below(2), 1 + r.below(3));
-        let (h, w) = (1 + r.below(11), 1 + r.below(11));
-        let batches = 1 + r.below(2);
+        let unrolled = r.index(3) == 0;
+        let (mut kh, mut kw) = (1 + r.index(4), 1 + r.index(4));
+        let (sh, sw) = (1 + r.index(3), 1 + r.index(3));
+        let (dh, mut dw) = (1 + r.index(2), 1 + r.index(3));
+        let (h, w) = (1 + r.index(11), 1 + r.index(11));
+        let batches = 1 + r.index(2);
         if unrolled {
-            let k = if r.below(2) == 0 { 3 } else { 5 };
+            let k = if r.index(2) == 0 { 3 } else { 5 };
             (kh, kw, dw) = (k, k, 1);
         }
         if let Ok(window) = Window::new("t", padding, batches, (h, w), (kh, kw), (sh, sw), (dh, dw))
         {
-            let c = if unrolled { 1 } else { 1 + r.below(4) };
+            let c = if unrolled { 1 } else { 1 + r.index(4) };
             return ConvShape {
                 window,
                 in_c: c,
-                out_c: 1 + r.below(13),
+                out_c: 1 + r.index(13),
                 filter_c: c,
             };
         }
@@ -287,24 +271,24 @@ fn random_shape(r: &mut Lcg) -> ConvShape {
 
 #[test]
 fn fast_i8_matches_reference() {
-    let mut r = Lcg(42);
+    let mut r = Rng::new(42);
     for case in 0..900 {
         let s = random_shape(&mut r);
         // Half the inputs equal the zero point, so whole receptive fields are often 0 (skipped).
         let zp_in = r.i8();
         let input: Vec<i8> = (0..s.window.in_len(s.in_c))
-            .map(|_| if r.below(2) == 0 { zp_in } else { r.i8() })
+            .map(|_| if r.index(2) == 0 { zp_in } else { r.i8() })
             .collect();
         let filter: Vec<i8> = (0..s.filter_len()).map(|_| r.i8().max(-127)).collect();
-        let bias: Vec<i32> = (0..s.out_c).map(|_| r.next() as i32 >> 14).collect();
+        let bias: Vec<i32> = (0..s.out_c).map(|_| r.u32() as i32 >> 14).collect();
         let q = ChannelQuant {
             input_offset: -(zp_in as i32),
             output_offset: r.i8() as i32,
             multiplier: (0..s.out_c)
-                .map(|_| (1 << 30) + (r.next() >> 2) as i32)
+                .map(|_| (1 << 30) + (r.u32() >> 2) as i32)
                 .collect(),
-            shift: (0..s.out_c).map(|_| -(r.below(12) as i32)).collect(),
-            act_min: -128 + r.below(100) as i32,
+            shift: (0..s.out_c).map(|_| -(r.index(12) as i32)).collect(),
+            act_min: -128 + r.index(100) as i32,
             act_max: 127,
         };
         let bias_opt = if case % 3 == 0 {
@@ -326,9 +310,9 @@ fn fast_i8_matches_reference() {
         let (ph, pw) = if tutorial_pool {
             (2, 2)
         } else {
-            (1 + r.below(3), 1 + r.below(3))
+            (1 + r.index(3), 1 + r.index(3))
         };
-        let pad = if r.below(2) == 0 && !tutorial_pool {
+        let pad = if r.index(2) == 0 && !tutorial_pool {
             Padding::Same
         } else {
             Padding::Valid
@@ -336,7 +320,7 @@ fn fast_i8_matches_reference() {
         let strides = if tutorial_pool {
             (2, 2)
         } else {
-            (1 + r.below(2), 1 + r.below(2))
+            (1 + r.index(2), 1 + r.index(2))
         };
         let Ok(pool) = Window::new(
             "t",
@@ -349,7 +333,7 @@ fn fast_i8_matches_reference() {
         ) else {
             continue;
         };
-        let pool_act = (-128 + r.below(60) as i32, 127 - r.below(60) as i32);
+        let pool_act = (-128 + r.index(60) as i32, 127 - r.index(60) as i32);
         let mut want_pool = vec![0i8; pool.out_len(s.out_c)];
         crate::interp::kernels::max_pool2d::max_pool2d_i8(
             &pool,
@@ -369,12 +353,12 @@ fn fast_i8_matches_reference() {
 
 #[test]
 fn fast_f32_matches_reference_bit_for_bit() {
-    let mut r = Lcg(7);
+    let mut r = Rng::new(7);
     for case in 0..900 {
         let s = random_shape(&mut r);
-        let f = |r: &mut Lcg| (r.next() as f32 / u32::MAX as f32) * 2.0 - 1.0;
+        let f = |r: &mut Rng| r.uniform(-1.0, 1.0);
         let input: Vec<f32> = (0..s.window.in_len(s.in_c))
-            .map(|_| if r.below(2) == 0 { 0.0 } else { f(&mut r) })
+            .map(|_| if r.index(2) == 0 { 0.0 } else { f(&mut r) })
             .collect();
         let filter: Vec<f32> = (0..s.filter_len()).map(|_| f(&mut r)).collect();
         let bias: Vec<f32> = (0..s.out_c).map(|_| f(&mut r)).collect();
@@ -399,9 +383,9 @@ fn fast_f32_matches_reference_bit_for_bit() {
         let (ph, pw) = if tutorial_pool {
             (2, 2)
         } else {
-            (1 + r.below(3), 1 + r.below(3))
+            (1 + r.index(3), 1 + r.index(3))
         };
-        let pad = if r.below(2) == 0 && !tutorial_pool {
+        let pad = if r.index(2) == 0 && !tutorial_pool {
             Padding::Same
         } else {
             Padding::Valid
@@ -409,7 +393,7 @@ fn fast_f32_matches_reference_bit_for_bit() {
         let strides = if tutorial_pool {
             (2, 2)
         } else {
-            (1 + r.below(2), 1 + r.below(2))
+            (1 + r.index(2), 1 + r.index(2))
         };
         if let Ok(pool) = Window::new(
             "t",

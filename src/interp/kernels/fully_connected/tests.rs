@@ -2,6 +2,8 @@
 //! against them on random shapes, and LiteRT's wrapping hybrid row sums.
 
 use super::*;
+use crate::interp::kernels::Draws;
+use crate::rng::Rng;
 
 #[test]
 fn f32_two_units() {
@@ -154,37 +156,20 @@ fn hybrid_asymmetric() {
     assert_eq!(out, [1.0]);
 }
 
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) as u32
-    }
-    fn below(&mut self, n: u32) -> usize {
-        (self.next() % n) as usize
-    }
-    fn f(&mut self) -> f32 {
-        (self.next() as f32 / u32::MAX as f32) * 2.0 - 1.0
-    }
-}
-
 #[test]
 fn fast_kernels_match_reference() {
-    let mut r = Lcg(3);
+    let mut r = Rng::new(3);
     for case in 0..200 {
         // Every 10th case is deep with full-scale weights (large i32 sums).
         let depth = if case % 10 == 0 {
-            600 + r.below(900)
+            600 + r.index(900)
         } else {
-            1 + r.below(300)
+            1 + r.index(300)
         };
         let s = FcShape {
-            batches: 1 + r.below(3),
+            batches: 1 + r.index(3),
             depth,
-            units: 1 + r.below(20),
+            units: 1 + r.index(20),
         };
         let act = if case % 2 == 0 {
             (f32::MIN, f32::MAX)
@@ -193,10 +178,18 @@ fn fast_kernels_match_reference() {
         };
         // float, with about a third of the inputs exactly 0 (skipped by the fast kernels)
         let x: Vec<f32> = (0..s.batches * s.depth)
-            .map(|_| if r.below(3) == 0 { 0.0 } else { r.f() })
+            .map(|_| {
+                if r.index(3) == 0 {
+                    0.0
+                } else {
+                    r.uniform(-1.0, 1.0)
+                }
+            })
             .collect();
-        let w: Vec<f32> = (0..s.units * s.depth).map(|_| r.f()).collect();
-        let b: Vec<f32> = (0..s.units).map(|_| r.f()).collect();
+        let w: Vec<f32> = (0..s.units * s.depth)
+            .map(|_| r.uniform(-1.0, 1.0))
+            .collect();
+        let b: Vec<f32> = (0..s.units).map(|_| r.uniform(-1.0, 1.0)).collect();
         let bias = (case % 3 != 0).then_some(b.as_slice());
         let mut want = vec![0.0f32; s.batches * s.units];
         fully_connected_f32(s, &x, &w, bias, act, &mut want).unwrap();
@@ -209,33 +202,33 @@ fn fast_kernels_match_reference() {
             "f32 case {case}"
         );
         // int8, both requantizations
-        let zp_in = r.next() as i8;
+        let zp_in = r.u32() as i8;
         let xq: Vec<i8> = (0..s.batches * s.depth)
             .map(|_| {
-                if r.below(3) == 0 {
+                if r.index(3) == 0 {
                     zp_in
                 } else {
-                    r.next() as i8
+                    r.u32() as i8
                 }
             })
             .collect();
         let wq: Vec<i8> = (0..s.units * s.depth)
             .map(|_| {
                 if case % 10 == 0 {
-                    if r.below(2) == 0 { 127 } else { -127 }
+                    if r.index(2) == 0 { 127 } else { -127 }
                 } else {
-                    (r.next() as i8).max(-127)
+                    (r.u32() as i8).max(-127)
                 }
             })
             .collect();
-        let bq: Vec<i32> = (0..s.units).map(|_| r.next() as i32 >> 12).collect();
+        let bq: Vec<i32> = (0..s.units).map(|_| r.u32() as i32 >> 12).collect();
         let bias_q = (case % 3 != 0).then_some(bq.as_slice());
         let scales: Vec<f64> = (0..s.units)
-            .map(|_| 1e-4 + r.below(1000) as f64 * 1e-5)
+            .map(|_| 1e-4 + r.index(1000) as f64 * 1e-5)
             .collect();
         let mut q = quant(&scales);
         q.input_offset = -(zp_in as i32);
-        q.output_offset = r.next() as i8 as i32;
+        q.output_offset = r.u32() as i8 as i32;
         for fixed_point in [false, true] {
             let mut want = vec![0i8; s.batches * s.units];
             if fixed_point {
@@ -253,8 +246,11 @@ fn fast_kernels_match_reference() {
         let per_channel = case % 2 == 0;
         let hw = HybridWeights {
             weights: wq.clone(),
-            per_channel_scale: per_channel
-                .then(|| (0..s.units).map(|_| 0.001 + r.f().abs() * 0.01).collect()),
+            per_channel_scale: per_channel.then(|| {
+                (0..s.units)
+                    .map(|_| 0.001 + r.uniform(-1.0, 1.0).abs() * 0.01)
+                    .collect()
+            }),
             scale: 0.004,
             row_sums,
             asymmetric: case % 4 != 1,
