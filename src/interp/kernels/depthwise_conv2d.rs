@@ -11,12 +11,14 @@
 //! order as CONV_2D; the hybrid kernel scales with `(float)acc · (filter_scale[o] · scaling_factor[b])`
 //! (note the grouping, unlike CONV_2D's hybrid).
 
+use crate::cpu::{self, Kernel};
 use crate::error::Result;
 use crate::interp::fixed_point::multiply_by_quantized_multiplier;
 use crate::interp::kernels::activation::clamp_f32;
-use crate::interp::kernels::check_len;
-use crate::interp::kernels::conv2d::{ChannelQuant, RequantLanes};
+use crate::interp::kernels::conv2d::ChannelQuant;
+use crate::interp::kernels::requant::RequantLanes;
 use crate::interp::kernels::window::Window;
+use crate::interp::kernels::{FastCall, Io, check_len};
 
 /// Shape of one depthwise convolution.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -175,9 +177,9 @@ pub fn depthwise_conv2d_i8(
 // pixel, the taps inside the image are visited in the reference order (filter_y, filter_x) and each
 // adds `w[tap][o] · x[o / M]` to all O channels at once (the input pixel expanded to O lanes first), so
 // every channel still sums in the reference order (float) or in wrapping i32 (int8, where the order
-// does not matter). int8 requantizes all channels at once, branch-free ([`RequantLanes`]). On x86-64
-// the kernels run an AVX2 build of themselves when the CPU has it (results unchanged: separate float
-// multiplies and adds, exact integer sums).
+// does not matter). int8 requantizes all channels at once, branch-free ([`RequantLanes`]). Both
+// kernels run through [`cpu::dispatch`], so on x86-64 with AVX2+FMA in a build compiled for those
+// features (results unchanged: separate float multiplies and adds, exact integer sums).
 
 /// A prepared fast depthwise convolution (float32 or int8).
 #[derive(Clone, Debug, PartialEq)]
@@ -354,52 +356,56 @@ pub fn depthwise_conv2d_f32_fast(
     scratch: &mut DepthwiseScratch<f32>,
     output: &mut [f32],
 ) -> Result<()> {
-    #[cfg(target_arch = "x86_64")]
-    if crate::interp::kernels::conv2d::avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
-        return unsafe { depthwise_conv2d_f32_fast_avx2(k, input, scratch, output) };
+    cpu::dispatch(FastCall {
+        kernel: k,
+        args: &mut Io {
+            input,
+            scratch,
+            output,
+        },
+    })
+}
+
+impl Kernel for FastCall<'_, DepthwiseFast<f32>, Io<'_, f32, DepthwiseScratch<f32>, f32>> {
+    type Output = Result<()>;
+
+    /// Float sums: `FMA` is ignored, every product is added separately as in the reference.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let io = self.args;
+        self.kernel.invoke(io.input, io.scratch, io.output)
     }
-    depthwise_conv2d_f32_fast_body(k, input, scratch, output)
 }
 
-/// [`depthwise_conv2d_f32_fast`] compiled for AVX2 (same results: no fused multiply-adds).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn depthwise_conv2d_f32_fast_avx2(
-    k: &DepthwiseFast<f32>,
-    input: &[f32],
-    scratch: &mut DepthwiseScratch<f32>,
-    output: &mut [f32],
-) -> Result<()> {
-    depthwise_conv2d_f32_fast_body(k, input, scratch, output)
-}
-
-#[inline(always)]
-fn depthwise_conv2d_f32_fast_body(
-    k: &DepthwiseFast<f32>,
-    input: &[f32],
-    scratch: &mut DepthwiseScratch<f32>,
-    output: &mut [f32],
-) -> Result<()> {
-    let o = k.shape.out_c();
-    check_len(
-        "DEPTHWISE_CONV_2D",
-        "output",
-        output.len(),
-        k.shape.window.out_len(o),
-    )?;
-    check_len("DEPTHWISE_CONV_2D", "bias", k.bias.len(), o)?;
-    let (lo, hi) = k.act;
-    depthwise_pixels(k, input, |v| v, scratch)?;
-    for (out, acc) in output
-        .chunks_exact_mut(o.max(1))
-        .zip(scratch.acc.chunks_exact(o.max(1)))
-    {
-        for ((y, &a), &b) in out.iter_mut().zip(acc).zip(&k.bias) {
-            *y = clamp_f32(a + b, lo, hi);
+impl DepthwiseFast<f32> {
+    /// The kernel's body, compiled into the build [`Kernel::run`] is called from.
+    #[inline(always)]
+    fn invoke(
+        &self,
+        input: &[f32],
+        scratch: &mut DepthwiseScratch<f32>,
+        output: &mut [f32],
+    ) -> Result<()> {
+        let o = self.shape.out_c();
+        check_len(
+            "DEPTHWISE_CONV_2D",
+            "output",
+            output.len(),
+            self.shape.window.out_len(o),
+        )?;
+        check_len("DEPTHWISE_CONV_2D", "bias", self.bias.len(), o)?;
+        let (lo, hi) = self.act;
+        depthwise_pixels(self, input, |v| v, scratch)?;
+        for (out, acc) in output
+            .chunks_exact_mut(o.max(1))
+            .zip(scratch.acc.chunks_exact(o.max(1)))
+        {
+            for ((y, &a), &b) in out.iter_mut().zip(acc).zip(&self.bias) {
+                *y = clamp_f32(a + b, lo, hi);
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Fast int8 depthwise convolution; identical to [`depthwise_conv2d_i8`].
@@ -409,55 +415,59 @@ pub fn depthwise_conv2d_i8_fast(
     scratch: &mut DepthwiseScratch<i32>,
     output: &mut [i8],
 ) -> Result<()> {
-    #[cfg(target_arch = "x86_64")]
-    if crate::interp::kernels::conv2d::avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
-        return unsafe { depthwise_conv2d_i8_fast_avx2(k, input, scratch, output) };
-    }
-    depthwise_conv2d_i8_fast_body(k, input, scratch, output)
+    cpu::dispatch(FastCall {
+        kernel: k,
+        args: &mut Io {
+            input,
+            scratch,
+            output,
+        },
+    })
 }
 
-/// [`depthwise_conv2d_i8_fast`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn depthwise_conv2d_i8_fast_avx2(
-    k: &DepthwiseFast<i32>,
-    input: &[i8],
-    scratch: &mut DepthwiseScratch<i32>,
-    output: &mut [i8],
-) -> Result<()> {
-    depthwise_conv2d_i8_fast_body(k, input, scratch, output)
+impl Kernel for FastCall<'_, DepthwiseFast<i32>, Io<'_, i8, DepthwiseScratch<i32>, i8>> {
+    type Output = Result<()>;
+
+    /// Wrapping i32 sums: no floats, `FMA` does not apply.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let io = self.args;
+        self.kernel.invoke(io.input, io.scratch, io.output)
+    }
 }
 
-#[inline(always)]
-fn depthwise_conv2d_i8_fast_body(
-    k: &DepthwiseFast<i32>,
-    input: &[i8],
-    scratch: &mut DepthwiseScratch<i32>,
-    output: &mut [i8],
-) -> Result<()> {
-    let o = k.shape.out_c();
-    check_len(
-        "DEPTHWISE_CONV_2D",
-        "output",
-        output.len(),
-        k.shape.window.out_len(o),
-    )?;
-    let Some((q, lanes)) = &k.quant else {
-        return Err(crate::Error::InvalidModel(
-            "DEPTHWISE_CONV_2D: int8 kernel without quantization".into(),
-        ));
-    };
-    let offset = q.input_offset;
-    // Products of int8 weights and `x − zp` (|·| ≤ 255): i32 sums wrap exactly like the reference's.
-    depthwise_pixels(k, input, |v| v as i32 + offset, scratch)?;
-    for (out, acc) in output
-        .chunks_exact_mut(o.max(1))
-        .zip(scratch.acc.chunks_exact(o.max(1)))
-    {
-        lanes.requantize_i32(q, acc, out);
+impl DepthwiseFast<i32> {
+    /// The kernel's body, compiled into the build [`Kernel::run`] is called from.
+    #[inline(always)]
+    fn invoke(
+        &self,
+        input: &[i8],
+        scratch: &mut DepthwiseScratch<i32>,
+        output: &mut [i8],
+    ) -> Result<()> {
+        let o = self.shape.out_c();
+        check_len(
+            "DEPTHWISE_CONV_2D",
+            "output",
+            output.len(),
+            self.shape.window.out_len(o),
+        )?;
+        let Some((q, lanes)) = &self.quant else {
+            return Err(crate::Error::InvalidModel(
+                "DEPTHWISE_CONV_2D: int8 kernel without quantization".into(),
+            ));
+        };
+        let offset = q.input_offset;
+        // Products of int8 weights and `x − zp` (|·| ≤ 255): i32 sums wrap exactly like the reference's.
+        depthwise_pixels(self, input, |v| v as i32 + offset, scratch)?;
+        for (out, acc) in output
+            .chunks_exact_mut(o.max(1))
+            .zip(scratch.acc.chunks_exact(o.max(1)))
+        {
+            lanes.requantize(acc, (i32::MIN, i32::MAX), out);
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Hybrid depthwise convolution (reference `DepthwiseConvHybridPerChannel`); the input was quantized
@@ -539,6 +549,8 @@ pub fn depthwise_conv2d_hybrid(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::interp::kernels::Draws;
+    use crate::rng::Rng;
     use crate::tflite::Padding;
 
     fn shape(in_hw: (usize, usize), k: (usize, usize), c: usize, m: usize) -> DepthwiseShape {
@@ -608,56 +620,42 @@ mod tests {
         assert_eq!(out, [4.0]);
     }
 
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> u32 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (self.0 >> 33) as u32
-        }
-        fn below(&mut self, n: u32) -> usize {
-            (self.next() % n) as usize
-        }
-    }
-
     #[test]
     fn fast_kernels_match_reference() {
-        let mut r = Lcg(11);
+        let mut r = Rng::new(11);
         for case in 0..400 {
-            let padding = if r.below(2) == 0 {
+            let padding = if r.index(2) == 0 {
                 Padding::Same
             } else {
                 Padding::Valid
             };
-            let (kh, kw) = (1 + r.below(4), 1 + r.below(4));
+            let (kh, kw) = (1 + r.index(4), 1 + r.index(4));
             let Ok(window) = Window::new(
                 "t",
                 padding,
-                1 + r.below(2),
-                (1 + r.below(9), 1 + r.below(9)),
+                1 + r.index(2),
+                (1 + r.index(9), 1 + r.index(9)),
                 (kh, kw),
-                (1 + r.below(3), 1 + r.below(3)),
-                (1 + r.below(2), 1 + r.below(2)),
+                (1 + r.index(3), 1 + r.index(3)),
+                (1 + r.index(2), 1 + r.index(2)),
             ) else {
                 continue;
             };
             let s = DepthwiseShape {
                 window,
-                in_c: 1 + r.below(6),
-                multiplier: 1 + r.below(3),
+                in_c: 1 + r.index(6),
+                multiplier: 1 + r.index(3),
             };
             let o = s.out_c();
             let with_bias = case % 3 != 0;
             // float: values with many significant bits, so any change of order would show
             let input: Vec<f32> = (0..s.window.in_len(s.in_c))
-                .map(|_| r.next() as f32 / 7e8 - 3.0)
+                .map(|_| r.u32() as f32 / 7e8 - 3.0)
                 .collect();
             let filter: Vec<f32> = (0..s.filter_len())
-                .map(|_| r.next() as f32 / 3e9 - 0.7)
+                .map(|_| r.u32() as f32 / 3e9 - 0.7)
                 .collect();
-            let bias: Vec<f32> = (0..o).map(|_| r.next() as f32 / 4e9).collect();
+            let bias: Vec<f32> = (0..o).map(|_| r.u32() as f32 / 4e9).collect();
             let act = (-2.5, 6.0);
             let bias_opt = with_bias.then_some(&bias[..]);
             let mut want = vec![0.0f32; s.window.out_len(o)];
@@ -671,21 +669,19 @@ mod tests {
                 "f32 case {case}: {s:?}"
             );
             // int8, per-channel multipliers and shifts of both signs
-            let zp = r.below(256) as i32 - 128;
+            let zp = r.index(256) as i32 - 128;
             let input: Vec<i8> = (0..s.window.in_len(s.in_c))
-                .map(|_| r.next() as i8)
+                .map(|_| r.u32() as i8)
                 .collect();
-            let filter: Vec<i8> = (0..s.filter_len())
-                .map(|_| (r.next() % 255) as i8)
-                .collect();
-            let bias: Vec<i32> = (0..o).map(|_| (r.next() % 20001) as i32 - 10000).collect();
+            let filter: Vec<i8> = (0..s.filter_len()).map(|_| (r.u32() % 255) as i8).collect();
+            let bias: Vec<i32> = (0..o).map(|_| (r.u32() % 20001) as i32 - 10000).collect();
             let q = ChannelQuant {
                 input_offset: -zp,
-                output_offset: r.below(256) as i32 - 128,
-                multiplier: (0..o).map(|_| (1 << 30) + (r.next() >> 2) as i32).collect(),
-                shift: (0..o).map(|_| r.below(14) as i32 - 11).collect(),
-                act_min: -128 + r.below(50) as i32,
-                act_max: 127 - r.below(50) as i32,
+                output_offset: r.index(256) as i32 - 128,
+                multiplier: (0..o).map(|_| (1 << 30) + (r.u32() >> 2) as i32).collect(),
+                shift: (0..o).map(|_| r.index(14) as i32 - 11).collect(),
+                act_min: -128 + r.index(50) as i32,
+                act_max: 127 - r.index(50) as i32,
             };
             let bias_opt = with_bias.then_some(&bias[..]);
             let mut want = vec![0i8; s.window.out_len(o)];

@@ -6,13 +6,14 @@
 //! (`PortableAsymmetricQuantizeFloats`, `PortableSymmetricQuantizeFloats`), with one correction the
 //! reference vectors forced (see [`asymmetric_quantize_floats`]).
 
+use crate::cpu::{self, Kernel};
 use crate::interp::fixed_point::{round_f32, round_to_i32_clamped};
 
 /// The smallest and largest value (±∞ for an empty slice), in eight independent lanes:
-/// `if v < m { v } else { m }` per lane, which is exactly `minps(v, m)` (and `maxps` likewise), used
-/// directly on x86-64 with AVX (the compiler left the portable loop scalar). For inputs without NaN this
-/// is what `std::minmax_element` finds; only the values matter afterwards (the range is widened to
-/// include 0, which also absorbs the sign of a zero).
+/// `if v < m { v } else { m }` per lane, which is exactly `minps(v, m)` (and `maxps` likewise), so the
+/// AVX2 build of the kernels this is inlined into runs it as 8-lane vector instructions. For inputs
+/// without NaN this is what `std::minmax_element` finds; only the values matter afterwards (the range
+/// is widened to include 0, which also absorbs the sign of a zero).
 #[inline(always)]
 fn min_max(values: &[f32]) -> (f32, f32) {
     let (chunks, rest) = values.as_chunks::<8>();
@@ -30,45 +31,23 @@ fn min_max(values: &[f32]) -> (f32, f32) {
     (lo, hi)
 }
 
-/// Per lane, the minimum and maximum over `chunks`.
+/// Per lane, the minimum and maximum over `chunks`. Two passes, one per extreme: with both in one loop
+/// the compiler vectorized it only sometimes, depending on what it was inlined into.
 #[inline(always)]
 fn lane_min_max(chunks: &[[f32; 8]]) -> ([f32; 8], [f32; 8]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU supports AVX, checked on the line above.
-        return unsafe { lane_min_max_avx(chunks) };
-    }
     let mut lo = [f32::INFINITY; 8];
-    let mut hi = [f32::NEG_INFINITY; 8];
     for chunk in chunks {
         for i in 0..8 {
             lo[i] = if chunk[i] < lo[i] { chunk[i] } else { lo[i] };
+        }
+    }
+    let mut hi = [f32::NEG_INFINITY; 8];
+    for chunk in chunks {
+        for i in 0..8 {
             hi[i] = if chunk[i] > hi[i] { chunk[i] } else { hi[i] };
         }
     }
     (lo, hi)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-fn lane_min_max_avx(chunks: &[[f32; 8]]) -> ([f32; 8], [f32; 8]) {
-    use std::arch::x86_64::*;
-    let mut lo = _mm256_set1_ps(f32::INFINITY);
-    let mut hi = _mm256_set1_ps(f32::NEG_INFINITY);
-    for chunk in chunks {
-        // SAFETY: `chunk` is a reference to 8 initialized floats; loadu has no alignment requirement.
-        let v = unsafe { _mm256_loadu_ps(chunk.as_ptr()) };
-        // minps(a, b) = a < b ? a : b, maxps(a, b) = a > b ? a : b (b when either is NaN)
-        lo = _mm256_min_ps(v, lo);
-        hi = _mm256_max_ps(v, hi);
-    }
-    let (mut lo_lanes, mut hi_lanes) = ([0.0f32; 8], [0.0f32; 8]);
-    // SAFETY: both arrays hold 8 floats; storeu has no alignment requirement.
-    unsafe {
-        _mm256_storeu_ps(lo_lanes.as_mut_ptr(), lo);
-        _mm256_storeu_ps(hi_lanes.as_mut_ptr(), hi);
-    }
-    (lo_lanes, hi_lanes)
 }
 
 /// Asymmetric int8 quantization of `values` into `out`; returns `(scale, zero_point)`.
@@ -90,8 +69,30 @@ fn lane_min_max_avx(chunks: &[[f32; 8]]) -> ([f32; 8], [f32; 8]) {
 ///
 /// The product uses the float reciprocal `1 / scale`, not a division (division misses 1 image of
 /// 3,000).
-#[inline(always)]
 pub fn asymmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> (f32, i32) {
+    cpu::dispatch(AsymmetricQuantize { values, out })
+}
+
+/// The arguments of one [`asymmetric_quantize_floats`].
+struct AsymmetricQuantize<'a> {
+    values: &'a [f32],
+    out: &'a mut [i8],
+}
+
+impl Kernel for AsymmetricQuantize<'_> {
+    type Output = (f32, i32);
+
+    /// No sums: `FMA` does not apply.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> (f32, i32) {
+        asymmetric_quantize_floats_body(self.values, self.out)
+    }
+}
+
+/// [`asymmetric_quantize_floats`] compiled into its caller, for kernels that already run in the build
+/// [`crate::cpu::dispatch`] picked.
+#[inline(always)]
+pub(crate) fn asymmetric_quantize_floats_body(values: &[f32], out: &mut [i8]) -> (f32, i32) {
     let (lo, hi) = min_max(values);
     // std::min(0.0f, lo) / std::max(0.0f, hi)
     let rmin = if lo < 0.0 { lo } else { 0.0 };
@@ -133,8 +134,30 @@ pub fn asymmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> (f32, i32) 
 ///
 /// `range = max(|min|, |max|)`, `scale = range / 127` and `q = round(x · (127 / range))` in float,
 /// clamped to [−127, 127]. A zero range gives zeros with scale 1.
-#[inline(always)]
 pub fn symmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> f32 {
+    cpu::dispatch(SymmetricQuantize { values, out })
+}
+
+/// The arguments of one [`symmetric_quantize_floats`].
+struct SymmetricQuantize<'a> {
+    values: &'a [f32],
+    out: &'a mut [i8],
+}
+
+impl Kernel for SymmetricQuantize<'_> {
+    type Output = f32;
+
+    /// No sums: `FMA` does not apply.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> f32 {
+        symmetric_quantize_floats_body(self.values, self.out)
+    }
+}
+
+/// [`symmetric_quantize_floats`] compiled into its caller, for kernels that already run in the build
+/// [`crate::cpu::dispatch`] picked.
+#[inline(always)]
+pub(crate) fn symmetric_quantize_floats_body(values: &[f32], out: &mut [i8]) -> f32 {
     let (lo, hi) = min_max(values);
     if values.is_empty() {
         return 1.0;
@@ -155,7 +178,19 @@ pub fn symmetric_quantize_floats(values: &[f32], out: &mut [i8]) -> f32 {
 mod tests {
     use super::*;
 
-    /// The vector lanes against the per-lane rule, with NaNs, signed zeros and infinities about.
+    /// `lane_min_max` in a dispatched build.
+    struct Lanes<'a>(&'a [[f32; 8]]);
+
+    impl Kernel for Lanes<'_> {
+        type Output = ([f32; 8], [f32; 8]);
+        #[inline(always)]
+        fn run<const FMA: bool>(self) -> ([f32; 8], [f32; 8]) {
+            lane_min_max(self.0)
+        }
+    }
+
+    /// The vector lanes (in both builds) against the per-lane rule, with NaNs, signed zeros and
+    /// infinities about.
     #[test]
     fn lane_min_max_keeps_the_select_rule() {
         let specials = [
@@ -173,18 +208,22 @@ mod tests {
             })
             .collect();
         let chunks = values.as_chunks::<8>().0;
-        let (lo, hi) = lane_min_max(chunks);
-        for i in 0..8 {
-            let (mut l, mut h) = (f32::INFINITY, f32::NEG_INFINITY);
-            for c in chunks {
-                l = if c[i] < l { c[i] } else { l };
-                h = if c[i] > h { c[i] } else { h };
+        for (lo, hi) in [
+            crate::cpu::dispatch(Lanes(chunks)),
+            Lanes(chunks).run::<false>(),
+        ] {
+            for i in 0..8 {
+                let (mut l, mut h) = (f32::INFINITY, f32::NEG_INFINITY);
+                for c in chunks {
+                    l = if c[i] < l { c[i] } else { l };
+                    h = if c[i] > h { c[i] } else { h };
+                }
+                assert_eq!(
+                    (lo[i].to_bits(), hi[i].to_bits()),
+                    (l.to_bits(), h.to_bits()),
+                    "lane {i}"
+                );
             }
-            assert_eq!(
-                (lo[i].to_bits(), hi[i].to_bits()),
-                (l.to_bits(), h.to_bits()),
-                "lane {i}"
-            );
         }
     }
 

@@ -184,6 +184,8 @@ pub fn max_pool2d_i8_fast(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::interp::kernels::Draws;
+    use crate::rng::Rng;
     use crate::tflite::Padding;
 
     #[test]
@@ -216,13 +218,8 @@ mod tests {
 
     #[test]
     fn fast_matches_reference() {
-        let mut state = 99u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) as u32
-        };
+        let mut rng = Rng::new(99);
+        let mut next = || rng.u32();
         for case in 0..200 {
             let pad = if next() % 2 == 0 {
                 Padding::Same

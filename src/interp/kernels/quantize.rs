@@ -8,6 +8,7 @@
 //!   `q_out = clamp(MBQM(q_in − zp_in, M) + zp_out)`. uint8 ↔ int8 with equal scales and zero points
 //!   128 apart is a sign-bit flip (`x ^ 0x80`), which is what the MBQM path gives too.
 
+use crate::cpu::{self, Kernel};
 use crate::error::Result;
 use crate::interp::fixed_point::{multiply_by_quantized_multiplier, round_to_i32_clamped};
 use crate::interp::kernels::check_len;
@@ -50,26 +51,34 @@ pub fn quantize_f32<T: QuantElement>(
     input: &[f32],
     output: &mut [T],
 ) -> Result<()> {
-    #[cfg(target_arch = "x86_64")]
-    if crate::interp::kernels::conv2d::avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `avx2_fma`).
-        return unsafe { quantize_f32_avx2(scale, zero_point, input, output) };
-    }
-    quantize_f32_body(scale, zero_point, input, output)
+    cpu::dispatch(QuantizeF32 {
+        scale,
+        zero_point,
+        input,
+        output,
+    })
 }
 
-/// [`quantize_f32`] compiled for AVX2 (8 divisions and roundings per instruction; same results).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn quantize_f32_avx2<T: QuantElement>(
+/// The arguments of one [`quantize_f32`], run with [`cpu::dispatch`] (the AVX2 build divides and
+/// rounds 8 values per instruction; the results are the same).
+struct QuantizeF32<'a, T> {
     scale: f32,
     zero_point: i32,
-    input: &[f32],
-    output: &mut [T],
-) -> Result<()> {
-    quantize_f32_body(scale, zero_point, input, output)
+    input: &'a [f32],
+    output: &'a mut [T],
 }
 
+impl<T: QuantElement> Kernel for QuantizeF32<'_, T> {
+    type Output = Result<()>;
+
+    /// No sums: `FMA` does not apply.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        quantize_f32_body(self.scale, self.zero_point, self.input, self.output)
+    }
+}
+
+/// [`quantize_f32`]'s body, compiled into the build [`Kernel::run`] is called from.
 #[inline(always)]
 fn quantize_f32_body<T: QuantElement>(
     scale: f32,
@@ -79,10 +88,11 @@ fn quantize_f32_body<T: QuantElement>(
 ) -> Result<()> {
     check_len("QUANTIZE", "output", output.len(), input.len())?;
     for (o, &x) in output.iter_mut().zip(input) {
-        // Saturating at the i32 bounds before clamping to the type gives the same result as the C++'s
-        // clamp in double.
-        // Clamping the rounded value to ±1024 first changes nothing after the final clamp, because the
-        // planner keeps the zero point inside the output type's range (|zp| ≤ 255); it vectorizes.
+        // Saturating at the i32 bounds before clamping to the type gives the same result as the
+        // C++'s clamp in double.
+        // Clamping the rounded value to ±1024 first changes nothing after the final clamp, because
+        // the planner keeps the zero point inside the output type's range (|zp| ≤ 255); it
+        // vectorizes.
         let v = round_to_i32_clamped(x / scale, 1024).saturating_add(zero_point);
         *o = T::from_i32(v.clamp(T::MIN, T::MAX));
     }
