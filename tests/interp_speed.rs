@@ -4,7 +4,8 @@
 use std::time::Instant;
 
 use ptq_playground::data::mnist::read_idx_file;
-use ptq_playground::interp::{Interpreter, eval};
+use ptq_playground::eval;
+use ptq_playground::interp::Interpreter;
 use ptq_playground::tflite::read_model;
 
 #[test]

@@ -33,7 +33,8 @@
 //!
 //! The interpreter never sees bytes: `tflite::read` turns a file into a `Model` first.
 
-pub mod eval;
+/// [`crate::eval`] under its former path, for existing callers.
+pub use crate::eval;
 pub mod fixed_point;
 pub mod interpreter;
 pub mod kernels;

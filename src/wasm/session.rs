@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use crate::data::{Dataset, IdxType, draw, parse_idx};
 use crate::error::{Error, Result};
-use crate::interp::eval::{self, ImageEncoder};
-use crate::interp::{Interpreter, TensorInfo};
+use crate::eval::{self, ImageEncoder};
+pub use crate::eval::{IoDetails, Prediction};
+use crate::interp::Interpreter;
 #[cfg(feature = "training")]
 use crate::quantize::export_float;
 use crate::quantize::{ConvertOptions, IoType, Mode, calibrate_first, convert, detect_mode};
@@ -30,32 +31,20 @@ pub struct Slot {
 }
 
 impl Slot {
-    /// Write an image (`pixels`, row-major bytes) into the model's input.
-    fn set_image(&mut self, pixels: &[u8]) -> Result<()> {
+    /// Run the model on an image (`pixels`, row-major bytes).
+    fn predict(&mut self, pixels: &[u8]) -> Result<Prediction> {
         match &self.encoder {
-            Some(encoder) => encoder.encode(&mut self.interp, pixels),
-            // the encoder's own error says why the input takes no image
-            None => eval::set_image(&mut self.interp, pixels),
+            Some(encoder) => encoder.predict(&mut self.interp, pixels),
+            // building the encoder again gives the error that says why the input takes no image
+            None => eval::predict(&mut self.interp, pixels),
         }
     }
-}
 
-/// Input or output details as the tutorial prints them.
-#[derive(Clone, Debug, Serialize)]
-pub struct IoDetails {
-    pub dtype: String,
-    pub shape: Vec<usize>,
-    pub scale: f32,
-    pub zero_point: i32,
-}
-
-impl From<&TensorInfo> for IoDetails {
-    fn from(t: &TensorInfo) -> IoDetails {
-        IoDetails {
-            dtype: t.dtype.name().to_ascii_lowercase(),
-            shape: t.shape.clone(),
-            scale: t.scale,
-            zero_point: t.zero_point,
+    /// The digit the model sees in an image.
+    fn classify(&mut self, pixels: &[u8]) -> Result<usize> {
+        match &self.encoder {
+            Some(encoder) => encoder.classify(&mut self.interp, pixels),
+            None => ImageEncoder::for_input(&self.interp)?.classify(&mut self.interp, pixels),
         }
     }
 }
@@ -72,17 +61,6 @@ pub struct ModelInfo {
     /// Whether the model takes a 28×28 image (so drawings and the test set can run through it).
     pub takes_mnist: bool,
     pub report: Report,
-}
-
-/// One prediction.
-#[derive(Clone, Debug, Serialize)]
-pub struct Prediction {
-    pub class: usize,
-    /// Softmax of the (dequantized) output.
-    pub probabilities: Vec<f32>,
-    /// The raw output values as numbers (uint8/int8 codes for quantized outputs, floats otherwise).
-    pub raw: Vec<f64>,
-    pub output: IoDetails,
 }
 
 /// Progress of a chunked evaluation. Slots are evaluated one after the other (so the page can time
@@ -199,13 +177,6 @@ fn mode_from_name(name: &str) -> Result<Mode> {
             )));
         }
     })
-}
-
-fn softmax(x: &[f32]) -> Vec<f32> {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let e: Vec<f32> = x.iter().map(|&v| (v - max).exp()).collect();
-    let sum: f32 = e.iter().sum();
-    e.iter().map(|&v| v / sum).collect()
 }
 
 impl Session {
@@ -380,33 +351,7 @@ impl Session {
             .slots
             .get_mut(slot)
             .ok_or_else(|| Error::InvalidArgument(format!("no model in slot {slot:?}")))?;
-        s.set_image(pixels)?;
-        s.interp.invoke()?;
-        let out = &s.interp.outputs()[0];
-        let output = IoDetails::from(out);
-        let values = s.interp.output_dequantized(0)?;
-        let raw: Vec<f64> = match out.dtype {
-            crate::tflite::TensorType::UInt8 => s
-                .interp
-                .output::<u8>(0)?
-                .iter()
-                .map(|&v| v as f64)
-                .collect(),
-            crate::tflite::TensorType::Int8 => s
-                .interp
-                .output::<i8>(0)?
-                .iter()
-                .map(|&v| v as f64)
-                .collect(),
-            _ => values.iter().map(|&v| v as f64).collect(),
-        };
-        let class = eval::argmax_output(&s.interp)?;
-        Ok(Prediction {
-            class,
-            probabilities: softmax(&values),
-            raw,
-            output,
-        })
+        s.predict(pixels)
     }
 
     /// Start evaluating `slots` on the whole test set.
@@ -480,10 +425,8 @@ impl Session {
         let start = preds.len();
         let end = start.saturating_add(count.max(1)).min(per_slot);
         for i in start..end {
-            slot.set_image(test.image(i))?;
-            slot.interp.invoke()?;
             // below CLASSES: eval_begin checked the output size
-            preds.push(eval::argmax_output(&slot.interp)? as u8);
+            preds.push(slot.classify(test.image(i))? as u8);
         }
         let slot_done = preds.len();
         let done = state.current * per_slot + slot_done;
@@ -514,14 +457,7 @@ impl Session {
         }
         let mut models = BTreeMap::new();
         for (name, preds) in state.slots.iter().zip(&state.predictions) {
-            let mut confusion = vec![vec![0u32; 10]; 10];
-            let mut correct = 0;
-            for (&p, &y) in preds.iter().zip(&test.labels) {
-                if let Some(cell) = confusion[y as usize].get_mut(p as usize) {
-                    *cell += 1;
-                }
-                correct += (p == y) as usize;
-            }
+            let score = eval::score(preds, &test.labels);
             let label = self
                 .slots
                 .get(name)
@@ -530,26 +466,17 @@ impl Session {
             models.insert(
                 name.clone(),
                 SlotEval {
-                    accuracy: correct as f64 / test.len().max(1) as f64,
-                    correct,
-                    confusion,
+                    accuracy: score.accuracy.fraction(),
+                    correct: score.accuracy.correct,
+                    confusion: score.confusion,
                     label,
                 },
             );
         }
         let (agreement, disagreements) = match state.predictions.as_slice() {
             [a, b, ..] => {
-                let differ: Vec<usize> = a
-                    .iter()
-                    .zip(b)
-                    .enumerate()
-                    .filter(|(_, (x, y))| x != y)
-                    .map(|(i, _)| i)
-                    .collect();
-                (
-                    Some(1.0 - differ.len() as f64 / test.len().max(1) as f64),
-                    differ,
-                )
+                let c = eval::compare(a, b, test.len());
+                (Some(c.agreement), c.disagreements)
             }
             _ => (None, Vec::new()),
         };
