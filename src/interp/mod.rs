@@ -48,12 +48,9 @@ pub use plan::SUPPORTED_OPS;
 pub use step::FcRequant;
 pub use tensor::{Buffer, Element, TensorInfo};
 
-/// The schema name of a builtin operator code (`CONV_2D`), or `BUILTIN_<code>` for codes the schema
-/// does not know.
-pub fn builtin_name(code: i32) -> String {
-    crate::tflite::schema::builtin_name(code)
-        .map_or_else(|| format!("BUILTIN_{code}"), str::to_string)
-}
+/// The name an operator code is shown with (`CONV_2D`, or `BUILTIN_<code>` for codes the schema does
+/// not know): [`crate::tflite::schema::op_name`], under the name the planner uses.
+pub use crate::tflite::schema::op_name as builtin_name;
 
 #[cfg(test)]
 mod tests {

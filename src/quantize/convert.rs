@@ -22,7 +22,7 @@ use crate::quantize::params::{
     quantize_weights_per_tensor,
 };
 use crate::quantize::version::min_runtime_version;
-use crate::tflite::schema::{METADATA_MIN_RUNTIME_VERSION, op};
+use crate::tflite::schema::{METADATA_MIN_RUNTIME_VERSION, op, op_name};
 use crate::tflite::{Model, Operator, Options, Quantization, Subgraph, Tensor, TensorType};
 
 /// Type of the model's inputs and outputs in integer-only mode.
@@ -92,11 +92,6 @@ const CONVERTIBLE: [i32; 10] = [
     op::PACK,
     op::SOFTMAX,
 ];
-
-fn op_name(code: i32) -> String {
-    crate::tflite::schema::builtin_name(code)
-        .map_or_else(|| format!("BUILTIN_{code}"), str::to_string)
-}
 
 /// Convert a float model. `calibration` (from [`crate::quantize::calibrate`]) is required for the
 /// integer modes.
