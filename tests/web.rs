@@ -86,6 +86,36 @@ fn bad_input_is_a_thrown_error_with_the_library_message() {
 }
 
 #[wasm_bindgen_test]
+fn modes_are_plain_objects_in_the_page_order_and_quantize_takes_their_ids() {
+    let modes: Array = Playground::modes().unwrap().dyn_into().unwrap();
+    let listed: Vec<(String, String)> = modes
+        .iter()
+        .map(|m| {
+            let text = |key| get(&m, key).as_string().unwrap_or_default();
+            (text("id"), text("file"))
+        })
+        .collect();
+    let expected = [
+        ("float", "mnist_float.tflite"),
+        ("dynamic-range", "mnist_dynamic.tflite"),
+        ("full-integer", "mnist_fullint_floatio.tflite"),
+        ("integer-only-uint8", "mnist_intonly_uint8.tflite"),
+        ("integer-only-int8", "mnist_intonly_int8.tflite"),
+    ];
+    assert_eq!(
+        listed,
+        expected.map(|(id, file)| (id.to_string(), file.to_string()))
+    );
+    // every id is a mode: without a float model the error is about the missing model
+    let mut pg = Playground::new();
+    for (id, _) in expected {
+        let error = message(pg.quantize(id, 1).unwrap_err());
+        assert!(error.contains("no model in slot"), "{id}: {error}");
+    }
+    assert!(message(pg.quantize("integer-only", 1).unwrap_err()).contains("unknown mode"));
+}
+
+#[wasm_bindgen_test]
 fn datasets_and_drawings_cross_as_typed_arrays() {
     let (pixels, images, labels) = tiny(3);
     let mut pg = Playground::new();

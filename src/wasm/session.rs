@@ -15,7 +15,7 @@ pub use crate::eval::{IoDetails, Prediction};
 use crate::interp::Interpreter;
 #[cfg(feature = "training")]
 use crate::quantize::export_float;
-use crate::quantize::{ConvertOptions, IoType, Mode, calibrate_first, convert, detect_mode};
+use crate::quantize::{ConvertOptions, Mode, calibrate_first, convert, detect_mode};
 use crate::tflite::{Model, Report, inspect, read_model, write_model};
 #[cfg(feature = "training")]
 use crate::train::{EpochReport, TrainConfig, Trainer};
@@ -61,6 +61,14 @@ pub struct ModelInfo {
     /// Whether the model takes a 28×28 image (so drawings and the test set can run through it).
     pub takes_mnist: bool,
     pub report: Report,
+}
+
+/// A conversion as the page offers it: its id (a [`Mode::name`]) and the file name the tutorial saves
+/// its model under.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ModeFile {
+    pub id: &'static str,
+    pub file: &'static str,
 }
 
 /// Progress of a chunked evaluation. Slots are evaluated one after the other (so the page can time
@@ -163,21 +171,6 @@ pub const UPLOAD: &str = "upload";
 pub const IMAGE_LEN: usize = 28 * 28;
 /// Outputs of a model the test set can score: one per digit.
 pub const CLASSES: usize = 10;
-
-fn mode_from_name(name: &str) -> Result<Mode> {
-    Ok(match name {
-        "float" => Mode::Float,
-        "dynamic-range" => Mode::DynamicRange,
-        "full-integer" => Mode::FullInteger,
-        "integer-only-uint8" => Mode::IntegerOnly(IoType::UInt8),
-        "integer-only-int8" => Mode::IntegerOnly(IoType::Int8),
-        other => {
-            return Err(Error::InvalidArgument(format!(
-                "unknown mode {other:?} (float, dynamic-range, full-integer, integer-only-uint8, integer-only-int8)"
-            )));
-        }
-    })
-}
 
 impl Session {
     pub fn new() -> Session {
@@ -314,7 +307,7 @@ impl Session {
     /// Quantize the float model into the quantized slot, calibrating on the first `samples`
     /// representative images (training images).
     pub fn quantize(&mut self, mode: &str, samples: usize) -> Result<ModelInfo> {
-        let mode = mode_from_name(mode)?;
+        let mode: Mode = mode.parse()?;
         if !(1..=60_000).contains(&samples) {
             return Err(Error::InvalidArgument(format!(
                 "representative samples must be 1–60000, got {samples}"
@@ -338,6 +331,17 @@ impl Session {
         let model = convert(float, &ConvertOptions::new(mode), calibration.as_ref())?;
         let bytes = write_model(&model)?;
         self.install(QUANT, model, bytes)
+    }
+
+    /// The tutorial's conversions in the page's order ([`Mode::ALL`]).
+    pub fn modes() -> Vec<ModeFile> {
+        Mode::ALL
+            .iter()
+            .map(|m| ModeFile {
+                id: m.name(),
+                file: m.file_name(),
+            })
+            .collect()
     }
 
     /// Turn a grayscale drawing into MNIST pixels.
@@ -647,6 +651,29 @@ mod tests {
 
     use super::*;
     use crate::data::idx::write_idx_u8;
+
+    #[test]
+    fn modes_list_every_conversion_once_with_the_tutorial_file_names() {
+        let modes = Session::modes();
+        let ids: Vec<&str> = modes.iter().map(|m| m.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "float",
+                "dynamic-range",
+                "full-integer",
+                "integer-only-uint8",
+                "integer-only-int8"
+            ]
+        );
+        assert_eq!(modes[2].file, "mnist_fullint_floatio.tflite");
+        // each id is one quantize takes: without a float model, the error is about the model
+        let mut s = Session::new();
+        for m in &modes {
+            let err = s.quantize(m.id, 1).unwrap_err().to_string();
+            assert!(err.contains("no model in slot"), "{}: {err}", m.id);
+        }
+    }
 
     #[test]
     fn slots_keep_their_model_when_a_load_fails() {
