@@ -1,7 +1,8 @@
 //! The wasm boundary in a real browser (headless Chromium through chromedriver, `wasm-pack test`): the
 //! exported `Playground` takes typed arrays, returns plain JS objects, and turns every failure into a
 //! thrown `Error` carrying the library's message. A panic would abort the module and fail the run, so
-//! hostile bytes here also prove the page survives them.
+//! hostile bytes here also prove the page survives them. Tests that train need the `training` feature
+//! (the worker's build); the rest also run without it, as the page's build is configured.
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Reflect};
@@ -38,7 +39,8 @@ fn tiny(n: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     )
 }
 
-/// A playground with a float model trained for one short epoch, and its uint8 conversion.
+/// A playground with a float model trained for one short epoch.
+#[cfg(feature = "training")]
 fn trained() -> (Playground, Vec<u8>) {
     let (pixels, images, labels) = tiny(64);
     let mut pg = Playground::new();
@@ -76,6 +78,7 @@ fn bad_input_is_a_thrown_error_with_the_library_message() {
     );
     assert!(message(pg.predict("float", &[0; IMAGE]).unwrap_err()).contains("no model"));
     assert!(message(pg.set_test_set(b"junk", b"junk").unwrap_err()).contains("IDX"));
+    #[cfg(feature = "training")]
     assert!(
         message(pg.train_begin(JsValue::from_str("fast")).unwrap_err())
             .contains("invalid training settings")
@@ -143,6 +146,7 @@ fn datasets_and_drawings_cross_as_typed_arrays() {
     );
 }
 
+#[cfg(feature = "training")]
 #[wasm_bindgen_test]
 fn train_quantize_predict_evaluate_download() {
     let (mut pg, pixels) = trained();
@@ -176,6 +180,7 @@ fn train_quantize_predict_evaluate_download() {
     assert_eq!(types.get(0).as_string().as_deref(), Some("UINT8"));
 }
 
+#[cfg(feature = "training")]
 #[wasm_bindgen_test]
 fn truncated_and_flipped_models_are_errors_and_the_slot_keeps_its_model() {
     let (mut pg, pixels) = trained();
