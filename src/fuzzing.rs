@@ -3,7 +3,8 @@
 //! user's file takes; they return whether the input was accepted, and must never panic.
 
 use crate::data::{Dataset, parse_idx};
-use crate::interp::{Interpreter, eval};
+use crate::eval;
+use crate::interp::Interpreter;
 use crate::tflite::read_model;
 
 /// Models that plan to more work than this are read and planned but not run: a legal model may ask

@@ -8,13 +8,15 @@
 //! train     float layers (forward/backward), Adam, the training loop        uses data
 //! tflite    plain model IR and the .tflite flatbuffer reader/writer; no arithmetic
 //! interp    interpreter and kernels (f32, int8, hybrid); never sees bytes   uses tflite's IR
-//! quantize  calibration, quantization parameters, float -> .tflite modes    uses train, tflite, interp
-//! wasm      the only #[wasm_bindgen] code; nothing depends on it
+//! eval      MNIST images in, predictions, accuracy, confusion matrix        uses data, interp
+//! quantize  calibration, quantization parameters, float -> .tflite modes    uses train, tflite, interp, eval
+//! wasm      the only #[wasm_bindgen] code; nothing depends on it            uses all of the above
 //! ```
 
 pub mod cpu;
 pub mod data;
 pub mod error;
+pub mod eval;
 pub mod fuzzing;
 pub mod interp;
 pub mod quantize;

@@ -66,7 +66,7 @@ fn fnv1a64(bytes: &[u8]) -> String {
 /// arithmetic most convolution and dense outputs differ.
 #[test]
 fn float_tensors_match_tf_elementwise() {
-    use ptq_playground::interp::eval::set_image;
+    use ptq_playground::eval::set_image;
     use ptq_playground::interp::{FloatArithmetic, Interpreter, InterpreterOptions};
     let root = fixtures();
     let tf: serde_json::Value = serde_json::from_str(

@@ -6,9 +6,10 @@ mod common;
 
 use common::{operator, tensor};
 use ptq_playground::Error;
+use ptq_playground::eval;
 use ptq_playground::interp::kernels::conv2d::{ChannelQuant, ConvShape, conv2d_i8};
 use ptq_playground::interp::kernels::window::Window;
-use ptq_playground::interp::{FloatArithmetic, Interpreter, InterpreterOptions, eval};
+use ptq_playground::interp::{FloatArithmetic, Interpreter, InterpreterOptions};
 use ptq_playground::rng::Rng;
 use ptq_playground::tflite::schema::op;
 use ptq_playground::tflite::*;

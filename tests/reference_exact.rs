@@ -19,7 +19,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{REFERENCE, fixtures, test_images};
-use ptq_playground::interp::{Interpreter, eval};
+use ptq_playground::eval;
+use ptq_playground::interp::Interpreter;
 use ptq_playground::tflite::TensorType;
 use ptq_playground::tflite::read::read_model;
 

@@ -1,7 +1,8 @@
 //! The wasm boundary in a real browser (headless Chromium through chromedriver, `wasm-pack test`): the
 //! exported `Playground` takes typed arrays, returns plain JS objects, and turns every failure into a
 //! thrown `Error` carrying the library's message. A panic would abort the module and fail the run, so
-//! hostile bytes here also prove the page survives them.
+//! hostile bytes here also prove the page survives them. Tests that train need the `training` feature
+//! (the worker's build); the rest also run without it, as the page's build is configured.
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Reflect};
@@ -38,7 +39,8 @@ fn tiny(n: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     )
 }
 
-/// A playground with a float model trained for one short epoch, and its uint8 conversion.
+/// A playground with a float model trained for one short epoch.
+#[cfg(feature = "training")]
 fn trained() -> (Playground, Vec<u8>) {
     let (pixels, images, labels) = tiny(64);
     let mut pg = Playground::new();
@@ -76,6 +78,7 @@ fn bad_input_is_a_thrown_error_with_the_library_message() {
     );
     assert!(message(pg.predict("float", &[0; IMAGE]).unwrap_err()).contains("no model"));
     assert!(message(pg.set_test_set(b"junk", b"junk").unwrap_err()).contains("IDX"));
+    #[cfg(feature = "training")]
     assert!(
         message(pg.train_begin(JsValue::from_str("fast")).unwrap_err())
             .contains("invalid training settings")
@@ -83,6 +86,36 @@ fn bad_input_is_a_thrown_error_with_the_library_message() {
     assert!(message(Playground::preprocess(&[0; 10], 3, 3).unwrap_err()).contains("pixels"));
     assert!(Playground::check_model(&[]).is_err());
     assert_eq!(pg.test_count(), 0);
+}
+
+#[wasm_bindgen_test]
+fn modes_are_plain_objects_in_the_page_order_and_quantize_takes_their_ids() {
+    let modes: Array = Playground::modes().unwrap().dyn_into().unwrap();
+    let listed: Vec<(String, String)> = modes
+        .iter()
+        .map(|m| {
+            let text = |key| get(&m, key).as_string().unwrap_or_default();
+            (text("id"), text("file"))
+        })
+        .collect();
+    let expected = [
+        ("float", "mnist_float.tflite"),
+        ("dynamic-range", "mnist_dynamic.tflite"),
+        ("full-integer", "mnist_fullint_floatio.tflite"),
+        ("integer-only-uint8", "mnist_intonly_uint8.tflite"),
+        ("integer-only-int8", "mnist_intonly_int8.tflite"),
+    ];
+    assert_eq!(
+        listed,
+        expected.map(|(id, file)| (id.to_string(), file.to_string()))
+    );
+    // every id is a mode: without a float model the error is about the missing model
+    let mut pg = Playground::new();
+    for (id, _) in expected {
+        let error = message(pg.quantize(id, 1).unwrap_err());
+        assert!(error.contains("no model in slot"), "{id}: {error}");
+    }
+    assert!(message(pg.quantize("integer-only", 1).unwrap_err()).contains("unknown mode"));
 }
 
 #[wasm_bindgen_test]
@@ -113,6 +146,7 @@ fn datasets_and_drawings_cross_as_typed_arrays() {
     );
 }
 
+#[cfg(feature = "training")]
 #[wasm_bindgen_test]
 fn train_quantize_predict_evaluate_download() {
     let (mut pg, pixels) = trained();
@@ -146,6 +180,7 @@ fn train_quantize_predict_evaluate_download() {
     assert_eq!(types.get(0).as_string().as_deref(), Some("UINT8"));
 }
 
+#[cfg(feature = "training")]
 #[wasm_bindgen_test]
 fn truncated_and_flipped_models_are_errors_and_the_slot_keeps_its_model() {
     let (mut pg, pixels) = trained();

@@ -15,7 +15,6 @@
 //!   unchanged: integer sums are exact, float sums keep the reference order without fused
 //!   multiply-adds).
 //!   [`fixed_point`] has the rounding helpers.
-//! - [`eval`] encodes MNIST images into a model's input and measures accuracy.
 //! - [`InterpreterOptions::float_arithmetic`] switches the float32 kernels to
 //!   [`FloatArithmetic::TfCalibrator`]: the summation orders of TFLite's optimized kernels (Eigen, as
 //!   TensorFlow 2.21's x86-64 wheel builds it) that TF's post-training calibrator runs, bit-identical to
@@ -33,7 +32,6 @@
 //!
 //! The interpreter never sees bytes: `tflite::read` turns a file into a `Model` first.
 
-pub mod eval;
 pub mod fixed_point;
 pub mod interpreter;
 pub mod kernels;
@@ -46,45 +44,3 @@ pub use interpreter::{FloatArithmetic, Interpreter, InterpreterOptions};
 pub use plan::SUPPORTED_OPS;
 pub use step::FcRequant;
 pub use tensor::{Buffer, Element, TensorInfo};
-
-/// The schema name of a builtin operator code (`CONV_2D`), or `BUILTIN_<code>` for codes the schema
-/// does not know.
-pub fn builtin_name(code: i32) -> String {
-    crate::tflite::schema::builtin_name(code)
-        .map_or_else(|| format!("BUILTIN_{code}"), str::to_string)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::builtin_name;
-    use crate::tflite::schema::op;
-
-    #[test]
-    fn names_match_schema_codes() {
-        for (code, name) in [
-            (op::AVERAGE_POOL_2D, "AVERAGE_POOL_2D"),
-            (op::CONV_2D, "CONV_2D"),
-            (op::DEPTHWISE_CONV_2D, "DEPTHWISE_CONV_2D"),
-            (op::DEQUANTIZE, "DEQUANTIZE"),
-            (op::FULLY_CONNECTED, "FULLY_CONNECTED"),
-            (op::MAX_POOL_2D, "MAX_POOL_2D"),
-            (op::RESHAPE, "RESHAPE"),
-            (op::SOFTMAX, "SOFTMAX"),
-            (op::CUSTOM, "CUSTOM"),
-            (op::STRIDED_SLICE, "STRIDED_SLICE"),
-            (op::SHAPE, "SHAPE"),
-            (op::PACK, "PACK"),
-            (op::QUANTIZE, "QUANTIZE"),
-            (
-                op::PLACEHOLDER_FOR_GREATER_OP_CODES,
-                "PLACEHOLDER_FOR_GREATER_OP_CODES",
-            ),
-        ] {
-            assert_eq!(builtin_name(code), name);
-        }
-        assert_eq!(builtin_name(0), "ADD");
-        assert_eq!(builtin_name(150), "GELU");
-        assert_eq!(builtin_name(-3), "BUILTIN_-3");
-        assert_eq!(builtin_name(10_000), "BUILTIN_10000");
-    }
-}

@@ -10,7 +10,6 @@
 //! is written at most once; graph outputs must be computed.
 
 use crate::error::{Error, Result};
-use crate::interp::builtin_name;
 use crate::interp::fixed_point::quantize_multiplier;
 use crate::interp::interpreter::FloatArithmetic;
 use crate::interp::kernels::activation::{float_range, quantized_range};
@@ -546,7 +545,7 @@ impl<'m> Planner<'m> {
     // ---- operators -----------------------------------------------------------------------------
 
     fn operator(&mut self, index: usize, o: &Operator) -> Result<()> {
-        let name = builtin_name(o.code);
+        let name = crate::tflite::schema::op_name(o.code);
         let op = name.as_str();
         let result = match o.code {
             op::CONV_2D => self.conv2d(op, o),

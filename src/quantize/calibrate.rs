@@ -6,7 +6,7 @@
 //! (`tests/calibration_parity.rs`) and so are the scales and zero points derived from them.
 
 use crate::error::{Error, Result};
-use crate::interp::eval::set_image;
+use crate::eval::set_image;
 use crate::interp::{FloatArithmetic, Interpreter, InterpreterOptions};
 use crate::tflite::{Model, TensorType};
 

@@ -14,6 +14,7 @@
 //! range. Op versions are those TF writes, unified per op code as in TF's files.
 
 use std::collections::HashMap;
+use std::str::FromStr;
 
 use crate::error::{Error, Result};
 use crate::quantize::calibrate::Calibration;
@@ -22,7 +23,7 @@ use crate::quantize::params::{
     quantize_weights_per_tensor,
 };
 use crate::quantize::version::min_runtime_version;
-use crate::tflite::schema::{METADATA_MIN_RUNTIME_VERSION, op};
+use crate::tflite::schema::{METADATA_MIN_RUNTIME_VERSION, op, op_name};
 use crate::tflite::{Model, Operator, Options, Quantization, Subgraph, Tensor, TensorType};
 
 /// Type of the model's inputs and outputs in integer-only mode.
@@ -42,12 +43,22 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The tutorial's five conversions, in the order it makes them (and the page lists them).
+    pub const ALL: [Mode; 5] = [
+        Mode::Float,
+        Mode::DynamicRange,
+        Mode::FullInteger,
+        Mode::IntegerOnly(IoType::UInt8),
+        Mode::IntegerOnly(IoType::Int8),
+    ];
+
     /// Whether the mode needs a representative dataset.
     pub fn needs_calibration(self) -> bool {
         matches!(self, Mode::FullInteger | Mode::IntegerOnly(_))
     }
 
-    /// The CLI / UI name.
+    /// The mode's id (`integer-only-uint8`): what the CLI prints, the page's mode values, and what
+    /// [`str::parse`] reads back.
     pub fn name(self) -> &'static str {
         match self {
             Mode::Float => "float",
@@ -56,6 +67,32 @@ impl Mode {
             Mode::IntegerOnly(IoType::UInt8) => "integer-only-uint8",
             Mode::IntegerOnly(IoType::Int8) => "integer-only-int8",
         }
+    }
+
+    /// The file the tutorial saves this mode's model as (`mnist_intonly_uint8.tflite`).
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Mode::Float => "mnist_float.tflite",
+            Mode::DynamicRange => "mnist_dynamic.tflite",
+            Mode::FullInteger => "mnist_fullint_floatio.tflite",
+            Mode::IntegerOnly(IoType::UInt8) => "mnist_intonly_uint8.tflite",
+            Mode::IntegerOnly(IoType::Int8) => "mnist_intonly_int8.tflite",
+        }
+    }
+}
+
+impl FromStr for Mode {
+    type Err = Error;
+
+    /// A mode from its [`Mode::name`].
+    fn from_str(name: &str) -> Result<Mode> {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Mode::ALL.iter().map(|m| m.name()).collect();
+                Error::InvalidArgument(format!("unknown mode {name:?} ({})", names.join(", ")))
+            })
     }
 }
 
@@ -92,11 +129,6 @@ const CONVERTIBLE: [i32; 10] = [
     op::PACK,
     op::SOFTMAX,
 ];
-
-fn op_name(code: i32) -> String {
-    crate::tflite::schema::builtin_name(code)
-        .map_or_else(|| format!("BUILTIN_{code}"), str::to_string)
-}
 
 /// Convert a float model. `calibration` (from [`crate::quantize::calibrate`]) is required for the
 /// integer modes.
@@ -611,5 +643,37 @@ impl Mode {
             Mode::FullInteger => "Full integer quantized",
             Mode::IntegerOnly(_) => "Quantized",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_from_their_names_and_have_distinct_files() {
+        for (i, mode) in Mode::ALL.into_iter().enumerate() {
+            assert_eq!(mode.name().parse::<Mode>().ok(), Some(mode));
+            for other in &Mode::ALL[i + 1..] {
+                assert_ne!(mode.name(), other.name());
+                assert_ne!(mode.file_name(), other.file_name());
+            }
+        }
+        assert_eq!(
+            "integer-only-int8".parse::<Mode>().ok(),
+            Some(Mode::IntegerOnly(IoType::Int8))
+        );
+        assert_eq!(
+            Mode::FullInteger.file_name(),
+            "mnist_fullint_floatio.tflite"
+        );
+        let err = "integer-only".parse::<Mode>().unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "unknown mode \"integer-only\" (float, dynamic-range, full-integer, \
+                 integer-only-uint8, integer-only-int8)"
+            ),
+            "{err}"
+        );
     }
 }

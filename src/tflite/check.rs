@@ -14,8 +14,10 @@ use super::model::*;
 use super::schema::{self, op, options};
 use crate::error::{Error, Result};
 
-/// Limits on what a model may ask of us (issue 7). Generous for real models: a 10 MB model has a few
-/// thousand tensors; they bound memory and work for forged files.
+/// Limits on what a model may ask of us. The reader checks every count a file declares against them
+/// before it allocates for it, and the writer checks a model before encoding it, so a forged file cannot
+/// make us reserve unbounded memory or work. Generous for real models: a 10 MB model has a few thousand
+/// tensors.
 pub mod limits {
     /// Largest `.tflite` file we read or write (TFLite's own flatbuffers stop at 2 GiB).
     pub const MAX_FILE_BYTES: usize = 256 << 20;
@@ -134,7 +136,10 @@ pub(crate) fn check_model(model: &Model, fault: Fault) -> Result<()> {
             }
         }
         for (oi, operator) in subgraph.operators.iter().enumerate() {
-            let loc = format!("subgraph {si} operator {oi} ({})", op_name(operator.code));
+            let loc = format!(
+                "subgraph {si} operator {oi} ({})",
+                schema::op_name(operator.code)
+            );
             check_operator(operator, n, &loc, fault)?;
         }
     }
@@ -188,14 +193,6 @@ fn check_count(what: &str, got: usize, limit: usize) -> Result<()> {
 /// `i` is a valid index into a list of `n`.
 fn index_in(i: i32, n: usize) -> bool {
     usize::try_from(i).is_ok_and(|i| i < n)
-}
-
-/// The schema name of an op code, or a placeholder for codes the schema doesn't know.
-pub(crate) fn op_name(code: i32) -> String {
-    match schema::builtin_name(code) {
-        Some(name) => name.to_string(),
-        None => format!("builtin code {code}"),
-    }
 }
 
 /// Product of the dimensions, `None` on overflow or a negative dimension.

@@ -6,9 +6,9 @@ use std::fmt::{self, Display, Write as _};
 
 use serde::Serialize;
 
-use super::check::op_name;
 use super::model::*;
 use super::read::read_model;
+use super::schema::op_name;
 use crate::error::Result;
 
 /// Everything `inspect` reports about a model.
@@ -40,7 +40,7 @@ pub struct SubgraphReport {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OperatorReport {
     pub index: usize,
-    /// Schema name (`CONV_2D`), `CUSTOM` for custom ops, or `builtin code N` for codes we don't know.
+    /// Schema name (`CONV_2D`), `CUSTOM` for custom ops, or `BUILTIN_<code>` for codes we don't know.
     pub name: String,
     pub code: i32,
     pub custom_code: Option<String>,

@@ -52,12 +52,18 @@ const BUILTIN_NAMES: [&str; 210] = [
 ];
 
 /// The schema name of a builtin operator code (`CONV_2D` for 3), or `None` for codes the schema doesn't
-/// know (newer ops, or garbage).
+/// know (newer ops, or garbage). Messages and reports use [`op_name`].
 pub fn builtin_name(code: i32) -> Option<&'static str> {
     usize::try_from(code)
         .ok()
         .and_then(|i| BUILTIN_NAMES.get(i))
         .copied()
+}
+
+/// The name an operator code is shown with: its schema name (`CONV_2D`), or `BUILTIN_<code>` for codes
+/// the schema doesn't know.
+pub fn op_name(code: i32) -> String {
+    builtin_name(code).map_or_else(|| format!("BUILTIN_{code}"), str::to_string)
 }
 
 /// `BuiltinOptions` union type codes of the option tables we read and write (0 = no options table).
@@ -285,9 +291,12 @@ mod tests {
             (209, "STABLEHLO_CASE"),
         ] {
             assert_eq!(builtin_name(code), Some(name), "code {code}");
+            assert_eq!(op_name(code), name);
         }
         assert_eq!(builtin_name(210), None);
         assert_eq!(builtin_name(-1), None);
+        assert_eq!(op_name(210), "BUILTIN_210");
+        assert_eq!(op_name(-3), "BUILTIN_-3");
         assert_eq!(options::name(options::QUANTIZE), Some("QuantizeOptions"));
         assert_eq!(options::name(200), None);
     }

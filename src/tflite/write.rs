@@ -39,7 +39,7 @@ pub fn write_model(model: &Model) -> Result<Vec<u8>> {
                 return Err(Error::InvalidArgument(format!(
                     "cannot write this model: subgraph {si} operator {oi} ({}) (builtin_options): options of \
                      union type {union} were read but not decoded, so they cannot be written back",
-                    check::op_name(operator.code)
+                    schema::op_name(operator.code)
                 )));
             }
         }

@@ -103,6 +103,12 @@ impl Playground {
         to_js(&self.session.quantize(mode, samples).map_err(js_error)?)
     }
 
+    /// The conversions the page offers, in its order: `[{id: "float", file: "mnist_float.tflite"}, …]`
+    /// (`id` is what [`Playground::quantize`] takes, `file` the tutorial's name for the model).
+    pub fn modes() -> Result<JsValue, JsError> {
+        to_js(&Session::modes())
+    }
+
     /// MNIST-style preprocessing of a grayscale drawing (`width × height`, 0 background, 255 ink).
     pub fn preprocess(gray: &[u8], width: usize, height: usize) -> Result<Vec<u8>, JsError> {
         Session::preprocess(gray, width, height).map_err(js_error)

@@ -8,7 +8,9 @@ use ptq_playground::quantize::{ConvertOptions, IoType, Mode, calibrate_first, co
 use ptq_playground::tflite::{read_model, write_model};
 use ptq_playground::{Error, Result};
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+/// `--mode`: the tutorial's conversions ([`Mode::ALL`]) as the CLI spells them, integer-only once with
+/// `--io` choosing its input/output type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ModeArg {
     /// Float32 (re-written as is)
     Float,
@@ -20,10 +22,25 @@ pub enum ModeArg {
     IntegerOnly,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum IoArg {
     Uint8,
     Int8,
+}
+
+impl ModeArg {
+    /// The conversion `--mode self --io io` asks for (`io` matters for integer-only only).
+    pub fn mode(self, io: IoArg) -> Mode {
+        match self {
+            ModeArg::Float => Mode::Float,
+            ModeArg::DynamicRange => Mode::DynamicRange,
+            ModeArg::FullInteger => Mode::FullInteger,
+            ModeArg::IntegerOnly => Mode::IntegerOnly(match io {
+                IoArg::Uint8 => IoType::UInt8,
+                IoArg::Int8 => IoType::Int8,
+            }),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -52,15 +69,7 @@ pub struct ConvertArgs {
 }
 
 pub fn run(args: &ConvertArgs) -> Result<()> {
-    let mode = match args.mode {
-        ModeArg::Float => Mode::Float,
-        ModeArg::DynamicRange => Mode::DynamicRange,
-        ModeArg::FullInteger => Mode::FullInteger,
-        ModeArg::IntegerOnly => Mode::IntegerOnly(match args.io {
-            IoArg::Uint8 => IoType::UInt8,
-            IoArg::Int8 => IoType::Int8,
-        }),
-    };
+    let mode = args.mode.mode(args.io);
     let bytes = std::fs::read(&args.input).map_err(|e| Error::io(args.input.display(), e))?;
     let float = read_model(&bytes).map_err(|e| e.in_file(args.input.display()))?;
     let options = ConvertOptions {
@@ -104,4 +113,29 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         ))
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mode_has_one_spelling_named_after_it() {
+        let mut reached = Vec::new();
+        for arg in ModeArg::value_variants() {
+            for io in IoArg::value_variants() {
+                let mode = arg.mode(*io);
+                let name = arg.to_possible_value().map(|v| v.get_name().to_string());
+                // `integer-only` + `--io int8` is `integer-only-int8`; the others are their own id
+                assert!(
+                    mode.name().starts_with(name.as_deref().unwrap_or("?")),
+                    "{mode:?}"
+                );
+                if !reached.contains(&mode) {
+                    reached.push(mode);
+                }
+            }
+        }
+        assert_eq!(reached, Mode::ALL);
+    }
 }

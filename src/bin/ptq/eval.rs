@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use ptq_playground::data::{Dataset, IdxType, Mnist, find_data_dir, parse_idx};
-use ptq_playground::interp::{Interpreter, eval};
+use ptq_playground::eval;
+use ptq_playground::interp::Interpreter;
 use ptq_playground::quantize::detect_mode;
 use ptq_playground::tflite::{Model, read_model};
 use ptq_playground::{Error, Result};

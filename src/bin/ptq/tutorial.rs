@@ -5,9 +5,7 @@ use std::time::Instant;
 
 use ptq_playground::data::{Mnist, find_data_dir};
 use ptq_playground::interp::Interpreter;
-use ptq_playground::quantize::{
-    ConvertOptions, IoType, Mode, calibrate_first, convert, export_float,
-};
+use ptq_playground::quantize::{ConvertOptions, Mode, calibrate_first, convert, export_float};
 use ptq_playground::tflite::{Model, TensorType, write_model};
 use ptq_playground::train::{TrainConfig, Trainer};
 use ptq_playground::{Error, Result};
@@ -32,18 +30,6 @@ pub struct TutorialArgs {
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
 }
-
-/// The tutorial's five files.
-pub const FILES: [(&str, Mode); 5] = [
-    ("mnist_float.tflite", Mode::Float),
-    ("mnist_dynamic.tflite", Mode::DynamicRange),
-    ("mnist_fullint_floatio.tflite", Mode::FullInteger),
-    (
-        "mnist_intonly_uint8.tflite",
-        Mode::IntegerOnly(IoType::UInt8),
-    ),
-    ("mnist_intonly_int8.tflite", Mode::IntegerOnly(IoType::Int8)),
-];
 
 /// numpy's name for a tensor type, as the tutorial prints `input_details['dtype']`.
 fn numpy_name(t: TensorType) -> String {
@@ -91,7 +77,8 @@ pub fn run(args: &TutorialArgs) -> Result<()> {
     let (images, image_len) = (&mnist.train.images, mnist.train.image_len());
     let cal = calibrate_first(&float, images, image_len, args.calibration_samples.max(1))?;
     let mut models: Vec<(&str, Model, usize)> = Vec::new();
-    for (name, mode) in FILES {
+    for mode in Mode::ALL {
+        let name = mode.file_name();
         let model = convert(&float, &ConvertOptions::new(mode), Some(&cal))?;
         let bytes = write_model(&model)?;
         let path = args.out.join(name);

@@ -1,17 +1,13 @@
-//! MNIST evaluation helpers: encode a 28×28 u8 image into a model's input the documented way, run it,
-//! read the raw output and its argmax, and measure accuracy over a dataset.
-//!
-//! Input encoding (what the tutorial and `litert_outputs.py` do):
-//!
-//! - float input: `pixel / 255` in float32;
-//! - quantized input with (scale, zero point): `q = round(pixel / 255 / scale) + zero_point`, clamped
-//!   to the type. For the tutorial's scale 1/255 this is `pixel` for uint8 (zero point 0) and
-//!   `pixel − 128` for int8 (zero point −128).
+//! Running a model on MNIST images and scoring it, for the `ptq` CLI and the web page's session alike:
+//! encode a 28×28 u8 image into the model's input the documented way, run it, read the prediction, and
+//! score a dataset (accuracy, confusion matrix, where two models disagree, raw outputs).
+
+use serde::Serialize;
 
 use crate::data::Dataset;
+use crate::data::mnist::NUM_CLASSES;
 use crate::error::{Error, Result};
-use crate::interp::interpreter::Interpreter;
-use crate::interp::tensor::TensorInfo;
+use crate::interp::{Interpreter, TensorInfo};
 use crate::tflite::TensorType;
 
 /// `round(pixel / 255 / scale) + zero_point` clamped to `[lo, hi]` (computed in double).
@@ -20,8 +16,15 @@ fn quantize_pixel(pixel: u8, scale: f32, zero_point: i32, (lo, hi): (i32, i32)) 
     q.clamp(lo as f64, hi as f64) as i32
 }
 
-/// Encodes u8 pixels into a model's input 0: a 256-entry table built once from the input's type and
-/// quantization, so encoding an image is one lookup per pixel.
+/// Encodes u8 pixels into a model's input 0 as the tutorial and the LiteRT cross-checks do:
+///
+/// - float input: `pixel / 255` in float32;
+/// - quantized input with (scale, zero point): `q = round(pixel / 255 / scale) + zero_point`, clamped
+///   to the type. For the tutorial's scale 1/255 this is `pixel` for uint8 (zero point 0) and
+///   `pixel − 128` for int8 (zero point −128).
+///
+/// A 256-entry table is built once from the input's type and quantization, so encoding an image is one
+/// lookup per pixel.
 #[derive(Clone, Debug)]
 pub struct ImageEncoder {
     table: Table,
@@ -118,6 +121,20 @@ impl ImageEncoder {
         }
         Ok(())
     }
+
+    /// Encode `pixels`, invoke, and return the argmax of output 0.
+    pub fn classify(&self, interp: &mut Interpreter, pixels: &[u8]) -> Result<usize> {
+        self.encode(interp, pixels)?;
+        interp.invoke()?;
+        argmax_output(interp)
+    }
+
+    /// Encode `pixels`, invoke, and return the whole [`Prediction`].
+    pub fn predict(&self, interp: &mut Interpreter, pixels: &[u8]) -> Result<Prediction> {
+        self.encode(interp, pixels)?;
+        interp.invoke()?;
+        Prediction::read(interp)
+    }
 }
 
 /// Write `pixels` (row-major u8) into input 0 of `interp`, encoded for its type. Builds an
@@ -155,27 +172,76 @@ pub fn argmax_output(interp: &Interpreter) -> Result<usize> {
     })
 }
 
-/// One classified image.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Prediction {
-    /// Output 0 as little-endian bytes of its type.
-    pub raw: Vec<u8>,
-    /// Its argmax.
-    pub class: usize,
+/// An input's or output's type, shape and quantization, as the tutorial prints them (`uint8`,
+/// `[1, 10]`, scale, zero point).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IoDetails {
+    pub dtype: String,
+    pub shape: Vec<usize>,
+    pub scale: f32,
+    pub zero_point: i32,
 }
 
-/// Encode `pixels`, invoke, and return the raw output and its argmax.
+impl From<&TensorInfo> for IoDetails {
+    fn from(t: &TensorInfo) -> IoDetails {
+        IoDetails {
+            dtype: t.dtype.name().to_ascii_lowercase(),
+            shape: t.shape.clone(),
+            scale: t.scale,
+            zero_point: t.zero_point,
+        }
+    }
+}
+
+/// One classified image.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Prediction {
+    /// The argmax of output 0.
+    pub class: usize,
+    /// Softmax of the (dequantized) output.
+    pub probabilities: Vec<f32>,
+    /// The raw output values as numbers (uint8/int8 codes for quantized outputs, floats otherwise).
+    pub raw: Vec<f64>,
+    pub output: IoDetails,
+}
+
+impl Prediction {
+    /// The prediction in output 0 of `interp`, after `invoke`.
+    fn read(interp: &Interpreter) -> Result<Prediction> {
+        let out = interp
+            .outputs()
+            .first()
+            .ok_or_else(|| Error::InvalidArgument("the model has no output".into()))?;
+        let values = interp.output_dequantized(0)?;
+        let raw: Vec<f64> = match out.dtype {
+            TensorType::UInt8 => interp.output::<u8>(0)?.iter().map(|&v| v as f64).collect(),
+            TensorType::Int8 => interp.output::<i8>(0)?.iter().map(|&v| v as f64).collect(),
+            _ => values.iter().map(|&v| v as f64).collect(),
+        };
+        Ok(Prediction {
+            class: argmax_output(interp)?,
+            probabilities: softmax(&values),
+            raw,
+            output: out.into(),
+        })
+    }
+}
+
+fn softmax(x: &[f32]) -> Vec<f32> {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = x.iter().map(|&v| (v - max).exp()).collect();
+    let sum: f32 = e.iter().sum();
+    e.iter().map(|&v| v / sum).collect()
+}
+
+/// Encode `pixels`, invoke, and return the prediction. Builds an [`ImageEncoder`] each time; loops
+/// should build one and use [`ImageEncoder::predict`].
 pub fn predict(interp: &mut Interpreter, pixels: &[u8]) -> Result<Prediction> {
-    set_image(interp, pixels)?;
-    interp.invoke()?;
-    Ok(Prediction {
-        raw: interp.output_bytes(0)?,
-        class: argmax_output(interp)?,
-    })
+    ImageEncoder::for_input(interp)?.predict(interp, pixels)
 }
 
 /// Accuracy over a dataset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Accuracy {
     pub correct: usize,
     pub total: usize,
@@ -207,9 +273,7 @@ pub fn accuracy(
     let encoder = ImageEncoder::for_input(interp)?;
     let mut correct = 0;
     for i in 0..total {
-        encoder.encode(interp, data.image(i))?;
-        interp.invoke()?;
-        if argmax_output(interp)? == data.labels[i] as usize {
+        if encoder.classify(interp, data.image(i))? == data.labels[i] as usize {
             correct += 1;
         }
         if ((i + 1) % PROGRESS_EVERY == 0 || i + 1 == total) && !progress(i + 1, total) {
@@ -247,6 +311,62 @@ pub fn raw_outputs(
     Ok(out)
 }
 
+/// Predicted digits scored against their labels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Score {
+    /// Correct predictions out of all labels.
+    pub accuracy: Accuracy,
+    /// `confusion[label][prediction]`: how many images of each digit went to each class (10×10).
+    pub confusion: Vec<Vec<u32>>,
+}
+
+/// Score `predictions` (one digit per image) against `labels`. Images past the shorter of the two are
+/// not counted as correct; a prediction that is not a digit counts as wrong and lands in no cell.
+pub fn score(predictions: &[u8], labels: &[u8]) -> Score {
+    let mut confusion = vec![vec![0u32; NUM_CLASSES]; NUM_CLASSES];
+    let mut correct = 0;
+    for (&p, &y) in predictions.iter().zip(labels) {
+        if let Some(cell) = confusion
+            .get_mut(y as usize)
+            .and_then(|row| row.get_mut(p as usize))
+        {
+            *cell += 1;
+        }
+        correct += (p == y) as usize;
+    }
+    Score {
+        accuracy: Accuracy {
+            correct,
+            total: labels.len(),
+        },
+        confusion,
+    }
+}
+
+/// Where two models' predictions differ.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    /// Fraction of the `total` images where they agree.
+    pub agreement: f64,
+    /// Indices of the images where they do not.
+    pub disagreements: Vec<usize>,
+}
+
+/// Compare two models' predictions over `total` images.
+pub fn compare(a: &[u8], b: &[u8], total: usize) -> Comparison {
+    let disagreements: Vec<usize> = a
+        .iter()
+        .zip(b)
+        .enumerate()
+        .filter(|(_, (x, y))| x != y)
+        .map(|(i, _)| i)
+        .collect();
+    Comparison {
+        agreement: 1.0 - disagreements.len() as f64 / total.max(1) as f64,
+        disagreements,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +390,43 @@ mod tests {
         assert_eq!(quantize_pixel(7, 4.0 / 255.0, 0, (0, 255)), 2);
         assert_eq!(quantize_pixel(5, 4.0 / 255.0, 0, (0, 255)), 1);
         assert_eq!(quantize_pixel(255, 0.5 / 255.0, 0, (0, 255)), 255);
+    }
+
+    #[test]
+    fn score_counts_cells_and_correct_predictions() {
+        // labels 3, 3, 7, 0; predictions 3, 5, 7, 12 (not a digit)
+        let s = score(&[3, 5, 7, 12], &[3, 3, 7, 0]);
+        assert_eq!(
+            s.accuracy,
+            Accuracy {
+                correct: 2,
+                total: 4
+            }
+        );
+        assert_eq!(s.accuracy.fraction(), 0.5);
+        assert_eq!((s.confusion.len(), s.confusion[0].len()), (10, 10));
+        assert_eq!(
+            (s.confusion[3][3], s.confusion[3][5], s.confusion[7][7]),
+            (1, 1, 1)
+        );
+        assert_eq!(s.confusion.iter().flatten().sum::<u32>(), 3);
+        assert_eq!(score(&[], &[]).accuracy.fraction(), 0.0);
+    }
+
+    #[test]
+    fn compare_lists_disagreements_in_order() {
+        let c = compare(&[1, 2, 3, 4, 5], &[1, 0, 3, 0, 5], 5);
+        assert_eq!(c.disagreements, vec![1, 3]);
+        assert_eq!(c.agreement, 1.0 - 2.0 / 5.0);
+        assert_eq!(compare(&[], &[], 0).agreement, 1.0);
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_keeps_the_order() {
+        let p = softmax(&[1.0, 3.0, 2.0]);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(p[1] > p[2] && p[2] > p[0]);
+        // large values do not overflow: the maximum is subtracted first
+        assert!(softmax(&[1000.0, 1000.0]).iter().all(|&v| v == 0.5));
     }
 }

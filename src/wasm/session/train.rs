@@ -1,0 +1,311 @@
+//! Training in the session, step by step so the worker can report progress between calls. The worker's
+//! build only (the `training` feature): the page's thread never trains, and leaving the trainer out
+//! keeps the page's wasm module small.
+
+use serde::{Deserialize, Serialize};
+
+use super::{FLOAT, ModelInfo, Session};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::quantize::export_float;
+use crate::tflite::write_model;
+use crate::train::{EpochReport, TrainConfig, Trainer};
+
+/// Training settings from the page.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TrainSettings {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f32,
+    pub seed: u64,
+    /// Train on the first `images` training images only (all of them when absent).
+    #[serde(default)]
+    pub images: Option<usize>,
+}
+
+/// Progress of a training run.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainProgress {
+    pub epoch: usize,
+    pub epochs: usize,
+    pub step: usize,
+    pub steps_per_epoch: usize,
+    pub loss: f32,
+    pub accuracy: f32,
+    /// Set when an epoch finished during this call (with validation on the test set).
+    pub epoch_report: Option<EpochReport>,
+    pub log_line: Option<String>,
+    pub finished: bool,
+    /// Steps done over all epochs, and the steps of the whole run.
+    pub steps_done: usize,
+    pub steps_total: usize,
+}
+
+/// A training run: the trainer and, when training on a subset, that subset.
+pub(super) struct TrainRun {
+    trainer: Trainer,
+    subset: Option<Dataset>,
+    steps_done: usize,
+    steps_total: usize,
+}
+
+impl Session {
+    /// Start training from scratch (the training set must be loaded). Replaces a run in progress.
+    pub fn train_begin(&mut self, settings: &TrainSettings) -> Result<TrainProgress> {
+        let train = self
+            .train
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("the training set is not loaded".into()))?;
+        self.test()?; // validation after each epoch needs it
+        let subset = match settings.images {
+            Some(n) if n == 0 || n > train.len() => {
+                return Err(Error::InvalidArgument(format!(
+                    "training images must be 1–{}, got {n}",
+                    train.len()
+                )));
+            }
+            Some(n) if n < train.len() => Some(train.take(n)),
+            _ => None,
+        };
+        let data = subset.as_ref().unwrap_or(train);
+        let config = TrainConfig {
+            epochs: settings.epochs,
+            batch_size: settings.batch_size,
+            learning_rate: settings.learning_rate,
+            seed: settings.seed,
+            ..TrainConfig::default()
+        };
+        let trainer = Trainer::new(config, data)?;
+        trainer.check_validation(self.test()?)?;
+        let steps_per_epoch = trainer.steps_per_epoch(data.len());
+        let steps_total = steps_per_epoch.saturating_mul(settings.epochs);
+        let progress = TrainProgress {
+            epoch: 0,
+            epochs: settings.epochs,
+            step: 0,
+            steps_per_epoch,
+            loss: f32::NAN,
+            accuracy: 0.0,
+            epoch_report: None,
+            log_line: None,
+            finished: false,
+            steps_done: 0,
+            steps_total,
+        };
+        self.training = Some(TrainRun {
+            trainer,
+            subset,
+            steps_done: 0,
+            steps_total,
+        });
+        Ok(progress)
+    }
+
+    /// Run up to `steps` training steps (stopping early at the end of an epoch, which is validated on
+    /// the test set).
+    pub fn train_step(&mut self, steps: usize) -> Result<TrainProgress> {
+        let run = self
+            .training
+            .as_mut()
+            .ok_or_else(|| Error::InvalidArgument("no training in progress".into()))?;
+        let train = match (&run.subset, &self.train) {
+            (Some(subset), _) => subset,
+            (None, Some(train)) => train,
+            (None, None) => {
+                return Err(Error::InvalidArgument(
+                    "the training set is not loaded".into(),
+                ));
+            }
+        };
+        let trainer = &mut run.trainer;
+        let mut progress = TrainProgress {
+            epoch: trainer.epoch(),
+            epochs: trainer.config.epochs,
+            step: 0,
+            steps_per_epoch: trainer.steps_per_epoch(train.len()),
+            loss: f32::NAN,
+            accuracy: 0.0,
+            epoch_report: None,
+            log_line: None,
+            finished: trainer.finished(),
+            steps_done: run.steps_done,
+            steps_total: run.steps_total,
+        };
+        for _ in 0..steps.max(1) {
+            let Some(r) = trainer.step(train) else { break };
+            run.steps_done += 1;
+            (
+                progress.epoch,
+                progress.step,
+                progress.loss,
+                progress.accuracy,
+            ) = (r.epoch, r.step, r.loss, r.accuracy);
+            if r.step == r.steps_per_epoch {
+                let validation = self
+                    .test
+                    .as_ref()
+                    .ok_or_else(|| Error::InvalidArgument("the test set is not loaded".into()))?;
+                let report = trainer.end_epoch(validation)?;
+                progress.log_line = Some(report.keras_line());
+                progress.epoch_report = Some(report);
+                break;
+            }
+        }
+        progress.steps_done = run.steps_done;
+        progress.finished = trainer.finished();
+        Ok(progress)
+    }
+
+    /// Make the trained network the float model (and drop the training state). The run must be
+    /// finished: a model half-way through an epoch is not what the settings asked for.
+    pub fn train_finish(&mut self) -> Result<ModelInfo> {
+        let run = self
+            .training
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("no training in progress".into()))?;
+        if !run.trainer.finished() {
+            return Err(Error::InvalidArgument(format!(
+                "training is not finished ({}/{} steps)",
+                run.steps_done, run.steps_total
+            )));
+        }
+        let model = export_float(&run.trainer.net)?;
+        let bytes = write_model(&model)?;
+        // the run is dropped only once its model is in place
+        let info = self.install(FLOAT, model, bytes)?;
+        self.training = None;
+        Ok(info)
+    }
+
+    /// Stop a training run; the models are untouched. Returns whether a run was in progress.
+    pub fn train_cancel(&mut self) -> bool {
+        self.training.take().is_some()
+    }
+
+    /// Whether a training run is in progress.
+    pub fn training(&self) -> bool {
+        self.training.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::tiny;
+    use super::super::{IMAGE_LEN, QUANT};
+    use super::*;
+    use crate::tflite::read_model;
+
+    fn settings(epochs: usize, images: Option<usize>) -> TrainSettings {
+        TrainSettings {
+            epochs,
+            batch_size: 32,
+            learning_rate: 0.001,
+            seed: 0,
+            images,
+        }
+    }
+
+    #[test]
+    fn a_new_training_set_ends_the_run_in_progress() {
+        // the run's batches index the set it started with; the new one is smaller
+        let (_, img, lab) = tiny(64);
+        let (_, small_img, small_lab) = tiny(8);
+        let mut s = Session::new();
+        s.set_train_set(&img, &lab).unwrap();
+        s.set_test_set(&img, &lab).unwrap();
+        s.train_begin(&settings(1, None)).unwrap();
+        s.train_step(1).unwrap();
+        s.set_train_set(&small_img, &small_lab).unwrap();
+        assert!(!s.training());
+        assert!(s.train_step(1).is_err());
+    }
+
+    #[test]
+    fn small_end_to_end_session() {
+        // a tiny training set of 64 random-ish images, the tutorial network, 1 epoch of 2 steps
+        let n = 64;
+        let (images, img, lab) = tiny(n);
+        let mut s = Session::new();
+        assert_eq!(s.set_train_set(&img, &lab).unwrap(), n);
+        assert_eq!(s.set_test_set(&img, &lab).unwrap(), n);
+        let p = s.train_begin(&settings(1, None)).unwrap();
+        assert_eq!((p.steps_done, p.steps_total), (0, 2));
+        let p = s.train_step(10).unwrap();
+        assert!(p.finished && p.log_line.is_some(), "{p:?}");
+        assert_eq!((p.steps_done, p.steps_total), (2, 2));
+        let info = s.train_finish().unwrap();
+        assert_eq!((info.mode.as_str(), info.takes_mnist), ("float", true));
+        assert!(!s.training());
+        let q = s.quantize("integer-only-uint8", 16).unwrap();
+        assert_eq!((q.input.dtype.as_str(), q.input.zero_point), ("uint8", 0));
+        let pred = s.predict(QUANT, &images[..IMAGE_LEN]).unwrap();
+        assert_eq!(pred.probabilities.len(), 10);
+        assert!((pred.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        s.eval_begin(&[FLOAT.to_string(), QUANT.to_string()])
+            .unwrap();
+        while s.eval_step(10).unwrap().done < 2 * n {}
+        let r = s.eval_report().unwrap();
+        assert_eq!(r.total, n);
+        assert_eq!(
+            r.models[FLOAT].confusion.iter().flatten().sum::<u32>() as usize,
+            n
+        );
+        // the downloadable bytes load back into an identical model
+        let bytes = s.model_bytes(QUANT).unwrap();
+        assert_eq!(read_model(&bytes).unwrap(), s.slots[QUANT].model);
+    }
+
+    #[test]
+    fn training_on_a_subset_cancelling_and_finishing_early() {
+        let (_, img, lab) = tiny(100);
+        let mut s = Session::new();
+        assert!(
+            s.train_begin(&settings(1, None)).is_err(),
+            "no training set"
+        );
+        s.set_train_set(&img, &lab).unwrap();
+        assert!(
+            s.train_begin(&settings(1, None)).is_err(),
+            "no test set for validation"
+        );
+        s.set_test_set(&img, &lab).unwrap();
+        assert!(s.train_begin(&settings(1, Some(0))).is_err());
+        assert!(s.train_begin(&settings(1, Some(101))).is_err());
+        assert!(s.train_begin(&settings(0, None)).is_err());
+        // 64 of the 100 images, 2 epochs of 2 steps
+        let p = s.train_begin(&settings(2, Some(64))).unwrap();
+        assert_eq!((p.steps_per_epoch, p.steps_total), (2, 4));
+        let p = s.train_step(1).unwrap();
+        assert_eq!(
+            (p.epoch, p.step, p.steps_done, p.finished),
+            (0, 1, 1, false)
+        );
+        assert!(p.loss.is_finite() && p.log_line.is_none());
+        assert!(s.train_finish().is_err(), "not finished");
+        assert!(s.training(), "a failed finish keeps the run");
+        let p = s.train_step(10).unwrap(); // stops at the end of the epoch
+        assert_eq!((p.epoch, p.step, p.steps_done), (0, 2, 2));
+        assert!(
+            p.epoch_report.is_some()
+                && p.log_line.as_deref().unwrap_or("").starts_with("Epoch 1/2")
+        );
+        // cancelling leaves the slots untouched
+        assert!(s.train_cancel());
+        assert!(!s.train_cancel());
+        assert!(s.train_step(1).is_err());
+        assert!(s.info(FLOAT).is_err());
+        // a full run on the subset
+        s.train_begin(&settings(2, Some(64))).unwrap();
+        let mut lines = 0;
+        loop {
+            let p = s.train_step(3).unwrap();
+            lines += p.log_line.is_some() as usize;
+            if p.finished {
+                assert_eq!(p.steps_done, 4);
+                break;
+            }
+        }
+        assert_eq!(lines, 2);
+        assert_eq!(s.train_finish().unwrap().mode, "float");
+    }
+}
