@@ -15,6 +15,9 @@ bash scripts/setup.sh
 
 step "cargo test --release"
 cargo test --release
+
+step "library tests without training (the page's wasm build leaves training out)"
+cargo test --release --lib --no-default-features
 cargo build --release --quiet --bin ptq
 
 step "site build: wasm (wasm-pack + wasm-opt), default model, MNIST data -> dist/"
@@ -32,6 +35,9 @@ step "wasm boundary in headless Chromium (wasm-bindgen-test, tests/web.rs)"
 # `cli` feature: the CLI binary is native-only.
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
   cargo test --target wasm32-unknown-unknown --no-default-features --features training --test web
+# The page's own build: no training feature (the training tests are left out of this run).
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
+  cargo test --target wasm32-unknown-unknown --no-default-features --test web
 
 step "the playground in Chromium (Playwright, tests/browser/)"
 rm -rf test-results
