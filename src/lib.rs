@@ -15,6 +15,7 @@
 
 pub mod cpu;
 pub mod data;
+pub mod debug;
 pub mod error;
 pub mod eval;
 pub mod fuzzing;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod convert;
+mod debug;
 mod eval;
 mod inspect;
 mod train;
@@ -34,6 +35,8 @@ enum Command {
     Predict(eval::PredictArgs),
     /// Replay the whole tutorial: train, write the five .tflite files, print their I/O types, sizes and accuracies
     Tutorial(tutorial::TutorialArgs),
+    /// Per-layer quantization error against the float model (TensorFlow's QuantizationDebugger metrics)
+    Debug(debug::DebugArgs),
     /// List a .tflite file's operators and tensors (dtype, shape, scale/zero point per axis, sizes)
     Inspect(inspect::InspectArgs),
 }
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run_eval(args),
         Command::Predict(args) => eval::run_predict(args),
         Command::Tutorial(args) => tutorial::run(args),
+        Command::Debug(args) => debug::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
