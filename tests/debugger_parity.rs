@@ -1,5 +1,5 @@
-//! `debug::layer_errors` against TensorFlow 2.21's QuantizationDebugger (layer-wise, its default) on the
-//! tutorial's model and three other architectures: the same verified tensors in the same order, the same
+//! `debug::layer_errors` against TensorFlow 2.21's QuantizationDebugger (layer-wise, its default, and
+//! accumulated, its whole-model verification) on the tutorial's model and three other architectures: the same verified tensors in the same order, the same
 //! operator, scale and zero point, and every metric within 1% relative or 1e-6 absolute of TF's
 //! (tests/fixtures/debugger/tf_debugger.json, made by tf_debugger.py next to it: calibration on the first
 //! 100 training images, comparison on the first 100 test images).
@@ -18,6 +18,16 @@ fn close(ours: f64, tf: f64) -> bool {
 
 #[test]
 fn layer_wise_metrics_match_tf_debugger() {
+    compare(ErrorMode::LayerWise, "layers");
+}
+
+/// TF's `enable_whole_model_verify=True`: the float ops run end to end on the float input.
+#[test]
+fn accumulated_metrics_match_tf_whole_model_verify() {
+    compare(ErrorMode::Accumulated, "layers_accumulated");
+}
+
+fn compare(mode: ErrorMode, key: &str) {
     let root = fixtures();
     let tf: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("debugger/tf_debugger.json")).unwrap(),
@@ -29,6 +39,7 @@ fn layer_wise_metrics_match_tf_debugger() {
     let n = tf["debug_images"].as_u64().unwrap() as usize;
     let calibration_images = tf["calibration_images"].as_u64().unwrap() as usize;
     let mut checked = 0;
+    let mut worst = (0.0f64, String::new());
     for (file, expected) in tf["models"].as_object().unwrap() {
         let float = read_model(&std::fs::read(root.join(file)).unwrap()).unwrap();
         let calibration =
@@ -39,16 +50,9 @@ fn layer_wise_metrics_match_tf_debugger() {
             Some(&calibration),
         )
         .unwrap();
-        let report = layer_errors(
-            &float,
-            &quant,
-            &test[..n * 784],
-            784,
-            ErrorMode::LayerWise,
-            |_, _| true,
-        )
-        .unwrap();
-        let layers = expected["layers"].as_array().unwrap();
+        let report =
+            layer_errors(&float, &quant, &test[..n * 784], 784, mode, |_, _| true).unwrap();
+        let layers = expected[key].as_array().unwrap();
         let names: Vec<&str> = report.layers.iter().map(|l| l.op_name.as_str()).collect();
         let tf_names: Vec<&str> = layers
             .iter()
@@ -76,9 +80,17 @@ fn layer_wise_metrics_match_tf_debugger() {
             ] {
                 let want = tf[metric].as_f64().unwrap();
                 assert!(close(value, want), "{at}: {metric} {value} vs TF's {want}");
+                if want.abs() > 1e-6 && (value - want).abs() / want.abs() > worst.0 {
+                    worst = ((value - want).abs() / want.abs(), format!("{at}: {metric}"));
+                }
                 checked += 1;
             }
         }
     }
     assert_eq!(checked, 5 * (5 + 7 + 4 + 6), "every TF layer compared");
+    eprintln!(
+        "{key}: {checked} metrics within 1% (or 1e-6) of TF's; largest relative difference {:.1e} ({})",
+        worst.0,
+        worst.1
+    );
 }
