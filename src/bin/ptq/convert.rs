@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use ptq_playground::data::{Mnist, find_data_dir};
-use ptq_playground::quantize::{ConvertOptions, IoType, Mode, calibrate_first, convert};
+use ptq_playground::quantize::{
+    ConvertOptions, IoType, Mode, calibrate_first, convert_keeping_float, resolve_keep_float,
+};
 use ptq_playground::tflite::{read_model, write_model};
 use ptq_playground::{Error, Result};
 
@@ -63,6 +65,11 @@ pub struct ConvertArgs {
     /// Quantize dense (FULLY_CONNECTED) weights per tensor instead of per output channel
     #[arg(long)]
     pub per_tensor_dense: bool,
+    /// Keep these operators in float (selective quantization, full-integer only; TF's denylisted_ops
+    /// and denylisted_nodes): an operator name such as CONV_2D, or an operator's output tensor name.
+    /// Repeatable
+    #[arg(long, value_name = "OP|TENSOR")]
+    pub deny: Vec<String>,
     /// Folder with the MNIST IDX files (for calibration)
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
@@ -96,7 +103,10 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
     } else {
         None
     };
-    let model = convert(&float, &options, calibration.as_ref())
+    let keep =
+        resolve_keep_float(&float, &args.deny).map_err(|e| e.in_file(args.input.display()))?;
+    report_ignored(&keep.ignored);
+    let model = convert_keeping_float(&float, &options, calibration.as_ref(), &keep.ops)
         .map_err(|e| e.in_file(args.input.display()))?;
     let out = write_model(&model)?;
     std::fs::write(&args.out, &out).map_err(|e| Error::io(args.out.display(), e))?;
@@ -113,6 +123,16 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         ))
     );
     Ok(())
+}
+
+/// Say which `--deny` entries change nothing (TF's quantizer keeps pools quantized whatever its list says).
+pub fn report_ignored(ignored: &[String]) {
+    for entry in ignored {
+        eprintln!(
+            "note: --deny {entry}: only pools or shape operators match, and they stay quantized (as in \
+             TensorFlow's converter)"
+        );
+    }
 }
 
 #[cfg(test)]

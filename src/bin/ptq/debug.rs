@@ -5,10 +5,12 @@ use std::path::PathBuf;
 
 use ptq_playground::data::{Mnist, find_data_dir};
 use ptq_playground::debug::{ErrorMode, LayerErrorReport, layer_errors};
-use ptq_playground::quantize::{ConvertOptions, calibrate_first, convert};
+use ptq_playground::quantize::{
+    ConvertOptions, calibrate_first, convert_keeping_float, resolve_keep_float,
+};
 use ptq_playground::{Error, Result};
 
-use crate::convert::{IoArg, ModeArg};
+use crate::convert::{IoArg, ModeArg, report_ignored};
 use crate::eval::{load_model, progress_bar};
 
 #[derive(clap::Args)]
@@ -35,6 +37,10 @@ pub struct DebugArgs {
     /// layer fed the quantized model's dequantized inputs)
     #[arg(long)]
     pub accumulated: bool,
+    /// Keep these operators in float before comparing (selective quantization, full-integer only): an
+    /// operator name such as CONV_2D, or an operator's output tensor name. Repeatable
+    #[arg(long, value_name = "OP|TENSOR")]
+    pub deny: Vec<String>,
     /// Print the report as JSON on stdout: {"layers": [...]}, one entry per quantized tensor
     #[arg(long)]
     pub json: bool,
@@ -52,7 +58,13 @@ pub fn run(args: &DebugArgs) -> Result<()> {
     let float = load_model(&args.input)?;
     let dir = find_data_dir(args.data.as_deref())?;
     let (quant, what) = match &args.quantized {
-        Some(path) => (load_model(path)?, path.display().to_string()),
+        Some(path) if args.deny.is_empty() => (load_model(path)?, path.display().to_string()),
+        Some(_) => {
+            return Err(Error::InvalidArgument(
+                "--deny applies to the conversion debug makes; a --quantized file is compared as it is"
+                    .into(),
+            ));
+        }
         None => {
             let mode = args.mode.mode(args.io);
             if !mode.needs_calibration() {
@@ -70,8 +82,16 @@ pub fn run(args: &DebugArgs) -> Result<()> {
                 args.calibration_samples,
             )
             .map_err(|e| e.in_file(args.input.display()))?;
-            let model = convert(&float, &ConvertOptions::new(mode), Some(&calibration))
+            let keep = resolve_keep_float(&float, &args.deny)
                 .map_err(|e| e.in_file(args.input.display()))?;
+            report_ignored(&keep.ignored);
+            let model = convert_keeping_float(
+                &float,
+                &ConvertOptions::new(mode),
+                Some(&calibration),
+                &keep.ops,
+            )
+            .map_err(|e| e.in_file(args.input.display()))?;
             (
                 model,
                 format!(

@@ -1,0 +1,66 @@
+"""Check our selective quantization (`ptq convert --mode full-integer --deny ...`) with the official
+runtime: LiteRT's reference kernels load each file, run the 10,000 MNIST test images, and agree with our
+interpreter's outputs (`ptq predict`), bit for bit on every image; accuracy and size are printed next to
+the all-int8 file's.
+
+Usage: python selective_check.py PTQ_BINARY MNIST_DIR WORK_DIR FLOAT_MODEL
+  FLOAT_MODEL: the tutorial's float model (e.g. the mnist_float.tflite verify_ours.py trained).
+Also converts two op fixtures (a softmax output, depthwise convolutions) from tests/fixtures/ops.
+Exit status 0 when every check passes.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+ptq, mnist, work, tutorial = sys.argv[1:5]
+here = os.path.dirname(os.path.abspath(__file__))
+ops_dir = os.path.join(os.path.dirname(here), "fixtures", "ops")
+os.makedirs(work, exist_ok=True)
+raw = open(os.path.join(mnist, "t10k-images-idx3-ubyte"), "rb").read()
+pixels = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
+labels = np.frombuffer(open(os.path.join(mnist, "t10k-labels-idx1-ubyte"), "rb").read(), np.uint8, offset=8)
+
+CASES = [
+    (tutorial, []),
+    (tutorial, ["CONV_2D"]),
+    (tutorial, ["FULLY_CONNECTED"]),
+    (tutorial, ["RESHAPE"]),
+    (os.path.join(ops_dir, "cnn_softmax_float.tflite"), []),
+    (os.path.join(ops_dir, "cnn_softmax_float.tflite"), ["SOFTMAX"]),
+    (os.path.join(ops_dir, "depthwise_float.tflite"), []),
+    (os.path.join(ops_dir, "depthwise_float.tflite"), ["DEPTHWISE_CONV_2D"]),
+]
+failures = []
+for float_path, deny in CASES:
+    stem = os.path.basename(float_path).replace("_float.tflite", "").replace(".tflite", "")
+    name = f"{stem}_keep_{'_'.join(d.lower() for d in deny) or 'none'}.tflite"
+    path = os.path.join(work, name)
+    cmd = [ptq, "convert", "--in", float_path, "--mode", "full-integer", "--out", path, "--data", mnist]
+    for d in deny:
+        cmd += ["--deny", d]
+    subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
+    subprocess.run([ptq, "predict", "--model", path, "--data", mnist, "--raw", path + ".ours.raw"],
+                   check=True, stderr=subprocess.DEVNULL)
+    it = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    i, o = it.get_input_details()[0], it.get_output_details()[0]
+    ref = np.empty((len(pixels), 10), np.float32)
+    for k in range(len(pixels)):
+        it.set_tensor(i["index"], (pixels[k].astype(np.float32) / np.float32(255)).reshape(i["shape"]))
+        it.invoke()
+        ref[k] = it.get_tensor(o["index"]).reshape(-1)
+    ours = np.fromfile(path + ".ours.raw", dtype="<f4").reshape(ref.shape)
+    same = int((ours.view(np.uint32) == ref.view(np.uint32)).all(axis=1).sum())
+    acc = (ref.argmax(1) == labels).mean() * 100
+    kept = ", ".join(deny) or "nothing (all int8)"
+    print(f"{name}: kept in float: {kept}; {os.path.getsize(path)} bytes; LiteRT BUILTIN_REF accuracy "
+          f"{acc:.2f}%; ours identical on {same}/{len(ref)} images")
+    if same != len(ref):
+        failures.append(f"{name}: outputs differ on {len(ref) - same} images")
+
+for f in failures:
+    print("FAIL:", f)
+sys.exit(1 if failures else 0)
