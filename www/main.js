@@ -5,8 +5,14 @@
 // whose message comes from the library; it is shown beside the control that caused it, and the models
 // loaded before stay loaded.
 //
-// Every module is imported here, so the browser fetches them all in parallel once this file is parsed.
+// Every module of the page is imported here, the ones only the panels use included, so the browser
+// requests them all at once when it parses this file rather than one round trip per level of imports
+// (the wasm module's JavaScript is preloaded by index.html).
 
+import './draw.js';
+import './net.js';
+import './plot.js';
+import './view.js';
 import { setLanguage, language, tables } from './i18n.js';
 import { $, session, setStatus, showError, relabelMessages, message, intField } from './page.js';
 import * as worker from './worker-client.js';
