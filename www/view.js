@@ -1,5 +1,5 @@
 // DOM rendering of the wasm library's reports: prediction panels, I/O details, confusion matrices and the
-// `ptq inspect` report of an uploaded file. No state here: main.js decides what to show.
+// `ptq inspect` report of an uploaded file. No state here: the panels decide what to show.
 
 import { t, num } from './i18n.js';
 

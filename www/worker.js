@@ -1,6 +1,7 @@
 // The worker owns its own wasm instance and does the long jobs (training, evaluating 10,000 images), so
-// the page's thread only draws. Protocol (main -> worker): {type: init|train|cancel|eval, ...};
-// (worker -> main): {type: status|progress|result|error, job, ...}.
+// the page's thread only draws. Protocol (main -> worker): {type: init|train|quant-settings|cancel|eval,
+// ...}, each type handled by its entry in `handlers`; (worker -> main): {type: status|progress|result|error,
+// job, ...}, which the page routes the same way (worker-client.js).
 
 // the speed-optimized build of the library (pkg/fast/); the page's thread uses the smaller pkg/
 import init, { Playground } from '../pkg/fast/ptq_playground.js';
@@ -32,32 +33,37 @@ const yieldNow = () => new Promise((resolve) => {
   channel.port2.postMessage(0);
 });
 
-self.onmessage = async (event) => {
-  const msg = event.data;
-  if (msg.type === 'cancel') {
-    cancelRequested = true;
-    return;
-  }
-  if (msg.type === 'quant-settings') {
-    quantSettings = msg.quant;
-    return;
-  }
-  // taken now, in message order: a later 'quant-settings' or 'cancel' must win even if this run still
-  // waits for the module
-  if (msg.type === 'train') {
-    quantSettings = msg.quant;
-    cancelRequested = false;
-  }
+/** Run a job once the module is ready; a failure is posted as {type: 'error', job}. */
+async function job(msg, run, onFailure) {
   try {
     await ready;
-    if (msg.type === 'init') pg.set_test_set(msg.images, msg.labels);
-    else if (msg.type === 'train') await train(msg);
-    else if (msg.type === 'eval') await evaluate(msg);
+    await run(msg);
   } catch (err) {
-    if (msg.type === 'train') pg?.train_cancel();
+    onFailure?.();
     post({ type: 'error', job: msg.type, message: err?.message ?? String(err) });
   }
+}
+
+/** What each message from the page does, by type. */
+const handlers = {
+  cancel() {
+    cancelRequested = true;
+  },
+  'quant-settings'(msg) {
+    quantSettings = msg.quant;
+  },
+  init: (msg) => job(msg, () => pg.set_test_set(msg.images, msg.labels)),
+  train(msg) {
+    // taken now, in message order: a later 'quant-settings' or 'cancel' must win even if this run still
+    // waits for the module
+    quantSettings = msg.quant;
+    cancelRequested = false;
+    return job(msg, runTraining, () => pg?.train_cancel());
+  },
+  eval: (msg) => job(msg, evaluate),
 };
+
+self.onmessage = (event) => handlers[event.data.type]?.(event.data);
 
 async function loadTrainSet({ images, labels, sizes }) {
   post({ type: 'status', job: 'train', status: 'downloading' });
@@ -82,7 +88,7 @@ async function loadTrainSet({ images, labels, sizes }) {
   pg.set_train_set(a, b);
 }
 
-async function train({ settings, files }) {
+async function runTraining({ settings, files }) {
   if (!pg.has_train_set()) await loadTrainSet(files);
   if (cancelRequested) {
     post({ type: 'result', job: 'train', cancelled: true });

@@ -1,0 +1,88 @@
+// The Input card: the drawing pad and the MNIST test images, which set the current input every model
+// predicts on, and the 28×28 view of what the models see.
+
+import { Playground } from '../pkg/ptq_playground.js';
+import { t, num } from './i18n.js';
+import { DrawPad } from './draw.js';
+import * as view from './view.js';
+import { $, session, stats, showError, hideError, message } from './page.js';
+import { predictAll } from './quant-panel.js';
+
+let pad;
+
+/** Start listening to the drawing canvas. */
+export function attachPad() {
+  pad = new DrawPad($('draw'), onDraw);
+}
+
+function onDraw() {
+  if (pad.empty || !session.pg) return;
+  const { pixels, width, height } = pad.gray();
+  const t0 = performance.now();
+  let input;
+  try {
+    input = Playground.preprocess(pixels, width, height);
+  } catch (err) {
+    console.warn(`preprocessing failed: ${message(err)}`);
+    return;
+  }
+  const prep = performance.now() - t0;
+  session.input = { pixels: input, source: 'draw' };
+  const ms = prep + predictAll();
+  stats.inference.push(ms);
+  if (stats.inference.length > 1000) stats.inference.shift();
+  renderInput();
+}
+
+export function clearDrawing() {
+  pad.clear();
+  if (session.input?.source === 'draw') {
+    session.input = null;
+    renderInput();
+    predictAll();
+  }
+}
+
+/** Let the index field go up to the last test image (once the test set is loaded). */
+export function limitIndex() {
+  $('test-index').max = String(session.testCount - 1);
+}
+
+export function selectTest(index) {
+  const max = session.testCount - 1;
+  if (!Number.isInteger(index) || index < 0 || index > max) {
+    showError('test-error', 'test.range', { max });
+    return;
+  }
+  hideError('test-error');
+  try {
+    session.input = { pixels: session.pg.test_image(index), source: 'test', index, label: session.pg.test_label(index) };
+  } catch (err) {
+    showError('test-error', 'status.failed', { msg: message(err) });
+    return;
+  }
+  $('test-index').value = String(index);
+  $('test-label').textContent = num(session.input.label);
+  $('test-label').dataset.value = String(session.input.label);
+  pad.clear();
+  renderInput();
+  predictAll();
+}
+
+/** The test image whose number is in the index field. */
+export const selectTyped = () => selectTest(Number($('test-index').value.trim() || NaN));
+export const selectPrevious = () => selectTest(Math.max(0, (session.input?.index ?? 1) - 1));
+export const selectNext = () => selectTest(Math.min(session.testCount - 1, (session.input?.index ?? -1) + 1));
+export const selectRandom = () => selectTest(Math.floor(Math.random() * session.testCount));
+
+function renderInput() {
+  const inp = session.input;
+  view.drawPixels($('input28'), inp?.pixels);
+  $('input-caption').textContent = !inp ? '–' : inp.source === 'draw' ? t('input.drawing') : t('input.test', { i: inp.index, label: inp.label });
+}
+
+/** Show the caption and the true label again in the current language. */
+export function relabel() {
+  renderInput();
+  if (session.input?.source === 'test') $('test-label').textContent = num(session.input.label);
+}

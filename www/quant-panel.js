@@ -1,0 +1,178 @@
+// The models on the page's thread and what is shown of them: loading the Playground with the default
+// float model and the MNIST files, predictions on the current input (the float, quantized and uploaded
+// panels), and the Quantization card: converting with the form's settings, the I/O table and the
+// downloads. The conversions (ids and the tutorial's file names) come from Playground.modes().
+
+import init, { Playground } from '../pkg/ptq_playground.js';
+import { t, num } from './i18n.js';
+import { fetchBytes, fetchGz } from './net.js';
+import * as view from './view.js';
+import { $, site, session, stats, setStatus, showError, hideError, message, intField, nextTask } from './page.js';
+import { currentJob, tell } from './worker-client.js';
+
+/** Conversion id -> the tutorial's file name for its model. */
+const fileNames = new Map();
+/** Conversion settings changed during training, not applied yet. */
+let pending = false;
+
+/** Load the wasm module, the default float model, the test set and the representative images. */
+export async function load() {
+  const [, siteInfo, model, images, labels, representative] = await Promise.all([
+    init(),
+    fetchBytes(site('site.json')).then((b) => JSON.parse(new TextDecoder().decode(b))),
+    fetchBytes(site('model/mnist_float.tflite')),
+    fetchGz(site('data/t10k-images-idx3-ubyte.gz')),
+    fetchGz(site('data/t10k-labels-idx1-ubyte.gz')),
+    fetchGz(site('data/train-1000-images-idx3-ubyte.gz')),
+  ]);
+  setStatus('status.data');
+  takeModes(Playground.modes());
+  const pg = new Playground();
+  session.testCount = pg.set_test_set(images, labels);
+  session.testSet = { images, labels };
+  session.siteInfo = siteInfo;
+  pg.set_representative_images(representative);
+  session.info.float = pg.load_model('float', model);
+  session.pg = pg;
+}
+
+/** Keep the library's conversions; the form's options (markup) must list the same ids in the same order. */
+function takeModes(modes) {
+  const offered = [...$('quant-mode').options].map((o) => o.value);
+  const ids = modes.map((m) => m.id);
+  if (offered.join() !== ids.join()) {
+    throw new Error(`the conversions offered (${offered.join(', ')}) are not the library's (${ids.join(', ')})`);
+  }
+  for (const { id, file } of modes) fileNames.set(id, file);
+}
+
+export function activeSlots() {
+  const slots = ['float', 'quant'];
+  if (session.info.upload?.takes_mnist) slots.push('upload');
+  return slots.filter((s) => session.info[s]);
+}
+
+/** Run every model on the current input and show the results. Returns the time in the wasm calls. */
+export function predictAll() {
+  if (!session.input) {
+    for (const slot of ['float', 'quant', 'upload']) view.renderPanel($(`panel-${slot}`), null);
+    return 0;
+  }
+  const t0 = performance.now();
+  const preds = {};
+  for (const slot of activeSlots()) {
+    try {
+      preds[slot] = session.pg.predict(slot, session.input.pixels);
+    } catch (err) {
+      preds[slot] = null;
+      console.warn(`prediction with the ${slot} model failed: ${message(err)}`);
+    }
+  }
+  const ms = performance.now() - t0;
+  session.pred = preds;
+  for (const slot of activeSlots()) view.renderPanel($(`panel-${slot}`), preds[slot]);
+  return ms;
+}
+
+export function renderModels() {
+  const { float, quant, upload } = session.info;
+  if (quant) $('panel-quant-h').textContent = t('quant.panel', { mode: t(`mode.${quant.mode}`) });
+  $('panel-upload').hidden = !upload?.takes_mnist;
+  if (upload) $('panel-upload-h').textContent = t('panel.upload', { name: session.upload?.name ?? '' });
+  const rows = [];
+  if (float) rows.push([t('io.float'), float]);
+  if (quant) rows.push([t('io.quant'), quant]);
+  view.renderIoTable($('io-table'), rows);
+  if (float) $('download-float').textContent = t('download.float', { size: view.kb(float.bytes) });
+  if (quant) $('download-quant').textContent = t('download.quant', { size: view.kb(quant.bytes) });
+  $('download-float').disabled = !float;
+  $('download-quant').disabled = !quant;
+  $('size-ratio').textContent = float && quant
+    ? t('download.ratio', { ratio: num(float.bytes / quant.bytes, { maximumFractionDigits: 2 }) }) : '';
+}
+
+/** Show the models, the last predictions and the last conversion time again in the current language. */
+export function relabel() {
+  renderModels();
+  for (const slot of activeSlots()) view.renderPanel($(`panel-${slot}`), session.pred[slot]);
+  const quantMs = stats.quantizeMs.at(-1);
+  if (quantMs !== undefined) $('quant-time').textContent = t('quant.time', { ms: Math.round(quantMs) });
+}
+
+/** Convert the float model with the form's settings (on this thread: well under a second). */
+export function quantize() {
+  const samples = intField('calib-samples', 1, 1000);
+  if (samples === null) {
+    showError('quant-error', 'quant.samples-range');
+    return false;
+  }
+  const mode = $('quant-mode').value;
+  if (currentJob() === 'train') {
+    // calibration would be a long task while the chart is live; the worker converts the new model
+    // when training ends, and the training panel applies settings changed in the meantime
+    hideError('quant-error');
+    $('quant-time').textContent = t('quant.after-training');
+    pending = true;
+    tell({ type: 'quant-settings', quant: { mode, samples } });
+    return false;
+  }
+  const t0 = performance.now();
+  try {
+    session.info.quant = session.pg.quantize(mode, samples);
+  } catch (err) {
+    showError('quant-error', 'quant.failed', { msg: message(err) });
+    return false;
+  }
+  const ms = performance.now() - t0;
+  stats.quantizeMs.push(ms);
+  hideError('quant-error');
+  $('quant-time').textContent = t('quant.time', { ms: Math.round(ms) });
+  renderModels();
+  predictAll();
+  return true;
+}
+
+/** Whether settings changed while training ran; clears the flag. */
+export function takePending() {
+  const was = pending;
+  pending = false;
+  return was;
+}
+
+/**
+ * Load the models a training run ended with, each in its own task (no long task on this thread).
+ * The worker converted with the settings it was last sent; if the form says otherwise by now, the
+ * new float model is converted here instead. Throws if the float model does not load (the one before
+ * then stays).
+ */
+export async function loadTrained(msg) {
+  performance.mark('trained-load-float');
+  session.info.float = session.pg.load_model('float', msg.float);
+  performance.measure('load trained float', 'trained-load-float');
+  await nextTask();
+  const q = msg.quantSettings;
+  if (msg.quant && q.mode === $('quant-mode').value && q.samples === intField('calib-samples', 1, 1000)) {
+    performance.mark('trained-load-quant');
+    session.info.quant = session.pg.load_model('quant', msg.quant);
+    performance.measure('load trained quant', 'trained-load-quant');
+    hideError('quant-error');
+    $('quant-time').textContent = '';
+  } else if (msg.quant) {
+    quantize(); // the settings changed while training ran
+  } else if (msg.quantError) {
+    showError('quant-error', 'quant.failed', { msg: msg.quantError });
+  }
+  await nextTask();
+}
+
+export function download(slot) {
+  const info = session.info[slot];
+  if (!info) return;
+  const bytes = session.pg.model_bytes(slot);
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  const a = view.el('a', { href: url, download: fileNames.get(info.mode) ?? 'model.tflite' });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -1,0 +1,189 @@
+// The Training card: the settings form, starting and cancelling a run in the worker, the download,
+// progress and status lines, the live chart and the Keras-style log, and swapping the trained models
+// in when the run ends.
+
+import { t, num } from './i18n.js';
+import { drawChart } from './plot.js';
+import { $, site, session, stats, showError, hideError, message, intField } from './page.js';
+import { currentJob, post, setJob, tell } from './worker-client.js';
+import { loadTrained, predictAll, quantize, renderModels, takePending } from './quant-panel.js';
+import { clearResult } from './eval-panel.js';
+
+let run = null; // {points, val, total, lines, elapsed, p}
+let status = ['train.s-idle', {}];
+
+function setTrainStatus(key, vars = {}) {
+  status = [key, vars];
+  $('train-status').textContent = t(key, vars);
+}
+
+export function startTraining() {
+  const fields = [
+    ['train-epochs', 'train.epochs', 1, 100],
+    ['train-batch', 'train.batch', 1, 4096],
+    ['train-seed', 'train.seed', 0, 4294967295],
+    ['train-images', 'train.images', 32, 60000],
+  ];
+  const v = {};
+  for (const [id, label, min, max] of fields) {
+    v[id] = intField(id, min, max);
+    if (v[id] === null) {
+      showError('train-error', 'train.range', { field: t(label), min, max });
+      $(id).focus();
+      return;
+    }
+  }
+  const lr = Number($('train-lr').value);
+  if (!(lr > 0 && lr <= 1)) {
+    showError('train-error', 'train.range', { field: t('train.lr'), min: 0.00001, max: 1 });
+    $('train-lr').focus();
+    return;
+  }
+  const samples = intField('calib-samples', 1, 1000) ?? 100;
+  hideError('train-error');
+  setJob('train');
+  const settings = { epochs: v['train-epochs'], batch_size: v['train-batch'], learning_rate: lr, seed: v['train-seed'], images: v['train-images'] };
+  run = { points: [], val: [], total: 1, lines: [] };
+  $('train-log').textContent = '';
+  $('train-log').hidden = true;
+  $('train-box').hidden = true;
+  $('chart-box').hidden = false;
+  $('train-progress').value = 0;
+  $('train-text').textContent = '';
+  redrawChart();
+  setTrainStatus('train.s-training');
+  const sizes = session.siteInfo?.files ?? {};
+  post({
+    type: 'train',
+    settings,
+    quant: { mode: $('quant-mode').value, samples },
+    files: {
+      images: site('data/train-images-idx3-ubyte.gz'),
+      labels: site('data/train-labels-idx1-ubyte.gz'),
+      sizes: { images: sizes['train-images-idx3-ubyte.gz'] ?? 0, labels: sizes['train-labels-idx1-ubyte.gz'] ?? 0 },
+    },
+  });
+}
+
+export function cancelTraining() {
+  if (currentJob() !== 'train' || !tell({ type: 'cancel' })) return;
+  setTrainStatus('train.s-cancelling');
+}
+
+let chartFrame = 0;
+function redrawChart() {
+  if (chartFrame) return;
+  chartFrame = requestAnimationFrame(() => {
+    chartFrame = 0;
+    if (run) drawChart($('train-chart'), run, num);
+  });
+}
+
+/** Redraw the chart at the page's new size, if there is one. */
+export function resizeChart() {
+  if (run) redrawChart();
+}
+
+function mmss(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return `${num(Math.floor(s / 60))}:${num(s % 60, { minimumIntegerDigits: 2 })}`;
+}
+
+function renderTrainProgress() {
+  const p = run?.p;
+  if (!p) return;
+  $('train-box').hidden = false;
+  $('train-progress').value = p.steps_done / Math.max(1, p.steps_total);
+  const rate = p.steps_done / Math.max(1e-3, run.elapsed / 1000);
+  const step = p.step === p.steps_per_epoch && !p.finished ? p.steps_per_epoch : p.step;
+  $('train-text').textContent = t('train.text', {
+    epoch: Math.min(p.epoch + 1, p.epochs), epochs: p.epochs, step, steps: p.steps_per_epoch,
+    rate: Math.round(rate), eta: mmss((p.steps_total - p.steps_done) / Math.max(rate, 1e-3)),
+  });
+}
+
+/** Show the status line again in the current language (it has one before the page is loaded). */
+export function relabelStatus() {
+  setTrainStatus(...status);
+}
+
+/** Show the progress line and the chart again in the current language. */
+export function relabel() {
+  renderTrainProgress();
+  if (run) redrawChart();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// messages from the worker
+
+/** {type: 'status', job: 'train', status}: downloading, decompressing, training, validating, quantizing. */
+export function onStatus(msg) {
+  setTrainStatus(`train.s-${msg.status}`);
+  $('download-box').hidden = msg.status !== 'downloading' && msg.status !== 'decompressing';
+}
+
+/** {type: 'progress', job: 'download', loaded, total}: the training set's download. */
+export function onDownloadProgress(msg) {
+  $('download-box').hidden = false;
+  $('download-progress').value = msg.total ? msg.loaded / msg.total : 0;
+  $('download-text').textContent = t('train.loaded', {
+    got: num(msg.loaded / 1e6, { maximumFractionDigits: 1 }), total: num(msg.total / 1e6, { maximumFractionDigits: 1 }),
+  });
+}
+
+/** {type: 'progress', job: 'train', p, elapsed}: a chunk of steps is done. */
+export function onProgress({ p, elapsed }) {
+  $('download-box').hidden = true;
+  run.total = p.steps_total;
+  run.elapsed = elapsed;
+  run.p = p;
+  if (Number.isFinite(p.loss)) run.points.push({ x: p.steps_done, loss: p.loss, acc: p.accuracy });
+  if (p.epoch_report) {
+    run.val.push({ x: p.steps_done, acc: p.epoch_report.val_accuracy });
+    run.lines.push(p.log_line);
+    $('train-log').textContent = run.lines.join('\n');
+    $('train-log').hidden = false;
+  }
+  renderTrainProgress();
+  redrawChart();
+}
+
+/** {type: 'result', job: 'train', cancelled} or the trained models: {seconds, float, quant, ...}. */
+export async function onResult(msg) {
+  setJob(null);
+  const changed = takePending();
+  if (msg.cancelled) {
+    setTrainStatus('train.s-cancelled');
+    if (changed) quantize(); // settings changed while the run went on
+    return;
+  }
+  // new models; if one fails to load, the one before stays
+  try {
+    await loadTrained(msg);
+  } catch (err) {
+    showError('train-error', 'train.failed', { msg: message(err) });
+  }
+  clearResult();
+  renderModels();
+  predictAll();
+  stats.train = { seconds: msg.seconds, lines: run?.lines ?? [] };
+  setTrainStatus('train.s-done', { s: num(msg.seconds, { maximumFractionDigits: 1 }) });
+}
+
+/** {type: 'error', job: 'train', message}: the run failed; settings changed meanwhile apply now. */
+export function onError(msg) {
+  showError('train-error', 'train.failed', { msg: msg.message });
+  setTrainStatus('train.s-failed');
+  $('download-box').hidden = true;
+  if (takePending()) {
+    setJob(null);
+    quantize();
+  }
+  setJob(null);
+}
+
+/** An error of the worker outside a job (it failed to start, or to take the test set). */
+export function onWorkerError(msg) {
+  showError('train-error', 'train.failed', { msg: msg.message });
+  setJob(null);
+}
