@@ -296,12 +296,6 @@ mod tests {
     #[test]
     fn entries_resolve_to_operators_and_unknown_ones_are_errors() {
         let mut model = Model::default();
-        let mut g = Subgraph::default();
-        g.tensors = vec![
-            tensor("in", TensorType::Float32),
-            tensor("a", TensorType::Float32),
-            tensor("b", TensorType::Float32),
-        ];
         let reshape = |i: i32, o: i32| Operator {
             code: op::RESHAPE,
             custom_code: None,
@@ -310,14 +304,21 @@ mod tests {
             outputs: vec![o],
             options: Options::None,
         };
-        g.operators = vec![
-            reshape(0, 1),
-            Operator {
-                code: op::MAX_POOL_2D,
-                ..reshape(1, 2)
-            },
-        ];
-        model.subgraphs.push(g);
+        model.subgraphs.push(Subgraph {
+            tensors: vec![
+                tensor("in", TensorType::Float32),
+                tensor("a", TensorType::Float32),
+                tensor("b", TensorType::Float32),
+            ],
+            operators: vec![
+                reshape(0, 1),
+                Operator {
+                    code: op::MAX_POOL_2D,
+                    ..reshape(1, 2)
+                },
+            ],
+            ..Subgraph::default()
+        });
         let k = resolve_keep_float(&model, &["RESHAPE".into()]).unwrap();
         assert_eq!(k.ops, vec![0]);
         let k = resolve_keep_float(&model, &["b".into(), "a".into()]).unwrap();
