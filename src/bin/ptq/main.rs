@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod convert;
 mod debug;
 mod eval;
+mod explain;
 mod inspect;
 mod train;
 mod tutorial;
@@ -37,6 +38,10 @@ enum Command {
     Tutorial(tutorial::TutorialArgs),
     /// Per-layer quantization error against the float model (TensorFlow's QuantizationDebugger metrics)
     Debug(debug::DebugArgs),
+    /// One output element of an integer layer computed by hand, as the reference kernel computes it
+    Explain(explain::ExplainArgs),
+    /// Write every tensor of a model after one test image (raw files and an index), to compare runtimes
+    Tensors(explain::TensorsArgs),
     /// List a .tflite file's operators and tensors (dtype, shape, scale/zero point per axis, sizes)
     Inspect(inspect::InspectArgs),
 }
@@ -51,6 +56,8 @@ fn main() -> ExitCode {
         Command::Predict(args) => eval::run_predict(args),
         Command::Tutorial(args) => tutorial::run(args),
         Command::Debug(args) => debug::run(args),
+        Command::Explain(args) => explain::run_explain(args),
+        Command::Tensors(args) => explain::run_tensors(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
