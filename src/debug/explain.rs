@@ -61,7 +61,7 @@ fn step(id: &'static str, value: i64) -> Step {
     }
 }
 
-fn tensor<'a>(model: &'a Model, t: i32) -> Result<(usize, &'a Tensor)> {
+fn tensor(model: &Model, t: i32) -> Result<(usize, &Tensor)> {
     usize::try_from(t)
         .ok()
         .and_then(|i| model.subgraphs.first()?.tensors.get(i).map(|x| (i, x)))
