@@ -6,6 +6,7 @@
 
 pub mod adam;
 pub mod fit;
+mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod net;

@@ -1,12 +1,18 @@
-//! Explicit AVX2 + FMA versions of the two convolution kernels that dominate training (forward planes
-//! and the weight gradient), chosen at run time when the CPU has both features. The portable versions
-//! in `layers.rs` stay the reference: these compute the same sums over the same positions, with fused
-//! multiply-adds and a different grouping of the partial sums, so results agree to rounding.
+//! Explicit AVX2 + FMA versions of the six kernels that dominate training: the conv forward planes and
+//! weight gradient, the 2×2 max pool over planes, and the dense forward, weight-gradient and
+//! input-gradient products. Each public kernel takes an [`Avx2Fma`] token, the proof that the CPU has
+//! the features, so calling it is safe; the layers pick it at run time and otherwise run its portable
+//! twin in kernels.rs, which stays the reference. The conv and dense kernels compute the same sums with
+//! fused multiply-adds and a different grouping of the partial sums, so results agree to rounding; the
+//! pool's results are identical.
 //!
 //! Vectors are loaded from and stored to `&[f32; 8]`s, so every memory access is checked by the slice
-//! that produced the array; the one `unsafe` pair below only turns those references into pointers.
+//! that produced the array; the `unsafe` blocks in `load`, `store` and `store_u32` only turn those
+//! references into pointers.
 
 use std::arch::x86_64::*;
+
+use crate::cpu::Avx2Fma;
 
 /// Floats per AVX vector.
 pub const LANES: usize = 8;
@@ -33,8 +39,24 @@ const OC_TILE: usize = 6;
 /// Planes of image `b`: `planes[oc·P + p] = relu?(bias[oc] + Σ_k w[oc·K + k] · cols[k·R + b·P + p])`
 /// for whole tiles of `OC_TILE` channels and whole vectors of positions. Returns how many channels and
 /// positions it covered; the caller computes the rest.
-#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 pub fn conv_forward(
+    _cpu: Avx2Fma,
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    weights: &[f32],
+    bias: &[f32],
+    relu: bool,
+    planes: &mut [f32],
+) -> (usize, usize) {
+    // SAFETY: `_cpu` proves the CPU has AVX2 and FMA (see `crate::cpu`).
+    unsafe { conv_forward_avx2(cols, b, p, weights, bias, relu, planes) }
+}
+
+/// [`conv_forward`] compiled for the vector features.
+#[target_feature(enable = "avx2,fma")]
+fn conv_forward_avx2(
     cols: &[f32],
     b: usize,
     p: usize,
@@ -88,8 +110,22 @@ const GRAD_K: usize = 3;
 /// partial sums each), for whole tiles of channels × taps: channels in threes when they divide evenly
 /// (9 accumulators), else in pairs. The first tap tile also adds `Σ_p dY[oc, p]` to `bias[oc]`.
 /// Returns (channels, taps, positions) covered, for the weights and (when taps > 0) the biases.
-#[target_feature(enable = "avx2,fma")]
 pub fn conv_weight_grad(
+    _cpu: Avx2Fma,
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    d_planes: &[f32],
+    lanes: &mut [[f32; LANES]],
+    bias: &mut [[f32; LANES]],
+) -> (usize, usize, usize) {
+    // SAFETY: `_cpu` proves the CPU has AVX2 and FMA (see `crate::cpu`).
+    unsafe { conv_weight_grad_avx2(cols, b, p, d_planes, lanes, bias) }
+}
+
+/// [`conv_weight_grad`] compiled for the vector features.
+#[target_feature(enable = "avx2,fma")]
+fn conv_weight_grad_avx2(
     cols: &[f32],
     b: usize,
     p: usize,
@@ -178,9 +214,25 @@ fn store_u32(a: &mut [u32; LANES], v: __m256i) {
 /// columns are separated with shuffles, then three compare-and-blend rounds; a row's last step is
 /// shifted back to end at its last window (recomputing a few, which gives the same values) instead of
 /// running a scalar tail. Rows with fewer than 8 windows return `false` untouched.
-#[target_feature(enable = "avx2")]
 #[allow(clippy::too_many_arguments)]
 pub fn max_pool_2x2_planes(
+    _cpu: Avx2Fma,
+    planes: &[f32],
+    count: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    output: &mut [f32],
+    argmax: &mut [u32],
+) -> bool {
+    // SAFETY: `_cpu` proves the CPU has AVX2 and FMA (see `crate::cpu`).
+    unsafe { max_pool_2x2_planes_avx2(planes, count, h, w, c, output, argmax) }
+}
+
+/// [`max_pool_2x2_planes`] compiled for the vector features.
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+fn max_pool_2x2_planes_avx2(
     planes: &[f32],
     count: usize,
     h: usize,
@@ -290,8 +342,21 @@ fn unit_tiles(units: usize) -> impl Iterator<Item = (usize, usize)> {
 /// Dense layer forward without bias: `out[b·U + u] = Σ_i x[b·N + i] · w[u·N + i]` (`x`: batch×N,
 /// `w`: U×N). Returns false, doing nothing, if the slices do not have those sizes. Two samples share
 /// each tile of weight loads.
+pub fn dense_forward(
+    _cpu: Avx2Fma,
+    x: &[f32],
+    w: &[f32],
+    out: &mut [f32],
+    n: usize,
+    units: usize,
+) -> bool {
+    // SAFETY: `_cpu` proves the CPU has AVX2 and FMA (see `crate::cpu`).
+    unsafe { dense_forward_avx2(x, w, out, n, units) }
+}
+
+/// [`dense_forward`] compiled for the vector features.
 #[target_feature(enable = "avx2,fma")]
-pub fn dense_forward(x: &[f32], w: &[f32], out: &mut [f32], n: usize, units: usize) -> bool {
+fn dense_forward_avx2(x: &[f32], w: &[f32], out: &mut [f32], n: usize, units: usize) -> bool {
     if dense_batch(out.len(), x.len(), w.len(), n, units).is_none() {
         return false;
     }
@@ -347,8 +412,21 @@ fn dot_tile<const T: usize, const S: usize>(
 
 /// Dense layer weight gradient: `gw[u·N + i] = Σ_b d[b·U + u] · x[b·N + i]` (`d`: batch×U, `x`:
 /// batch×N). Returns false, doing nothing, if the slices do not have those sizes.
+pub fn dense_weight_grad(
+    _cpu: Avx2Fma,
+    d: &[f32],
+    x: &[f32],
+    gw: &mut [f32],
+    n: usize,
+    units: usize,
+) -> bool {
+    // SAFETY: `_cpu` proves the CPU has AVX2 and FMA (see `crate::cpu`).
+    unsafe { dense_weight_grad_avx2(d, x, gw, n, units) }
+}
+
+/// [`dense_weight_grad`] compiled for the vector features.
 #[target_feature(enable = "avx2,fma")]
-pub fn dense_weight_grad(d: &[f32], x: &[f32], gw: &mut [f32], n: usize, units: usize) -> bool {
+fn dense_weight_grad_avx2(d: &[f32], x: &[f32], gw: &mut [f32], n: usize, units: usize) -> bool {
     if dense_batch(d.len(), x.len(), gw.len(), n, units).is_none() {
         return false;
     }
@@ -407,8 +485,21 @@ fn grad_tile<const T: usize>(
 /// Returns false, doing nothing, if the slices do not have those sizes. Column block by column block,
 /// a tile of weight vectors stays in registers while every sample of the batch uses it (so the weights
 /// are read once per batch, not once per sample).
+pub fn dense_input_grad(
+    _cpu: Avx2Fma,
+    d: &[f32],
+    w: &[f32],
+    dx: &mut [f32],
+    n: usize,
+    units: usize,
+) -> bool {
+    // SAFETY: `_cpu` proves the CPU has AVX2 and FMA (see `crate::cpu`).
+    unsafe { dense_input_grad_avx2(d, w, dx, n, units) }
+}
+
+/// [`dense_input_grad`] compiled for the vector features.
 #[target_feature(enable = "avx2,fma")]
-pub fn dense_input_grad(d: &[f32], w: &[f32], dx: &mut [f32], n: usize, units: usize) -> bool {
+fn dense_input_grad_avx2(d: &[f32], w: &[f32], dx: &mut [f32], n: usize, units: usize) -> bool {
     if dense_batch(d.len(), dx.len(), w.len(), n, units).is_none() {
         return false;
     }
@@ -479,11 +570,9 @@ mod tests {
     /// tiles and an odd batch; wrong sizes are refused.
     #[test]
     fn dense_kernels_match_direct_sums() {
-        if !(std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma"))
-        {
+        let Some(cpu) = Avx2Fma::detect() else {
             return;
-        }
+        };
         let mut rng = Rng::new(4);
         for (batch, n, units) in [(3, 21, 7), (32, 2028, 10), (1, 8, 1), (5, 13, 5)] {
             let mut v =
@@ -492,15 +581,12 @@ mod tests {
             let mut out = vec![0.0; batch * units];
             let mut gw = vec![0.0; units * n];
             let mut dx = vec![0.0; batch * n];
-            // SAFETY: AVX2 and FMA are available (checked above).
-            unsafe {
-                assert!(dense_forward(&x, &w, &mut out, n, units));
-                assert!(dense_weight_grad(&d, &x, &mut gw, n, units));
-                assert!(dense_input_grad(&d, &w, &mut dx, n, units));
-                assert!(!dense_forward(&x[1..], &w, &mut out, n, units));
-                assert!(!dense_weight_grad(&d, &x, &mut gw[1..], n, units));
-                assert!(!dense_input_grad(&d, &w[1..], &mut dx, n, units));
-            }
+            assert!(dense_forward(cpu, &x, &w, &mut out, n, units));
+            assert!(dense_weight_grad(cpu, &d, &x, &mut gw, n, units));
+            assert!(dense_input_grad(cpu, &d, &w, &mut dx, n, units));
+            assert!(!dense_forward(cpu, &x[1..], &w, &mut out, n, units));
+            assert!(!dense_weight_grad(cpu, &d, &x, &mut gw[1..], n, units));
+            assert!(!dense_input_grad(cpu, &d, &w[1..], &mut dx, n, units));
             // got[r·cols + c] against Σ_k term(r, c, k) in f64
             let check = |name: &str,
                          got: &[f32],
@@ -534,9 +620,9 @@ mod tests {
     /// in window order), including ties and rows whose last step overlaps the previous one.
     #[test]
     fn vector_max_pool_matches_scalar() {
-        if !std::arch::is_x86_feature_detected!("avx2") {
+        let Some(cpu) = Avx2Fma::detect() else {
             return;
-        }
+        };
         let mut rng = Rng::new(3);
         for (h, w, c, batch) in [(26, 26, 12, 2), (16, 16, 3, 1), (20, 34, 5, 2)] {
             let count = batch * c;
@@ -547,8 +633,9 @@ mod tests {
             let (oh, ow) = (h / 2, w / 2);
             let mut out = vec![0.0; batch * oh * ow * c];
             let mut arg = vec![0; out.len()];
-            // SAFETY: AVX2 is available (checked above).
-            assert!(unsafe { max_pool_2x2_planes(&planes, count, h, w, c, &mut out, &mut arg) });
+            assert!(max_pool_2x2_planes(
+                cpu, &planes, count, h, w, c, &mut out, &mut arg
+            ));
             for index in 0..count {
                 let (b, ch) = (index / c, index % c);
                 for y in 0..oh {

@@ -1,6 +1,6 @@
 //! A conv layer and the max pool after it, run together one image at a time.
 
-use super::conv::kernels;
+use super::conv::conv_forward_image;
 use super::{Activation, Conv2D, MaxPool2D};
 
 /// A conv whose ReLU output feeds a max pool, run one image at a time through both layers: the
@@ -36,7 +36,7 @@ impl ConvPool<'_> {
             .zip(argmax.chunks_exact_mut(pooled))
             .enumerate()
         {
-            kernels::conv_forward_image(
+            conv_forward_image(
                 &conv.cols,
                 b,
                 positions,

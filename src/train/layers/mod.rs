@@ -292,9 +292,3 @@ impl Layer {
         }
     }
 }
-
-/// Whether the CPU has AVX2 and FMA (the standard library caches the answer).
-#[cfg(target_arch = "x86_64")]
-fn avx2_fma() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-}

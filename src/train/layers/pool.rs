@@ -3,6 +3,12 @@
 
 use std::hint::select_unpredictable;
 
+#[cfg(target_arch = "x86_64")]
+use crate::cpu::Avx2Fma;
+use crate::train::kernels;
+#[cfg(target_arch = "x86_64")]
+use crate::train::simd;
+
 /// Max pooling (VALID padding), with the winning input index of each output kept for the backward pass.
 #[derive(Clone, Debug)]
 pub struct MaxPool2D {
@@ -78,19 +84,16 @@ impl MaxPool2D {
         output: &mut [f32],
         argmax: &mut [u32],
     ) {
-        #[cfg(target_arch = "x86_64")]
-        if self.pool == [2, 2]
-            && self.strides == [2, 2]
-            && std::arch::is_x86_feature_detected!("avx2")
-        {
+        if self.pool == [2, 2] && self.strides == [2, 2] {
             let [h, w, c] = self.in_shape;
-            // SAFETY: the CPU supports AVX2, checked on the line above.
-            let done = unsafe {
-                crate::train::simd::max_pool_2x2_planes(input, batch * c, h, w, c, output, argmax)
-            };
-            if done {
+            #[cfg(target_arch = "x86_64")]
+            if let Some(cpu) = Avx2Fma::detect()
+                && simd::max_pool_2x2_planes(cpu, input, batch * c, h, w, c, output, argmax)
+            {
                 return;
             }
+            kernels::max_pool_2x2_planes(input, batch * c, h, w, c, output, argmax);
+            return;
         }
         self.forward_planes(input, batch, output, argmax);
     }
@@ -108,52 +111,23 @@ impl MaxPool2D {
             let (b, ch) = (plane_index / c, plane_index % c);
             let plane_start = (plane_index * h * w) as u32;
             for out_y in 0..oh {
-                if [ph, pw, sh, sw] == [2, 2, 2, 2] {
-                    // the common 2×2/2 pool: each window is a pair from two adjacent rows
-                    let top_start = 2 * out_y * w;
-                    let top = plane[top_start..top_start + 2 * ow].as_chunks::<2>().0;
-                    let bottom = plane[top_start + w..top_start + w + 2 * ow]
-                        .as_chunks::<2>()
-                        .0;
-                    let first = plane_start + top_start as u32;
-                    for (out_x, ((t, b), (m, a))) in top
-                        .iter()
-                        .zip(bottom)
-                        .zip(best.iter_mut().zip(arg.iter_mut()))
-                        .enumerate()
-                    {
-                        let at = first + 2 * out_x as u32;
-                        let (mut mv, mut ma) = (t[0], at);
-                        for (v, i) in [
-                            (t[1], at + 1),
-                            (b[0], at + w as u32),
-                            (b[1], at + w as u32 + 1),
-                        ] {
-                            let better = v > mv;
-                            mv = select_unpredictable(better, v, mv);
-                            ma = select_unpredictable(better, i, ma);
-                        }
-                        (*m, *a) = (mv, ma);
-                    }
-                } else {
-                    best.fill(f32::NEG_INFINITY);
-                    for filter_y in 0..ph {
-                        let row_start = (out_y * sh + filter_y) * w;
-                        let row = &plane[row_start..row_start + w];
-                        for filter_x in 0..pw {
-                            let first = plane_start + (row_start + filter_x) as u32;
-                            let (best, arg) = (&mut best[..ow], &mut arg[..ow]);
-                            for out_x in 0..ow {
-                                let v = row[out_x * sw + filter_x];
-                                // the winner is data-dependent: ask for a select, not a branch
-                                let better = v > best[out_x];
-                                best[out_x] = select_unpredictable(better, v, best[out_x]);
-                                arg[out_x] = select_unpredictable(
-                                    better,
-                                    first + (out_x * sw) as u32,
-                                    arg[out_x],
-                                );
-                            }
+                best.fill(f32::NEG_INFINITY);
+                for filter_y in 0..ph {
+                    let row_start = (out_y * sh + filter_y) * w;
+                    let row = &plane[row_start..row_start + w];
+                    for filter_x in 0..pw {
+                        let first = plane_start + (row_start + filter_x) as u32;
+                        let (best, arg) = (&mut best[..ow], &mut arg[..ow]);
+                        for out_x in 0..ow {
+                            let v = row[out_x * sw + filter_x];
+                            // the winner is data-dependent: ask for a select, not a branch
+                            let better = v > best[out_x];
+                            best[out_x] = select_unpredictable(better, v, best[out_x]);
+                            arg[out_x] = select_unpredictable(
+                                better,
+                                first + (out_x * sw) as u32,
+                                arg[out_x],
+                            );
                         }
                     }
                 }
