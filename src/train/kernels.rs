@@ -320,3 +320,192 @@ pub fn dense_input_grad(
 ) {
     matmul(Transpose::Neither, d, w, dx, batch, units, n);
 }
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// γ(n) = n·u / (1 − n·u) with f32's unit roundoff u = 2⁻²⁴. A sum whose every term passes through
+    /// at most n roundings (a product rounded on its own or fused into an addition, then the additions
+    /// on its way to the result, in any grouping) is within γ(n)·Σ|term| of the exact sum, because
+    /// each term is multiplied by at most n factors (1 + δ) with |δ| ≤ u (Higham, "Accuracy and
+    /// Stability of Numerical Algorithms", lemma 3.1).
+    pub(in crate::train) fn gamma(n: usize) -> f64 {
+        let nu = n as f64 * (f32::EPSILON as f64 / 2.0);
+        nu / (1.0 - nu)
+    }
+
+    /// `len` values uniform in [−1, 1).
+    pub(in crate::train) fn values(rng: &mut Rng, len: usize) -> Vec<f32> {
+        (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect()
+    }
+
+    /// `len` lanes of values uniform in [−1, 1).
+    pub(in crate::train) fn lanes(rng: &mut Rng, len: usize) -> Vec<[f32; LANES]> {
+        (0..len)
+            .map(|_| std::array::from_fn(|_| rng.uniform(-1.0, 1.0)))
+            .collect()
+    }
+
+    /// Conv shapes (O, K, images, P): the tutorial's, then partial channel tiles, partial tap tiles and
+    /// positions that do not fill whole vectors, then no whole tile or vector at all.
+    pub(in crate::train) const CONV_SHAPES: [(usize, usize, usize, usize); 3] =
+        [(12, 9, 2, 676), (7, 10, 2, 37), (4, 2, 1, 5)];
+
+    /// Pool shapes (H, W, C, images): the tutorial's, odd sizes, rows whose last 8 windows overlap the
+    /// previous 8, and rows of fewer than 8 windows.
+    pub(in crate::train) const POOL_SHAPES: [(usize, usize, usize, usize); 4] = [
+        (26, 26, 12, 2),
+        (17, 16, 3, 1),
+        (20, 34, 5, 2),
+        (7, 9, 2, 1),
+    ];
+
+    /// Dense shapes (batch, N, units): partial vectors, partial unit tiles, odd batches, the tutorial's.
+    pub(in crate::train) const DENSE_SHAPES: [(usize, usize, usize); 4] =
+        [(3, 21, 7), (32, 2028, 10), (1, 8, 1), (5, 13, 5)];
+
+    /// One multiplication and one addition per tap, from the bias through the taps in order: the
+    /// same operations as a scalar loop, so the results are equal, not merely close.
+    #[test]
+    fn conv_forward_sums_each_output_from_the_bias_through_the_taps() {
+        let mut rng = Rng::new(11);
+        for (o, k, images, p) in CONV_SHAPES {
+            let r = images * p;
+            let cols = values(&mut rng, k * r);
+            let (weights, bias) = (values(&mut rng, o * k), values(&mut rng, o));
+            for (relu, b) in [false, true]
+                .into_iter()
+                .flat_map(|relu| (0..images).map(move |b| (relu, b)))
+            {
+                let mut planes = vec![f32::NAN; o * p];
+                conv_forward(&cols, b, p, &weights, &bias, relu, &mut planes);
+                for oc in 0..o {
+                    for q in 0..p {
+                        let mut a = bias[oc];
+                        for kk in 0..k {
+                            a += weights[oc * k + kk] * cols[kk * r + b * p + q];
+                        }
+                        let want = if relu { a.max(0.0) } else { a };
+                        let got = planes[oc * p + q];
+                        assert_eq!(got, want, "{o}×{k}×{p} image {b} channel {oc} position {q}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Position `q` goes to lane `q mod LANES`, each lane in position order, onto what the lanes held.
+    #[test]
+    fn conv_weight_grad_adds_each_position_to_its_lane_in_order() {
+        let mut rng = Rng::new(12);
+        for (o, k, images, p) in CONV_SHAPES {
+            let r = images * p;
+            let (cols, d) = (values(&mut rng, k * r), values(&mut rng, o * p));
+            let (start_w, start_b) = (lanes(&mut rng, o * k), lanes(&mut rng, o));
+            for b in 0..images {
+                let (mut got_w, mut got_b) = (start_w.clone(), start_b.clone());
+                conv_weight_grad(&cols, b, p, &d, &mut got_w, &mut got_b);
+                let (mut want_w, mut want_b) = (start_w.clone(), start_b.clone());
+                for oc in 0..o {
+                    for q in 0..p {
+                        let g = d[oc * p + q];
+                        want_b[oc][q % LANES] += g;
+                        for kk in 0..k {
+                            want_w[oc * k + kk][q % LANES] += g * cols[kk * r + b * p + q];
+                        }
+                    }
+                }
+                assert_eq!(got_w, want_w, "{o}×{k}×{p} image {b} weights");
+                assert_eq!(got_b, want_b, "{o}×{k}×{p} image {b} bias");
+            }
+        }
+    }
+
+    /// Against a direct scalar pool: same maxima, same winning indices (the first maximum in window
+    /// order), on coarse values so that ties are common.
+    #[test]
+    fn max_pool_2x2_keeps_the_first_maximum_of_each_window() {
+        let mut rng = Rng::new(3);
+        for (h, w, c, images) in POOL_SHAPES {
+            let count = images * c;
+            let planes: Vec<f32> = (0..count * h * w)
+                .map(|_| rng.below(7) as f32 - 2.0)
+                .collect();
+            let (oh, ow) = (h / 2, w / 2);
+            let mut out = vec![f32::NAN; images * oh * ow * c];
+            let mut arg = vec![u32::MAX; out.len()];
+            max_pool_2x2_planes(&planes, count, h, w, c, &mut out, &mut arg);
+            for index in 0..count {
+                let (b, ch) = (index / c, index % c);
+                for y in 0..oh {
+                    for x in 0..ow {
+                        let at =
+                            |dy: usize, dx: usize| index * h * w + (2 * y + dy) * w + 2 * x + dx;
+                        let mut best = (planes[at(0, 0)], at(0, 0));
+                        for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
+                            if planes[at(dy, dx)] > best.0 {
+                                best = (planes[at(dy, dx)], at(dy, dx));
+                            }
+                        }
+                        let o = ((b * oh + y) * ow + x) * c + ch;
+                        assert_eq!(
+                            (out[o], arg[(index * oh + y) * ow + x] as usize),
+                            best,
+                            "{h}×{w} plane {index} window ({y}, {x})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The general products against exact sums: each product of two f32s is exact in f64 and the
+    /// f64 sum of `n` of them is off by at most n·ε₆₄·Σ|term|, so an f32 result must lie within
+    /// (γ(n) + n·ε₆₄)·Σ|term| of the f64 one.
+    #[test]
+    fn dense_products_are_within_the_rounding_bound_of_exact_sums() {
+        let mut rng = Rng::new(4);
+        for (batch, n, units) in DENSE_SHAPES {
+            let (x, w) = (values(&mut rng, batch * n), values(&mut rng, units * n));
+            let d = values(&mut rng, batch * units);
+            let mut out = vec![f32::NAN; batch * units];
+            let mut gw = vec![f32::NAN; units * n];
+            let mut dx = vec![f32::NAN; batch * n];
+            dense_forward(&x, &w, &mut out, batch, n, units);
+            dense_weight_grad(&d, &x, &mut gw, batch, n, units);
+            dense_input_grad(&d, &w, &mut dx, batch, n, units);
+            // got[row·cols + col] against Σ_i term(row, col, i)
+            let check = |name: &str,
+                         got: &[f32],
+                         (rows, cols, inner): (usize, usize, usize),
+                         term: &dyn Fn(usize, usize, usize) -> (f32, f32)| {
+                for row in 0..rows {
+                    for col in 0..cols {
+                        let terms = (0..inner).map(|i| term(row, col, i));
+                        let (exact, size) = terms.fold((0.0f64, 0.0f64), |(s, a), (u, v)| {
+                            let t = u as f64 * v as f64;
+                            (s + t, a + t.abs())
+                        });
+                        let bound = (gamma(inner) + inner as f64 * f64::EPSILON) * size;
+                        let got = got[row * cols + col] as f64;
+                        assert!(
+                            (got - exact).abs() <= bound,
+                            "{name} {batch}×{n}×{units} ({row}, {col}): {got} vs {exact} ± {bound}"
+                        );
+                    }
+                }
+            };
+            check("forward", &out, (batch, units, n), &|b, u, i| {
+                (x[b * n + i], w[u * n + i])
+            });
+            check("weight grad", &gw, (units, n, batch), &|u, i, b| {
+                (d[b * units + u], x[b * n + i])
+            });
+            check("input grad", &dx, (batch, n, units), &|b, i, u| {
+                (d[b * units + u], w[u * n + i])
+            });
+        }
+    }
+}
