@@ -297,7 +297,7 @@ impl GradAccumulator {
         }
     }
 
-    /// dW[oc, k] += Σ_p dY[oc, p] · cols[k, b·P + p];  db[oc] += Σ_p dY[oc, p].
+    /// `dW[oc, k] += Σ_p dY[oc, p] · cols[k, b·P + p]`;  `db[oc] += Σ_p dY[oc, p]`.
     fn add_image(&mut self, cols: &[f32], b: usize, p: usize, d_planes: &[f32]) {
         let (weights, bias) = (&mut self.weights, &mut self.bias);
         #[cfg(target_arch = "x86_64")]

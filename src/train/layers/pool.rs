@@ -76,7 +76,8 @@ impl MaxPool2D {
     }
 
     /// Pool `batch` images of channel planes into NHWC `output`; `argmax`, in plane order, indexes
-    /// `input`.
+    /// `input`. The common 2×2, stride-2 pool runs in the AVX2 kernel where the CPU has it and the rows
+    /// are wide enough, else in its portable twin; other pools in [`MaxPool2D::forward_planes`].
     pub(super) fn pool_planes(
         &self,
         input: &[f32],
@@ -98,8 +99,8 @@ impl MaxPool2D {
         self.forward_planes(input, batch, output, argmax);
     }
 
-    /// The same over channel planes: each output row of one plane is computed for all `out_x` at once,
-    /// window element by window element, so the loops run along a row and vectorize.
+    /// Any other pool over channel planes: each output row of one plane is computed for all `out_x` at
+    /// once, window element by window element, so the loops run along a row and vectorize.
     fn forward_planes(&self, input: &[f32], batch: usize, output: &mut [f32], argmax: &mut [u32]) {
         let [h, w, c] = self.in_shape;
         let [oh, ow, _] = self.out_shape;
