@@ -47,8 +47,8 @@ impl Adam {
         m: &mut [f32],
         v: &mut [f32],
     ) {
-        // 8-lane square roots and divisions where the CPU has them; the same IEEE operations in the
-        // same order either way, so the results are identical
+        // built for AVX2 and FMA where the CPU has both (8-lane square roots and divisions), else
+        // portably: the same IEEE operations in the same order either way, so the results are identical
         cpu::dispatch(Update {
             coefficients: (1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon),
             alpha,
@@ -78,8 +78,8 @@ struct Update<'a> {
 impl Kernel for Update<'_> {
     type Output = ();
 
-    /// Separate multiplications and additions in both builds (`FMA` is ignored), so the fused
-    /// multiply-adds the vector build could use never change a result.
+    /// `FMA` is ignored: the update has only separate multiplications and additions, which Rust never
+    /// fuses, so both builds give the same results.
     #[inline(always)]
     fn run<const FMA: bool>(self) {
         let Update {
