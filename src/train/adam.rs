@@ -1,6 +1,8 @@
 //! Adam as Keras 3 implements it (`keras/src/optimizers/adam.py`): bias correction folded into the step
 //! size, and ε added to the *uncorrected* √v ("epsilon hat"). Everything in f32.
 
+use crate::cpu::{self, Kernel};
+
 #[derive(Clone, Debug)]
 pub struct Adam {
     pub learning_rate: f32,
@@ -45,16 +47,16 @@ impl Adam {
         m: &mut [f32],
         v: &mut [f32],
     ) {
-        let coefficients = (1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon);
-        // 8-lane square roots and divisions where the CPU has them; the same IEEE operations in the
-        // same order either way, so the results are identical
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx") {
-            // SAFETY: the CPU supports AVX, checked on the line above.
-            unsafe { update_avx(coefficients, alpha, param, grad, m, v) };
-            return;
-        }
-        update_body(coefficients, alpha, param, grad, m, v);
+        // built for AVX2 and FMA where the CPU has both (8-lane square roots and divisions), else
+        // portably: the same IEEE operations in the same order either way, so the results are identical
+        cpu::dispatch(Update {
+            coefficients: (1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon),
+            alpha,
+            param,
+            grad,
+            m,
+            v,
+        });
     }
 
     /// Count one applied step (call after updating every tensor).
@@ -63,17 +65,33 @@ impl Adam {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-fn update_avx(
+/// One tensor's update, built by [`cpu::dispatch`] for the CPU it runs on.
+struct Update<'a> {
     coefficients: (f32, f32, f32),
     alpha: f32,
-    param: &mut [f32],
-    grad: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-) {
-    update_body(coefficients, alpha, param, grad, m, v);
+    param: &'a mut [f32],
+    grad: &'a [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+}
+
+impl Kernel for Update<'_> {
+    type Output = ();
+
+    /// `FMA` is ignored: the update has only separate multiplications and additions, which Rust never
+    /// fuses, so both builds give the same results.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) {
+        let Update {
+            coefficients,
+            alpha,
+            param,
+            grad,
+            m,
+            v,
+        } = self;
+        update_body(coefficients, alpha, param, grad, m, v);
+    }
 }
 
 /// `m += (g − m)(1 − β1)`, `v += (g² − v)(1 − β2)`, `p −= α·m / (√v + ε)`, element by element.

@@ -3,9 +3,13 @@
 //!
 //! Activations are NHWC and row-major, one sample after another; conv filters are OHWI and dense weights
 //! `[out, in]`, the layouts TFLite uses, so export copies instead of transposing.
+//!
+//! The hot kernels come twice: AVX2 + FMA in simd.rs (x86-64 only, picked at run time through
+//! [`crate::cpu`]) and portable in kernels.rs, which wasm runs and the vector kernels are tested against.
 
 pub mod adam;
 pub mod fit;
+mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod net;

@@ -250,7 +250,7 @@ mod tests {
     }
 
     /// Central finite differences against backprop for a sample of every parameter tensor, in f64
-    /// terms of the f32 network (step 1e-2 on smooth regions; ReLU kinks make a few entries noisy, so
+    /// terms of the f32 network (step 1e-3 on smooth regions; ReLU kinks make a few entries noisy, so
     /// compare with a relative tolerance on the worst entries).
     fn gradient_check(arch: Architecture, seed: u64) {
         let mut net = Sequential::new(&arch, seed).unwrap();

@@ -1,12 +1,18 @@
-//! Explicit AVX2 + FMA versions of the two convolution kernels that dominate training (forward planes
-//! and the weight gradient), chosen at run time when the CPU has both features. The portable versions
-//! in `layers.rs` stay the reference: these compute the same sums over the same positions, with fused
-//! multiply-adds and a different grouping of the partial sums, so results agree to rounding.
+//! Explicit AVX2 + FMA versions of the six kernels that dominate training: the conv forward planes and
+//! weight gradient, the 2×2 max pool over planes, and the dense forward, weight-gradient and
+//! input-gradient products. Each public kernel takes an [`Avx2Fma`] token, the proof that the CPU has
+//! the features, so calling it is safe; the layers pick it at run time and otherwise run its portable
+//! twin in kernels.rs, which stays the reference. The conv and dense kernels compute the same sums with
+//! fused multiply-adds and a different grouping of the partial sums, so results agree to rounding; the
+//! pool's results are identical.
 //!
 //! Vectors are loaded from and stored to `&[f32; 8]`s, so every memory access is checked by the slice
-//! that produced the array; the one `unsafe` pair below only turns those references into pointers.
+//! that produced the array; the `unsafe` blocks in `load`, `store` and `store_u32` only turn those
+//! references into pointers.
 
 use std::arch::x86_64::*;
+
+use crate::cpu::Avx2Fma;
 
 /// Floats per AVX vector.
 pub const LANES: usize = 8;
@@ -33,8 +39,24 @@ const OC_TILE: usize = 6;
 /// Planes of image `b`: `planes[oc·P + p] = relu?(bias[oc] + Σ_k w[oc·K + k] · cols[k·R + b·P + p])`
 /// for whole tiles of `OC_TILE` channels and whole vectors of positions. Returns how many channels and
 /// positions it covered; the caller computes the rest.
-#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 pub fn conv_forward(
+    _cpu: Avx2Fma,
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    weights: &[f32],
+    bias: &[f32],
+    relu: bool,
+    planes: &mut [f32],
+) -> (usize, usize) {
+    // SAFETY: `_cpu` proves the CPU has AVX2 and FMA (see `crate::cpu`).
+    unsafe { conv_forward_avx2(cols, b, p, weights, bias, relu, planes) }
+}
+
+/// [`conv_forward`] compiled for the vector features.
+#[target_feature(enable = "avx2,fma")]
+fn conv_forward_avx2(
     cols: &[f32],
     b: usize,
     p: usize,
@@ -88,8 +110,22 @@ const GRAD_K: usize = 3;
 /// partial sums each), for whole tiles of channels × taps: channels in threes when they divide evenly
 /// (9 accumulators), else in pairs. The first tap tile also adds `Σ_p dY[oc, p]` to `bias[oc]`.
 /// Returns (channels, taps, positions) covered, for the weights and (when taps > 0) the biases.
-#[target_feature(enable = "avx2,fma")]
 pub fn conv_weight_grad(
+    _cpu: Avx2Fma,
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    d_planes: &[f32],
+    lanes: &mut [[f32; LANES]],
+    bias: &mut [[f32; LANES]],
+) -> (usize, usize, usize) {
+    // SAFETY: `_cpu` proves the CPU has AVX2 and FMA (see `crate::cpu`).
+    unsafe { conv_weight_grad_avx2(cols, b, p, d_planes, lanes, bias) }
+}
+
+/// [`conv_weight_grad`] compiled for the vector features.
+#[target_feature(enable = "avx2,fma")]
+fn conv_weight_grad_avx2(
     cols: &[f32],
     b: usize,
     p: usize,
@@ -178,9 +214,25 @@ fn store_u32(a: &mut [u32; LANES], v: __m256i) {
 /// columns are separated with shuffles, then three compare-and-blend rounds; a row's last step is
 /// shifted back to end at its last window (recomputing a few, which gives the same values) instead of
 /// running a scalar tail. Rows with fewer than 8 windows return `false` untouched.
-#[target_feature(enable = "avx2")]
 #[allow(clippy::too_many_arguments)]
 pub fn max_pool_2x2_planes(
+    _cpu: Avx2Fma,
+    planes: &[f32],
+    count: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    output: &mut [f32],
+    argmax: &mut [u32],
+) -> bool {
+    // SAFETY: `_cpu` proves the CPU has AVX2 and FMA (see `crate::cpu`).
+    unsafe { max_pool_2x2_planes_avx2(planes, count, h, w, c, output, argmax) }
+}
+
+/// [`max_pool_2x2_planes`] compiled for the vector features.
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+fn max_pool_2x2_planes_avx2(
     planes: &[f32],
     count: usize,
     h: usize,
@@ -290,8 +342,21 @@ fn unit_tiles(units: usize) -> impl Iterator<Item = (usize, usize)> {
 /// Dense layer forward without bias: `out[b·U + u] = Σ_i x[b·N + i] · w[u·N + i]` (`x`: batch×N,
 /// `w`: U×N). Returns false, doing nothing, if the slices do not have those sizes. Two samples share
 /// each tile of weight loads.
+pub fn dense_forward(
+    _cpu: Avx2Fma,
+    x: &[f32],
+    w: &[f32],
+    out: &mut [f32],
+    n: usize,
+    units: usize,
+) -> bool {
+    // SAFETY: `_cpu` proves the CPU has AVX2 and FMA (see `crate::cpu`).
+    unsafe { dense_forward_avx2(x, w, out, n, units) }
+}
+
+/// [`dense_forward`] compiled for the vector features.
 #[target_feature(enable = "avx2,fma")]
-pub fn dense_forward(x: &[f32], w: &[f32], out: &mut [f32], n: usize, units: usize) -> bool {
+fn dense_forward_avx2(x: &[f32], w: &[f32], out: &mut [f32], n: usize, units: usize) -> bool {
     if dense_batch(out.len(), x.len(), w.len(), n, units).is_none() {
         return false;
     }
@@ -347,8 +412,21 @@ fn dot_tile<const T: usize, const S: usize>(
 
 /// Dense layer weight gradient: `gw[u·N + i] = Σ_b d[b·U + u] · x[b·N + i]` (`d`: batch×U, `x`:
 /// batch×N). Returns false, doing nothing, if the slices do not have those sizes.
+pub fn dense_weight_grad(
+    _cpu: Avx2Fma,
+    d: &[f32],
+    x: &[f32],
+    gw: &mut [f32],
+    n: usize,
+    units: usize,
+) -> bool {
+    // SAFETY: `_cpu` proves the CPU has AVX2 and FMA (see `crate::cpu`).
+    unsafe { dense_weight_grad_avx2(d, x, gw, n, units) }
+}
+
+/// [`dense_weight_grad`] compiled for the vector features.
 #[target_feature(enable = "avx2,fma")]
-pub fn dense_weight_grad(d: &[f32], x: &[f32], gw: &mut [f32], n: usize, units: usize) -> bool {
+fn dense_weight_grad_avx2(d: &[f32], x: &[f32], gw: &mut [f32], n: usize, units: usize) -> bool {
     if dense_batch(d.len(), x.len(), gw.len(), n, units).is_none() {
         return false;
     }
@@ -407,8 +485,21 @@ fn grad_tile<const T: usize>(
 /// Returns false, doing nothing, if the slices do not have those sizes. Column block by column block,
 /// a tile of weight vectors stays in registers while every sample of the batch uses it (so the weights
 /// are read once per batch, not once per sample).
+pub fn dense_input_grad(
+    _cpu: Avx2Fma,
+    d: &[f32],
+    w: &[f32],
+    dx: &mut [f32],
+    n: usize,
+    units: usize,
+) -> bool {
+    // SAFETY: `_cpu` proves the CPU has AVX2 and FMA (see `crate::cpu`).
+    unsafe { dense_input_grad_avx2(d, w, dx, n, units) }
+}
+
+/// [`dense_input_grad`] compiled for the vector features.
 #[target_feature(enable = "avx2,fma")]
-pub fn dense_input_grad(d: &[f32], w: &[f32], dx: &mut [f32], n: usize, units: usize) -> bool {
+fn dense_input_grad_avx2(d: &[f32], w: &[f32], dx: &mut [f32], n: usize, units: usize) -> bool {
     if dense_batch(d.len(), dx.len(), w.len(), n, units).is_none() {
         return false;
     }
@@ -474,102 +565,215 @@ fn input_grad_tile<const T: usize>(
 mod tests {
     use super::*;
     use crate::rng::Rng;
+    use crate::train::kernels;
+    use crate::train::kernels::tests::{
+        CONV_SHAPES, DENSE_SHAPES, POOL_SHAPES, gamma, lanes, values,
+    };
 
-    /// The three dense kernels against direct f64 sums, on sizes with partial vectors, partial unit
-    /// tiles and an odd batch; wrong sizes are refused.
+    /// Against the portable twin. Both sum each output from the bias through the taps in order; the
+    /// vector kernel fuses each multiply-add (at most K roundings per term), the twin rounds products
+    /// and additions apart (at most K + 1), so they differ by at most (γ(K) + γ(K + 1))·Σ|term|, the
+    /// bias counted as a term. What the vector tiles leave, the portable code finishes, equal to the
+    /// twin's values.
     #[test]
-    fn dense_kernels_match_direct_sums() {
-        if !(std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma"))
-        {
+    fn conv_forward_matches_the_portable_twin() {
+        let Some(cpu) = Avx2Fma::detect() else {
             return;
-        }
-        let mut rng = Rng::new(4);
-        for (batch, n, units) in [(3, 21, 7), (32, 2028, 10), (1, 8, 1), (5, 13, 5)] {
-            let mut v =
-                |len: usize| -> Vec<f32> { (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect() };
-            let (x, w, d) = (v(batch * n), v(units * n), v(batch * units));
-            let mut out = vec![0.0; batch * units];
-            let mut gw = vec![0.0; units * n];
-            let mut dx = vec![0.0; batch * n];
-            // SAFETY: AVX2 and FMA are available (checked above).
-            unsafe {
-                assert!(dense_forward(&x, &w, &mut out, n, units));
-                assert!(dense_weight_grad(&d, &x, &mut gw, n, units));
-                assert!(dense_input_grad(&d, &w, &mut dx, n, units));
-                assert!(!dense_forward(&x[1..], &w, &mut out, n, units));
-                assert!(!dense_weight_grad(&d, &x, &mut gw[1..], n, units));
-                assert!(!dense_input_grad(&d, &w[1..], &mut dx, n, units));
+        };
+        let mut rng = Rng::new(21);
+        for (o, k, images, p) in CONV_SHAPES {
+            let r = images * p;
+            let cols = values(&mut rng, k * r);
+            let (weights, bias) = (values(&mut rng, o * k), values(&mut rng, o));
+            for relu in [false, true] {
+                for b in 0..images {
+                    let mut want = vec![f32::NAN; o * p];
+                    kernels::conv_forward(&cols, b, p, &weights, &bias, relu, &mut want);
+                    let mut got = vec![f32::NAN; o * p];
+                    let (oc_done, p_done) =
+                        conv_forward(cpu, &cols, b, p, &weights, &bias, relu, &mut got);
+                    assert_eq!((oc_done, p_done), (o / 6 * 6, p / LANES * LANES));
+                    kernels::conv_forward_rest(
+                        &cols, b, p, &weights, &bias, relu, &mut got, oc_done, p_done,
+                    );
+                    for oc in 0..o {
+                        for q in 0..p {
+                            let (got, want) = (got[oc * p + q], want[oc * p + q]);
+                            let at = format!("{o}×{k}×{p} relu {relu} ({b}, {oc}, {q})");
+                            if oc >= oc_done || q >= p_done {
+                                assert_eq!(got, want, "{at}");
+                                continue;
+                            }
+                            let size = bias[oc].abs() as f64
+                                + (0..k)
+                                    .map(|kk| {
+                                        (weights[oc * k + kk] as f64
+                                            * cols[kk * r + b * p + q] as f64)
+                                            .abs()
+                                    })
+                                    .sum::<f64>();
+                            let bound = (gamma(k) + gamma(k + 1)) * size;
+                            let diff = (got as f64 - want as f64).abs();
+                            assert!(diff <= bound, "{at}: {got} vs {want} ± {bound}");
+                        }
+                    }
+                }
             }
-            // got[r·cols + c] against Σ_k term(r, c, k) in f64
+        }
+    }
+
+    /// Against the portable twin, from zeroed lanes and from lanes already holding sums. Each lane
+    /// gains n = ⌈P / LANES⌉ terms; the twin adds them to the lane one by one (at most n + 1 roundings
+    /// per term), the vector kernel first sums its whole vectors apart, fused, then adds that sum and
+    /// the portable code adds the rest (also at most n + 1), so the lanes differ by at most
+    /// 2·γ(n + 1)·(|start| + Σ|term|). The bias sums have no products: from zero both add the same
+    /// values in the same order, so they are equal.
+    #[test]
+    fn conv_weight_grad_matches_the_portable_twin() {
+        let Some(cpu) = Avx2Fma::detect() else {
+            return;
+        };
+        let mut rng = Rng::new(22);
+        for (o, k, images, p) in CONV_SHAPES {
+            let r = images * p;
+            let (cols, d) = (values(&mut rng, k * r), values(&mut rng, o * p));
+            let zero = (vec![[0.0; LANES]; o * k], vec![[0.0; LANES]; o]);
+            for (start_w, start_b) in [zero, (lanes(&mut rng, o * k), lanes(&mut rng, o))] {
+                let from_zero = start_b.iter().flatten().all(|&v| v == 0.0);
+                for b in 0..images {
+                    let (mut want_w, mut want_b) = (start_w.clone(), start_b.clone());
+                    kernels::conv_weight_grad(&cols, b, p, &d, &mut want_w, &mut want_b);
+                    let (mut got_w, mut got_b) = (start_w.clone(), start_b.clone());
+                    let done = conv_weight_grad(cpu, &cols, b, p, &d, &mut got_w, &mut got_b);
+                    if p >= LANES && o >= 2 && k >= GRAD_K {
+                        assert!(done.0 > 0 && done.1 > 0 && done.2 > 0, "{done:?}");
+                    }
+                    kernels::conv_weight_grad_rest(&cols, b, p, &d, &mut got_w, &mut got_b, done);
+                    let n = p.div_ceil(LANES);
+                    // Σ|term| over the positions of lane j, term(q) giving one position's term
+                    let size = |j: usize, term: &dyn Fn(usize) -> f64| -> f64 {
+                        (j..p).step_by(LANES).map(|q| term(q).abs()).sum()
+                    };
+                    for oc in 0..o {
+                        for j in 0..LANES {
+                            let at = format!("{o}×{k}×{p} image {b} channel {oc} lane {j}");
+                            let (got, want) = (got_b[oc][j], want_b[oc][j]);
+                            if from_zero {
+                                assert_eq!(got, want, "bias {at}");
+                            }
+                            let bound = 2.0
+                                * gamma(n + 1)
+                                * (start_b[oc][j].abs() as f64
+                                    + size(j, &|q| d[oc * p + q] as f64));
+                            let diff = (got as f64 - want as f64).abs();
+                            assert!(diff <= bound, "bias {at}: {got} vs {want} ± {bound}");
+                            for kk in 0..k {
+                                let e = oc * k + kk;
+                                let (got, want) = (got_w[e][j], want_w[e][j]);
+                                let term = |q: usize| {
+                                    d[oc * p + q] as f64 * cols[kk * r + b * p + q] as f64
+                                };
+                                let bound = 2.0
+                                    * gamma(n + 1)
+                                    * (start_w[e][j].abs() as f64 + size(j, &term));
+                                let diff = (got as f64 - want as f64).abs();
+                                assert!(diff <= bound, "tap {kk} {at}: {got} vs {want} ± {bound}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Against the portable twin: a maximum and the index of its first occurrence involve no
+    /// rounding, so they are equal, ties included. Rows of fewer than 8 windows are refused untouched.
+    #[test]
+    fn max_pool_matches_the_portable_twin() {
+        let Some(cpu) = Avx2Fma::detect() else {
+            return;
+        };
+        let mut rng = Rng::new(23);
+        for (h, w, c, images) in POOL_SHAPES {
+            let count = images * c;
+            // coarse values so that ties are common
+            let planes: Vec<f32> = (0..count * h * w)
+                .map(|_| rng.below(7) as f32 - 2.0)
+                .collect();
+            let len = images * (h / 2) * (w / 2) * c;
+            let (mut want, mut want_arg) = (vec![f32::NAN; len], vec![u32::MAX; len]);
+            kernels::max_pool_2x2_planes(&planes, count, h, w, c, &mut want, &mut want_arg);
+            let (mut got, mut got_arg) = (vec![f32::NAN; len], vec![u32::MAX; len]);
+            let done = max_pool_2x2_planes(cpu, &planes, count, h, w, c, &mut got, &mut got_arg);
+            assert_eq!(done, w / 2 >= LANES, "{h}×{w}");
+            if !done {
+                assert!(got.iter().all(|v| v.is_nan()) && got_arg.iter().all(|&a| a == u32::MAX));
+                continue;
+            }
+            assert_eq!(got, want, "{h}×{w} maxima");
+            assert_eq!(got_arg, want_arg, "{h}×{w} winners");
+        }
+    }
+
+    /// Against the portable twins (general products). Each output is a sum of n products (n = N, the
+    /// batch or the units) in which every term passes through at most n roundings in either kernel,
+    /// whatever their grouping, so they differ by at most 2·γ(n)·Σ|term|. Wrong sizes are refused.
+    #[test]
+    fn dense_products_match_the_portable_twins() {
+        let Some(cpu) = Avx2Fma::detect() else {
+            return;
+        };
+        let mut rng = Rng::new(24);
+        for (batch, n, units) in DENSE_SHAPES {
+            let (x, w) = (values(&mut rng, batch * n), values(&mut rng, units * n));
+            let d = values(&mut rng, batch * units);
+            let (mut out, mut out_twin) = (vec![f32::NAN; batch * units], vec![0.0; batch * units]);
+            let (mut gw, mut gw_twin) = (vec![f32::NAN; units * n], vec![0.0; units * n]);
+            let (mut dx, mut dx_twin) = (vec![f32::NAN; batch * n], vec![0.0; batch * n]);
+            assert!(dense_forward(cpu, &x, &w, &mut out, n, units));
+            assert!(dense_weight_grad(cpu, &d, &x, &mut gw, n, units));
+            assert!(dense_input_grad(cpu, &d, &w, &mut dx, n, units));
+            kernels::dense_forward(&x, &w, &mut out_twin, batch, n, units);
+            kernels::dense_weight_grad(&d, &x, &mut gw_twin, batch, n, units);
+            kernels::dense_input_grad(&d, &w, &mut dx_twin, batch, n, units);
+            assert!(!dense_forward(cpu, &x[1..], &w, &mut out, n, units));
+            assert!(!dense_weight_grad(cpu, &d, &x, &mut gw[1..], n, units));
+            assert!(!dense_input_grad(cpu, &d, &w[1..], &mut dx, n, units));
+            // got[row·cols + col] against the twin's, with Σ_i |term(row, col, i)|
             let check = |name: &str,
-                         got: &[f32],
+                         (got, twin): (&[f32], &[f32]),
                          (rows, cols, inner): (usize, usize, usize),
                          term: &dyn Fn(usize, usize, usize) -> f64| {
-                for r in 0..rows {
-                    for c in 0..cols {
-                        let want: f64 = (0..inner).map(|k| term(r, c, k)).sum();
-                        let v = got[r * cols + c];
+                for row in 0..rows {
+                    for col in 0..cols {
+                        let size: f64 = (0..inner).map(|i| term(row, col, i).abs()).sum();
+                        let bound = 2.0 * gamma(inner) * size;
+                        let (got, want) = (got[row * cols + col], twin[row * cols + col]);
                         assert!(
-                            (v as f64 - want).abs() <= 1e-5 * (1.0 + want.abs()),
-                            "{name} {batch}×{n}×{units} ({r}, {c}): {v} vs {want}"
+                            (got as f64 - want as f64).abs() <= bound,
+                            "{name} {batch}×{n}×{units} ({row}, {col}): {got} vs {want} ± {bound}"
                         );
                     }
                 }
             };
-            let f = |v: f32| v as f64;
-            check("forward", &out, (batch, units, n), &|b, u, i| {
-                f(x[b * n + i]) * f(w[u * n + i])
-            });
-            check("weight grad", &gw, (units, n, batch), &|u, i, b| {
-                f(d[b * units + u]) * f(x[b * n + i])
-            });
-            check("input grad", &dx, (batch, n, units), &|b, i, u| {
-                f(d[b * units + u]) * f(w[u * n + i])
-            });
-        }
-    }
-
-    /// The vector pool against a direct scalar one: same maxima, same winning indices (first maximum
-    /// in window order), including ties and rows whose last step overlaps the previous one.
-    #[test]
-    fn vector_max_pool_matches_scalar() {
-        if !std::arch::is_x86_feature_detected!("avx2") {
-            return;
-        }
-        let mut rng = Rng::new(3);
-        for (h, w, c, batch) in [(26, 26, 12, 2), (16, 16, 3, 1), (20, 34, 5, 2)] {
-            let count = batch * c;
-            // coarse values so ties happen often
-            let planes: Vec<f32> = (0..count * h * w)
-                .map(|_| (rng.below(7) as f32) - 2.0)
-                .collect();
-            let (oh, ow) = (h / 2, w / 2);
-            let mut out = vec![0.0; batch * oh * ow * c];
-            let mut arg = vec![0; out.len()];
-            // SAFETY: AVX2 is available (checked above).
-            assert!(unsafe { max_pool_2x2_planes(&planes, count, h, w, c, &mut out, &mut arg) });
-            for index in 0..count {
-                let (b, ch) = (index / c, index % c);
-                for y in 0..oh {
-                    for x in 0..ow {
-                        let at =
-                            |dy: usize, dx: usize| index * h * w + (2 * y + dy) * w + 2 * x + dx;
-                        let mut best = (planes[at(0, 0)], at(0, 0));
-                        for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
-                            if planes[at(dy, dx)] > best.0 {
-                                best = (planes[at(dy, dx)], at(dy, dx));
-                            }
-                        }
-                        let o = ((b * oh + y) * ow + x) * c + ch;
-                        assert_eq!(
-                            (out[o], arg[(index * oh + y) * ow + x] as usize),
-                            best,
-                            "plane {index} window ({y}, {x})"
-                        );
-                    }
-                }
-            }
+            check(
+                "forward",
+                (&out, &out_twin),
+                (batch, units, n),
+                &|b, u, i| x[b * n + i] as f64 * w[u * n + i] as f64,
+            );
+            check(
+                "weight grad",
+                (&gw, &gw_twin),
+                (units, n, batch),
+                &|u, i, b| d[b * units + u] as f64 * x[b * n + i] as f64,
+            );
+            check(
+                "input grad",
+                (&dx, &dx_twin),
+                (batch, n, units),
+                &|b, i, u| d[b * units + u] as f64 * w[u * n + i] as f64,
+            );
         }
     }
 }
