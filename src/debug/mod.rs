@@ -9,4 +9,4 @@ pub mod pairing;
 
 pub use explain::{Explanation, Grid, Step, explain};
 pub use layer_error::{ErrorMode, LayerError, LayerErrorReport, layer_errors};
-pub use pairing::{OpPair, Pairing, pair_models};
+pub use pairing::{OpPair, Pairing, QuantizedTensor, pair_models, quantized_tensors};
