@@ -38,6 +38,8 @@ enum Command {
     Tutorial(tutorial::TutorialArgs),
     /// Per-layer quantization error against the float model (TensorFlow's QuantizationDebugger metrics)
     Debug(debug::DebugArgs),
+    /// Weights and activations on their integer grid: ranges, clipping, rounding error, histograms
+    Histograms(debug::HistogramArgs),
     /// One output element of an integer layer computed by hand, as the reference kernel computes it
     Explain(explain::ExplainArgs),
     /// Write every tensor of a model after one test image (raw files and an index), to compare runtimes
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::Predict(args) => eval::run_predict(args),
         Command::Tutorial(args) => tutorial::run(args),
         Command::Debug(args) => debug::run(args),
+        Command::Histograms(args) => debug::run_histograms(args),
         Command::Explain(args) => explain::run_explain(args),
         Command::Tensors(args) => explain::run_tensors(args),
     };
