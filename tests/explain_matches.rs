@@ -97,7 +97,8 @@ fn every_element_equals_the_interpreter() {
         "{elements} elements of {layers} layer runs explained, each equal to the interpreter's"
     );
     assert!(
-        layers >= 60 && elements > 100_000,
+        layers >= 100 && elements > 200_000,
         "{layers} layers, {elements} elements"
     );
+    assert!(softmax_layers >= 8, "{softmax_layers} softmax layer runs");
 }
