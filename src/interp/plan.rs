@@ -11,7 +11,6 @@
 
 use crate::error::{Error, Result};
 use crate::interp::fixed_point::quantize_multiplier;
-use crate::interp::interpreter::FloatArithmetic;
 use crate::interp::kernels::activation::{float_range, quantized_range};
 use crate::interp::kernels::conv2d::{ChannelQuant, ConvF32Fast, ConvI8Fast, ConvShape};
 use crate::interp::kernels::depthwise_conv2d::{DepthwiseFast, DepthwiseShape};
@@ -26,7 +25,8 @@ use crate::interp::kernels::softmax::SoftmaxQuant;
 use crate::interp::kernels::strided_slice::{StridedSlicePlan, StridedSliceSpec};
 use crate::interp::kernels::window::Window;
 use crate::interp::limits;
-use crate::interp::step::{ConvHybridScratch, FcRequant, Step};
+use crate::interp::options::{FcRequant, PlanConfig};
+use crate::interp::step::{ConvHybridScratch, Step};
 use crate::interp::tensor::{Buffer, Element, TensorInfo};
 use crate::tflite::schema::op;
 use crate::tflite::{Activation, Model, Operator, Options, Quantization, TensorType};
@@ -82,13 +82,7 @@ struct Planner<'m> {
     buffer_bytes: u64,
     work: u64,
     steps: Vec<Step>,
-    fc_requant: FcRequant,
-    /// Use the reference kernels only (no fast kernels, no fusion): the oracle configuration.
-    reference_only: bool,
-    /// Float kernels in TF's calibrator arithmetic (`FloatArithmetic::TfCalibrator`).
-    tf_float: bool,
-    /// Keep every tensor materialized (no fusion).
-    preserve_all_tensors: bool,
+    config: PlanConfig,
     /// How many operator inputs and graph outputs read each tensor.
     uses: Vec<usize>,
     /// Convolutions whose only reader is a MAX_POOL_2D still to be planned: model tensor → step.
@@ -207,10 +201,7 @@ impl<'m> Planner<'m> {
             buffer_bytes: 0,
             work: 0,
             steps: Vec::new(),
-            fc_requant: config.fc_requant,
-            reference_only: config.reference_only,
-            tf_float: config.float_arithmetic == FloatArithmetic::TfCalibrator,
-            preserve_all_tensors: config.preserve_all_tensors,
+            config,
             uses: {
                 let mut uses = vec![0usize; sg.tensors.len()];
                 for &t in sg
@@ -653,7 +644,7 @@ impl<'m> Planner<'m> {
                     .transpose()?;
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                if self.tf_float && shape.groups() == 1 {
+                if self.config.tf_calibrator() && shape.groups() == 1 {
                     // TFLite's optimized conv (grouped convs fall back to the reference kernel)
                     let kernel = ConvF32Optimized {
                         path: conv_path(&shape),
@@ -671,7 +662,7 @@ impl<'m> Planner<'m> {
                     };
                     return self.push(step, foldable, out_i);
                 }
-                match (!self.reference_only && !self.tf_float)
+                match (self.config.fast_kernels() && !self.config.tf_calibrator())
                     .then(|| ConvF32Fast::new(&shape, &filter, bias.as_deref(), act))
                     .flatten()
                 {
@@ -684,7 +675,7 @@ impl<'m> Planner<'m> {
                         };
                         // Defer it if its only reader is a MAX_POOL_2D: the pool may fuse it.
                         if !foldable
-                            && !self.preserve_all_tensors
+                            && self.config.fusion()
                             && self.uses[out_i] == 1
                             && self.read_by_max_pool(out_t)
                         {
@@ -710,7 +701,9 @@ impl<'m> Planner<'m> {
                     .transpose()?;
                 let quant = self.channel_quant(op, xi, fi, out_i, 0, oc, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                match (!self.reference_only)
+                match self
+                    .config
+                    .fast_kernels()
                     .then(|| ConvI8Fast::new(&shape, &quant, &filter, bias.as_deref()))
                     .flatten()
                 {
@@ -723,7 +716,7 @@ impl<'m> Planner<'m> {
                         };
                         // Defer it if its only reader is a MAX_POOL_2D: the pool may fuse it.
                         if !foldable
-                            && !self.preserve_all_tensors
+                            && self.config.fusion()
                             && self.uses[out_i] == 1
                             && self.read_by_max_pool(out_t)
                         {
@@ -900,7 +893,7 @@ impl<'m> Planner<'m> {
                     .transpose()?;
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                if self.tf_float {
+                if self.config.tf_calibrator() {
                     Step::DepthwiseConv2dF32Optimized {
                         input: xa.buffer,
                         output,
@@ -909,7 +902,9 @@ impl<'m> Planner<'m> {
                         bias,
                         act,
                     }
-                } else if let Some((kernel, scratch)) = (!self.reference_only)
+                } else if let Some((kernel, scratch)) = self
+                    .config
+                    .fast_kernels()
                     .then(|| DepthwiseFast::new_f32(&shape, &filter, bias.as_deref(), act))
                     .flatten()
                 {
@@ -937,7 +932,9 @@ impl<'m> Planner<'m> {
                     .transpose()?;
                 let quant = self.channel_quant(op, xi, fi, out_i, 3, oc, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                match (!self.reference_only)
+                match self
+                    .config
+                    .fast_kernels()
                     .then(|| DepthwiseFast::new_i8(&shape, &quant, &filter, bias.as_deref()))
                     .flatten()
                 {
@@ -1089,7 +1086,7 @@ impl<'m> Planner<'m> {
                     .transpose()?;
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                if self.tf_float {
+                if self.config.tf_calibrator() {
                     let step = Step::FullyConnectedF32Optimized {
                         input: xa.buffer,
                         output,
@@ -1100,7 +1097,9 @@ impl<'m> Planner<'m> {
                     };
                     return self.push(step, foldable, out_i);
                 }
-                match (!self.reference_only)
+                match self
+                    .config
+                    .fast_kernels()
                     .then(|| FcF32Fast::new(shape, &weights, bias.as_deref(), act))
                     .flatten()
                 {
@@ -1127,8 +1126,10 @@ impl<'m> Planner<'m> {
                     .transpose()?;
                 let quant = self.fc_quant(op, xi, wi, out_i, units, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                let fixed_point = self.fc_requant == FcRequant::FixedPoint;
-                match (!self.reference_only)
+                let fixed_point = self.config.options.fc_requant == FcRequant::FixedPoint;
+                match self
+                    .config
+                    .fast_kernels()
                     .then(|| FcI8Fast::new(shape, &quant, &weights, bias.as_deref(), fixed_point))
                     .flatten()
                 {
@@ -1145,7 +1146,7 @@ impl<'m> Planner<'m> {
                         quant,
                         weights,
                         bias,
-                        requant: self.fc_requant,
+                        requant: self.config.options.fc_requant,
                     },
                 }
             }
@@ -1165,7 +1166,9 @@ impl<'m> Planner<'m> {
                     asymmetric: opts.asymmetric_quantize_inputs,
                 };
                 let output = self.output(op, out_t, out_shape)?;
-                match (!self.reference_only)
+                match self
+                    .config
+                    .fast_kernels()
                     .then(|| FcHybridFast::new(shape, &hybrid, bias.as_deref(), act))
                     .flatten()
                 {
@@ -1366,7 +1369,7 @@ impl<'m> Planner<'m> {
         )?;
         let foldable = xa.constant;
         // The fast pools keep per-channel sums in i32: fine for windows below 2^23 taps.
-        let fast = !self.reference_only && window.filter_h * window.filter_w < (1 << 23);
+        let fast = self.config.fast_kernels() && window.filter_h * window.filter_w < (1 << 23);
         let step = match (self.dtype(xi), self.dtype(out_i)) {
             (TensorType::Float32, TensorType::Float32) => {
                 let act = float_range(op, opts.fused_activation)?;
@@ -1750,7 +1753,7 @@ impl<'m> Planner<'m> {
                     return Err(invalid(format!("{op}: beta {beta}")));
                 }
                 let output = self.output(op, out_t, shape)?;
-                if self.tf_float {
+                if self.config.tf_calibrator() {
                     Step::SoftmaxF32Optimized {
                         input: xa.buffer,
                         output,
@@ -1819,15 +1822,6 @@ fn positive(op: &str, what: &str, v: i32) -> Result<usize> {
 /// Product of the dimensions, if it does not overflow.
 pub(crate) fn checked_len(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
-}
-
-/// Planning choices.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct PlanConfig {
-    pub fc_requant: FcRequant,
-    pub preserve_all_tensors: bool,
-    pub reference_only: bool,
-    pub float_arithmetic: FloatArithmetic,
 }
 
 /// Plan subgraph 0 of `model`.

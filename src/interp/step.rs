@@ -36,22 +36,13 @@ use crate::interp::kernels::shape::{shape_i32, shape_i64};
 use crate::interp::kernels::softmax::{SoftmaxQuant, softmax_f32, softmax_quantized};
 use crate::interp::kernels::strided_slice::{StridedSlicePlan, strided_slice};
 use crate::interp::kernels::window::Window;
+use crate::interp::options::FcRequant;
 use crate::interp::tensor::{Buffer, Element};
 
 /// Float clamp bounds of a fused activation.
 pub type FloatRange = (f32, f32);
 /// Quantized clamp bounds of a fused activation.
 pub type QuantRange = (i32, i32);
-
-/// Which requantization the int8 FULLY_CONNECTED uses (see `kernels::fully_connected`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum FcRequant {
-    /// TF/LiteRT ≥ 2.20 reference: in double with `std::round`.
-    #[default]
-    Double,
-    /// tflite-micro / TF ≤ 2.19: `MultiplyByQuantizedMultiplier`.
-    FixedPoint,
-}
 
 /// Per-batch scratch of the hybrid convolutions.
 #[derive(Clone, Debug, Default, PartialEq)]
