@@ -324,3 +324,265 @@ impl Planner<'_> {
         fc_quant_params(op, input, &weights, output, act)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    fn per_tensor(scale: f32, zero_point: i64) -> Quant {
+        Quant::PerTensor { scale, zero_point }
+    }
+
+    fn weights(scales: &[f32], zero_points: &[i64], per_axis: bool) -> WeightQuant {
+        WeightQuant {
+            scales: scales.to_vec(),
+            zero_points: zero_points.to_vec(),
+            per_axis,
+        }
+    }
+
+    fn is_invalid<T: std::fmt::Debug>(r: Result<T>) -> bool {
+        matches!(r, Err(Error::InvalidModel(_)))
+    }
+
+    fn is_unsupported<T: std::fmt::Debug>(r: Result<T>) -> bool {
+        matches!(r, Err(Error::Unsupported { .. }))
+    }
+
+    #[test]
+    fn parses_tables_by_tflite_rules() {
+        assert_eq!(parse_quant(0, None, 4).unwrap(), Quant::None);
+        let empty = Quantization::default();
+        assert_eq!(parse_quant(0, Some(&empty), 4).unwrap(), Quant::None);
+        let one = Quantization::per_tensor(0.5, -3);
+        assert_eq!(parse_quant(0, Some(&one), 4).unwrap(), per_tensor(0.5, -3));
+        // per-axis on the last of four dimensions
+        let axis3 = Quantization::per_axis(vec![0.1, 0.2], vec![0, 0], 3);
+        assert_eq!(
+            parse_quant(0, Some(&axis3), 4).unwrap(),
+            Quant::PerAxis {
+                scales: vec![0.1, 0.2],
+                zero_points: vec![0, 0],
+                axis: 3
+            }
+        );
+        // a dimension outside the rank, a negative one, and counts that disagree
+        let axis4 = Quantization::per_axis(vec![0.1, 0.2], vec![0, 0], 4);
+        assert!(is_invalid(parse_quant(0, Some(&axis4), 4)));
+        let negative = Quantization::per_axis(vec![0.1, 0.2], vec![0, 0], -1);
+        assert!(is_invalid(parse_quant(0, Some(&negative), 4)));
+        let uneven = Quantization::per_axis(vec![0.1, 0.2], vec![0], 0);
+        assert!(is_invalid(parse_quant(0, Some(&uneven), 4)));
+    }
+
+    #[test]
+    fn activation_parameters_are_validated() {
+        let int8 = TensorType::Int8;
+        assert_eq!(
+            activation_params("T", "input", int8, &per_tensor(0.25, -128)).unwrap(),
+            (0.25, -128)
+        );
+        assert_eq!(
+            activation_params("T", "input", TensorType::UInt8, &per_tensor(0.25, 255)).unwrap(),
+            (0.25, 255)
+        );
+        for bad_scale in [0.0, -0.5, f32::NAN, f32::INFINITY] {
+            assert!(
+                is_invalid(activation_params(
+                    "T",
+                    "input",
+                    int8,
+                    &per_tensor(bad_scale, 0)
+                )),
+                "{bad_scale}"
+            );
+        }
+        // zero points outside the storage type
+        assert!(is_invalid(activation_params(
+            "T",
+            "x",
+            int8,
+            &per_tensor(1.0, 128)
+        )));
+        assert!(is_invalid(activation_params(
+            "T",
+            "x",
+            TensorType::UInt8,
+            &per_tensor(1.0, -1)
+        )));
+        assert!(is_invalid(activation_params("T", "x", int8, &Quant::None)));
+        let per_axis = Quant::PerAxis {
+            scales: vec![1.0, 1.0],
+            zero_points: vec![0, 0],
+            axis: 0,
+        };
+        assert!(is_unsupported(activation_params("T", "x", int8, &per_axis)));
+    }
+
+    #[test]
+    fn weight_parameters_expand_or_match_the_channels() {
+        let w = weight_params("T", &per_tensor(0.5, 0), 0, 3).unwrap();
+        assert_eq!(w, weights(&[0.5; 3], &[0; 3], false));
+        let axis3 = Quant::PerAxis {
+            scales: vec![0.1, 0.2],
+            zero_points: vec![0, 0],
+            axis: 3,
+        };
+        let w = weight_params("T", &axis3, 3, 2).unwrap();
+        assert_eq!(w, weights(&[0.1, 0.2], &[0, 0], true));
+        // wrong axis, wrong count, no table, a bad scale among good ones
+        assert!(is_invalid(weight_params("T", &axis3, 0, 2)));
+        assert!(is_invalid(weight_params("T", &axis3, 3, 3)));
+        assert!(is_invalid(weight_params("T", &Quant::None, 0, 1)));
+        let bad = Quant::PerAxis {
+            scales: vec![0.1, 0.0],
+            zero_points: vec![0, 0],
+            axis: 0,
+        };
+        assert!(is_invalid(weight_params("T", &bad, 0, 2)));
+    }
+
+    #[test]
+    fn conv_multipliers_come_from_the_double_product() {
+        // 0.5 · 0.25 / 0.125 = 1 = 0.5 · 2^1; 0.5 · 0.75 / 0.125 = 3 = 0.75 · 2^2
+        let q = conv_channel_quant(
+            "T",
+            (0.5, 3),
+            &weights(&[0.25, 0.75], &[0, 0], true),
+            (0.125, -7),
+            Activation::None,
+        )
+        .unwrap();
+        assert_eq!(q.multiplier, vec![1 << 30, 3 << 29]);
+        assert_eq!(q.shift, vec![1, 2]);
+        assert_eq!((q.input_offset, q.output_offset), (-3, -7));
+        assert_eq!((q.act_min, q.act_max), (-128, 127));
+        // a small scale: a right shift
+        let q = conv_channel_quant(
+            "T",
+            (0.05, 0),
+            &weights(&[0.02], &[0], false),
+            (0.04, 0),
+            Activation::None,
+        )
+        .unwrap();
+        let expected = quantize_multiplier(0.05f32 as f64 * 0.02f32 as f64 / 0.04f32 as f64);
+        assert_eq!((q.multiplier[0], q.shift[0]), expected);
+        assert!(q.shift[0] < 0);
+    }
+
+    #[test]
+    fn fused_activations_clamp_quantized_outputs() {
+        let w = weights(&[0.01], &[0], false);
+        let range = |act, scale, zero_point| {
+            let q = conv_channel_quant("T", (0.1, 0), &w, (scale, zero_point), act).unwrap();
+            (q.act_min, q.act_max)
+        };
+        assert_eq!(range(Activation::None, 0.1, -10), (-128, 127));
+        // 0 maps to the zero point; 6 maps to −10 + 60
+        assert_eq!(range(Activation::Relu, 0.1, -10), (-10, 127));
+        assert_eq!(range(Activation::Relu6, 0.1, -10), (-10, 50));
+        // ±1 at scale 0.01 are ±100 around zero point 0
+        assert_eq!(range(Activation::ReluN1To1, 0.01, 0), (-100, 100));
+        // the bounds stay inside int8: 6 / 0.01 = 600 is clamped to 127
+        assert_eq!(range(Activation::Relu6, 0.01, 0), (0, 127));
+        assert!(is_unsupported(conv_channel_quant(
+            "T",
+            (0.1, 0),
+            &w,
+            (0.1, 0),
+            Activation::Tanh
+        )));
+    }
+
+    #[test]
+    fn conv_quantization_refuses_what_the_kernels_cannot_do() {
+        let none = Activation::None;
+        // weights with a zero point
+        let zp = weights(&[0.1, 0.1], &[0, 1], true);
+        assert!(is_unsupported(conv_channel_quant(
+            "T",
+            (1.0, 0),
+            &zp,
+            (1.0, 0),
+            none
+        )));
+        // an effective scale of 1e30 needs a left shift of 100
+        let huge = weights(&[1e10], &[0], false);
+        assert!(is_unsupported(conv_channel_quant(
+            "T",
+            (1e10, 0),
+            &huge,
+            (1e-10, 0),
+            none
+        )));
+    }
+
+    #[test]
+    fn fc_quantization_by_weight_kind() {
+        let none = Activation::None;
+        // per-tensor: the weight zero point becomes an offset, the scales multiply in float first
+        let (s_in, s_w, s_out) = (0.1f32, 0.3f32, 0.7f32);
+        let q = fc_quant_params(
+            "T",
+            (s_in, 2),
+            &weights(&[s_w], &[5], false),
+            (s_out, -1),
+            none,
+        )
+        .unwrap();
+        assert_eq!(
+            (q.input_offset, q.weights_offset, q.output_offset),
+            (-2, -5, -1)
+        );
+        assert_eq!(
+            (q.multiplier[0], q.shift[0]),
+            quantize_multiplier((s_in * s_w) as f64 / s_out as f64)
+        );
+        assert_eq!(
+            q.effective_scale,
+            vec![s_in as f64 * s_w as f64 / s_out as f64]
+        );
+        // per-channel: symmetric weights, the product in double
+        let q = fc_quant_params(
+            "T",
+            (s_in, 2),
+            &weights(&[s_w, s_w], &[0, 0], true),
+            (s_out, -1),
+            none,
+        )
+        .unwrap();
+        assert_eq!(q.weights_offset, 0);
+        assert_eq!(
+            (q.multiplier[1], q.shift[1]),
+            quantize_multiplier(s_in as f64 * s_w as f64 / s_out as f64)
+        );
+        // a per-tensor zero point outside int8, and a scale too large
+        let outside = weights(&[0.1], &[200], false);
+        assert!(is_invalid(fc_quant_params(
+            "T",
+            (1.0, 0),
+            &outside,
+            (1.0, 0),
+            none
+        )));
+        let huge = weights(&[1e10], &[0], false);
+        assert!(is_unsupported(fc_quant_params(
+            "T",
+            (1e10, 0),
+            &huge,
+            (1e-10, 0),
+            none
+        )));
+    }
+
+    #[test]
+    fn quantize_rescale() {
+        // 0.5 / 0.25 = 2 = 0.5 · 2^2
+        assert_eq!(rescale("T", 0.5, 0.25).unwrap(), (1 << 30, 2));
+        // 0.25 / 0.5 = 0.5 · 2^0
+        assert_eq!(rescale("T", 0.25, 0.5).unwrap(), (1 << 30, 0));
+        assert!(is_unsupported(rescale("T", 1e10, 1e-10)));
+    }
+}
