@@ -10,7 +10,11 @@ use crate::interp::kernels::conv2d::{ConvF32Fast, ConvI8Fast, ConvShape};
 use crate::interp::kernels::depthwise_conv2d::{DepthwiseFast, DepthwiseShape};
 use crate::interp::kernels::optimized_f32::{ConvF32Optimized, conv_path};
 use crate::interp::kernels::window::Window;
-use crate::interp::step::{ConvHybridScratch, Step};
+use crate::interp::step::{
+    Conv2dF32, Conv2dF32Fast, Conv2dF32Optimized, Conv2dHybrid, Conv2dI8, Conv2dI8Fast,
+    ConvHybridScratch, DepthwiseConv2dF32, DepthwiseConv2dF32Fast, DepthwiseConv2dF32Optimized,
+    DepthwiseConv2dHybrid, DepthwiseConv2dI8, DepthwiseConv2dI8Fast, Step,
+};
 use crate::tflite::{Operator, Options, TensorType};
 
 impl Planner<'_> {
@@ -100,32 +104,32 @@ impl Planner<'_> {
                         act,
                     };
                     let patch = vec![0.0; kernel.depth()];
-                    let step = Step::Conv2dF32Optimized {
+                    let step = Step::new(Conv2dF32Optimized {
                         input: xa.buffer,
                         output,
                         kernel: Box::new(kernel),
                         patch,
-                    };
+                    });
                     return self.push(step, foldable, out_i);
                 }
                 match (self.config.fast_kernels() && !self.config.tf_calibrator())
                     .then(|| ConvF32Fast::new(&shape, &filter, bias.as_deref(), act))
                     .flatten()
                 {
-                    Some((kernel, scratch)) => Step::Conv2dF32Fast {
+                    Some((kernel, scratch)) => Step::new(Conv2dF32Fast {
                         input: xa.buffer,
                         output,
                         kernel: Box::new(kernel),
                         scratch,
-                    },
-                    None => Step::Conv2dF32 {
+                    }),
+                    None => Step::new(Conv2dF32 {
                         input: xa.buffer,
                         output,
                         shape,
                         filter,
                         bias,
                         act,
-                    },
+                    }),
                 }
             }
             (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
@@ -141,20 +145,20 @@ impl Planner<'_> {
                     .then(|| ConvI8Fast::new(&shape, &quant, &filter, bias.as_deref()))
                     .flatten()
                 {
-                    Some((kernel, scratch)) => Step::Conv2dI8Fast {
+                    Some((kernel, scratch)) => Step::new(Conv2dI8Fast {
                         input: xa.buffer,
                         output,
                         kernel: Box::new(kernel),
                         scratch,
-                    },
-                    None => Step::Conv2dI8 {
+                    }),
+                    None => Step::new(Conv2dI8 {
                         input: xa.buffer,
                         output,
                         shape,
                         quant,
                         filter,
                         bias,
-                    },
+                    }),
                 }
             }
             (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
@@ -174,7 +178,7 @@ impl Planner<'_> {
                 };
                 let scale = scales[0];
                 let output = self.output(op, out_t, out_shape)?;
-                Step::Conv2dHybrid {
+                Step::new(Conv2dHybrid {
                     input: xa.buffer,
                     output,
                     shape,
@@ -184,7 +188,7 @@ impl Planner<'_> {
                     bias,
                     act,
                     scratch,
-                }
+                })
             }
             other => {
                 return Err(unsupported(
@@ -270,35 +274,35 @@ impl Planner<'_> {
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
                 if self.config.tf_calibrator() {
-                    Step::DepthwiseConv2dF32Optimized {
+                    Step::new(DepthwiseConv2dF32Optimized {
                         input: xa.buffer,
                         output,
                         shape,
                         filter,
                         bias,
                         act,
-                    }
+                    })
                 } else if let Some((kernel, scratch)) = self
                     .config
                     .fast_kernels()
                     .then(|| DepthwiseFast::new_f32(&shape, &filter, bias.as_deref(), act))
                     .flatten()
                 {
-                    Step::DepthwiseConv2dF32Fast {
+                    Step::new(DepthwiseConv2dF32Fast {
                         input: xa.buffer,
                         output,
                         kernel: Box::new(kernel),
                         scratch,
-                    }
+                    })
                 } else {
-                    Step::DepthwiseConv2dF32 {
+                    Step::new(DepthwiseConv2dF32 {
                         input: xa.buffer,
                         output,
                         shape,
                         filter,
                         bias,
                         act,
-                    }
+                    })
                 }
             }
             (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
@@ -314,20 +318,20 @@ impl Planner<'_> {
                     .then(|| DepthwiseFast::new_i8(&shape, &quant, &filter, bias.as_deref()))
                     .flatten()
                 {
-                    Some((kernel, scratch)) => Step::DepthwiseConv2dI8Fast {
+                    Some((kernel, scratch)) => Step::new(DepthwiseConv2dI8Fast {
                         input: xa.buffer,
                         output,
                         kernel: Box::new(kernel),
                         scratch,
-                    },
-                    None => Step::DepthwiseConv2dI8 {
+                    }),
+                    None => Step::new(DepthwiseConv2dI8 {
                         input: xa.buffer,
                         output,
                         shape,
                         quant,
                         filter,
                         bias,
-                    },
+                    }),
                 }
             }
             (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
@@ -360,7 +364,7 @@ impl Planner<'_> {
                     zero_point: vec![0; n],
                 };
                 let output = self.output(op, out_t, out_shape)?;
-                Step::DepthwiseConv2dHybrid {
+                Step::new(DepthwiseConv2dHybrid {
                     input: xa.buffer,
                     output,
                     shape,
@@ -369,7 +373,7 @@ impl Planner<'_> {
                     bias,
                     act,
                     scratch,
-                }
+                })
             }
             other => {
                 return Err(unsupported(

@@ -11,7 +11,10 @@ use crate::interp::kernels::fully_connected::{
     FcF32Fast, FcHybridFast, FcI8Fast, FcShape, HybridScratch, HybridWeights, litert_row_sum,
 };
 use crate::interp::options::FcRequant;
-use crate::interp::step::Step;
+use crate::interp::step::{
+    FullyConnectedF32, FullyConnectedF32Fast, FullyConnectedF32Optimized, FullyConnectedHybrid,
+    FullyConnectedHybridFast, FullyConnectedI8, FullyConnectedI8Fast, Step,
+};
 use crate::tflite::{Operator, Options, TensorType};
 
 impl Planner<'_> {
@@ -97,14 +100,14 @@ impl Planner<'_> {
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
                 if self.config.tf_calibrator() {
-                    let step = Step::FullyConnectedF32Optimized {
+                    let step = Step::new(FullyConnectedF32Optimized {
                         input: xa.buffer,
                         output,
                         shape,
                         weights,
                         bias,
                         act,
-                    };
+                    });
                     return self.push(step, foldable, out_i);
                 }
                 match self
@@ -113,20 +116,20 @@ impl Planner<'_> {
                     .then(|| FcF32Fast::new(shape, &weights, bias.as_deref(), act))
                     .flatten()
                 {
-                    Some((kernel, scratch)) => Step::FullyConnectedF32Fast {
+                    Some((kernel, scratch)) => Step::new(FullyConnectedF32Fast {
                         input: xa.buffer,
                         output,
                         kernel: Box::new(kernel),
                         scratch,
-                    },
-                    None => Step::FullyConnectedF32 {
+                    }),
+                    None => Step::new(FullyConnectedF32 {
                         input: xa.buffer,
                         output,
                         shape,
                         weights,
                         bias,
                         act,
-                    },
+                    }),
                 }
             }
             (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
@@ -143,13 +146,13 @@ impl Planner<'_> {
                     .then(|| FcI8Fast::new(shape, &quant, &weights, bias.as_deref(), fixed_point))
                     .flatten()
                 {
-                    Some((kernel, scratch)) => Step::FullyConnectedI8Fast {
+                    Some((kernel, scratch)) => Step::new(FullyConnectedI8Fast {
                         input: xa.buffer,
                         output,
                         kernel: Box::new(kernel),
                         scratch,
-                    },
-                    None => Step::FullyConnectedI8 {
+                    }),
+                    None => Step::new(FullyConnectedI8 {
                         input: xa.buffer,
                         output,
                         shape,
@@ -157,7 +160,7 @@ impl Planner<'_> {
                         weights,
                         bias,
                         requant: self.config.options.fc_requant,
-                    },
+                    }),
                 }
             }
             (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
@@ -184,15 +187,15 @@ impl Planner<'_> {
                     .then(|| FcHybridFast::new(shape, &hybrid, bias.as_deref(), act))
                     .flatten()
                 {
-                    Some((kernel, scratch)) => Step::FullyConnectedHybridFast {
+                    Some((kernel, scratch)) => Step::new(FullyConnectedHybridFast {
                         input: xa.buffer,
                         output,
                         kernel: Box::new(kernel),
                         scratch,
-                    },
+                    }),
                     None => {
                         let scratch = HybridScratch::new(batches, in_len);
-                        Step::FullyConnectedHybrid {
+                        Step::new(FullyConnectedHybrid {
                             input: xa.buffer,
                             output,
                             shape,
@@ -200,7 +203,7 @@ impl Planner<'_> {
                             bias,
                             act,
                             scratch,
-                        }
+                        })
                     }
                 }
             }

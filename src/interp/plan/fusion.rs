@@ -4,8 +4,12 @@
 //! need not be preserved.
 
 use super::{Planned, checked_len};
+use crate::error::{Error, Result};
 use crate::interp::kernels::window::Window;
-use crate::interp::step::Step;
+use crate::interp::step::{
+    Conv2dF32Fast, Conv2dF32MaxPoolFast, Conv2dI8Fast, Conv2dI8MaxPoolFast, MaxPool2dF32,
+    MaxPool2dF32Fast, MaxPool2dI8, MaxPool2dI8Fast, Step,
+};
 use crate::tflite::Subgraph;
 use crate::tflite::schema::op;
 
@@ -18,7 +22,7 @@ pub(super) fn fuse_conv_max_pool(
     uses: &[usize],
     steps: Vec<Planned>,
     work: &mut u64,
-) -> Vec<Planned> {
+) -> Result<Vec<Planned>> {
     let mut step_of = vec![None; sg.operators.len()];
     for (position, planned) in steps.iter().enumerate() {
         if let Some(s) = step_of.get_mut(planned.operator) {
@@ -33,32 +37,20 @@ pub(super) fn fuse_conv_max_pool(
         else {
             continue;
         };
+        let Some(pool) = &steps[p] else { continue };
+        let Some(pool_parts) = max_pool(&conv.step, &pool.step) else {
+            continue;
+        };
         let (Some(conv), Some(pool)) = (steps[c].take(), steps[p].take()) else {
             continue;
         };
-        let extra_work = extra_pool_work(&pool.step);
-        match fuse(conv.step, pool.step) {
-            Ok(fused) => {
-                *work = work.saturating_sub(extra_work);
-                steps[p] = Some(Planned {
-                    operator: pool.operator,
-                    step: fused,
-                });
-            }
-            Err(pair) => {
-                let (conv_step, pool_step) = *pair;
-                steps[c] = Some(Planned {
-                    operator: conv.operator,
-                    step: conv_step,
-                });
-                steps[p] = Some(Planned {
-                    operator: pool.operator,
-                    step: pool_step,
-                });
-            }
-        }
+        *work = work.saturating_sub(pool_parts.extra_work());
+        steps[p] = Some(Planned {
+            operator: pool.operator,
+            step: fuse(conv.step, pool_parts)?,
+        });
     }
-    steps.into_iter().flatten().collect()
+    Ok(steps.into_iter().flatten().collect())
 }
 
 /// The MAX_POOL_2D operator that is the only reader of operator `conv`'s output and takes it as its
@@ -75,99 +67,115 @@ fn pool_reader(sg: &Subgraph, uses: &[usize], conv: usize) -> Option<usize> {
     (o.code == op::MAX_POOL_2D && o.inputs.first() == Some(&t)).then_some(reader)
 }
 
-/// The work the planner counted for `pool`'s window taps beyond one per output.
-fn extra_pool_work(pool: &Step) -> u64 {
-    let (window, channels) = match pool {
-        Step::MaxPool2dI8Fast {
-            window, channels, ..
-        }
-        | Step::MaxPool2dI8 {
-            window, channels, ..
-        }
-        | Step::MaxPool2dF32Fast {
-            window, channels, ..
-        }
-        | Step::MaxPool2dF32 {
-            window, channels, ..
-        } => (window, *channels),
-        _ => return 0,
-    };
-    let outputs = pool_outputs(window, channels);
-    outputs
-        .saturating_mul((window.filter_h * window.filter_w) as u64)
-        .saturating_sub(outputs)
+/// What a fused step takes from the max pool it replaces.
+struct PoolParts<R> {
+    output: usize,
+    window: Window,
+    channels: usize,
+    act: R,
 }
 
-fn pool_outputs(window: &Window, channels: usize) -> u64 {
-    checked_len(&[window.batches, window.out_h, window.out_w, channels]).unwrap_or(usize::MAX)
-        as u64
+/// The pool's parts for the fused kernel of the convolution's type.
+enum MaxPool {
+    I8(PoolParts<(i32, i32)>),
+    F32(PoolParts<(f32, f32)>),
 }
 
-/// The fused step of a fast convolution and a max pool of the same type; any other pair comes back.
-fn fuse(conv: Step, pool: Step) -> Result<Step, Box<(Step, Step)>> {
-    match (conv, pool) {
-        (
-            Step::Conv2dI8Fast {
-                input,
-                kernel,
-                mut scratch,
-                ..
-            },
-            Step::MaxPool2dI8Fast {
-                output,
-                window,
-                act,
-                ..
-            }
-            | Step::MaxPool2dI8 {
-                output,
-                window,
-                act,
-                ..
-            },
-        ) => {
-            scratch.for_pool(&kernel.conv, &window);
-            Ok(Step::Conv2dI8MaxPoolFast {
-                input,
-                output,
-                kernel,
-                pool: window,
-                pool_act: act,
-                scratch,
-            })
-        }
-        (
-            Step::Conv2dF32Fast {
-                input,
-                kernel,
-                mut scratch,
-                ..
-            },
-            Step::MaxPool2dF32Fast {
-                output,
-                window,
-                act,
-                ..
-            }
-            | Step::MaxPool2dF32 {
-                output,
-                window,
-                act,
-                ..
-            },
-        ) => {
-            scratch.for_pool(&kernel.conv, &window);
-            Ok(Step::Conv2dF32MaxPoolFast {
-                input,
-                output,
-                kernel,
-                pool: window,
-                pool_act: act,
-                scratch,
-            })
-        }
-        pair => Err(Box::new(pair)),
+impl MaxPool {
+    /// The work the planner counted for the pool's window taps beyond one per output.
+    fn extra_work(&self) -> u64 {
+        let (window, channels) = match self {
+            MaxPool::I8(p) => (&p.window, p.channels),
+            MaxPool::F32(p) => (&p.window, p.channels),
+        };
+        let outputs = checked_len(&[window.batches, window.out_h, window.out_w, channels])
+            .unwrap_or(usize::MAX) as u64;
+        outputs
+            .saturating_mul((window.filter_h * window.filter_w) as u64)
+            .saturating_sub(outputs)
     }
+}
+
+impl<R> PoolParts<R> {
+    fn new(output: usize, window: &Window, channels: usize, act: R) -> PoolParts<R> {
+        PoolParts {
+            output,
+            window: window.clone(),
+            channels,
+            act,
+        }
+    }
+}
+
+/// If `conv` is a fast convolution and `pool` a max pool (fast or reference) of the same type, the
+/// parts of the pool its fused kernel needs.
+fn max_pool(conv: &Step, pool: &Step) -> Option<MaxPool> {
+    if conv.kernel::<Conv2dI8Fast>().is_some() {
+        if let Some(p) = pool.kernel::<MaxPool2dI8Fast>() {
+            return Some(MaxPool::I8(PoolParts::new(
+                p.output, &p.window, p.channels, p.act,
+            )));
+        }
+        if let Some(p) = pool.kernel::<MaxPool2dI8>() {
+            return Some(MaxPool::I8(PoolParts::new(
+                p.output, &p.window, p.channels, p.act,
+            )));
+        }
+    }
+    if conv.kernel::<Conv2dF32Fast>().is_some() {
+        if let Some(p) = pool.kernel::<MaxPool2dF32Fast>() {
+            return Some(MaxPool::F32(PoolParts::new(
+                p.output, &p.window, p.channels, p.act,
+            )));
+        }
+        if let Some(p) = pool.kernel::<MaxPool2dF32>() {
+            return Some(MaxPool::F32(PoolParts::new(
+                p.output, &p.window, p.channels, p.act,
+            )));
+        }
+    }
+    None
+}
+
+/// The fused step of convolution `conv` (which [`max_pool`] accepted) and the pool's parts.
+fn fuse(conv: Step, pool: MaxPool) -> Result<Step> {
+    let internal = || Error::InvalidModel("internal: a fused convolution changed type".into());
+    Ok(match pool {
+        MaxPool::I8(pool) => {
+            let Conv2dI8Fast {
+                input,
+                kernel,
+                mut scratch,
+                ..
+            } = conv.into_kernel().ok_or_else(internal)?;
+            scratch.for_pool(&kernel.conv, &pool.window);
+            Step::new(Conv2dI8MaxPoolFast {
+                input,
+                output: pool.output,
+                kernel,
+                pool: pool.window,
+                pool_act: pool.act,
+                scratch,
+            })
+        }
+        MaxPool::F32(pool) => {
+            let Conv2dF32Fast {
+                input,
+                kernel,
+                mut scratch,
+                ..
+            } = conv.into_kernel().ok_or_else(internal)?;
+            scratch.for_pool(&kernel.conv, &pool.window);
+            Step::new(Conv2dF32MaxPoolFast {
+                input,
+                output: pool.output,
+                kernel,
+                pool: pool.window,
+                pool_act: pool.act,
+                scratch,
+            })
+        }
+    })
 }
 
 #[cfg(test)]

@@ -488,7 +488,7 @@ pub(crate) fn plan(model: &Model, config: PlanConfig) -> Result<Plan> {
     }
     if p.config.fusion() {
         let steps = std::mem::take(&mut p.steps);
-        p.steps = fusion::fuse_conv_max_pool(sg, &p.uses, steps, &mut p.work);
+        p.steps = fusion::fuse_conv_max_pool(sg, &p.uses, steps, &mut p.work)?;
     }
 
     let mut output_buffers = Vec::with_capacity(sg.outputs.len());

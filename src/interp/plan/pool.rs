@@ -7,7 +7,10 @@ use super::{Planner, as4, checked_len, invalid, positive, shape_mismatch, unsupp
 use crate::error::Result;
 use crate::interp::kernels::activation::{float_range, quantized_range};
 use crate::interp::kernels::window::Window;
-use crate::interp::step::Step;
+use crate::interp::step::{
+    AveragePool2dF32, AveragePool2dF32Fast, AveragePool2dI8, AveragePool2dI8Fast, MaxPool2dF32,
+    MaxPool2dF32Fast, MaxPool2dI8, MaxPool2dI8Fast, Step,
+};
 use crate::tflite::{Operator, Options, TensorType};
 
 impl Planner<'_> {
@@ -69,34 +72,34 @@ impl Planner<'_> {
                 let act = float_range(op, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
                 match (max, fast) {
-                    (true, true) => Step::MaxPool2dF32Fast {
+                    (true, true) => Step::new(MaxPool2dF32Fast {
                         input: xa.buffer,
                         output,
                         window,
                         channels: c,
                         act,
-                    },
-                    (true, false) => Step::MaxPool2dF32 {
+                    }),
+                    (true, false) => Step::new(MaxPool2dF32 {
                         input: xa.buffer,
                         output,
                         window,
                         channels: c,
                         act,
-                    },
-                    (false, true) => Step::AveragePool2dF32Fast {
+                    }),
+                    (false, true) => Step::new(AveragePool2dF32Fast {
                         input: xa.buffer,
                         output,
                         window,
                         channels: c,
                         act,
-                    },
-                    (false, false) => Step::AveragePool2dF32 {
+                    }),
+                    (false, false) => Step::new(AveragePool2dF32 {
                         input: xa.buffer,
                         output,
                         window,
                         channels: c,
                         act,
-                    },
+                    }),
                 }
             }
             (TensorType::Int8, TensorType::Int8) => {
@@ -106,35 +109,35 @@ impl Planner<'_> {
                 let act = quantized_range(op, opts.fused_activation, s_out, zp_out, (-128, 127))?;
                 let output = self.output(op, out_t, out_shape)?;
                 match (max, fast) {
-                    (true, true) => Step::MaxPool2dI8Fast {
+                    (true, true) => Step::new(MaxPool2dI8Fast {
                         input: xa.buffer,
                         output,
                         window,
                         channels: c,
                         act,
-                    },
-                    (true, false) => Step::MaxPool2dI8 {
+                    }),
+                    (true, false) => Step::new(MaxPool2dI8 {
                         input: xa.buffer,
                         output,
                         window,
                         channels: c,
                         act,
-                    },
-                    (false, true) => Step::AveragePool2dI8Fast {
+                    }),
+                    (false, true) => Step::new(AveragePool2dI8Fast {
                         input: xa.buffer,
                         output,
                         window,
                         channels: c,
                         act,
                         sums: vec![0; c],
-                    },
-                    (false, false) => Step::AveragePool2dI8 {
+                    }),
+                    (false, false) => Step::new(AveragePool2dI8 {
                         input: xa.buffer,
                         output,
                         window,
                         channels: c,
                         act,
-                    },
+                    }),
                 }
             }
             other => return Err(unsupported(op, format!("input/output types {other:?}"))),

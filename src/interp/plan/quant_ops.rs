@@ -4,7 +4,7 @@
 use super::quant::{rescale, type_range};
 use super::{Planner, checked_len, invalid, unsupported};
 use crate::error::Result;
-use crate::interp::step::Step;
+use crate::interp::step::{Dequantize, Quantize, Requantize, Step};
 use crate::tflite::{Operator, TensorType};
 
 impl Planner<'_> {
@@ -28,25 +28,25 @@ impl Planner<'_> {
         let step = match self.dtype(xi) {
             TensorType::Float32 => {
                 let output = self.output(op, out_t, shape)?;
-                Step::Quantize {
+                Step::new(Quantize {
                     input: xa.buffer,
                     output,
                     scale: s_out,
                     zero_point: zp_out,
-                }
+                })
             }
             TensorType::Int8 | TensorType::UInt8 => {
                 let (s_in, zp_in) = self.activation_quant(op, xi, "input")?;
                 let (multiplier, shift) = rescale(op, s_in, s_out)?;
                 let output = self.output(op, out_t, shape)?;
-                Step::Requantize {
+                Step::new(Requantize {
                     input: xa.buffer,
                     output,
                     multiplier,
                     shift,
                     input_zero_point: zp_in,
                     output_zero_point: zp_out,
-                }
+                })
             }
             other => return Err(unsupported(op, format!("input type {other}"))),
         };
@@ -72,12 +72,12 @@ impl Planner<'_> {
         self.add_work(op, checked_len(&shape).unwrap_or(usize::MAX) as u64)?;
         let output = self.output(op, out_t, shape)?;
         self.push(
-            Step::Dequantize {
+            Step::new(Dequantize {
                 input: xa.buffer,
                 output,
                 scale,
                 zero_point,
-            },
+            }),
             xa.constant,
             out_i,
         )

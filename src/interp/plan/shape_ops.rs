@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::interp::kernels::pack::pack_output_shape;
 use crate::interp::kernels::reshape::reshape_output_shape;
 use crate::interp::kernels::strided_slice::{StridedSlicePlan, StridedSliceSpec};
-use crate::interp::step::Step;
+use crate::interp::step::{Pack, Shape, Step, StridedSlice};
 use crate::tflite::{Operator, Options, TensorType};
 
 impl Planner<'_> {
@@ -74,7 +74,7 @@ impl Planner<'_> {
         }
         let output = self.output(op, out_t, vec![shape.len()])?;
         // Shapes are static, so SHAPE is always folded.
-        self.push(Step::Shape { output, shape }, true, out_i)
+        self.push(Step::new(Shape { output, shape }), true, out_i)
     }
 
     pub(super) fn strided_slice(&mut self, op: &str, o: &Operator) -> Result<()> {
@@ -128,11 +128,11 @@ impl Planner<'_> {
         self.add_work(op, plan.output_len() as u64)?;
         let output = self.output(op, out_t, plan.output_shape.clone())?;
         self.push(
-            Step::StridedSlice {
+            Step::new(StridedSlice {
                 input: xa.buffer,
                 output,
                 plan,
-            },
+            }),
             xa.constant,
             out_i,
         )
@@ -195,12 +195,12 @@ impl Planner<'_> {
         self.add_work(op, checked_len(&out_shape).unwrap_or(usize::MAX) as u64)?;
         let output = self.output(op, out_t, out_shape)?;
         self.push(
-            Step::Pack {
+            Step::new(Pack {
                 inputs,
                 output,
                 outer,
                 inner,
-            },
+            }),
             all_constant,
             out_i,
         )

@@ -4,7 +4,7 @@
 use super::{Planner, checked_len, invalid, shape_mismatch, unsupported};
 use crate::error::Result;
 use crate::interp::kernels::softmax::SoftmaxQuant;
-use crate::interp::step::Step;
+use crate::interp::step::{SoftmaxF32, SoftmaxF32Optimized, SoftmaxI8, SoftmaxU8, Step};
 use crate::tflite::{Operator, Options, TensorType};
 
 impl Planner<'_> {
@@ -35,19 +35,19 @@ impl Planner<'_> {
                 }
                 let output = self.output(op, out_t, shape)?;
                 if self.config.tf_calibrator() {
-                    Step::SoftmaxF32Optimized {
+                    Step::new(SoftmaxF32Optimized {
                         input: xa.buffer,
                         output,
                         depth,
                         beta,
-                    }
+                    })
                 } else {
-                    Step::SoftmaxF32 {
+                    Step::new(SoftmaxF32 {
                         input: xa.buffer,
                         output,
                         depth,
                         beta,
-                    }
+                    })
                 }
             }
             (TensorType::Int8, TensorType::Int8) => {
@@ -64,23 +64,23 @@ impl Planner<'_> {
                 }
                 let quant = SoftmaxQuant::new(beta, s_in)?;
                 let output = self.output(op, out_t, shape)?;
-                Step::SoftmaxI8 {
+                Step::new(SoftmaxI8 {
                     input: xa.buffer,
                     output,
                     depth,
                     quant,
-                }
+                })
             }
             (TensorType::UInt8, TensorType::UInt8) => {
                 let (s_in, _) = self.activation_quant(op, xi, "input")?;
                 let quant = SoftmaxQuant::new(beta, s_in)?;
                 let output = self.output(op, out_t, shape)?;
-                Step::SoftmaxU8 {
+                Step::new(SoftmaxU8 {
                     input: xa.buffer,
                     output,
                     depth,
                     quant,
-                }
+                })
             }
             other => return Err(unsupported(op, format!("input/output types {other:?}"))),
         };
