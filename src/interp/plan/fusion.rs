@@ -386,10 +386,11 @@ mod tests {
                 it.set_input_bytes(0, &input).unwrap();
                 it.invoke().unwrap();
             }
-            assert_eq!(
-                fused.output_bytes(0).unwrap(),
-                reference.output_bytes(0).unwrap()
-            );
+            let out = fused.output_bytes(0).unwrap();
+            assert_eq!(out, reference.output_bytes(0).unwrap());
+            // (an output that exercises the kernels: not one repeated value)
+            let values = fused.output_dequantized(0).unwrap();
+            assert!(values.windows(2).any(|w| w[0] != w[1]), "{values:?}");
         }
     }
 }
