@@ -65,6 +65,7 @@ pub fn calibrate(
     let options = InterpreterOptions {
         preserve_all_tensors: true,
         float_arithmetic: FloatArithmetic::TfCalibrator,
+        ..Default::default()
     };
     let mut interp = Interpreter::with_options(model, options)?;
     let mut ranges: Vec<Option<(f32, f32)>> = vec![None; graph.tensors.len()];
