@@ -321,6 +321,7 @@ pub fn activation_histograms(
     let options = InterpreterOptions {
         preserve_all_tensors: true,
         float_arithmetic: FloatArithmetic::TfCalibrator,
+        ..Default::default()
     };
     let mut run = Interpreter::with_options(float, options)?;
     let n = images.len() / image_len;
