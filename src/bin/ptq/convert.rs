@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 use ptq_playground::data::{Mnist, find_data_dir};
 use ptq_playground::quantize::{
-    ConvertOptions, IoType, Mode, calibrate_first, convert_keeping_float, resolve_keep_float,
+    CalibrationMethod, ConvertOptions, IoType, Mode, calibrate_with, convert_keeping_float,
+    resolve_keep_float,
 };
 use ptq_playground::tflite::{read_model, write_model};
 use ptq_playground::{Error, Result};
@@ -22,6 +23,30 @@ pub enum ModeArg {
     FullInteger,
     /// Int8 everywhere including the input and output (+ TFLITE_BUILTINS_INT8); --io picks uint8/int8
     IntegerOnly,
+}
+
+/// `--calibration`: [`CalibrationMethod`] as the CLI spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// The smallest and largest value seen (TensorFlow's calibrator)
+    Minmax,
+    /// Cut 0.0005% of the values off each side (99.999th percentile over a 2048-bin histogram)
+    Percentile,
+    /// The window whose 128-level version loses the least information (KL divergence, TensorRT)
+    Entropy,
+    /// The window with the smallest mean squared quantization error over the histogram
+    Mse,
+}
+
+impl MethodArg {
+    pub fn method(self) -> CalibrationMethod {
+        match self {
+            MethodArg::Minmax => CalibrationMethod::MinMax,
+            MethodArg::Percentile => CalibrationMethod::Percentile,
+            MethodArg::Entropy => CalibrationMethod::Entropy,
+            MethodArg::Mse => CalibrationMethod::Mse,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -59,6 +84,10 @@ pub struct ConvertArgs {
     /// Representative images for calibration: the first N training images (full-integer, integer-only)
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub calibration_samples: usize,
+    /// How activation ranges are chosen from the representative images: minmax (TF's), percentile
+    /// (99.999th, ONNX Runtime's), entropy (TensorRT's KL divergence), mse (least squared error)
+    #[arg(long, value_enum, default_value = "minmax")]
+    pub calibration: MethodArg,
     /// Input/output type of integer-only models
     #[arg(long, value_enum, default_value = "uint8")]
     pub io: IoArg,
@@ -91,12 +120,14 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         }
         let dir = find_data_dir(args.data.as_deref())?;
         let train = Mnist::load_split_train(&dir)?;
+        let n = args.calibration_samples.min(train.len());
         Some(
-            calibrate_first(
+            calibrate_with(
                 &float,
-                &train.images,
+                &train.images[..n * train.image_len()],
                 train.image_len(),
-                args.calibration_samples,
+                args.calibration.method(),
+                |_, _| true,
             )
             .map_err(|e| e.in_file(args.input.display()))?,
         )
@@ -118,8 +149,9 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         out.len(),
         bytes.len(),
         calibration.map_or(String::new(), |c| format!(
-            ", calibrated on {} images",
-            c.samples
+            ", calibrated on {} images ({})",
+            c.samples,
+            c.method.name()
         ))
     );
     Ok(())

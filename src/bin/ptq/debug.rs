@@ -10,12 +10,12 @@ use ptq_playground::debug::{
     weight_histograms,
 };
 use ptq_playground::quantize::{
-    ConvertOptions, calibrate_first, convert_keeping_float, resolve_keep_float,
+    ConvertOptions, calibrate_with, convert_keeping_float, resolve_keep_float,
 };
 use ptq_playground::tflite::Model;
 use ptq_playground::{Error, Result};
 
-use crate::convert::{IoArg, ModeArg, report_ignored};
+use crate::convert::{IoArg, MethodArg, ModeArg, report_ignored};
 use crate::eval::{load_model, progress_bar};
 
 /// The float model and the quantized model made from it (converted here, or given).
@@ -36,6 +36,9 @@ pub struct PairArgs {
     /// Representative images for calibration: the first N training images
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub calibration_samples: usize,
+    /// How activation ranges are chosen (see `ptq convert --help`)
+    #[arg(long, value_enum, default_value = "minmax")]
+    pub calibration: MethodArg,
     /// Keep these operators in float (selective quantization, full-integer only): an operator name
     /// such as CONV_2D, or an operator's output tensor name. Repeatable
     #[arg(long, value_name = "OP|TENSOR")]
@@ -114,11 +117,12 @@ fn load_pair(args: &PairArgs) -> Result<Pair> {
                     mode.name()
                 )));
             }
-            let calibration = calibrate_first(
+            let calibration = calibrate_with(
                 &float,
                 &representative.images,
                 representative.image_len(),
-                n,
+                args.calibration.method(),
+                |_, _| true,
             )
             .map_err(|e| e.in_file(args.input.display()))?;
             let keep = resolve_keep_float(&float, &args.deny)
@@ -134,9 +138,10 @@ fn load_pair(args: &PairArgs) -> Result<Pair> {
             (
                 model,
                 format!(
-                    "{} (calibrated on {} training images)",
+                    "{} (calibrated on {} training images, {})",
                     mode.name(),
-                    calibration.samples
+                    calibration.samples,
+                    calibration.method.name()
                 ),
             )
         }
