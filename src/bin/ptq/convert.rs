@@ -94,6 +94,10 @@ pub struct ConvertArgs {
     /// Quantize dense (FULLY_CONNECTED) weights per tensor instead of per output channel
     #[arg(long)]
     pub per_tensor_dense: bool,
+    /// Quantize every layer's weights per tensor instead of per output channel (TF's
+    /// _experimental_disable_per_channel; full-integer and integer-only)
+    #[arg(long)]
+    pub per_tensor: bool,
     /// Keep these operators in float (selective quantization, full-integer only; TF's denylisted_ops
     /// and denylisted_nodes): an operator name such as CONV_2D, or an operator's output tensor name.
     /// Repeatable
@@ -111,6 +115,7 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
     let options = ConvertOptions {
         mode,
         per_channel_dense: !args.per_tensor_dense,
+        per_channel: !args.per_tensor,
     };
     let calibration = if mode.needs_calibration() {
         if args.calibration_samples == 0 {
