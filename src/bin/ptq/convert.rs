@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use ptq_playground::data::{Mnist, find_data_dir};
+use ptq_playground::data::{CalibrationSet, Mnist, find_data_dir};
 use ptq_playground::quantize::{
     CalibrationMethod, ConvertOptions, IoType, Mode, calibrate_with, convert_keeping_float,
     resolve_keep_float,
@@ -23,6 +23,11 @@ pub enum ModeArg {
     FullInteger,
     /// Int8 everywhere including the input and output (+ TFLITE_BUILTINS_INT8); --io picks uint8/int8
     IntegerOnly,
+}
+
+/// `--calibration-set`, read by [`CalibrationSet`]'s own parser.
+pub fn parse_set(s: &str) -> Result<CalibrationSet> {
+    s.parse()
 }
 
 /// `--calibration`: [`CalibrationMethod`] as the CLI spells it.
@@ -84,6 +89,10 @@ pub struct ConvertArgs {
     /// Representative images for calibration: the first N training images (full-integer, integer-only)
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub calibration_samples: usize,
+    /// Which images calibrate: first (the first N training images, as the tutorial), random (N at
+    /// random, seed 0), digit:D (the first N images of digit D), blank (black images), noise (random pixels)
+    #[arg(long, default_value = "first", value_parser = parse_set, value_name = "SET")]
+    pub calibration_set: CalibrationSet,
     /// How activation ranges are chosen from the representative images: minmax (TF's), percentile
     /// (99.999th, ONNX Runtime's), entropy (TensorRT's KL divergence), mse (least squared error)
     #[arg(long, value_enum, default_value = "minmax")]
@@ -125,12 +134,20 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         }
         let dir = find_data_dir(args.data.as_deref())?;
         let train = Mnist::load_split_train(&dir)?;
-        let n = args.calibration_samples.min(train.len());
+        let set = args
+            .calibration_set
+            .select(&train, args.calibration_samples);
+        if set.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "--calibration-set {} selects no images",
+                args.calibration_set.name()
+            )));
+        }
         Some(
             calibrate_with(
                 &float,
-                &train.images[..n * train.image_len()],
-                train.image_len(),
+                &set.images,
+                set.image_len(),
                 args.calibration.method(),
                 |_, _| true,
             )
@@ -154,8 +171,9 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         out.len(),
         bytes.len(),
         calibration.map_or(String::new(), |c| format!(
-            ", calibrated on {} images ({})",
+            ", calibrated on {} images ({}, {})",
             c.samples,
+            args.calibration_set.name(),
             c.method.name()
         ))
     );

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use ptq_playground::data::{Dataset, Mnist, find_data_dir};
+use ptq_playground::data::{CalibrationSet, Dataset, Mnist, find_data_dir};
 use ptq_playground::debug::{
     ErrorMode, LayerErrorReport, TensorHistogram, activation_histograms, layer_errors,
     weight_histograms,
@@ -15,7 +15,7 @@ use ptq_playground::quantize::{
 use ptq_playground::tflite::Model;
 use ptq_playground::{Error, Result};
 
-use crate::convert::{IoArg, MethodArg, ModeArg, report_ignored};
+use crate::convert::{IoArg, MethodArg, ModeArg, parse_set, report_ignored};
 use crate::eval::{load_model, progress_bar};
 
 /// The float model and the quantized model made from it (converted here, or given).
@@ -36,6 +36,9 @@ pub struct PairArgs {
     /// Representative images for calibration: the first N training images
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub calibration_samples: usize,
+    /// Which images calibrate (see `ptq convert --help`)
+    #[arg(long, default_value = "first", value_parser = parse_set, value_name = "SET")]
+    pub calibration_set: CalibrationSet,
     /// How activation ranges are chosen (see `ptq convert --help`)
     #[arg(long, value_enum, default_value = "minmax")]
     pub calibration: MethodArg,
@@ -138,9 +141,10 @@ fn load_pair(args: &PairArgs) -> Result<Pair> {
             (
                 model,
                 format!(
-                    "{} (calibrated on {} training images, {})",
+                    "{} (calibrated on {} training images, {}, {})",
                     mode.name(),
                     calibration.samples,
+                    args.calibration_set.name(),
                     calibration.method.name()
                 ),
             )
