@@ -614,7 +614,7 @@ fn finish(model: &mut Model) {
 
 /// Keep only referenced buffers with data (buffer 0, the empty sentinel, stays first; tensors without
 /// data all point at it).
-fn compact_buffers(model: &mut Model) {
+pub(crate) fn compact_buffers(model: &mut Model) {
     let mut map: HashMap<u32, u32> = HashMap::new();
     let mut buffers = vec![Vec::new()];
     let mut remap = |b: &mut u32, buffers: &mut Vec<Vec<u8>>, old: &[Vec<u8>]| {

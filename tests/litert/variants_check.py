@@ -1,6 +1,6 @@
-"""Check our full-integer variants with the official runtime: selective quantization (`--deny`), per-tensor
-weights (`--per-tensor`) and the calibration methods (`--calibration`). LiteRT's reference kernels load
-each file, run the 10,000 MNIST test images, and agree with our interpreter's outputs (`ptq predict`),
+"""Check our full-integer variants with the official runtime: selective quantization (`--deny`),
+per-tensor weights (`--per-tensor`), the calibration methods (`--calibration`) and static shapes
+(`--static-shapes`). LiteRT's reference kernels load each file, run the 10,000 MNIST test images, and agree with our interpreter's outputs (`ptq predict`),
 bit for bit on every image; accuracy and size are printed next to the plain full-integer file's.
 
 Usage: python selective_check.py PTQ_BINARY MNIST_DIR WORK_DIR FLOAT_MODEL
@@ -34,12 +34,14 @@ CASES = [
     (tutorial, ["--calibration", "percentile"]),
     (tutorial, ["--calibration", "entropy"]),
     (tutorial, ["--calibration", "mse"]),
+    (tutorial, ["--static-shapes"]),
     (softmax, []),
     (softmax, ["--deny", "SOFTMAX"]),
     (softmax, ["--per-tensor"]),
     (depthwise, []),
     (depthwise, ["--deny", "DEPTHWISE_CONV_2D"]),
     (depthwise, ["--per-tensor"]),
+    (depthwise, ["--static-shapes"]),
 ]
 failures = []
 for float_path, extra in CASES:

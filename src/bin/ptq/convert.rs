@@ -6,7 +6,7 @@ use clap::ValueEnum;
 use ptq_playground::data::{CalibrationSet, Mnist, find_data_dir};
 use ptq_playground::quantize::{
     CalibrationMethod, ConvertOptions, IoType, Mode, calibrate_with, convert_keeping_float,
-    resolve_keep_float,
+    fold_static_shapes, resolve_keep_float,
 };
 use ptq_playground::tflite::{read_model, write_model};
 use ptq_playground::{Error, Result};
@@ -107,6 +107,10 @@ pub struct ConvertArgs {
     /// _experimental_disable_per_channel; full-integer and integer-only)
     #[arg(long)]
     pub per_tensor: bool,
+    /// Fold the run-time shape computation (SHAPE → STRIDED_SLICE → PACK → RESHAPE) into constant
+    /// shapes at batch 1, as integer-only accelerators want
+    #[arg(long)]
+    pub static_shapes: bool,
     /// Keep these operators in float (selective quantization, full-integer only; TF's denylisted_ops
     /// and denylisted_nodes): an operator name such as CONV_2D, or an operator's output tensor name.
     /// Repeatable
@@ -159,8 +163,11 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
     let keep =
         resolve_keep_float(&float, &args.deny).map_err(|e| e.in_file(args.input.display()))?;
     report_ignored(&keep.ignored);
-    let model = convert_keeping_float(&float, &options, calibration.as_ref(), &keep.ops)
+    let mut model = convert_keeping_float(&float, &options, calibration.as_ref(), &keep.ops)
         .map_err(|e| e.in_file(args.input.display()))?;
+    if args.static_shapes {
+        fold_static_shapes(&mut model).map_err(|e| e.in_file(args.input.display()))?;
+    }
     let out = write_model(&model)?;
     std::fs::write(&args.out, &out).map_err(|e| Error::io(args.out.display(), e))?;
     let ratio = bytes.len() as f64 / out.len() as f64;
