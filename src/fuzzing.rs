@@ -3,9 +3,11 @@
 //! user's file takes; they return whether the input was accepted, and must never panic.
 
 use crate::data::{Dataset, parse_idx};
+use crate::debug::explain;
 use crate::eval;
-use crate::interp::Interpreter;
-use crate::tflite::read_model;
+use crate::interp::{Interpreter, InterpreterOptions};
+use crate::quantize::fold_static_shapes;
+use crate::tflite::{deploy_check, read_model};
 
 /// Models that plan to more work than this are read and planned but not run: a legal model may ask
 /// for up to [`MAX_WORK`](crate::interp::limits::MAX_WORK) (seconds of reference kernels, longer
@@ -14,7 +16,9 @@ use crate::tflite::read_model;
 pub const FUZZ_WORK_BUDGET: u64 = 1 << 24;
 
 /// Read a `.tflite`, plan it, and run it once on an all-zero input and once on an MNIST-like image
-/// (when the input has 784 elements). `true` when everything succeeded.
+/// (when the input has 784 elements); then what the page's views do with an uploaded file: the
+/// deployment check, static shapes, and the first and last element of every operator explained.
+/// `true` when everything succeeded.
 pub fn tflite_bytes(data: &[u8]) -> bool {
     let Ok(model) = read_model(data) else {
         return false;
@@ -31,6 +35,30 @@ pub fn tflite_bytes(data: &[u8]) -> bool {
     let image: Vec<u8> = (0..784).map(|i| ((i * 37) % 256) as u8).collect();
     let _ = eval::predict(&mut interp, &image);
     let _ = interp.output_dequantized(0);
+    let _ = deploy_check(&model);
+    let mut folded = model.clone();
+    if fold_static_shapes(&mut folded).is_ok() {
+        let _ = Interpreter::new(&folded).map(|mut i| i.invoke());
+    }
+    let options = InterpreterOptions {
+        preserve_all_tensors: true,
+        ..Default::default()
+    };
+    if let Ok(mut kept) = Interpreter::with_options(&model, options)
+        && kept.invoke().is_ok()
+    {
+        let ops = model.subgraphs.first().map_or(0, |g| g.operators.len());
+        for op_index in 0..ops {
+            let len = model.subgraphs[0].operators[op_index]
+                .outputs
+                .first()
+                .and_then(|&t| kept.tensor_info(usize::try_from(t).ok()?))
+                .map_or(0, |t| t.num_elements());
+            for flat in [0, len.saturating_sub(1)] {
+                let _ = explain(&model, &kept, op_index, flat);
+            }
+        }
+    }
     true
 }
 

@@ -1,5 +1,5 @@
-//! Hostile `.tflite` input through the whole path a user's file takes (read → plan → invoke, via the
-//! fuzz entry point): truncation at every 97th byte, bit flips and word swaps of TF's five reference
+//! Hostile `.tflite` input through the whole path a user's file takes (read → plan → invoke, then the
+//! deployment check, static shapes and explanations, via the fuzz entry point): truncation at every 97th byte, bit flips and word swaps of TF's five reference
 //! files, and absurd quantization parameters written into an otherwise valid model. Every result must
 //! be Ok or a typed error; a panic fails the test.
 

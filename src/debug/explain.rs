@@ -100,6 +100,13 @@ fn values(interp: &Interpreter, index: usize) -> Result<Vec<i32>> {
     })
 }
 
+/// Element `i` of an input read by a window, or an error if the tensor is shorter than its shape says.
+fn at(values: &[i32], i: usize) -> Result<i32> {
+    values.get(i).copied().ok_or_else(|| {
+        Error::InvalidModel(format!("a window reads element {i} of {}", values.len()))
+    })
+}
+
 fn per_tensor(t: &Tensor, what: &str) -> Result<(f32, i32)> {
     t.per_tensor_quantization()
         .map(|(s, z)| (s, z as i32))
@@ -186,6 +193,15 @@ pub fn explain(
         (-128, 127)
     };
     let activation = |act: Activation| quantized_range(&name, act, s_out, zp_out, (qmin, qmax));
+    let four_d = matches!(
+        o.code,
+        op::CONV_2D | op::DEPTHWISE_CONV_2D | op::MAX_POOL_2D | op::AVERAGE_POOL_2D
+    );
+    if four_d && (in_shape.len() != 4 || out_shape.len() != 4) {
+        return Err(Error::InvalidModel(format!(
+            "{name}: input {in_shape:?} and output {out_shape:?} are not both 4-D"
+        )));
+    }
     let mut steps = Vec::new();
     let (grid, weights, result) = match (o.code, &o.options) {
         (op::CONV_2D | op::DEPTHWISE_CONV_2D, _) => {
@@ -221,7 +237,7 @@ pub fn explain(
             )
         }
         (op::FULLY_CONNECTED, Options::FullyConnected(fc)) => {
-            let (w_i, w_t) = tensor(model, o.inputs[1])?;
+            let (w_i, w_t) = tensor(model, *o.inputs.get(1).unwrap_or(&-1))?;
             let w = model.tensor_data(w_t).ok_or_else(|| {
                 Error::InvalidModel(format!("{name}: weights {w_i} are not constant"))
             })?;
@@ -509,6 +525,11 @@ fn conv_window(
         .tensor_data(w_t)
         .ok_or_else(|| Error::InvalidModel(format!("{name}: weights {w_i} are not constant")))?;
     let w_shape = dims(w_t);
+    if w_shape.len() != 4 {
+        return Err(Error::InvalidModel(format!(
+            "{name}: weights of shape {w_shape:?} are not 4-D"
+        )));
+    }
     let (kh, kw) = (w_shape[1], w_shape[2]);
     let (b, y, x, oc) = (coords[0], coords[1], coords[2], coords[3]);
     let (h, wd, ch) = (in_shape[1], in_shape[2], in_shape[3]);
@@ -555,13 +576,16 @@ fn conv_window(
             let ix = (x * sw + fx * dw) as i64 - left;
             let inside = (0..h as i64).contains(&iy) && (0..wd as i64).contains(&ix);
             for &ic in &channels {
-                let weight = match depthwise {
-                    None => w[((oc * kh + fy) * kw + fx) * ch + ic] as i8 as i32,
-                    Some(_) => w[(fy * kw + fx) * w_shape[3] + oc] as i8 as i32,
+                let index = match depthwise {
+                    None => ((oc * kh + fy) * kw + fx) * ch + ic,
+                    Some(_) => (fy * kw + fx) * w_shape[3] + oc,
                 };
+                let weight = *w.get(index).ok_or_else(|| {
+                    Error::InvalidModel(format!("{name}: weights shorter than their shape"))
+                })? as i8 as i32;
                 filter.push(Some(weight));
                 if inside {
-                    let v = input[((b * h + iy as usize) * wd + ix as usize) * ch + ic];
+                    let v = at(input, ((b * h + iy as usize) * wd + ix as usize) * ch + ic)?;
                     window.push(Some(v));
                     products += (v - zp_in) as i64 * weight as i64;
                 } else {
