@@ -1,7 +1,8 @@
 //! Hostile `.tflite` input through the whole path a user's file takes (read → plan → invoke, then the
-//! deployment check, static shapes and explanations, via the fuzz entry point): truncation at every 97th byte, bit flips and word swaps of TF's five reference
-//! files, and absurd quantization parameters written into an otherwise valid model. Every result must
-//! be Ok or a typed error; a panic fails the test.
+//! deployment check, static shapes and explanations, via the fuzz entry point): truncation at every
+//! 97th byte, bit flips and word swaps of TF's five reference files, and absurd quantization
+//! parameters written into an otherwise valid model. Every result must be Ok or a typed error; a panic
+//! fails the test.
 
 mod common;
 
