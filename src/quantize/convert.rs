@@ -40,6 +40,8 @@ pub enum Mode {
     DynamicRange,
     FullInteger,
     IntegerOnly(IoType),
+    /// Weights stored as float16 (TF's `target_spec.supported_types = [tf.float16]`).
+    Float16,
 }
 
 impl Mode {
@@ -51,6 +53,9 @@ impl Mode {
         Mode::IntegerOnly(IoType::UInt8),
         Mode::IntegerOnly(IoType::Int8),
     ];
+
+    /// Post-training options beyond the tutorial's five.
+    pub const EXTRA: [Mode; 1] = [Mode::Float16];
 
     /// Whether the mode needs a representative dataset.
     pub fn needs_calibration(self) -> bool {
@@ -66,6 +71,7 @@ impl Mode {
             Mode::FullInteger => "full-integer",
             Mode::IntegerOnly(IoType::UInt8) => "integer-only-uint8",
             Mode::IntegerOnly(IoType::Int8) => "integer-only-int8",
+            Mode::Float16 => "float16",
         }
     }
 
@@ -77,6 +83,7 @@ impl Mode {
             Mode::FullInteger => "mnist_fullint_floatio.tflite",
             Mode::IntegerOnly(IoType::UInt8) => "mnist_intonly_uint8.tflite",
             Mode::IntegerOnly(IoType::Int8) => "mnist_intonly_int8.tflite",
+            Mode::Float16 => "mnist_float16.tflite",
         }
     }
 }
@@ -88,9 +95,14 @@ impl FromStr for Mode {
     fn from_str(name: &str) -> Result<Mode> {
         Mode::ALL
             .into_iter()
+            .chain(Mode::EXTRA)
             .find(|m| m.name() == name)
             .ok_or_else(|| {
-                let names: Vec<&str> = Mode::ALL.iter().map(|m| m.name()).collect();
+                let names: Vec<&str> = Mode::ALL
+                    .iter()
+                    .chain(&Mode::EXTRA)
+                    .map(|m| m.name())
+                    .collect();
                 Error::InvalidArgument(format!("unknown mode {name:?} ({})", names.join(", ")))
             })
     }
@@ -185,6 +197,7 @@ pub fn convert_keeping_float(
     match options.mode {
         Mode::Float => {}
         Mode::DynamicRange => dynamic_range(&mut out, options)?,
+        Mode::Float16 => crate::quantize::float16::float16(&mut out)?,
         Mode::FullInteger | Mode::IntegerOnly(_) => {
             let calibration = calibration.ok_or_else(|| {
                 Error::InvalidArgument(format!(
@@ -659,8 +672,14 @@ pub fn detect_mode(model: &Model) -> Mode {
             .iter()
             .any(|t| t.dtype == TensorType::Int8 && model.tensor_data(t).is_some() == constant)
     };
+    let half = graph
+        .tensors
+        .iter()
+        .any(|t| t.dtype == TensorType::Float16 && model.tensor_data(t).is_some());
     if int8(false) {
         Mode::FullInteger
+    } else if half {
+        Mode::Float16
     } else if int8(true) {
         Mode::DynamicRange
     } else {
@@ -676,6 +695,7 @@ impl Mode {
             Mode::DynamicRange => "Dynamic range quantized",
             Mode::FullInteger => "Full integer quantized",
             Mode::IntegerOnly(_) => "Quantized",
+            Mode::Float16 => "Float16",
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod calibrate;
 pub mod convert;
 pub mod export;
+pub mod float16;
 pub mod params;
 pub mod selective;
 pub mod static_shapes;

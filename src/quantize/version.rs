@@ -20,6 +20,7 @@ pub fn min_runtime_for(code: i32, version: i32) -> Option<&'static str> {
         (op::AVERAGE_POOL_2D, 2) | (op::CONV_2D, 2 | 3) | (op::DEPTHWISE_CONV_2D, 3) => "1.14.0",
         (op::FULLY_CONNECTED, 3 | 4) | (op::MAX_POOL_2D, 2) | (op::SOFTMAX, 2) => "1.14.0",
         (op::QUANTIZE, 1) | (op::DEQUANTIZE, 2) => "1.14.0",
+        (op::DEQUANTIZE, 3) => "1.15.0",
         (op::FULLY_CONNECTED, 5) => "2.0.0",
         (op::FULLY_CONNECTED, 9) | (op::DEPTHWISE_CONV_2D, 6) => "2.3.0",
         (op::CONV_2D, 5) => "2.4.0",

@@ -1,6 +1,6 @@
 """Check our full-integer variants with the official runtime: selective quantization (`--deny`),
 per-tensor weights (`--per-tensor`), the calibration methods (`--calibration`) and static shapes
-(`--static-shapes`). LiteRT's reference kernels load each file, run the 10,000 MNIST test images, and agree with our interpreter's outputs (`ptq predict`),
+(`--static-shapes`); and the float16 mode. LiteRT's reference kernels load each file, run the 10,000 MNIST test images, and agree with our interpreter's outputs (`ptq predict`),
 bit for bit on every image; accuracy and size are printed next to the plain full-integer file's.
 
 Usage: python selective_check.py PTQ_BINARY MNIST_DIR WORK_DIR FLOAT_MODEL
@@ -35,6 +35,7 @@ CASES = [
     (tutorial, ["--calibration", "entropy"]),
     (tutorial, ["--calibration", "mse"]),
     (tutorial, ["--static-shapes"]),
+    (tutorial, ["--mode", "float16"]),
     (softmax, []),
     (softmax, ["--deny", "SOFTMAX"]),
     (softmax, ["--per-tensor"]),
@@ -49,7 +50,8 @@ for float_path, extra in CASES:
     label = " ".join(extra) or "plain"
     name = f"{stem}_{'_'.join(a.strip('-').lower() for a in extra) or 'plain'}.tflite"
     path = os.path.join(work, name)
-    cmd = [ptq, "convert", "--in", float_path, "--mode", "full-integer", "--out", path, "--data", mnist] + extra
+    mode = [] if "--mode" in extra else ["--mode", "full-integer"]
+    cmd = [ptq, "convert", "--in", float_path, "--out", path, "--data", mnist] + mode + extra
     subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
     subprocess.run([ptq, "predict", "--model", path, "--data", mnist, "--raw", path + ".ours.raw"],
                    check=True, stderr=subprocess.DEVNULL)
@@ -64,7 +66,7 @@ for float_path, extra in CASES:
     ours = np.fromfile(path + ".ours.raw", dtype="<f4").reshape(ref.shape)
     same = int((ours.view(np.uint32) == ref.view(np.uint32)).all(axis=1).sum())
     acc = (ref.argmax(1) == labels).mean() * 100
-    print(f"{stem} full-integer {label}: {os.path.getsize(path)} bytes; LiteRT BUILTIN_REF accuracy "
+    print(f"{stem} {'' if '--mode' in extra else 'full-integer '}{label}: {os.path.getsize(path)} bytes; LiteRT BUILTIN_REF accuracy "
           f"{acc:.2f}%; ours identical on {same}/{len(ref)} images")
     if same != len(ref):
         failures.append(f"{name}: outputs differ on {len(ref) - same} images")

@@ -23,6 +23,8 @@ pub enum ModeArg {
     FullInteger,
     /// Int8 everywhere including the input and output (+ TFLITE_BUILTINS_INT8); --io picks uint8/int8
     IntegerOnly,
+    /// Weights stored as float16, float32 arithmetic (DEFAULT + supported_types=[tf.float16])
+    Float16,
 }
 
 /// `--calibration-set`, read by [`CalibrationSet`]'s own parser.
@@ -71,6 +73,7 @@ impl ModeArg {
                 IoArg::Uint8 => IoType::UInt8,
                 IoArg::Int8 => IoType::Int8,
             }),
+            ModeArg::Float16 => Mode::Float16,
         }
     }
 }
@@ -218,6 +221,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(reached, Mode::ALL);
+        let every: Vec<Mode> = Mode::ALL.into_iter().chain(Mode::EXTRA).collect();
+        assert_eq!(reached, every);
     }
 }

@@ -303,6 +303,24 @@ impl<'m> Planner<'m> {
         Ok(buffer)
     }
 
+    /// Declare tensor `i` as a constant computed while planning (a decoded float16 weight), holding `data`.
+    fn constant_output(
+        &mut self,
+        op: &str,
+        i: usize,
+        shape: Vec<usize>,
+        data: Buffer,
+    ) -> Result<()> {
+        let dtype = self.dtype(i);
+        let buffer = self.add_buffer(op, dtype, data.len(), Some(data))?;
+        self.avail[i] = Some(Avail {
+            buffer,
+            constant: true,
+        });
+        self.infos[i].shape = shape;
+        Ok(())
+    }
+
     /// Declare `t` as sharing the buffer of an input (RESHAPE).
     fn alias_output(&mut self, op: &str, t: i32, input: Avail, shape: Vec<usize>) -> Result<()> {
         let i = self.check_output(op, t)?;
