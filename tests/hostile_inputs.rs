@@ -1,8 +1,8 @@
 //! Hostile `.tflite` input through the whole path a user's file takes (read → plan → invoke, then the
 //! deployment check, static shapes and explanations, via the fuzz entry point): truncation at every
-//! 97th byte, bit flips and word swaps of TF's five reference files, and absurd quantization
-//! parameters written into an otherwise valid model. Every result must be Ok or a typed error; a panic
-//! fails the test.
+//! 97th byte, bit flips and word swaps of TF's five reference files and its float16 file, and absurd
+//! quantization parameters written into an otherwise valid model. Every result must be Ok or a typed
+//! error; a panic fails the test.
 
 mod common;
 
@@ -18,8 +18,12 @@ fn truncations_bit_flips_and_word_swaps() {
     let mut rng = Rng::new(97);
     let (mut accepted, mut rejected) = (0, 0);
     let mut count = |ok: bool| if ok { accepted += 1 } else { rejected += 1 };
-    for name in REFERENCE {
-        let bytes = reference(name);
+    let float16 = common::fixtures().join("float16/mnist_float16.tflite");
+    let files = REFERENCE
+        .iter()
+        .map(|name| reference(name))
+        .chain(std::iter::once(std::fs::read(float16).unwrap()));
+    for bytes in files {
         for cut in (0..bytes.len()).step_by(97) {
             count(tflite_bytes(&bytes[..cut]));
         }
