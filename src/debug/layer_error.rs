@@ -277,6 +277,129 @@ struct Layer {
     sums: Sums,
 }
 
+/// The comparison of `quant` with `float` (the model it was converted from), one image at a time:
+/// what [`layer_errors`] runs, for callers that step it themselves (the page's worker, which must
+/// stay responsive between images).
+pub struct LayerErrors<'m> {
+    float: &'m Model,
+    quant: &'m Model,
+    mode: ErrorMode,
+    float_run: Interpreter,
+    quant_run: Interpreter,
+    layers: Vec<Layer>,
+    /// Each layer's float operator alone (layer-wise mode), built on the first image.
+    twins: Vec<Twin>,
+    images: usize,
+}
+
+impl<'m> LayerErrors<'m> {
+    /// Pair the models and plan both (with every tensor kept).
+    pub fn new(float: &'m Model, quant: &'m Model, mode: ErrorMode) -> Result<LayerErrors<'m>> {
+        let pairing = pair_models(float, quant)?;
+        let options = InterpreterOptions {
+            preserve_all_tensors: true,
+            ..Default::default()
+        };
+        let layers = quantized_tensors(&quant.subgraphs[0], &pairing)
+            .into_iter()
+            .map(|t| Layer {
+                t,
+                sums: Sums::default(),
+            })
+            .collect();
+        Ok(LayerErrors {
+            float,
+            quant,
+            mode,
+            float_run: Interpreter::with_options(float, options)?,
+            quant_run: Interpreter::with_options(quant, options)?,
+            layers,
+            twins: Vec::new(),
+            images: 0,
+        })
+    }
+
+    /// Images added so far.
+    pub fn images(&self) -> usize {
+        self.images
+    }
+
+    /// Run both models on one image (u8 pixels, encoded for each as `eval` does) and add every
+    /// layer's differences.
+    pub fn add_image(&mut self, image: &[u8]) -> Result<()> {
+        let (qg, fg) = (&self.quant.subgraphs[0], &self.float.subgraphs[0]);
+        set_image(&mut self.float_run, image)?;
+        self.float_run.invoke()?;
+        set_image(&mut self.quant_run, image)?;
+        self.quant_run.invoke()?;
+        if self.mode == ErrorMode::LayerWise && self.twins.is_empty() {
+            for layer in &self.layers {
+                self.twins.push(Twin::new(
+                    self.float,
+                    &self.float_run,
+                    qg,
+                    &qg.operators[layer.t.op_index],
+                    &fg.operators[layer.t.float_op],
+                )?);
+            }
+        }
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            let t = &layer.t;
+            let dequantized = dequantize(&self.quant_run, t.tensor, t.scale, t.zero_point)?;
+            let reference = match self.mode {
+                ErrorMode::LayerWise => self.twins[i].run(&self.quant_run)?,
+                ErrorMode::Accumulated => self.float_run.tensor::<f32>(t.float_tensor)?.to_vec(),
+            };
+            if reference.len() != dequantized.len() {
+                return Err(Error::InvalidArgument(format!(
+                    "tensor {} has {} values in the quantized model but {} in the float model",
+                    t.tensor,
+                    dequantized.len(),
+                    reference.len()
+                )));
+            }
+            layer.sums.add(&dequantized, &reference);
+        }
+        self.images += 1;
+        Ok(())
+    }
+
+    /// The report over the images added so far (TF's per-image metrics averaged over them).
+    pub fn report(&self) -> LayerErrorReport {
+        let qg = &self.quant.subgraphs[0];
+        let images = self.images.max(1) as f64;
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| {
+                let (s, l) = (&l.sums, &l.t);
+                let mse = s.mean_squared_error / images;
+                LayerError {
+                    op_index: l.op_index,
+                    op_name: op_name(qg.operators[l.op_index].code),
+                    tensor_index: l.tensor,
+                    tensor_name: qg.tensors[l.tensor].name.clone(),
+                    scale: l.scale,
+                    zero_point: l.zero_point,
+                    num_elements: s.num_elements / images,
+                    stddev: s.stddev / images,
+                    mean_error: s.mean_error / images,
+                    max_abs_error: s.max_abs_error / images,
+                    mean_squared_error: mse,
+                    range: (l.qmax - l.qmin) as f64 * l.scale as f64,
+                    rmse_over_scale: mse.sqrt() / l.scale as f64,
+                    sqnr_db: (s.noise > 0.0).then(|| 10.0 * (s.signal / s.noise).log10()),
+                }
+            })
+            .collect();
+        LayerErrorReport {
+            mode: self.mode,
+            images: self.images,
+            layers,
+        }
+    }
+}
+
 /// Compare `quant` with `float` (the model it was converted from) on `images` (u8 pixels, `image_len`
 /// per image, encoded for each model as `eval` does). `progress(done, total)` is called after each image;
 /// returning `false` cancels.
@@ -294,95 +417,13 @@ pub fn layer_errors(
             images.len()
         )));
     }
-    let pairing = pair_models(float, quant)?;
-    let qg = quant
-        .subgraphs
-        .first()
-        .ok_or_else(|| Error::InvalidModel("the quantized model has no subgraph".into()))?;
-    let fg = &float.subgraphs[0];
-    let options = InterpreterOptions {
-        preserve_all_tensors: true,
-        ..Default::default()
-    };
-    let mut float_run = Interpreter::with_options(float, options)?;
-    let mut quant_run = Interpreter::with_options(quant, options)?;
-    let mut layers: Vec<Layer> = quantized_tensors(qg, &pairing)
-        .into_iter()
-        .map(|t| Layer {
-            t,
-            sums: Sums::default(),
-        })
-        .collect();
-    let mut twins: Vec<Twin> = Vec::new();
+    let mut errors = LayerErrors::new(float, quant, mode)?;
     let total = images.len() / image_len;
     for (n, image) in images.chunks_exact(image_len).enumerate() {
-        set_image(&mut float_run, image)?;
-        float_run.invoke()?;
-        set_image(&mut quant_run, image)?;
-        quant_run.invoke()?;
-        if mode == ErrorMode::LayerWise && twins.is_empty() {
-            for layer in &layers {
-                twins.push(Twin::new(
-                    float,
-                    &float_run,
-                    qg,
-                    &qg.operators[layer.t.op_index],
-                    &fg.operators[layer.t.float_op],
-                )?);
-            }
-        }
-        for (i, layer) in layers.iter_mut().enumerate() {
-            let dequantized = dequantize(
-                &quant_run,
-                layer.t.tensor,
-                layer.t.scale,
-                layer.t.zero_point,
-            )?;
-            let reference = match mode {
-                ErrorMode::LayerWise => twins[i].run(&quant_run)?,
-                ErrorMode::Accumulated => float_run.tensor::<f32>(layer.t.float_tensor)?.to_vec(),
-            };
-            if reference.len() != dequantized.len() {
-                return Err(Error::InvalidArgument(format!(
-                    "tensor {} has {} values in the quantized model but {} in the float model",
-                    layer.t.tensor,
-                    dequantized.len(),
-                    reference.len()
-                )));
-            }
-            layer.sums.add(&dequantized, &reference);
-        }
+        errors.add_image(image)?;
         if !progress(n + 1, total) {
             return Err(Error::Cancelled);
         }
     }
-    let images = total as f64;
-    let layers = layers
-        .into_iter()
-        .map(|l| {
-            let (s, l) = (&l.sums, &l.t);
-            let mse = s.mean_squared_error / images;
-            LayerError {
-                op_index: l.op_index,
-                op_name: op_name(qg.operators[l.op_index].code),
-                tensor_index: l.tensor,
-                tensor_name: qg.tensors[l.tensor].name.clone(),
-                scale: l.scale,
-                zero_point: l.zero_point,
-                num_elements: s.num_elements / images,
-                stddev: s.stddev / images,
-                mean_error: s.mean_error / images,
-                max_abs_error: s.max_abs_error / images,
-                mean_squared_error: mse,
-                range: (l.qmax - l.qmin) as f64 * l.scale as f64,
-                rmse_over_scale: mse.sqrt() / l.scale as f64,
-                sqnr_db: (s.noise > 0.0).then(|| 10.0 * (s.signal / s.noise).log10()),
-            }
-        })
-        .collect();
-    Ok(LayerErrorReport {
-        mode,
-        images: total,
-        layers,
-    })
+    Ok(errors.report())
 }

@@ -11,5 +11,5 @@ pub mod pairing;
 
 pub use explain::{Explanation, Grid, Step, explain};
 pub use histogram::{TensorHistogram, activation_histograms, weight_histograms};
-pub use layer_error::{ErrorMode, LayerError, LayerErrorReport, layer_errors};
+pub use layer_error::{ErrorMode, LayerError, LayerErrorReport, LayerErrors, layer_errors};
 pub use pairing::{OpPair, Pairing, QuantizedTensor, pair_models, quantized_tensors};
