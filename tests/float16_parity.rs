@@ -6,9 +6,7 @@
 
 mod common;
 
-use common::{fixtures, test_images};
-use ptq_playground::eval::set_image;
-use ptq_playground::interp::Interpreter;
+use common::{fixtures, float_outputs, test_images};
 use ptq_playground::quantize::{ConvertOptions, Mode, convert, detect_mode};
 use ptq_playground::tflite::{Model, TensorType, read_model, write_model};
 
@@ -20,17 +18,6 @@ fn halves(model: &Model) -> Vec<(Vec<i32>, Vec<u8>)> {
         .map(|t| (t.shape.clone(), model.tensor_data(t).unwrap().to_vec()))
         .collect();
     out.sort();
-    out
-}
-
-fn outputs(model: &Model, images: &[u8]) -> Vec<f32> {
-    let mut interp = Interpreter::new(model).unwrap();
-    let mut out = Vec::new();
-    for image in images.chunks_exact(784) {
-        set_image(&mut interp, image).unwrap();
-        interp.invoke().unwrap();
-        out.extend_from_slice(interp.output_f32(0).unwrap());
-    }
     out
 }
 
@@ -55,7 +42,7 @@ fn float16_matches_tf() {
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
     let images = &test_images()[..100 * 784];
-    let on_tf = outputs(&tf, images);
+    let on_tf = float_outputs(&tf, images);
     assert!(
         on_tf
             .iter()
@@ -63,7 +50,7 @@ fn float16_matches_tf() {
             .all(|(x, y)| x.to_bits() == y.to_bits()),
         "TF's float16 file, bit for bit"
     );
-    let on_ours = outputs(&ours, images);
+    let on_ours = float_outputs(&ours, images);
     let worst = on_ours
         .iter()
         .zip(&litert)

