@@ -706,9 +706,10 @@ mod tests {
 
     #[test]
     fn modes_parse_from_their_names_and_have_distinct_files() {
-        for (i, mode) in Mode::ALL.into_iter().enumerate() {
+        let every: Vec<Mode> = Mode::ALL.into_iter().chain(Mode::EXTRA).collect();
+        for (i, mode) in every.iter().copied().enumerate() {
             assert_eq!(mode.name().parse::<Mode>().ok(), Some(mode));
-            for other in &Mode::ALL[i + 1..] {
+            for other in &every[i + 1..] {
                 assert_ne!(mode.name(), other.name());
                 assert_ne!(mode.file_name(), other.file_name());
             }
@@ -725,7 +726,7 @@ mod tests {
         assert!(
             err.ends_with(
                 "unknown mode \"integer-only\" (float, dynamic-range, full-integer, \
-                 integer-only-uint8, integer-only-int8)"
+                 integer-only-uint8, integer-only-int8, float16)"
             ),
             "{err}"
         );
