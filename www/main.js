@@ -11,6 +11,7 @@
 
 import './draw.js';
 import './net.js';
+import './output-numbers.js';
 import './plot.js';
 import './view.js';
 import { setLanguage, language, tables } from './i18n.js';
