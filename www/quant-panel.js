@@ -34,6 +34,7 @@ export async function load() {
   session.testSet = { images, labels };
   session.siteInfo = siteInfo;
   pg.set_representative_images(representative);
+  session.representative = representative;
   session.info.float = pg.load_model('float', model);
   session.pg = pg;
 }

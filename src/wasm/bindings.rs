@@ -9,6 +9,8 @@ use crate::tflite::{inspect_bytes, read_model};
 use crate::wasm::session::Session;
 #[cfg(feature = "training")]
 use crate::wasm::session::TrainSettings;
+#[cfg(feature = "training")]
+use crate::wasm::session::parse_modes;
 
 fn js_error(e: Error) -> JsError {
     JsError::new(&e.to_string())
@@ -183,6 +185,108 @@ impl Playground {
     /// input through the exported API).
     pub fn check_model(bytes: &[u8]) -> Result<(), JsError> {
         read_model(bytes).map(|_| ()).map_err(js_error)
+    }
+}
+
+/// The views inside a quantization (graph, per-layer error, one output by hand, keeping layers in
+/// float). The worker's build only (the `training` feature marks it): the page's thread never runs
+/// them, and leaving them out keeps the page's module within its download budget.
+#[cfg(feature = "training")]
+#[wasm_bindgen]
+impl Playground {
+    /// Empty a slot. Returns whether it held a model.
+    pub fn remove_model(&mut self, slot: &str) -> bool {
+        self.session.remove_model(slot)
+    }
+
+    /// The graph of a slot's model; with `float`, paired with the float model it was converted from.
+    pub fn graph(&self, slot: &str, float: Option<String>) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .graph(slot, float.as_deref())
+                .map_err(js_error)?,
+        )
+    }
+
+    /// Start the per-layer error of `quant` against `float` on the first `images` test images, in each
+    /// of `modes` (comma-separated: `layer-wise`, `accumulated`).
+    pub fn debug_begin(
+        &mut self,
+        float: &str,
+        quant: &str,
+        images: usize,
+        modes: &str,
+    ) -> Result<JsValue, JsError> {
+        let modes = parse_modes(modes).map_err(js_error)?;
+        to_js(
+            &self
+                .session
+                .debug_begin(float, quant, images, &modes)
+                .map_err(js_error)?,
+        )
+    }
+
+    pub fn debug_step(&mut self, count: usize) -> Result<JsValue, JsError> {
+        to_js(&self.session.debug_step(count).map_err(js_error)?)
+    }
+
+    /// The per-layer reports (one per mode) once every image is done.
+    pub fn debug_report(&self) -> Result<JsValue, JsError> {
+        to_js(&self.session.debug_report().map_err(js_error)?)
+    }
+
+    pub fn debug_cancel(&mut self) -> bool {
+        self.session.debug_cancel()
+    }
+
+    /// Element `flat` of operator `op`'s output in `quant`, worked out by hand on test image `image`,
+    /// with the float model's value when `float` names its slot.
+    pub fn explain(
+        &mut self,
+        quant: &str,
+        float: Option<String>,
+        op: usize,
+        flat: usize,
+        image: usize,
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .explain(quant, float.as_deref(), op, flat, image)
+                .map_err(js_error)?,
+        )
+    }
+
+    /// Operator `op`'s whole output in `slot` on test image `image`.
+    pub fn layer_output(
+        &mut self,
+        slot: &str,
+        op: usize,
+        image: usize,
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .layer_output(slot, op, image)
+                .map_err(js_error)?,
+        )
+    }
+
+    /// Convert `float` to full integer keeping the operators `keep` names in float (operator names or
+    /// output tensor names) into the "selective" slot, and keeping none into "all-int8".
+    pub fn convert_keeping_float(
+        &mut self,
+        float: &str,
+        keep: Vec<String>,
+        samples: usize,
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .convert_keeping_float(float, &keep, samples)
+                .map_err(js_error)?,
+        )
     }
 }
 
