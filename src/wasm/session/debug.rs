@@ -147,9 +147,9 @@ struct Sums {
 
 impl Sums {
     /// Add one image's report for this layer. The image's signal comes back from its SQNR and noise;
-    /// an image without any error has no SQNR, and its signal counts as 0 (exact unless a layer is
-    /// error-free on some images only).
-    fn add(&mut self, l: &LayerError) {
+    /// an image without any error has no SQNR, and its signal is `exact_signal`: Σ dequantized², which
+    /// equals Σ float² when there is no error.
+    fn add(&mut self, l: &LayerError, exact_signal: Option<f64>) {
         self.num_elements += l.num_elements;
         self.stddev += l.stddev;
         self.mean_error += l.mean_error;
@@ -157,8 +157,10 @@ impl Sums {
         self.mean_squared_error += l.mean_squared_error;
         let noise = l.mean_squared_error * l.num_elements;
         self.noise += noise;
-        if let Some(db) = l.sqnr_db {
-            self.signal += noise * 10f64.powf(db / 10.0);
+        match (l.sqnr_db, exact_signal) {
+            (Some(db), _) => self.signal += noise * 10f64.powf(db / 10.0),
+            (None, Some(signal)) => self.signal += signal,
+            (None, None) => {}
         }
     }
 }
@@ -174,6 +176,48 @@ pub(super) struct DebugRun {
     done: usize,
     /// Per mode: the layers as the first step reported them, and their sums.
     layers: Vec<Vec<(LayerError, Sums)>>,
+    /// The quantized model with every tensor kept, for the signal of error-free images.
+    quant_run: Interpreter,
+}
+
+/// Σ v² over the dequantized values of tensor `index` (int8, uint8 or int16), each dequantized as the
+/// per-layer error does: `scale × (q − zero point)` in double, rounded to float.
+fn dequantized_energy(
+    interp: &Interpreter,
+    index: usize,
+    scale: f32,
+    zero_point: i32,
+) -> Result<f64> {
+    let energy = |q: i32| {
+        let v = (scale as f64 * (q - zero_point) as f64) as f32 as f64;
+        v * v
+    };
+    let info = interp
+        .tensor_info(index)
+        .ok_or_else(|| Error::InvalidArgument(format!("tensor {index} does not exist")))?;
+    Ok(match info.dtype {
+        TensorType::Int8 => interp
+            .tensor::<i8>(index)?
+            .iter()
+            .map(|&q| energy(q as i32))
+            .sum(),
+        TensorType::UInt8 => interp
+            .tensor::<u8>(index)?
+            .iter()
+            .map(|&q| energy(q as i32))
+            .sum(),
+        TensorType::Int16 => interp
+            .tensor_bytes(index)?
+            .chunks_exact(2)
+            .map(|b| energy(i16::from_le_bytes([b[0], b[1]]) as i32))
+            .sum(),
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "tensor {index} ({}) is {other}, not quantized",
+                info.name
+            )));
+        }
+    })
 }
 
 /// A model run on one test image with every tensor kept, for the by-hand views.
@@ -360,7 +404,15 @@ impl Session {
                  dynamic-range model)"
             )));
         }
+        let quant_run = Interpreter::with_options(
+            &quant_model,
+            InterpreterOptions {
+                preserve_all_tensors: true,
+                ..Default::default()
+            },
+        )?;
         self.debug = Some(DebugRun {
+            quant_run,
             float: float_model,
             quant: quant_model,
             images,
@@ -418,8 +470,23 @@ impl Session {
                     "the compared layers changed between images".into(),
                 ));
             }
+            // an error-free layer reports no SQNR: its signal is the quantized values' own
+            let error_free = report.layers.iter().any(|l| l.sqnr_db.is_none());
+            if error_free {
+                set_image(&mut run.quant_run, test.image(i))?;
+                run.quant_run.invoke()?;
+            }
             for ((_, sums), l) in layers.iter_mut().zip(&report.layers) {
-                sums.add(l);
+                let exact = match l.sqnr_db {
+                    None => Some(dequantized_energy(
+                        &run.quant_run,
+                        l.tensor_index,
+                        l.scale,
+                        l.zero_point,
+                    )?),
+                    Some(_) => None,
+                };
+                sums.add(l, exact);
             }
             run.done = i + 1;
         }

@@ -263,3 +263,49 @@ fn keeping_layers_in_float_converts_beside_the_all_int8_file() {
     assert!(!s.remove_model(SELECTIVE));
     assert!(s.graph(SELECTIVE, None).is_err());
 }
+
+#[test]
+fn layers_without_error_on_some_images_keep_those_images_signal() {
+    // black and white images pass the input through quantization without error; gray ones do not
+    let (mut s, _) = quantized(8);
+    let n = 12;
+    let images: Vec<u8> = (0..n * IMAGE_LEN)
+        .map(|i| match (i / IMAGE_LEN) % 3 {
+            0 if (i % 28) % 5 == 0 => 255,
+            0 => 0,
+            _ => ((i * 7919) % 256) as u8,
+        })
+        .collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    let write = crate::data::idx::write_idx_u8;
+    s.set_test_set(
+        &write(&[n, 28, 28], &images).unwrap(),
+        &write(&[n], &labels).unwrap(),
+    )
+    .unwrap();
+    let float = s.slots[FLOAT].model.clone();
+    let quant = s.slots[QUANT].model.clone();
+    for mode in [ErrorMode::LayerWise, ErrorMode::Accumulated] {
+        s.debug_begin(FLOAT, QUANT, n, &[mode]).unwrap();
+        while s.debug_step(5).unwrap().done < n {}
+        let stepped = s.debug_report().unwrap().remove(0);
+        let one = layer_errors(&float, &quant, &images, IMAGE_LEN, mode, |_, _| true).unwrap();
+        let mut mixed = 0;
+        for (a, b) in stepped.layers.iter().zip(&one.layers) {
+            match (a.sqnr_db, b.sqnr_db) {
+                (Some(x), Some(y)) => {
+                    assert!(
+                        (x - y).abs() <= 1e-9 * y.abs(),
+                        "{} {mode:?}: {x} {y}",
+                        a.op_name
+                    );
+                    mixed += usize::from(a.op_name == "RESHAPE");
+                }
+                (x, y) => assert_eq!(x, y, "{} {mode:?}", a.op_name),
+            }
+        }
+        if mode == ErrorMode::Accumulated {
+            assert!(mixed > 0, "no layer was error-free on some images only");
+        }
+    }
+}
