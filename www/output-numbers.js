@@ -31,6 +31,9 @@ function ties(codes) {
 
 const list = (ds) => ds.map((d) => num(d)).join(t('numbers.and'));
 
+/** A zero point to subtract in a formula: in parentheses when negative, so "q − (−128)" reads right. */
+export const zpText = (zp) => (zp < 0 ? `(${num(zp)})` : num(zp));
+
 /**
  * Fill `box` with the numbers of prediction `pred`; `float` is the float model's prediction on the same
  * input (or null when there is no float twin to show).
@@ -50,7 +53,7 @@ export function renderNumbers(box, pred, float) {
   const fixed = (x) => num(x, { minimumFractionDigits: 4, maximumFractionDigits: 4 });
   const shared = quantized ? ties(pred.raw) : new Map();
   const parts = [];
-  const math = el('code', { dir: 'ltr', text: `${t('numbers.real')} = ${scaleText(o.scale)} × (q − ${num(o.zero_point)})` });
+  const math = el('code', { dir: 'ltr', text: `${t('numbers.real')} = ${scaleText(o.scale)} × (q − ${zpText(o.zero_point)})` });
   parts.push(el('p', { class: 'formula', 'data-testid': 'formula' }, quantized
     ? tNodes('numbers.formula', { math })
     : t('numbers.float-output', { dtype: o.dtype })));

@@ -102,6 +102,7 @@ export function renderModels() {
   $('size-ratio').textContent = float && quant
     ? t('download.ratio', { ratio: num(float.bytes / quant.bytes, { maximumFractionDigits: 2 }) }) : '';
   $('size-why').textContent = float && quant ? sizeSentence(quant) : '';
+  document.dispatchEvent(new Event('ptq:models'));
 }
 
 /** Show the models, the last predictions and the last conversion time again in the current language. */

@@ -199,6 +199,7 @@ async function insideLoad({ id, float, quant, convert, representative }) {
     quant: has.has('quant') ? p.graph('quant', has.has('float') ? 'float' : undefined) : null,
     float: has.has('float') ? p.graph('float') : null,
     info: has.has('quant') ? p.model_info('quant') : null,
+    floatInfo: has.has('float') ? p.model_info('float') : null,
   });
 }
 
@@ -224,19 +225,21 @@ async function insideErrors({ id, images, modes }) {
 }
 
 /** {op, flat, image, output}: one element worked out by hand (with the float value when the pair has a
- * float model); with `output`, also the layer's whole output on that image. */
+ * float model; flat null: the layer's largest element); with `output`, also the layer's whole output on
+ * that image. */
 async function insideExplain({ id, op, flat, image, output }) {
   const p = insidePlayground();
   const float = p.slots().includes('float') ? 'float' : undefined;
-  const layer = output ? p.layer_output('quant', op, image) : null;
+  const layer = output || flat === null ? p.layer_output('quant', op, image) : null;
+  const at = flat ?? layer.values.reduce((best, v, i, all) => (v > all[best] ? i : best), 0);
   let explanation = null;
   let unexplained = null;
   try {
-    explanation = p.explain('quant', float, op, flat, image);
+    explanation = p.explain('quant', float, op, at, image);
   } catch (err) {
     unexplained = err.message;
   }
-  post({ type: 'result', job: 'inside-explain', id, explanation, unexplained, layer });
+  post({ type: 'result', job: 'inside-explain', id, flat: at, explanation, unexplained, layer: output ? layer : null });
 }
 
 /** {keep, samples}: convert keeping the named layers in float and keeping none, then evaluate the float
@@ -256,6 +259,7 @@ async function insideKeep({ id, keep, samples }) {
       return;
     }
   }
-  post({ type: 'result', job: 'inside-keep', id, conversion, report: p.eval_report(), bytes },
+  const graph = p.graph('selective', 'float');
+  post({ type: 'result', job: 'inside-keep', id, conversion, graph, report: p.eval_report(), bytes },
     [bytes.selective.buffer, bytes.all.buffer]);
 }
