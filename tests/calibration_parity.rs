@@ -84,6 +84,7 @@ fn float_tensors_match_tf_elementwise() {
             let options = InterpreterOptions {
                 preserve_all_tensors: true,
                 float_arithmetic: arithmetic,
+                ..Default::default()
             };
             let mut it = Interpreter::with_options(&model, options).unwrap();
             for n in 0..10 {

@@ -1,5 +1,5 @@
 //! `debug::explain` works every output element out by hand; here every element of every convolution,
-//! depthwise convolution, fully-connected and pooling layer of TF's integer models (the tutorial's and
+//! depthwise convolution, fully-connected, pooling and softmax layer of TF's integer models (the tutorial's and
 //! the op fixtures': SAME and VALID padding, strides, dilation, depth multipliers, per-tensor weights)
 //! is held to the interpreter's output on a test image, and the explanation's steps are checked to
 //! add up.
@@ -34,14 +34,18 @@ fn every_element_equals_the_interpreter() {
         "mlp_softmax",
         "tutorial_pt",
         "conv_bn",
+        "cnn_softmax",
     ] {
         files.push(root.join(format!("ops/{stem}_intonly_int8.tflite")));
     }
+    files.push(root.join("ops/cnn_softmax_intonly_uint8.tflite"));
+    files.push(root.join("ops/mlp_softmax_fullint_floatio.tflite"));
     files.push(root.join("interp/variant_conv_pt.tflite"));
     files.push(root.join("interp/variant_fc_sym.tflite"));
     let images = test_images();
     let mut elements = 0usize;
     let mut layers = 0usize;
+    let mut softmax_layers = 0usize;
     for path in &files {
         let model = read_model(&std::fs::read(path).unwrap()).unwrap();
         let options = InterpreterOptions {
@@ -60,13 +64,16 @@ fn every_element_equals_the_interpreter() {
                         | op::FULLY_CONNECTED
                         | op::MAX_POOL_2D
                         | op::AVERAGE_POOL_2D
+                        | op::SOFTMAX
                 ) {
                     continue;
                 }
                 let out = o.outputs[0] as usize;
-                let expected: Vec<i32> = match interp.tensor::<i8>(out) {
-                    Ok(v) => v.iter().map(|&v| v as i32).collect(),
-                    Err(_) => continue, // a float layer (hybrid or float model)
+                let expected: Vec<i32> = match (interp.tensor::<i8>(out), interp.tensor::<u8>(out))
+                {
+                    (Ok(v), _) => v.iter().map(|&v| v as i32).collect(),
+                    (_, Ok(v)) => v.iter().map(|&v| v as i32).collect(),
+                    _ => continue, // a float layer (hybrid or float model)
                 };
                 for (flat, &want) in expected.iter().enumerate() {
                     let e = explain(&model, &interp, i, flat).unwrap_or_else(|err| {
@@ -82,6 +89,7 @@ fn every_element_equals_the_interpreter() {
                     elements += 1;
                 }
                 layers += 1;
+                softmax_layers += usize::from(o.code == op::SOFTMAX);
             }
         }
     }
@@ -89,7 +97,8 @@ fn every_element_equals_the_interpreter() {
         "{elements} elements of {layers} layer runs explained, each equal to the interpreter's"
     );
     assert!(
-        layers >= 60 && elements > 100_000,
+        layers >= 100 && elements > 200_000,
         "{layers} layers, {elements} elements"
     );
+    assert!(softmax_layers >= 8, "{softmax_layers} softmax layer runs");
 }

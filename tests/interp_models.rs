@@ -602,6 +602,7 @@ fn hostile_models_never_panic() {
                     let options = InterpreterOptions {
                         preserve_all_tensors: true,
                         float_arithmetic: FloatArithmetic::TfCalibrator,
+                        ..Default::default()
                     };
                     if let Ok(mut it) = Interpreter::with_options(&m, options) {
                         let _ = it.invoke();

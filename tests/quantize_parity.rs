@@ -146,6 +146,7 @@ fn op_fixture_models_match_tfs_integer_models() {
                 &ConvertOptions {
                     mode,
                     per_channel_dense,
+                    per_channel: true,
                 },
                 Some(&cal),
             )

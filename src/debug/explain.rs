@@ -1,7 +1,8 @@
 //! One output element of an integer layer, computed by hand: the int8 inputs and weights of its window,
 //! the int32 accumulator, the bias, the real multiplier `s_in·s_w/s_out` and its fixed-point form (M0,
 //! shift), the rounding, the zero point and the clamp, each a named step, the way TFLite's reference
-//! kernels compute it (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, MAX_POOL_2D, AVERAGE_POOL_2D).
+//! kernels compute it (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, MAX_POOL_2D, AVERAGE_POOL_2D, and SOFTMAX's
+//! fixed-point exponentials).
 //! Written from the model and the interpreter's tensors, independently of the kernels; the tests hold
 //! every element of every such layer to the interpreter's output.
 
@@ -9,7 +10,12 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::interp::Interpreter;
-use crate::interp::fixed_point::{multiply_by_quantized_multiplier, quantize_multiplier};
+use crate::interp::fixed_point::{
+    calculate_input_radius, exp_on_negative_values, get_reciprocal,
+    multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_greater_than_one,
+    quantize_multiplier, rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
+    saturating_rounding_multiply_by_pot,
+};
 use crate::interp::kernels::activation::quantized_range;
 use crate::tflite::schema::{op, op_name};
 use crate::tflite::{Activation, Model, Operator, Options, Padding, Tensor, TensorType};
@@ -340,10 +346,26 @@ pub fn explain(
             };
             (grid, None, result)
         }
+        (op::SOFTMAX, Options::Softmax { beta }) => {
+            let depth = in_shape.last().copied().unwrap_or(1).max(1);
+            let row = input
+                .get(flat / depth * depth..(flat / depth + 1) * depth)
+                .ok_or_else(|| {
+                    Error::InvalidModel(format!("{name}: input shorter than its rows"))
+                })?;
+            let result = softmax_steps(&mut steps, row, flat % depth, *beta, s_in, (qmin, qmax))?;
+            let grid = Grid {
+                shape: vec![depth],
+                values: row.iter().map(|&v| Some(v)).collect(),
+                scale: vec![s_in],
+                zero_point: zp_in,
+            };
+            (grid, None, result)
+        }
         _ => {
             return Err(Error::InvalidArgument(format!(
                 "{name} (operator {op_index}): only CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, \
-                 MAX_POOL_2D and AVERAGE_POOL_2D outputs are explained"
+                 MAX_POOL_2D, AVERAGE_POOL_2D and SOFTMAX outputs are explained"
             )));
         }
     };
@@ -372,6 +394,87 @@ fn finish(steps: &mut Vec<Step>, scaled: i32, zero_point: i32, lo: i32, hi: i32)
     steps.push(step("clamp_min", lo as i64));
     steps.push(step("clamp_max", hi as i64));
     shifted.clamp(lo, hi)
+}
+
+/// Integer bits of the rescaled differences (Q5.26) and of the sum of exponentials (Q12.19) in TFLite's
+/// quantized softmax.
+const DIFF_BITS: i32 = 5;
+const SUM_BITS: i32 = 12;
+
+/// Element `i` of a quantized softmax row, as the reference kernel computes it: differences from the
+/// row's maximum rescaled to Q5.26 by `β·s_in·2^26` in fixed point, exp of each in Q0.31 (differences
+/// below `diff_min` count as 0), their sum in Q12.19, its reciprocal, and the element's exp times the
+/// reciprocal shifted down to 8 bits, plus the type's minimum (the output's zero point).
+fn softmax_steps(
+    steps: &mut Vec<Step>,
+    row: &[i32],
+    i: usize,
+    beta: f32,
+    s_in: f32,
+    (qmin, qmax): (i32, i32),
+) -> Result<i32> {
+    let real = (beta as f64 * s_in as f64 * (1i64 << (31 - DIFF_BITS)) as f64).min(i32::MAX as f64);
+    if real.is_nan() || real <= 1.0 {
+        return Err(Error::InvalidArgument(format!(
+            "SOFTMAX: beta {beta} × input scale {s_in} is too small for the fixed-point kernel"
+        )));
+    }
+    let (m0, shift) = quantize_multiplier(real);
+    let diff_min = -calculate_input_radius(DIFF_BITS, shift);
+    let max = row.iter().copied().fold(qmin, i32::max);
+    let rescaled = |x: i32| {
+        (x - max >= diff_min)
+            .then(|| multiply_by_quantized_multiplier_greater_than_one(x - max, m0, shift))
+    };
+    let mut sum = 0i32;
+    for &x in row {
+        if let Some(d) = rescaled(x) {
+            let e = exp_on_negative_values(d, DIFF_BITS as u32);
+            sum = sum.wrapping_add(saturating_rounding_multiply_by_pot(e, -SUM_BITS));
+        }
+    }
+    let (reciprocal, bits_over_unit) = get_reciprocal(sum, SUM_BITS);
+    let exponent = bits_over_unit + 31 - 8;
+    if !(0..=31).contains(&exponent) {
+        return Err(Error::InvalidArgument(format!(
+            "SOFTMAX: a row of {} values whose exponentials sum beyond the kernel's range",
+            row.len()
+        )));
+    }
+    let x = row.get(i).copied().unwrap_or(qmin);
+    steps.push(step("row_max", max as i64));
+    steps.push(step("input_diff", (x - max) as i64));
+    steps.push(step("diff_min", diff_min as i64));
+    steps.push(Step {
+        id: "real_multiplier",
+        value: 0,
+        real: Some(real),
+    });
+    steps.push(step("m0", m0 as i64));
+    steps.push(step("shift", shift as i64));
+    steps.push(step("sum_of_exps_q12_19", sum as i64));
+    steps.push(step("reciprocal_q0_31", reciprocal as i64));
+    steps.push(step("exponent", exponent as i64));
+    let result = match rescaled(x) {
+        Some(d) => {
+            let e = exp_on_negative_values(d, DIFF_BITS as u32);
+            steps.push(step("rescaled_diff_q5_26", d as i64));
+            steps.push(step("exp_q0_31", e as i64));
+            let scaled = rounding_divide_by_pot(
+                saturating_rounding_doubling_high_mul(reciprocal, e),
+                exponent,
+            );
+            steps.push(step("rescaled", scaled as i64));
+            let shifted = scaled.wrapping_add(qmin);
+            steps.push(step("output_zero_point", qmin as i64));
+            steps.push(step("before_clamp", shifted as i64));
+            shifted.clamp(qmin, qmax)
+        }
+        None => qmin,
+    };
+    steps.push(step("clamp_min", qmin as i64));
+    steps.push(step("clamp_max", qmax as i64));
+    Ok(result)
 }
 
 fn bias_value(model: &Model, o: &Operator, channel: usize) -> Result<i64> {

@@ -11,12 +11,12 @@
 
 use serde::Serialize;
 
-use crate::debug::pairing::{Pairing, pair_models};
+use crate::debug::pairing::{QuantizedTensor, pair_models, quant_params, quantized_tensors};
 use crate::error::{Error, Result};
 use crate::eval::set_image;
 use crate::interp::{Interpreter, InterpreterOptions};
-use crate::tflite::schema::{op, op_name};
-use crate::tflite::{Model, Operator, Subgraph, Tensor, TensorType};
+use crate::tflite::schema::op_name;
+use crate::tflite::{Model, Operator, Subgraph, TensorType};
 
 /// Which float values the quantized ones are compared with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -113,17 +113,6 @@ impl Sums {
         self.signal += signal;
         self.noise += sum_sq;
     }
-}
-
-/// A quantized tensor's parameters, if it is an 8- or 16-bit integer tensor quantized per tensor.
-fn quant_params(t: &Tensor) -> Option<(f32, i32, f64)> {
-    let levels = match t.dtype {
-        TensorType::Int8 | TensorType::UInt8 => 255.0,
-        TensorType::Int16 => 65535.0,
-        _ => return None,
-    };
-    let (scale, zero_point) = t.per_tensor_quantization()?;
-    (scale.is_finite() && scale > 0.0).then_some((scale, zero_point as i32, levels))
 }
 
 /// Dequantize tensor `index` of `interp` (int8, uint8 or int16) as TFLite's DEQUANTIZE reference kernel
@@ -282,52 +271,10 @@ impl Twin {
     }
 }
 
-/// A quantized tensor under comparison.
+/// A quantized tensor under comparison, with its running sums.
 struct Layer {
-    op_index: usize,
-    float_op: usize,
-    tensor: usize,
-    float_tensor: usize,
-    scale: f32,
-    zero_point: i32,
-    levels: f64,
+    t: QuantizedTensor,
     sums: Sums,
-}
-
-/// The tensors TF's debugger verifies: each operator's quantized output, except QUANTIZE's and
-/// DEQUANTIZE's (they change the representation, not the value).
-fn layers(quant: &Subgraph, pairing: &Pairing) -> Vec<Layer> {
-    let mut out = Vec::new();
-    for pair in &pairing.ops {
-        let qop = &quant.operators[pair.quant_op];
-        if matches!(qop.code, op::QUANTIZE | op::DEQUANTIZE) {
-            continue;
-        }
-        let Some(&t) = qop.outputs.first() else {
-            continue;
-        };
-        let Some(t) = usize::try_from(t).ok() else {
-            continue;
-        };
-        let (Some(tensor), Some(Some(float_tensor))) =
-            (quant.tensors.get(t), pairing.float_tensor.get(t))
-        else {
-            continue;
-        };
-        if let Some((scale, zero_point, levels)) = quant_params(tensor) {
-            out.push(Layer {
-                op_index: pair.quant_op,
-                float_op: pair.float_op,
-                tensor: t,
-                float_tensor: *float_tensor,
-                scale,
-                zero_point,
-                levels,
-                sums: Sums::default(),
-            });
-        }
-    }
-    out
 }
 
 /// Compare `quant` with `float` (the model it was converted from) on `images` (u8 pixels, `image_len`
@@ -359,7 +306,13 @@ pub fn layer_errors(
     };
     let mut float_run = Interpreter::with_options(float, options)?;
     let mut quant_run = Interpreter::with_options(quant, options)?;
-    let mut layers = layers(qg, &pairing);
+    let mut layers: Vec<Layer> = quantized_tensors(qg, &pairing)
+        .into_iter()
+        .map(|t| Layer {
+            t,
+            sums: Sums::default(),
+        })
+        .collect();
     let mut twins: Vec<Twin> = Vec::new();
     let total = images.len() / image_len;
     for (n, image) in images.chunks_exact(image_len).enumerate() {
@@ -373,21 +326,26 @@ pub fn layer_errors(
                     float,
                     &float_run,
                     qg,
-                    &qg.operators[layer.op_index],
-                    &fg.operators[layer.float_op],
+                    &qg.operators[layer.t.op_index],
+                    &fg.operators[layer.t.float_op],
                 )?);
             }
         }
         for (i, layer) in layers.iter_mut().enumerate() {
-            let dequantized = dequantize(&quant_run, layer.tensor, layer.scale, layer.zero_point)?;
+            let dequantized = dequantize(
+                &quant_run,
+                layer.t.tensor,
+                layer.t.scale,
+                layer.t.zero_point,
+            )?;
             let reference = match mode {
                 ErrorMode::LayerWise => twins[i].run(&quant_run)?,
-                ErrorMode::Accumulated => float_run.tensor::<f32>(layer.float_tensor)?.to_vec(),
+                ErrorMode::Accumulated => float_run.tensor::<f32>(layer.t.float_tensor)?.to_vec(),
             };
             if reference.len() != dequantized.len() {
                 return Err(Error::InvalidArgument(format!(
                     "tensor {} has {} values in the quantized model but {} in the float model",
-                    layer.tensor,
+                    layer.t.tensor,
                     dequantized.len(),
                     reference.len()
                 )));
@@ -402,7 +360,7 @@ pub fn layer_errors(
     let layers = layers
         .into_iter()
         .map(|l| {
-            let s = &l.sums;
+            let (s, l) = (&l.sums, &l.t);
             let mse = s.mean_squared_error / images;
             LayerError {
                 op_index: l.op_index,
@@ -416,7 +374,7 @@ pub fn layer_errors(
                 mean_error: s.mean_error / images,
                 max_abs_error: s.max_abs_error / images,
                 mean_squared_error: mse,
-                range: l.levels * l.scale as f64,
+                range: (l.qmax - l.qmin) as f64 * l.scale as f64,
                 rmse_over_scale: mse.sqrt() / l.scale as f64,
                 sqnr_db: (s.noise > 0.0).then(|| 10.0 * (s.signal / s.noise).log10()),
             }

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::tflite::schema::{op, op_name};
-use crate::tflite::{Model, Subgraph};
+use crate::tflite::{Model, Subgraph, Tensor, TensorType};
 
 /// A quantized-model operator and its float twin.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,4 +130,68 @@ pub fn pair_models(float: &Model, quant: &Model) -> Result<Pairing> {
         )));
     }
     Ok(Pairing { ops, float_tensor })
+}
+
+/// A tensor the quantized model computes in integers, and its float twin.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantizedTensor {
+    /// The operator writing it, in the quantized model.
+    pub op_index: usize,
+    /// Its twin operator in the float model.
+    pub float_op: usize,
+    /// Tensor index in the quantized model.
+    pub tensor: usize,
+    /// Tensor index in the float model.
+    pub float_tensor: usize,
+    pub scale: f32,
+    pub zero_point: i32,
+    /// The type's range (−128..127 for int8, 0..255 for uint8, −32768..32767 for int16).
+    pub qmin: i32,
+    pub qmax: i32,
+}
+
+/// A tensor's per-tensor parameters and its type's range, if it is an 8- or 16-bit integer tensor
+/// quantized per tensor with a usable scale.
+pub fn quant_params(t: &Tensor) -> Option<(f32, i32, (i32, i32))> {
+    let range = match t.dtype {
+        TensorType::Int8 => (-128, 127),
+        TensorType::UInt8 => (0, 255),
+        TensorType::Int16 => (-32768, 32767),
+        _ => return None,
+    };
+    let (scale, zero_point) = t.per_tensor_quantization()?;
+    (scale.is_finite() && scale > 0.0).then_some((scale, zero_point as i32, range))
+}
+
+/// The tensors TF's debugger verifies: each paired operator's quantized output, except QUANTIZE's and
+/// DEQUANTIZE's (they change the representation, not the value), in operator order.
+pub fn quantized_tensors(quant: &Subgraph, pairing: &Pairing) -> Vec<QuantizedTensor> {
+    let mut out = Vec::new();
+    for pair in &pairing.ops {
+        let qop = &quant.operators[pair.quant_op];
+        if matches!(qop.code, op::QUANTIZE | op::DEQUANTIZE) {
+            continue;
+        }
+        let Some(t) = qop.outputs.first().and_then(|&t| index(t)) else {
+            continue;
+        };
+        let (Some(tensor), Some(Some(float_tensor))) =
+            (quant.tensors.get(t), pairing.float_tensor.get(t))
+        else {
+            continue;
+        };
+        if let Some((scale, zero_point, (qmin, qmax))) = quant_params(tensor) {
+            out.push(QuantizedTensor {
+                op_index: pair.quant_op,
+                float_op: pair.float_op,
+                tensor: t,
+                float_tensor: *float_tensor,
+                scale,
+                zero_point,
+                qmin,
+                qmax,
+            });
+        }
+    }
+    out
 }

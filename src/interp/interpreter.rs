@@ -8,37 +8,11 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::interp::plan::{Plan, PlanConfig, plan};
-use crate::interp::step::{FcRequant, Step};
+use crate::interp::options::{FcRequant, FloatArithmetic, InterpreterOptions, PlanConfig};
+use crate::interp::plan::{Plan, plan};
+use crate::interp::step::Step;
 use crate::interp::tensor::{Buffer, Element, TensorInfo};
 use crate::tflite::{Model, TensorType};
-
-/// Options of [`Interpreter::with_options`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct InterpreterOptions {
-    /// Keep every intermediate tensor readable after `invoke` (LiteRT's
-    /// `experimental_preserve_all_tensors`), for calibration. Without it the planner may fuse operators
-    /// (an int8 CONV_2D into the MAX_POOL_2D that reads it), and the fused-away tensors are never
-    /// written. Graph inputs, outputs and constants are always readable.
-    pub preserve_all_tensors: bool,
-    /// Whose float arithmetic the float32 kernels reproduce. Integer and hybrid kernels are the same
-    /// either way.
-    pub float_arithmetic: FloatArithmetic,
-}
-
-/// The summation order of the float32 kernels (the products are the same; sums of many products
-/// differ in the last bits).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum FloatArithmetic {
-    /// TFLite's reference kernels (`BUILTIN_REF`), bit for bit.
-    #[default]
-    Reference,
-    /// TFLite's optimized kernels as TensorFlow 2.21's post-training calibrator runs them (x86-64 pip
-    /// wheel: Eigen with AVX and without FMA, a 4-thread Eigen pool), bit for bit on the op fixtures,
-    /// so that our calibration records TF's ranges (`kernels::optimized_f32`). Slower than the fast
-    /// reference-order kernels.
-    TfCalibrator,
-}
 
 /// Runs subgraph 0 of a model with TFLite's reference arithmetic.
 #[derive(Clone, Debug)]
@@ -67,10 +41,16 @@ impl Interpreter {
 
     /// Plan subgraph 0 of `model`.
     pub fn with_options(model: &Model, options: InterpreterOptions) -> Result<Interpreter> {
-        Interpreter::with_fc_requant(model, options, FcRequant::Double)
+        Interpreter::from_config(
+            model,
+            PlanConfig {
+                options,
+                reference_only: false,
+            },
+        )
     }
 
-    /// Like [`Interpreter::with_options`], choosing the int8 FULLY_CONNECTED requantization:
+    /// [`Interpreter::with_options`] with `options.fc_requant` set to `requant`:
     /// [`FcRequant::Double`] is TF/LiteRT ≥ 2.20's reference kernel (the default);
     /// [`FcRequant::FixedPoint`] reproduces tflite-micro and TF ≤ 2.19.
     pub fn with_fc_requant(
@@ -78,16 +58,11 @@ impl Interpreter {
         options: InterpreterOptions,
         requant: FcRequant,
     ) -> Result<Interpreter> {
-        Interpreter::from_config(
-            model,
-            options,
-            PlanConfig {
-                fc_requant: requant,
-                preserve_all_tensors: options.preserve_all_tensors,
-                reference_only: false,
-                float_arithmetic: options.float_arithmetic,
-            },
-        )
+        let options = InterpreterOptions {
+            fc_requant: requant,
+            ..options
+        };
+        Interpreter::with_options(model, options)
     }
 
     /// Plan with the naive reference kernels only: no fast kernels, no fusion, every tensor kept. Same
@@ -96,24 +71,18 @@ impl Interpreter {
         let options = InterpreterOptions {
             preserve_all_tensors: true,
             float_arithmetic: FloatArithmetic::Reference,
+            fc_requant: FcRequant::Double,
         };
         Interpreter::from_config(
             model,
-            options,
             PlanConfig {
-                fc_requant: FcRequant::Double,
-                preserve_all_tensors: true,
+                options,
                 reference_only: true,
-                float_arithmetic: FloatArithmetic::Reference,
             },
         )
     }
 
-    fn from_config(
-        model: &Model,
-        options: InterpreterOptions,
-        config: PlanConfig,
-    ) -> Result<Interpreter> {
+    fn from_config(model: &Model, config: PlanConfig) -> Result<Interpreter> {
         let Plan {
             tensors,
             buffers,
@@ -132,7 +101,7 @@ impl Interpreter {
             outputs,
             input_buffers,
             output_buffers,
-            options,
+            options: config.options,
             work,
         })
     }

@@ -36,11 +36,12 @@ pub mod fixed_point;
 pub mod interpreter;
 pub mod kernels;
 pub mod limits;
+pub mod options;
 mod plan;
 mod step;
 pub mod tensor;
 
-pub use interpreter::{FloatArithmetic, Interpreter, InterpreterOptions};
+pub use interpreter::Interpreter;
+pub use options::{FcRequant, FloatArithmetic, InterpreterOptions};
 pub use plan::SUPPORTED_OPS;
-pub use step::FcRequant;
 pub use tensor::{Buffer, Element, TensorInfo};

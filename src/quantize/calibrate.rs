@@ -1,19 +1,76 @@
 //! Calibration: run the float model over representative images and record each float activation
-//! tensor's global min and max (TFLite's `MinMax` calibration: running min/max over all samples).
+//! tensor's global min and max (TFLite's `MinMax` calibration: running min/max over all samples), or,
+//! with another [`CalibrationMethod`], a second pass that histograms the values and picks a narrower
+//! clipping range from them (`quantize::thresholds`).
 //!
 //! The float model runs with [`FloatArithmetic::TfCalibrator`], the summation orders of the optimized
 //! TFLite kernels that TensorFlow 2.21's calibrator executes, so the ranges are TF's to the bit
 //! (`tests/calibration_parity.rs`) and so are the scales and zero points derived from them.
 
+use std::str::FromStr;
+
 use crate::error::{Error, Result};
 use crate::eval::set_image;
 use crate::interp::{FloatArithmetic, Interpreter, InterpreterOptions};
+use crate::quantize::thresholds::{
+    DEFAULT_PERCENTILE, HISTOGRAM_BINS, ValueHistogram, entropy_range, mse_range, percentile_range,
+};
 use crate::tflite::{Model, TensorType};
 
-/// The observed range of every tensor of subgraph 0 (`None` for constants and non-float tensors).
+/// How an activation's range is chosen from the values seen (weights always use their min/max).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CalibrationMethod {
+    /// The smallest and largest value seen (TensorFlow's calibrator).
+    #[default]
+    MinMax,
+    /// Cut 0.0005% of the values off each side (99.999th percentile, ONNX Runtime's default).
+    Percentile,
+    /// The window whose 128-level version loses the least information (TensorRT's KL calibrator).
+    Entropy,
+    /// The window with the smallest mean squared quantization error.
+    Mse,
+}
+
+impl CalibrationMethod {
+    pub const ALL: [CalibrationMethod; 4] = [
+        CalibrationMethod::MinMax,
+        CalibrationMethod::Percentile,
+        CalibrationMethod::Entropy,
+        CalibrationMethod::Mse,
+    ];
+
+    /// The method's id (`minmax`, `percentile`, `entropy`, `mse`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CalibrationMethod::MinMax => "minmax",
+            CalibrationMethod::Percentile => "percentile",
+            CalibrationMethod::Entropy => "entropy",
+            CalibrationMethod::Mse => "mse",
+        }
+    }
+}
+
+impl FromStr for CalibrationMethod {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<CalibrationMethod> {
+        CalibrationMethod::ALL
+            .into_iter()
+            .find(|m| m.name() == name)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "unknown calibration method {name:?} (minmax, percentile, entropy, mse)"
+                ))
+            })
+    }
+}
+
+/// The chosen range of every tensor of subgraph 0 (`None` for constants and non-float tensors).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Calibration {
     pub samples: usize,
+    pub method: CalibrationMethod,
     pub ranges: Vec<Option<(f32, f32)>>,
 }
 
@@ -43,6 +100,24 @@ pub fn calibrate(
     model: &Model,
     images: &[u8],
     image_len: usize,
+    progress: impl FnMut(usize, usize) -> bool,
+) -> Result<Calibration> {
+    calibrate_with(
+        model,
+        images,
+        image_len,
+        CalibrationMethod::MinMax,
+        progress,
+    )
+}
+
+/// [`calibrate`] with a choice of method. Methods other than min/max run the images twice (min/max,
+/// then a histogram of each tensor over its range); `progress` counts both passes.
+pub fn calibrate_with(
+    model: &Model,
+    images: &[u8],
+    image_len: usize,
+    method: CalibrationMethod,
     mut progress: impl FnMut(usize, usize) -> bool,
 ) -> Result<Calibration> {
     if image_len == 0 || !images.len().is_multiple_of(image_len) || images.is_empty() {
@@ -65,11 +140,17 @@ pub fn calibrate(
     let options = InterpreterOptions {
         preserve_all_tensors: true,
         float_arithmetic: FloatArithmetic::TfCalibrator,
+        ..Default::default()
     };
     let mut interp = Interpreter::with_options(model, options)?;
     let mut ranges: Vec<Option<(f32, f32)>> = vec![None; graph.tensors.len()];
     let mut saw_nan = vec![false; graph.tensors.len()];
     let total = images.len() / image_len;
+    let passes = if method == CalibrationMethod::MinMax {
+        1
+    } else {
+        2
+    };
     for (n, image) in images.chunks_exact(image_len).enumerate() {
         set_image(&mut interp, image)?;
         interp.invoke()?;
@@ -90,8 +171,37 @@ pub fn calibrate(
                 *hi = hi.max(v);
             }
         }
-        if !progress(n + 1, total) {
+        if !progress(n + 1, passes * total) {
             return Err(Error::Cancelled);
+        }
+    }
+    if method != CalibrationMethod::MinMax {
+        let mut histograms: Vec<Option<ValueHistogram>> = ranges
+            .iter()
+            .map(|r| r.map(|(lo, hi)| ValueHistogram::new(lo, hi, HISTOGRAM_BINS)))
+            .collect();
+        for (n, image) in images.chunks_exact(image_len).enumerate() {
+            set_image(&mut interp, image)?;
+            interp.invoke()?;
+            for (index, h) in histograms.iter_mut().enumerate() {
+                let Some(h) = h else { continue };
+                if let Ok(values) = interp.tensor::<f32>(index) {
+                    values.iter().for_each(|&v| h.add(v));
+                }
+            }
+            if !progress(total + n + 1, passes * total) {
+                return Err(Error::Cancelled);
+            }
+        }
+        for (range, h) in ranges.iter_mut().zip(&histograms) {
+            if let (Some(range), Some(h)) = (range.as_mut(), h) {
+                *range = match method {
+                    CalibrationMethod::MinMax => *range,
+                    CalibrationMethod::Percentile => percentile_range(h, DEFAULT_PERCENTILE),
+                    CalibrationMethod::Entropy => entropy_range(h),
+                    CalibrationMethod::Mse => mse_range(h),
+                };
+            }
         }
     }
     // NaN would otherwise drop out of min/max silently; make it visible to the parameter step instead
@@ -102,6 +212,7 @@ pub fn calibrate(
     }
     Ok(Calibration {
         samples: total,
+        method,
         ranges,
     })
 }

@@ -102,6 +102,9 @@ pub struct ConvertOptions {
     pub mode: Mode,
     /// Quantize FULLY_CONNECTED weights per output channel (TF's default) rather than per tensor.
     pub per_channel_dense: bool,
+    /// Quantize every layer's weights per output channel (TF's default); `false` is TF's
+    /// `_experimental_disable_per_channel`: one scale per weight tensor (integer modes only).
+    pub per_channel: bool,
 }
 
 impl ConvertOptions {
@@ -109,7 +112,13 @@ impl ConvertOptions {
         ConvertOptions {
             mode,
             per_channel_dense: true,
+            per_channel: true,
         }
+    }
+
+    /// Whether the weights of an operator `code` are quantized per channel.
+    fn per_channel_for(&self, code: i32) -> bool {
+        self.per_channel && (code != op::FULLY_CONNECTED || self.per_channel_dense)
     }
 }
 
@@ -149,6 +158,12 @@ pub fn convert_keeping_float(
     calibration: Option<&Calibration>,
     keep_float: &[usize],
 ) -> Result<Model> {
+    if !options.per_channel && !options.mode.needs_calibration() {
+        return Err(Error::InvalidArgument(format!(
+            "per-tensor weights are for the full-integer and integer-only modes, not {}",
+            options.mode.name()
+        )));
+    }
     if !keep_float.is_empty() && options.mode != Mode::FullInteger {
         return Err(Error::InvalidArgument(format!(
             "keeping layers in float needs the full-integer mode (float input and output), not {}",
@@ -277,10 +292,10 @@ fn quantize_layer_weights(
     model: &Model,
     code: i32,
     w: &Tensor,
-    per_channel_dense: bool,
+    options: &ConvertOptions,
 ) -> Result<Weights> {
     let data = weights_f32(model, w)?;
-    if code == op::FULLY_CONNECTED && !per_channel_dense {
+    if !options.per_channel_for(code) {
         let (scale, values) = quantize_weights_per_tensor(&data)?;
         return Ok(Weights {
             scales: vec![scale],
@@ -326,9 +341,9 @@ fn dynamic_range(model: &mut Model, options: &ConvertOptions) -> Result<()> {
         if model.tensor_data(&wt).is_none() || wt.num_elements() < DYNAMIC_RANGE_MIN_ELEMENTS {
             continue;
         }
-        let per_channel = o.code != op::FULLY_CONNECTED || options.per_channel_dense;
+        let per_channel = options.per_channel_for(o.code);
         if done.insert(w, ()).is_none() {
-            let q = quantize_layer_weights(model, o.code, &wt, options.per_channel_dense)?;
+            let q = quantize_layer_weights(model, o.code, &wt, options)?;
             set_weights(model, w as usize, q);
         }
         let op = &mut model.subgraphs[0].operators[i];
@@ -431,7 +446,7 @@ fn integer(model: &mut Model, options: &ConvertOptions, calibration: &Calibratio
         let weight_scales = match done.get(&w) {
             Some(s) => s.clone(),
             None => {
-                let q = quantize_layer_weights(model, o.code, wt, options.per_channel_dense)?;
+                let q = quantize_layer_weights(model, o.code, wt, options)?;
                 let scales = q.scales.clone();
                 set_weights(model, w as usize, q);
                 done.insert(w, scales.clone());
@@ -599,7 +614,7 @@ fn finish(model: &mut Model) {
 
 /// Keep only referenced buffers with data (buffer 0, the empty sentinel, stays first; tensors without
 /// data all point at it).
-fn compact_buffers(model: &mut Model) {
+pub(crate) fn compact_buffers(model: &mut Model) {
     let mut map: HashMap<u32, u32> = HashMap::new();
     let mut buffers = vec![Vec::new()];
     let mut remap = |b: &mut u32, buffers: &mut Vec<Vec<u8>>, old: &[Vec<u8>]| {

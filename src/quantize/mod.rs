@@ -7,12 +7,15 @@ pub mod convert;
 pub mod export;
 pub mod params;
 pub mod selective;
+pub mod static_shapes;
+pub mod thresholds;
 pub mod version;
 
-pub use calibrate::{Calibration, calibrate, calibrate_first};
+pub use calibrate::{Calibration, CalibrationMethod, calibrate, calibrate_first, calibrate_with};
 pub use convert::{ConvertOptions, IoType, Mode, convert, convert_keeping_float, detect_mode};
 pub use export::export_float;
 pub use selective::{KeepFloat, resolve_keep_float};
+pub use static_shapes::fold_static_shapes;
 
 use crate::data::Dataset;
 use crate::error::Result;

@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use ptq_playground::data::{Mnist, find_data_dir};
+use ptq_playground::data::{CalibrationSet, Mnist, find_data_dir};
 use ptq_playground::quantize::{
-    ConvertOptions, IoType, Mode, calibrate_first, convert_keeping_float, resolve_keep_float,
+    CalibrationMethod, ConvertOptions, IoType, Mode, calibrate_with, convert_keeping_float,
+    fold_static_shapes, resolve_keep_float,
 };
 use ptq_playground::tflite::{read_model, write_model};
 use ptq_playground::{Error, Result};
@@ -22,6 +23,35 @@ pub enum ModeArg {
     FullInteger,
     /// Int8 everywhere including the input and output (+ TFLITE_BUILTINS_INT8); --io picks uint8/int8
     IntegerOnly,
+}
+
+/// `--calibration-set`, read by [`CalibrationSet`]'s own parser.
+pub fn parse_set(s: &str) -> Result<CalibrationSet> {
+    s.parse()
+}
+
+/// `--calibration`: [`CalibrationMethod`] as the CLI spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// The smallest and largest value seen (TensorFlow's calibrator)
+    Minmax,
+    /// Cut 0.0005% of the values off each side (99.999th percentile over a 2048-bin histogram)
+    Percentile,
+    /// The window whose 128-level version loses the least information (KL divergence, TensorRT)
+    Entropy,
+    /// The window with the smallest mean squared quantization error over the histogram
+    Mse,
+}
+
+impl MethodArg {
+    pub fn method(self) -> CalibrationMethod {
+        match self {
+            MethodArg::Minmax => CalibrationMethod::MinMax,
+            MethodArg::Percentile => CalibrationMethod::Percentile,
+            MethodArg::Entropy => CalibrationMethod::Entropy,
+            MethodArg::Mse => CalibrationMethod::Mse,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -59,12 +89,28 @@ pub struct ConvertArgs {
     /// Representative images for calibration: the first N training images (full-integer, integer-only)
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub calibration_samples: usize,
+    /// Which images calibrate: first (the first N training images, as the tutorial), random (N at
+    /// random, seed 0), digit:D (the first N images of digit D), blank (black images), noise (random pixels)
+    #[arg(long, default_value = "first", value_parser = parse_set, value_name = "SET")]
+    pub calibration_set: CalibrationSet,
+    /// How activation ranges are chosen from the representative images: minmax (TF's), percentile
+    /// (99.999th, ONNX Runtime's), entropy (TensorRT's KL divergence), mse (least squared error)
+    #[arg(long, value_enum, default_value = "minmax")]
+    pub calibration: MethodArg,
     /// Input/output type of integer-only models
     #[arg(long, value_enum, default_value = "uint8")]
     pub io: IoArg,
     /// Quantize dense (FULLY_CONNECTED) weights per tensor instead of per output channel
     #[arg(long)]
     pub per_tensor_dense: bool,
+    /// Quantize every layer's weights per tensor instead of per output channel (TF's
+    /// _experimental_disable_per_channel; full-integer and integer-only)
+    #[arg(long)]
+    pub per_tensor: bool,
+    /// Fold the run-time shape computation (SHAPE → STRIDED_SLICE → PACK → RESHAPE) into constant
+    /// shapes at batch 1, as integer-only accelerators want
+    #[arg(long)]
+    pub static_shapes: bool,
     /// Keep these operators in float (selective quantization, full-integer only; TF's denylisted_ops
     /// and denylisted_nodes): an operator name such as CONV_2D, or an operator's output tensor name.
     /// Repeatable
@@ -82,6 +128,7 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
     let options = ConvertOptions {
         mode,
         per_channel_dense: !args.per_tensor_dense,
+        per_channel: !args.per_tensor,
     };
     let calibration = if mode.needs_calibration() {
         if args.calibration_samples == 0 {
@@ -91,12 +138,22 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         }
         let dir = find_data_dir(args.data.as_deref())?;
         let train = Mnist::load_split_train(&dir)?;
+        let set = args
+            .calibration_set
+            .select(&train, args.calibration_samples);
+        if set.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "--calibration-set {} selects no images",
+                args.calibration_set.name()
+            )));
+        }
         Some(
-            calibrate_first(
+            calibrate_with(
                 &float,
-                &train.images,
-                train.image_len(),
-                args.calibration_samples,
+                &set.images,
+                set.image_len(),
+                args.calibration.method(),
+                |_, _| true,
             )
             .map_err(|e| e.in_file(args.input.display()))?,
         )
@@ -106,8 +163,11 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
     let keep =
         resolve_keep_float(&float, &args.deny).map_err(|e| e.in_file(args.input.display()))?;
     report_ignored(&keep.ignored);
-    let model = convert_keeping_float(&float, &options, calibration.as_ref(), &keep.ops)
+    let mut model = convert_keeping_float(&float, &options, calibration.as_ref(), &keep.ops)
         .map_err(|e| e.in_file(args.input.display()))?;
+    if args.static_shapes {
+        fold_static_shapes(&mut model).map_err(|e| e.in_file(args.input.display()))?;
+    }
     let out = write_model(&model)?;
     std::fs::write(&args.out, &out).map_err(|e| Error::io(args.out.display(), e))?;
     let ratio = bytes.len() as f64 / out.len() as f64;
@@ -118,8 +178,10 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         out.len(),
         bytes.len(),
         calibration.map_or(String::new(), |c| format!(
-            ", calibrated on {} images",
-            c.samples
+            ", calibrated on {} images ({}, {})",
+            c.samples,
+            args.calibration_set.name(),
+            c.method.name()
         ))
     );
     Ok(())

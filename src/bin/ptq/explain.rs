@@ -198,8 +198,8 @@ fn print_explanation(e: &Explanation, float_value: Option<f32>) {
     }
     for s in &e.steps {
         match s.real {
-            Some(r) => println!("  {:<18} {r:.10}", s.id),
-            None => println!("  {:<18} {}", s.id, s.value),
+            Some(r) => println!("  {:<20} {r:.10}", s.id),
+            None => println!("  {:<20} {}", s.id, s.value),
         }
     }
     println!(

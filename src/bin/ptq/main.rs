@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod calibrate;
 mod convert;
 mod debug;
 mod eval;
@@ -30,6 +31,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Convert a float .tflite to dynamic-range, full-integer or integer-only (post-training quantization)
     Convert(convert::ConvertArgs),
+    /// Activation ranges of every calibration method (JSON), optionally with the activations behind them
+    Calibrate(calibrate::CalibrateArgs),
     /// Accuracy of a .tflite model on the 10,000 MNIST test images, as the tutorial prints it
     Eval(eval::EvalArgs),
     /// Raw outputs of a .tflite model for every image (for comparing with other runtimes)
@@ -38,6 +41,8 @@ enum Command {
     Tutorial(tutorial::TutorialArgs),
     /// Per-layer quantization error against the float model (TensorFlow's QuantizationDebugger metrics)
     Debug(debug::DebugArgs),
+    /// Weights and activations on their integer grid: ranges, clipping, rounding error, histograms
+    Histograms(debug::HistogramArgs),
     /// One output element of an integer layer computed by hand, as the reference kernel computes it
     Explain(explain::ExplainArgs),
     /// Write every tensor of a model after one test image (raw files and an index), to compare runtimes
@@ -52,10 +57,12 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
         Command::Eval(args) => eval::run_eval(args),
         Command::Predict(args) => eval::run_predict(args),
         Command::Tutorial(args) => tutorial::run(args),
         Command::Debug(args) => debug::run(args),
+        Command::Histograms(args) => debug::run_histograms(args),
         Command::Explain(args) => explain::run_explain(args),
         Command::Tensors(args) => explain::run_tensors(args),
     };

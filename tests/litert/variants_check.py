@@ -1,7 +1,7 @@
-"""Check our selective quantization (`ptq convert --mode full-integer --deny ...`) with the official
-runtime: LiteRT's reference kernels load each file, run the 10,000 MNIST test images, and agree with our
-interpreter's outputs (`ptq predict`), bit for bit on every image; accuracy and size are printed next to
-the all-int8 file's.
+"""Check our full-integer variants with the official runtime: selective quantization (`--deny`),
+per-tensor weights (`--per-tensor`), the calibration methods (`--calibration`) and static shapes
+(`--static-shapes`). LiteRT's reference kernels load each file, run the 10,000 MNIST test images, and agree with our interpreter's outputs (`ptq predict`),
+bit for bit on every image; accuracy and size are printed next to the plain full-integer file's.
 
 Usage: python selective_check.py PTQ_BINARY MNIST_DIR WORK_DIR FLOAT_MODEL
   FLOAT_MODEL: the tutorial's float model (e.g. the mnist_float.tflite verify_ours.py trained).
@@ -23,24 +23,33 @@ raw = open(os.path.join(mnist, "t10k-images-idx3-ubyte"), "rb").read()
 pixels = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
 labels = np.frombuffer(open(os.path.join(mnist, "t10k-labels-idx1-ubyte"), "rb").read(), np.uint8, offset=8)
 
+softmax = os.path.join(ops_dir, "cnn_softmax_float.tflite")
+depthwise = os.path.join(ops_dir, "depthwise_float.tflite")
 CASES = [
     (tutorial, []),
-    (tutorial, ["CONV_2D"]),
-    (tutorial, ["FULLY_CONNECTED"]),
-    (tutorial, ["RESHAPE"]),
-    (os.path.join(ops_dir, "cnn_softmax_float.tflite"), []),
-    (os.path.join(ops_dir, "cnn_softmax_float.tflite"), ["SOFTMAX"]),
-    (os.path.join(ops_dir, "depthwise_float.tflite"), []),
-    (os.path.join(ops_dir, "depthwise_float.tflite"), ["DEPTHWISE_CONV_2D"]),
+    (tutorial, ["--deny", "CONV_2D"]),
+    (tutorial, ["--deny", "FULLY_CONNECTED"]),
+    (tutorial, ["--deny", "RESHAPE"]),
+    (tutorial, ["--per-tensor"]),
+    (tutorial, ["--calibration", "percentile"]),
+    (tutorial, ["--calibration", "entropy"]),
+    (tutorial, ["--calibration", "mse"]),
+    (tutorial, ["--static-shapes"]),
+    (softmax, []),
+    (softmax, ["--deny", "SOFTMAX"]),
+    (softmax, ["--per-tensor"]),
+    (depthwise, []),
+    (depthwise, ["--deny", "DEPTHWISE_CONV_2D"]),
+    (depthwise, ["--per-tensor"]),
+    (depthwise, ["--static-shapes"]),
 ]
 failures = []
-for float_path, deny in CASES:
+for float_path, extra in CASES:
     stem = os.path.basename(float_path).replace("_float.tflite", "").replace(".tflite", "")
-    name = f"{stem}_keep_{'_'.join(d.lower() for d in deny) or 'none'}.tflite"
+    label = " ".join(extra) or "plain"
+    name = f"{stem}_{'_'.join(a.strip('-').lower() for a in extra) or 'plain'}.tflite"
     path = os.path.join(work, name)
-    cmd = [ptq, "convert", "--in", float_path, "--mode", "full-integer", "--out", path, "--data", mnist]
-    for d in deny:
-        cmd += ["--deny", d]
+    cmd = [ptq, "convert", "--in", float_path, "--mode", "full-integer", "--out", path, "--data", mnist] + extra
     subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
     subprocess.run([ptq, "predict", "--model", path, "--data", mnist, "--raw", path + ".ours.raw"],
                    check=True, stderr=subprocess.DEVNULL)
@@ -55,8 +64,7 @@ for float_path, deny in CASES:
     ours = np.fromfile(path + ".ours.raw", dtype="<f4").reshape(ref.shape)
     same = int((ours.view(np.uint32) == ref.view(np.uint32)).all(axis=1).sum())
     acc = (ref.argmax(1) == labels).mean() * 100
-    kept = ", ".join(deny) or "nothing (all int8)"
-    print(f"{name}: kept in float: {kept}; {os.path.getsize(path)} bytes; LiteRT BUILTIN_REF accuracy "
+    print(f"{stem} full-integer {label}: {os.path.getsize(path)} bytes; LiteRT BUILTIN_REF accuracy "
           f"{acc:.2f}%; ours identical on {same}/{len(ref)} images")
     if same != len(ref):
         failures.append(f"{name}: outputs differ on {len(ref) - same} images")
