@@ -55,20 +55,11 @@ impl Playground {
         self.session.set_test_set(images, labels).map_err(js_error)
     }
 
-    /// Load the MNIST training set. Returns the number of images.
-    pub fn set_train_set(&mut self, images: &[u8], labels: &[u8]) -> Result<usize, JsError> {
-        self.session.set_train_set(images, labels).map_err(js_error)
-    }
-
     /// Load representative images for calibration (an IDX of 28×28 u8 images, plain or gzip).
     pub fn set_representative_images(&mut self, images: &[u8]) -> Result<usize, JsError> {
         self.session
             .set_representative_images(images)
             .map_err(js_error)
-    }
-
-    pub fn has_train_set(&self) -> bool {
-        self.session.train.is_some()
     }
 
     pub fn test_count(&self) -> usize {
@@ -121,24 +112,6 @@ impl Playground {
         to_js(&self.session.predict(slot, pixels).map_err(js_error)?)
     }
 
-    /// Start evaluating the listed slots (comma-separated) on the test set, one slot after the other.
-    pub fn eval_begin(&mut self, slots: &str) -> Result<JsValue, JsError> {
-        let slots: Vec<String> = slots
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-        to_js(&self.session.eval_begin(&slots).map_err(js_error)?)
-    }
-
-    pub fn eval_step(&mut self, count: usize) -> Result<JsValue, JsError> {
-        to_js(&self.session.eval_step(count).map_err(js_error)?)
-    }
-
-    pub fn eval_report(&self) -> Result<JsValue, JsError> {
-        to_js(&self.session.eval_report().map_err(js_error)?)
-    }
-
     /// Start training: `{epochs, batch_size, learning_rate, seed}`.
     #[cfg(feature = "training")]
     pub fn train_begin(&mut self, settings: JsValue) -> Result<JsValue, JsError> {
@@ -188,9 +161,42 @@ impl Playground {
     }
 }
 
+/// The worker's jobs besides training: the training set (for training and its calibration) and the
+/// evaluation of the test set. The worker's build only (the `training` feature marks it): the page's
+/// thread never runs them, and leaving them out keeps the page's module within its download budget.
+#[cfg(feature = "training")]
+#[wasm_bindgen]
+impl Playground {
+    /// Load the MNIST training set. Returns the number of images.
+    pub fn set_train_set(&mut self, images: &[u8], labels: &[u8]) -> Result<usize, JsError> {
+        self.session.set_train_set(images, labels).map_err(js_error)
+    }
+
+    pub fn has_train_set(&self) -> bool {
+        self.session.train.is_some()
+    }
+
+    /// Start evaluating the listed slots (comma-separated) on the test set, one slot after the other.
+    pub fn eval_begin(&mut self, slots: &str) -> Result<JsValue, JsError> {
+        let slots: Vec<String> = slots
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        to_js(&self.session.eval_begin(&slots).map_err(js_error)?)
+    }
+
+    pub fn eval_step(&mut self, count: usize) -> Result<JsValue, JsError> {
+        to_js(&self.session.eval_step(count).map_err(js_error)?)
+    }
+
+    pub fn eval_report(&self) -> Result<JsValue, JsError> {
+        to_js(&self.session.eval_report().map_err(js_error)?)
+    }
+}
+
 /// The views inside a quantization (graph, per-layer error, one output by hand, keeping layers in
-/// float). The worker's build only (the `training` feature marks it): the page's thread never runs
-/// them, and leaving them out keeps the page's module within its download budget.
+/// float). The worker's build only, like the block above.
 #[cfg(feature = "training")]
 #[wasm_bindgen]
 impl Playground {
