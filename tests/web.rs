@@ -364,6 +364,31 @@ fn inside_views_cross_as_plain_objects() {
     );
     assert!(message(pg.explain("quant", None, 0, 0, 2).unwrap_err()).contains("only CONV_2D"));
 
+    // histograms: the file's own grids, or a new calibration's
+    let h = pg.histograms("float", "quant", 8, None, 16).unwrap();
+    assert!(get(&h, "recalibrated").is_undefined());
+    let activations = Array::from(&get(&h, "activations"));
+    assert!(activations.length() >= 3);
+    let first = activations.get(0);
+    assert_eq!(
+        Array::from(&get(&get(&first, "values"), "counts")).length(),
+        16
+    );
+    let h = pg
+        .histograms("float", "quant", 8, Some("percentile".into()), 16)
+        .unwrap();
+    assert_eq!(
+        get(&h, "recalibrated").as_string().as_deref(),
+        Some("percentile")
+    );
+    assert!(
+        message(
+            pg.histograms("float", "quant", 8, Some("guess".into()), 16)
+                .unwrap_err()
+        )
+        .contains("unknown calibration method")
+    );
+
     // keep the convolution in float, beside the all-int8 file
     let r = pg
         .convert_keeping_float("float", vec![keep_name], 8)

@@ -1,9 +1,10 @@
 // The "See inside the quantization" panel, loaded when the student first opens it: which pair of models it
 // looks at (the page's float and converted models, or an uploaded file with the float model it came from),
-// the model graph drawn as operator boxes (each a button that selects its layer), and the two views of the
-// selected layer: the per-layer error with keeping layers in float (inside-errors.js) and one output
-// computed by hand (inside-explain.js). Every computation runs in the worker (inside-* messages); this
-// module asks and draws, and drops answers to questions that are no longer current.
+// the model graph drawn as operator boxes (each a button that selects its layer), and the views of the
+// selected layer: the per-layer error with keeping layers in float (inside-errors.js), ranges and
+// histograms on the integer grid (inside-hist.js) and one output computed by hand (inside-explain.js).
+// Every computation runs in the worker (inside-* messages); this module asks and draws, and drops answers
+// to questions that are no longer current.
 
 import { tables, t } from './i18n.js';
 import { el, kb } from './view.js';
@@ -13,6 +14,7 @@ import { texts } from './inside-i18n.js';
 import { graphList } from './inside-graph.js';
 import * as errors from './inside-errors.js';
 import * as explain from './inside-explain.js';
+import * as hist from './inside-hist.js';
 
 for (const [lang, table] of Object.entries(texts)) Object.assign(tables[lang], table);
 
@@ -26,8 +28,10 @@ const state = {
   layer: null, // selected operator index of the quantized graph
   image: 0,
   models: null, // the page's models the pair was made from (to notice when they change)
+  pairSamples: null, // the representative images the pair's quantized model was calibrated on (null: not known)
   errors: {},
   explain: {},
+  hist: {},
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -54,7 +58,7 @@ function request(type, body = {}, { onProgress, transfer = [] } = {}) {
   });
 }
 
-const jobs = ['inside-load', 'inside-errors', 'inside-explain', 'inside-keep'];
+const jobs = ['inside-load', 'inside-errors', 'inside-explain', 'inside-keep', 'inside-hist'];
 addHandlers(Object.fromEntries(jobs.map((job) => [job, {
   result: (m) => settle(m, true),
   error: (m) => settle(m, false),
@@ -73,6 +77,7 @@ const ctx = {
   takesImages: () => Boolean(state.pair?.info?.takes_mnist ?? state.pair?.floatInfo?.takes_mnist),
   renderErrors: () => errors.render($('inside-errors'), ctx),
   renderExplain: () => explain.render($('inside-explain'), ctx),
+  renderHist: () => hist.render($('inside-hist'), ctx),
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -88,16 +93,18 @@ function pairRequest() {
     const bytes = session.pg.model_bytes('upload');
     if (upload.mode === 'float') {
       const mode = integer ? form : 'full-integer';
-      return { body: { float: bytes, convert: { mode, samples } }, note: t('inside.pair-upload-float', { name: session.upload.name, mode: t(`mode.${mode}`), n: samples }) };
+      return { samples, body: { float: bytes, convert: { mode, samples } }, note: t('inside.pair-upload-float', { name: session.upload.name, mode: t(`mode.${mode}`), n: samples }) };
     }
     const float = state.twin?.bytes.slice() ?? null;
     return {
+      samples: null,
       body: { quant: bytes, float },
       note: state.twin ? t('inside.pair-upload-twin', { name: session.upload.name, twin: state.twin.name }) : t('inside.pair-upload-alone', { name: session.upload.name }),
     };
   }
   const quant = session.info.quant && session.info.quant.mode !== 'float' ? session.pg.model_bytes('quant') : null;
   return {
+    samples,
     body: { float: session.pg.model_bytes('float'), quant },
     note: quant ? t('inside.pair-page', { mode: t(`mode.${session.info.quant.mode}`) }) : t('inside.pair-page-float'),
   };
@@ -114,10 +121,12 @@ async function loadPair() {
   state.pair = null;
   state.errors = {};
   state.explain = {};
+  state.hist = {};
   let pair;
   try {
-    const { body, note } = pairRequest();
+    const { body, note, samples } = pairRequest();
     state.note = note;
+    state.pairSamples = samples;
     renderAll();
     const transfer = [body.float, body.quant].filter(Boolean).map((b) => b.buffer);
     pair = await request('inside-load', { ...body, representative: session.representative }, { transfer });
@@ -143,6 +152,7 @@ function select(index) {
   state.layer = index;
   renderGraph();
   ctx.renderErrors();
+  ctx.renderHist();
   explain.reload(ctx);
 }
 
@@ -204,6 +214,7 @@ function renderAll() {
   renderSource();
   renderGraph();
   ctx.renderErrors();
+  ctx.renderHist();
   ctx.renderExplain();
 }
 
@@ -220,6 +231,7 @@ function build() {
     el('div', { id: 'inside-graph', 'data-testid': 'inside-graph' }),
     el('div', { class: 'inside-views' },
       el('section', { id: 'inside-errors', 'data-testid': 'inside-errors', 'aria-labelledby': 'inside-errors-h' }),
+      el('section', { id: 'inside-hist', 'data-testid': 'inside-hist', 'aria-labelledby': 'inside-hist-h' }),
       el('section', { id: 'inside-explain', 'data-testid': 'inside-explain', 'aria-labelledby': 'inside-explain-h' })));
   built = true;
 }

@@ -73,6 +73,7 @@ const handlers = {
   'inside-errors': (msg) => job(msg, insideErrors),
   'inside-explain': (msg) => job(msg, insideExplain),
   'inside-keep': (msg) => job(msg, insideKeep),
+  'inside-hist': (msg) => job(msg, insideHist),
   'inside-cancel'(msg) {
     runs[msg.kind] = (runs[msg.kind] ?? 0) + 1;
   },
@@ -262,4 +263,11 @@ async function insideKeep({ id, keep, samples }) {
   const graph = p.graph('selective', 'float');
   post({ type: 'result', job: 'inside-keep', id, conversion, graph, report: p.eval_report(), bytes },
     [bytes.selective.buffer, bytes.all.buffer]);
+}
+
+/** {samples, method}: weights and activations on their integer grids (64 bins, as ptq histograms); with a
+ * calibration method, on the grids of a new calibration on those images. */
+async function insideHist({ id, samples, method }) {
+  const report = insidePlayground().histograms('float', 'quant', samples, method ?? undefined, 64);
+  post({ type: 'result', job: 'inside-hist', id, report });
 }

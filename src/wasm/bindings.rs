@@ -5,6 +5,8 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
+#[cfg(feature = "training")]
+use crate::quantize::CalibrationMethod;
 use crate::tflite::{inspect_bytes, read_model};
 use crate::wasm::session::Session;
 #[cfg(feature = "training")]
@@ -196,7 +198,7 @@ impl Playground {
 }
 
 /// The views inside a quantization (graph, per-layer error, one output by hand, keeping layers in
-/// float). The worker's build only, like the block above.
+/// float, histograms on the integer grid). The worker's build only, like the block above.
 #[cfg(feature = "training")]
 #[wasm_bindgen]
 impl Playground {
@@ -275,6 +277,29 @@ impl Playground {
             &self
                 .session
                 .layer_output(slot, op, image)
+                .map_err(js_error)?,
+        )
+    }
+
+    /// Histograms of `quant` against `float`: weights, and activations on the first `samples`
+    /// representative images; with a calibration `method` (`minmax`, `percentile`, `entropy`, `mse`),
+    /// on the grids of a new calibration on those images.
+    pub fn histograms(
+        &self,
+        float: &str,
+        quant: &str,
+        samples: usize,
+        method: Option<String>,
+        bins: usize,
+    ) -> Result<JsValue, JsError> {
+        let method = method
+            .map(|m| m.parse::<CalibrationMethod>())
+            .transpose()
+            .map_err(js_error)?;
+        to_js(
+            &self
+                .session
+                .histograms(float, quant, samples, method, bins)
                 .map_err(js_error)?,
         )
     }

@@ -3,8 +3,9 @@
 // panel, loaded only when opened (the first load stays within budget); its graph, per-layer error and
 // by-hand views for the page's models and for TensorFlow's files uploaded, every number checked against
 // the CLI's JSON for the same files (ptq debug --json, ptq explain --json, ptq inspect --json, ptq eval
-// --json); keeping a layer in float checked against `ptq convert --deny`; the keyboard, Persian, the phone
-// layout, and no long task on the page's thread. Screenshots go to test-results/.
+// --json, ptq histograms --json); keeping a layer in float checked against `ptq convert --deny`; the
+// keyboard, Persian, the phone layout, and no long task on the page's thread. Screenshots go to
+// test-results/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -285,6 +286,8 @@ test('keeping a layer in float converts as `ptq convert --deny` does and shows a
   await page.getByTestId(`keep-${conv}`).check();
   await page.getByTestId('inside-keep-run').click();
   await page.waitForSelector('[data-testid=keep-result]', { timeout: 120_000 });
+  // (checked before the download below, which is the browser's work, not the page's)
+  assert.deepEqual(await page.evaluate((t0) => globalThis.__longTasks.filter((x) => x.start >= t0), opened), []);
   const cells = await page.$$eval('[data-testid=keep-result] tbody tr', (rows) => Object.fromEntries(rows.map((r) => [r.dataset.slot,
     [...r.querySelectorAll('td')].map((td) => Number(td.dataset.value))])));
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download this file' }).click()]);
@@ -306,7 +309,6 @@ test('keeping a layer in float converts as `ptq convert --deny` does and shows a
   }
   const ops = cli('inspect', cliSelective, '--json').subgraphs[0].operators.map((o) => o.name);
   assert.ok(ops.includes('DEQUANTIZE'), ops.join(' '));
-  assert.deepEqual(await page.evaluate((t0) => globalThis.__longTasks.filter((x) => x.start >= t0), opened), []);
   await page.getByTestId('inside-errors').screenshot({ path: join(RESULTS, 'inside-keep-float.png') });
   assert.deepEqual(errors, []);
   await page.close();
@@ -333,6 +335,13 @@ test('uploaded TensorFlow files: the graph alone, then with its float model, agr
   checkErrors(await pageErrors(page, 50), ['--in', float, '--quantized', quant], 50);
   await page.waitForSelector('[data-testid=explain-float]');
   await checkExplain(page, quant, float);
+  // the file's own grids (it cannot be calibrated again here), on the first 100 representative images
+  await page.waitForSelector('[data-testid=hist-activations]', { timeout: 60_000 });
+  assert.equal(await page.getByTestId('hist-method').isDisabled(), true);
+  const tf = cli('histograms', '--in', float, '--quantized', quant, '--calibration-samples', '100', '--json');
+  const conv = Number(await page.locator('[data-testid=inside-graph] button.op[aria-pressed=true]').getAttribute('data-op'));
+  checkHistogram(await pageHistogram(page, 'activations'), tf.activations.find((h) => h.op_index === conv), 'TF file, conv activations');
+  checkHistogram(await pageHistogram(page, 'weights'), tf.weights.find((h) => h.op_index === conv && h.channel === 0), 'TF file, conv weights');
   await page.locator('[data-testid=inside-graph] button.op', { hasText: 'FULLY_CONNECTED' }).click();
   await page.waitForFunction(() => document.querySelector('[data-testid=explain-what]')?.textContent.startsWith('FULLY_CONNECTED'));
   await checkExplain(page, quant, float);
@@ -342,6 +351,84 @@ test('uploaded TensorFlow files: the graph alone, then with its float model, agr
   await page.waitForFunction(() => document.querySelector('[data-testid=inside-pair]').textContent.includes('is a float model'));
   await page.waitForSelector('[data-testid=inside-graph] button.op');
   checkErrors(await pageErrors(page, 30), ['--in', float, '--mode', 'integer-only', '--io', 'uint8'], 30);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/** A histogram view's numbers, as the page shows them (`key`: weights or activations). */
+async function pageHistogram(page, key) {
+  const box = page.getByTestId(`hist-${key}`);
+  const attr = async (a) => box.getAttribute(a);
+  const counts = async (which) => (await page.getByTestId(`hist-${key}-${which}`).getAttribute('data-counts')).split(',').map(Number);
+  return {
+    scale: Number(await attr('data-scale')), zp: Number(await attr('data-zp')),
+    realMin: Number(await attr('data-real-min')), realMax: Number(await attr('data-real-max')),
+    count: Number(await attr('data-count')), clipped: (await attr('data-clipped')).split(',').map(Number),
+    values: await counts('values'), error: await counts('error'),
+  };
+}
+
+/** The page's histogram against the CLI's for the same tensor. */
+function checkHistogram(shown, cli, what) {
+  assert.deepEqual(shown, {
+    scale: Math.fround(cli.grid.scale), zp: cli.grid.zero_point, realMin: cli.grid.real_min, realMax: cli.grid.real_max,
+    count: cli.count, clipped: [cli.clipped_below, cli.clipped_above], values: cli.values.counts, error: cli.rounding_error.counts,
+  }, what);
+}
+
+/** Wait until the histograms are the ones for `n` images (and not being computed). */
+async function histogramsFor(page, n) {
+  await page.waitForFunction((k) => {
+    const s = document.querySelector('[data-testid=hist-status]')?.textContent ?? '';
+    return s.includes(` ${k.toLocaleString('en-US')} representative`);
+  }, n, { timeout: 120_000 });
+}
+
+test('histograms on the integer grid agree with `ptq histograms`, and the range follows the images and the method', async () => {
+  const { page, errors } = await openPage(server.url);
+  const float = await download(page, 'download-float', 'hist_float.tflite');
+  const quant = await download(page, 'download-quant', 'hist_quant.tflite');
+  const opened = await page.evaluate(() => performance.now());
+  await openInside(page);
+  await page.waitForSelector('[data-testid=hist-activations]', { timeout: 60_000 });
+  const conv = Number(await page.locator('[data-testid=inside-graph] button.op[aria-pressed=true]').getAttribute('data-op'));
+  const fc = Number(await page.locator('[data-testid=inside-graph] button.op', { hasText: 'FULLY_CONNECTED' }).getAttribute('data-op'));
+  // the quantized model's own grids, activations on the 100 images it was calibrated on
+  const histograms = (...extra) => cli('histograms', '--in', float, ...extra, '--json');
+  const own = histograms('--quantized', quant, '--calibration-samples', '100');
+  const weightOf = (r, op, c) => r.weights.find((h) => h.op_index === op && h.channel === c);
+  const actOf = (r, op) => r.activations.find((h) => h.op_index === op);
+  checkHistogram(await pageHistogram(page, 'weights'), weightOf(own, conv, 0), 'conv weights, channel 0');
+  checkHistogram(await pageHistogram(page, 'activations'), actOf(own, conv), 'conv activations');
+  await page.getByTestId('hist-channel').selectOption('5');
+  await page.waitForFunction(() => document.querySelector('[data-testid=hist-channel]').value === '5');
+  checkHistogram(await pageHistogram(page, 'weights'), weightOf(own, conv, 5), 'conv weights, channel 5');
+  // a bin says what it holds: focus the chart and move with the arrow keys
+  const counts = (await pageHistogram(page, 'activations')).values;
+  await page.getByTestId('hist-activations-values').focus();
+  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
+  const info = await page.getByTestId('hist-activations-values-info').textContent();
+  assert.match(info, new RegExp(`: ${counts[2].toLocaleString('en-US')} values`), info);
+  await page.getByTestId('inside-hist').screenshot({ path: join(RESULTS, 'inside-histograms.png') });
+  // more images: calibrated again on them, as ptq histograms converts
+  await page.getByTestId('hist-samples').fill('300');
+  await histogramsFor(page, 300);
+  const more = histograms('--mode', 'integer-only', '--io', 'uint8', '--calibration-samples', '300');
+  checkHistogram(await pageHistogram(page, 'activations'), actOf(more, conv), 'conv activations, 300 images');
+  await page.locator('[data-testid=inside-graph] button.op', { hasText: 'FULLY_CONNECTED' }).click();
+  await page.waitForFunction(() => document.querySelector('#inside-hist h4:last-of-type')?.textContent.includes('FULLY_CONNECTED'));
+  const fcShown = await pageHistogram(page, 'activations');
+  checkHistogram(fcShown, actOf(more, fc), 'dense activations, 300 images');
+  assert.notEqual(fcShown.realMax, actOf(own, fc).grid.real_max, 'the range did not move with the images');
+  // another method: a percentile range clips the extremes
+  await page.getByTestId('hist-method').selectOption('percentile');
+  await page.waitForFunction(() => document.querySelector('[data-testid=hist-status]').textContent.includes('percentile'), null, { timeout: 120_000 });
+  const cut = histograms('--mode', 'integer-only', '--io', 'uint8', '--calibration-samples', '300', '--calibration', 'percentile');
+  const cutShown = await pageHistogram(page, 'activations');
+  checkHistogram(cutShown, actOf(cut, fc), 'dense activations, percentile');
+  assert.ok(cut.activations.some((h) => h.clipped_below + h.clipped_above > 0));
+  await page.getByTestId('inside-hist').screenshot({ path: join(RESULTS, 'inside-histograms-percentile.png') });
+  assert.deepEqual(await page.evaluate((t0) => globalThis.__longTasks.filter((x) => x.start >= t0), opened), []);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -1,13 +1,14 @@
 //! What the web page does, as plain Rust: datasets, model slots (float, quantized, uploaded), drawing
 //! preprocessing, quantization and predictions here; chunked evaluation in `eval`, step-wise training
 //! in `train`, the views inside a quantization (graph, per-layer error, one output by hand, keeping
-//! layers in float) in `debug`. The `#[wasm_bindgen]` layer in `bindings.rs` only converts types; keeping this part
+//! layers in float) in `debug`, ranges and histograms on the integer grid in `histograms`. The `#[wasm_bindgen]` layer in `bindings.rs` only converts types; keeping this part
 //! target-independent lets native tests cover it.
 
 mod debug;
 #[cfg(test)]
 mod debug_tests;
 mod eval;
+mod histograms;
 #[cfg(feature = "training")]
 mod train;
 
@@ -27,6 +28,7 @@ pub use debug::{
     ModelGraph, SELECTIVE, parse_modes,
 };
 pub use eval::{EvalProgress, EvalReport, SlotEval};
+pub use histograms::HistogramReport;
 #[cfg(feature = "training")]
 pub use train::{TrainProgress, TrainSettings};
 
