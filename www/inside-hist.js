@@ -1,10 +1,8 @@
-// The ranges-and-histograms view of the inside panel: for the selected layer, its float weights (one
-// output channel at a time where they are quantized per channel) and the activations the float model
-// produces on the first N representative images, drawn on the quantized tensor's integer grid (its 256
-// levels, the real range calibration chose, where real 0 lands, the values clipped outside it), and the
-// distribution of the rounding error. Changing N (or the calibration method) calibrates again in the
-// worker and the range moves.
-// Each bin tells what it holds when hovered or, with the arrow keys, focused.
+// The ranges-and-histograms view of the inside panel: the selected layer's float weights (per output
+// channel) and activations on the first N representative images, drawn on the quantized tensor's grid
+// (its levels, the calibrated range, real 0, what is clipped) beside the rounding error's distribution.
+// Changing N or the calibration method calibrates again in the worker; each bin says what it holds when
+// hovered or focused with the arrow keys.
 
 import { t, num } from './i18n.js';
 import { el, scaleText } from './view.js';

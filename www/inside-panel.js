@@ -1,10 +1,7 @@
-// The "See inside the quantization" panel, loaded when the student first opens it: which pair of models it
-// looks at (the page's float and converted models, or an uploaded file with the float model it came from),
-// the model graph drawn as operator boxes (each a button that selects its layer), and the views of the
-// selected layer: the per-layer error with keeping layers in float (inside-errors.js), ranges and
-// histograms on the integer grid (inside-hist.js) and one output computed by hand (inside-explain.js).
-// Every computation runs in the worker (inside-* messages); this module asks and draws, and drops answers
-// to questions that are no longer current.
+// The "See inside the quantization" panel, imported when first opened: the pair of models it looks at (the
+// page's, or an uploaded file with its float model), the graph as operator boxes that select a layer, and
+// that layer's views (inside-errors.js, inside-hist.js, inside-explain.js). All computing is the worker's
+// (inside-* messages, answered by id); this module asks, draws, and drops answers no longer current.
 
 import { tables, t } from './i18n.js';
 import { el, kb } from './view.js';

@@ -1,11 +1,8 @@
-// The views inside a quantization in Chromium, against the built site (dist/): the numbers under the
-// quantized panel (formula, real values, clipped codes, test image 18's tie, the size sentence); the inside
-// panel, loaded only when opened (the first load stays within budget); its graph, per-layer error and
-// by-hand views for the page's models and for TensorFlow's files uploaded, every number checked against
-// the CLI's JSON for the same files (ptq debug --json, ptq explain --json, ptq inspect --json, ptq eval
-// --json, ptq histograms --json); keeping a layer in float checked against `ptq convert --deny`; the
-// keyboard, Persian, the phone layout, and no long task on the page's thread. Screenshots go to
-// test-results/.
+// The views inside a quantization in Chromium (dist/): the numbers under the quantized panel; the inside
+// panel, absent from the first load; its graph, per-layer error, histograms and by-hand views for the
+// page's files and TF's uploaded ones, each number against the CLI's JSON for the same files (ptq debug,
+// explain, inspect, eval, histograms; keeping a layer in float against ptq convert --deny); keyboard,
+// Persian, phone, no long task on the page's thread. Screenshots go to test-results/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -136,6 +136,13 @@ fn the_error_in_steps_equals_one_comparison_over_the_same_images() {
             }
         }
     }
+    // a new test set ends the comparison (it indexes the old one)
+    s.debug_begin(FLOAT, QUANT, n, &modes).unwrap();
+    s.debug_step(3).unwrap();
+    let (_, img, lab) = super::tests::tiny(4);
+    s.set_test_set(&img, &lab).unwrap();
+    assert!(s.debug_step(3).is_err());
+    s.debug_begin(FLOAT, QUANT, 4, &modes).unwrap();
     assert!(s.debug_cancel());
     assert!(!s.debug_cancel());
     assert!(s.debug_step(1).is_err());

@@ -119,7 +119,10 @@ impl Session {
         check_mnist(&data)?;
         let n = data.len();
         self.test = Some(data);
+        // runs in progress and kept runs index the set they started with
         self.eval = None;
+        self.debug = None;
+        self.debug_cache = debug::DebugCache::default();
         Ok(n)
     }
 
