@@ -35,10 +35,10 @@ const list = (ds) => ds.map((d) => num(d)).join(t('numbers.and'));
 export const zpText = (zp) => (zp < 0 ? `(${num(zp)})` : num(zp));
 
 /**
- * Fill `box` with the numbers of prediction `pred`; `float` is the float model's prediction on the same
- * input (or null when there is no float twin to show).
+ * Fill `box` with the numbers of prediction `pred` of a model converted in `mode`; `float` is the float
+ * model's prediction on the same input (or null when there is no float twin to show).
  */
-export function renderNumbers(box, pred, float) {
+export function renderNumbers(box, pred, float, mode) {
   if (!pred) {
     box.replaceChildren();
     return;
@@ -56,7 +56,7 @@ export function renderNumbers(box, pred, float) {
   const math = el('code', { dir: 'ltr', text: `${t('numbers.real')} = ${scaleText(o.scale)} × (q − ${zpText(o.zero_point)})` });
   parts.push(el('p', { class: 'formula', 'data-testid': 'formula' }, quantized
     ? tNodes('numbers.formula', { math })
-    : t('numbers.float-output', { dtype: o.dtype })));
+    : t(mode === 'full-integer' ? 'numbers.dequantized-output' : 'numbers.float-output', { dtype: o.dtype })));
   const cols = [
     'numbers.h-digit',
     ...(quantized ? ['numbers.h-code', 'numbers.h-real'] : ['numbers.h-value']),

@@ -82,8 +82,8 @@ export function predictAll() {
 /** The numbers under the quantized panels (the uploaded model has no float twin on the page). */
 function renderAllNumbers() {
   const preds = session.input ? session.pred : {};
-  renderNumbers($('numbers-quant'), preds.quant, preds.float);
-  renderNumbers($('numbers-upload'), session.info.upload?.takes_mnist ? preds.upload : null, null);
+  renderNumbers($('numbers-quant'), preds.quant, preds.float, session.info.quant?.mode);
+  renderNumbers($('numbers-upload'), session.info.upload?.takes_mnist ? preds.upload : null, null, session.info.upload?.mode);
 }
 
 export function renderModels() {
