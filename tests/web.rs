@@ -272,3 +272,139 @@ fn mutated_reference_files_through_the_exported_api() {
         "{accepted} accepted, {rejected} rejected"
     );
 }
+
+/// The views inside a quantization (the worker's build) on TensorFlow's own files: the graph, the
+/// per-layer error in steps, one element by hand beside the float value, and keeping a layer in float,
+/// all as plain JS objects, and every refusal a thrown error with the library's message.
+#[cfg(feature = "training")]
+#[wasm_bindgen_test]
+fn inside_views_cross_as_plain_objects() {
+    let (_, images, labels) = tiny(8);
+    let mut pg = Playground::new();
+    pg.set_test_set(&images, &labels).unwrap();
+    pg.set_representative_images(&images).unwrap();
+    pg.load_model(
+        "float",
+        include_bytes!("fixtures/reference/mnist_float.tflite"),
+    )
+    .unwrap();
+    pg.load_model(
+        "quant",
+        include_bytes!("fixtures/reference/mnist_intonly_uint8.tflite"),
+    )
+    .unwrap();
+    let graph = pg.graph("quant", Some("float".into())).unwrap();
+    assert_eq!(
+        get(&graph, "paired_with").as_string().as_deref(),
+        Some("float")
+    );
+    assert_eq!(get(&graph, "integer").as_bool(), Some(true));
+    let ops: Array = get(&graph, "ops").dyn_into().unwrap();
+    let conv = ops
+        .iter()
+        .find(|o| get(o, "name").as_string().as_deref() == Some("CONV_2D"))
+        .expect("a CONV_2D");
+    assert_eq!(get(&conv, "explainable").as_bool(), Some(true));
+    let output = Array::from(&get(&conv, "outputs")).get(0);
+    assert_eq!(get(&output, "dtype").as_string().as_deref(), Some("int8"));
+    assert_eq!(Array::from(&get(&output, "scale")).length(), 1);
+    let keep_name = get(&conv, "keep_float_name")
+        .as_string()
+        .expect("a keep-float name");
+    let op = get(&conv, "index").as_f64().unwrap() as usize;
+
+    // per-layer error, both modes, in steps
+    let p = pg
+        .debug_begin("float", "quant", 4, "layer-wise,accumulated")
+        .unwrap();
+    assert_eq!(get(&p, "total").as_f64(), Some(8.0));
+    let mut modes = Vec::new();
+    loop {
+        let p = pg.debug_step(3).unwrap();
+        modes.push(get(&p, "mode").as_string().unwrap_or_default());
+        if get(&p, "done").as_f64() == get(&p, "total").as_f64() {
+            break;
+        }
+    }
+    assert_eq!(
+        modes,
+        ["layer-wise", "layer-wise", "accumulated", "accumulated"]
+    );
+    let reports: Array = pg.debug_report().unwrap().dyn_into().unwrap();
+    assert_eq!(reports.length(), 2);
+    let layers = Array::from(&get(&reports.get(1), "layers"));
+    assert!(layers.length() >= 3);
+    for l in layers.iter() {
+        assert!(get(&l, "rmse/scale").as_f64().is_some_and(f64::is_finite));
+        assert!(get(&l, "range").as_f64().is_some_and(|r| r > 0.0));
+    }
+    assert!(
+        message(pg.debug_begin("float", "quant", 4, "sideways").unwrap_err()).contains("sideways")
+    );
+    assert!(
+        message(
+            pg.debug_begin("float", "quant", 9, "accumulated")
+                .unwrap_err()
+        )
+        .contains("1–8")
+    );
+
+    // one element by hand: the interpreter's value, with the float model's beside it
+    let e = pg
+        .explain("quant", Some("float".into()), op, 100, 2)
+        .unwrap();
+    let layer = pg.layer_output("quant", op, 2).unwrap();
+    let values = Array::from(&get(&layer, "values"));
+    assert_eq!(get(&e, "result").as_f64(), values.get(100).as_f64());
+    assert!(get(&e, "float_value").as_f64().is_some());
+    let steps = Array::from(&get(&e, "steps"));
+    assert_eq!(
+        get(&steps.get(0), "id").as_string().as_deref(),
+        Some("sum_of_products")
+    );
+    assert!(message(pg.explain("quant", None, 0, 0, 2).unwrap_err()).contains("only CONV_2D"));
+
+    // histograms: the file's own grids, or a new calibration's
+    let h = pg.histograms("float", "quant", 8, None, 16).unwrap();
+    assert!(get(&h, "recalibrated").is_undefined());
+    let activations = Array::from(&get(&h, "activations"));
+    assert!(activations.length() >= 3);
+    let first = activations.get(0);
+    assert_eq!(
+        Array::from(&get(&get(&first, "values"), "counts")).length(),
+        16
+    );
+    let h = pg
+        .histograms("float", "quant", 8, Some("percentile".into()), 16)
+        .unwrap();
+    assert_eq!(
+        get(&h, "recalibrated").as_string().as_deref(),
+        Some("percentile")
+    );
+    assert!(
+        message(
+            pg.histograms("float", "quant", 8, Some("guess".into()), 16)
+                .unwrap_err()
+        )
+        .contains("unknown calibration method")
+    );
+
+    // keep the convolution in float, beside the all-int8 file
+    let r = pg
+        .convert_keeping_float("float", vec![keep_name], 8)
+        .unwrap();
+    assert_eq!(Array::from(&get(&r, "kept")).length(), 1);
+    let selective = get(&r, "selective");
+    assert_eq!(
+        get(&selective, "mode").as_string().as_deref(),
+        Some("full-integer")
+    );
+    assert!(
+        message(
+            pg.convert_keeping_float("float", vec!["nope".into()], 8)
+                .unwrap_err()
+        )
+        .contains("nope")
+    );
+    assert!(pg.remove_model("selective"));
+}

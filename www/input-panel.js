@@ -67,6 +67,7 @@ export function selectTest(index) {
   pad.clear();
   renderInput();
   predictAll();
+  document.dispatchEvent(new Event('ptq:input'));
 }
 
 /** The test image whose number is in the index field. */

@@ -5,16 +5,18 @@
 // whose message comes from the library; it is shown beside the control that caused it, and the models
 // loaded before stay loaded.
 //
-// Every module of the page is imported here, the ones only the panels use included, so the browser
+// Every module of the first load is imported here, the ones only the panels use included, so the browser
 // requests them all at once when it parses this file rather than one round trip per level of imports
-// (the wasm module's JavaScript is preloaded by index.html).
+// (the wasm module's JavaScript is preloaded by index.html). The inside panel (inside-*.js) is imported
+// when the student first opens it.
 
 import './draw.js';
 import './net.js';
+import './output-numbers.js';
 import './plot.js';
 import './view.js';
-import { setLanguage, language, tables } from './i18n.js';
-import { $, session, setStatus, showError, relabelMessages, message, intField } from './page.js';
+import { setLanguage, language, tables, t } from './i18n.js';
+import { $, session, setStatus, showError, hideError, relabelMessages, message, intField } from './page.js';
 import * as worker from './worker-client.js';
 import * as quant from './quant-panel.js';
 import * as input from './input-panel.js';
@@ -38,6 +40,27 @@ function applyLanguage(code) {
   train.relabel();
   evaluation.render();
   uploads.render();
+  inside?.relabel();
+}
+
+/** The inside panel's module, once opened (imported on demand: it is not part of the first load). */
+let inside = null;
+
+async function toggleInside() {
+  const button = $('inside-open');
+  const opening = $('inside-body').hidden;
+  $('inside-body').hidden = !opening;
+  button.setAttribute('aria-expanded', String(opening));
+  button.dataset.i18n = opening ? 'inside.close' : 'inside.open';
+  button.textContent = t(button.dataset.i18n);
+  if (!opening) return;
+  try {
+    inside ??= await import('./inside-panel.js');
+    hideError('inside-error');
+    inside.open();
+  } catch (err) {
+    showError('inside-error', 'inside.load-failed', { msg: message(err) });
+  }
 }
 
 function initialLanguage() {
@@ -68,6 +91,9 @@ function wire() {
   $('train-cancel').addEventListener('click', train.cancelTraining);
   $('eval-start').addEventListener('click', evaluation.startEval);
   $('upload').addEventListener('change', (e) => uploads.upload(e.target.files?.[0]));
+  $('inside-open').addEventListener('click', toggleInside);
+  document.addEventListener('ptq:models', () => inside?.modelsUpdated());
+  document.addEventListener('ptq:input', () => inside?.inputUpdated());
   const drop = $('drop');
   drop.addEventListener('dragover', (e) => {
     e.preventDefault();
@@ -105,6 +131,7 @@ async function start() {
   quant.quantize();
   input.selectTest(0);
   worker.setJob(null);
+  $('inside-open').disabled = false;
   setStatus('status.ready', { ms: Math.round(performance.now()) });
   performance.mark('data-ready');
   document.body.dataset.ready = 'true';

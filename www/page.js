@@ -17,6 +17,7 @@ export const session = {
   input: null, // {pixels, source: 'draw'|'test', index, label}
   testCount: 0,
   testSet: null,
+  representative: null, // the representative images' IDX bytes (the worker calibrates on them too)
   siteInfo: null,
   upload: null, // {name, report, info}
 };

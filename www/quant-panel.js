@@ -1,12 +1,14 @@
 // The models on the page's thread and what is shown of them: loading the Playground with the default
 // float model and the MNIST files, predictions on the current input (the float, quantized and uploaded
-// panels), and the Quantization card: converting with the form's settings, the I/O table and the
-// downloads. The conversions (ids and the tutorial's file names) come from Playground.modes().
+// panels, with the numbers under the quantized ones from output-numbers.js), and the Quantization card:
+// converting with the form's settings, the I/O table, the downloads and why the sizes differ as they do.
+// The conversions (ids and the tutorial's file names) come from Playground.modes().
 
 import init, { Playground } from '../pkg/ptq_playground.js';
 import { t, num } from './i18n.js';
 import { fetchBytes, fetchGz } from './net.js';
 import * as view from './view.js';
+import { renderNumbers, sizeSentence } from './output-numbers.js';
 import { $, site, session, stats, setStatus, showError, hideError, message, intField, nextTask } from './page.js';
 import { currentJob, tell } from './worker-client.js';
 
@@ -32,6 +34,7 @@ export async function load() {
   session.testSet = { images, labels };
   session.siteInfo = siteInfo;
   pg.set_representative_images(representative);
+  session.representative = representative;
   session.info.float = pg.load_model('float', model);
   session.pg = pg;
 }
@@ -56,6 +59,7 @@ export function activeSlots() {
 export function predictAll() {
   if (!session.input) {
     for (const slot of ['float', 'quant', 'upload']) view.renderPanel($(`panel-${slot}`), null);
+    renderAllNumbers();
     return 0;
   }
   const t0 = performance.now();
@@ -71,7 +75,15 @@ export function predictAll() {
   const ms = performance.now() - t0;
   session.pred = preds;
   for (const slot of activeSlots()) view.renderPanel($(`panel-${slot}`), preds[slot]);
+  renderAllNumbers();
   return ms;
+}
+
+/** The numbers under the quantized panels (the uploaded model has no float twin on the page). */
+function renderAllNumbers() {
+  const preds = session.input ? session.pred : {};
+  renderNumbers($('numbers-quant'), preds.quant, preds.float, session.info.quant?.mode);
+  renderNumbers($('numbers-upload'), session.info.upload?.takes_mnist ? preds.upload : null, null, session.info.upload?.mode);
 }
 
 export function renderModels() {
@@ -89,12 +101,15 @@ export function renderModels() {
   $('download-quant').disabled = !quant;
   $('size-ratio').textContent = float && quant
     ? t('download.ratio', { ratio: num(float.bytes / quant.bytes, { maximumFractionDigits: 2 }) }) : '';
+  $('size-why').textContent = float && quant ? sizeSentence(quant) : '';
+  document.dispatchEvent(new Event('ptq:models'));
 }
 
 /** Show the models, the last predictions and the last conversion time again in the current language. */
 export function relabel() {
   renderModels();
   for (const slot of activeSlots()) view.renderPanel($(`panel-${slot}`), session.pred[slot]);
+  renderAllNumbers();
   const quantMs = stats.quantizeMs.at(-1);
   if (quantMs !== undefined) $('quant-time').textContent = t('quant.time', { ms: Math.round(quantMs) });
 }

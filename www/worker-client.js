@@ -1,7 +1,8 @@
 // The page's side of the worker (worker.js), which owns a second wasm instance for the long jobs
-// (training, evaluation): starting it on first use with the test set, posting to it, the one job it
-// runs at a time (and the buttons that follow it), and a handler table that routes each message the
-// worker posts, {type: status|progress|result|error, job}, to the panel that shows it.
+// (training, evaluation, the views inside a quantization): starting it on first use with the test set,
+// posting to it, the one training or evaluation job it runs at a time (and the buttons that follow it),
+// and a handler table that routes each message the worker posts, {type: status|progress|result|error,
+// job}, to the panel that shows it.
 
 import { $, session } from './page.js';
 
@@ -13,6 +14,11 @@ let handlers = {};
 /** Set the handler table: `{[job]: {[type]: (msg) => void}, other: {...}}`. */
 export function handle(table) {
   handlers = table;
+}
+
+/** Add the handlers of more jobs to the table (a panel loaded later brings its own). */
+export function addHandlers(table) {
+  Object.assign(handlers, table);
 }
 
 function dispatch(msg) {

@@ -1,7 +1,8 @@
-// The worker owns its own wasm instance and does the long jobs (training, evaluating 10,000 images), so
-// the page's thread only draws. Protocol (main -> worker): {type: init|train|quant-settings|cancel|eval,
-// ...}, each type handled by its entry in `handlers`; (worker -> main): {type: status|progress|result|error,
-// job, ...}, which the page routes the same way (worker-client.js).
+// The worker owns its own wasm instance and does the long jobs (training, evaluating 10,000 images, the
+// views inside a quantization), so the page's thread only draws. Protocol (main -> worker): {type:
+// init|train|quant-settings|cancel|eval|inside-*, ...}, each type handled by its entry in `handlers`;
+// (worker -> main): {type: status|progress|result|error, job, id?, ...}, which the page routes the same way
+// (worker-client.js). The inside-* requests carry an `id` their answers repeat.
 
 // the speed-optimized build of the library (pkg/fast/); the page's thread uses the smaller pkg/
 import init, { Playground } from '../pkg/fast/ptq_playground.js';
@@ -12,12 +13,16 @@ import { fetchBytes, gunzip } from './net.js';
 const CHUNK_MS = 120;
 /** Images per evaluation step (a few milliseconds of work). */
 const EVAL_CHUNK = 500;
+/** Wall time a step of the per-layer error aims at (a cancel acts within about this long). */
+const DEBUG_MS = 60;
 
 let pg;
 const ready = init().then(() => {
   pg = new Playground();
 });
 let cancelRequested = false;
+/** The test set as the page sent it (the views inside a quantization load it into their own Playground). */
+let testSet = null;
 /** Conversion settings for the model a training run ends with (the page may change them meanwhile). */
 let quantSettings = null;
 
@@ -33,14 +38,14 @@ const yieldNow = () => new Promise((resolve) => {
   channel.port2.postMessage(0);
 });
 
-/** Run a job once the module is ready; a failure is posted as {type: 'error', job}. */
+/** Run a job once the module is ready; a failure is posted as {type: 'error', job, id}. */
 async function job(msg, run, onFailure) {
   try {
     await ready;
     await run(msg);
   } catch (err) {
     onFailure?.();
-    post({ type: 'error', job: msg.type, message: err?.message ?? String(err) });
+    post({ type: 'error', job: msg.type, id: msg.id, message: err?.message ?? String(err) });
   }
 }
 
@@ -52,7 +57,10 @@ const handlers = {
   'quant-settings'(msg) {
     quantSettings = msg.quant;
   },
-  init: (msg) => job(msg, () => pg.set_test_set(msg.images, msg.labels)),
+  init(msg) {
+    testSet = { images: msg.images, labels: msg.labels };
+    return job(msg, () => pg.set_test_set(msg.images, msg.labels));
+  },
   train(msg) {
     // taken now, in message order: a later 'quant-settings' or 'cancel' must win even if this run still
     // waits for the module
@@ -61,6 +69,14 @@ const handlers = {
     return job(msg, runTraining, () => pg?.train_cancel());
   },
   eval: (msg) => job(msg, evaluate),
+  'inside-load': (msg) => job(msg, insideLoad),
+  'inside-errors': (msg) => job(msg, insideErrors),
+  'inside-explain': (msg) => job(msg, insideExplain),
+  'inside-keep': (msg) => job(msg, insideKeep),
+  'inside-hist': (msg) => job(msg, insideHist),
+  'inside-cancel'(msg) {
+    runs[msg.kind] = (runs[msg.kind] ?? 0) + 1;
+  },
 };
 
 self.onmessage = (event) => handlers[event.data.type]?.(event.data);
@@ -145,4 +161,113 @@ async function evaluate({ models }) {
     await yieldNow();
   }
   post({ type: 'result', job: 'eval', report: pg.eval_report(), seconds });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The views inside a quantization run on a Playground of their own (slots "float" and "quant": the pair
+// being looked at), so they neither wait for nor disturb a training run or an evaluation: their steps
+// interleave at the yields. A long job ('errors', 'keep') stops when runs[kind] moves on: a newer job of
+// its kind, a cancel, or other models.
+
+let inside = null;
+const runs = { errors: 0, keep: 0 };
+
+function insidePlayground() {
+  if (!inside) {
+    const p = new Playground();
+    p.set_test_set(testSet.images, testSet.labels);
+    inside = p;
+  }
+  return inside;
+}
+
+/** {float?, quant?, convert?: {mode, samples}, representative?}: the pair to look at (the quantized model
+ * given, or converted here from the float one). Answers with both graphs and the quantized model's info. */
+async function insideLoad({ id, float, quant, convert, representative }) {
+  const p = insidePlayground();
+  runs.errors++;
+  runs.keep++;
+  p.debug_cancel();
+  if (representative) p.set_representative_images(representative);
+  for (const [slot, bytes] of [['float', float], ['quant', quant]]) {
+    if (bytes) p.load_model(slot, bytes);
+    else p.remove_model(slot);
+  }
+  if (convert) p.quantize(convert.mode, convert.samples);
+  const has = new Set(p.slots());
+  post({
+    type: 'result', job: 'inside-load', id,
+    quant: has.has('quant') ? p.graph('quant', has.has('float') ? 'float' : undefined) : null,
+    float: has.has('float') ? p.graph('float') : null,
+    info: has.has('quant') ? p.model_info('quant') : null,
+    floatInfo: has.has('float') ? p.model_info('float') : null,
+  });
+}
+
+/** {images, modes}: the per-layer error of the pair, in steps of about DEBUG_MS. */
+async function insideErrors({ id, images, modes }) {
+  const p = insidePlayground();
+  const me = ++runs.errors;
+  let progress = p.debug_begin('float', 'quant', images, modes.join(','));
+  let count = 4;
+  while (progress.done < progress.total) {
+    const t = performance.now();
+    progress = p.debug_step(count);
+    const dt = performance.now() - t;
+    count = Math.max(1, Math.min(1000, Math.round((count * DEBUG_MS) / Math.max(dt, 1))));
+    post({ type: 'progress', job: 'inside-errors', id, done: progress.done, total: progress.total, mode: progress.mode });
+    await yieldNow();
+    if (runs.errors !== me) {
+      post({ type: 'result', job: 'inside-errors', id, cancelled: true });
+      return;
+    }
+  }
+  post({ type: 'result', job: 'inside-errors', id, reports: p.debug_report() });
+}
+
+/** {op, flat, image, output}: one element worked out by hand (with the float value when the pair has a
+ * float model; flat null: the layer's largest element); with `output`, also the layer's whole output on
+ * that image. */
+async function insideExplain({ id, op, flat, image, output }) {
+  const p = insidePlayground();
+  const float = p.slots().includes('float') ? 'float' : undefined;
+  const layer = output || flat === null ? p.layer_output('quant', op, image) : null;
+  const at = flat ?? layer.values.reduce((best, v, i, all) => (v > all[best] ? i : best), 0);
+  let explanation = null;
+  let unexplained = null;
+  try {
+    explanation = p.explain('quant', float, op, at, image);
+  } catch (err) {
+    unexplained = err.message;
+  }
+  post({ type: 'result', job: 'inside-explain', id, flat: at, explanation, unexplained, layer: output ? layer : null });
+}
+
+/** {keep, samples}: convert keeping the named layers in float and keeping none, then evaluate the float
+ * model and both conversions on the test set. */
+async function insideKeep({ id, keep, samples }) {
+  const p = insidePlayground();
+  const me = ++runs.keep;
+  const conversion = p.convert_keeping_float('float', keep, samples);
+  const bytes = { selective: p.model_bytes('selective'), all: p.model_bytes('all-int8') };
+  let progress = p.eval_begin('float,selective,all-int8');
+  while (progress.done < progress.total) {
+    progress = p.eval_step(EVAL_CHUNK);
+    post({ type: 'progress', job: 'inside-keep', id, done: progress.done, total: progress.total });
+    await yieldNow();
+    if (runs.keep !== me) {
+      post({ type: 'result', job: 'inside-keep', id, cancelled: true });
+      return;
+    }
+  }
+  const graph = p.graph('selective', 'float');
+  post({ type: 'result', job: 'inside-keep', id, conversion, graph, report: p.eval_report(), bytes },
+    [bytes.selective.buffer, bytes.all.buffer]);
+}
+
+/** {samples, method}: weights and activations on their integer grids (64 bins, as ptq histograms); with a
+ * calibration method, on the grids of a new calibration on those images. */
+async function insideHist({ id, samples, method }) {
+  const report = insidePlayground().histograms('float', 'quant', samples, method ?? undefined, 64);
+  post({ type: 'result', job: 'inside-hist', id, report });
 }

@@ -5,10 +5,14 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
+#[cfg(feature = "training")]
+use crate::quantize::CalibrationMethod;
 use crate::tflite::{inspect_bytes, read_model};
 use crate::wasm::session::Session;
 #[cfg(feature = "training")]
 use crate::wasm::session::TrainSettings;
+#[cfg(feature = "training")]
+use crate::wasm::session::parse_modes;
 
 fn js_error(e: Error) -> JsError {
     JsError::new(&e.to_string())
@@ -53,20 +57,11 @@ impl Playground {
         self.session.set_test_set(images, labels).map_err(js_error)
     }
 
-    /// Load the MNIST training set. Returns the number of images.
-    pub fn set_train_set(&mut self, images: &[u8], labels: &[u8]) -> Result<usize, JsError> {
-        self.session.set_train_set(images, labels).map_err(js_error)
-    }
-
     /// Load representative images for calibration (an IDX of 28×28 u8 images, plain or gzip).
     pub fn set_representative_images(&mut self, images: &[u8]) -> Result<usize, JsError> {
         self.session
             .set_representative_images(images)
             .map_err(js_error)
-    }
-
-    pub fn has_train_set(&self) -> bool {
-        self.session.train.is_some()
     }
 
     pub fn test_count(&self) -> usize {
@@ -119,24 +114,6 @@ impl Playground {
         to_js(&self.session.predict(slot, pixels).map_err(js_error)?)
     }
 
-    /// Start evaluating the listed slots (comma-separated) on the test set, one slot after the other.
-    pub fn eval_begin(&mut self, slots: &str) -> Result<JsValue, JsError> {
-        let slots: Vec<String> = slots
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-        to_js(&self.session.eval_begin(&slots).map_err(js_error)?)
-    }
-
-    pub fn eval_step(&mut self, count: usize) -> Result<JsValue, JsError> {
-        to_js(&self.session.eval_step(count).map_err(js_error)?)
-    }
-
-    pub fn eval_report(&self) -> Result<JsValue, JsError> {
-        to_js(&self.session.eval_report().map_err(js_error)?)
-    }
-
     /// Start training: `{epochs, batch_size, learning_rate, seed}`.
     #[cfg(feature = "training")]
     pub fn train_begin(&mut self, settings: JsValue) -> Result<JsValue, JsError> {
@@ -183,6 +160,164 @@ impl Playground {
     /// input through the exported API).
     pub fn check_model(bytes: &[u8]) -> Result<(), JsError> {
         read_model(bytes).map(|_| ()).map_err(js_error)
+    }
+}
+
+/// The worker's jobs besides training: the training set (for training and its calibration) and the
+/// evaluation of the test set. The worker's build only (the `training` feature marks it): the page's
+/// thread never runs them, and leaving them out keeps the page's module within its download budget.
+#[cfg(feature = "training")]
+#[wasm_bindgen]
+impl Playground {
+    /// Load the MNIST training set. Returns the number of images.
+    pub fn set_train_set(&mut self, images: &[u8], labels: &[u8]) -> Result<usize, JsError> {
+        self.session.set_train_set(images, labels).map_err(js_error)
+    }
+
+    pub fn has_train_set(&self) -> bool {
+        self.session.train.is_some()
+    }
+
+    /// Start evaluating the listed slots (comma-separated) on the test set, one slot after the other.
+    pub fn eval_begin(&mut self, slots: &str) -> Result<JsValue, JsError> {
+        let slots: Vec<String> = slots
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        to_js(&self.session.eval_begin(&slots).map_err(js_error)?)
+    }
+
+    pub fn eval_step(&mut self, count: usize) -> Result<JsValue, JsError> {
+        to_js(&self.session.eval_step(count).map_err(js_error)?)
+    }
+
+    pub fn eval_report(&self) -> Result<JsValue, JsError> {
+        to_js(&self.session.eval_report().map_err(js_error)?)
+    }
+}
+
+/// The views inside a quantization (graph, per-layer error, one output by hand, keeping layers in
+/// float, histograms on the integer grid). The worker's build only, like the block above.
+#[cfg(feature = "training")]
+#[wasm_bindgen]
+impl Playground {
+    /// Empty a slot. Returns whether it held a model.
+    pub fn remove_model(&mut self, slot: &str) -> bool {
+        self.session.remove_model(slot)
+    }
+
+    /// The graph of a slot's model; with `float`, paired with the float model it was converted from.
+    pub fn graph(&self, slot: &str, float: Option<String>) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .graph(slot, float.as_deref())
+                .map_err(js_error)?,
+        )
+    }
+
+    /// Start the per-layer error of `quant` against `float` on the first `images` test images, in each
+    /// of `modes` (comma-separated: `layer-wise`, `accumulated`).
+    pub fn debug_begin(
+        &mut self,
+        float: &str,
+        quant: &str,
+        images: usize,
+        modes: &str,
+    ) -> Result<JsValue, JsError> {
+        let modes = parse_modes(modes).map_err(js_error)?;
+        to_js(
+            &self
+                .session
+                .debug_begin(float, quant, images, &modes)
+                .map_err(js_error)?,
+        )
+    }
+
+    pub fn debug_step(&mut self, count: usize) -> Result<JsValue, JsError> {
+        to_js(&self.session.debug_step(count).map_err(js_error)?)
+    }
+
+    /// The per-layer reports (one per mode) once every image is done.
+    pub fn debug_report(&self) -> Result<JsValue, JsError> {
+        to_js(&self.session.debug_report().map_err(js_error)?)
+    }
+
+    pub fn debug_cancel(&mut self) -> bool {
+        self.session.debug_cancel()
+    }
+
+    /// Element `flat` of operator `op`'s output in `quant`, worked out by hand on test image `image`,
+    /// with the float model's value when `float` names its slot.
+    pub fn explain(
+        &mut self,
+        quant: &str,
+        float: Option<String>,
+        op: usize,
+        flat: usize,
+        image: usize,
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .explain(quant, float.as_deref(), op, flat, image)
+                .map_err(js_error)?,
+        )
+    }
+
+    /// Operator `op`'s whole output in `slot` on test image `image`.
+    pub fn layer_output(
+        &mut self,
+        slot: &str,
+        op: usize,
+        image: usize,
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .layer_output(slot, op, image)
+                .map_err(js_error)?,
+        )
+    }
+
+    /// Histograms of `quant` against `float`: weights, and activations on the first `samples`
+    /// representative images; with a calibration `method` (`minmax`, `percentile`, `entropy`, `mse`),
+    /// on the grids of a new calibration on those images.
+    pub fn histograms(
+        &self,
+        float: &str,
+        quant: &str,
+        samples: usize,
+        method: Option<String>,
+        bins: usize,
+    ) -> Result<JsValue, JsError> {
+        let method = method
+            .map(|m| m.parse::<CalibrationMethod>())
+            .transpose()
+            .map_err(js_error)?;
+        to_js(
+            &self
+                .session
+                .histograms(float, quant, samples, method, bins)
+                .map_err(js_error)?,
+        )
+    }
+
+    /// Convert `float` to full integer keeping the operators `keep` names in float (operator names or
+    /// output tensor names) into the "selective" slot, and keeping none into "all-int8".
+    pub fn convert_keeping_float(
+        &mut self,
+        float: &str,
+        keep: Vec<String>,
+        samples: usize,
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .convert_keeping_float(float, &keep, samples)
+                .map_err(js_error)?,
+        )
     }
 }
 

@@ -1,9 +1,14 @@
 //! What the web page does, as plain Rust: datasets, model slots (float, quantized, uploaded), drawing
 //! preprocessing, quantization and predictions here; chunked evaluation in `eval`, step-wise training
-//! in `train`. The `#[wasm_bindgen]` layer in `bindings.rs` only converts types; keeping this part
+//! in `train`, the views inside a quantization (graph, per-layer error, one output by hand, keeping
+//! layers in float) in `debug`, ranges and histograms on the integer grid in `histograms`. The `#[wasm_bindgen]` layer in `bindings.rs` only converts types; keeping this part
 //! target-independent lets native tests cover it.
 
+mod debug;
+#[cfg(test)]
+mod debug_tests;
 mod eval;
+mod histograms;
 #[cfg(feature = "training")]
 mod train;
 
@@ -18,7 +23,12 @@ pub use crate::eval::{IoDetails, Prediction};
 use crate::interp::Interpreter;
 use crate::quantize::{ConvertOptions, Mode, calibrate_first, convert, detect_mode};
 use crate::tflite::{Model, Report, inspect, read_model, write_model};
+pub use debug::{
+    ALL_INT8, DebugProgress, ExplainReport, GraphOp, GraphTensor, KeepFloatReport, LayerOutput,
+    ModelGraph, SELECTIVE, parse_modes,
+};
 pub use eval::{EvalProgress, EvalReport, SlotEval};
+pub use histograms::HistogramReport;
 #[cfg(feature = "training")]
 pub use train::{TrainProgress, TrainSettings};
 
@@ -84,6 +94,8 @@ pub struct Session {
     #[cfg(feature = "training")]
     training: Option<train::TrainRun>,
     eval: Option<eval::EvalState>,
+    debug: Option<debug::DebugRun>,
+    debug_cache: debug::DebugCache,
 }
 
 /// The slot names the page uses.
@@ -107,7 +119,10 @@ impl Session {
         check_mnist(&data)?;
         let n = data.len();
         self.test = Some(data);
+        // runs in progress and kept runs index the set they started with
         self.eval = None;
+        self.debug = None;
+        self.debug_cache = debug::DebugCache::default();
         Ok(n)
     }
 
@@ -187,6 +202,7 @@ impl Session {
         }
         let mode = detect_mode(&model);
         let encoder = ImageEncoder::for_input(&interp).ok();
+        self.debug_cache.forget(slot);
         self.slots.insert(
             slot.to_string(),
             Slot {
