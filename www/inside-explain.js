@@ -252,7 +252,7 @@ export function render(box, ctx) {
   } else if (!op) {
     note('explain.choose');
   } else if (!op.explainable) {
-    note(op.name === 'SOFTMAX' ? 'explain.softmax' : 'explain.other', { op: op.name });
+    note('explain.other', { op: op.name });
   } else {
     parts.push(el('p', { class: 'small', text: t('explain.intro') }));
     parts.push(el('div', { class: 'form' }, el('label', {}, el('span', { text: t('explain.image') }),

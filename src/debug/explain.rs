@@ -462,7 +462,7 @@ fn softmax_steps(
     steps.push(step("input_diff", (x - max) as i64));
     steps.push(step("diff_min", diff_min as i64));
     steps.push(Step {
-        id: "real_multiplier",
+        id: "input_multiplier",
         value: 0,
         real: Some(real),
     });
@@ -480,7 +480,7 @@ fn softmax_steps(
                 saturating_rounding_doubling_high_mul(reciprocal, e),
                 exponent,
             );
-            steps.push(step("rescaled", scaled as i64));
+            steps.push(step("scaled_exp", scaled as i64));
             let shifted = scaled.wrapping_add(qmin);
             steps.push(step("output_zero_point", qmin as i64));
             steps.push(step("before_clamp", shifted as i64));

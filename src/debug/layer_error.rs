@@ -280,9 +280,9 @@ struct Layer {
 /// The comparison of `quant` with `float` (the model it was converted from), one image at a time:
 /// what [`layer_errors`] runs, for callers that step it themselves (the page's worker, which must
 /// stay responsive between images).
-pub struct LayerErrors<'m> {
-    float: &'m Model,
-    quant: &'m Model,
+pub struct LayerErrors {
+    float: Model,
+    quant: Model,
     mode: ErrorMode,
     float_run: Interpreter,
     quant_run: Interpreter,
@@ -292,9 +292,9 @@ pub struct LayerErrors<'m> {
     images: usize,
 }
 
-impl<'m> LayerErrors<'m> {
-    /// Pair the models and plan both (with every tensor kept).
-    pub fn new(float: &'m Model, quant: &'m Model, mode: ErrorMode) -> Result<LayerErrors<'m>> {
+impl LayerErrors {
+    /// Pair the models and plan both (with every tensor kept); the comparison keeps its own copies.
+    pub fn new(float: &Model, quant: &Model, mode: ErrorMode) -> Result<LayerErrors> {
         let pairing = pair_models(float, quant)?;
         let options = InterpreterOptions {
             preserve_all_tensors: true,
@@ -308,8 +308,8 @@ impl<'m> LayerErrors<'m> {
             })
             .collect();
         Ok(LayerErrors {
-            float,
-            quant,
+            float: float.clone(),
+            quant: quant.clone(),
             mode,
             float_run: Interpreter::with_options(float, options)?,
             quant_run: Interpreter::with_options(quant, options)?,
@@ -335,7 +335,7 @@ impl<'m> LayerErrors<'m> {
         if self.mode == ErrorMode::LayerWise && self.twins.is_empty() {
             for layer in &self.layers {
                 self.twins.push(Twin::new(
-                    self.float,
+                    &self.float,
                     &self.float_run,
                     qg,
                     &qg.operators[layer.t.op_index],

@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::{IMAGE_LEN, ModelInfo, Session};
-use crate::debug::{ErrorMode, Explanation, LayerError, LayerErrorReport, pair_models};
+use crate::debug::{ErrorMode, Explanation, LayerErrorReport, LayerErrors, pair_models};
 use crate::error::{Error, Result};
 use crate::eval::set_image;
 use crate::interp::{Interpreter, InterpreterOptions};
@@ -26,12 +26,13 @@ pub const ALL_INT8: &str = "all-int8";
 const MAX_IMAGES: usize = 10_000;
 
 /// Operators whose output element [`Session::explain`] works out by hand.
-const EXPLAINED: [i32; 5] = [
+const EXPLAINED: [i32; 6] = [
     op::CONV_2D,
     op::DEPTHWISE_CONV_2D,
     op::FULLY_CONNECTED,
     op::MAX_POOL_2D,
     op::AVERAGE_POOL_2D,
+    op::SOFTMAX,
 ];
 
 /// A tensor as a graph box shows it.
@@ -132,92 +133,13 @@ pub struct KeepFloatReport {
     pub all_int8: ModelInfo,
 }
 
-/// Running sums of one layer's per-image metrics.
-#[derive(Clone, Debug, Default)]
-struct Sums {
-    num_elements: f64,
-    stddev: f64,
-    mean_error: f64,
-    max_abs_error: f64,
-    mean_squared_error: f64,
-    /// Σ (dequantized − float)² and Σ float² over every element of every image.
-    noise: f64,
-    signal: f64,
-}
-
-impl Sums {
-    /// Add one image's report for this layer. The image's signal comes back from its SQNR and noise;
-    /// an image without any error has no SQNR, and its signal is `exact_signal`: Σ dequantized², which
-    /// equals Σ float² when there is no error.
-    fn add(&mut self, l: &LayerError, exact_signal: Option<f64>) {
-        self.num_elements += l.num_elements;
-        self.stddev += l.stddev;
-        self.mean_error += l.mean_error;
-        self.max_abs_error += l.max_abs_error;
-        self.mean_squared_error += l.mean_squared_error;
-        let noise = l.mean_squared_error * l.num_elements;
-        self.noise += noise;
-        match (l.sqnr_db, exact_signal) {
-            (Some(db), _) => self.signal += noise * 10f64.powf(db / 10.0),
-            (None, Some(signal)) => self.signal += signal,
-            (None, None) => {}
-        }
-    }
-}
-
-/// The per-layer error in progress.
+/// The per-layer error in progress: one comparison per mode asked for, stepped image by image.
 pub(super) struct DebugRun {
-    float: Model,
-    quant: Model,
     images: usize,
     modes: Vec<ErrorMode>,
-    /// Index into `modes` of the mode being run, and images of it done.
+    runs: Vec<LayerErrors>,
+    /// Index into `modes` of the mode being run.
     current: usize,
-    done: usize,
-    /// Per mode: the layers as the first step reported them, and their sums.
-    layers: Vec<Vec<(LayerError, Sums)>>,
-    /// The quantized model with every tensor kept, for the signal of error-free images.
-    quant_run: Interpreter,
-}
-
-/// Σ v² over the dequantized values of tensor `index` (int8, uint8 or int16), each dequantized as the
-/// per-layer error does: `scale × (q − zero point)` in double, rounded to float.
-fn dequantized_energy(
-    interp: &Interpreter,
-    index: usize,
-    scale: f32,
-    zero_point: i32,
-) -> Result<f64> {
-    let energy = |q: i32| {
-        let v = (scale as f64 * (q - zero_point) as f64) as f32 as f64;
-        v * v
-    };
-    let info = interp
-        .tensor_info(index)
-        .ok_or_else(|| Error::InvalidArgument(format!("tensor {index} does not exist")))?;
-    Ok(match info.dtype {
-        TensorType::Int8 => interp
-            .tensor::<i8>(index)?
-            .iter()
-            .map(|&q| energy(q as i32))
-            .sum(),
-        TensorType::UInt8 => interp
-            .tensor::<u8>(index)?
-            .iter()
-            .map(|&q| energy(q as i32))
-            .sum(),
-        TensorType::Int16 => interp
-            .tensor_bytes(index)?
-            .chunks_exact(2)
-            .map(|b| energy(i16::from_le_bytes([b[0], b[1]]) as i32))
-            .sum(),
-        other => {
-            return Err(Error::InvalidArgument(format!(
-                "tensor {index} ({}) is {other}, not quantized",
-                info.name
-            )));
-        }
-    })
 }
 
 /// A model run on one test image with every tensor kept, for the by-hand views.
@@ -395,31 +317,24 @@ impl Session {
         let first = *modes
             .first()
             .ok_or_else(|| Error::InvalidArgument("no error mode asked for".into()))?;
-        let float_model = self.slot_model(float)?.clone();
-        let quant_model = self.slot_model(quant)?.clone();
-        pair_models(&float_model, &quant_model)?;
-        if !integer_activations(&quant_model) {
+        let float_model = self.slot_model(float)?;
+        let quant_model = self.slot_model(quant)?;
+        pair_models(float_model, quant_model)?;
+        if !integer_activations(quant_model) {
             return Err(Error::InvalidArgument(format!(
                 "the model in {quant:?} has no integer activations to compare (a float or \
                  dynamic-range model)"
             )));
         }
-        let quant_run = Interpreter::with_options(
-            &quant_model,
-            InterpreterOptions {
-                preserve_all_tensors: true,
-                ..Default::default()
-            },
-        )?;
+        let runs = modes
+            .iter()
+            .map(|&mode| LayerErrors::new(float_model, quant_model, mode))
+            .collect::<Result<Vec<_>>>()?;
         self.debug = Some(DebugRun {
-            quant_run,
-            float: float_model,
-            quant: quant_model,
             images,
             modes: modes.to_vec(),
+            runs,
             current: 0,
-            done: 0,
-            layers: vec![Vec::new(); modes.len()],
         });
         Ok(DebugProgress {
             done: 0,
@@ -448,52 +363,15 @@ impl Session {
                 mode,
             });
         };
-        let start = run.done;
+        let errors = &mut run.runs[run.current];
+        let start = errors.images();
         let end = start.saturating_add(count.max(1)).min(run.images);
-        // one image per call: each report holds that image's own metrics, which add up in the same
-        // order as one call over all the images would add them
         for i in start..end {
-            let report = crate::debug::layer_errors(
-                &run.float,
-                &run.quant,
-                test.image(i),
-                IMAGE_LEN,
-                mode,
-                |_, _| true,
-            )?;
-            let layers = &mut run.layers[run.current];
-            if layers.is_empty() {
-                layers.extend(report.layers.iter().map(|l| (l.clone(), Sums::default())));
-            }
-            if layers.len() != report.layers.len() {
-                return Err(Error::InvalidArgument(
-                    "the compared layers changed between images".into(),
-                ));
-            }
-            // an error-free layer reports no SQNR: its signal is the quantized values' own
-            let error_free = report.layers.iter().any(|l| l.sqnr_db.is_none());
-            if error_free {
-                set_image(&mut run.quant_run, test.image(i))?;
-                run.quant_run.invoke()?;
-            }
-            for ((_, sums), l) in layers.iter_mut().zip(&report.layers) {
-                let exact = match l.sqnr_db {
-                    None => Some(dequantized_energy(
-                        &run.quant_run,
-                        l.tensor_index,
-                        l.scale,
-                        l.zero_point,
-                    )?),
-                    Some(_) => None,
-                };
-                sums.add(l, exact);
-            }
-            run.done = i + 1;
+            errors.add_image(test.image(i))?;
         }
         let done = run.current * run.images + end;
         if end >= run.images {
             run.current += 1;
-            run.done = 0;
         }
         Ok(DebugProgress { done, total, mode })
     }
@@ -511,32 +389,7 @@ impl Session {
                 run.modes.len()
             )));
         }
-        let n = run.images as f64;
-        Ok(run
-            .modes
-            .iter()
-            .zip(&run.layers)
-            .map(|(&mode, layers)| LayerErrorReport {
-                mode,
-                images: run.images,
-                layers: layers
-                    .iter()
-                    .map(|(first, s)| {
-                        let mse = s.mean_squared_error / n;
-                        LayerError {
-                            num_elements: s.num_elements / n,
-                            stddev: s.stddev / n,
-                            mean_error: s.mean_error / n,
-                            max_abs_error: s.max_abs_error / n,
-                            mean_squared_error: mse,
-                            rmse_over_scale: mse.sqrt() / first.scale as f64,
-                            sqnr_db: (s.noise > 0.0).then(|| 10.0 * (s.signal / s.noise).log10()),
-                            ..first.clone()
-                        }
-                    })
-                    .collect(),
-            })
-            .collect())
+        Ok(run.runs.iter().map(LayerErrors::report).collect())
     }
 
     /// Drop the comparison in progress. Returns whether there was one.
