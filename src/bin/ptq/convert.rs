@@ -89,7 +89,7 @@ pub struct ConvertArgs {
     /// Where to write the converted .tflite
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// Representative images for calibration: the first N training images (full-integer, integer-only)
+    /// Representative images for calibration: N images of --calibration-set (full-integer, integer-only)
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub calibration_samples: usize,
     /// Which images calibrate: first (the first N training images, as the tutorial), random (N at

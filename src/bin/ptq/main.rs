@@ -29,7 +29,7 @@ struct Cli {
 enum Command {
     /// Train the tutorial's CNN on MNIST with Keras's defaults (Adam, batch 32, 5 epochs)
     Train(train::TrainArgs),
-    /// Convert a float .tflite to dynamic-range, full-integer or integer-only (post-training quantization)
+    /// Convert a float .tflite to dynamic-range, full-integer, integer-only or float16 (post-training quantization)
     Convert(convert::ConvertArgs),
     /// Activation ranges of every calibration method (JSON), optionally with the activations behind them
     Calibrate(calibrate::CalibrateArgs),
