@@ -47,8 +47,8 @@ step "wasm boundary in headless Chromium (wasm-bindgen-test, tests/web.rs)"
 # chromedriver and chromium from Debian; webdriver.json gives chromium its flags. Without the default
 # `cli` feature: the CLI binary is native-only.
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
-  cargo test --target wasm32-unknown-unknown --no-default-features --features training --test web
-# The page's own build: no training feature (the training tests are left out of this run).
+  cargo test --target wasm32-unknown-unknown --no-default-features --features training,fusion --test web
+# The page's own build: no training, no fused kernels (the training tests are left out of this run).
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
   cargo test --target wasm32-unknown-unknown --no-default-features --test web
 

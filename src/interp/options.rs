@@ -62,8 +62,10 @@ impl PlanConfig {
         !self.reference_only
     }
 
-    /// Whether the planner may fuse operators, leaving the tensors between them unwritten.
+    /// Whether the planner may fuse operators, leaving the tensors between them unwritten. Builds
+    /// without the `fusion` feature (the page's small wasm module) never do: the fused kernels give
+    /// the same bits as the pair they replace, and leaving them out keeps that module small.
     pub fn fusion(&self) -> bool {
-        !self.options.preserve_all_tensors
+        cfg!(feature = "fusion") && !self.options.preserve_all_tensors
     }
 }

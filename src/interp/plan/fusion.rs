@@ -178,7 +178,8 @@ fn fuse(conv: Step, pool: MaxPool) -> Result<Step> {
     })
 }
 
-#[cfg(test)]
+// Builds without the `fusion` feature fuse nothing.
+#[cfg(all(test, feature = "fusion"))]
 mod tests {
     use super::super::plan;
     use crate::interp::Interpreter;
