@@ -11,7 +11,7 @@
 // 5. training N epochs in the page's worker vs Keras natively (same epochs, same machine, same run),
 //    with the long tasks the page's thread had meanwhile (PerformanceObserver 'longtask').
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
@@ -71,6 +71,8 @@ try {
     await page.goto(server.url);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
     await context.close();
+    // the offline copy's own code and the manifest count too, whenever the browser fetches them
+    for (const f of ['sw.js', 'manifest.webmanifest']) if (existsSync(join(DIST, f))) requested.add(f);
     const first = [...requested].filter((f) => !f.startsWith('data/') && !f.startsWith('model/')).sort();
     let total = 0;
     for (const f of first) {

@@ -50,6 +50,7 @@ rm -rf dist
 mkdir -p dist/www dist/pkg/fast dist/data dist/model
 cp index.html dist/
 cp www/*.js www/*.css www/*.svg dist/www/
+rm dist/www/sw.js # it goes to the site's root, with this deployment's file list (below)
 cp pkg/ptq_playground.js pkg/ptq_playground_bg.wasm dist/pkg/
 cp pkg/fast/ptq_playground.js pkg/fast/ptq_playground_bg.wasm dist/pkg/fast/
 cp "$model" dist/model/mnist_float.tflite
@@ -67,4 +68,28 @@ touch dist/.nojekyll # GitHub Pages: serve the files as they are
   done
   printf '}}\n'
 } > dist/site.json
+# the web app manifest (installable; relative URLs, so any sub-path works)
+cat > dist/manifest.webmanifest <<'JSON'
+{
+  "name": "ptq-playground: post-training quantization in the browser",
+  "short_name": "ptq-playground",
+  "start_url": "./",
+  "scope": "./",
+  "display": "standalone",
+  "background_color": "#ffffff",
+  "theme_color": "#1f4e79",
+  "icons": [{ "src": "www/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any" }]
+}
+JSON
+# the offline copy (www/sw.js): every file but the training set, which is cached once the page fetches
+# it; the version hashes every file, so any change makes a new deployment
+files=$(cd dist && find . -type f ! -name '.nojekyll' ! -name 'train-images-idx3-ubyte.gz' \
+  ! -name 'train-labels-idx1-ubyte.gz' | sed 's|^\./||' | LC_ALL=C sort)
+version=$( { cat www/sw.js; (cd dist && find . -type f | LC_ALL=C sort | xargs cat); } | sha256sum | cut -c1-16)
+{
+  printf 'const BUILD = { version: "%s", files: [' "$version"
+  printf '"%s",' $files | sed 's/,$//'
+  printf '] };\n'
+  cat www/sw.js
+} > dist/sw.js
 log "dist/ ready ($(du -sh dist | cut -f1)); first load without data and model: $(cat dist/index.html dist/www/* dist/pkg/*.* | gzip -9 | wc -c) bytes gzip"

@@ -23,6 +23,7 @@ import * as input from './input-panel.js';
 import * as train from './train-panel.js';
 import * as evaluation from './eval-panel.js';
 import * as uploads from './upload.js';
+import * as offline from './offline.js';
 
 function applyLanguage(code) {
   setLanguage(code);
@@ -40,6 +41,7 @@ function applyLanguage(code) {
   train.relabel();
   evaluation.render();
   uploads.render();
+  offline.relabel();
   inside?.relabel();
 }
 
@@ -135,6 +137,7 @@ async function start() {
   setStatus('status.ready', { ms: Math.round(performance.now()) });
   performance.mark('data-ready');
   document.body.dataset.ready = 'true';
+  offline.register();
 }
 
 start();
