@@ -25,13 +25,16 @@ export function serve(dir = join(ROOT, 'dist')) {
   });
 }
 
-/** Launch headless chromium with a fresh profile; resolves to {browser, close}. */
+/** Launch headless chromium with a fresh profile; resolves to {browser, close}. Service workers are
+ * blocked: each test here starts from the network, as on a first visit (offline.test.mjs tests the
+ * offline copy with its own profiles). */
 export async function launch() {
   const profile = mkdtempSync(join(tmpdir(), 'ptq-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     acceptDownloads: true,
+    serviceWorkers: 'block',
     viewport: { width: 1280, height: 900 },
     locale: 'en-US',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',

@@ -1,7 +1,8 @@
 // The offline copy in Chromium (dist/): after one visit the page is ready, draws, converts, evaluates and
 // (once the training set was fetched) trains with the network off; the manifest makes it installable; a
 // new deployment waits beside the old one, is offered, and replaces its cache whole; with service workers
-// blocked the page works from the network as before. Screenshots go to test-results/.
+// blocked the page works from the network as before; installing the offline copy leaves no long task on
+// the page's thread. Screenshots go to test-results/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,9 +64,19 @@ test('after one visit the page works with the network off, and the manifest make
   try {
     const page = await context.newPage();
     const errors = watch(page);
+    await page.addInitScript(() => {
+      globalThis.__longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) globalThis.__longTasks.push({ start: e.startTime, ms: e.duration });
+      }).observe({ type: 'longtask', buffered: true });
+    });
     await page.goto(server.url);
     await ready(page);
+    // the offline copy installs in the background while the student draws: no long task on the page
+    const t0 = await page.evaluate(() => performance.now());
+    await drawOne(page);
     await controlled(page);
+    assert.deepEqual(await page.evaluate((t) => globalThis.__longTasks.filter((x) => x.start >= t), t0), []);
     const cdp = await context.newCDPSession(page);
     const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
     assert.deepEqual(installabilityErrors, []);
