@@ -28,12 +28,18 @@ export function clearResult() {
   $('eval-result').hidden = true;
 }
 
+/** The last evaluation ({report, seconds, modes}), or null. */
+export const currentResult = () => result;
+
+/** A model's name in the evaluation, in the page's language. */
+export const modelLabel = (slot) => (slot === 'upload' ? t('panel.upload', { name: session.upload?.name ?? '' }) : t(`label.${result?.modes[slot]}`));
+
 export function render() {
   const r = result;
   $('eval-result').hidden = !r;
   if (!r) return;
   const { report, seconds } = r;
-  const label = (slot) => (slot === 'upload' ? t('panel.upload', { name: session.upload?.name ?? '' }) : t(`label.${r.modes[slot]}`));
+  const label = modelLabel;
   $('acc-list').replaceChildren(...Object.keys(r.modes).map((slot) => {
     const m = report.models[slot];
     const acc = view.el('span', { 'data-testid': `acc-${slot}`, 'data-value': String(m.accuracy), text: num(m.accuracy * 100, { minimumFractionDigits: 4, maximumFractionDigits: 4 }) });

@@ -24,6 +24,7 @@ import * as train from './train-panel.js';
 import * as evaluation from './eval-panel.js';
 import * as uploads from './upload.js';
 import * as offline from './offline.js';
+import * as reports from './report.js';
 
 function applyLanguage(code) {
   setLanguage(code);
@@ -92,6 +93,9 @@ function wire() {
   $('train-start').addEventListener('click', train.startTraining);
   $('train-cancel').addEventListener('click', train.cancelTraining);
   $('eval-start').addEventListener('click', evaluation.startEval);
+  $('report-json').addEventListener('click', reports.saveJson);
+  $('report-csv').addEventListener('click', reports.saveCsv);
+  $('chart-png').addEventListener('click', reports.saveChart);
   $('upload').addEventListener('change', (e) => uploads.upload(e.target.files?.[0]));
   $('inside-open').addEventListener('click', toggleInside);
   document.addEventListener('ptq:models', () => inside?.modelsUpdated());
