@@ -111,7 +111,7 @@ function table(ctx, report, withKeep) {
   // the caption above the scrolling table, so that it wraps on a narrow screen
   const id = `inside-cap-${report.mode}`;
   return [el('p', { class: 'caption', id, text: t(`inside.cap-${report.mode}`, { n: report.images }) }),
-    el('div', { class: 'table-wrap' }, el('table', { class: 'errors-table', 'data-testid': `errors-${report.mode}`, 'data-images': String(report.images), 'aria-labelledby': id },
+    el('div', { class: 'table-wrap', tabindex: '0' }, el('table', { class: 'errors-table', 'data-testid': `errors-${report.mode}`, 'data-images': String(report.images), 'aria-labelledby': id },
       el('thead', {}, head), el('tbody', {}, ...rows)))];
 }
 
@@ -176,7 +176,7 @@ function keepPart(ctx) {
       el('td', { class: 'num', 'data-value': String(bytes), text: kb(bytes) }),
       el('td', { class: 'num', 'data-value': String(acc(slot).accuracy), text: num(acc(slot).accuracy * 100, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + '%' }));
     const kept = r.conversion.kept.length ? r.names.map(short).join(', ') : '–';
-    parts.push(el('div', { class: 'table-wrap' }, el('table', { 'data-testid': 'keep-result' },
+    parts.push(el('div', { class: 'table-wrap', tabindex: '0' }, el('table', { 'data-testid': 'keep-result' },
       el('thead', {}, el('tr', {}, ...['inside.h-file', 'inside.h-size', 'inside.h-acc'].map((key) => el('th', { scope: 'col', text: t(key) })))),
       el('tbody', {},
         line('float', t('inside.file-float'), s.pair.floatInfo.bytes),

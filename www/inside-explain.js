@@ -92,7 +92,7 @@ function terms(x, wt) {
   } }, el('summary', { text: t('explain.all-terms', { n: all.length }) }), list);
   return el('figure', { class: 'grid-box', 'data-testid': 'explain-input' },
     el('figcaption', { text: t('explain.terms', { n: all.length, sx: scaleText(x.scale[0]), sw: scaleText(wt.scale[0] ?? 0) }) }),
-    el('div', { class: 'table-wrap' }, el('table', { class: 'grid' }, el('thead', {}, head), el('tbody', {}, ...rows))),
+    el('div', { class: 'table-wrap', tabindex: '0' }, el('table', { class: 'grid' }, el('thead', {}, head), el('tbody', {}, ...rows))),
     details);
 }
 
@@ -109,7 +109,7 @@ function steps(e) {
     return el('tr', { 'data-step': s.id, 'data-value': String(s.real ?? s.value) },
       el('th', { scope: 'row', text: t(`step.${s.id}`) }), el('td', { class: 'small', text: how }), el('td', { class: 'num', text: shown }));
   });
-  return el('div', { class: 'table-wrap' }, el('table', { class: 'steps', 'data-testid': 'explain-steps' },
+  return el('div', { class: 'table-wrap', tabindex: '0' }, el('table', { class: 'steps', 'data-testid': 'explain-steps' },
     el('thead', {}, el('tr', {}, ...['explain.h-step', 'explain.h-how', 'explain.h-value'].map((k) => el('th', { scope: 'col', text: t(k) })))),
     el('tbody', {}, ...rows)));
 }

@@ -39,7 +39,6 @@ function opBox(o, { selected, onSelect }) {
     'data-op': String(o.index),
     'data-testid': `op-${o.index}`,
     'aria-pressed': String(selected === o.index),
-    'aria-label': label,
     onclick: () => onSelect(o.index),
     onkeydown: moveFocus,
   }, ...parts));

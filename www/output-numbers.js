@@ -81,7 +81,7 @@ export function renderNumbers(box, pred, float, mode) {
       ...(twin ? [el('td', { class: 'num', 'data-value': String(twin.probabilities[d]), text: pct(twin.probabilities[d]) })] : []));
     return tr;
   });
-  parts.push(el('div', { class: 'table-wrap' }, el('table', { class: 'numbers-table' },
+  parts.push(el('div', { class: 'table-wrap', tabindex: '0' }, el('table', { class: 'numbers-table' },
     el('thead', {}, el('tr', {}, ...cols.map((k) => el('th', { scope: 'col', text: t(k) })))),
     el('tbody', {}, ...rows))));
   const notes = [];
