@@ -8,6 +8,8 @@ use crate::error::Error;
 #[cfg(feature = "training")]
 use crate::quantize::CalibrationMethod;
 use crate::tflite::{inspect_bytes, read_model};
+#[cfg(feature = "training")]
+use crate::wasm::session::ConvertSettings;
 use crate::wasm::session::Session;
 #[cfg(feature = "training")]
 use crate::wasm::session::TrainSettings;
@@ -104,6 +106,11 @@ impl Playground {
         to_js(&Session::modes())
     }
 
+    /// The conversions the page lists after [`Playground::modes`], in its order (float16), same shape.
+    pub fn extra_modes() -> Result<JsValue, JsError> {
+        to_js(&Session::extra_modes())
+    }
+
     /// MNIST-style preprocessing of a grayscale drawing (`width × height`, 0 background, 255 ink).
     pub fn preprocess(gray: &[u8], width: usize, height: usize) -> Result<Vec<u8>, JsError> {
         Session::preprocess(gray, width, height).map_err(js_error)
@@ -186,6 +193,22 @@ impl Playground {
             .filter(|s| !s.is_empty())
             .collect();
         to_js(&self.session.eval_begin(&slots).map_err(js_error)?)
+    }
+
+    /// Convert the float model into the "quant" slot with every setting of the page's form:
+    /// `{mode, samples, method, set, per_tensor, static_shapes}` (see `ConvertSettings`).
+    pub fn quantize_with(&mut self, settings: JsValue) -> Result<JsValue, JsError> {
+        let settings: ConvertSettings = serde_wasm_bindgen::from_value(settings)
+            .map_err(|e| JsError::new(&format!("invalid conversion settings: {e}")))?;
+        to_js(&self.session.quantize_with(&settings).map_err(js_error)?)
+    }
+
+    /// The images a calibration set picks (`first`, `random`, `digit:D`, `blank`, `noise`), one 784-byte
+    /// image after the other.
+    pub fn calibration_images(&self, set: &str, samples: usize) -> Result<Vec<u8>, JsError> {
+        self.session
+            .calibration_images(set, samples)
+            .map_err(js_error)
     }
 
     pub fn eval_step(&mut self, count: usize) -> Result<JsValue, JsError> {

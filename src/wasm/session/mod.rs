@@ -1,7 +1,8 @@
 //! What the web page does, as plain Rust: datasets, model slots (float, quantized, uploaded), drawing
 //! preprocessing, quantization and predictions here; chunked evaluation in `eval`, step-wise training
 //! in `train`, the views inside a quantization (graph, per-layer error, one output by hand, keeping
-//! layers in float) in `debug`, ranges and histograms on the integer grid in `histograms`. The `#[wasm_bindgen]` layer in `bindings.rs` only converts types; keeping this part
+//! layers in float) in `debug`, ranges and histograms on the integer grid in `histograms`, conversions with
+//! every setting of `ptq convert` in `settings`. The `#[wasm_bindgen]` layer in `bindings.rs` only converts types; keeping this part
 //! target-independent lets native tests cover it.
 
 mod debug;
@@ -9,6 +10,7 @@ mod debug;
 mod debug_tests;
 mod eval;
 mod histograms;
+mod settings;
 #[cfg(feature = "training")]
 mod train;
 
@@ -29,6 +31,7 @@ pub use debug::{
 };
 pub use eval::{EvalProgress, EvalReport, SlotEval};
 pub use histograms::HistogramReport;
+pub use settings::ConvertSettings;
 #[cfg(feature = "training")]
 pub use train::{TrainProgress, TrainSettings};
 
@@ -276,6 +279,17 @@ impl Session {
     /// The tutorial's conversions in the page's order ([`Mode::ALL`]).
     pub fn modes() -> Vec<ModeFile> {
         Mode::ALL
+            .iter()
+            .map(|m| ModeFile {
+                id: m.name(),
+                file: m.file_name(),
+            })
+            .collect()
+    }
+
+    /// The conversions the page lists after the tutorial's ([`Mode::EXTRA`]).
+    pub fn extra_modes() -> Vec<ModeFile> {
+        Mode::EXTRA
             .iter()
             .map(|m| ModeFile {
                 id: m.name(),
