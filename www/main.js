@@ -8,7 +8,7 @@
 // Every module of the first load is imported here, the ones only the panels use included, so the browser
 // requests them all at once when it parses this file rather than one round trip per level of imports
 // (the wasm module's JavaScript is preloaded by index.html). The inside panel (inside-*.js) is imported
-// when the student first opens it.
+// when the student first opens it, and so are the conversion settings beside the mode (options-*.js).
 
 import './draw.js';
 import './net.js';
@@ -41,6 +41,28 @@ function applyLanguage(code) {
   evaluation.render();
   uploads.render();
   inside?.relabel();
+  options?.relabel();
+}
+
+/** The conversion settings beside the mode (options-panel.js), imported when first opened. */
+let options = null;
+
+async function toggleOptions() {
+  const button = $('options-open');
+  const opening = $('quant-options').hidden;
+  $('quant-options').hidden = !opening;
+  button.setAttribute('aria-expanded', String(opening));
+  button.dataset.i18n = opening ? 'options.close' : 'options.open';
+  button.textContent = t(button.dataset.i18n);
+  if (!opening || options) return;
+  try {
+    const panel = await import('./options-panel.js');
+    panel.open();
+    options = panel;
+    document.body.dataset.options = 'ready';
+  } catch (err) {
+    showError('quant-error', 'quant.failed', { msg: message(err) });
+  }
 }
 
 /** The inside panel's module, once opened (imported on demand: it is not part of the first load). */
@@ -92,6 +114,7 @@ function wire() {
   $('eval-start').addEventListener('click', evaluation.startEval);
   $('upload').addEventListener('change', (e) => uploads.upload(e.target.files?.[0]));
   $('inside-open').addEventListener('click', toggleInside);
+  $('options-open').addEventListener('click', toggleOptions);
   document.addEventListener('ptq:models', () => inside?.modelsUpdated());
   document.addEventListener('ptq:input', () => inside?.inputUpdated());
   const drop = $('drop');
@@ -134,6 +157,7 @@ async function start() {
   $('inside-open').disabled = false;
   setStatus('status.ready', { ms: Math.round(performance.now()) });
   performance.mark('data-ready');
+  $('options-open').disabled = false;
   document.body.dataset.ready = 'true';
 }
 

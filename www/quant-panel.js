@@ -2,7 +2,10 @@
 // float model and the MNIST files, predictions on the current input (the float, quantized and uploaded
 // panels, with the numbers under the quantized ones from output-numbers.js), and the Quantization card:
 // converting with the form's settings, the I/O table, the downloads and why the sizes differ as they do.
-// The conversions (ids and the tutorial's file names) come from Playground.modes().
+// The conversions (ids and the tutorial's file names) come from Playground.modes() and extra_modes().
+// The other settings (calibration method and set, per-tensor weights, static shapes) belong to
+// options-panel.js, loaded later: it registers itself with useOptions, and conversions with settings
+// other than the defaults go to the worker through it.
 
 import init, { Playground } from '../pkg/ptq_playground.js';
 import { t, num } from './i18n.js';
@@ -16,6 +19,25 @@ import { currentJob, tell } from './worker-client.js';
 const fileNames = new Map();
 /** Conversion settings changed during training, not applied yet. */
 let pending = false;
+/** The options panel once loaded: {settings(), convert(settings), shown(settings)}. */
+let options = null;
+
+/** Let the options panel supply the settings beyond the mode and the samples. */
+export function useOptions(panel) {
+  options = panel;
+}
+
+/** Every setting of the form; the defaults are those of `ptq convert`. */
+export function currentSettings() {
+  return {
+    mode: $('quant-mode').value,
+    samples: intField('calib-samples', 1, 1000),
+    method: 'minmax', set: 'first', per_tensor: false, static_shapes: false,
+    ...options?.settings(),
+  };
+}
+
+const isDefault = (s) => s.method === 'minmax' && s.set === 'first' && !s.per_tensor && !s.static_shapes;
 
 /** Load the wasm module, the default float model, the test set and the representative images. */
 export async function load() {
@@ -28,7 +50,7 @@ export async function load() {
     fetchGz(site('data/train-1000-images-idx3-ubyte.gz')),
   ]);
   setStatus('status.data');
-  takeModes(Playground.modes());
+  takeModes([...Playground.modes(), ...Playground.extra_modes()]);
   const pg = new Playground();
   session.testCount = pg.set_test_set(images, labels);
   session.testSet = { images, labels };
@@ -39,7 +61,7 @@ export async function load() {
   session.pg = pg;
 }
 
-/** Keep the library's conversions; the form's options (markup) must list the same ids in the same order. */
+/** Keep the library's conversions (the tutorial's, then the extra ones); the form's options (markup) must list the same ids in the same order. */
 function takeModes(modes) {
   const offered = [...$('quant-mode').options].map((o) => o.value);
   const ids = modes.map((m) => m.id);
@@ -121,14 +143,21 @@ export function quantize() {
     showError('quant-error', 'quant.samples-range');
     return false;
   }
-  const mode = $('quant-mode').value;
+  const settings = currentSettings();
+  const mode = settings.mode;
   if (currentJob() === 'train') {
     // calibration would be a long task while the chart is live; the worker converts the new model
     // when training ends, and the training panel applies settings changed in the meantime
     hideError('quant-error');
     $('quant-time').textContent = t('quant.after-training');
     pending = true;
-    tell({ type: 'quant-settings', quant: { mode, samples } });
+    tell({ type: 'quant-settings', quant: settings });
+    return false;
+  }
+  if (!isDefault(settings)) {
+    // other calibrations, sets and rewrites run in the worker (they may need the whole training set)
+    hideError('quant-error');
+    options.convert(settings);
     return false;
   }
   const t0 = performance.now();
@@ -144,7 +173,23 @@ export function quantize() {
   $('quant-time').textContent = t('quant.time', { ms: Math.round(ms) });
   renderModels();
   predictAll();
+  options?.shown(settings);
   return true;
+}
+
+/** Show a model the worker converted with `settings` (bytes of its file). */
+export function takeConverted(bytes, settings, ms) {
+  try {
+    session.info.quant = session.pg.load_model('quant', bytes);
+  } catch (err) {
+    showError('quant-error', 'quant.failed', { msg: message(err) });
+    return;
+  }
+  stats.quantizeMs.push(ms);
+  hideError('quant-error');
+  $('quant-time').textContent = t('quant.time', { ms: Math.round(ms) });
+  renderModels();
+  predictAll();
 }
 
 /** Whether settings changed while training ran; clears the flag. */
@@ -166,7 +211,7 @@ export async function loadTrained(msg) {
   performance.measure('load trained float', 'trained-load-float');
   await nextTask();
   const q = msg.quantSettings;
-  if (msg.quant && q.mode === $('quant-mode').value && q.samples === intField('calib-samples', 1, 1000)) {
+  if (msg.quant && JSON.stringify(q) === JSON.stringify(currentSettings())) {
     performance.mark('trained-load-quant');
     session.info.quant = session.pg.load_model('quant', msg.quant);
     performance.measure('load trained quant', 'trained-load-quant');

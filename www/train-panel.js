@@ -6,7 +6,7 @@ import { t, num } from './i18n.js';
 import { drawChart } from './plot.js';
 import { $, site, session, stats, showError, hideError, message, intField } from './page.js';
 import { currentJob, post, setJob, tell } from './worker-client.js';
-import { loadTrained, predictAll, quantize, renderModels, takePending } from './quant-panel.js';
+import { currentSettings, loadTrained, predictAll, quantize, renderModels, takePending } from './quant-panel.js';
 import { clearResult } from './eval-panel.js';
 
 let run = null; // {points, val, total, lines, elapsed, p}
@@ -56,7 +56,7 @@ export function startTraining() {
   post({
     type: 'train',
     settings,
-    quant: { mode: $('quant-mode').value, samples },
+    quant: { ...currentSettings(), samples },
     files: {
       images: site('data/train-images-idx3-ubyte.gz'),
       labels: site('data/train-labels-idx1-ubyte.gz'),

@@ -1,6 +1,6 @@
 // The worker owns its own wasm instance and does the long jobs (training, evaluating 10,000 images, the
 // views inside a quantization), so the page's thread only draws. Protocol (main -> worker): {type:
-// init|train|quant-settings|cancel|eval|inside-*, ...}, each type handled by its entry in `handlers`;
+// init|train|quant-settings|cancel|eval|convert|inside-*, ...}, each type handled by its entry in `handlers`;
 // (worker -> main): {type: status|progress|result|error, job, id?, ...}, which the page routes the same way
 // (worker-client.js). The inside-* requests carry an `id` their answers repeat.
 
@@ -69,6 +69,7 @@ const handlers = {
     return job(msg, runTraining, () => pg?.train_cancel());
   },
   eval: (msg) => job(msg, evaluate),
+  convert: (msg) => job(msg, convert),
   'inside-load': (msg) => job(msg, insideLoad),
   'inside-errors': (msg) => job(msg, insideErrors),
   'inside-explain': (msg) => job(msg, insideExplain),
@@ -81,8 +82,8 @@ const handlers = {
 
 self.onmessage = (event) => handlers[event.data.type]?.(event.data);
 
-async function loadTrainSet({ images, labels, sizes }) {
-  post({ type: 'status', job: 'train', status: 'downloading' });
+async function loadTrainSet({ images, labels, sizes }, job = 'train') {
+  post({ type: 'status', job, status: 'downloading' });
   const total = sizes.images + sizes.labels;
   const got = { images: 0, labels: 0 };
   let last = 0;
@@ -91,15 +92,15 @@ async function loadTrainSet({ images, labels, sizes }) {
     const now = performance.now();
     if (now - last > 100) {
       last = now;
-      post({ type: 'progress', job: 'download', loaded: got.images + got.labels, total });
+      post({ type: 'progress', job: job === 'train' ? 'download' : job, loaded: got.images + got.labels, total });
     }
   };
   const [img, lab] = await Promise.all([
     fetchBytes(images, { onProgress: progress('images'), expected: sizes.images }),
     fetchBytes(labels, { onProgress: progress('labels'), expected: sizes.labels }),
   ]);
-  post({ type: 'progress', job: 'download', loaded: total, total });
-  post({ type: 'status', job: 'train', status: 'decompressing' });
+  post({ type: 'progress', job: job === 'train' ? 'download' : job, loaded: total, total });
+  post({ type: 'status', job, status: 'decompressing' });
   const [a, b] = await Promise.all([gunzip(img), gunzip(lab)]);
   pg.set_train_set(a, b);
 }
@@ -140,7 +141,7 @@ async function runTraining({ settings, files }) {
   let quantError = null;
   const latest = quantSettings;
   try {
-    pg.quantize(latest.mode, latest.samples);
+    pg.quantize_with(latest);
     quantized = pg.model_bytes('quant');
   } catch (err) {
     quantError = err.message;
@@ -161,6 +162,26 @@ async function evaluate({ models }) {
     await yieldNow();
   }
   post({ type: 'result', job: 'eval', report: pg.eval_report(), seconds });
+}
+
+/** Sets of calibration images that need the whole training set (the representative images are too few,
+ * and unlabelled). */
+const needsTrainSet = (set) => set === 'random' || set.startsWith('digit:');
+
+/** {id, float, representative?, settings, files}: convert the float model with every setting of the form
+ * (`Playground.quantize_with`); answers with the file and the calibration images. */
+async function convert({ id, float, representative, settings, files }) {
+  const calibrates = settings.mode === 'full-integer' || settings.mode.startsWith('integer-only');
+  if (calibrates && needsTrainSet(settings.set) && !pg.has_train_set()) await loadTrainSet(files, 'convert');
+  if (representative) pg.set_representative_images(representative);
+  post({ type: 'status', job: 'convert', id, status: 'converting' });
+  const t0 = performance.now();
+  pg.load_model('float', float);
+  pg.quantize_with(settings);
+  const ms = performance.now() - t0;
+  const bytes = pg.model_bytes('quant');
+  const images = calibrates ? pg.calibration_images(settings.set, settings.samples) : null;
+  post({ type: 'result', job: 'convert', id, bytes, images, settings, ms }, [bytes.buffer]);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-// The page's conversions come from the library (Playground.modes()): the Conversion options in
-// index.html must list the same ids in the same order, and a page whose options differ refuses to start
+// The page's conversions come from the library (Playground.modes(), then Playground.extra_modes()): the
+// Conversion options in index.html must list the same ids in the same order, and a page whose options differ refuses to start
 // with a message instead of offering a conversion the library does not have.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,9 +25,10 @@ test('the Conversion options are the library\'s modes, in its order', async () =
     const offered = await page.$$eval('#quant-mode option', (options) => options.map((o) => o.value));
     const modes = await page.evaluate(async () => {
       const lib = await import(new URL('pkg/ptq_playground.js', location.href).href);
-      return lib.Playground.modes();
+      return [...lib.Playground.modes(), ...lib.Playground.extra_modes()];
     });
     assert.deepEqual(offered, modes.map((m) => m.id));
+    assert.deepEqual(offered.slice(5), ['float16']);
     assert.deepEqual(errors, []);
     await page.close();
   } finally {

@@ -1,0 +1,61 @@
+// The texts of the conversion settings beside the mode (loaded with options-panel.js, merged into
+// i18n.js's tables), in English and Persian. Same conventions as i18n.js: stable keys, `{name}`
+// placeholders; method and set ids are the library's (and the CLI's).
+
+const en = {
+  'opt.method': 'Calibration method',
+  'opt.method-why': 'How each activation’s range is chosen from what the representative images produce; weights always use their min/max.',
+  'opt.m.minmax': 'min/max (TensorFlow’s)',
+  'opt.m.percentile': 'percentile (99.999th, ONNX Runtime’s)',
+  'opt.m.entropy': 'entropy (KL divergence, TensorRT’s)',
+  'opt.m.mse': 'MSE (least squared error)',
+  'opt.set': 'Calibration images',
+  'opt.set-why': 'Which images calibrate: a biased set shows what wrong ranges do to accuracy.',
+  'opt.s.first': 'the first N training images (the tutorial’s)',
+  'opt.s.random': 'N training images at random (seed 0)',
+  'opt.s.digit': 'the first N images of one digit',
+  'opt.s.blank': 'N black images',
+  'opt.s.noise': 'N images of random pixels',
+  'opt.digit': 'Digit',
+  'opt.per-tensor': 'Per-tensor weights',
+  'opt.per-tensor-why': 'One scale per weight tensor instead of one per output channel (TF’s _experimental_disable_per_channel).',
+  'opt.static': 'Static shapes',
+  'opt.static-why': 'Fold the run-time shape computation before the dense layer into a constant shape at batch 1, as integer-only accelerators want.',
+  'opt.no-calibration': 'No effect in this conversion: only full-integer and integer-only conversions calibrate and quantize activations.',
+  'opt.cli': 'Same file as: {cmd}',
+  'opt.strip': 'The {n} images calibration used',
+  'opt.strip-more': '(the first {shown} shown)',
+  'opt.strip-none': 'This conversion uses no calibration images.',
+  'opt.s-downloading': 'Downloading the training set for this calibration set…',
+  'opt.s-converting': 'Converting in the background…',
+};
+
+const fa = {
+  'opt.method': 'روش کالیبراسیون',
+  'opt.method-why': 'بازهٔ هر فعال‌سازی از روی خروجی تصویرهای نماینده چگونه انتخاب شود؛ وزن‌ها همیشه کمینه و بیشینهٔ خود را دارند.',
+  'opt.m.minmax': 'کمینه/بیشینه (روش TensorFlow)',
+  'opt.m.percentile': 'صدک (۹۹٫۹۹۹، روش ONNX Runtime)',
+  'opt.m.entropy': 'آنتروپی (واگرایی KL، روش TensorRT)',
+  'opt.m.mse': 'MSE (کمترین خطای مربعی)',
+  'opt.set': 'تصویرهای کالیبراسیون',
+  'opt.set-why': 'کدام تصویرها کالیبره کنند: مجموعه‌ای سوگیر نشان می‌دهد بازه‌های نادرست با دقت چه می‌کنند.',
+  'opt.s.first': 'N تصویر نخست آموزشی (روش آموزش‌نامه)',
+  'opt.s.random': 'N تصویر آموزشی تصادفی (بذر ۰)',
+  'opt.s.digit': 'N تصویر نخست یک رقم',
+  'opt.s.blank': 'N تصویر سیاه',
+  'opt.s.noise': 'N تصویر با پیکسل‌های تصادفی',
+  'opt.digit': 'رقم',
+  'opt.per-tensor': 'وزن‌های تک‌مقیاسی برای هر تانسور',
+  'opt.per-tensor-why': 'یک مقیاس برای هر تانسور وزن به جای یکی برای هر کانال خروجی (_experimental_disable_per_channel در TF).',
+  'opt.static': 'شکل‌های ثابت',
+  'opt.static-why': 'محاسبهٔ شکل در زمان اجرا پیش از لایهٔ چگال به شکلی ثابت با دستهٔ ۱ تبدیل شود، چنان‌که شتاب‌دهنده‌های فقط‌صحیح می‌خواهند.',
+  'opt.no-calibration': 'در این تبدیل اثری ندارد: فقط تبدیل‌های تمام‌صحیح و فقط‌صحیح کالیبره می‌کنند و فعال‌سازی‌ها را کوانتیزه می‌کنند.',
+  'opt.cli': 'همان فایلِ: {cmd}',
+  'opt.strip': '{n} تصویری که کالیبراسیون به کار برد',
+  'opt.strip-more': '({shown} تصویر نخست نشان داده شده)',
+  'opt.strip-none': 'این تبدیل تصویری برای کالیبراسیون به کار نمی‌برد.',
+  'opt.s-downloading': 'بارگیری مجموعهٔ آموزشی برای این مجموعهٔ کالیبراسیون…',
+  'opt.s-converting': 'تبدیل در پس‌زمینه…',
+};
+
+export const texts = { en, fa };
