@@ -100,15 +100,9 @@ pub fn calibrate(
     model: &Model,
     images: &[u8],
     image_len: usize,
-    progress: impl FnMut(usize, usize) -> bool,
+    mut progress: impl FnMut(usize, usize) -> bool,
 ) -> Result<Calibration> {
-    calibrate_with(
-        model,
-        images,
-        image_len,
-        CalibrationMethod::MinMax,
-        progress,
-    )
+    min_max(model, images, image_len, 1, &mut progress).map(|(_, c)| c)
 }
 
 /// [`calibrate`] with a choice of method. Methods other than min/max run the images twice (min/max,
@@ -120,6 +114,55 @@ pub fn calibrate_with(
     method: CalibrationMethod,
     mut progress: impl FnMut(usize, usize) -> bool,
 ) -> Result<Calibration> {
+    if method == CalibrationMethod::MinMax {
+        return calibrate(model, images, image_len, progress);
+    }
+    let (mut interp, mut calibration) = min_max(model, images, image_len, 2, &mut progress)?;
+    let total = calibration.samples;
+    let mut histograms: Vec<Option<ValueHistogram>> = calibration
+        .ranges
+        .iter()
+        .map(|r| r.map(|(lo, hi)| ValueHistogram::new(lo, hi, HISTOGRAM_BINS)))
+        .collect();
+    for (n, image) in images.chunks_exact(image_len).enumerate() {
+        set_image(&mut interp, image)?;
+        interp.invoke()?;
+        for (index, h) in histograms.iter_mut().enumerate() {
+            let Some(h) = h else { continue };
+            if let Ok(values) = interp.tensor::<f32>(index) {
+                values.iter().for_each(|&v| h.add(v));
+            }
+        }
+        if !progress(total + n + 1, 2 * total) {
+            return Err(Error::Cancelled);
+        }
+    }
+    for (range, h) in calibration.ranges.iter_mut().zip(&histograms) {
+        // a NaN range stays NaN: the parameter step reports it
+        if let (Some(range), Some(h)) = (range.as_mut(), h)
+            && !range.0.is_nan()
+        {
+            *range = match method {
+                CalibrationMethod::MinMax => *range,
+                CalibrationMethod::Percentile => percentile_range(h, DEFAULT_PERCENTILE),
+                CalibrationMethod::Entropy => entropy_range(h),
+                CalibrationMethod::Mse => mse_range(h),
+            };
+        }
+    }
+    calibration.method = method;
+    Ok(calibration)
+}
+
+/// The min/max pass: every float activation's range over `images`, and the interpreter that ran them
+/// (for a second pass). `passes` only scales the progress total.
+fn min_max(
+    model: &Model,
+    images: &[u8],
+    image_len: usize,
+    passes: usize,
+    progress: &mut impl FnMut(usize, usize) -> bool,
+) -> Result<(Interpreter, Calibration)> {
     if image_len == 0 || !images.len().is_multiple_of(image_len) || images.is_empty() {
         return Err(Error::InvalidArgument(format!(
             "calibration needs whole images of {image_len} pixels, got {} bytes",
@@ -146,11 +189,6 @@ pub fn calibrate_with(
     let mut ranges: Vec<Option<(f32, f32)>> = vec![None; graph.tensors.len()];
     let mut saw_nan = vec![false; graph.tensors.len()];
     let total = images.len() / image_len;
-    let passes = if method == CalibrationMethod::MinMax {
-        1
-    } else {
-        2
-    };
     for (n, image) in images.chunks_exact(image_len).enumerate() {
         set_image(&mut interp, image)?;
         interp.invoke()?;
@@ -175,44 +213,18 @@ pub fn calibrate_with(
             return Err(Error::Cancelled);
         }
     }
-    if method != CalibrationMethod::MinMax {
-        let mut histograms: Vec<Option<ValueHistogram>> = ranges
-            .iter()
-            .map(|r| r.map(|(lo, hi)| ValueHistogram::new(lo, hi, HISTOGRAM_BINS)))
-            .collect();
-        for (n, image) in images.chunks_exact(image_len).enumerate() {
-            set_image(&mut interp, image)?;
-            interp.invoke()?;
-            for (index, h) in histograms.iter_mut().enumerate() {
-                let Some(h) = h else { continue };
-                if let Ok(values) = interp.tensor::<f32>(index) {
-                    values.iter().for_each(|&v| h.add(v));
-                }
-            }
-            if !progress(total + n + 1, passes * total) {
-                return Err(Error::Cancelled);
-            }
-        }
-        for (range, h) in ranges.iter_mut().zip(&histograms) {
-            if let (Some(range), Some(h)) = (range.as_mut(), h) {
-                *range = match method {
-                    CalibrationMethod::MinMax => *range,
-                    CalibrationMethod::Percentile => percentile_range(h, DEFAULT_PERCENTILE),
-                    CalibrationMethod::Entropy => entropy_range(h),
-                    CalibrationMethod::Mse => mse_range(h),
-                };
-            }
-        }
-    }
     // NaN would otherwise drop out of min/max silently; make it visible to the parameter step instead
     for (range, nan) in ranges.iter_mut().zip(saw_nan) {
         if nan {
             *range = Some((f32::NAN, f32::NAN));
         }
     }
-    Ok(Calibration {
-        samples: total,
-        method,
-        ranges,
-    })
+    Ok((
+        interp,
+        Calibration {
+            samples: total,
+            method: CalibrationMethod::MinMax,
+            ranges,
+        },
+    ))
 }

@@ -158,7 +158,7 @@ pub fn convert(
     options: &ConvertOptions,
     calibration: Option<&Calibration>,
 ) -> Result<Model> {
-    convert_keeping_float(float, options, calibration, &[])
+    convert_with(float, options, calibration, |_| Ok(()))
 }
 
 /// [`convert`] with the operators `keep_float` (indices into `float`'s operators, from
@@ -170,15 +170,28 @@ pub fn convert_keeping_float(
     calibration: Option<&Calibration>,
     keep_float: &[usize],
 ) -> Result<Model> {
-    if !options.per_channel && !options.mode.needs_calibration() {
-        return Err(Error::InvalidArgument(format!(
-            "per-tensor weights are for the full-integer and integer-only modes, not {}",
-            options.mode.name()
-        )));
-    }
     if !keep_float.is_empty() && options.mode != Mode::FullInteger {
         return Err(Error::InvalidArgument(format!(
             "keeping layers in float needs the full-integer mode (float input and output), not {}",
+            options.mode.name()
+        )));
+    }
+    convert_with(float, options, calibration, |out| {
+        crate::quantize::selective::keep_float(out, float, keep_float)
+    })
+}
+
+/// The conversion; `after_integer` runs on an integer model before it is finished (selective
+/// quantization), a separate step so that plain conversions do not carry its code.
+fn convert_with(
+    float: &Model,
+    options: &ConvertOptions,
+    calibration: Option<&Calibration>,
+    after_integer: impl FnOnce(&mut Model) -> Result<()>,
+) -> Result<Model> {
+    if !options.per_channel && !options.mode.needs_calibration() {
+        return Err(Error::InvalidArgument(format!(
+            "per-tensor weights are for the full-integer and integer-only modes, not {}",
             options.mode.name()
         )));
     }
@@ -206,7 +219,7 @@ pub fn convert_keeping_float(
                 ))
             })?;
             integer(&mut out, options, calibration)?;
-            crate::quantize::selective::keep_float(&mut out, float, keep_float)?;
+            after_integer(&mut out)?;
         }
     }
     finish(&mut out);
