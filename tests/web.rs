@@ -91,27 +91,29 @@ fn bad_input_is_a_thrown_error_with_the_library_message() {
 #[wasm_bindgen_test]
 fn modes_are_plain_objects_in_the_page_order_and_quantize_takes_their_ids() {
     let modes: Array = Playground::modes().unwrap().dyn_into().unwrap();
-    let listed: Vec<(String, String)> = modes
+    let listed: Vec<(String, String, bool)> = modes
         .iter()
         .map(|m| {
             let text = |key| get(&m, key).as_string().unwrap_or_default();
-            (text("id"), text("file"))
+            (text("id"), text("file"), get(&m, "calibrates").is_truthy())
         })
         .collect();
+    // the tutorial's five, then float16 (other conversions may follow)
     let expected = [
-        ("float", "mnist_float.tflite"),
-        ("dynamic-range", "mnist_dynamic.tflite"),
-        ("full-integer", "mnist_fullint_floatio.tflite"),
-        ("integer-only-uint8", "mnist_intonly_uint8.tflite"),
-        ("integer-only-int8", "mnist_intonly_int8.tflite"),
+        ("float", "mnist_float.tflite", false),
+        ("dynamic-range", "mnist_dynamic.tflite", false),
+        ("full-integer", "mnist_fullint_floatio.tflite", true),
+        ("integer-only-uint8", "mnist_intonly_uint8.tflite", true),
+        ("integer-only-int8", "mnist_intonly_int8.tflite", true),
+        ("float16", "mnist_float16.tflite", false),
     ];
     assert_eq!(
-        listed,
-        expected.map(|(id, file)| (id.to_string(), file.to_string()))
+        listed[..expected.len()],
+        expected.map(|(id, file, calibrates)| (id.to_string(), file.to_string(), calibrates))
     );
     // every id is a mode: without a float model the error is about the missing model
     let mut pg = Playground::new();
-    for (id, _) in expected {
+    for (id, _, _) in &listed {
         let error = message(pg.quantize(id, 1).unwrap_err());
         assert!(error.contains("no model in slot"), "{id}: {error}");
     }

@@ -7,13 +7,12 @@
 //
 // Every module of the first load is imported here, the ones only the panels use included, so the browser
 // requests them all at once when it parses this file rather than one round trip per level of imports
-// (the wasm module's JavaScript is preloaded by index.html). The inside panel (inside-*.js) is imported
-// when the student first opens it, and so are the conversion settings beside the mode (options-*.js).
+// (the wasm module's JavaScript is preloaded by index.html). The panels inside-*.js and options-*.js are
+// imported when first opened, the training chart (plot.js) when it is first drawn.
 
 import './draw.js';
 import './net.js';
 import './output-numbers.js';
-import './plot.js';
 import './view.js';
 import { setLanguage, language, tables, t } from './i18n.js';
 import { $, session, setStatus, showError, hideError, relabelMessages, message, intField } from './page.js';
@@ -40,48 +39,29 @@ function applyLanguage(code) {
   train.relabel();
   evaluation.render();
   uploads.render();
-  inside?.relabel();
-  options?.relabel();
+  for (const panel of Object.values(lazy)) panel.relabel();
 }
 
-/** The conversion settings beside the mode (options-panel.js), imported when first opened. */
-let options = null;
+/** Panels imported when first opened (they are not part of the first load): name -> module. */
+const lazy = {};
 
-async function toggleOptions() {
-  const button = $('options-open');
-  const opening = $('quant-options').hidden;
-  $('quant-options').hidden = !opening;
+/** Open or close the panel `${name}-panel.js` (button `${name}-open`, body `${name}-body`). */
+async function toggle(name, errorId, errorKey) {
+  const button = $(`${name}-open`);
+  const body = $(`${name}-body`);
+  const opening = body.hidden;
+  body.hidden = !opening;
   button.setAttribute('aria-expanded', String(opening));
-  button.dataset.i18n = opening ? 'options.close' : 'options.open';
-  button.textContent = t(button.dataset.i18n);
-  if (!opening || options) return;
-  try {
-    const panel = await import('./options-panel.js');
-    panel.open();
-    options = panel;
-    document.body.dataset.options = 'ready';
-  } catch (err) {
-    showError('quant-error', 'quant.failed', { msg: message(err) });
-  }
-}
-
-/** The inside panel's module, once opened (imported on demand: it is not part of the first load). */
-let inside = null;
-
-async function toggleInside() {
-  const button = $('inside-open');
-  const opening = $('inside-body').hidden;
-  $('inside-body').hidden = !opening;
-  button.setAttribute('aria-expanded', String(opening));
-  button.dataset.i18n = opening ? 'inside.close' : 'inside.open';
+  button.dataset.i18n = `${name}.${opening ? 'close' : 'open'}`;
   button.textContent = t(button.dataset.i18n);
   if (!opening) return;
   try {
-    inside ??= await import('./inside-panel.js');
-    hideError('inside-error');
-    inside.open();
+    lazy[name] ??= await import(`./${name}-panel.js`);
+    hideError(errorId);
+    lazy[name].open();
+    document.body.dataset[name] = 'ready';
   } catch (err) {
-    showError('inside-error', 'inside.load-failed', { msg: message(err) });
+    showError(errorId, errorKey, { msg: message(err) });
   }
 }
 
@@ -107,16 +87,15 @@ function wire() {
   $('test-random').addEventListener('click', input.selectRandom);
   $('quant-mode').addEventListener('change', quant.quantize);
   $('calib-samples').addEventListener('change', quant.quantize);
-  $('download-float').addEventListener('click', () => quant.download('float'));
-  $('download-quant').addEventListener('click', () => quant.download('quant'));
   $('train-start').addEventListener('click', train.startTraining);
   $('train-cancel').addEventListener('click', train.cancelTraining);
   $('eval-start').addEventListener('click', evaluation.startEval);
   $('upload').addEventListener('change', (e) => uploads.upload(e.target.files?.[0]));
-  $('inside-open').addEventListener('click', toggleInside);
-  $('options-open').addEventListener('click', toggleOptions);
-  document.addEventListener('ptq:models', () => inside?.modelsUpdated());
-  document.addEventListener('ptq:input', () => inside?.inputUpdated());
+  $('inside-open').addEventListener('click', () => toggle('inside', 'inside-error', 'inside.load-failed'));
+  $('options-open').addEventListener('click', () => toggle('options', 'quant-error', 'quant.failed'));
+  for (const [event, method] of [['ptq:models', 'modelsUpdated'], ['ptq:input', 'inputUpdated']]) {
+    document.addEventListener(event, () => Object.values(lazy).forEach((panel) => panel[method]?.()));
+  }
   const drop = $('drop');
   drop.addEventListener('dragover', (e) => {
     e.preventDefault();

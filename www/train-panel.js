@@ -3,7 +3,6 @@
 // in when the run ends.
 
 import { t, num } from './i18n.js';
-import { drawChart } from './plot.js';
 import { $, site, session, stats, showError, hideError, message, intField } from './page.js';
 import { currentJob, post, setJob, tell } from './worker-client.js';
 import { currentSettings, loadTrained, predictAll, quantize, renderModels, takePending } from './quant-panel.js';
@@ -71,11 +70,17 @@ export function cancelTraining() {
 }
 
 let chartFrame = 0;
+/** plot.js, imported when the first chart is drawn (not part of the first load). */
+let plot = null;
 function redrawChart() {
   if (chartFrame) return;
-  chartFrame = requestAnimationFrame(() => {
-    chartFrame = 0;
-    if (run) drawChart($('train-chart'), run, num);
+  chartFrame = requestAnimationFrame(async () => {
+    try {
+      plot ??= await import('./plot.js');
+      if (run) plot.drawChart($('train-chart'), run, num);
+    } finally {
+      chartFrame = 0;
+    }
   });
 }
 

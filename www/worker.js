@@ -1,8 +1,9 @@
-// The worker owns its own wasm instance and does the long jobs (training, evaluating 10,000 images, the
-// views inside a quantization), so the page's thread only draws. Protocol (main -> worker): {type:
-// init|train|quant-settings|cancel|eval|convert|inside-*, ...}, each type handled by its entry in `handlers`;
-// (worker -> main): {type: status|progress|result|error, job, id?, ...}, which the page routes the same way
-// (worker-client.js). The inside-* requests carry an `id` their answers repeat.
+// The worker owns its own wasm instance and does the long jobs (training, evaluating 10,000 images,
+// conversions with every setting of the panel beside the mode, the views inside a quantization), so the
+// page's thread only draws. Protocol (main -> worker): {type: init|train|quant-settings|cancel|eval|
+// convert|inside-*, ...}, each type handled by its entry in `handlers`; (worker -> main): {type: status|
+// progress|result|error, job, id?, ...}, which the page routes the same way (worker-client.js). The
+// convert and inside-* requests carry an `id` their answers repeat.
 
 // the speed-optimized build of the library (pkg/fast/); the page's thread uses the smaller pkg/
 import init, { Playground } from '../pkg/fast/ptq_playground.js';
@@ -21,6 +22,16 @@ const ready = init().then(() => {
   pg = new Playground();
 });
 let cancelRequested = false;
+/** The training set's download in progress, so that two jobs asking for it share one. */
+let trainSetLoading = null;
+/** The jobs that use the slots of `pg` (an evaluation, a conversion) run one after the other: loading a
+ * model into a slot ends an evaluation in progress. */
+let slotsFree = Promise.resolve();
+function withSlots(run) {
+  const turn = slotsFree.then(run);
+  slotsFree = turn.catch(() => {});
+  return turn;
+}
 /** The test set as the page sent it (the views inside a quantization load it into their own Playground). */
 let testSet = null;
 /** Conversion settings for the model a training run ends with (the page may change them meanwhile). */
@@ -68,7 +79,7 @@ const handlers = {
     cancelRequested = false;
     return job(msg, runTraining, () => pg?.train_cancel());
   },
-  eval: (msg) => job(msg, evaluate),
+  eval: (msg) => job(msg, (m) => withSlots(() => evaluate(m))),
   convert: (msg) => job(msg, convert),
   'inside-load': (msg) => job(msg, insideLoad),
   'inside-errors': (msg) => job(msg, insideErrors),
@@ -82,8 +93,19 @@ const handlers = {
 
 self.onmessage = (event) => handlers[event.data.type]?.(event.data);
 
-async function loadTrainSet({ images, labels, sizes }, job = 'train') {
-  post({ type: 'status', job, status: 'downloading' });
+/** Download the training set into `pg` once; a job asking while another's download runs waits for it. */
+function trainSet(files, job, id) {
+  if (pg.has_train_set()) return Promise.resolve();
+  trainSetLoading ??= loadTrainSet(files, job, id).finally(() => {
+    trainSetLoading = null;
+  });
+  return trainSetLoading;
+}
+
+/** Download, decompress and load the training set, with status and progress messages for `job` (and
+ * request `id`); the training job's progress goes to the page's download bar (job 'download'). */
+async function loadTrainSet({ images, labels, sizes }, job, id) {
+  post({ type: 'status', job, id, status: 'downloading' });
   const total = sizes.images + sizes.labels;
   const got = { images: 0, labels: 0 };
   let last = 0;
@@ -92,21 +114,21 @@ async function loadTrainSet({ images, labels, sizes }, job = 'train') {
     const now = performance.now();
     if (now - last > 100) {
       last = now;
-      post({ type: 'progress', job: job === 'train' ? 'download' : job, loaded: got.images + got.labels, total });
+      post({ type: 'progress', job: job === 'train' ? 'download' : job, id, loaded: got.images + got.labels, total });
     }
   };
   const [img, lab] = await Promise.all([
     fetchBytes(images, { onProgress: progress('images'), expected: sizes.images }),
     fetchBytes(labels, { onProgress: progress('labels'), expected: sizes.labels }),
   ]);
-  post({ type: 'progress', job: job === 'train' ? 'download' : job, loaded: total, total });
-  post({ type: 'status', job, status: 'decompressing' });
+  post({ type: 'progress', job: job === 'train' ? 'download' : job, id, loaded: total, total });
+  post({ type: 'status', job, id, status: 'decompressing' });
   const [a, b] = await Promise.all([gunzip(img), gunzip(lab)]);
   pg.set_train_set(a, b);
 }
 
 async function runTraining({ settings, files }) {
-  if (!pg.has_train_set()) await loadTrainSet(files);
+  await trainSet(files, 'train');
   if (cancelRequested) {
     post({ type: 'result', job: 'train', cancelled: true });
     return;
@@ -167,21 +189,31 @@ async function evaluate({ models }) {
 /** Sets of calibration images that need the whole training set (the representative images are too few,
  * and unlabelled). */
 const needsTrainSet = (set) => set === 'random' || set.startsWith('digit:');
+/** Whether conversion `mode` calibrates, from the library's lists. */
+const calibrates = (mode) => Playground.modes().find((m) => m.id === mode)?.calibrates ?? false;
+
+/** The images `settings` calibrate on, from `pg` (downloading the training set first if the set needs
+ * it), or null for a conversion that does not calibrate. */
+async function calibrationImages(settings, representative, files, job, id) {
+  if (representative) pg.set_representative_images(representative);
+  if (!calibrates(settings.mode)) return null;
+  if (needsTrainSet(settings.set)) await trainSet(files, job, id);
+  return pg.calibration_images(settings.set, settings.samples);
+}
 
 /** {id, float, representative?, settings, files}: convert the float model with every setting of the form
  * (`Playground.quantize_with`); answers with the file and the calibration images. */
 async function convert({ id, float, representative, settings, files }) {
-  const calibrates = settings.mode === 'full-integer' || settings.mode.startsWith('integer-only');
-  if (calibrates && needsTrainSet(settings.set) && !pg.has_train_set()) await loadTrainSet(files, 'convert');
-  if (representative) pg.set_representative_images(representative);
-  post({ type: 'status', job: 'convert', id, status: 'converting' });
-  const t0 = performance.now();
-  pg.load_model('float', float);
-  pg.quantize_with(settings);
-  const ms = performance.now() - t0;
-  const bytes = pg.model_bytes('quant');
-  const images = calibrates ? pg.calibration_images(settings.set, settings.samples) : null;
-  post({ type: 'result', job: 'convert', id, bytes, images, settings, ms }, [bytes.buffer]);
+  const images = await calibrationImages(settings, representative, files, 'convert', id);
+  await withSlots(() => {
+    post({ type: 'status', job: 'convert', id, status: 'converting' });
+    const t0 = performance.now();
+    pg.load_model('float', float);
+    pg.quantize_with(settings);
+    const ms = performance.now() - t0;
+    const bytes = pg.model_bytes('quant');
+    post({ type: 'result', job: 'convert', id, bytes, images, settings, ms }, [bytes.buffer]);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -100,15 +100,12 @@ impl Playground {
         to_js(&self.session.quantize(mode, samples).map_err(js_error)?)
     }
 
-    /// The conversions the page offers, in its order: `[{id: "float", file: "mnist_float.tflite"}, …]`
-    /// (`id` is what [`Playground::quantize`] takes, `file` the tutorial's name for the model).
+    /// The conversions the page offers, in its order (the tutorial's five, then the others):
+    /// `[{id: "float", file: "mnist_float.tflite", calibrates: false}, …]` (`id` is what
+    /// [`Playground::quantize`] takes, `file` the tutorial's name for the model, `calibrates` whether it
+    /// calibrates on representative images).
     pub fn modes() -> Result<JsValue, JsError> {
         to_js(&Session::modes())
-    }
-
-    /// The conversions the page lists after [`Playground::modes`], in its order (float16), same shape.
-    pub fn extra_modes() -> Result<JsValue, JsError> {
-        to_js(&Session::extra_modes())
     }
 
     /// MNIST-style preprocessing of a grayscale drawing (`width × height`, 0 background, 255 ink).
