@@ -410,3 +410,49 @@ fn inside_views_cross_as_plain_objects() {
     );
     assert!(pg.remove_model("selective"));
 }
+
+/// The worker's conversion with every setting and the deployment check: plain objects in, plain objects
+/// out, and static shapes change the check's verdict.
+#[cfg(feature = "training")]
+#[wasm_bindgen_test]
+fn settings_deployment_check_and_methods_cross_as_plain_objects() {
+    let (_, images, labels) = tiny(16);
+    let mut pg = Playground::new();
+    pg.set_train_set(&images, &labels).unwrap();
+    pg.load_model(
+        "float",
+        include_bytes!("fixtures/reference/mnist_float.tflite"),
+    )
+    .unwrap();
+    let settings = |static_shapes: bool| {
+        let s = js_sys::Object::new();
+        for (k, v) in [
+            ("mode", JsValue::from_str("integer-only-uint8")),
+            ("samples", JsValue::from_f64(8.0)),
+            ("method", JsValue::from_str("percentile")),
+            ("set", JsValue::from_str("digit:3")),
+            ("per_tensor", JsValue::TRUE),
+            ("static_shapes", JsValue::from_bool(static_shapes)),
+        ] {
+            Reflect::set(&s, &k.into(), &v).unwrap();
+        }
+        JsValue::from(s)
+    };
+    let mapped = |pg: &mut Playground, static_shapes| {
+        pg.quantize_with(settings(static_shapes)).unwrap();
+        let check = Playground::deploy_check(&pg.model_bytes("quant").unwrap()).unwrap();
+        let ops = Array::from(&get(&check, "ops")).length() as f64;
+        (get(&check, "mapped").as_f64().unwrap_or(-1.0), ops)
+    };
+    let (dynamic, ops) = mapped(&mut pg, false);
+    assert!(dynamic < ops, "{dynamic} of {ops}");
+    let (folded, ops) = mapped(&mut pg, true);
+    assert_eq!(folded, ops);
+    let images = pg.calibration_images("digit:3", 8).unwrap();
+    assert_eq!(images.len() % IMAGE, 0);
+    assert!(message(Playground::deploy_check(b"junk").unwrap_err()).contains("malformed"));
+    assert!(
+        message(pg.quantize_with(JsValue::from_str("fast")).unwrap_err())
+            .contains("invalid conversion settings")
+    );
+}

@@ -1,9 +1,11 @@
 // The panel beside the mode, imported when first opened: the conversion settings (what the chosen
 // conversion does, calibration method, calibration set, per-tensor weights, static shapes), each with a
 // one-line explanation and disabled with the reason where the conversion ignores it; the equivalent
-// `ptq convert` command; and a strip of the images the last calibration used. Once this panel is loaded, conversions run in the worker (job 'convert', which downloads the training set first when
-// the set needs it); the page's thread only loads the file it sends back, and the Quantization card's
-// link (and one in the status line) then downloads it under a name that says its settings.
+// `ptq convert` command; a strip of the images the last calibration used; and, below, the deployment
+// check (options-deploy.js). Once this panel is loaded, conversions run in the worker (job 'convert',
+// which downloads the training set first when the set needs it); the page's thread only loads the file
+// it sends back, and the Quantization card's link (and one in the status line) then downloads it under
+// a name that says its settings.
 
 import { tables, t, tNodes } from './i18n.js';
 import { texts } from './options-i18n.js';
@@ -12,9 +14,10 @@ import * as view from './view.js';
 import { answer, request, stylesheet } from './panel-support.js';
 import { currentSettings, predictAll, renderModels, useOptions } from './quant-panel.js';
 import { METHODS, SETS, calibrates, effective, command, fileName, setName, conversionBody } from './options-settings.js';
+import * as deploy from './options-deploy.js';
 
 for (const [lang, table] of Object.entries(texts)) Object.assign(tables[lang], table);
-answer(['convert']);
+answer(['convert', 'deploy']);
 // the panel's styles come with it, before it draws anything
 await stylesheet(new URL('./options.css', import.meta.url).href);
 
@@ -61,7 +64,8 @@ function build() {
     view.el('p', { class: 'small', id: 'opt-status', role: 'status' }),
     view.el('figure', { class: 'strip' },
       view.el('figcaption', { class: 'small', id: 'opt-strip-caption' }),
-      view.el('canvas', { class: 'thumbs', id: 'opt-strip', 'data-testid': 'opt-strip', role: 'img', hidden: true })));
+      view.el('canvas', { class: 'thumbs', id: 'opt-strip', 'data-testid': 'opt-strip', role: 'img', hidden: true })),
+    deploy.build());
   for (const id of ['opt-method', 'opt-set', 'opt-digit', 'opt-per-tensor', 'opt-static']) {
     $(id).addEventListener('change', changed);
   }
@@ -225,6 +229,7 @@ export function open() {
     relabel();
     lastInfo = session.info.quant;
     pageConverted(currentSettings());
+    deploy.update();
   }
 }
 
@@ -235,12 +240,14 @@ export function relabel() {
   refresh();
   if (status) showStatus(...status);
   if (shown) captionStrip();
+  deploy.relabel();
 }
 
-/** The page's models changed: the strip of a conversion on the page's thread. */
+/** The page's models changed: the strip of a conversion on the page's thread, the new model's check. */
 export function modelsUpdated() {
   const info = session.info.quant;
   if (info && info !== lastInfo && !info.file) pageConverted(currentSettings());
   if (status?.[0] === 'opt.s-done' && info !== status[1].info) showStatus(null);
   lastInfo = info;
+  deploy.update();
 }

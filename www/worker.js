@@ -1,9 +1,9 @@
 // The worker owns its own wasm instance and does the long jobs (training, evaluating 10,000 images,
-// conversions with every setting of the panel beside the mode, the views inside a quantization), so the
-// page's thread only draws. Protocol (main -> worker): {type: init|train|quant-settings|cancel|eval|
-// convert|inside-*, ...}, each type handled by its entry in `handlers`; (worker -> main): {type: status|
-// progress|result|error, job, id?, ...}, which the page routes the same way (worker-client.js). The
-// convert and inside-* requests carry an `id` their answers repeat.
+// conversions with every setting of the panel beside the mode, the deployment check, the views inside a
+// quantization), so the page's thread only draws. Protocol (main -> worker): {type: init|train|
+// quant-settings|cancel|eval|convert|deploy|inside-*, ...}, each type handled by its entry in `handlers`;
+// (worker -> main): {type: status|progress|result|error, job, id?, ...}, which the page routes the same
+// way (worker-client.js). The convert, deploy and inside-* requests carry an `id` their answers repeat.
 
 // the speed-optimized build of the library (pkg/fast/); the page's thread uses the smaller pkg/
 import init, { Playground } from '../pkg/fast/ptq_playground.js';
@@ -81,6 +81,7 @@ const handlers = {
   },
   eval: (msg) => job(msg, (m) => withSlots(() => evaluate(m))),
   convert: (msg) => job(msg, convert),
+  deploy: (msg) => job(msg, deploy),
   'inside-load': (msg) => job(msg, insideLoad),
   'inside-errors': (msg) => job(msg, insideErrors),
   'inside-explain': (msg) => job(msg, insideExplain),
@@ -214,6 +215,11 @@ async function convert({ id, float, representative, settings, files }) {
     const bytes = pg.model_bytes('quant');
     post({ type: 'result', job: 'convert', id, bytes, images, settings, ms }, [bytes.buffer]);
   });
+}
+
+/** {id, bytes}: the integer-only accelerator check of a .tflite file (`ptq inspect --deploy`). */
+async function deploy({ id, bytes }) {
+  post({ type: 'result', job: 'deploy', id, check: Playground.deploy_check(bytes) });
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -208,6 +208,12 @@ impl Playground {
             .map_err(js_error)
     }
 
+    /// The integer-only accelerator check of `.tflite` bytes: per operator whether it maps, why not,
+    /// and where it runs (the report `ptq inspect --deploy --json` prints).
+    pub fn deploy_check(bytes: &[u8]) -> Result<JsValue, JsError> {
+        to_js(&Session::deploy_check(bytes).map_err(js_error)?)
+    }
+
     pub fn eval_step(&mut self, count: usize) -> Result<JsValue, JsError> {
         to_js(&self.session.eval_step(count).map_err(js_error)?)
     }

@@ -1,7 +1,8 @@
 //! Conversions with every setting the CLI's `ptq convert` takes besides `--deny`: the calibration method,
 //! the calibration set (and the images it picks, for the page's strip of thumbnails), per-tensor weights
 //! and static shapes. Each setting maps to the CLI flag of the same name, so a file converted here is the
-//! file `ptq convert` writes with those flags.
+//! file `ptq convert` writes with those flags. Also the deployment check of a file (`ptq inspect
+//! --deploy`).
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::quantize::{
     CalibrationMethod, ConvertOptions, Mode, calibrate_with, convert, fold_static_shapes,
 };
-use crate::tflite::write_model;
+use crate::tflite::{DeployCheck, deploy_check, read_model, write_model};
 
 /// The conversion settings of the page's form, spelled as the CLI spells them.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -48,6 +49,11 @@ impl Default for ConvertSettings {
 const MAX_SAMPLES: usize = 60_000;
 
 impl Session {
+    /// The integer-only accelerator check of `.tflite` bytes, as `ptq inspect --deploy --json` prints it.
+    pub fn deploy_check(bytes: &[u8]) -> Result<DeployCheck> {
+        Ok(deploy_check(&read_model(bytes)?))
+    }
+
     /// The images calibration would use with `set` and `samples` (row-major 28×28 images, one after the
     /// other). The sets that need labels or the whole training set (`digit:D`, `random`) are errors while
     /// only the representative images are loaded: with fewer images they would pick other ones than the
@@ -218,6 +224,28 @@ mod tests {
         .unwrap();
         s.quantize_with(&settings("full-integer")).unwrap();
         assert_eq!(s.model_bytes(QUANT).unwrap(), write_model(&model).unwrap());
+    }
+
+    #[test]
+    fn static_shapes_change_the_deployment_check_and_bad_bytes_are_errors() {
+        let (mut s, _) = with_float_model(64);
+        let check = |s: &mut Session, static_shapes| {
+            s.quantize_with(&ConvertSettings {
+                static_shapes,
+                ..settings("integer-only-uint8")
+            })
+            .unwrap();
+            Session::deploy_check(&s.model_bytes(QUANT).unwrap()).unwrap()
+        };
+        let dynamic = check(&mut s, false);
+        let folded = check(&mut s, true);
+        assert!(dynamic.mapped < dynamic.ops.len(), "{dynamic:#?}");
+        // integer-only input and output: with constant shapes every operator maps
+        assert_eq!(
+            (folded.mapped, folded.first_unmapped),
+            (folded.ops.len(), None)
+        );
+        assert!(Session::deploy_check(b"not a model").is_err());
     }
 
     #[test]
