@@ -411,8 +411,8 @@ fn inside_views_cross_as_plain_objects() {
     assert!(pg.remove_model("selective"));
 }
 
-/// The worker's conversion with every setting and the deployment check: plain objects in, plain objects
-/// out, and static shapes change the check's verdict.
+/// The worker's conversion with every setting, the deployment check and the list of calibration methods:
+/// plain objects in, plain objects out, and static shapes change the check's verdict.
 #[cfg(feature = "training")]
 #[wasm_bindgen_test]
 fn settings_deployment_check_and_methods_cross_as_plain_objects() {
@@ -424,6 +424,8 @@ fn settings_deployment_check_and_methods_cross_as_plain_objects() {
         include_bytes!("fixtures/reference/mnist_float.tflite"),
     )
     .unwrap();
+    let methods = Playground::calibration_methods();
+    assert_eq!(methods, ["minmax", "percentile", "entropy", "mse"]);
     let settings = |static_shapes: bool| {
         let s = js_sys::Object::new();
         for (k, v) in [

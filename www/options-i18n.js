@@ -1,4 +1,4 @@
-// The texts of the panel beside the mode (options-*.js: settings, deployment check), loaded
+// The texts of the panel beside the mode (options-*.js: settings, deployment check, comparison), loaded
 // with it and merged into i18n.js's tables, in English and Persian; and the Persian wording of the
 // deployment check's reasons, which the library gives in English. Same conventions as i18n.js: stable
 // keys, `{name}` placeholders; mode, method and set ids are the library's (and the CLI's).
@@ -68,6 +68,32 @@ const en = {
   'dep.cpu': 'CPU',
   'dep.ok': 'maps',
   'dep.after': 'maps, but follows an operator that does not',
+
+  'cmp.title': 'Compare every conversion',
+  'cmp.intro': 'Each chosen conversion (and, where it calibrates, each chosen method) is converted with the settings above and run on the 10,000 test images in the background. Press a column’s header to sort by it; ★ marks the best value of each column.',
+  'cmp.modes': 'Conversions',
+  'cmp.methods': 'Calibration methods',
+  'cmp.start': 'Compare',
+  'cmp.cancel': 'Cancel',
+  'cmp.failed': 'The comparison stopped: {msg}',
+  'cmp.starting': 'Starting…',
+  'cmp.downloading': 'Downloading the training set for this calibration set… {pct} %',
+  'cmp.running': 'Converting and evaluating {i} of {n}…',
+  'cmp.cancelled': 'Cancelled after {n} rows.',
+  'cmp.done': '{n} conversions compared.',
+  'cmp.with': 'Calibrated on {n} images ({set}); other settings: {extra}.',
+  'cmp.none': 'none',
+  'cmp.caption': 'Every conversion on the 10,000 test images',
+  'cmp.mode': 'Conversion',
+  'cmp.method': 'Calibration',
+  'cmp.float': 'Float accuracy',
+  'cmp.accuracy': 'Accuracy',
+  'cmp.agreement': 'Agrees with float',
+  'cmp.size': 'File size',
+  'cmp.ms': 'ms per image',
+  'cmp.file': 'File',
+  'cmp.no-method': '— (not calibrated)',
+  'cmp.best': 'best',
 };
 
 const fa = {
@@ -145,6 +171,32 @@ const fa = {
   'dep.r.shape-op': 'SHAPE اندازه‌ای را در زمان اجرا حساب می‌کند (با شکل‌های ثابت تبدیل کنید)',
   'dep.r.unsupported': '{op} از عملگرهای پشتیبانی‌شده نیست',
   'dep.r.dilation': 'اتساع (dilation) همراه با گام (stride) پشتیبانی نمی‌شود',
+
+  'cmp.title': 'مقایسهٔ همهٔ تبدیل‌ها',
+  'cmp.intro': 'هر تبدیل انتخاب‌شده (و، جایی که کالیبره می‌کند، هر روش انتخاب‌شده) با تنظیمات بالا تبدیل و در پس‌زمینه روی ۱۰٬۰۰۰ تصویر آزمون اجرا می‌شود. برای مرتب‌سازی، سرستون را بزنید؛ ★ بهترین مقدار هر ستون را نشان می‌دهد.',
+  'cmp.modes': 'تبدیل‌ها',
+  'cmp.methods': 'روش‌های کالیبراسیون',
+  'cmp.start': 'مقایسه',
+  'cmp.cancel': 'لغو',
+  'cmp.failed': 'مقایسه متوقف شد: {msg}',
+  'cmp.starting': 'در حال شروع…',
+  'cmp.downloading': 'بارگیری مجموعهٔ آموزشی برای این مجموعهٔ کالیبراسیون… {pct}٪',
+  'cmp.running': 'تبدیل و ارزیابی {i} از {n}…',
+  'cmp.cancelled': 'پس از {n} ردیف لغو شد.',
+  'cmp.done': '{n} تبدیل مقایسه شد.',
+  'cmp.with': 'کالیبره‌شده روی {n} تصویر ({set})؛ تنظیمات دیگر: {extra}.',
+  'cmp.none': 'هیچ',
+  'cmp.caption': 'همهٔ تبدیل‌ها روی ۱۰٬۰۰۰ تصویر آزمون',
+  'cmp.mode': 'تبدیل',
+  'cmp.method': 'کالیبراسیون',
+  'cmp.float': 'دقت float',
+  'cmp.accuracy': 'دقت',
+  'cmp.agreement': 'هم‌رأیی با float',
+  'cmp.size': 'حجم فایل',
+  'cmp.ms': 'میلی‌ثانیه برای هر تصویر',
+  'cmp.file': 'فایل',
+  'cmp.no-method': '— (بدون کالیبراسیون)',
+  'cmp.best': 'بهترین',
 };
 
 export const texts = { en, fa };

@@ -2,10 +2,10 @@
 // conversion does, calibration method, calibration set, per-tensor weights, static shapes), each with a
 // one-line explanation and disabled with the reason where the conversion ignores it; the equivalent
 // `ptq convert` command; a strip of the images the last calibration used; and, below, the deployment
-// check (options-deploy.js). Once this panel is loaded, conversions run in the worker (job 'convert',
-// which downloads the training set first when the set needs it); the page's thread only loads the file
-// it sends back, and the Quantization card's link (and one in the status line) then downloads it under
-// a name that says its settings.
+// check (options-deploy.js) and the comparison of every conversion (options-compare.js). Once this panel
+// is loaded, conversions run in the worker (job 'convert', which downloads the training set first when
+// the set needs it); the page's thread only loads the file it sends back, and the Quantization card's
+// link (and one in the status line) then downloads it under a name that says its settings.
 
 import { tables, t, tNodes } from './i18n.js';
 import { texts } from './options-i18n.js';
@@ -15,9 +15,10 @@ import { answer, request, stylesheet } from './panel-support.js';
 import { currentSettings, predictAll, renderModels, useOptions } from './quant-panel.js';
 import { METHODS, SETS, calibrates, effective, command, fileName, setName, conversionBody } from './options-settings.js';
 import * as deploy from './options-deploy.js';
+import * as compare from './options-compare.js';
 
 for (const [lang, table] of Object.entries(texts)) Object.assign(tables[lang], table);
-answer(['convert', 'deploy']);
+answer(['convert', 'deploy', 'compare']);
 // the panel's styles come with it, before it draws anything
 await stylesheet(new URL('./options.css', import.meta.url).href);
 
@@ -65,7 +66,8 @@ function build() {
     view.el('figure', { class: 'strip' },
       view.el('figcaption', { class: 'small', id: 'opt-strip-caption' }),
       view.el('canvas', { class: 'thumbs', id: 'opt-strip', 'data-testid': 'opt-strip', role: 'img', hidden: true })),
-    deploy.build());
+    deploy.build(),
+    compare.build());
   for (const id of ['opt-method', 'opt-set', 'opt-digit', 'opt-per-tensor', 'opt-static']) {
     $(id).addEventListener('change', changed);
   }
@@ -241,6 +243,7 @@ export function relabel() {
   if (status) showStatus(...status);
   if (shown) captionStrip();
   deploy.relabel();
+  compare.relabel();
 }
 
 /** The page's models changed: the strip of a conversion on the page's thread, the new model's check. */

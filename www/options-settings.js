@@ -5,7 +5,7 @@
 import { t, num } from './i18n.js';
 import { session, site } from './page.js';
 
-/** The calibration methods, in the library's order. */
+/** The calibration methods, in the library's order (a browser test checks it against the worker's). */
 export const METHODS = ['minmax', 'percentile', 'entropy', 'mse'];
 /** The calibration sets (`digit` takes a digit: `digit:D`). */
 export const SETS = ['first', 'random', 'digit', 'blank', 'noise'];

@@ -1,9 +1,10 @@
 // The worker owns its own wasm instance and does the long jobs (training, evaluating 10,000 images,
-// conversions with every setting of the panel beside the mode, the deployment check, the views inside a
-// quantization), so the page's thread only draws. Protocol (main -> worker): {type: init|train|
-// quant-settings|cancel|eval|convert|deploy|inside-*, ...}, each type handled by its entry in `handlers`;
-// (worker -> main): {type: status|progress|result|error, job, id?, ...}, which the page routes the same
-// way (worker-client.js). The convert, deploy and inside-* requests carry an `id` their answers repeat.
+// conversions with every setting of the panel beside the mode, the deployment check, the comparison of
+// every conversion, the views inside a quantization), so the page's thread only draws. Protocol (main ->
+// worker): {type: init|train|quant-settings|cancel|eval|convert|deploy|compare|compare-cancel|inside-*,
+// ...}, each type handled by its entry in `handlers`; (worker -> main): {type: status|progress|result|
+// error, job, id?, ...}, which the page routes the same way (worker-client.js). The convert, deploy,
+// compare and inside-* requests carry an `id` their answers repeat.
 
 // the speed-optimized build of the library (pkg/fast/); the page's thread uses the smaller pkg/
 import init, { Playground } from '../pkg/fast/ptq_playground.js';
@@ -22,6 +23,9 @@ const ready = init().then(() => {
   pg = new Playground();
 });
 let cancelRequested = false;
+/** Generation of each job that a newer one or a cancel stops between steps (the inside panel's 'errors'
+ * and 'keep', the comparison): a running job stops once its kind's number moves on. */
+const runs = { errors: 0, keep: 0, compare: 0 };
 /** The training set's download in progress, so that two jobs asking for it share one. */
 let trainSetLoading = null;
 /** The jobs that use the slots of `pg` (an evaluation, a conversion) run one after the other: loading a
@@ -82,6 +86,10 @@ const handlers = {
   eval: (msg) => job(msg, (m) => withSlots(() => evaluate(m))),
   convert: (msg) => job(msg, convert),
   deploy: (msg) => job(msg, deploy),
+  compare: (msg) => job(msg, compare),
+  'compare-cancel'() {
+    runs.compare++;
+  },
   'inside-load': (msg) => job(msg, insideLoad),
   'inside-errors': (msg) => job(msg, insideErrors),
   'inside-explain': (msg) => job(msg, insideExplain),
@@ -223,13 +231,91 @@ async function deploy({ id, bytes }) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// The comparison of every conversion runs on a Playground of its own (its "float" and "quant" slots), so
+// it neither waits for nor disturbs the page's conversions and evaluations. It calibrates on the images
+// the form's set picks (taken from `pg`, which holds the training set), loaded as its representative
+// images: the same images, so the same files as `ptq convert` with the form's flags.
+
+let comparing = null;
+
+/** 784-byte images as an IDX file of n×28×28 unsigned bytes. */
+function idx(images) {
+  const out = new Uint8Array(16 + images.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 0x803);
+  view.setUint32(4, images.length / 784);
+  view.setUint32(8, 28);
+  view.setUint32(12, 28);
+  out.set(images, 16);
+  return out;
+}
+
+/** {id, float, representative?, settings, modes, methods, files}: convert the float model in every chosen
+ * mode (and, in the modes that calibrate, with every chosen method) with the other settings of the form,
+ * and evaluate each file with the float model on the test set. Each row is posted as it is done
+ * ({type: 'progress', row}); a 'compare-cancel' or a newer comparison stops it between steps. */
+async function compare({ id, float, representative, settings, modes, methods, files }) {
+  const me = ++runs.compare;
+  const cells = [];
+  for (const m of Playground.modes().filter((m) => modes.includes(m.id))) {
+    if (!m.calibrates) cells.push({ mode: m.id, method: null });
+    else for (const method of Playground.calibration_methods().filter((x) => methods.includes(x))) cells.push({ mode: m.id, method });
+  }
+  const calibrating = cells.find((c) => c.method);
+  const images = calibrating ? await calibrationImages({ ...settings, mode: calibrating.mode }, representative, files, 'compare', id) : null;
+  if (runs.compare !== me) return post({ type: 'result', job: 'compare', id, cancelled: true });
+  if (!comparing) {
+    comparing = new Playground();
+    comparing.set_test_set(testSet.images, testSet.labels);
+  }
+  const c = comparing;
+  c.load_model('float', float);
+  if (images) c.set_representative_images(idx(images));
+  const samples = images ? images.length / 784 : 1;
+  const perImage = c.test_count();
+  for (const [i, cell] of cells.entries()) {
+    post({ type: 'progress', job: 'compare', id, cell: i, cells: cells.length, done: i * perImage * 2, total: cells.length * perImage * 2 });
+    const asked = {
+      ...settings, mode: cell.mode, method: cell.method ?? 'minmax', set: 'first', samples,
+      per_tensor: Boolean(cell.method) && settings.per_tensor,
+    };
+    const t0 = performance.now();
+    c.quantize_with(asked);
+    const convertMs = performance.now() - t0;
+    const bytes = c.model_bytes('quant');
+    let p = c.eval_begin('float,quant');
+    let quantSeconds = 0;
+    while (p.done < p.total) {
+      const t = performance.now();
+      p = c.eval_step(EVAL_CHUNK);
+      if (p.slot === 'quant') quantSeconds += (performance.now() - t) / 1000;
+      post({ type: 'progress', job: 'compare', id, cell: i, cells: cells.length, done: i * perImage * 2 + p.done, total: cells.length * perImage * 2 });
+      await yieldNow();
+      if (runs.compare !== me) return post({ type: 'result', job: 'compare', id, cancelled: true });
+    }
+    const report = c.eval_report();
+    const row = {
+      ...cell,
+      floatAccuracy: report.models.float.accuracy,
+      accuracy: report.models.quant.accuracy,
+      agreement: report.agreement,
+      bytes: bytes.length,
+      msPerImage: (quantSeconds * 1000) / report.total,
+      convertMs,
+      file: bytes,
+    };
+    post({ type: 'progress', job: 'compare', id, row, cell: i, cells: cells.length, done: (i + 1) * perImage * 2, total: cells.length * perImage * 2 }, [bytes.buffer]);
+  }
+  post({ type: 'result', job: 'compare', id, rows: cells.length });
+}
+
+// ---------------------------------------------------------------------------------------------------
 // The views inside a quantization run on a Playground of their own (slots "float" and "quant": the pair
 // being looked at), so they neither wait for nor disturb a training run or an evaluation: their steps
 // interleave at the yields. A long job ('errors', 'keep') stops when runs[kind] moves on: a newer job of
 // its kind, a cancel, or other models.
 
 let inside = null;
-const runs = { errors: 0, keep: 0 };
 
 function insidePlayground() {
   if (!inside) {

@@ -208,6 +208,14 @@ impl Playground {
             .map_err(js_error)
     }
 
+    /// The calibration methods' ids in the library's order (`minmax`, `percentile`, …).
+    pub fn calibration_methods() -> Vec<String> {
+        Session::calibration_methods()
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
     /// The integer-only accelerator check of `.tflite` bytes: per operator whether it maps, why not,
     /// and where it runs (the report `ptq inspect --deploy --json` prints).
     pub fn deploy_check(bytes: &[u8]) -> Result<JsValue, JsError> {

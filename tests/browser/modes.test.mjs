@@ -1,7 +1,7 @@
 // The page's conversions come from the library (Playground.modes()): the Conversion list is filled from
 // it in its order, every conversion has its texts in English and Persian (its name, and its one-line
-// explanation beside the settings), and a conversion the library adds later appears in the list without
-// a change to the page.
+// explanation beside the settings), and a conversion the library adds later appears in the list and in
+// the comparison without a change to the page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ test('the Conversion list is the library\'s modes, in its order, each named and 
   }
 });
 
-test('a conversion the library adds appears in the list, and the page says what it cannot do', async () => {
+test('a conversion the library adds appears in the list and the comparison, and the page explains what it cannot do', async () => {
   // dist/ whose wasm module lists one conversion more (one the library does not convert)
   const root = mkdtempSync(join(tmpdir(), 'ptq-modes-'));
   for (const name of readdirSync(DIST)) if (name !== 'pkg') symlinkSync(join(DIST, name), join(root, name));
@@ -63,6 +63,7 @@ test('a conversion the library adds appears in the list, and the page says what 
     assert.equal(offered.at(-1), 'int4');
     await page.getByTestId('options-open').click();
     await page.waitForSelector('body[data-options="ready"]');
+    assert.equal(await page.getByTestId('cmp-mode-int4').isChecked(), true);
     await page.getByTestId('quant-mode').selectOption('int4');
     assert.match(await page.locator('#opt-mode-why').textContent(), /int4/);
     const error = page.locator('#quant-error');

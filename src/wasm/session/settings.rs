@@ -2,7 +2,7 @@
 //! the calibration set (and the images it picks, for the page's strip of thumbnails), per-tensor weights
 //! and static shapes. Each setting maps to the CLI flag of the same name, so a file converted here is the
 //! file `ptq convert` writes with those flags. Also the deployment check of a file (`ptq inspect
-//! --deploy`).
+//! --deploy`) and the calibration methods in the library's order.
 
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +49,11 @@ impl Default for ConvertSettings {
 const MAX_SAMPLES: usize = 60_000;
 
 impl Session {
+    /// The calibration methods' ids, in the library's order (`minmax` first: the default).
+    pub fn calibration_methods() -> Vec<&'static str> {
+        CalibrationMethod::ALL.iter().map(|m| m.name()).collect()
+    }
+
     /// The integer-only accelerator check of `.tflite` bytes, as `ptq inspect --deploy --json` prints it.
     pub fn deploy_check(bytes: &[u8]) -> Result<DeployCheck> {
         Ok(deploy_check(&read_model(bytes)?))
@@ -246,6 +251,10 @@ mod tests {
             (folded.ops.len(), None)
         );
         assert!(Session::deploy_check(b"not a model").is_err());
+        assert_eq!(Session::calibration_methods()[0], "minmax");
+        for m in Session::calibration_methods() {
+            assert_eq!(m.parse::<CalibrationMethod>().unwrap().name(), m);
+        }
     }
 
     #[test]
