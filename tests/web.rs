@@ -391,6 +391,21 @@ fn inside_views_cross_as_plain_objects() {
         .contains("unknown calibration method")
     );
 
+    // every method's range for each activation, calibrated on the same images
+    let ranges: Array = pg
+        .method_ranges("float", "quant", 8)
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(ranges.length(), 4);
+    assert_eq!(
+        get(&ranges.get(1), "method").as_string().as_deref(),
+        Some("percentile")
+    );
+    let first = Array::from(&get(&ranges.get(0), "ranges")).get(0);
+    assert!(get(&first, "real_max").as_f64() > get(&first, "real_min").as_f64());
+    assert!(pg.method_ranges("float", "quant", 9).is_err());
+
     // keep the convolution in float, beside the all-int8 file
     let r = pg
         .convert_keeping_float("float", vec![keep_name], 8)

@@ -34,7 +34,7 @@ const state = {
   hist: {},
 };
 
-answer(['inside-load', 'inside-errors', 'inside-explain', 'inside-keep', 'inside-hist']);
+answer(['inside-load', 'inside-errors', 'inside-explain', 'inside-keep', 'inside-hist', 'inside-ranges']);
 
 /** What the views need from the panel. */
 const ctx = {

@@ -95,6 +95,7 @@ const handlers = {
   'inside-explain': (msg) => job(msg, insideExplain),
   'inside-keep': (msg) => job(msg, insideKeep),
   'inside-hist': (msg) => job(msg, insideHist),
+  'inside-ranges': (msg) => job(msg, insideRanges),
   'inside-cancel'(msg) {
     runs[msg.kind] = (runs[msg.kind] ?? 0) + 1;
   },
@@ -415,4 +416,10 @@ async function insideKeep({ id, keep, samples }) {
 async function insideHist({ id, samples, method }) {
   const report = insidePlayground().histograms('float', 'quant', samples, method ?? undefined, 64);
   post({ type: 'result', job: 'inside-hist', id, report });
+}
+
+/** {samples}: every calibration method's range for each activation of the pair, calibrated on those
+ * images (the pair's mode converted again with each method). */
+async function insideRanges({ id, samples }) {
+  post({ type: 'result', job: 'inside-ranges', id, ranges: insidePlayground().method_ranges('float', 'quant', samples) });
 }

@@ -338,6 +338,22 @@ impl Playground {
         )
     }
 
+    /// Every calibration method's range for each activation of `quant`: `[{method, ranges: [{tensor_name,
+    /// real_min, real_max}]}]`, calibrated on the first `samples` representative images.
+    pub fn method_ranges(
+        &self,
+        float: &str,
+        quant: &str,
+        samples: usize,
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .method_ranges(float, quant, samples)
+                .map_err(js_error)?,
+        )
+    }
+
     /// Convert `float` to full integer keeping the operators `keep` names in float (operator names or
     /// output tensor names) into the "selective" slot, and keeping none into "all-int8".
     pub fn convert_keeping_float(

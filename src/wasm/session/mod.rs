@@ -30,7 +30,7 @@ pub use debug::{
     ModelGraph, SELECTIVE, parse_modes,
 };
 pub use eval::{EvalProgress, EvalReport, SlotEval};
-pub use histograms::HistogramReport;
+pub use histograms::{ActivationRange, HistogramReport, MethodRanges};
 pub use settings::ConvertSettings;
 #[cfg(feature = "training")]
 pub use train::{TrainProgress, TrainSettings};
