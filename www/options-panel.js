@@ -114,20 +114,21 @@ function converts(s) {
   return true;
 }
 
-/** Show a model the worker converted (the bytes of its file, saved as `file`). */
+/** Load a model the worker converted (the bytes of its file, saved as `file`) and show its details;
+ * false if it does not load (the previous one stays). The predictions follow in a task of their own. */
 function takeConverted(bytes, ms, file) {
   try {
     session.info.quant = session.pg.load_model('quant', bytes);
     session.info.quant.file = file;
   } catch (err) {
     showError('quant-error', 'quant.failed', { msg: message(err) });
-    return;
+    return false;
   }
   stats.quantizeMs.push(ms);
   hideError('quant-error');
   $('quant-time').textContent = t('quant.time', { ms: Math.round(ms) });
   renderModels();
-  predictAll();
+  return true;
 }
 
 /** The status line: [key, vars] (`opt.s-done` with the converted model's download link), or null. */
@@ -160,9 +161,12 @@ async function convert(s) {
   try {
     const msg = await request('convert', { settings: s, ...conversionBody() }, { onProgress });
     if (mine !== latest) return;
-    takeConverted(msg.bytes, msg.ms, fileName(msg.settings));
+    if (!takeConverted(msg.bytes, msg.ms, fileName(msg.settings))) return showStatus(null);
     showStatus('opt.s-done', { ms: Math.round(msg.ms), info: session.info.quant });
-    await nextTask(); // the strip in a task of its own
+    // the predictions, then the strip, each in a task of its own
+    await nextTask();
+    predictAll();
+    await nextTask();
     if (mine !== latest) return;
     drawStrip(msg.settings, msg.images);
     // for tests: which conversion the quantized panel shows
