@@ -91,27 +91,29 @@ fn bad_input_is_a_thrown_error_with_the_library_message() {
 #[wasm_bindgen_test]
 fn modes_are_plain_objects_in_the_page_order_and_quantize_takes_their_ids() {
     let modes: Array = Playground::modes().unwrap().dyn_into().unwrap();
-    let listed: Vec<(String, String)> = modes
+    let listed: Vec<(String, String, bool)> = modes
         .iter()
         .map(|m| {
             let text = |key| get(&m, key).as_string().unwrap_or_default();
-            (text("id"), text("file"))
+            (text("id"), text("file"), get(&m, "calibrates").is_truthy())
         })
         .collect();
+    // the tutorial's five, then float16 (other conversions may follow)
     let expected = [
-        ("float", "mnist_float.tflite"),
-        ("dynamic-range", "mnist_dynamic.tflite"),
-        ("full-integer", "mnist_fullint_floatio.tflite"),
-        ("integer-only-uint8", "mnist_intonly_uint8.tflite"),
-        ("integer-only-int8", "mnist_intonly_int8.tflite"),
+        ("float", "mnist_float.tflite", false),
+        ("dynamic-range", "mnist_dynamic.tflite", false),
+        ("full-integer", "mnist_fullint_floatio.tflite", true),
+        ("integer-only-uint8", "mnist_intonly_uint8.tflite", true),
+        ("integer-only-int8", "mnist_intonly_int8.tflite", true),
+        ("float16", "mnist_float16.tflite", false),
     ];
     assert_eq!(
-        listed,
-        expected.map(|(id, file)| (id.to_string(), file.to_string()))
+        listed[..expected.len()],
+        expected.map(|(id, file, calibrates)| (id.to_string(), file.to_string(), calibrates))
     );
     // every id is a mode: without a float model the error is about the missing model
     let mut pg = Playground::new();
-    for (id, _) in expected {
+    for (id, _, _) in &listed {
         let error = message(pg.quantize(id, 1).unwrap_err());
         assert!(error.contains("no model in slot"), "{id}: {error}");
     }
@@ -389,6 +391,21 @@ fn inside_views_cross_as_plain_objects() {
         .contains("unknown calibration method")
     );
 
+    // every method's range for each activation, calibrated on the same images
+    let ranges: Array = pg
+        .method_ranges("float", "quant", 8)
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(ranges.length(), 4);
+    assert_eq!(
+        get(&ranges.get(1), "method").as_string().as_deref(),
+        Some("percentile")
+    );
+    let first = Array::from(&get(&ranges.get(0), "ranges")).get(0);
+    assert!(get(&first, "real_max").as_f64() > get(&first, "real_min").as_f64());
+    assert!(pg.method_ranges("float", "quant", 9).is_err());
+
     // keep the convolution in float, beside the all-int8 file
     let r = pg
         .convert_keeping_float("float", vec![keep_name], 8)
@@ -407,4 +424,52 @@ fn inside_views_cross_as_plain_objects() {
         .contains("nope")
     );
     assert!(pg.remove_model("selective"));
+}
+
+/// The worker's conversion with every setting, the deployment check and the list of calibration methods:
+/// plain objects in, plain objects out, and static shapes change the check's verdict.
+#[cfg(feature = "training")]
+#[wasm_bindgen_test]
+fn settings_deployment_check_and_methods_cross_as_plain_objects() {
+    let (_, images, labels) = tiny(16);
+    let mut pg = Playground::new();
+    pg.set_train_set(&images, &labels).unwrap();
+    pg.load_model(
+        "float",
+        include_bytes!("fixtures/reference/mnist_float.tflite"),
+    )
+    .unwrap();
+    let methods = Playground::calibration_methods();
+    assert_eq!(methods, ["minmax", "percentile", "entropy", "mse"]);
+    let settings = |static_shapes: bool| {
+        let s = js_sys::Object::new();
+        for (k, v) in [
+            ("mode", JsValue::from_str("integer-only-uint8")),
+            ("samples", JsValue::from_f64(8.0)),
+            ("method", JsValue::from_str("percentile")),
+            ("set", JsValue::from_str("digit:3")),
+            ("per_tensor", JsValue::TRUE),
+            ("static_shapes", JsValue::from_bool(static_shapes)),
+        ] {
+            Reflect::set(&s, &k.into(), &v).unwrap();
+        }
+        JsValue::from(s)
+    };
+    let mapped = |pg: &mut Playground, static_shapes| {
+        pg.quantize_with(settings(static_shapes)).unwrap();
+        let check = Playground::deploy_check(&pg.model_bytes("quant").unwrap()).unwrap();
+        let ops = Array::from(&get(&check, "ops")).length() as f64;
+        (get(&check, "mapped").as_f64().unwrap_or(-1.0), ops)
+    };
+    let (dynamic, ops) = mapped(&mut pg, false);
+    assert!(dynamic < ops, "{dynamic} of {ops}");
+    let (folded, ops) = mapped(&mut pg, true);
+    assert_eq!(folded, ops);
+    let images = pg.calibration_images("digit:3", 8).unwrap();
+    assert_eq!(images.len() % IMAGE, 0);
+    assert!(message(Playground::deploy_check(b"junk").unwrap_err()).contains("malformed"));
+    assert!(
+        message(pg.quantize_with(JsValue::from_str("fast")).unwrap_err())
+            .contains("invalid conversion settings")
+    );
 }

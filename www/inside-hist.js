@@ -1,8 +1,9 @@
 // The ranges-and-histograms view of the inside panel: the selected layer's float weights (per output
 // channel) and activations on the first N representative images, drawn on the quantized tensor's grid
-// (its levels, the calibrated range, real 0, what is clipped) beside the rounding error's distribution.
-// Changing N or the calibration method calibrates again in the worker; each bin says what it holds when
-// hovered or focused with the arrow keys.
+// (its levels, the calibrated range, real 0, what is clipped) beside the rounding error's distribution,
+// with every calibration method's range on the same images drawn over the activations (brackets above
+// the bars, listed below). Changing N or the calibration method calibrates again in the worker; each bin
+// says what it holds when hovered or focused with the arrow keys.
 
 import { t, num } from './i18n.js';
 import { el, scaleText } from './view.js';
@@ -33,6 +34,18 @@ async function ask(ctx, samples = ctx.state.hist.samples) {
       if (ctx.state.hist !== h) return;
       h.failed = message(err);
     }
+    // every method's range on the same images (the pair's mode calibrated again: only where the images
+    // the pair was calibrated on are known)
+    if (ctx.state.pairSamples !== null && h.ranges?.samples !== n) {
+      try {
+        const answer = await ctx.request('inside-ranges', { samples: n });
+        if (ctx.state.hist !== h) return;
+        h.ranges = { samples: n, methods: answer.ranges };
+      } catch {
+        if (ctx.state.hist !== h) return;
+        h.ranges = null; // the histograms say what went wrong
+      }
+    }
   }
   h.busy = false;
   ctx.renderHist();
@@ -60,8 +73,9 @@ function binText(th, which, i) {
 }
 
 /** Paint a histogram: bars on a log scale (the rounding error with the even level dashed), and for values
- * the grid: its range shaded, the clipped zones tinted, a tick per level, real 0 marked. */
-function draw(canvas, th, which, cursor) {
+ * the grid: its range shaded, the clipped zones tinted, a tick per level, real 0 marked, and each of
+ * `marks` ({method, lo, hi}: a calibration method's range) as a bracket above the bars. */
+function draw(canvas, th, which, cursor, marks = []) {
   const dpr = window.devicePixelRatio || 1;
   const cssW = canvas.clientWidth || 520;
   const cssH = canvas.clientHeight || 160;
@@ -72,7 +86,8 @@ function draw(canvas, th, which, cursor) {
   const css = getComputedStyle(canvas);
   const color = (name) => css.getPropertyValue(name).trim() || '#888';
   const hist = which === 'values' ? th.values : th.rounding_error;
-  const pad = { l: 6, r: 6, t: 6, b: 14 };
+  // room above the bars for the brackets
+  const pad = { l: 6, r: 6, t: 6 + marks.length * 5, b: 14 };
   const w = cssW - pad.l - pad.r;
   const h = cssH - pad.t - pad.b;
   const x = (v) => pad.l + ((v - hist.lo) / (hist.hi - hist.lo || 1)) * w;
@@ -121,6 +136,18 @@ function draw(canvas, th, which, cursor) {
   }
   c.stroke();
   c.setLineDash([]);
+  marks.forEach((m, k) => {
+    const [a, b] = [Math.max(pad.l, x(m.lo)), Math.min(pad.l + w, x(m.hi))];
+    const y = 4 + k * 5;
+    c.strokeStyle = color(`--m-${m.method}`);
+    c.lineWidth = 2;
+    c.beginPath();
+    c.moveTo(a, y + 4);
+    c.lineTo(a, y);
+    c.lineTo(b, y);
+    c.lineTo(b, y + 4);
+    c.stroke();
+  });
   return (clientX) => {
     const r = canvas.getBoundingClientRect();
     return Math.min(n - 1, Math.max(0, Math.floor(((clientX - r.left - pad.l) / w) * n)));
@@ -129,7 +156,7 @@ function draw(canvas, th, which, cursor) {
 
 /** One chart with its caption, its bin cursor (mouse or arrow keys) and the live line saying what the
  * bin holds. */
-function chart(ctx, th, which, key) {
+function chart(ctx, th, which, key, marks) {
   const h = ctx.state.hist;
   const hist = which === 'values' ? th.values : th.rounding_error;
   const id = `hist-${key}-${which}`;
@@ -144,11 +171,11 @@ function chart(ctx, th, which, key) {
   const set = (i) => {
     h.cursor = { ...h.cursor, [id]: i };
     info.textContent = binText(th, which, i);
-    binAt = draw(canvas, th, which, i);
+    binAt = draw(canvas, th, which, i, marks);
   };
   let binAt = () => 0;
   requestAnimationFrame(() => {
-    binAt = draw(canvas, th, which, cursor);
+    binAt = draw(canvas, th, which, cursor, marks);
   });
   canvas.addEventListener('pointermove', (e) => set(binAt(e.clientX)));
   canvas.addEventListener('keydown', (e) => {
@@ -169,19 +196,36 @@ function chart(ctx, th, which, key) {
     info);
 }
 
+/** Every method's range for activation `th`, as draw() takes them (none when they are not known). */
+function methodMarks(ctx, th) {
+  const r = ctx.state.hist.ranges;
+  if (th.kind !== 'activations' || r?.samples !== ctx.state.hist.report?.samples) return [];
+  return r.methods.flatMap(({ method, ranges }) => {
+    const range = ranges.find((x) => x.tensor_name === th.tensor_name);
+    return range ? [{ method, lo: range.real_min, hi: range.real_max }] : [];
+  });
+}
+
 /** One tensor's histograms with the sentence that reads them. */
 function tensorPart(ctx, th, key) {
   const g = th.grid;
+  const marks = methodMarks(ctx, th);
   const summary = t('hist.summary', {
     min: real(th.min), max: real(th.max), lo: real(g.real_min), hi: real(g.real_max),
     levels: g.qmax - g.qmin + 1, s: scaleText(g.scale), zp: g.zero_point,
     below: th.clipped_below, above: th.clipped_above, n: th.count,
   });
-  return el('div', { class: 'hist-tensor', 'data-testid': `hist-${key}`, 'data-scale': String(g.scale), 'data-zp': String(g.zero_point),
+  return el('div', { class: 'hist-tensor', 'data-testid': `hist-${key}`, 'data-tensor': th.tensor_name, 'data-scale': String(g.scale), 'data-zp': String(g.zero_point),
     'data-real-min': String(g.real_min), 'data-real-max': String(g.real_max), 'data-count': String(th.count),
     'data-clipped': `${th.clipped_below},${th.clipped_above}` },
   el('p', { class: 'small', text: summary }),
-  el('div', { class: 'hist-row' }, chart(ctx, th, 'values', key), chart(ctx, th, 'error', key)));
+  el('div', { class: 'hist-row' }, chart(ctx, th, 'values', key, marks), chart(ctx, th, 'error', key)),
+  ...(marks.length ? [el('p', { class: 'small', text: t('hist.ranges', { n: ctx.state.hist.report.samples }) }),
+    el('ul', { class: 'ranges', 'data-testid': `hist-${key}-ranges` }, ...marks.map((m) => el('li', {
+      class: `m-${m.method}`, 'data-method': m.method, 'data-lo': String(m.lo), 'data-hi': String(m.hi),
+    }, el('span', { class: 'swatch', 'aria-hidden': 'true' }),
+    t('hist.range', { m: t(`hist.m-${m.method}`), lo: real(m.lo), hi: real(m.hi) }),
+    m.lo === g.real_min && m.hi === g.real_max ? ` ${t('hist.range-shown')}` : '')))] : []));
 }
 
 /** Draw the view from the panel's state. */

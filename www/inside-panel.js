@@ -6,7 +6,8 @@
 import { tables, t } from './i18n.js';
 import { el, kb } from './view.js';
 import { $, session, message, intField } from './page.js';
-import { post, addHandlers } from './worker-client.js';
+import { post } from './worker-client.js';
+import { answer, request, stylesheet } from './panel-support.js';
 import { texts } from './inside-i18n.js';
 import { graphList } from './inside-graph.js';
 import * as errors from './inside-errors.js';
@@ -14,6 +15,8 @@ import * as explain from './inside-explain.js';
 import * as hist from './inside-hist.js';
 
 for (const [lang, table] of Object.entries(texts)) Object.assign(tables[lang], table);
+// the panel's styles come with it, before it draws anything
+await stylesheet(new URL('./inside.css', import.meta.url).href);
 
 /** What the panel shows; the views keep their own parts under `errors` and `explain`. */
 const state = {
@@ -31,36 +34,7 @@ const state = {
   hist: {},
 };
 
-// ---------------------------------------------------------------------------------------------------
-// requests to the worker: each carries an id; its answer (result or error) settles the promise, and
-// progress messages go to the caller's callback
-
-let nextId = 1;
-const waiting = new Map();
-
-function settle(msg, ok) {
-  const w = waiting.get(msg.id);
-  if (!w) return;
-  waiting.delete(msg.id);
-  if (ok) w.resolve(msg);
-  else w.reject(new Error(msg.message));
-}
-
-/** Ask the worker; resolves to its result message, rejects with its error. */
-function request(type, body = {}, { onProgress, transfer = [] } = {}) {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    waiting.set(id, { resolve, reject, onProgress });
-    post({ type, id, ...body }, transfer);
-  });
-}
-
-const jobs = ['inside-load', 'inside-errors', 'inside-explain', 'inside-keep', 'inside-hist'];
-addHandlers(Object.fromEntries(jobs.map((job) => [job, {
-  result: (m) => settle(m, true),
-  error: (m) => settle(m, false),
-  progress: (m) => waiting.get(m.id)?.onProgress?.(m),
-}])));
+answer(['inside-load', 'inside-errors', 'inside-explain', 'inside-keep', 'inside-hist', 'inside-ranges']);
 
 /** What the views need from the panel. */
 const ctx = {

@@ -7,13 +7,12 @@
 //
 // Every module of the first load is imported here, the ones only the panels use included, so the browser
 // requests them all at once when it parses this file rather than one round trip per level of imports
-// (the wasm module's JavaScript is preloaded by index.html). The inside panel (inside-*.js) is imported
-// when the student first opens it.
+// (the wasm module's JavaScript is preloaded by index.html). The panels inside-*.js and options-*.js are
+// imported when first opened, the training chart (plot.js) when it is first drawn.
 
 import './draw.js';
 import './net.js';
 import './output-numbers.js';
-import './plot.js';
 import './view.js';
 import { setLanguage, language, tables, t } from './i18n.js';
 import { $, session, setStatus, showError, hideError, relabelMessages, message, intField } from './page.js';
@@ -43,26 +42,29 @@ function applyLanguage(code) {
   evaluation.render();
   uploads.render();
   offline.relabel();
-  inside?.relabel();
+  for (const panel of Object.values(lazy)) panel.relabel();
 }
 
-/** The inside panel's module, once opened (imported on demand: it is not part of the first load). */
-let inside = null;
+/** Panels imported when first opened (they are not part of the first load): name -> module. */
+const lazy = {};
 
-async function toggleInside() {
-  const button = $('inside-open');
-  const opening = $('inside-body').hidden;
-  $('inside-body').hidden = !opening;
+/** Open or close the panel `${name}-panel.js` (button `${name}-open`, body `${name}-body`). */
+async function toggle(name, errorId, errorKey) {
+  const button = $(`${name}-open`);
+  const body = $(`${name}-body`);
+  const opening = body.hidden;
+  body.hidden = !opening;
   button.setAttribute('aria-expanded', String(opening));
-  button.dataset.i18n = opening ? 'inside.close' : 'inside.open';
+  button.dataset.i18n = `${name}.${opening ? 'close' : 'open'}`;
   button.textContent = t(button.dataset.i18n);
   if (!opening) return;
   try {
-    inside ??= await import('./inside-panel.js');
-    hideError('inside-error');
-    inside.open();
+    lazy[name] ??= await import(`./${name}-panel.js`);
+    hideError(errorId);
+    lazy[name].open();
+    document.body.dataset[name] = 'ready';
   } catch (err) {
-    showError('inside-error', 'inside.load-failed', { msg: message(err) });
+    showError(errorId, errorKey, { msg: message(err) });
   }
 }
 
@@ -88,8 +90,6 @@ function wire() {
   $('test-random').addEventListener('click', input.selectRandom);
   $('quant-mode').addEventListener('change', quant.quantize);
   $('calib-samples').addEventListener('change', quant.quantize);
-  $('download-float').addEventListener('click', () => quant.download('float'));
-  $('download-quant').addEventListener('click', () => quant.download('quant'));
   $('train-start').addEventListener('click', train.startTraining);
   $('train-cancel').addEventListener('click', train.cancelTraining);
   $('eval-start').addEventListener('click', evaluation.startEval);
@@ -97,9 +97,11 @@ function wire() {
   $('report-csv').addEventListener('click', reports.saveCsv);
   $('chart-png').addEventListener('click', reports.saveChart);
   $('upload').addEventListener('change', (e) => uploads.upload(e.target.files?.[0]));
-  $('inside-open').addEventListener('click', toggleInside);
-  document.addEventListener('ptq:models', () => inside?.modelsUpdated());
-  document.addEventListener('ptq:input', () => inside?.inputUpdated());
+  $('inside-open').addEventListener('click', () => toggle('inside', 'inside-error', 'inside.load-failed'));
+  $('options-open').addEventListener('click', () => toggle('options', 'quant-error', 'quant.failed'));
+  for (const [event, method] of [['ptq:models', 'modelsUpdated'], ['ptq:input', 'inputUpdated']]) {
+    document.addEventListener(event, () => Object.values(lazy).forEach((panel) => panel[method]?.()));
+  }
   const drop = $('drop');
   drop.addEventListener('dragover', (e) => {
     e.preventDefault();
@@ -140,6 +142,7 @@ async function start() {
   $('inside-open').disabled = false;
   setStatus('status.ready', { ms: Math.round(performance.now()) });
   performance.mark('data-ready');
+  $('options-open').disabled = false;
   document.body.dataset.ready = 'true';
   offline.register();
 }

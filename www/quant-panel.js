@@ -1,8 +1,9 @@
 // The models on the page's thread and what is shown of them: loading the Playground with the default
 // float model and the MNIST files, predictions on the current input (the float, quantized and uploaded
 // panels, with the numbers under the quantized ones from output-numbers.js), and the Quantization card:
-// converting with the form's settings, the I/O table, the downloads and why the sizes differ as they do.
-// The conversions (ids and the tutorial's file names) come from Playground.modes().
+// converting with the form's settings, the I/O table, the download links and why the sizes differ as
+// they do. The conversions come from Playground.modes(). The other settings belong to
+// options-panel.js, loaded later (useOptions), which sends conversions beyond the defaults to the worker.
 
 import init, { Playground } from '../pkg/ptq_playground.js';
 import { t, num } from './i18n.js';
@@ -12,10 +13,20 @@ import { renderNumbers, sizeSentence } from './output-numbers.js';
 import { $, site, session, stats, setStatus, showError, hideError, message, intField, nextTask } from './page.js';
 import { currentJob, tell } from './worker-client.js';
 
-/** Conversion id -> the tutorial's file name for its model. */
-const fileNames = new Map();
 /** Conversion settings changed during training, not applied yet. */
 let pending = false;
+/** The options panel once loaded: {settings(), converts(settings)}. */
+let options = null;
+
+/** Let the options panel supply the settings beyond the mode and the samples. */
+export function useOptions(panel) {
+  options = panel;
+}
+
+/** Every setting of the form (the ones left out are `ptq convert`'s defaults). */
+export function currentSettings() {
+  return { mode: $('quant-mode').value, samples: intField('calib-samples', 1, 1000), ...options?.settings() };
+}
 
 /** Load the wasm module, the default float model, the test set and the representative images. */
 export async function load() {
@@ -39,14 +50,12 @@ export async function load() {
   session.pg = pg;
 }
 
-/** Keep the library's conversions; the form's options (markup) must list the same ids in the same order. */
+/** List the library's conversions (the tutorial's, then the extra ones) in the form, uint8 chosen. */
 function takeModes(modes) {
-  const offered = [...$('quant-mode').options].map((o) => o.value);
-  const ids = modes.map((m) => m.id);
-  if (offered.join() !== ids.join()) {
-    throw new Error(`the conversions offered (${offered.join(', ')}) are not the library's (${ids.join(', ')})`);
-  }
-  for (const { id, file } of modes) fileNames.set(id, file);
+  session.modes = modes;
+  $('quant-mode').replaceChildren(...modes.map(({ id }) => view.el('option', {
+    value: id, 'data-i18n': `mode.${id}`, text: t(`mode.${id}`), selected: id === 'integer-only-uint8',
+  })));
 }
 
 export function activeSlots() {
@@ -95,10 +104,7 @@ export function renderModels() {
   if (float) rows.push([t('io.float'), float]);
   if (quant) rows.push([t('io.quant'), quant]);
   view.renderIoTable($('io-table'), rows);
-  if (float) $('download-float').textContent = t('download.float', { size: view.kb(float.bytes) });
-  if (quant) $('download-quant').textContent = t('download.quant', { size: view.kb(quant.bytes) });
-  $('download-float').disabled = !float;
-  $('download-quant').disabled = !quant;
+  for (const slot of ['float', 'quant']) link(slot);
   $('size-ratio').textContent = float && quant
     ? t('download.ratio', { ratio: num(float.bytes / quant.bytes, { maximumFractionDigits: 2 }) }) : '';
   $('size-why').textContent = float && quant ? sizeSentence(quant) : '';
@@ -121,14 +127,20 @@ export function quantize() {
     showError('quant-error', 'quant.samples-range');
     return false;
   }
-  const mode = $('quant-mode').value;
+  const settings = currentSettings();
+  const mode = settings.mode;
   if (currentJob() === 'train') {
     // calibration would be a long task while the chart is live; the worker converts the new model
     // when training ends, and the training panel applies settings changed in the meantime
     hideError('quant-error');
     $('quant-time').textContent = t('quant.after-training');
     pending = true;
-    tell({ type: 'quant-settings', quant: { mode, samples } });
+    tell({ type: 'quant-settings', quant: settings });
+    return false;
+  }
+  if (options?.converts(settings)) {
+    // once the options panel is loaded, it converts in the worker
+    hideError('quant-error');
     return false;
   }
   const t0 = performance.now();
@@ -166,12 +178,15 @@ export async function loadTrained(msg) {
   performance.measure('load trained float', 'trained-load-float');
   await nextTask();
   const q = msg.quantSettings;
-  if (msg.quant && q.mode === $('quant-mode').value && q.samples === intField('calib-samples', 1, 1000)) {
-    performance.mark('trained-load-quant');
-    session.info.quant = session.pg.load_model('quant', msg.quant);
-    performance.measure('load trained quant', 'trained-load-quant');
-    hideError('quant-error');
-    $('quant-time').textContent = '';
+  if (msg.quant && JSON.stringify(q) === JSON.stringify(currentSettings())) {
+    // with the options panel loaded, converted again through it (it names the file after its settings)
+    if (!options?.converts(q)) {
+      performance.mark('trained-load-quant');
+      session.info.quant = session.pg.load_model('quant', msg.quant);
+      performance.measure('load trained quant', 'trained-load-quant');
+      hideError('quant-error');
+      $('quant-time').textContent = '';
+    }
   } else if (msg.quant) {
     quantize(); // the settings changed while training ran
   } else if (msg.quantError) {
@@ -180,14 +195,17 @@ export async function loadTrained(msg) {
   await nextTask();
 }
 
-export function download(slot) {
+/** The slot's download link: its file's name and size. */
+function link(slot) {
+  const a = $(`download-${slot}`);
   const info = session.info[slot];
+  a.hidden = !info;
   if (!info) return;
-  const bytes = session.pg.model_bytes(slot);
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-  const a = view.el('a', { href: url, download: fileNames.get(info.mode) ?? 'model.tflite' });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  if (a.info !== info) {
+    URL.revokeObjectURL(a.href);
+    a.href = URL.createObjectURL(new Blob([session.pg.model_bytes(slot)]));
+    a.info = info;
+  }
+  a.download = info.file ?? session.modes.find((m) => m.id === info.mode)?.file ?? 'model.tflite';
+  a.textContent = t('download.file', { file: a.download, size: view.kb(info.bytes) });
 }

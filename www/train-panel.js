@@ -3,10 +3,9 @@
 // in when the run ends.
 
 import { t, num } from './i18n.js';
-import { drawChart } from './plot.js';
 import { $, site, session, stats, showError, hideError, message, intField } from './page.js';
 import { currentJob, post, setJob, tell } from './worker-client.js';
-import { loadTrained, predictAll, quantize, renderModels, takePending } from './quant-panel.js';
+import { currentSettings, loadTrained, predictAll, quantize, renderModels, takePending } from './quant-panel.js';
 import { clearResult } from './eval-panel.js';
 
 let run = null; // {points, val, total, lines, elapsed, p}
@@ -56,7 +55,7 @@ export function startTraining() {
   post({
     type: 'train',
     settings,
-    quant: { mode: $('quant-mode').value, samples },
+    quant: { ...currentSettings(), samples },
     files: {
       images: site('data/train-images-idx3-ubyte.gz'),
       labels: site('data/train-labels-idx1-ubyte.gz'),
@@ -71,11 +70,17 @@ export function cancelTraining() {
 }
 
 let chartFrame = 0;
+/** plot.js, imported when the first chart is drawn (not part of the first load). */
+let plot = null;
 function redrawChart() {
   if (chartFrame) return;
-  chartFrame = requestAnimationFrame(() => {
-    chartFrame = 0;
-    if (run) drawChart($('train-chart'), run, num);
+  chartFrame = requestAnimationFrame(async () => {
+    try {
+      plot ??= await import('./plot.js');
+      if (run) plot.drawChart($('train-chart'), run, num);
+    } finally {
+      chartFrame = 0;
+    }
   });
 }
 

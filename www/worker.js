@@ -1,8 +1,10 @@
-// The worker owns its own wasm instance and does the long jobs (training, evaluating 10,000 images, the
-// views inside a quantization), so the page's thread only draws. Protocol (main -> worker): {type:
-// init|train|quant-settings|cancel|eval|inside-*, ...}, each type handled by its entry in `handlers`;
-// (worker -> main): {type: status|progress|result|error, job, id?, ...}, which the page routes the same way
-// (worker-client.js). The inside-* requests carry an `id` their answers repeat.
+// The worker owns its own wasm instance and does the long jobs (training, evaluating 10,000 images,
+// conversions with every setting of the panel beside the mode, the deployment check, the comparison of
+// every conversion, the views inside a quantization), so the page's thread only draws. Protocol (main ->
+// worker): {type: init|train|quant-settings|cancel|eval|convert|deploy|compare|compare-cancel|inside-*,
+// ...}, each type handled by its entry in `handlers`; (worker -> main): {type: status|progress|result|
+// error, job, id?, ...}, which the page routes the same way (worker-client.js). The convert, deploy,
+// compare and inside-* requests carry an `id` their answers repeat.
 
 // the speed-optimized build of the library (pkg/fast/); the page's thread uses the smaller pkg/
 import init, { Playground } from '../pkg/fast/ptq_playground.js';
@@ -21,6 +23,19 @@ const ready = init().then(() => {
   pg = new Playground();
 });
 let cancelRequested = false;
+/** Generation of each job that a newer one or a cancel stops between steps (the inside panel's 'errors'
+ * and 'keep', the comparison): a running job stops once its kind's number moves on. */
+const runs = { errors: 0, keep: 0, compare: 0 };
+/** The training set's download in progress, so that two jobs asking for it share one. */
+let trainSetLoading = null;
+/** The jobs that use the slots of `pg` (an evaluation, a conversion) run one after the other: loading a
+ * model into a slot ends an evaluation in progress. */
+let slotsFree = Promise.resolve();
+function withSlots(run) {
+  const turn = slotsFree.then(run);
+  slotsFree = turn.catch(() => {});
+  return turn;
+}
 /** The test set as the page sent it (the views inside a quantization load it into their own Playground). */
 let testSet = null;
 /** Conversion settings for the model a training run ends with (the page may change them meanwhile). */
@@ -68,12 +83,19 @@ const handlers = {
     cancelRequested = false;
     return job(msg, runTraining, () => pg?.train_cancel());
   },
-  eval: (msg) => job(msg, evaluate),
+  eval: (msg) => job(msg, (m) => withSlots(() => evaluate(m))),
+  convert: (msg) => job(msg, convert),
+  deploy: (msg) => job(msg, deploy),
+  compare: (msg) => job(msg, compare),
+  'compare-cancel'() {
+    runs.compare++;
+  },
   'inside-load': (msg) => job(msg, insideLoad),
   'inside-errors': (msg) => job(msg, insideErrors),
   'inside-explain': (msg) => job(msg, insideExplain),
   'inside-keep': (msg) => job(msg, insideKeep),
   'inside-hist': (msg) => job(msg, insideHist),
+  'inside-ranges': (msg) => job(msg, insideRanges),
   'inside-cancel'(msg) {
     runs[msg.kind] = (runs[msg.kind] ?? 0) + 1;
   },
@@ -81,8 +103,19 @@ const handlers = {
 
 self.onmessage = (event) => handlers[event.data.type]?.(event.data);
 
-async function loadTrainSet({ images, labels, sizes }) {
-  post({ type: 'status', job: 'train', status: 'downloading' });
+/** Download the training set into `pg` once; a job asking while another's download runs waits for it. */
+function trainSet(files, job, id) {
+  if (pg.has_train_set()) return Promise.resolve();
+  trainSetLoading ??= loadTrainSet(files, job, id).finally(() => {
+    trainSetLoading = null;
+  });
+  return trainSetLoading;
+}
+
+/** Download, decompress and load the training set, with status and progress messages for `job` (and
+ * request `id`); the training job's progress goes to the page's download bar (job 'download'). */
+async function loadTrainSet({ images, labels, sizes }, job, id) {
+  post({ type: 'status', job, id, status: 'downloading' });
   const total = sizes.images + sizes.labels;
   const got = { images: 0, labels: 0 };
   let last = 0;
@@ -91,21 +124,21 @@ async function loadTrainSet({ images, labels, sizes }) {
     const now = performance.now();
     if (now - last > 100) {
       last = now;
-      post({ type: 'progress', job: 'download', loaded: got.images + got.labels, total });
+      post({ type: 'progress', job: job === 'train' ? 'download' : job, id, loaded: got.images + got.labels, total });
     }
   };
   const [img, lab] = await Promise.all([
     fetchBytes(images, { onProgress: progress('images'), expected: sizes.images }),
     fetchBytes(labels, { onProgress: progress('labels'), expected: sizes.labels }),
   ]);
-  post({ type: 'progress', job: 'download', loaded: total, total });
-  post({ type: 'status', job: 'train', status: 'decompressing' });
+  post({ type: 'progress', job: job === 'train' ? 'download' : job, id, loaded: total, total });
+  post({ type: 'status', job, id, status: 'decompressing' });
   const [a, b] = await Promise.all([gunzip(img), gunzip(lab)]);
   pg.set_train_set(a, b);
 }
 
 async function runTraining({ settings, files }) {
-  if (!pg.has_train_set()) await loadTrainSet(files);
+  await trainSet(files, 'train');
   if (cancelRequested) {
     post({ type: 'result', job: 'train', cancelled: true });
     return;
@@ -140,7 +173,7 @@ async function runTraining({ settings, files }) {
   let quantError = null;
   const latest = quantSettings;
   try {
-    pg.quantize(latest.mode, latest.samples);
+    pg.quantize_with(latest);
     quantized = pg.model_bytes('quant');
   } catch (err) {
     quantError = err.message;
@@ -163,6 +196,120 @@ async function evaluate({ models }) {
   post({ type: 'result', job: 'eval', report: pg.eval_report(), seconds });
 }
 
+/** Sets of calibration images that need the whole training set (the representative images are too few,
+ * and unlabelled). */
+const needsTrainSet = (set) => set === 'random' || set.startsWith('digit:');
+/** Whether conversion `mode` calibrates, from the library's lists. */
+const calibrates = (mode) => Playground.modes().find((m) => m.id === mode)?.calibrates ?? false;
+
+/** The images `settings` calibrate on, from `pg` (downloading the training set first if the set needs
+ * it), or null for a conversion that does not calibrate. */
+async function calibrationImages(settings, representative, files, job, id) {
+  if (representative) pg.set_representative_images(representative);
+  if (!calibrates(settings.mode)) return null;
+  if (needsTrainSet(settings.set)) await trainSet(files, job, id);
+  return pg.calibration_images(settings.set, settings.samples);
+}
+
+/** {id, float, representative?, settings, files}: convert the float model with every setting of the form
+ * (`Playground.quantize_with`); answers with the file and the calibration images. */
+async function convert({ id, float, representative, settings, files }) {
+  const images = await calibrationImages(settings, representative, files, 'convert', id);
+  await withSlots(() => {
+    post({ type: 'status', job: 'convert', id, status: 'converting' });
+    const t0 = performance.now();
+    pg.load_model('float', float);
+    pg.quantize_with(settings);
+    const ms = performance.now() - t0;
+    const bytes = pg.model_bytes('quant');
+    post({ type: 'result', job: 'convert', id, bytes, images, settings, ms }, [bytes.buffer]);
+  });
+}
+
+/** {id, bytes}: the integer-only accelerator check of a .tflite file (`ptq inspect --deploy`). */
+async function deploy({ id, bytes }) {
+  post({ type: 'result', job: 'deploy', id, check: Playground.deploy_check(bytes) });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The comparison of every conversion runs on a Playground of its own (its "float" and "quant" slots), so
+// it neither waits for nor disturbs the page's conversions and evaluations. It calibrates on the images
+// the form's set picks (taken from `pg`, which holds the training set), loaded as its representative
+// images: the same images, so the same files as `ptq convert` with the form's flags.
+
+let comparing = null;
+
+/** 784-byte images as an IDX file of n×28×28 unsigned bytes. */
+function idx(images) {
+  const out = new Uint8Array(16 + images.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 0x803);
+  view.setUint32(4, images.length / 784);
+  view.setUint32(8, 28);
+  view.setUint32(12, 28);
+  out.set(images, 16);
+  return out;
+}
+
+/** {id, float, representative?, settings, modes, methods, files}: convert the float model in every chosen
+ * mode (and, in the modes that calibrate, with every chosen method) with the other settings of the form,
+ * and evaluate each file with the float model on the test set. Each row is posted as it is done
+ * ({type: 'progress', row}); a 'compare-cancel' or a newer comparison stops it between steps. */
+async function compare({ id, float, representative, settings, modes, methods, files }) {
+  const me = ++runs.compare;
+  const cells = [];
+  for (const m of Playground.modes().filter((m) => modes.includes(m.id))) {
+    if (!m.calibrates) cells.push({ mode: m.id, method: null });
+    else for (const method of Playground.calibration_methods().filter((x) => methods.includes(x))) cells.push({ mode: m.id, method });
+  }
+  const calibrating = cells.find((c) => c.method);
+  const images = calibrating ? await calibrationImages({ ...settings, mode: calibrating.mode }, representative, files, 'compare', id) : null;
+  if (runs.compare !== me) return post({ type: 'result', job: 'compare', id, cancelled: true });
+  if (!comparing) {
+    comparing = new Playground();
+    comparing.set_test_set(testSet.images, testSet.labels);
+  }
+  const c = comparing;
+  c.load_model('float', float);
+  if (images) c.set_representative_images(idx(images));
+  const samples = images ? images.length / 784 : 1;
+  const perImage = c.test_count();
+  for (const [i, cell] of cells.entries()) {
+    post({ type: 'progress', job: 'compare', id, cell: i, cells: cells.length, done: i * perImage * 2, total: cells.length * perImage * 2 });
+    const asked = {
+      ...settings, mode: cell.mode, method: cell.method ?? 'minmax', set: 'first', samples,
+      per_tensor: Boolean(cell.method) && settings.per_tensor,
+    };
+    const t0 = performance.now();
+    c.quantize_with(asked);
+    const convertMs = performance.now() - t0;
+    const bytes = c.model_bytes('quant');
+    let p = c.eval_begin('float,quant');
+    let quantSeconds = 0;
+    while (p.done < p.total) {
+      const t = performance.now();
+      p = c.eval_step(EVAL_CHUNK);
+      if (p.slot === 'quant') quantSeconds += (performance.now() - t) / 1000;
+      post({ type: 'progress', job: 'compare', id, cell: i, cells: cells.length, done: i * perImage * 2 + p.done, total: cells.length * perImage * 2 });
+      await yieldNow();
+      if (runs.compare !== me) return post({ type: 'result', job: 'compare', id, cancelled: true });
+    }
+    const report = c.eval_report();
+    const row = {
+      ...cell,
+      floatAccuracy: report.models.float.accuracy,
+      accuracy: report.models.quant.accuracy,
+      agreement: report.agreement,
+      bytes: bytes.length,
+      msPerImage: (quantSeconds * 1000) / report.total,
+      convertMs,
+      file: bytes,
+    };
+    post({ type: 'progress', job: 'compare', id, row, cell: i, cells: cells.length, done: (i + 1) * perImage * 2, total: cells.length * perImage * 2 }, [bytes.buffer]);
+  }
+  post({ type: 'result', job: 'compare', id, rows: cells.length });
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The views inside a quantization run on a Playground of their own (slots "float" and "quant": the pair
 // being looked at), so they neither wait for nor disturb a training run or an evaluation: their steps
@@ -170,7 +317,6 @@ async function evaluate({ models }) {
 // its kind, a cancel, or other models.
 
 let inside = null;
-const runs = { errors: 0, keep: 0 };
 
 function insidePlayground() {
   if (!inside) {
@@ -270,4 +416,10 @@ async function insideKeep({ id, keep, samples }) {
 async function insideHist({ id, samples, method }) {
   const report = insidePlayground().histograms('float', 'quant', samples, method ?? undefined, 64);
   post({ type: 'result', job: 'inside-hist', id, report });
+}
+
+/** {samples}: every calibration method's range for each activation of the pair, calibrated on those
+ * images (the pair's mode converted again with each method). */
+async function insideRanges({ id, samples }) {
+  post({ type: 'result', job: 'inside-ranges', id, ranges: insidePlayground().method_ranges('float', 'quant', samples) });
 }

@@ -8,6 +8,8 @@ use crate::error::Error;
 #[cfg(feature = "training")]
 use crate::quantize::CalibrationMethod;
 use crate::tflite::{inspect_bytes, read_model};
+#[cfg(feature = "training")]
+use crate::wasm::session::ConvertSettings;
 use crate::wasm::session::Session;
 #[cfg(feature = "training")]
 use crate::wasm::session::TrainSettings;
@@ -98,8 +100,10 @@ impl Playground {
         to_js(&self.session.quantize(mode, samples).map_err(js_error)?)
     }
 
-    /// The conversions the page offers, in its order: `[{id: "float", file: "mnist_float.tflite"}, …]`
-    /// (`id` is what [`Playground::quantize`] takes, `file` the tutorial's name for the model).
+    /// The conversions the page offers, in its order (the tutorial's five, then the others):
+    /// `[{id: "float", file: "mnist_float.tflite", calibrates: false}, …]` (`id` is what
+    /// [`Playground::quantize`] takes, `file` the tutorial's name for the model, `calibrates` whether it
+    /// calibrates on representative images).
     pub fn modes() -> Result<JsValue, JsError> {
         to_js(&Session::modes())
     }
@@ -186,6 +190,36 @@ impl Playground {
             .filter(|s| !s.is_empty())
             .collect();
         to_js(&self.session.eval_begin(&slots).map_err(js_error)?)
+    }
+
+    /// Convert the float model into the "quant" slot with every setting of the page's form:
+    /// `{mode, samples, method, set, per_tensor, static_shapes}` (see `ConvertSettings`).
+    pub fn quantize_with(&mut self, settings: JsValue) -> Result<JsValue, JsError> {
+        let settings: ConvertSettings = serde_wasm_bindgen::from_value(settings)
+            .map_err(|e| JsError::new(&format!("invalid conversion settings: {e}")))?;
+        to_js(&self.session.quantize_with(&settings).map_err(js_error)?)
+    }
+
+    /// The images a calibration set picks (`first`, `random`, `digit:D`, `blank`, `noise`), one 784-byte
+    /// image after the other.
+    pub fn calibration_images(&self, set: &str, samples: usize) -> Result<Vec<u8>, JsError> {
+        self.session
+            .calibration_images(set, samples)
+            .map_err(js_error)
+    }
+
+    /// The calibration methods' ids in the library's order (`minmax`, `percentile`, …).
+    pub fn calibration_methods() -> Vec<String> {
+        Session::calibration_methods()
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    /// The integer-only accelerator check of `.tflite` bytes: per operator whether it maps, why not,
+    /// and where it runs (the report `ptq inspect --deploy --json` prints).
+    pub fn deploy_check(bytes: &[u8]) -> Result<JsValue, JsError> {
+        to_js(&Session::deploy_check(bytes).map_err(js_error)?)
     }
 
     pub fn eval_step(&mut self, count: usize) -> Result<JsValue, JsError> {
@@ -300,6 +334,22 @@ impl Playground {
             &self
                 .session
                 .histograms(float, quant, samples, method, bins)
+                .map_err(js_error)?,
+        )
+    }
+
+    /// Every calibration method's range for each activation of `quant`: `[{method, ranges: [{tensor_name,
+    /// real_min, real_max}]}]`, calibrated on the first `samples` representative images.
+    pub fn method_ranges(
+        &self,
+        float: &str,
+        quant: &str,
+        samples: usize,
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .method_ranges(float, quant, samples)
                 .map_err(js_error)?,
         )
     }

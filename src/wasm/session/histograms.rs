@@ -1,14 +1,19 @@
 //! Ranges and histograms on the integer grid, in the worker's session: each layer's float weights on
 //! their grid (per output channel where quantized per channel) and the activations the float model
 //! produces on the first N representative images on the quantized tensors' grids, optionally with the
-//! grids of a new calibration on those same N images, so the page can show the range move as N changes.
+//! grids of a new calibration on those same N images, so the page can show the range move as N changes;
+//! and every calibration method's range for each of those activations, to draw on the same histogram.
 
 use serde::Serialize;
 
 use super::{IMAGE_LEN, Session};
-use crate::debug::{TensorHistogram, activation_histograms, weight_histograms};
+use crate::debug::{
+    TensorHistogram, activation_histograms, pair_models, quantized_tensors, weight_histograms,
+};
 use crate::error::{Error, Result};
-use crate::quantize::{CalibrationMethod, ConvertOptions, calibrate_with, convert, detect_mode};
+use crate::quantize::{
+    CalibrationMethod, ConvertOptions, Mode, calibrate_with, convert, detect_mode,
+};
 
 /// Bins per histogram at most (as `ptq histograms --bins` allows).
 const MAX_BINS: usize = 4096;
@@ -23,6 +28,24 @@ pub struct HistogramReport {
     pub recalibrated: Option<String>,
     pub weights: Vec<TensorHistogram>,
     pub activations: Vec<TensorHistogram>,
+}
+
+/// One calibration method's ranges: for each activation the quantized model computes in integers, the
+/// real interval its grid covers once calibrated with that method.
+#[derive(Clone, Debug, Serialize)]
+pub struct MethodRanges {
+    /// [`CalibrationMethod::name`].
+    pub method: String,
+    pub ranges: Vec<ActivationRange>,
+}
+
+/// The real interval an activation's grid covers: `scale · (qmin − zero_point)` to
+/// `scale · (qmax − zero_point)`, as [`TensorHistogram::grid`] gives it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ActivationRange {
+    pub tensor_name: String,
+    pub real_min: f64,
+    pub real_max: f64,
 }
 
 impl Session {
@@ -93,6 +116,58 @@ impl Session {
             activations,
         })
     }
+
+    /// Every calibration method's range for each activation of the model in `quant`: `float` converted
+    /// again as `quant` was (same mode), calibrated on the first `samples` representative images with
+    /// each method in turn, the library's order.
+    pub fn method_ranges(
+        &self,
+        float: &str,
+        quant: &str,
+        samples: usize,
+    ) -> Result<Vec<MethodRanges>> {
+        let pool = self.representative_pool()?;
+        let available = pool.len() / IMAGE_LEN;
+        if !(1..=available).contains(&samples) {
+            return Err(Error::InvalidArgument(format!(
+                "the ranges are calibrated on 1–{available} representative images, not {samples}"
+            )));
+        }
+        let images = &pool[..samples * IMAGE_LEN];
+        let float_model = &self.slot(float)?.model;
+        let mode: Mode = detect_mode(&self.slot(quant)?.model);
+        if !mode.needs_calibration() {
+            return Err(Error::InvalidArgument(format!(
+                "the model in {quant:?} ({}) has no calibrated ranges",
+                mode.name()
+            )));
+        }
+        let mut out = Vec::new();
+        for method in CalibrationMethod::ALL {
+            let calibration = calibrate_with(float_model, images, IMAGE_LEN, method, |_, _| true)?;
+            let converted = convert(float_model, &ConvertOptions::new(mode), Some(&calibration))?;
+            let pairing = pair_models(float_model, &converted)?;
+            let graph = converted
+                .subgraphs
+                .first()
+                .ok_or_else(|| Error::InvalidModel("the converted model has no subgraph".into()))?;
+            let ranges = quantized_tensors(graph, &pairing)
+                .into_iter()
+                .filter_map(|t| {
+                    Some(ActivationRange {
+                        tensor_name: graph.tensors.get(t.tensor)?.name.clone(),
+                        real_min: t.scale as f64 * (t.qmin - t.zero_point) as f64,
+                        real_max: t.scale as f64 * (t.qmax - t.zero_point) as f64,
+                    })
+                })
+                .collect();
+            out.push(MethodRanges {
+                method: method.name().to_string(),
+                ranges,
+            });
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -153,5 +228,32 @@ mod tests {
         s.quantize("dynamic-range", 10).unwrap();
         let minmax = Some(CalibrationMethod::MinMax);
         assert!(err(s.histograms(FLOAT, QUANT, 10, minmax, 32)).contains("no calibrated ranges"));
+        assert!(s.method_ranges(FLOAT, QUANT, 10).is_err());
+    }
+
+    #[test]
+    fn each_method_range_is_the_grid_of_that_methods_histograms() {
+        let (mut s, _) = with_float_model(40);
+        s.quantize("integer-only-int8", 20).unwrap();
+        let all = s.method_ranges(FLOAT, QUANT, 20).unwrap();
+        let names: Vec<&str> = all.iter().map(|m| m.method.as_str()).collect();
+        assert_eq!(names, ["minmax", "percentile", "entropy", "mse"]);
+        for m in &all {
+            let method: CalibrationMethod = m.method.parse().unwrap();
+            let h = s.histograms(FLOAT, QUANT, 20, Some(method), 8).unwrap();
+            let grids: Vec<ActivationRange> = h
+                .activations
+                .iter()
+                .map(|a| ActivationRange {
+                    tensor_name: a.tensor_name.clone(),
+                    real_min: a.grid.real_min,
+                    real_max: a.grid.real_max,
+                })
+                .collect();
+            assert_eq!(m.ranges, grids, "{}", m.method);
+        }
+        // the methods do not all agree
+        assert!(all.iter().any(|m| m.ranges != all[0].ranges));
+        assert!(s.method_ranges(FLOAT, QUANT, 41).is_err());
     }
 }

@@ -1,7 +1,8 @@
 //! What the web page does, as plain Rust: datasets, model slots (float, quantized, uploaded), drawing
 //! preprocessing, quantization and predictions here; chunked evaluation in `eval`, step-wise training
 //! in `train`, the views inside a quantization (graph, per-layer error, one output by hand, keeping
-//! layers in float) in `debug`, ranges and histograms on the integer grid in `histograms`. The `#[wasm_bindgen]` layer in `bindings.rs` only converts types; keeping this part
+//! layers in float) in `debug`, ranges and histograms on the integer grid in `histograms`, conversions with
+//! every setting of `ptq convert` in `settings`. The `#[wasm_bindgen]` layer in `bindings.rs` only converts types; keeping this part
 //! target-independent lets native tests cover it.
 
 mod debug;
@@ -9,6 +10,7 @@ mod debug;
 mod debug_tests;
 mod eval;
 mod histograms;
+mod settings;
 #[cfg(feature = "training")]
 mod train;
 
@@ -28,7 +30,8 @@ pub use debug::{
     ModelGraph, SELECTIVE, parse_modes,
 };
 pub use eval::{EvalProgress, EvalReport, SlotEval};
-pub use histograms::HistogramReport;
+pub use histograms::{ActivationRange, HistogramReport, MethodRanges};
+pub use settings::ConvertSettings;
 #[cfg(feature = "training")]
 pub use train::{TrainProgress, TrainSettings};
 
@@ -75,12 +78,24 @@ pub struct ModelInfo {
     pub report: Report,
 }
 
-/// A conversion as the page offers it: its id (a [`Mode::name`]) and the file name the tutorial saves
-/// its model under.
+/// A conversion as the page offers it: its id (a [`Mode::name`]), the file name the tutorial saves
+/// its model under, and whether it calibrates on representative images (only then do the calibration
+/// settings and per-tensor weights apply).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ModeFile {
     pub id: &'static str,
     pub file: &'static str,
+    pub calibrates: bool,
+}
+
+impl ModeFile {
+    fn of(mode: Mode) -> ModeFile {
+        ModeFile {
+            id: mode.name(),
+            file: mode.file_name(),
+            calibrates: mode.needs_calibration(),
+        }
+    }
 }
 
 /// The page's state.
@@ -273,14 +288,13 @@ impl Session {
         self.install(QUANT, model, bytes)
     }
 
-    /// The tutorial's conversions in the page's order ([`Mode::ALL`]).
+    /// Every conversion in the page's order: the tutorial's five ([`Mode::ALL`]), then the others
+    /// ([`Mode::EXTRA`]).
     pub fn modes() -> Vec<ModeFile> {
         Mode::ALL
-            .iter()
-            .map(|m| ModeFile {
-                id: m.name(),
-                file: m.file_name(),
-            })
+            .into_iter()
+            .chain(Mode::EXTRA)
+            .map(ModeFile::of)
             .collect()
     }
 
@@ -346,16 +360,33 @@ mod tests {
         let modes = Session::modes();
         let ids: Vec<&str> = modes.iter().map(|m| m.id).collect();
         assert_eq!(
-            ids,
+            ids[..6],
             [
                 "float",
                 "dynamic-range",
                 "full-integer",
                 "integer-only-uint8",
-                "integer-only-int8"
+                "integer-only-int8",
+                "float16"
             ]
         );
+        let names: Vec<&str> = Mode::ALL
+            .iter()
+            .chain(&Mode::EXTRA)
+            .map(|m| m.name())
+            .collect();
+        assert_eq!(ids, names);
         assert_eq!(modes[2].file, "mnist_fullint_floatio.tflite");
+        let calibrating: Vec<&str> = modes[..6]
+            .iter()
+            .filter(|m| m.calibrates)
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(
+            calibrating,
+            ["full-integer", "integer-only-uint8", "integer-only-int8"]
+        );
+        assert_eq!(modes[5].file, "mnist_float16.tflite");
         // each id is one quantize takes: without a float model, the error is about the model
         let mut s = Session::new();
         for m in &modes {
