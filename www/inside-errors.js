@@ -87,7 +87,7 @@ function table(ctx, report, withKeep) {
     const cells = [
       el('th', { scope: 'row' }, el('button', {
         type: 'button', class: 'link', text: `${num(l.op_index)} ${l.op_name}`,
-        'aria-label': t('inside.select', { i: l.op_index, op: l.op_name }), onclick: () => ctx.select(l.op_index),
+        title: t('inside.select', { i: l.op_index, op: l.op_name }), onclick: () => ctx.select(l.op_index),
       })),
       el('td', { class: 'mono', title: l.tensor_name, text: short(l.tensor_name) }),
       el('td', { class: 'num', text: scaleText(l.scale) }),
