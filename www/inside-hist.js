@@ -9,6 +9,26 @@ import { t, num } from './i18n.js';
 import { el, scaleText } from './view.js';
 import { $, message } from './page.js';
 
+/** Canvases waiting to be drawn. A view puts up dozens at once; they are drawn a few per animation
+ * frame (up to 8 ms of drawing each), so that together with the layout of the new view no frame keeps
+ * the page's thread busy for 50 ms. */
+const pending = [];
+
+function drawSoon(job) {
+  pending.push(job);
+  if (pending.length === 1) requestAnimationFrame(drawSome);
+}
+
+function drawSome() {
+  const until = performance.now() + 8;
+  try {
+    do pending.shift()();
+    while (pending.length && performance.now() < until);
+  } finally {
+    if (pending.length) requestAnimationFrame(drawSome);
+  }
+}
+
 const real = (v) => num(v, { maximumSignificantDigits: 4 });
 
 /** Ask for the histograms on `samples` images, one request at a time: a change while one runs is sent
@@ -48,7 +68,9 @@ async function ask(ctx, samples = ctx.state.hist.samples) {
     }
   }
   h.busy = false;
-  ctx.renderHist();
+  // drawn in a task of its own, not in the one that received the worker's answer
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  if (ctx.state.hist === h) ctx.renderHist();
 }
 
 /** The level codes a real interval covers on the grid. */
@@ -174,7 +196,7 @@ function chart(ctx, th, which, key, marks) {
     binAt = draw(canvas, th, which, i, marks);
   };
   let binAt = () => 0;
-  requestAnimationFrame(() => {
+  drawSoon(() => {
     binAt = draw(canvas, th, which, cursor, marks);
   });
   canvas.addEventListener('pointermove', (e) => set(binAt(e.clientX)));
