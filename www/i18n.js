@@ -341,9 +341,19 @@ let lang = 'en';
 
 export function language() { return lang; }
 
+/** Number formatters by language and options: building one costs far more than using it, and the
+ * prediction panels format a few hundred numbers per stroke. */
+const formatters = new Map();
+
 /** Format a number for the current language (Persian digits and separators in fa). */
 export function num(x, options) {
-  return new Intl.NumberFormat(lang, options).format(x);
+  const key = options ? `${lang} ${JSON.stringify(options)}` : lang;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(lang, options);
+    formatters.set(key, f);
+  }
+  return f.format(x);
 }
 
 /** Format a value for a placeholder: numbers per locale, everything else as text. */

@@ -9,18 +9,19 @@ import { t, num } from './i18n.js';
 import { el, scaleText } from './view.js';
 import { $, message } from './page.js';
 
-/** Canvases waiting to be drawn. A view puts up dozens at once; they are drawn a few per animation
- * frame (up to 8 ms of drawing each), so that together with the layout of the new view no frame keeps
- * the page's thread busy for 50 ms. */
+/** Canvases waiting to be drawn. A new view is laid out in one animation frame with its canvases still
+ * blank; they are drawn in the frames after it, one or a few per frame (up to 4 ms of drawing each), so
+ * that no frame carries both the layout of the view and its drawing and none keeps the page's thread
+ * busy for 50 ms. */
 const pending = [];
 
 function drawSoon(job) {
   pending.push(job);
-  if (pending.length === 1) requestAnimationFrame(drawSome);
+  if (pending.length === 1) requestAnimationFrame(() => requestAnimationFrame(drawSome));
 }
 
 function drawSome() {
-  const until = performance.now() + 8;
+  const until = performance.now() + 4;
   try {
     do pending.shift()();
     while (pending.length && performance.now() < until);
