@@ -1,5 +1,5 @@
 // Registers the offline copy (sw.js at the site's root, written by scripts/build-site.sh) once the page
-// is ready, and offers a new deployment when one has installed: the button asks it to take over and
+// is ready and has been left alone for a moment, and offers a new deployment when one has installed: the button asks it to take over and
 // reloads the page. Without service workers (a plain-HTTP host, some private modes, a page opened from
 // the disk) the page works as before, from the network.
 
@@ -20,8 +20,28 @@ export function relabel() {
   if (waiting) $('update').textContent = t('update.ready');
 }
 
-export async function register() {
+/** How long the page must go without a pointer or key event before the offline copy installs. */
+const QUIET_MS = 1500;
+
+/** Install the offline copy at the first pause of QUIET_MS in the student's input: installing copies a
+ * few MB into the cache, and on a two-core machine that competes with the strokes drawn meanwhile. */
+export function register() {
   if (!('serviceWorker' in navigator) || !window.isSecureContext || location.protocol === 'file:') return;
+  const events = ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchstart'];
+  let timer = 0;
+  const later = () => {
+    clearTimeout(timer);
+    timer = setTimeout(go, QUIET_MS);
+  };
+  const go = () => {
+    for (const type of events) removeEventListener(type, later, { capture: true });
+    install();
+  };
+  for (const type of events) addEventListener(type, later, { capture: true, passive: true });
+  later();
+}
+
+async function install() {
   let registration;
   try {
     registration = await navigator.serviceWorker.register(new URL('../sw.js', import.meta.url));

@@ -66,7 +66,8 @@ test('after one visit the page works with the network off, and the manifest make
     await recordLongTasks(page);
     await page.goto(server.url);
     await ready(page);
-    // the offline copy installs in the background while the student draws: no long task on the page
+    // the offline copy installs at the first pause in the drawing: no long task on the page, drawing or
+    // installing
     const t0 = await page.evaluate(() => performance.now());
     await drawOne(page);
     await controlled(page);
