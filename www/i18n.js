@@ -167,6 +167,12 @@ const en = {
   'upload.h-outputs': 'Outputs',
   'upload.perchannel': '{n} scales (axis {axis}), {first}…',
   'footer': 'Nothing leaves your browser: training, quantization and inference run locally in WebAssembly.',
+  // teacher walkthrough (issue 14): the input card, the drawing keyboard, the phone strip
+
+  // teacher walkthrough (issue 14): evaluation, training chart, which float model
+
+  // teacher walkthrough (issue 14): conversion, tables, Persian
+
 };
 
 const fa = {
@@ -334,6 +340,12 @@ const fa = {
   'upload.h-outputs': 'خروجی‌ها',
   'upload.perchannel': '{n} مقیاس (محور {axis})، {first}…',
   'footer': 'هیچ چیز از مرورگر شما بیرون نمی‌رود: آموزش، کوانتیزه‌سازی و استنتاج به‌صورت محلی در WebAssembly اجرا می‌شوند.',
+  // teacher walkthrough (issue 14): the input card, the drawing keyboard, the phone strip
+
+  // teacher walkthrough (issue 14): evaluation, training chart, which float model
+
+  // teacher walkthrough (issue 14): conversion, tables, Persian
+
 };
 
 export const tables = { en, fa };
