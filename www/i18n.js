@@ -55,7 +55,7 @@ const en = {
   'label.int16x8': '16x8 quantized',
   'label.int16x8-int16io': '16x8 quantized',
   'quant.title': 'Quantization',
-  'quant.intro': 'The float model is converted in your browser, calibrated on the first training images, exactly as `ptq convert` does.',
+  'quant.intro': 'The float model is converted here, in your browser. Conversions that quantize the activations first run the model on the first training images (the representative images) to measure the range of every layer’s output.',
   'quant.mode': 'Conversion',
   'quant.samples': 'Representative images (1–1,000)',
   'quant.time': 'Converted in {ms} ms.',
@@ -172,6 +172,11 @@ const en = {
   // teacher walkthrough (issue 14): evaluation, training chart, which float model
 
   // teacher walkthrough (issue 14): conversion, tables, Persian
+  'table.scroll': 'The table is wider than the page: scroll it sideways for the other columns.',
+  'download.same-size': 'A float conversion keeps every weight in 32 bits: the file is as large as the float one.',
+  'quant.samples-unused': '{mode} does not calibrate: the representative images are not used.',
+  'panels.label': 'Predictions',
+  'panel.bars': 'Probability of each digit',
 
 };
 
@@ -228,7 +233,7 @@ const fa = {
   'label.int16x8': 'مدل کوانتیزهٔ 16x8',
   'label.int16x8-int16io': 'مدل کوانتیزهٔ 16x8',
   'quant.title': 'کوانتیزه‌سازی',
-  'quant.intro': 'مدل float در مرورگر شما تبدیل و با نخستین تصاویر آموزشی کالیبره می‌شود، درست همان‌گونه که `ptq convert` انجام می‌دهد.',
+  'quant.intro': 'مدل float همین‌جا، در مرورگر شما، تبدیل می‌شود. تبدیل‌هایی که فعال‌سازی‌ها را کوانتیزه می‌کنند، نخست مدل را روی نخستین تصاویر آموزشی (تصاویر نماینده) اجرا می‌کنند تا بازهٔ خروجی هر لایه را اندازه بگیرند.',
   'quant.mode': 'نوع تبدیل',
   'quant.samples': 'تصاویر نماینده (۱ تا ۱٬۰۰۰)',
   'quant.time': 'تبدیل در {ms} میلی‌ثانیه انجام شد.',
@@ -345,6 +350,11 @@ const fa = {
   // teacher walkthrough (issue 14): evaluation, training chart, which float model
 
   // teacher walkthrough (issue 14): conversion, tables, Persian
+  'table.scroll': 'جدول از صفحه پهن‌تر است: برای دیدن ستون‌های دیگر، آن را به پهلو بکشید.',
+  'download.same-size': 'تبدیل float همهٔ وزن‌ها را ۳۲ بیتی نگه می‌دارد: فایل به اندازهٔ فایل float است.',
+  'quant.samples-unused': '{mode} کالیبره نمی‌کند: تصاویر نماینده به کار نمی‌روند.',
+  'panels.label': 'پیش‌بینی‌ها',
+  'panel.bars': 'احتمال هر رقم',
 
 };
 
@@ -373,10 +383,27 @@ function show(v) {
   return typeof v === 'number' ? num(v) : String(v);
 }
 
+/** A run of Latin text inside right-to-left text: a word with a Latin letter (`.tflite`, `float:`,
+ * `ptq convert --deny`, `[1, 28, 28, 1]`), continued over single spaces while the next word is Latin
+ * too. */
+const LATIN_RUN = /[^\s\u0600-\u06ff\u2066-\u2069]*[A-Za-z][^\s\u0600-\u06ff\u2066-\u2069]*(?: (?=[^\s\u0600-\u06ff]*[A-Za-z0-9])[^\s\u0600-\u06ff\u2066-\u2069]+)*/g;
+
+/** In a right-to-left language, each Latin run is put in a left-to-right isolate (U+2066 … U+2069), so
+ * that its own punctuation stays with it (".tflite" does not turn into "tflite.", "float: 0.44 s"
+ * keeps its order). */
+export function isolate(text) {
+  return tables[lang].dir === 'rtl' ? text.replace(LATIN_RUN, (run) => `\u2066${run}\u2069`) : text;
+}
+
 /** The text for `key` with `{name}` placeholders replaced. Unknown keys fall back to English. */
 export function t(key, vars = {}) {
   const text = tables[lang][key] ?? en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? show(vars[name]) : m));
+  return isolate(text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? show(vars[name]) : m)));
+}
+
+/** A list of items as the language writes it (", " or "، "). */
+export function list(items) {
+  return items.join(lang === 'fa' ? '، ' : ', ');
 }
 
 /** Like t(), but a placeholder whose value is a DOM node is put in as that node. */
@@ -385,12 +412,12 @@ export function tNodes(key, vars = {}) {
   const frag = document.createDocumentFragment();
   let last = 0;
   for (const m of text.matchAll(/\{(\w+)\}/g)) {
-    frag.append(text.slice(last, m.index));
+    frag.append(isolate(text.slice(last, m.index)));
     const v = vars[m[1]];
-    frag.append(v instanceof Node ? v : v === undefined ? m[0] : show(v));
+    frag.append(v instanceof Node ? v : v === undefined ? m[0] : isolate(show(v)));
     last = m.index + m[0].length;
   }
-  frag.append(text.slice(last));
+  frag.append(isolate(text.slice(last)));
   return frag;
 }
 

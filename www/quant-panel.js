@@ -105,9 +105,12 @@ export function renderModels() {
   if (quant) rows.push([t('io.quant'), quant]);
   view.renderIoTable($('io-table'), rows);
   for (const slot of ['float', 'quant']) link(slot);
-  $('size-ratio').textContent = float && quant
-    ? t('download.ratio', { ratio: num(float.bytes / quant.bytes, { maximumFractionDigits: 2 }) }) : '';
+  // a float conversion keeps every weight in 32 bits: no "1× smaller"
+  $('size-ratio').textContent = !float || !quant ? ''
+    : quant.mode === 'float' ? t('download.same-size')
+      : t('download.ratio', { ratio: num(float.bytes / quant.bytes, { maximumFractionDigits: 2 }) });
   $('size-why').textContent = float && quant ? sizeSentence(quant) : '';
+  showCalibration();
   document.dispatchEvent(new Event('ptq:models'));
 }
 
@@ -127,6 +130,7 @@ export function quantize() {
     showError('quant-error', 'quant.samples-range');
     return false;
   }
+  showCalibration();
   const settings = currentSettings();
   const mode = settings.mode;
   if (currentJob() === 'train') {
@@ -195,6 +199,27 @@ export async function loadTrained(msg) {
   await nextTask();
 }
 
+/** The name the slot's file is saved under: the conversion's own name, or for the converted model one
+ * that differs from the float model's (a float conversion would otherwise save as mnist_float.tflite
+ * twice). */
+function fileName(slot) {
+  const named = (info) => info.file ?? session.modes.find((m) => m.id === info.mode)?.file ?? 'model.tflite';
+  const name = named(session.info[slot]);
+  if (slot !== 'quant' || !session.info.float || name !== named(session.info.float)) return name;
+  return name.replace(/(\.tflite)?$/, '_converted.tflite');
+}
+
+/** The representative-images field only matters to conversions that calibrate: disabled, with the
+ * reason beside it, for the others. */
+export function showCalibration() {
+  const mode = session.modes?.find((m) => m.id === $('quant-mode').value);
+  const unused = mode !== undefined && !mode.calibrates;
+  $('calib-samples').disabled = unused;
+  const why = $('calib-unused');
+  why.hidden = !unused;
+  why.textContent = unused ? t('quant.samples-unused', { mode: t(`mode.${mode.id}`) }) : '';
+}
+
 /** The slot's download link: its file's name and size. */
 function link(slot) {
   const a = $(`download-${slot}`);
@@ -206,6 +231,6 @@ function link(slot) {
     a.href = URL.createObjectURL(new Blob([session.pg.model_bytes(slot)]));
     a.info = info;
   }
-  a.download = info.file ?? session.modes.find((m) => m.id === info.mode)?.file ?? 'model.tflite';
+  a.download = fileName(slot);
   a.textContent = t('download.file', { file: a.download, size: view.kb(info.bytes) });
 }

@@ -1,7 +1,7 @@
 // DOM rendering of the wasm library's reports: prediction panels, I/O details, confusion matrices and the
 // `ptq inspect` report of an uploaded file. No state here: the panels decide what to show.
 
-import { t, num } from './i18n.js';
+import { t, num, list } from './i18n.js';
 
 /** Create an element with attributes/properties and children. */
 export function el(tag, props = {}, ...children) {
@@ -75,7 +75,7 @@ export function renderPanel(panel, pred) {
   const quantized = o.scale > 0;
   code.textContent = pred.raw.map((v) => (quantized ? String(v) : v.toFixed(4))).join(', ');
   code.dataset.raw = pred.raw.join(',');
-  const shape = o.shape.join(', ');
+  const shape = list(o.shape.map((d) => num(d)));
   io.textContent = quantized
     ? t('panel.ioq', { dtype: o.dtype, shape, scale: scaleText(o.scale), zp: o.zero_point })
     : t('panel.io', { dtype: o.dtype, shape });
@@ -105,13 +105,26 @@ export function confusionTable(matrix, caption) {
       td.style.setProperty('--v', n === 0 ? 0 : v > 0.5 ? 1 : Math.max(0.06, 0.8 * v).toFixed(3));
       return td;
     })));
-  return el('table', { class: 'confusion' }, el('caption', { text: caption }), el('thead', {}, head), el('tbody', {}, ...rows));
+  return el('table', { class: 'confusion', tabindex: '0' }, el('caption', { text: caption }), el('thead', {}, head), el('tbody', {}, ...rows));
 }
 
-function quantText(q) {
-  if (!q || !q.scale.length) return '–';
-  if (q.scale.length === 1) return `${scaleText(q.scale[0])} / ${q.zero_point[0]}`;
-  return t('upload.perchannel', { n: q.scale.length, axis: q.axis ?? 0, first: scaleText(q.scale[0]) });
+/** A tensor's quantization: "scale / zero point", or for per-channel parameters every channel's scale
+ * and zero point, folded under a summary. */
+function quantCell(q) {
+  if (!q || !q.scale.length) return el('td', { class: 'mono', text: '–' });
+  if (q.scale.length === 1) return el('td', { class: 'mono', text: `${scaleText(q.scale[0])} / ${q.zero_point[0]}` });
+  const rows = q.scale.map((s, i) => el('li', { text: `${scaleText(s)} / ${q.zero_point[i] ?? q.zero_point[0]}` }));
+  return el('td', { class: 'mono' }, el('details', { class: 'channels' },
+    el('summary', { text: t('upload.perchannel', { n: q.scale.length, axis: q.axis ?? 0, first: scaleText(q.scale[0]) }) }),
+    el('ol', { start: '0', 'data-testid': 'channel-scales' }, ...rows)));
+}
+
+/** Mark a scrolling table box that holds more than it shows, with a line saying so above it. */
+function hintOverflow(wrap, hint) {
+  const check = () => {
+    hint.hidden = wrap.scrollWidth <= wrap.clientWidth + 1;
+  };
+  new ResizeObserver(check).observe(wrap);
 }
 
 /** The `ptq inspect` report of a file: summary, operators, tensors. */
@@ -137,11 +150,17 @@ export function renderReport(box, name, report, info) {
       .map((k) => el('th', { scope: 'col', text: t(k) })))),
     el('tbody', {}, ...sg.tensors.map((ts) => el('tr', {},
       el('td', { class: 'num', text: String(ts.index) }),
-      el('td', { class: 'mono', text: ts.name }),
+      el('td', { class: 'mono name', text: ts.name }),
       el('td', { class: 'mono', text: ts.dtype }),
-      el('td', { class: 'mono', text: `[${ts.shape.join(', ')}]` }),
-      el('td', { class: 'mono', text: quantText(ts.quantization) })))));
+      el('td', { class: 'mono shape', text: `[${ts.shape.join(', ')}]` }),
+      quantCell(ts.quantization)))));
+  const scrolled = (table, testid) => {
+    const wrap = el('div', { class: 'table-wrap', tabindex: '0', 'data-testid': testid }, table);
+    const hint = el('p', { class: 'small scroll-hint', 'data-testid': `${testid}-hint`, 'data-i18n': 'table.scroll', text: t('table.scroll'), hidden: true });
+    hintOverflow(wrap, hint);
+    return [hint, wrap];
+  };
   box.replaceChildren(summary,
-    el('h3', { text: t('upload.ops', { n: sg.operators.length }) }), el('div', { class: 'table-wrap', tabindex: '0' }, ops),
-    el('h3', { text: t('upload.tensors', { n: sg.tensors.length }) }), el('div', { class: 'table-wrap', tabindex: '0' }, tensors));
+    el('h3', { text: t('upload.ops', { n: sg.operators.length }) }), ...scrolled(ops, 'upload-ops'),
+    el('h3', { text: t('upload.tensors', { n: sg.tensors.length }) }), ...scrolled(tensors, 'upload-tensors'));
 }
