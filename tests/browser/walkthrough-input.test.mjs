@@ -24,7 +24,10 @@ after(async () => {
 });
 
 const text = (page, id) => page.getByTestId(id).textContent();
-const now = (page) => page.evaluate(() => performance.now());
+/** The page's clock once the frames queued so far are drawn (the start of a drawing's time window). */
+const settled = (page) => page.evaluate(() => new Promise((resolve) => {
+  requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now())));
+}));
 
 /** A vertical stroke with real mouse input, in the middle of the canvas. */
 async function drawOne(page) {
@@ -77,7 +80,6 @@ test('after a drawing, Next and Previous go on from the last test image; the tru
 
 test('the canvas draws from the keyboard alone: Tab to it, arrows and Space draw a 1, Delete clears', async () => {
   const { page, errors } = await open(browser.context, server.url);
-  const t0 = await now(page);
   // Tab from the top of the page until the canvas has the focus
   await page.locator('#lang').focus();
   for (let i = 0; i < 10 && !(await page.evaluate(() => document.activeElement?.id === 'draw')); i++) await page.keyboard.press('Tab');
@@ -88,6 +90,7 @@ test('the canvas draws from the keyboard alone: Tab to it, arrows and Space draw
   assert.equal(describedBy, 'draw-keys');
 
   // a vertical stroke: up from the centre, pen down, down in big steps, pen up
+  const t0 = await settled(page);
   await page.keyboard.press('Shift+ArrowUp');
   await page.keyboard.press('Shift+ArrowUp');
   await page.keyboard.press('Space');
@@ -145,7 +148,7 @@ for (const lang of ['en', 'fa']) {
     await same();
     // drawing with the canvas on screen
     await page.getByTestId('draw-canvas').scrollIntoViewIfNeeded();
-    const t0 = await now(page);
+    const t0 = await settled(page);
     await drawOne(page);
     await predicted(page);
     await same();
