@@ -1,5 +1,7 @@
 // The Input card: the drawing pad and the MNIST test images, which set the current input every model
 // predicts on, and the 28×28 view of what the models see.
+// The pad draws with a pointer or from the keyboard (draw.js); the strip under it (strip.js) shows both
+// predictions next to the drawing.
 
 import { Playground } from '../pkg/ptq_playground.js';
 import { t, num } from './i18n.js';
