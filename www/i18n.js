@@ -168,6 +168,10 @@ const en = {
   'upload.perchannel': '{n} scales (axis {axis}), {first}…',
   'footer': 'Nothing leaves your browser: training, quantization and inference run locally in WebAssembly.',
   // teacher walkthrough (issue 14): the input card, the drawing keyboard, the phone strip
+  'draw.area': 'Drawing area: draw one digit with a mouse, finger or pen, or with the keyboard',
+  'draw.keys': 'Keyboard: the arrow keys move the cross (with Shift in bigger steps), Space or Enter puts the pen down or lifts it, Delete clears. Or choose one of the MNIST test images with Previous, Next or Random.',
+  'draw.pen-down': 'Pen down: moving draws.',
+  'draw.pen-up': 'Pen up.',
 
   // teacher walkthrough (issue 14): evaluation, training chart, which float model
 
@@ -346,6 +350,10 @@ const fa = {
   'upload.perchannel': '{n} مقیاس (محور {axis})، {first}…',
   'footer': 'هیچ چیز از مرورگر شما بیرون نمی‌رود: آموزش، کوانتیزه‌سازی و استنتاج به‌صورت محلی در WebAssembly اجرا می‌شوند.',
   // teacher walkthrough (issue 14): the input card, the drawing keyboard, the phone strip
+  'draw.area': 'ناحیهٔ نقاشی: یک رقم با موشواره، انگشت یا قلم بکشید، یا با صفحه‌کلید',
+  'draw.keys': 'صفحه‌کلید: کلیدهای جهت‌نما علامت بعلاوه را جابه‌جا می‌کنند (با Shift گام‌های بزرگ‌تر)، Space یا Enter قلم را پایین می‌گذارد یا برمی‌دارد، Delete پاک می‌کند. یا یکی از تصاویر آزمون MNIST را با «قبلی»، «بعدی» یا «تصادفی» برگزینید.',
+  'draw.pen-down': 'قلم پایین: با جابه‌جایی، خط کشیده می‌شود.',
+  'draw.pen-up': 'قلم بالا.',
 
   // teacher walkthrough (issue 14): evaluation, training chart, which float model
 

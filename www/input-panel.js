@@ -1,5 +1,7 @@
 // The Input card: the drawing pad and the MNIST test images, which set the current input every model
 // predicts on, and the 28×28 view of what the models see.
+// The pad draws with a pointer or from the keyboard (draw.js); the strip under it (strip.js) shows both
+// predictions next to the drawing.
 
 import { Playground } from '../pkg/ptq_playground.js';
 import { t, num } from './i18n.js';
@@ -7,12 +9,21 @@ import { DrawPad } from './draw.js';
 import * as view from './view.js';
 import { $, session, stats, showError, hideError, message } from './page.js';
 import { predictAll } from './quant-panel.js';
+import { renderStrip } from './strip.js';
 
 let pad;
+/** The last test image shown: Previous and Next go on from it after a drawing. */
+let lastIndex = null;
 
-/** Start listening to the drawing canvas. */
+/** Start listening to the drawing canvas (pointer and keyboard). */
 export function attachPad() {
-  pad = new DrawPad($('draw'), onDraw);
+  pad = new DrawPad($('draw'), onDraw, {
+    cursor: $('draw-cursor'),
+    onPen: (down) => {
+      $('draw-pen').textContent = t(down ? 'draw.pen-down' : 'draw.pen-up');
+    },
+    onClear: clearDrawing,
+  });
 }
 
 function onDraw() {
@@ -40,6 +51,7 @@ export function clearDrawing() {
     session.input = null;
     renderInput();
     predictAll();
+    renderStrip(null);
   }
 }
 
@@ -61,6 +73,7 @@ export function selectTest(index) {
     showError('test-error', 'status.failed', { msg: message(err) });
     return;
   }
+  lastIndex = index;
   $('test-index').value = String(index);
   $('test-label').textContent = num(session.input.label);
   $('test-label').dataset.value = String(session.input.label);
@@ -72,18 +85,22 @@ export function selectTest(index) {
 
 /** The test image whose number is in the index field. */
 export const selectTyped = () => selectTest(Number($('test-index').value.trim() || NaN));
-export const selectPrevious = () => selectTest(Math.max(0, (session.input?.index ?? 1) - 1));
-export const selectNext = () => selectTest(Math.min(session.testCount - 1, (session.input?.index ?? -1) + 1));
+export const selectPrevious = () => selectTest(Math.max(0, (lastIndex ?? 1) - 1));
+export const selectNext = () => selectTest(Math.min(session.testCount - 1, (lastIndex ?? -1) + 1));
 export const selectRandom = () => selectTest(Math.floor(Math.random() * session.testCount));
 
 function renderInput() {
   const inp = session.input;
   view.drawPixels($('input28'), inp?.pixels);
   $('input-caption').textContent = !inp ? '–' : inp.source === 'draw' ? t('input.drawing') : t('input.test', { i: inp.index, label: inp.label });
+  // a true label only for a test image (not for a drawing, nor once cleared)
+  $('test-label-row').hidden = inp?.source !== 'test';
 }
 
-/** Show the caption and the true label again in the current language. */
+/** Show the caption, the true label, the strip and the pen's state again in the current language. */
 export function relabel() {
   renderInput();
   if (session.input?.source === 'test') $('test-label').textContent = num(session.input.label);
+  renderStrip(session.input ? session.pred : null);
+  if ($('draw-pen').textContent) $('draw-pen').textContent = t(pad.pen ? 'draw.pen-down' : 'draw.pen-up');
 }

@@ -13,6 +13,7 @@
 import './draw.js';
 import './net.js';
 import './output-numbers.js';
+import './strip.js';
 import './view.js';
 import { setLanguage, language, tables, t } from './i18n.js';
 import { $, session, setStatus, showError, hideError, relabelMessages, message, intField } from './page.js';

@@ -12,6 +12,7 @@ import * as view from './view.js';
 import { renderNumbers, sizeSentence } from './output-numbers.js';
 import { $, site, session, stats, setStatus, showError, hideError, message, intField, nextTask } from './page.js';
 import { currentJob, tell } from './worker-client.js';
+import { renderStrip } from './strip.js';
 
 /** Conversion settings changed during training, not applied yet. */
 let pending = false;
@@ -84,6 +85,7 @@ export function predictAll() {
   const ms = performance.now() - t0;
   session.pred = preds;
   for (const slot of activeSlots()) view.renderPanel($(`panel-${slot}`), preds[slot]);
+  renderStrip(preds);
   renderAllNumbers();
   return ms;
 }
