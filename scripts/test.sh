@@ -55,6 +55,9 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
   cargo test --target wasm32-unknown-unknown --no-default-features --test web
 
+step "the TensorFlow code view is the program TensorFlow last ran (tests/tf_code/report.json)"
+node --test tests/tf_code/code.test.mjs
+
 step "the playground in Chromium (Playwright, tests/browser/)"
 rm -rf test-results
 PTQ_BIN="$TARGET/release/ptq" node --test --test-concurrency=1 tests/browser/*.test.mjs

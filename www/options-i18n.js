@@ -96,6 +96,16 @@ const en = {
   'cmp.file': 'File',
   'cmp.no-method': '— (not calibrated)',
   'cmp.best': 'best',
+  'tf.title': 'TensorFlow code',
+  'tf.intro': 'The same conversion with TensorFlow’s own converter, in Python: train the tutorial’s network, convert it with these settings, and run the file with LiteRT. Every mode of this code was run with TensorFlow 2.21 and gave the same file contents as the page (tests/tf_code).',
+  'tf.copy': 'Copy the code',
+  'tf.copied': 'Copied.',
+  'tf.selected': 'The code is selected: copy it with Ctrl+C (⌘C).',
+  'tf.none': 'TensorFlow’s converter has no {mode} conversion.',
+  'tf.differs.method': 'TensorFlow calibrates with min-max only: this code makes the min-max file, not this method’s.',
+  'tf.differs.set': 'The page draws its own random images; this code draws others with numpy, so the ranges differ a little.',
+  'tf.differs.static': 'TensorFlow’s converter has no switch for static shapes: its file computes the batch size at run time.',
+  'tf.differs.blank': 'On black images every activation range is empty; TensorFlow then widens it and rescales the weights so that the biases fit in 32 bits, which the page does not do: the two files differ.',
 };
 
 const fa = {
@@ -201,6 +211,16 @@ const fa = {
   'cmp.file': 'فایل',
   'cmp.no-method': '— (بدون کالیبراسیون)',
   'cmp.best': 'بهترین',
+  'tf.title': 'کد TensorFlow',
+  'tf.intro': 'همین تبدیل با مبدل خود TensorFlow، به زبان Python: شبکهٔ آموزش را آموزش دهید، با همین تنظیمات تبدیلش کنید و فایل را با LiteRT اجرا کنید. این کد در همهٔ حالت‌ها با TensorFlow 2.21 اجرا شد و همان محتوای فایل صفحه را داد (tests/tf_code).',
+  'tf.copy': 'رونوشت از کد',
+  'tf.copied': 'رونوشت گرفته شد.',
+  'tf.selected': 'کد انتخاب شده است: با Ctrl+C (⌘C) از آن رونوشت بگیرید.',
+  'tf.none': 'مبدل TensorFlow تبدیل {mode} ندارد.',
+  'tf.differs.method': 'TensorFlow فقط با کمینه-بیشینه کالیبره می‌کند: این کد فایل کمینه-بیشینه را می‌سازد، نه فایل این روش را.',
+  'tf.differs.set': 'صفحه تصاویر تصادفی خودش را برمی‌گزیند؛ این کد تصاویر دیگری را با numpy برمی‌گزیند، پس بازه‌ها کمی فرق دارند.',
+  'tf.differs.static': 'مبدل TensorFlow گزینه‌ای برای شکل‌های ثابت ندارد: فایل آن اندازهٔ دسته را هنگام اجرا حساب می‌کند.',
+  'tf.differs.blank': 'روی تصاویر سیاه بازهٔ هر فعال‌سازی تهی است؛ TensorFlow آن را پهن‌تر می‌کند و وزن‌ها را دوباره مقیاس می‌دهد تا بایاس‌ها در ۳۲ بیت جا شوند، کاری که صفحه نمی‌کند: دو فایل با هم فرق دارند.',
 };
 
 export const texts = { en, fa };

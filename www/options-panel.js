@@ -16,6 +16,7 @@ import { currentSettings, predictAll, renderModels, useOptions } from './quant-p
 import { METHODS, SETS, calibrates, effective, command, fileName, setName, conversionBody } from './options-settings.js';
 import * as deploy from './options-deploy.js';
 import * as compare from './options-compare.js';
+import * as tfcode from './options-tfcode.js';
 
 for (const [lang, table] of Object.entries(texts)) Object.assign(tables[lang], table);
 answer(['convert', 'deploy', 'compare']);
@@ -62,6 +63,7 @@ function build() {
       field('opt-static', 'opt.static', checkbox('opt-static', 'opt-static-why'), 'opt.static-why')),
     view.el('p', { class: 'small off', id: 'opt-off', 'data-testid': 'opt-off', hidden: true }),
     view.el('p', { class: 'small cli', id: 'opt-cli', 'data-testid': 'opt-cli' }),
+    tfcode.build(),
     view.el('p', { class: 'small', id: 'opt-status', role: 'status' }),
     view.el('figure', { class: 'strip' },
       view.el('figcaption', { class: 'small', id: 'opt-strip-caption' }),
@@ -100,6 +102,7 @@ function refresh() {
   $('opt-off').textContent = t('opt.no-calibration', { mode: t(`mode.${s.mode}`) });
   $('opt-digit-label').hidden = $('opt-set').value !== 'digit';
   $('opt-cli').replaceChildren(tNodes('opt.cli', { cmd: view.el('code', { dir: 'ltr' }, s.samples === null ? '…' : command(s)) }));
+  tfcode.update(s, fileName(s));
 }
 
 function changed() {

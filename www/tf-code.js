@@ -1,0 +1,114 @@
+// The Python that makes the page's conversion with TensorFlow's own converter, and the LiteRT code that
+// runs the file: for the TensorFlow code view of the options panel (options-tfcode.js), and for
+// tests/tf_code/check_tf_code.py, which runs it with TensorFlow and compares the file with the page's.
+// No DOM here: Node imports this module too (tests/tf_code/generate.mjs).
+//
+// The program has three parts. `model` trains the tutorial's network in Keras (as the page's trainer
+// does); `convert` turns `model` into the .tflite file with the page's settings, calibrating on
+// `train_images`/`train_labels` where the conversion calibrates; `run` loads the file with LiteRT and
+// classifies the first test image. The check replaces `model` by the page's own float weights.
+
+/** TF's converter settings per conversion: optimize, calibrate, integer-only I/O type, float16. */
+const MODES = {
+  float: {},
+  'dynamic-range': { optimize: true },
+  'full-integer': { optimize: true, calibrate: true },
+  'integer-only-uint8': { optimize: true, calibrate: true, io: 'uint8' },
+  'integer-only-int8': { optimize: true, calibrate: true, io: 'int8' },
+  float16: { optimize: true, float16: true },
+};
+
+/** Whether TF's converter can make conversion `mode` (the page may offer more). */
+export const hasTfCode = (mode) => mode in MODES;
+
+const MODEL = `import numpy as np
+import tensorflow as tf
+
+# MNIST, pixels scaled to 0..1 (float32), and the tutorial's network: 3x3 convolution with 12 filters
+# and ReLU, 2x2 max pooling, a dense layer to 10 logits.
+(train_images, train_labels), (test_images, test_labels) = tf.keras.datasets.mnist.load_data()
+train_images = (train_images / 255.0).astype(np.float32)
+test_images = (test_images / 255.0).astype(np.float32)
+model = tf.keras.Sequential([
+    tf.keras.layers.InputLayer(shape=(28, 28)),
+    tf.keras.layers.Reshape((28, 28, 1)),
+    tf.keras.layers.Conv2D(12, (3, 3), activation="relu"),
+    tf.keras.layers.MaxPooling2D((2, 2)),
+    tf.keras.layers.Flatten(),
+    tf.keras.layers.Dense(10),
+])
+model.compile(optimizer="adam",
+              loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+              metrics=["accuracy"])
+model.fit(train_images, train_labels, epochs=5, validation_data=(test_images, test_labels))
+`;
+
+/** The representative images of calibration set `set` (null where numpy cannot draw the page's). */
+function images(set, n) {
+  if (set === 'first') return `train_images[:${n}]`;
+  if (set === 'blank') return `np.zeros((${n}, 28, 28), np.float32)`;
+  if (set.startsWith('digit:')) return `train_images[train_labels == ${Number(set.slice(6))}][:${n}]`;
+  return null;
+}
+
+/**
+ * The program for settings `s` ({mode, samples, method, set, per_tensor, static_shapes}) saving to
+ * `file`: {model, convert, run} (Python source), and `differs`: why TF's file is not the page's, each
+ * as 'method' | 'set' | 'static' (settings TF's converter does not have: the code makes the closest
+ * file it can) or 'blank' (black images: TF's converter widens the empty ranges and rescales weights
+ * where ptq does not; tests/tf_code/report.json). Null when TF's converter has no such conversion.
+ */
+export function tfCode(s, file) {
+  const m = MODES[s.mode];
+  if (!m) return null;
+  const differs = [];
+  const lines = ['converter = tf.lite.TFLiteConverter.from_keras_model(model)'];
+  if (m.optimize) lines.push('converter.optimizations = [tf.lite.Optimize.DEFAULT]');
+  if (m.float16) lines.push('converter.target_spec.supported_types = [tf.float16]');
+  if (m.calibrate) {
+    if (s.method && s.method !== 'minmax') differs.push('method');
+    if (s.set === 'blank') differs.push('blank');
+    let pool = images(s.set ?? 'first', s.samples);
+    if (pool === null) {
+      differs.push('set');
+      pool = s.set === 'noise'
+        ? `np.random.default_rng(0).random((${s.samples}, 28, 28), np.float32)`
+        : `train_images[np.random.default_rng(0).choice(len(train_images), ${s.samples}, replace=False)]`;
+    }
+    lines.push(
+      '',
+      '# calibration: the converter runs the float model on these images, one at a time, and records',
+      '# the range of every activation',
+      'def representative_images():',
+      `    for image in ${pool}:`,
+      '        yield [image[np.newaxis]]',
+      '',
+      'converter.representative_dataset = representative_images',
+    );
+    if (s.per_tensor) lines.push('converter._experimental_disable_per_channel = True  # one scale per weight tensor');
+    if (m.io) {
+      lines.push(
+        'converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]',
+        `converter.inference_input_type = tf.${m.io}`,
+        `converter.inference_output_type = tf.${m.io}`,
+      );
+    }
+  }
+  if (s.static_shapes) differs.push('static');
+  lines.push('', 'tflite_model = converter.convert()', `with open("${file}", "wb") as f:`, '    f.write(tflite_model)', '');
+  const input = m.io === 'uint8' ? 'np.round(test_images[:1] * 255).astype(np.uint8)'
+    : m.io === 'int8' ? '(np.round(test_images[:1] * 255) - 128).astype(np.int8)'
+      : 'test_images[:1]';
+  const run = `from ai_edge_litert.interpreter import Interpreter
+
+interpreter = Interpreter(model_path="${file}")
+interpreter.allocate_tensors()
+inp = interpreter.get_input_details()[0]
+out = interpreter.get_output_details()[0]
+interpreter.set_tensor(inp["index"], ${input})
+interpreter.invoke()
+raw = interpreter.get_tensor(out["index"])[0]
+print("raw output:", raw, "prediction:", int(np.argmax(raw)), "true label:", int(test_labels[0]))
+`;
+  return { model: MODEL, convert: lines.join('\n'), run, differs };
+}
