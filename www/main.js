@@ -25,6 +25,7 @@ import * as evaluation from './eval-panel.js';
 import * as uploads from './upload.js';
 import * as offline from './offline.js';
 import * as reports from './report.js';
+import * as address from './url-state.js';
 
 function applyLanguage(code) {
   setLanguage(code);
@@ -136,16 +137,54 @@ async function start() {
     setStatus('status.none');
     return;
   }
+  // a link's conversion, representative images and test image (its language was taken above)
+  const asked = address.read(Object.keys(tables));
+  if (asked.mode) $('quant-mode').value = asked.mode;
+  if (asked.samples) $('calib-samples').value = String(asked.samples);
   setStatus('status.quantizing', { n: intField('calib-samples', 1, 1000) ?? 100 });
   quant.quantize();
-  input.selectTest(0);
+  input.selectTest(asked.image ?? 0);
   worker.setJob(null);
   $('inside-open').disabled = false;
   setStatus('status.ready', { ms: Math.round(performance.now()) });
   performance.mark('data-ready');
   $('options-open').disabled = false;
   document.body.dataset.ready = 'true';
+  followAddress();
   offline.register();
+}
+
+/** The state a link reopens, in the address from now on (see url-state.js): the current one replaces
+ * the entry the page was opened with, each change adds an entry, Back and Forward apply them. */
+function followAddress() {
+  const state = () => ({
+    lang: language(),
+    mode: $('quant-mode').value,
+    samples: intField('calib-samples', 1, 1000),
+    image: session.input?.source === 'test' ? session.input.index : undefined,
+  });
+  address.write(state(), true);
+  $('lang').addEventListener('change', () => address.write({ lang: language() }));
+  $('quant-mode').addEventListener('change', () => address.write({ mode: $('quant-mode').value }));
+  $('calib-samples').addEventListener('change', () => {
+    const n = intField('calib-samples', 1, 1000);
+    if (n !== null) address.write({ samples: n });
+  });
+  document.addEventListener('ptq:input', () => {
+    if (session.input?.source === 'test') address.write({ image: session.input.index });
+  });
+  address.follow(Object.keys(tables), (s) => {
+    if (s.lang && s.lang !== language()) applyLanguage(s.lang);
+    const mode = s.mode ?? 'integer-only-uint8';
+    const samples = String(s.samples ?? 100);
+    if ($('quant-mode').value !== mode || $('calib-samples').value !== samples) {
+      $('quant-mode').value = mode;
+      $('calib-samples').value = samples;
+      $('quant-mode').dispatchEvent(new Event('change'));
+    }
+    const image = s.image ?? 0;
+    if (session.input?.source !== 'test' || session.input.index !== image) input.selectTest(image);
+  });
 }
 
 start();
