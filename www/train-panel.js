@@ -6,7 +6,6 @@ import { t, num } from './i18n.js';
 import { $, site, session, stats, showError, hideError, message, intField } from './page.js';
 import { currentJob, post, setJob, tell } from './worker-client.js';
 import { currentSettings, loadTrained, predictAll, quantize, renderModels, takePending } from './quant-panel.js';
-import { clearResult } from './eval-panel.js';
 
 let run = null; // {points, val, total, lines, elapsed, p}
 let status = ['train.s-idle', {}];
@@ -168,8 +167,7 @@ export async function onResult(msg) {
   } catch (err) {
     showError('train-error', 'train.failed', { msg: message(err) });
   }
-  clearResult();
-  renderModels();
+  renderModels(); // an evaluation of the models before is marked out of date (eval-panel.js)
   predictAll();
   stats.train = { seconds: msg.seconds, lines: run?.lines ?? [] };
   setTrainStatus('train.s-done', { s: num(msg.seconds, { maximumFractionDigits: 1 }) });

@@ -1,0 +1,148 @@
+// The teacher's walkthrough (issue 14), evaluation and training parts, in Chromium against dist/: an
+// evaluation stays tied to the models it was computed for (marked out of date once they change, its
+// disagreements then closed, its report saying so); the disagreements are thumbnails of the test images
+// with their labels and both models' predictions; the training chart's loss axis fits the losses.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { serve, launch, open, MNIST, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
+
+const DIR = join(RESULTS, 'walkthrough-eval');
+
+let server;
+let browser;
+before(async () => {
+  mkdirSync(DIR, { recursive: true });
+  server = await serve();
+  browser = await launch();
+  await recordLongTasks(browser.context);
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+const IMAGES = readFileSync(join(MNIST, 't10k-images-idx3-ubyte'));
+const LABELS = readFileSync(join(MNIST, 't10k-labels-idx1-ubyte'));
+
+async function evaluate(page) {
+  await page.getByTestId('eval-start').click();
+  await page.waitForFunction(() => !document.getElementById('eval-result').hidden && document.getElementById('eval-start').disabled === false
+    && document.querySelector('[data-testid=acc-quant]'), null, { timeout: 120_000 });
+}
+
+async function saveJson(page, name) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-json').click()]);
+  const path = join(DIR, name);
+  await dl.saveAs(path);
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
+
+async function saveCsv(page, name) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-csv').click()]);
+  const path = join(DIR, name);
+  await dl.saveAs(path);
+  return readFileSync(path, 'utf8');
+}
+
+const thumbs = (page) => page.locator('[data-testid=disagreements] button');
+
+test('a result is marked out of date when the conversion changes (disagreements closed, report says stale) until evaluated again', async () => {
+  const { page, errors } = await open(browser.context, server.url);
+  await evaluate(page);
+  assert.equal(await page.getByTestId('eval-stale').isVisible(), false);
+  assert.ok(await thumbs(page).count() > 0, 'no disagreement listed');
+  assert.equal(await thumbs(page).first().isEnabled(), true);
+  const fresh = await saveJson(page, 'fresh.json');
+  assert.equal(fresh.stale, false);
+  assert.equal((await saveCsv(page, 'fresh.csv')).split('\n')[0], 'model,mode,accuracy,correct,test_images,seconds');
+  const accBefore = await page.getByTestId('acc-quant').getAttribute('data-value');
+  // a language switch sends the models' event too, with the same models: still current
+  await page.getByTestId('lang').selectOption('fa');
+  assert.equal(await page.getByTestId('eval-stale').isVisible(), false);
+  await page.getByTestId('lang').selectOption('en');
+
+  // another conversion: the old numbers stay, marked, and their images no longer open
+  await page.getByTestId('quant-mode').selectOption('integer-only-int8');
+  await page.getByTestId('eval-stale').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#eval-result').getAttribute('data-stale'), 'true');
+  assert.equal(await page.getByTestId('acc-quant').getAttribute('data-value'), accBefore);
+  const n = await thumbs(page).count();
+  for (let k = 0; k < n; k++) assert.equal(await thumbs(page).nth(k).isDisabled(), true, `disagreement ${k} still enabled`);
+  const stale = await saveJson(page, 'stale.json');
+  assert.equal(stale.stale, true);
+  assert.equal(stale.models[1].mode, 'integer-only-uint8', 'the report is of the models evaluated');
+  assert.deepEqual((await saveCsv(page, 'stale.csv')).split('\n').slice(0, 2), ['stale,true', '']);
+  // the mark follows the language
+  await page.getByTestId('lang').selectOption('fa');
+  assert.equal(await page.getByTestId('eval-stale').isVisible(), true);
+  await page.getByTestId('lang').selectOption('en');
+
+  // evaluating again: current, the new conversion's numbers
+  await evaluate(page);
+  assert.equal(await page.getByTestId('eval-stale').isVisible(), false);
+  assert.equal(await page.locator('#eval-result').getAttribute('data-stale'), 'false');
+  assert.equal(await thumbs(page).first().isEnabled(), true);
+  assert.equal((await saveJson(page, 'again.json')).models[1].mode, 'integer-only-int8');
+
+  // the representative samples alone change the model too
+  await page.getByTestId('calib-samples').fill('1');
+  await page.getByTestId('calib-samples').press('Enter');
+  await page.getByTestId('eval-stale').waitFor({ state: 'visible' });
+  assert.equal(await thumbs(page).first().isDisabled(), true);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('each disagreement is a thumbnail of its test image with the true label and what each model predicts when it is opened', async () => {
+  const { page, errors } = await open(browser.context, server.url);
+  const t0 = await page.evaluate(() => performance.now());
+  await evaluate(page);
+  await page.waitForSelector('[data-testid=disagreements][data-painted=true]');
+  const t1 = await page.evaluate(() => performance.now());
+  const count = await thumbs(page).count();
+  const total = Number((await saveJson(page, 'thumbs.json')).disagreements.length);
+  assert.equal(count, Math.min(total, 50));
+  if (total > 50) assert.equal(await page.locator('#differ-more').isVisible(), true);
+  // every canvas holds its test image, pixel for pixel (the file read here, not the page)
+  const painted = await page.$$eval('[data-testid=disagreements] button', (bs) => bs.map((b) => {
+    const c = b.querySelector('canvas');
+    const data = c.getContext('2d').getImageData(0, 0, 28, 28).data;
+    return { index: Number(b.dataset.index), w: c.width, h: c.height, gray: Array.from({ length: 784 }, (_, p) => data[p * 4]) };
+  }));
+  for (const { index, w, h, gray } of painted) {
+    assert.deepEqual([w, h], [28, 28]);
+    assert.deepEqual(gray, [...IMAGES.subarray(16 + 784 * index, 16 + 784 * (index + 1))], `image ${index}`);
+  }
+  // the stated labels are the file's and, for a few, what the page predicts once the image is opened
+  const entries = await page.$$eval('[data-testid=disagreements] button', (bs) => bs.map((b) => ({
+    index: Number(b.dataset.index), label: b.dataset.label, float: b.dataset.float, quant: b.dataset.quant, name: b.getAttribute('aria-label'),
+  })));
+  for (const e of entries) {
+    assert.equal(Number(e.label), LABELS[8 + e.index], `label of ${e.index}`);
+    assert.notEqual(e.float, e.quant, `${e.index} is listed but both models say ${e.float}`);
+    for (const part of [String(e.index), e.label, e.float, e.quant]) assert.ok(e.name.includes(part), `"${e.name}" lacks ${part}`);
+  }
+  for (const k of [0, Math.floor(entries.length / 2), entries.length - 1]) {
+    const e = entries[k];
+    // by keyboard: focus the button, press Enter
+    await thumbs(page).nth(k).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((i) => document.querySelector('[data-testid=test-index]').value === String(i), e.index);
+    assert.equal(await page.getByTestId('pred-float').getAttribute('data-value'), e.float, `float prediction of ${e.index}`);
+    assert.equal(await page.getByTestId('pred-quant').getAttribute('data-value'), e.quant, `quantized prediction of ${e.index}`);
+    assert.equal(await page.getByTestId('test-label').getAttribute('data-value'), e.label);
+  }
+  const long = await longTasksSince(page, t0, t1);
+  assert.deepEqual(long, [], `long tasks while the evaluation was shown: ${JSON.stringify(long)}`);
+  await page.locator('#eval-result').screenshot({ path: join(RESULTS, 'walkthrough-eval.png') });
+  // Persian: the same entries, renamed in Persian digits
+  await page.getByTestId('lang').selectOption('fa');
+  const fa = await thumbs(page).first().getAttribute('aria-label');
+  assert.notEqual(fa, entries[0].name);
+  assert.match(fa, /[۰-۹]/);
+  await page.getByTestId('lang').selectOption('en');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
