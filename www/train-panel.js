@@ -41,7 +41,7 @@ export function startTraining() {
   hideError('train-error');
   setJob('train');
   const settings = { epochs: v['train-epochs'], batch_size: v['train-batch'], learning_rate: lr, seed: v['train-seed'], images: v['train-images'] };
-  run = { points: [], val: [], total: 1, lines: [] };
+  run = { points: [], val: [], total: 1, lines: [], epochs: settings.epochs };
   $('train-log').textContent = '';
   $('train-log').hidden = true;
   $('train-box').hidden = true;
@@ -76,11 +76,23 @@ function redrawChart() {
   chartFrame = requestAnimationFrame(async () => {
     try {
       plot ??= await import('./plot.js');
-      if (run) plot.drawChart($('train-chart'), run, num);
+      if (run) describeChart(plot.drawChart($('train-chart'), run, num, { x: t('chart.x'), loss: t('chart.y-loss'), acc: t('chart.y-acc') }));
     } finally {
       chartFrame = 0;
     }
   });
+}
+
+/** The chart's name for screen readers: its axes' ranges and the last validation accuracy. The loss
+ * axis' top and the largest loss drawn are kept on the canvas too (data-loss-max, data-loss-data-max). */
+function describeChart({ lossMax, dataMax }) {
+  const canvas = $('train-chart');
+  canvas.dataset.lossMax = String(lossMax);
+  canvas.dataset.lossDataMax = String(dataMax);
+  canvas.dataset.axes = JSON.stringify([t('chart.x'), t('chart.y-loss'), t('chart.y-acc')]);
+  const last = run.val.at(-1);
+  const name = t('chart.described', { loss: num(lossMax, { maximumFractionDigits: 2 }), epochs: run.epochs });
+  canvas.setAttribute('aria-label', last ? `${name} ${t('chart.val-last', { pct: num(last.acc, { style: 'percent', maximumFractionDigits: 1 }) })}` : name);
 }
 
 /** Redraw the chart at the page's new size, if there is one. */

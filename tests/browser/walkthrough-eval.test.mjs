@@ -146,3 +146,48 @@ test('each disagreement is a thumbnail of its test image with the true label and
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+async function train(page, epochs, images) {
+  await page.getByTestId('train-epochs').fill(String(epochs));
+  await page.getByTestId('train-images').fill(String(images));
+  await page.getByTestId('train-start').click();
+  await page.waitForFunction(() => /done$/.test(document.querySelector('[data-testid=train-status]').textContent), null, { timeout: 300_000 });
+}
+
+test('the training chart fits its loss axis to the losses and titles its axes, in both languages', async () => {
+  const { page, errors } = await open(browser.context, server.url);
+  await train(page, 1, 64);
+  const chart = page.getByTestId('train-chart');
+  await page.waitForFunction(() => document.querySelector('[data-testid=train-chart]').dataset.lossMax);
+  const read = () => chart.evaluate((c) => ({ top: Number(c.dataset.lossMax), max: Number(c.dataset.lossDataMax), axes: JSON.parse(c.dataset.axes), name: c.getAttribute('aria-label') }));
+  const en = await read();
+  assert.ok(en.max > 0, 'no loss drawn');
+  // the axis reaches just above the largest loss, not a fixed 0–5
+  assert.ok(en.top >= en.max, `axis top ${en.top} below the largest loss ${en.max}`);
+  assert.ok(en.top <= en.max * 1.35 + 0.01, `axis top ${en.top} leaves the curve flat (largest loss ${en.max})`);
+  if (en.max < 2) assert.ok(en.top < 5);
+  // three titled axes; the chart's name gives the loss axis' range
+  assert.equal(en.axes.length, 3);
+  for (const title of en.axes) assert.ok(title.trim().length > 0);
+  assert.notEqual(en.name, 'Loss and accuracy during training');
+  // the validation dot of the single epoch is drawn: its colour is on the canvas
+  const valSeen = await chart.evaluate((c) => {
+    const hex = getComputedStyle(c).getPropertyValue('--val').trim();
+    const rgb = [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - rgb[0]) < 8 && Math.abs(d[i + 1] - rgb[1]) < 8 && Math.abs(d[i + 2] - rgb[2]) < 8 && d[i + 3] > 200) n++;
+    return n;
+  });
+  assert.ok(valSeen >= 40, `the validation marker is ${valSeen} pixels`);
+  await page.getByTestId('lang').selectOption('fa');
+  await page.waitForFunction((axes) => document.querySelector('[data-testid=train-chart]').dataset.axes !== axes, JSON.stringify(en.axes));
+  const fa = await read();
+  assert.notDeepEqual(fa.axes, en.axes);
+  assert.equal(fa.top, en.top);
+  await page.locator('#chart-box').screenshot({ path: join(DIR, 'chart-fa.png') });
+  await page.getByTestId('lang').selectOption('en');
+  await page.locator('#chart-box').screenshot({ path: join(DIR, 'chart-en.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
