@@ -22,6 +22,7 @@ let sent = null;
 export function startEval() {
   if (currentJob()) return;
   hideError('eval-error');
+  performance.mark('eval-start');
   const slots = activeSlots();
   const models = slots.map((slot) => [slot, session.pg.model_bytes(slot)]);
   sent = { infos: Object.fromEntries(slots.map((slot) => [slot, session.info[slot]])), names: describe(slots) };
@@ -30,6 +31,7 @@ export function startEval() {
   $('eval-progress').value = 0;
   $('eval-text').textContent = '';
   post({ type: 'eval', models }, models.map(([, b]) => b.buffer));
+  performance.measure('start evaluation', 'eval-start');
 }
 
 /** What the out-of-date note names: each model's conversion (with its representative samples). */
@@ -130,11 +132,13 @@ function renderDisagreements(r) {
   // paint the images a few per frame (each is a copy out of the wasm memory and a putImageData)
   cancelAnimationFrame(thumbsFrame);
   const paint = () => {
+    performance.mark('eval-thumbs');
     const end = performance.now() + 6;
     while (canvases.length && performance.now() < end) {
       const [canvas, i] = canvases.shift();
       view.drawPixels(canvas, session.pg.test_image(i));
     }
+    performance.measure('paint disagreements', 'eval-thumbs');
     thumbsFrame = canvases.length ? requestAnimationFrame(paint) : 0;
     if (!canvases.length) $('differ').dataset.painted = 'true';
   };
@@ -162,7 +166,9 @@ export function onResult(msg) {
   $('eval-progress').hidden = true;
   $('eval-text').textContent = '';
   setJob(null);
+  performance.mark('eval-render');
   render();
+  performance.measure('render evaluation', 'eval-render');
 }
 
 /** {type: 'error', job: 'eval', message}. */

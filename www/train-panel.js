@@ -1,14 +1,20 @@
 // The Training card: the settings form, starting and cancelling a run in the worker, the download,
-// progress and status lines, the live chart and the Keras-style log, and swapping the trained models
-// in when the run ends.
+// progress and status lines, the live chart and the Keras-style log, swapping the trained models in
+// when the run ends, which float model is loaded (the site's pretrained one or one trained here) and
+// restoring the pretrained one.
 
 import { t, num } from './i18n.js';
 import { $, site, session, stats, showError, hideError, message, intField } from './page.js';
+import { fetchBytes } from './net.js';
 import { currentJob, post, setJob, tell } from './worker-client.js';
 import { currentSettings, loadTrained, predictAll, quantize, renderModels, takePending } from './quant-panel.js';
 
 let run = null; // {points, val, total, lines, elapsed, p}
 let status = ['train.s-idle', {}];
+/** Where the loaded float model comes from: {kind: 'pretrained'} (model/mnist_float.tflite of the
+ * site) or {kind: 'trained', epochs, images} (a run of this page). */
+let source = { kind: 'pretrained' };
+let restoring = false;
 
 function setTrainStatus(key, vars = {}) {
   status = [key, vars];
@@ -41,7 +47,7 @@ export function startTraining() {
   hideError('train-error');
   setJob('train');
   const settings = { epochs: v['train-epochs'], batch_size: v['train-batch'], learning_rate: lr, seed: v['train-seed'], images: v['train-images'] };
-  run = { points: [], val: [], total: 1, lines: [], epochs: settings.epochs };
+  run = { points: [], val: [], total: 1, lines: [], epochs: settings.epochs, settings };
   $('train-log').textContent = '';
   $('train-log').hidden = true;
   $('train-box').hidden = true;
@@ -50,6 +56,7 @@ export function startTraining() {
   $('train-text').textContent = '';
   redrawChart();
   setTrainStatus('train.s-training');
+  renderSource();
   const sizes = session.siteInfo?.files ?? {};
   post({
     type: 'train',
@@ -123,8 +130,49 @@ export function relabelStatus() {
   setTrainStatus(...status);
 }
 
+/** The float model's source line, and the restore button (only for a model trained here, and not while
+ * training runs: its end would replace the model again). */
+function renderSource() {
+  const line = $('float-source');
+  line.dataset.source = source.kind;
+  line.textContent = source.kind === 'pretrained'
+    ? t('train.source-pretrained', { epochs: session.siteInfo?.model?.epochs ?? 5 })
+    : t(source.epochs === 1 ? 'train.source-trained-1' : 'train.source-trained', { epochs: source.epochs, images: source.images });
+  $('restore-pretrained').disabled = source.kind !== 'trained' || currentJob() === 'train' || restoring;
+}
+
+/** Load the site's pretrained float model again (the HTTP cache has it from the page's load) and convert
+ * it with the form's settings, as at the page's start. The worker needs no copy: each of its jobs is
+ * sent the models it works on. */
+export async function restorePretrained() {
+  if (source.kind !== 'trained' || currentJob() === 'train' || restoring) return;
+  restoring = true;
+  renderSource();
+  hideError('train-error');
+  try {
+    const bytes = await fetchBytes(site('model/mnist_float.tflite'));
+    if (currentJob() === 'train') return; // a run started meanwhile: its model comes next
+    session.info.float = session.pg.load_model('float', bytes);
+    source = { kind: 'pretrained' };
+    renderModels();
+    predictAll();
+    quantize();
+  } catch (err) {
+    showError('train-error', 'train.restore-failed', { msg: message(err) });
+  } finally {
+    restoring = false;
+    renderSource();
+    $('float-source').focus();
+  }
+}
+
+// the page's code wires the other controls (main.js); these two only concern this card
+$('restore-pretrained').addEventListener('click', restorePretrained);
+document.addEventListener('ptq:models', renderSource);
+
 /** Show the progress line and the chart again in the current language. */
 export function relabel() {
+  renderSource();
   renderTrainProgress();
   if (run) redrawChart();
 }
@@ -171,14 +219,17 @@ export async function onResult(msg) {
   if (msg.cancelled) {
     setTrainStatus('train.s-cancelled');
     if (changed) quantize(); // settings changed while the run went on
+    renderSource();
     return;
   }
   // new models; if one fails to load, the one before stays
+  const floatBefore = session.info.float;
   try {
     await loadTrained(msg);
   } catch (err) {
     showError('train-error', 'train.failed', { msg: message(err) });
   }
+  if (session.info.float !== floatBefore && run) source = { kind: 'trained', epochs: run.settings.epochs, images: run.settings.images };
   renderModels(); // an evaluation of the models before is marked out of date (eval-panel.js)
   predictAll();
   stats.train = { seconds: msg.seconds, lines: run?.lines ?? [] };
@@ -195,10 +246,12 @@ export function onError(msg) {
     quantize();
   }
   setJob(null);
+  renderSource();
 }
 
 /** An error of the worker outside a job (it failed to start, or to take the test set). */
 export function onWorkerError(msg) {
   showError('train-error', 'train.failed', { msg: msg.message });
   setJob(null);
+  renderSource();
 }

@@ -97,10 +97,15 @@ test('a result is marked out of date when the conversion changes (disagreements 
 
 test('each disagreement is a thumbnail of its test image with the true label and what each model predicts when it is opened', async () => {
   const { page, errors } = await open(browser.context, server.url);
-  const t0 = await page.evaluate(() => performance.now());
   await evaluate(page);
   await page.waitForSelector('[data-testid=disagreements][data-painted=true]');
-  const t1 = await page.evaluate(() => performance.now());
+  // from the result's arrival to the last thumbnail painted (the page marks both)
+  const [t0, t1] = await page.evaluate(() => {
+    const m = performance.getEntriesByType('measure');
+    const render = m.filter((e) => e.name === 'render evaluation').at(-1);
+    const paint = m.filter((e) => e.name === 'paint disagreements').at(-1);
+    return [render.startTime, paint.startTime + paint.duration];
+  });
   const count = await thumbs(page).count();
   const total = Number((await saveJson(page, 'thumbs.json')).disagreements.length);
   assert.equal(count, Math.min(total, 50));
@@ -135,7 +140,8 @@ test('each disagreement is a thumbnail of its test image with the true label and
     assert.equal(await page.getByTestId('test-label').getAttribute('data-value'), e.label);
   }
   const long = await longTasksSince(page, t0, t1);
-  assert.deepEqual(long, [], `long tasks while the evaluation was shown: ${JSON.stringify(long)}`);
+  const timeline = await page.evaluate(() => performance.getEntriesByType('measure').map((m) => `${m.name} at ${m.startTime.toFixed(0)} for ${m.duration.toFixed(1)} ms`));
+  assert.deepEqual(long, [], `long tasks while the evaluation was shown (from ${t0.toFixed(0)} to ${t1.toFixed(0)}): ${JSON.stringify(long)}; ${timeline.join('; ')}`);
   await page.locator('#eval-result').screenshot({ path: join(RESULTS, 'walkthrough-eval.png') });
   // Persian: the same entries, renamed in Persian digits
   await page.getByTestId('lang').selectOption('fa');
@@ -188,6 +194,78 @@ test('the training chart fits its loss axis to the losses and titles its axes, i
   await page.locator('#chart-box').screenshot({ path: join(DIR, 'chart-fa.png') });
   await page.getByTestId('lang').selectOption('en');
   await page.locator('#chart-box').screenshot({ path: join(DIR, 'chart-en.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the training card says which float model is loaded, and restores the pretrained one after a run', async () => {
+  const { page, errors } = await open(browser.context, server.url);
+  const source = page.getByTestId('float-source');
+  const restore = page.getByTestId('restore-pretrained');
+  const raw = (slot) => page.getByTestId(`raw-${slot}`).getAttribute('data-raw');
+  assert.equal(await page.getByTestId('test-index').inputValue(), '0');
+  const before = { float: await raw('float'), quant: await raw('quant') };
+  assert.equal(await source.getAttribute('data-source'), 'pretrained');
+  assert.ok((await source.textContent()).length > 0);
+  assert.equal(await restore.isDisabled(), true);
+  const pretrainedText = await source.textContent();
+
+  await train(page, 1, 64);
+  assert.equal(await source.getAttribute('data-source'), 'trained');
+  assert.notEqual(await source.textContent(), pretrainedText);
+  assert.match(await source.textContent(), /64/);
+  assert.notEqual(await raw('float'), before.float, 'training did not replace the float model');
+  assert.equal(await restore.isEnabled(), true);
+  // the source line follows the language
+  await page.getByTestId('lang').selectOption('fa');
+  assert.match(await source.textContent(), /۶۴/);
+  await page.getByTestId('lang').selectOption('en');
+
+  // by keyboard: the pretrained model, converted as before, predicts exactly as it did at the start
+  await restore.focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('[data-testid=float-source]').dataset.source === 'pretrained');
+  await page.waitForFunction((f) => document.querySelector('[data-testid=raw-float]').dataset.raw === f, before.float);
+  assert.equal(await raw('quant'), before.quant);
+  assert.equal(await source.textContent(), pretrainedText);
+  assert.equal(await restore.isDisabled(), true);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'float-source');
+  // the float model's download is the site's file again
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-float').click()]);
+  const path = join(DIR, 'restored-float.tflite');
+  await dl.saveAs(path);
+  const shipped = await page.evaluate(async () => [...new Uint8Array(await (await fetch('model/mnist_float.tflite')).arrayBuffer())]);
+  assert.deepEqual([...readFileSync(path)], shipped);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('with more disagreements than shown, the first 50 are thumbnails painted over frames and the rest are counted', async () => {
+  const { page, errors } = await open(browser.context, server.url);
+  // a barely trained float model disagrees with its quantized copy on a few hundred images
+  await train(page, 1, 64);
+  await evaluate(page);
+  await page.waitForSelector('[data-testid=disagreements][data-painted=true]');
+  const total = (await saveJson(page, 'many.json')).disagreements;
+  assert.ok(total.length > 50, `only ${total.length} disagreements`);
+  assert.equal(await thumbs(page).count(), 50);
+  assert.deepEqual(await page.$$eval('[data-testid=disagreements] button', (bs) => bs.map((b) => Number(b.dataset.index))), total.slice(0, 50).map((d) => d.index));
+  assert.equal(await page.locator('#differ-more').isVisible(), true);
+  assert.match(await page.locator('#differ-more').textContent(), new RegExp(String(total.length - 50)));
+  const last = await thumbs(page).last().evaluate((b) => {
+    const d = b.querySelector('canvas').getContext('2d').getImageData(0, 0, 28, 28).data;
+    return { index: Number(b.dataset.index), gray: Array.from({ length: 784 }, (_, p) => d[p * 4]) };
+  });
+  assert.deepEqual(last.gray, [...IMAGES.subarray(16 + 784 * last.index, 16 + 784 * (last.index + 1))]);
+  const [t0, t1] = await page.evaluate(() => {
+    const m = performance.getEntriesByType('measure');
+    const render = m.filter((e) => e.name === 'render evaluation').at(-1);
+    const paint = m.filter((e) => e.name === 'paint disagreements').at(-1);
+    return [render.startTime, paint.startTime + paint.duration];
+  });
+  const long = await longTasksSince(page, t0, t1);
+  const timeline = await page.evaluate(() => performance.getEntriesByType("measure").map((m) => `${m.name} at ${m.startTime.toFixed(0)} for ${m.duration.toFixed(1)} ms`));
+  assert.deepEqual(long, [], `long tasks from the result to the last thumbnail: ${JSON.stringify(long)}; ${timeline.join("; ")}`);
   assert.deepEqual(errors, []);
   await page.close();
 });
