@@ -1,6 +1,7 @@
 // The Evaluation card: sending the loaded models to the worker to run on all 10,000 test images, its
 // progress, and the result: accuracies, agreement, timings, confusion matrices and the list of images
-// where the models disagree (each opens in the Input card).
+// where the models disagree (thumbnails, each opens in the Input card). A result stays tied to the models
+// it was computed for: once one of them is replaced it is marked out of date until evaluated again.
 
 import { t, tNodes, num } from './i18n.js';
 import * as view from './view.js';
@@ -13,8 +14,8 @@ import { selectTest } from './input-panel.js';
 const SHOWN = 50;
 
 /** {report, seconds, modes: slot -> conversion id, infos: slot -> ModelInfo evaluated, names: the
- * models' description for the out-of-date note, predictions: slot -> class of each shown disagreement,
- * stale: the models changed since} */
+ * models' description for the out-of-date note, upload: the uploaded file's name, predictions: slot ->
+ * class of each shown disagreement, stale: the models changed since} */
 let result = null;
 /** The models an evaluation in progress was sent (slot -> ModelInfo) and their description. */
 let sent = null;
@@ -25,7 +26,7 @@ export function startEval() {
   performance.mark('eval-start');
   const slots = activeSlots();
   const models = slots.map((slot) => [slot, session.pg.model_bytes(slot)]);
-  sent = { infos: Object.fromEntries(slots.map((slot) => [slot, session.info[slot]])), names: describe(slots) };
+  sent = { infos: Object.fromEntries(slots.map((slot) => [slot, session.info[slot]])), names: describe(slots), upload: session.upload?.name ?? '' };
   setJob('eval');
   $('eval-progress').hidden = false;
   $('eval-progress').value = 0;
@@ -60,8 +61,8 @@ document.addEventListener('ptq:models', () => {
 /** The last evaluation ({report, seconds, modes, stale, ...}), or null. */
 export const currentResult = () => result;
 
-/** A model's name in the evaluation, in the page's language. */
-export const modelLabel = (slot) => (slot === 'upload' ? t('panel.upload', { name: session.upload?.name ?? '' }) : t(`label.${result?.modes[slot]}`));
+/** A model's name in the evaluation, in the page's language (the file evaluated, for an upload). */
+export const modelLabel = (slot) => (slot === 'upload' ? t('panel.upload', { name: result?.upload ?? '' }) : t(`label.${result?.modes[slot]}`));
 
 export function render() {
   const r = result;
@@ -74,7 +75,7 @@ export function render() {
   box.dataset.stale = String(r.stale);
   $('eval-stale').hidden = !r.stale;
   $('eval-stale').textContent = r.stale
-    ? t('eval.stale', { models: r.names.map(({ key, vars }) => t(key, { ...vars, mode: t(`mode.${vars.mode}`) })).join(' + ') }) : '';
+    ? t('eval.stale', { models: r.names.map(({ key, vars }) => t(key, vars.mode ? { ...vars, mode: t(`mode.${vars.mode}`) } : vars)).join(' + ') }) : '';
   $('acc-list').replaceChildren(...Object.keys(r.modes).map((slot) => {
     const m = report.models[slot];
     const acc = view.el('span', { 'data-testid': `acc-${slot}`, 'data-value': String(m.accuracy), text: num(m.accuracy * 100, { minimumFractionDigits: 4, maximumFractionDigits: 4 }) });
@@ -112,20 +113,21 @@ function renderDisagreements(r) {
     const q = preds[b]?.[k];
     const canvas = view.el('canvas', { width: '28', height: '28', 'aria-hidden': 'true' });
     canvases.push([canvas, i]);
+    // the name is the visible text, with the words only a screen reader needs visually hidden:
+    // "Test image 134: true 8 float 9 quant. 6"
+    const number = tNodes('eval.thumb-i', { i: view.el('span', { text: num(i, { useGrouping: false }) }) });
+    for (const node of [...number.childNodes]) if (node.nodeType === Node.TEXT_NODE) node.replaceWith(view.el('span', { class: 'vh', text: node.textContent }));
     return view.el('button', {
       type: 'button', class: 'thumb', 'data-index': String(i), 'data-label': String(label),
       'data-float': String(f ?? ''), 'data-quant': String(q ?? ''), disabled: r.stale,
-      'aria-label': t('eval.thumb-name', { i: num(i, { useGrouping: false }), label, f: digit(f), q: digit(q) }),
       onclick: () => {
         if (result?.stale) return;
         selectTest(i);
         $('test-index').focus();
       },
     }, canvas,
-    view.el('span', { class: 'thumb-i', text: num(i, { useGrouping: false }) }),
-    view.el('span', { class: 'thumb-p', 'aria-hidden': 'true' }, tNodes('eval.thumb', {
-      label: view.el('b', { text: num(label) }), f: digit(f), q: digit(q),
-    })));
+    view.el('span', { class: 'thumb-i' }, number),
+    view.el('span', { class: 'thumb-p' }, tNodes('eval.thumb', { label: view.el('b', { text: num(label) }), f: digit(f), q: digit(q) })));
   }));
   $('differ-more').hidden = list.length <= SHOWN;
   $('differ-more').textContent = list.length > SHOWN ? t('eval.more', { n: list.length - SHOWN }) : '';
@@ -155,7 +157,8 @@ export function onProgress(msg) {
   $('eval-text').textContent = t('eval.progress', { done: msg.done, total: msg.total });
 }
 
-/** {type: 'result', job: 'eval', report, seconds}: the report of every model sent. */
+/** {type: 'result', job: 'eval', report, seconds, predictions}: the report of every model sent, and what
+ * the first two predict on the first disagreements. */
 export function onResult(msg) {
   const modes = {};
   for (const slot of Object.keys(msg.report.models)) modes[slot] = sent?.infos[slot]?.mode ?? 'float';

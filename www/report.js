@@ -1,6 +1,7 @@
 // Reports to keep: the last evaluation as JSON or CSV (every model's accuracy, time and confusion matrix,
 // their agreement, the images where they disagree with their true labels) and the training chart as PNG.
-// Files are made in the page from what is on screen; nothing is sent anywhere.
+// Files are made in the page from what is on screen; nothing is sent anywhere. An evaluation of models
+// replaced since is still saved, with "stale": true (a first CSV row "stale,true").
 
 import { $, session } from './page.js';
 import { currentResult, modelLabel } from './eval-panel.js';

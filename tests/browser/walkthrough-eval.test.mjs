@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve, launch, open, MNIST, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
+import { ROOT, serve, launch, open, MNIST, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
 
 const DIR = join(RESULTS, 'walkthrough-eval');
 
@@ -46,6 +46,15 @@ async function saveCsv(page, name) {
   return readFileSync(path, 'utf8');
 }
 
+const AXE = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/** axe's serious and critical violations in the evaluation card. */
+async function audit(page) {
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ content: AXE });
+  const result = await page.evaluate(() => globalThis.axe.run(document.querySelector('section[aria-labelledby=eval-h]'), { resultTypes: ['violations'] }));
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id} (${v.nodes.length})`);
+}
+
 const thumbs = (page) => page.locator('[data-testid=disagreements] button');
 
 test('a result is marked out of date when the conversion changes (disagreements closed, report says stale) until evaluated again', async () => {
@@ -74,9 +83,12 @@ test('a result is marked out of date when the conversion changes (disagreements 
   assert.equal(stale.stale, true);
   assert.equal(stale.models[1].mode, 'integer-only-uint8', 'the report is of the models evaluated');
   assert.deepEqual((await saveCsv(page, 'stale.csv')).split('\n').slice(0, 2), ['stale,true', '']);
-  // the mark follows the language
+  await page.locator('#eval-result').screenshot({ path: join(DIR, 'stale.png') });
+  // the mark follows the language; the marked result stays readable (contrast) in both
+  assert.deepEqual(await audit(page), []);
   await page.getByTestId('lang').selectOption('fa');
   assert.equal(await page.getByTestId('eval-stale').isVisible(), true);
+  assert.deepEqual(await audit(page), []);
   await page.getByTestId('lang').selectOption('en');
 
   // evaluating again: current, the new conversion's numbers
@@ -122,12 +134,15 @@ test('each disagreement is a thumbnail of its test image with the true label and
   }
   // the stated labels are the file's and, for a few, what the page predicts once the image is opened
   const entries = await page.$$eval('[data-testid=disagreements] button', (bs) => bs.map((b) => ({
-    index: Number(b.dataset.index), label: b.dataset.label, float: b.dataset.float, quant: b.dataset.quant, name: b.getAttribute('aria-label'),
+    index: Number(b.dataset.index), label: b.dataset.label, float: b.dataset.float, quant: b.dataset.quant,
   })));
+  // each button's accessible name, as the browser computes it
+  for (const [k, e] of entries.entries()) e.name = (await thumbs(page).nth(k).ariaSnapshot()).replace(/^- button "(.*)"$/s, '$1');
   for (const e of entries) {
     assert.equal(Number(e.label), LABELS[8 + e.index], `label of ${e.index}`);
     assert.notEqual(e.float, e.quant, `${e.index} is listed but both models say ${e.float}`);
-    for (const part of [String(e.index), e.label, e.float, e.quant]) assert.ok(e.name.includes(part), `"${e.name}" lacks ${part}`);
+    // the image's number, then the true label and the two predictions in that order
+    assert.match(e.name, new RegExp(`\\b${e.index}\\b\\D+${e.label}\\D+${e.float}\\D+${e.quant}\\D*$`), `"${e.name}"`);
   }
   for (const k of [0, Math.floor(entries.length / 2), entries.length - 1]) {
     const e = entries[k];
@@ -145,7 +160,7 @@ test('each disagreement is a thumbnail of its test image with the true label and
   await page.locator('#eval-result').screenshot({ path: join(RESULTS, 'walkthrough-eval.png') });
   // Persian: the same entries, renamed in Persian digits
   await page.getByTestId('lang').selectOption('fa');
-  const fa = await thumbs(page).first().getAttribute('aria-label');
+  const fa = await thumbs(page).first().ariaSnapshot();
   assert.notEqual(fa, entries[0].name);
   assert.match(fa, /[۰-۹]/);
   await page.getByTestId('lang').selectOption('en');
