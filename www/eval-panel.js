@@ -1,38 +1,68 @@
 // The Evaluation card: sending the loaded models to the worker to run on all 10,000 test images, its
 // progress, and the result: accuracies, agreement, timings, confusion matrices and the list of images
-// where the models disagree (each opens in the Input card).
+// where the models disagree (thumbnails, each opens in the Input card). A result stays tied to the models
+// it was computed for: once one of them is replaced it is marked out of date until evaluated again.
 
 import { t, tNodes, num } from './i18n.js';
 import * as view from './view.js';
 import { $, session, stats, hideError, showError } from './page.js';
 import { currentJob, post, setJob } from './worker-client.js';
-import { activeSlots } from './quant-panel.js';
+import { activeSlots, currentSettings } from './quant-panel.js';
 import { selectTest } from './input-panel.js';
 
-let result = null; // {report, seconds, modes: slot -> conversion id}
+/** Disagreements shown as thumbnails (the worker sends the predictions of as many; see worker.js). */
+const SHOWN = 50;
+
+/** {report, seconds, modes: slot -> conversion id, infos: slot -> ModelInfo evaluated, names: the
+ * models' description for the out-of-date note, upload: the uploaded file's name, predictions: slot ->
+ * class of each shown disagreement, stale: the models changed since} */
+let result = null;
+/** The models an evaluation in progress was sent (slot -> ModelInfo) and their description. */
+let sent = null;
 
 export function startEval() {
   if (currentJob()) return;
   hideError('eval-error');
-  const models = activeSlots().map((slot) => [slot, session.pg.model_bytes(slot)]);
+  performance.mark('eval-start');
+  const slots = activeSlots();
+  const models = slots.map((slot) => [slot, session.pg.model_bytes(slot)]);
+  sent = { infos: Object.fromEntries(slots.map((slot) => [slot, session.info[slot]])), names: describe(slots), upload: session.upload?.name ?? '' };
   setJob('eval');
   $('eval-progress').hidden = false;
   $('eval-progress').value = 0;
   $('eval-text').textContent = '';
   post({ type: 'eval', models }, models.map(([, b]) => b.buffer));
+  performance.measure('start evaluation', 'eval-start');
 }
 
-/** Forget the result (it was for models that are no longer loaded). */
-export function clearResult() {
-  result = null;
-  $('eval-result').hidden = true;
+/** What the out-of-date note names: each model's conversion (with its representative samples). */
+function describe(slots) {
+  const settings = currentSettings();
+  return slots.map((slot) => {
+    if (slot === 'upload') return { key: 'panel.upload', vars: { name: session.upload?.name ?? '' } };
+    const mode = session.info[slot]?.mode ?? 'float';
+    const calibrates = slot === 'quant' && session.modes?.find((m) => m.id === mode)?.calibrates;
+    return calibrates && settings.samples ? { key: 'eval.stale-samples', vars: { mode, n: settings.samples } } : { key: 'eval.stale-mode', vars: { mode } };
+  });
 }
 
-/** The last evaluation ({report, seconds, modes}), or null. */
+/** Whether a model the result was computed for is no longer the one loaded in its slot. */
+const changed = (r) => Object.entries(r.infos).some(([slot, info]) => session.info[slot] !== info);
+
+// Conversions, uploads and training runs all announce new models with this event (quant-panel.js
+// renderModels); a language switch sends it too, with the same models.
+document.addEventListener('ptq:models', () => {
+  if (result && !result.stale && changed(result)) {
+    result.stale = true;
+    render();
+  }
+});
+
+/** The last evaluation ({report, seconds, modes, stale, ...}), or null. */
 export const currentResult = () => result;
 
-/** A model's name in the evaluation, in the page's language. */
-export const modelLabel = (slot) => (slot === 'upload' ? t('panel.upload', { name: session.upload?.name ?? '' }) : t(`label.${result?.modes[slot]}`));
+/** A model's name in the evaluation, in the page's language (the file evaluated, for an upload). */
+export const modelLabel = (slot) => (slot === 'upload' ? t('panel.upload', { name: result?.upload ?? '' }) : t(`label.${result?.modes[slot]}`));
 
 export function render() {
   const r = result;
@@ -40,6 +70,12 @@ export function render() {
   if (!r) return;
   const { report, seconds } = r;
   const label = modelLabel;
+  const box = $('eval-result');
+  box.classList.toggle('stale', r.stale);
+  box.dataset.stale = String(r.stale);
+  $('eval-stale').hidden = !r.stale;
+  $('eval-stale').textContent = r.stale
+    ? t('eval.stale', { models: r.names.map(({ key, vars }) => t(key, vars.mode ? { ...vars, mode: t(`mode.${vars.mode}`) } : vars)).join(' + ') }) : '';
   $('acc-list').replaceChildren(...Object.keys(r.modes).map((slot) => {
     const m = report.models[slot];
     const acc = view.el('span', { 'data-testid': `acc-${slot}`, 'data-value': String(m.accuracy), text: num(m.accuracy * 100, { minimumFractionDigits: 4, maximumFractionDigits: 4 }) });
@@ -50,14 +86,66 @@ export function render() {
     report.agreement === null ? '' : t('eval.agree', { pct: num(report.agreement * 100, { maximumFractionDigits: 2 }), n: report.disagreements.length }),
     view.el('br'), t('eval.times', { list: times.join(', ') }));
   $('matrices').replaceChildren(...Object.keys(r.modes).map((slot) => view.confusionTable(report.models[slot].confusion, t('eval.matrix', { label: label(slot) }))));
-  const list = report.disagreements;
-  $('differ').replaceChildren(...(list.length ? list.map((i) => view.el('button', {
-    type: 'button', class: 'link', text: num(i), 'aria-label': t('eval.open', { i }), 'data-index': String(i),
-    onclick: () => {
-      selectTest(i);
-      $('test-index').focus();
-    },
-  })) : [t('eval.none')]));
+  renderDisagreements(r);
+  for (const id of ['report-json', 'report-csv']) $(id).title = r.stale ? t('eval.stale-report') : '';
+}
+
+let thumbsFrame = 0;
+const digit = (d) => (d === undefined ? '?' : num(d));
+
+/** The first disagreements as buttons: the image (painted a few per frame), its true label and what
+ * the two models predict; each opens its image as the input. Disabled while the result is out of date
+ * (the loaded models would show another pair of predictions). */
+function renderDisagreements(r) {
+  const list = r.report.disagreements;
+  const [a, b] = Object.keys(r.predictions ?? {});
+  const preds = r.predictions ?? {};
+  if (!list.length) {
+    $('differ').replaceChildren(t('eval.none'));
+    $('differ-more').hidden = true;
+    return;
+  }
+  const shown = list.slice(0, SHOWN);
+  const canvases = [];
+  $('differ').replaceChildren(...shown.map((i, k) => {
+    const label = session.pg.test_label(i);
+    const f = preds[a]?.[k];
+    const q = preds[b]?.[k];
+    const canvas = view.el('canvas', { width: '28', height: '28', 'aria-hidden': 'true' });
+    canvases.push([canvas, i]);
+    // the name is the visible text, with the words only a screen reader needs visually hidden:
+    // "Test image 134: true 8 float 9 quant. 6"
+    const number = tNodes('eval.thumb-i', { i: view.el('span', { text: num(i, { useGrouping: false }) }) });
+    for (const node of [...number.childNodes]) if (node.nodeType === Node.TEXT_NODE) node.replaceWith(view.el('span', { class: 'vh', text: node.textContent }));
+    return view.el('button', {
+      type: 'button', class: 'thumb', 'data-index': String(i), 'data-label': String(label),
+      'data-float': String(f ?? ''), 'data-quant': String(q ?? ''), disabled: r.stale,
+      onclick: () => {
+        if (result?.stale) return;
+        selectTest(i);
+        $('test-index').focus();
+      },
+    }, canvas,
+    view.el('span', { class: 'thumb-i' }, number),
+    view.el('span', { class: 'thumb-p' }, tNodes('eval.thumb', { label: view.el('b', { text: num(label) }), f: digit(f), q: digit(q) })));
+  }));
+  $('differ-more').hidden = list.length <= SHOWN;
+  $('differ-more').textContent = list.length > SHOWN ? t('eval.more', { n: list.length - SHOWN }) : '';
+  // paint the images a few per frame (each is a copy out of the wasm memory and a putImageData)
+  cancelAnimationFrame(thumbsFrame);
+  const paint = () => {
+    performance.mark('eval-thumbs');
+    const end = performance.now() + 6;
+    while (canvases.length && performance.now() < end) {
+      const [canvas, i] = canvases.shift();
+      view.drawPixels(canvas, session.pg.test_image(i));
+    }
+    performance.measure('paint disagreements', 'eval-thumbs');
+    thumbsFrame = canvases.length ? requestAnimationFrame(paint) : 0;
+    if (!canvases.length) $('differ').dataset.painted = 'true';
+  };
+  $('differ').dataset.painted = 'false';
+  thumbsFrame = requestAnimationFrame(paint);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -69,16 +157,21 @@ export function onProgress(msg) {
   $('eval-text').textContent = t('eval.progress', { done: msg.done, total: msg.total });
 }
 
-/** {type: 'result', job: 'eval', report, seconds}: the report of every model sent. */
+/** {type: 'result', job: 'eval', report, seconds, predictions}: the report of every model sent, and what
+ * the first two predict on the first disagreements. */
 export function onResult(msg) {
   const modes = {};
-  for (const slot of Object.keys(msg.report.models)) modes[slot] = session.info[slot]?.mode ?? 'float';
-  result = { report: msg.report, seconds: msg.seconds, modes };
+  for (const slot of Object.keys(msg.report.models)) modes[slot] = sent?.infos[slot]?.mode ?? 'float';
+  result = { report: msg.report, seconds: msg.seconds, modes, predictions: msg.predictions, ...sent, stale: false };
+  // the models may have changed while the worker evaluated
+  result.stale = changed(result);
   stats.eval = msg.seconds;
   $('eval-progress').hidden = true;
   $('eval-text').textContent = '';
   setJob(null);
+  performance.mark('eval-render');
   render();
+  performance.measure('render evaluation', 'eval-render');
 }
 
 /** {type: 'error', job: 'eval', message}. */

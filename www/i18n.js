@@ -174,6 +174,23 @@ const en = {
   'draw.pen-up': 'Pen up.',
 
   // teacher walkthrough (issue 14): evaluation, training chart, which float model
+  'eval.stale': 'These results are for the previous models ({models}); the models have changed since. Evaluate again to update them.',
+  'eval.stale-mode': '{mode}',
+  'eval.stale-samples': '{mode}, {n} representative samples',
+  'eval.stale-report': 'Out of date: the saved report says so ("stale").',
+  'eval.thumb': 'true {label}\nfloat {f}\nquant. {q}',
+  'eval.thumb-i': 'Test image {i}: ',
+  'eval.more': 'And {n} more (the saved report lists them all).',
+  'chart.x': 'epoch',
+  'chart.y-loss': 'loss',
+  'chart.y-acc': 'accuracy',
+  'chart.described': 'Loss and accuracy during training: loss on the left axis from 0 to {loss}, accuracy on the right axis from 0 to 100%, epochs along the bottom from 0 to {epochs}.',
+  'chart.val-last': 'Last validation accuracy: {pct}.',
+  'train.source-pretrained': 'Float model: pretrained ({epochs} epochs, shipped with the page)',
+  'train.source-trained': 'Float model: trained here ({epochs} epochs on {images} images)',
+  'train.source-trained-1': 'Float model: trained here (1 epoch on {images} images)',
+  'train.restore': 'Restore the pretrained model',
+  'train.restore-failed': 'The pretrained model could not be loaded: {msg}',
 
   // teacher walkthrough (issue 14): conversion, tables, Persian
   'table.scroll': 'The table is wider than the page: scroll it sideways for the other columns.',
@@ -356,6 +373,23 @@ const fa = {
   'draw.pen-up': 'قلم بالا.',
 
   // teacher walkthrough (issue 14): evaluation, training chart, which float model
+  'eval.stale': 'این نتایج برای مدل‌های پیشین است ({models})؛ مدل‌ها از آن پس تغییر کرده‌اند. برای به‌روز شدن دوباره ارزیابی کنید.',
+  'eval.stale-mode': '{mode}',
+  'eval.stale-samples': '{mode}، {n} نمونهٔ نماینده',
+  'eval.stale-report': 'کهنه: گزارش ذخیره‌شده این را می‌گوید («stale»).',
+  'eval.thumb': 'درست {label}\nfloat {f}\nکوانتیزه {q}',
+  'eval.thumb-i': 'تصویر آزمون {i}: ',
+  'eval.more': 'و {n} تصویر دیگر (گزارش ذخیره‌شده همه را دارد).',
+  'chart.x': 'دوره (epoch)',
+  'chart.y-loss': 'خطا',
+  'chart.y-acc': 'دقت',
+  'chart.described': 'خطا و دقت در طول آموزش: خطا روی محور چپ از ۰ تا {loss}، دقت روی محور راست از ۰ تا ۱۰۰٪، دوره‌ها در پایین از ۰ تا {epochs}.',
+  'chart.val-last': 'آخرین دقت اعتبارسنجی: {pct}.',
+  'train.source-pretrained': 'مدل float: از پیش آموزش‌دیده ({epochs} دوره، همراه صفحه)',
+  'train.source-trained': 'مدل float: آموزش‌دیده در همین صفحه ({epochs} دوره روی {images} تصویر)',
+  'train.source-trained-1': 'مدل float: آموزش‌دیده در همین صفحه (۱ دوره روی {images} تصویر)',
+  'train.restore': 'بازگرداندن مدل از پیش آموزش‌دیده',
+  'train.restore-failed': 'مدل از پیش آموزش‌دیده بارگذاری نشد: {msg}',
 
   // teacher walkthrough (issue 14): conversion, tables, Persian
   'table.scroll': 'جدول از صفحه پهن‌تر است: برای دیدن ستون‌های دیگر، آن را به پهلو بکشید.',

@@ -1,6 +1,7 @@
 // Reports to keep: the last evaluation as JSON or CSV (every model's accuracy, time and confusion matrix,
 // their agreement, the images where they disagree with their true labels) and the training chart as PNG.
-// Files are made in the page from what is on screen; nothing is sent anywhere.
+// Files are made in the page from what is on screen; nothing is sent anywhere. An evaluation of models
+// replaced since is still saved, with "stale": true (a first CSV row "stale,true").
 
 import { $, session } from './page.js';
 import { currentResult, modelLabel } from './eval-panel.js';
@@ -21,6 +22,8 @@ export function evaluationReport() {
   if (!r) return null;
   const { report, seconds, modes } = r;
   return {
+    // the models changed after this evaluation: its numbers are not those of the models loaded now
+    stale: r.stale,
     test_images: report.total,
     models: Object.keys(modes).map((slot) => ({
       slot,
@@ -42,6 +45,7 @@ const csvRow = (cells) => cells.map(csvField).join(',');
 /** The same report as CSV: a summary table, then every confusion matrix as rows, then the disagreements. */
 export function evaluationCsv(rep) {
   const lines = [csvRow(['model', 'mode', 'accuracy', 'correct', 'test_images', 'seconds'])];
+  if (rep.stale) lines.unshift(csvRow(['stale', 'true']), '');
   for (const m of rep.models) lines.push(csvRow([m.label, m.mode ?? '', m.accuracy, m.correct, rep.test_images, m.seconds ?? '']));
   lines.push('', csvRow(['model', 'true_label', ...Array.from({ length: 10 }, (_, d) => `predicted_${d}`)]));
   for (const m of rep.models) m.confusion.forEach((row, label) => lines.push(csvRow([m.label, label, ...row])));

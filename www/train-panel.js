@@ -1,15 +1,20 @@
 // The Training card: the settings form, starting and cancelling a run in the worker, the download,
-// progress and status lines, the live chart and the Keras-style log, and swapping the trained models
-// in when the run ends.
+// progress and status lines, the live chart and the Keras-style log, swapping the trained models in
+// when the run ends, which float model is loaded (the site's pretrained one or one trained here) and
+// restoring the pretrained one.
 
 import { t, num } from './i18n.js';
 import { $, site, session, stats, showError, hideError, message, intField } from './page.js';
+import { fetchBytes } from './net.js';
 import { currentJob, post, setJob, tell } from './worker-client.js';
 import { currentSettings, loadTrained, predictAll, quantize, renderModels, takePending } from './quant-panel.js';
-import { clearResult } from './eval-panel.js';
 
 let run = null; // {points, val, total, lines, elapsed, p}
 let status = ['train.s-idle', {}];
+/** Where the loaded float model comes from: {kind: 'pretrained'} (model/mnist_float.tflite of the
+ * site) or {kind: 'trained', epochs, images} (a run of this page). */
+let source = { kind: 'pretrained' };
+let restoring = false;
 
 function setTrainStatus(key, vars = {}) {
   status = [key, vars];
@@ -42,7 +47,7 @@ export function startTraining() {
   hideError('train-error');
   setJob('train');
   const settings = { epochs: v['train-epochs'], batch_size: v['train-batch'], learning_rate: lr, seed: v['train-seed'], images: v['train-images'] };
-  run = { points: [], val: [], total: 1, lines: [] };
+  run = { points: [], val: [], total: 1, lines: [], epochs: settings.epochs, settings };
   $('train-log').textContent = '';
   $('train-log').hidden = true;
   $('train-box').hidden = true;
@@ -51,6 +56,7 @@ export function startTraining() {
   $('train-text').textContent = '';
   redrawChart();
   setTrainStatus('train.s-training');
+  renderSource();
   const sizes = session.siteInfo?.files ?? {};
   post({
     type: 'train',
@@ -77,11 +83,23 @@ function redrawChart() {
   chartFrame = requestAnimationFrame(async () => {
     try {
       plot ??= await import('./plot.js');
-      if (run) plot.drawChart($('train-chart'), run, num);
+      if (run) describeChart(plot.drawChart($('train-chart'), run, num, { x: t('chart.x'), loss: t('chart.y-loss'), acc: t('chart.y-acc') }));
     } finally {
       chartFrame = 0;
     }
   });
+}
+
+/** The chart's name for screen readers: its axes' ranges and the last validation accuracy. The loss
+ * axis' top and the largest loss drawn are kept on the canvas too (data-loss-max, data-loss-data-max). */
+function describeChart({ lossMax, dataMax }) {
+  const canvas = $('train-chart');
+  canvas.dataset.lossMax = String(lossMax);
+  canvas.dataset.lossDataMax = String(dataMax);
+  canvas.dataset.axes = JSON.stringify([t('chart.x'), t('chart.y-loss'), t('chart.y-acc')]);
+  const last = run.val.at(-1);
+  const name = t('chart.described', { loss: num(lossMax, { maximumFractionDigits: 2 }), epochs: run.epochs });
+  canvas.setAttribute('aria-label', last ? `${name} ${t('chart.val-last', { pct: num(last.acc, { style: 'percent', maximumFractionDigits: 1 }) })}` : name);
 }
 
 /** Redraw the chart at the page's new size, if there is one. */
@@ -112,8 +130,49 @@ export function relabelStatus() {
   setTrainStatus(...status);
 }
 
+/** The float model's source line, and the restore button (only for a model trained here, and not while
+ * training runs: its end would replace the model again). */
+function renderSource() {
+  const line = $('float-source');
+  line.dataset.source = source.kind;
+  line.textContent = source.kind === 'pretrained'
+    ? t('train.source-pretrained', { epochs: session.siteInfo?.model?.epochs ?? 5 })
+    : t(source.epochs === 1 ? 'train.source-trained-1' : 'train.source-trained', { epochs: source.epochs, images: source.images });
+  $('restore-pretrained').disabled = source.kind !== 'trained' || currentJob() === 'train' || restoring;
+}
+
+/** Load the site's pretrained float model again (the HTTP cache has it from the page's load) and convert
+ * it with the form's settings, as at the page's start. The worker needs no copy: each of its jobs is
+ * sent the models it works on. */
+export async function restorePretrained() {
+  if (source.kind !== 'trained' || currentJob() === 'train' || restoring) return;
+  restoring = true;
+  renderSource();
+  hideError('train-error');
+  try {
+    const bytes = await fetchBytes(site('model/mnist_float.tflite'));
+    if (currentJob() === 'train') return; // a run started meanwhile: its model comes next
+    session.info.float = session.pg.load_model('float', bytes);
+    source = { kind: 'pretrained' };
+    renderModels();
+    predictAll();
+    quantize();
+  } catch (err) {
+    showError('train-error', 'train.restore-failed', { msg: message(err) });
+  } finally {
+    restoring = false;
+    renderSource();
+    $('float-source').focus();
+  }
+}
+
+// the page's code wires the other controls (main.js); these two only concern this card
+$('restore-pretrained').addEventListener('click', restorePretrained);
+document.addEventListener('ptq:models', renderSource);
+
 /** Show the progress line and the chart again in the current language. */
 export function relabel() {
+  renderSource();
   renderTrainProgress();
   if (run) redrawChart();
 }
@@ -160,16 +219,18 @@ export async function onResult(msg) {
   if (msg.cancelled) {
     setTrainStatus('train.s-cancelled');
     if (changed) quantize(); // settings changed while the run went on
+    renderSource();
     return;
   }
   // new models; if one fails to load, the one before stays
+  const floatBefore = session.info.float;
   try {
     await loadTrained(msg);
   } catch (err) {
     showError('train-error', 'train.failed', { msg: message(err) });
   }
-  clearResult();
-  renderModels();
+  if (session.info.float !== floatBefore && run) source = { kind: 'trained', epochs: run.settings.epochs, images: run.settings.images };
+  renderModels(); // an evaluation of the models before is marked out of date (eval-panel.js)
   predictAll();
   stats.train = { seconds: msg.seconds, lines: run?.lines ?? [] };
   setTrainStatus('train.s-done', { s: num(msg.seconds, { maximumFractionDigits: 1 }) });
@@ -185,10 +246,12 @@ export function onError(msg) {
     quantize();
   }
   setJob(null);
+  renderSource();
 }
 
 /** An error of the worker outside a job (it failed to start, or to take the test set). */
 export function onWorkerError(msg) {
   showError('train-error', 'train.failed', { msg: msg.message });
   setJob(null);
+  renderSource();
 }

@@ -15,6 +15,8 @@ import { fetchBytes, gunzip } from './net.js';
 const CHUNK_MS = 120;
 /** Images per evaluation step (a few milliseconds of work). */
 const EVAL_CHUNK = 500;
+/** Disagreements the page shows as thumbnails, whose predictions an evaluation sends with its report. */
+const DISAGREEMENTS_SHOWN = 50;
 /** Wall time a step of the per-layer error aims at (a cancel acts within about this long). */
 const DEBUG_MS = 60;
 
@@ -193,7 +195,13 @@ async function evaluate({ models }) {
     post({ type: 'progress', job: 'eval', done: p.done, total: p.total });
     await yieldNow();
   }
-  post({ type: 'result', job: 'eval', report: pg.eval_report(), seconds });
+  const report = pg.eval_report();
+  // what the first two models predict on the first disagreements (the page shows those as thumbnails;
+  // the report itself holds only the image numbers)
+  const shown = report.disagreements.slice(0, DISAGREEMENTS_SHOWN);
+  const predictions = {};
+  for (const [slot] of models.slice(0, 2)) predictions[slot] = shown.map((i) => pg.predict(slot, pg.test_image(i)).class);
+  post({ type: 'result', job: 'eval', report, seconds, predictions });
 }
 
 /** Sets of calibration images that need the whole training set (the representative images are too few,
