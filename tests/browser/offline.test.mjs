@@ -124,7 +124,7 @@ test('a new deployment waits beside the old one, is offered, and replaces the ol
     assert.equal(before.length, 1);
     // deploy again: one changed text, and the build's new version
     const i18n = join(site, 'www', 'i18n.js');
-    writeFileSync(i18n, readFileSync(i18n, 'utf8').replace("'Ready: both models are loaded", "'Ready (new): both models are loaded"));
+    writeFileSync(i18n, readFileSync(i18n, 'utf8').replace(/(['"])Ready: both models are loaded/, '$1Ready (new): both models are loaded'));
     const sw = join(site, 'sw.js');
     writeFileSync(sw, readFileSync(sw, 'utf8').replace(/version: "(\w+)"/, 'version: "$1-new"'));
     // the next visit still gets the old deployment, whole, and is offered the new one
