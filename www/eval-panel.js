@@ -3,7 +3,7 @@
 // where the models disagree (thumbnails, each opens in the Input card). A result stays tied to the models
 // it was computed for: once one of them is replaced it is marked out of date until evaluated again.
 
-import { t, tNodes, num } from './i18n.js';
+import { t, tNodes, num, list } from './i18n.js';
 import * as view from './view.js';
 import { $, session, stats, hideError, showError } from './page.js';
 import { currentJob, post, setJob } from './worker-client.js';
@@ -84,7 +84,7 @@ export function render() {
   const times = Object.keys(r.modes).map((slot) => t('eval.time', { label: label(slot), s: num(seconds[slot] ?? 0, { maximumFractionDigits: 2 }) }));
   $('agreement').replaceChildren(
     report.agreement === null ? '' : t('eval.agree', { pct: num(report.agreement * 100, { maximumFractionDigits: 2 }), n: report.disagreements.length }),
-    view.el('br'), t('eval.times', { list: times.join(', ') }));
+    view.el('br'), t('eval.times', { list: list(times) }));
   $('matrices').replaceChildren(...Object.keys(r.modes).map((slot) => view.confusionTable(report.models[slot].confusion, t('eval.matrix', { label: label(slot) }))));
   renderDisagreements(r);
   for (const id of ['report-json', 'report-csv']) $(id).title = r.stale ? t('eval.stale-report') : '';

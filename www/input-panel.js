@@ -55,9 +55,30 @@ export function clearDrawing() {
   }
 }
 
-/** Let the index field go up to the last test image (once the test set is loaded). */
+/** Let the index field go up to the last test image (once the test set is loaded); the arrow keys step
+ * through the images (the field is text, so that it can show the number in the page's digits). */
 export function limitIndex() {
-  $('test-index').max = String(session.testCount - 1);
+  $('test-index').dataset.max = String(session.testCount - 1);
+  $('test-index').addEventListener('keydown', (e) => {
+    const step = { ArrowUp: selectNext, ArrowDown: selectPrevious }[e.key];
+    if (!step) return;
+    e.preventDefault();
+    step();
+  });
+}
+
+/** Show image number `index` in the field, in the language's digits (`data-index` keeps it in ASCII). */
+function showIndex(index) {
+  const field = $('test-index');
+  field.value = num(index, { useGrouping: false });
+  field.dataset.index = String(index);
+}
+
+/** A number typed in Latin, Persian or Arabic-Indic digits (NaN for anything else). */
+function typedNumber(text) {
+  const ascii = text.trim().replace(/[\u06f0-\u06f9]/g, (d) => String(d.charCodeAt(0) - 0x06f0))
+    .replace(/[\u0660-\u0669]/g, (d) => String(d.charCodeAt(0) - 0x0660));
+  return /^\d+$/.test(ascii) ? Number(ascii) : NaN;
 }
 
 export function selectTest(index) {
@@ -74,7 +95,7 @@ export function selectTest(index) {
     return;
   }
   lastIndex = index;
-  $('test-index').value = String(index);
+  showIndex(index);
   $('test-label').textContent = num(session.input.label);
   $('test-label').dataset.value = String(session.input.label);
   pad.clear();
@@ -84,7 +105,7 @@ export function selectTest(index) {
 }
 
 /** The test image whose number is in the index field. */
-export const selectTyped = () => selectTest(Number($('test-index').value.trim() || NaN));
+export const selectTyped = () => selectTest(typedNumber($('test-index').value));
 export const selectPrevious = () => selectTest(Math.max(0, (lastIndex ?? 1) - 1));
 export const selectNext = () => selectTest(Math.min(session.testCount - 1, (lastIndex ?? -1) + 1));
 export const selectRandom = () => selectTest(Math.floor(Math.random() * session.testCount));
@@ -101,6 +122,7 @@ function renderInput() {
 export function relabel() {
   renderInput();
   if (session.input?.source === 'test') $('test-label').textContent = num(session.input.label);
+  if (lastIndex !== undefined && lastIndex !== null) showIndex(lastIndex);
   renderStrip(session.input ? session.pred : null);
   if ($('draw-pen').textContent) $('draw-pen').textContent = t(pad.pen ? 'draw.pen-down' : 'draw.pen-up');
 }

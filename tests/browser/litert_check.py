@@ -20,6 +20,8 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 EXPECTED_IO = {
     "mnist_float.tflite": ("float32", "float32"),
+    # the page's float conversion, saved beside the float model under a name of its own
+    "mnist_float_converted.tflite": ("float32", "float32"),
     "mnist_dynamic.tflite": ("float32", "float32"),
     "mnist_fullint_floatio.tflite": ("float32", "float32"),
     "mnist_intonly_uint8.tflite": ("uint8", "uint8"),

@@ -159,7 +159,7 @@ test('every conversion downloads a file that LiteRT loads, with the I/O the tuto
   assert.equal(await page.getByTestId('download-quant').textContent(), size);
   assert.deepEqual(errors, []);
   await page.close();
-  assert.deepEqual(paths.map((p) => p.split('/').pop()).sort(), ['mnist_dynamic.tflite', 'mnist_float.tflite',
+  assert.deepEqual(paths.map((p) => p.split('/').pop()).sort(), ['mnist_dynamic.tflite', 'mnist_float_converted.tflite',
     'mnist_fullint_floatio.tflite', 'mnist_intonly_int8.tflite', 'mnist_intonly_uint8.tflite']);
   execFileSync(PYTHON, [join(ROOT, 'tests', 'browser', 'litert_check.py'), PTQ, MNIST, ...paths, '--images', '2000', ...pageRaw], { stdio: 'inherit' });
 });

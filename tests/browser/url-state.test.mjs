@@ -22,7 +22,7 @@ const seen = (page) => page.evaluate(() => ({
   lang: document.documentElement.lang,
   mode: document.getElementById('quant-mode').value,
   samples: document.getElementById('calib-samples').value,
-  image: document.querySelector('[data-testid=test-index]').value,
+  image: document.querySelector('[data-testid=test-index]').dataset.index,
   file: document.getElementById('download-quant').download,
 }));
 const query = (page) => Object.fromEntries(new URL(page.url()).searchParams);
@@ -37,7 +37,7 @@ test('a link opens its language, conversion, images and test image, and Back and
   await page.getByTestId('quant-mode').selectOption('float16');
   await page.waitForFunction(() => document.getElementById('download-quant').download === 'mnist_float16.tflite');
   await page.locator('#test-next').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid=test-index]').value === '19');
+  await page.waitForFunction(() => document.querySelector('[data-testid=test-index]').dataset.index === '19');
   assert.deepEqual(query(page), { lang: 'fa', mode: 'float16', samples: '7', image: '19' });
   // the address, opened in another tab, shows the same
   const other = await open(browser.context, page.url());
@@ -45,7 +45,7 @@ test('a link opens its language, conversion, images and test image, and Back and
   await other.page.close();
   // Back: image 18, then the int8 model calibrated on 7 images again; Forward: float16
   await page.goBack();
-  await page.waitForFunction(() => document.querySelector('[data-testid=test-index]').value === '18');
+  await page.waitForFunction(() => document.querySelector('[data-testid=test-index]').dataset.index === '18');
   assert.equal((await seen(page)).mode, 'float16');
   await page.goBack();
   await page.waitForFunction(() => document.getElementById('download-quant').download === 'mnist_intonly_int8.tflite');

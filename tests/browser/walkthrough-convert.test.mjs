@@ -165,3 +165,40 @@ test('in Persian, Latin runs are isolated in their order, shapes use Persian dig
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('in Persian the image number is in Persian digits and takes them typed, and the evaluation\'s times are a Persian list', async () => {
+  const { page, errors } = await open(browser.context, `${server.url}?lang=fa`);
+  const field = page.getByTestId('test-index');
+  assert.equal(await field.inputValue(), '۰');
+  await field.fill('۲۵');
+  await field.press('Enter');
+  await page.waitForFunction(() => document.querySelector('[data-testid=test-index]').dataset.index === '25');
+  assert.equal(await field.inputValue(), '۲۵');
+  await field.press('ArrowUp');
+  await page.waitForFunction(() => document.querySelector('[data-testid=test-index]').dataset.index === '26');
+  assert.equal(await field.inputValue(), '۲۶');
+  // Latin digits typed are taken too, and shown back in Persian
+  await field.fill('18');
+  await field.press('Enter');
+  await page.waitForFunction(() => document.querySelector('[data-testid=test-index]').dataset.index === '18');
+  assert.equal(await field.inputValue(), '۱۸');
+  // the evaluation's time line: the models' names isolated, the list with the Persian comma
+  await page.getByTestId('eval-start').click();
+  await page.getByTestId('acc-quant').waitFor({ timeout: 120_000 });
+  const times = await page.evaluate(() => [...document.querySelectorAll('#eval-result *')]
+    .map((e) => e.textContent).find((s) => s.includes('worker')) ?? '');
+  assert.ok(times.includes('، '), JSON.stringify(times));
+  assert.doesNotMatch(times, /\d, /);
+  // on a phone, the confusion matrices stay inside their card (they scroll within it)
+  await page.setViewportSize({ width: 390, height: 844 });
+  const outside = await page.$$eval('table.confusion', (ts) => ts.map((tb) => {
+    const card = tb.closest('.card').getBoundingClientRect();
+    const r = tb.getBoundingClientRect();
+    return r.left < card.left - 0.5 || r.right > card.right + 0.5;
+  }));
+  assert.ok(outside.length >= 2);
+  assert.deepEqual(outside, outside.map(() => false));
+  await page.screenshot({ path: join(RESULTS, 'walkthrough-phone-eval-fa.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -149,7 +149,7 @@ test('each disagreement is a thumbnail of its test image with the true label and
     // by keyboard: focus the button, press Enter
     await thumbs(page).nth(k).focus();
     await page.keyboard.press('Enter');
-    await page.waitForFunction((i) => document.querySelector('[data-testid=test-index]').value === String(i), e.index);
+    await page.waitForFunction((i) => document.querySelector('[data-testid=test-index]').dataset.index === String(i), e.index);
     assert.equal(await page.getByTestId('pred-float').getAttribute('data-value'), e.float, `float prediction of ${e.index}`);
     assert.equal(await page.getByTestId('pred-quant').getAttribute('data-value'), e.quant, `quantized prediction of ${e.index}`);
     assert.equal(await page.getByTestId('test-label').getAttribute('data-value'), e.label);
