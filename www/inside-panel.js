@@ -112,20 +112,35 @@ async function loadPair() {
   state.loading = false;
   state.pair = pair;
   const graph = pair.quant ?? pair.float;
-  state.layer = graph.ops.find((o) => o.explainable)?.index ?? graph.ops[0]?.index ?? null;
+  // the layer a link asked for, if this graph has it; else the first one worked out by hand
+  const wanted = graph.ops.find((o) => o.index === state.wantLayer);
+  state.layer = wanted?.index ?? graph.ops.find((o) => o.explainable)?.index ?? graph.ops[0]?.index ?? null;
   renderAll();
   explain.reload(ctx);
+  document.dispatchEvent(new CustomEvent('ptq:layer', { detail: { index: state.layer, loaded: true } }));
 }
 
 /** Select the layer `index` of the graph (from a box, a table row or a link). */
 function select(index) {
   if (state.layer === index) return;
   state.layer = index;
+  state.wantLayer = index;
   renderGraph();
   ctx.renderErrors();
   ctx.renderHist();
   explain.reload(ctx);
+  document.dispatchEvent(new CustomEvent('ptq:layer', { detail: { index, loaded: false } }));
 }
+
+/** Show layer `index` (from a link, or Back and Forward): now if the graph has it, else once it loads. */
+export function selectLayer(index) {
+  state.wantLayer = index;
+  const graph = state.pair?.quant ?? state.pair?.float;
+  if (graph?.ops.some((o) => o.index === index)) select(index);
+}
+
+/** The selected layer (null before a graph is loaded). */
+export const layer = () => state.layer ?? null;
 
 // ---------------------------------------------------------------------------------------------------
 // drawing

@@ -151,7 +151,14 @@ async function start() {
   $('options-open').disabled = false;
   document.body.dataset.ready = 'true';
   followAddress();
+  if (asked.layer !== undefined) showLayer(asked.layer);
   offline.register();
+}
+
+/** Open the inside panel (if closed) on layer `index`. */
+async function showLayer(index) {
+  if ($('inside-body').hidden) await toggle('inside', 'inside-error', 'inside.load-failed');
+  lazy.inside?.selectLayer(index);
 }
 
 /** The state a link reopens, in the address from now on (see url-state.js): the current one replaces
@@ -173,6 +180,14 @@ function followAddress() {
   document.addEventListener('ptq:input', () => {
     if (session.input?.source === 'test') address.write({ image: session.input.index });
   });
+  // the layer shown once a graph loads replaces the address's; a layer the student picks is an entry
+  document.addEventListener('ptq:layer', (e) => {
+    if (!$('inside-body').hidden) address.write({ layer: e.detail.index }, e.detail.loaded);
+  });
+  $('inside-open').addEventListener('click', () => {
+    if ($('inside-body').hidden) address.write({ layer: null });
+    else if (lazy.inside?.layer() != null) address.write({ layer: lazy.inside.layer() });
+  });
   address.follow(Object.keys(tables), (s) => {
     if (s.lang && s.lang !== language()) applyLanguage(s.lang);
     const mode = s.mode ?? 'integer-only-uint8';
@@ -184,6 +199,7 @@ function followAddress() {
     }
     const image = s.image ?? 0;
     if (session.input?.source !== 'test' || session.input.index !== image) input.selectTest(image);
+    if (s.layer !== undefined) showLayer(s.layer);
   });
 }
 

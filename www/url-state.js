@@ -1,11 +1,12 @@
 // The state a link reopens, kept in the page's address (query): language (`lang`), conversion (`mode`),
-// representative images (`samples`) and test image (`image`). Each change the student makes adds a
+// representative images (`samples`), test image (`image`) and, while the inside panel is open, its
+// selected layer (`layer`, an operator's index). Each change the student makes adds a
 // history entry, so Back and Forward step through them; a link with these parameters opens the page in
 // that state. Values the page cannot take (an unknown mode, an image number out of range) are ignored.
 
 import { session } from './page.js';
 
-/** The state in the address, each field only where it is valid (`{lang?, mode?, samples?, image?}`). */
+/** The state in the address, each field only where it is valid (`{lang?, mode?, samples?, image?, layer?}`). */
 export function read(langs) {
   const q = new URLSearchParams(location.search);
   const out = {};
@@ -19,6 +20,7 @@ export function read(langs) {
   };
   whole('samples', 1, 1000);
   whole('image', 0, (session.testCount ?? 1) - 1);
+  whole('layer', 0, 100_000); // (the panel takes it only if the graph has that operator)
   return out;
 }
 

@@ -2,11 +2,12 @@
 // scripts/serve.mjs, and launch Debian's chromium through playwright-core (Playwright's own browser
 // download is not used: the tests run offline with the system browser).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -84,4 +85,32 @@ export async function open(context, url) {
   await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
   return { page, errors };
+}
+
+/** For a test file: before its tests, dist/ served and a browser launched (recording long tasks on
+ * every page with `longTasks`, and `dirs` made); after them, both closed. Returns the object that then
+ * holds `server` and `browser`. */
+export function servedBrowser({ longTasks = false, dirs = [RESULTS] } = {}) {
+  const site = {};
+  before(async () => {
+    for (const d of dirs) mkdirSync(d, { recursive: true });
+    site.server = await serve();
+    site.browser = await launch();
+    if (longTasks) await recordLongTasks(site.browser.context);
+  });
+  after(async () => {
+    await site.browser?.close();
+    site.server?.close();
+  });
+  return site;
+}
+
+/** A vertical stroke with real mouse input down the middle of the drawing canvas. */
+export async function drawStroke(page) {
+  const box = await page.getByTestId('draw-canvas').boundingBox();
+  const at = (fx, fy) => [box.x + fx * box.width, box.y + fy * box.height];
+  await page.mouse.move(...at(0.5, 0.15));
+  await page.mouse.down();
+  await page.mouse.move(...at(0.5, 0.85), { steps: 12 });
+  await page.mouse.up();
 }

@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, CHROMIUM, serve, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
+import { ROOT, CHROMIUM, serve, RESULTS, recordLongTasks, longTasksSince, drawStroke } from './harness.mjs';
 
 const DIST = join(ROOT, 'dist');
 const profiles = [];
@@ -48,12 +48,7 @@ const ready = (page) => page.waitForSelector('body[data-ready="true"]', { timeou
 const controlled = (page) => page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60_000 });
 
 async function drawOne(page) {
-  const box = await page.getByTestId('draw-canvas').boundingBox();
-  const at = (fx, fy) => [box.x + fx * box.width, box.y + fy * box.height];
-  await page.mouse.move(...at(0.5, 0.15));
-  await page.mouse.down();
-  await page.mouse.move(...at(0.5, 0.85), { steps: 12 });
-  await page.mouse.up();
+  await drawStroke(page);
   await page.waitForFunction(() => document.querySelector('[data-testid=pred-quant]').textContent === '1', null, { timeout: 5000 });
 }
 

@@ -2,24 +2,15 @@
 // shown is www/tf-code.js's for the form's settings and the file the page saves (the program
 // tests/tf_code/check_tf_code.py ran with TensorFlow); the copy button puts it on the clipboard; settings
 // TF's converter does not mirror are named; in Persian the texts are Persian and the code stays as is.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, open } from './harness.mjs';
+import { open, servedBrowser } from './harness.mjs';
 import { tfCode } from '../../www/tf-code.js';
 
-let server;
-let browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const site = servedBrowser({ dirs: [] });
 
 async function openOptions(url) {
-  const opened = await open(browser.context, url);
+  const opened = await open(site.browser.context, url);
   await opened.page.getByTestId('options-open').click();
   await opened.page.waitForSelector('body[data-options="ready"]');
   await opened.page.locator('[data-testid=tf-box] summary').click();
@@ -49,8 +40,8 @@ const expected = (mode, f, file) => {
 };
 
 test('the code shown is the generator\'s for every conversion TF makes, and the copy button copies it', async () => {
-  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write']);
-  const { page, errors } = await openOptions(server.url);
+  await site.browser.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const { page, errors } = await openOptions(site.server.url);
   for (const [mode, file] of [['float', 'mnist_float.tflite'], ['dynamic-range', 'mnist_dynamic.tflite'],
     ['full-integer', 'mnist_fullint_floatio.tflite'], ['integer-only-uint8', 'mnist_intonly_uint8.tflite'],
     ['integer-only-int8', 'mnist_intonly_int8.tflite'], ['float16', 'mnist_float16.tflite']]) {
@@ -77,7 +68,7 @@ test('the code shown is the generator\'s for every conversion TF makes, and the 
 });
 
 test('in Persian the view\'s texts are Persian and the code is the same program', async () => {
-  const { page, errors } = await openOptions(`${server.url}?lang=fa`);
+  const { page, errors } = await openOptions(`${site.server.url}?lang=fa`);
   const f = await shown(page, 'integer-only-int8');
   assert.equal(f.code, expected('integer-only-int8', f, 'mnist_intonly_int8.tflite'));
   assert.match(await page.locator('[data-testid=tf-box] summary').textContent(), /کد/);

@@ -4,25 +4,14 @@
 // their card on a desktop, say when they scroll on a phone, and list every per-channel scale; numbers are
 // not broken across lines; in Persian, Latin runs keep their order (isolated), shapes use Persian
 // digits and the screen-reader labels are Persian. Screenshots go to test-results/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, RESULTS, serve, launch, open } from './harness.mjs';
+import { ROOT, RESULTS, open, servedBrowser } from './harness.mjs';
 
 const TF_UINT8 = join(ROOT, 'tests', 'fixtures', 'reference', 'mnist_intonly_uint8.tflite');
 
-let server;
-let browser;
-before(async () => {
-  mkdirSync(RESULTS, { recursive: true });
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const site = servedBrowser();
 
 async function convert(page, mode) {
   await page.getByTestId('quant-mode').selectOption(mode);
@@ -36,7 +25,7 @@ const fieldState = (page) => page.evaluate(() => ({
 }));
 
 test('a float conversion is not "1× smaller" and does not save under the float model\'s name', async () => {
-  const { page, errors } = await open(browser.context, server.url);
+  const { page, errors } = await open(site.browser.context, site.server.url);
   await convert(page, 'float');
   const names = await page.evaluate(() => ['float', 'quant'].map((s) => document.getElementById(`download-${s}`).download));
   assert.equal(names[0], 'mnist_float.tflite');
@@ -51,7 +40,7 @@ test('a float conversion is not "1× smaller" and does not save under the float 
 });
 
 test('the representative-images field is off, with its reason, exactly for the conversions that do not calibrate', async () => {
-  const { page, errors } = await open(browser.context, server.url);
+  const { page, errors } = await open(site.browser.context, site.server.url);
   const modes = await page.evaluate(async () => {
     const { Playground } = await import('./pkg/ptq_playground.js');
     return Playground.modes().map((m) => [m.id, m.calibrates]);
@@ -84,7 +73,7 @@ const wraps = (page) => page.$$eval('#upload-report .table-wrap', (ws) => ws.map
 })));
 
 test('an uploaded file\'s tables fit their card on a desktop, say so when they scroll on a phone, and list every per-channel scale', async () => {
-  const { page, errors } = await open(browser.context, server.url);
+  const { page, errors } = await open(site.browser.context, site.server.url);
   await page.setViewportSize({ width: 1366, height: 900 });
   await page.getByTestId('upload').setInputFiles(TF_UINT8);
   await page.waitForSelector('#upload-report:not([hidden]) [data-testid=upload-tensors]');
@@ -131,7 +120,7 @@ const numberLines = (page, slot) => page.evaluate((s) => {
 }, slot);
 
 test('raw outputs do not break a number across lines, and both prediction panels show theirs the same way', async () => {
-  const { page, errors } = await open(browser.context, server.url);
+  const { page, errors } = await open(site.browser.context, site.server.url);
   for (const width of [390, 1366]) {
     await page.setViewportSize({ width, height: 844 });
     for (const slot of ['float', 'quant']) assert.equal(await numberLines(page, slot), 1, `${slot} at ${width} px`);
@@ -145,7 +134,7 @@ test('raw outputs do not break a number across lines, and both prediction panels
 });
 
 test('in Persian, Latin runs are isolated in their order, shapes use Persian digits and every label is Persian', async () => {
-  const { page, errors } = await open(browser.context, `${server.url}?lang=fa`);
+  const { page, errors } = await open(site.browser.context, `${site.server.url}?lang=fa`);
   const title = await page.locator('[data-i18n="upload.title"]').textContent();
   // ".tflite" is one left-to-right run: the dot before the letters, inside its isolate
   assert.ok(title.includes('\u2066.tflite\u2069'), JSON.stringify(title));
@@ -167,7 +156,7 @@ test('in Persian, Latin runs are isolated in their order, shapes use Persian dig
 });
 
 test('in Persian the image number is in Persian digits and takes them typed, and the evaluation\'s times are a Persian list', async () => {
-  const { page, errors } = await open(browser.context, `${server.url}?lang=fa`);
+  const { page, errors } = await open(site.browser.context, `${site.server.url}?lang=fa`);
   const field = page.getByTestId('test-index');
   assert.equal(await field.inputValue(), '۰');
   await field.fill('۲۵');

@@ -2,26 +2,15 @@
 // evaluation stays tied to the models it was computed for (marked out of date once they change, its
 // disagreements then closed, its report saying so); the disagreements are thumbnails of the test images
 // with their labels and both models' predictions; the training chart's loss axis fits the losses.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, serve, launch, open, MNIST, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
+import { ROOT, open, MNIST, RESULTS, longTasksSince, servedBrowser } from './harness.mjs';
 
 const DIR = join(RESULTS, 'walkthrough-eval');
 
-let server;
-let browser;
-before(async () => {
-  mkdirSync(DIR, { recursive: true });
-  server = await serve();
-  browser = await launch();
-  await recordLongTasks(browser.context);
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const site = servedBrowser({ longTasks: true, dirs: [DIR] });
 
 const IMAGES = readFileSync(join(MNIST, 't10k-images-idx3-ubyte'));
 const LABELS = readFileSync(join(MNIST, 't10k-labels-idx1-ubyte'));
@@ -58,7 +47,7 @@ async function audit(page) {
 const thumbs = (page) => page.locator('[data-testid=disagreements] button');
 
 test('a result is marked out of date when the conversion changes (disagreements closed, report says stale) until evaluated again', async () => {
-  const { page, errors } = await open(browser.context, server.url);
+  const { page, errors } = await open(site.browser.context, site.server.url);
   await evaluate(page);
   assert.equal(await page.getByTestId('eval-stale').isVisible(), false);
   assert.ok(await thumbs(page).count() > 0, 'no disagreement listed');
@@ -108,7 +97,7 @@ test('a result is marked out of date when the conversion changes (disagreements 
 });
 
 test('each disagreement is a thumbnail of its test image with the true label and what each model predicts when it is opened', async () => {
-  const { page, errors } = await open(browser.context, server.url);
+  const { page, errors } = await open(site.browser.context, site.server.url);
   await evaluate(page);
   await page.waitForSelector('[data-testid=disagreements][data-painted=true]');
   // from the result's arrival to the last thumbnail painted (the page marks both)
@@ -176,7 +165,7 @@ async function train(page, epochs, images) {
 }
 
 test('the training chart fits its loss axis to the losses and titles its axes, in both languages', async () => {
-  const { page, errors } = await open(browser.context, server.url);
+  const { page, errors } = await open(site.browser.context, site.server.url);
   await train(page, 1, 64);
   const chart = page.getByTestId('train-chart');
   await page.waitForFunction(() => document.querySelector('[data-testid=train-chart]').dataset.lossMax);
@@ -214,7 +203,7 @@ test('the training chart fits its loss axis to the losses and titles its axes, i
 });
 
 test('the training card says which float model is loaded, and restores the pretrained one after a run', async () => {
-  const { page, errors } = await open(browser.context, server.url);
+  const { page, errors } = await open(site.browser.context, site.server.url);
   const source = page.getByTestId('float-source');
   const restore = page.getByTestId('restore-pretrained');
   const raw = (slot) => page.getByTestId(`raw-${slot}`).getAttribute('data-raw');
@@ -256,7 +245,7 @@ test('the training card says which float model is loaded, and restores the pretr
 });
 
 test('with more disagreements than shown, the first 50 are thumbnails painted over frames and the rest are counted', async () => {
-  const { page, errors } = await open(browser.context, server.url);
+  const { page, errors } = await open(site.browser.context, site.server.url);
   // a barely trained float model disagrees with its quantized copy on a few hundred images
   await train(page, 1, 64);
   await evaluate(page);

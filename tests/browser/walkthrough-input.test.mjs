@@ -4,24 +4,12 @@
 // clear) through the same path as the pointer; on a phone the float-vs-quantized strip is on screen
 // with the canvas, in English and in Persian. No long task on the page's thread while drawing.
 // Screenshots go to test-results/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve, launch, open, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
+import { open, RESULTS, longTasksSince, servedBrowser, drawStroke } from './harness.mjs';
 
-let server;
-let browser;
-before(async () => {
-  mkdirSync(RESULTS, { recursive: true });
-  server = await serve();
-  browser = await launch();
-  await recordLongTasks(browser.context);
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const site = servedBrowser({ longTasks: true });
 
 const text = (page, id) => page.getByTestId(id).textContent();
 /** The page's clock once the frames queued so far are drawn (the start of a drawing's time window). */
@@ -31,12 +19,7 @@ const settled = (page) => page.evaluate(() => new Promise((resolve) => {
 
 /** A vertical stroke with real mouse input, in the middle of the canvas. */
 async function drawOne(page) {
-  const box = await page.getByTestId('draw-canvas').boundingBox();
-  const at = (fx, fy) => [box.x + fx * box.width, box.y + fy * box.height];
-  await page.mouse.move(...at(0.5, 0.15));
-  await page.mouse.down();
-  await page.mouse.move(...at(0.5, 0.85), { steps: 12 });
-  await page.mouse.up();
+  await drawStroke(page);
   await page.waitForFunction(() => document.querySelector('[data-testid=input-caption]').textContent === 'Your drawing'
     || document.querySelector('[data-testid=input-caption]').textContent === 'نقاشی شما');
 }
@@ -46,7 +29,7 @@ const predicted = (page) => page.waitForFunction(
   () => /^[0-9۰-۹]$/.test(document.querySelector('[data-testid=pred-quant]').textContent), null, { timeout: 5000 });
 
 test('after a drawing, Next and Previous go on from the last test image; the true label shows only for a test image', async () => {
-  const { page, errors } = await open(browser.context, server.url);
+  const { page, errors } = await open(site.browser.context, site.server.url);
   const label = page.getByTestId('test-label');
   await page.getByTestId('test-index').fill('5');
   await page.getByTestId('test-index').press('Enter');
@@ -79,7 +62,7 @@ test('after a drawing, Next and Previous go on from the last test image; the tru
 });
 
 test('the canvas draws from the keyboard alone: Tab to it, arrows and Space draw a 1, Delete clears', async () => {
-  const { page, errors } = await open(browser.context, server.url);
+  const { page, errors } = await open(site.browser.context, site.server.url);
   // Tab from the top of the page until the canvas has the focus
   await page.locator('#lang').focus();
   for (let i = 0; i < 10 && !(await page.evaluate(() => document.activeElement?.id === 'draw')); i++) await page.keyboard.press('Tab');
@@ -130,7 +113,7 @@ test('the canvas draws from the keyboard alone: Tab to it, arrows and Space draw
 
 for (const lang of ['en', 'fa']) {
   test(`on a phone the strip is on screen with the canvas and shows both predictions (${lang})`, async () => {
-    const { page, errors } = await open(browser.context, `${server.url}?lang=${lang}`);
+    const { page, errors } = await open(site.browser.context, `${site.server.url}?lang=${lang}`);
     await page.setViewportSize({ width: 390, height: 844 });
     const digits = lang === 'fa' ? /^[۰-۹]$/ : /^[0-9]$/;
     const inView = async (height = 844) => {
