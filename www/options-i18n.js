@@ -105,7 +105,6 @@ const en = {
   'tf.differs.method': 'TensorFlow calibrates with min-max only: this code makes the min-max file, not this method’s.',
   'tf.differs.set': 'The page draws its own random images; this code draws others with numpy, so the ranges differ a little.',
   'tf.differs.static': 'TensorFlow’s converter has no switch for static shapes: its file computes the batch size at run time.',
-  'tf.differs.blank': 'On black images every activation range is empty; TensorFlow then widens it and rescales the weights so that the biases fit in 32 bits, which the page does not do: the two files differ.',
 };
 
 const fa = {
@@ -220,7 +219,6 @@ const fa = {
   'tf.differs.method': 'TensorFlow فقط با کمینه-بیشینه کالیبره می‌کند: این کد فایل کمینه-بیشینه را می‌سازد، نه فایل این روش را.',
   'tf.differs.set': 'صفحه تصاویر تصادفی خودش را برمی‌گزیند؛ این کد تصاویر دیگری را با numpy برمی‌گزیند، پس بازه‌ها کمی فرق دارند.',
   'tf.differs.static': 'مبدل TensorFlow گزینه‌ای برای شکل‌های ثابت ندارد: فایل آن اندازهٔ دسته را هنگام اجرا حساب می‌کند.',
-  'tf.differs.blank': 'روی تصاویر سیاه بازهٔ هر فعال‌سازی تهی است؛ TensorFlow آن را پهن‌تر می‌کند و وزن‌ها را دوباره مقیاس می‌دهد تا بایاس‌ها در ۳۲ بیت جا شوند، کاری که صفحه نمی‌کند: دو فایل با هم فرق دارند.',
 };
 
 export const texts = { en, fa };

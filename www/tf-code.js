@@ -55,8 +55,7 @@ function images(set, n) {
  * The program for settings `s` ({mode, samples, method, set, per_tensor, static_shapes}) saving to
  * `file`: {model, convert, run} (Python source), and `differs`: why TF's file is not the page's, each
  * as 'method' | 'set' | 'static' (settings TF's converter does not have: the code makes the closest
- * file it can) or 'blank' (black images: TF's converter widens the empty ranges and rescales weights
- * where ptq does not; tests/tf_code/report.json). Null when TF's converter has no such conversion.
+ * file it can). Null when TF's converter has no such conversion.
  */
 export function tfCode(s, file) {
   const m = MODES[s.mode];
@@ -67,7 +66,6 @@ export function tfCode(s, file) {
   if (m.float16) lines.push('converter.target_spec.supported_types = [tf.float16]');
   if (m.calibrate) {
     if (s.method && s.method !== 'minmax') differs.push('method');
-    if (s.set === 'blank') differs.push('blank');
     let pool = images(s.set ?? 'first', s.samples);
     if (pool === null) {
       differs.push('set');

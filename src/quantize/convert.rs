@@ -19,8 +19,8 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 use crate::quantize::calibrate::Calibration;
 use crate::quantize::params::{
-    activation_params, bias_scales, quantize_bias, quantize_weights_per_channel,
-    quantize_weights_per_tensor,
+    activation_params, bias_scales, fit_biases, quantize_bias, quantize_weights_per_channel,
+    quantize_weights_per_tensor, requantize_weights,
 };
 use crate::quantize::version::min_runtime_version;
 use crate::tflite::schema::{METADATA_MIN_RUNTIME_VERSION, op, op_name};
@@ -469,20 +469,35 @@ fn integer(model: &mut Model, options: &ConvertOptions, calibration: &Calibratio
                 ))
             })?;
         let wt = tensor(&graph, w, "weights")?;
+        let bias = match o.inputs.get(2).filter(|&&b| b >= 0) {
+            Some(&b) => {
+                let bt = tensor(&graph, b, "bias")?;
+                Some((b, bt, weights_f32(model, bt)?))
+            }
+            None => None,
+        };
+        // the bias scales TF moves to where a bias would not fit in int32 (first use of the weights:
+        // weights shared with an earlier layer keep the scales that layer gave them)
+        let mut fitted = None;
         let weight_scales = match done.get(&w) {
             Some(s) => s.clone(),
             None => {
-                let q = quantize_layer_weights(model, o.code, wt, options)?;
+                let mut q = quantize_layer_weights(model, o.code, wt, options)?;
+                if let Some((_, _, data)) = &bias {
+                    if let Some((ws, bs)) = fit_biases(data, input_scale, &q.scales) {
+                        q.values = requantize_weights(&weights_f32(model, wt)?, &dims(wt), q.axis, &ws);
+                        q.scales = ws;
+                        fitted = Some(bs);
+                    }
+                }
                 let scales = q.scales.clone();
                 set_weights(model, w as usize, q);
                 done.insert(w, scales.clone());
                 scales
             }
         };
-        if let Some(&b) = o.inputs.get(2).filter(|&&b| b >= 0) {
-            let bt = tensor(&graph, b, "bias")?;
-            let data = weights_f32(model, bt)?;
-            let scales = bias_scales(input_scale, &weight_scales);
+        if let Some((b, bt, data)) = bias {
+            let scales = fitted.unwrap_or_else(|| bias_scales(input_scale, &weight_scales));
             let values = quantize_bias(&data, &scales).map_err(|e| e.in_file(&bt.name))?;
             let buffer = model.add_buffer(values.iter().flat_map(|v| v.to_le_bytes()).collect());
             let t = &mut model.subgraphs[0].tensors[b as usize];
