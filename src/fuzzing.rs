@@ -6,7 +6,7 @@ use crate::data::{Dataset, parse_idx};
 use crate::debug::explain;
 use crate::eval;
 use crate::interp::{Interpreter, InterpreterOptions};
-use crate::quantize::fold_static_shapes;
+use crate::quantize::{ConvertOptions, IoType, Mode, calibrate, convert, detect_mode, fold_static_shapes};
 use crate::tflite::{deploy_check, read_model};
 
 /// Models that plan to more work than this are read and planned but not run: a legal model may ask
@@ -17,7 +17,8 @@ pub const FUZZ_WORK_BUDGET: u64 = 1 << 24;
 
 /// Read a `.tflite`, plan it, and run it once on an all-zero input and once on an MNIST-like image
 /// (when the input has 784 elements); then what the page's views do with an uploaded file: the
-/// deployment check, static shapes, and the first and last element of every operator explained.
+/// deployment check, conversion of a float model, static shapes, and the first and last element of
+/// every operator explained.
 /// `true` when everything succeeded.
 pub fn tflite_bytes(data: &[u8]) -> bool {
     let Ok(model) = read_model(data) else {
@@ -36,6 +37,7 @@ pub fn tflite_bytes(data: &[u8]) -> bool {
     let _ = eval::predict(&mut interp, &image);
     let _ = interp.output_dequantized(0);
     let _ = deploy_check(&model);
+    convert_uploaded(&model, &image);
     let mut folded = model.clone();
     if fold_static_shapes(&mut folded).is_ok() {
         let _ = Interpreter::new(&folded).map(|mut i| i.invoke());
@@ -60,6 +62,37 @@ pub fn tflite_bytes(data: &[u8]) -> bool {
         }
     }
     true
+}
+
+/// What the page does with an uploaded float model: calibrate it (a black image and `image`, or zeros
+/// when its input is not 784 elements) and convert it in each integer mode, then plan and run the
+/// result. Errors are fine; panics are not.
+fn convert_uploaded(model: &crate::tflite::Model, image: &[u8]) {
+    if detect_mode(model) != Mode::Float {
+        return;
+    }
+    let len = model
+        .subgraphs
+        .first()
+        .and_then(|g| g.inputs.first())
+        .and_then(|&t| model.subgraphs[0].tensors.get(usize::try_from(t).ok()?))
+        .map_or(0, |t| t.shape.iter().map(|&d| d.max(1) as usize).product::<usize>());
+    if len == 0 || len > 1 << 16 {
+        return;
+    }
+    let mut images = vec![0u8; len];
+    images.extend((0..len).map(|i| image.get(i).copied().unwrap_or((i % 251) as u8)));
+    let Ok(calibration) = calibrate(model, &images, len, |_, _| true) else {
+        return;
+    };
+    for mode in [Mode::DynamicRange, Mode::FullInteger, Mode::IntegerOnly(IoType::Int8)] {
+        if let Ok(q) = convert(model, &ConvertOptions::new(mode), Some(&calibration))
+            && let Ok(mut interp) = Interpreter::new(&q)
+            && interp.work() <= FUZZ_WORK_BUDGET
+        {
+            let _ = interp.invoke();
+        }
+    }
 }
 
 /// Parse IDX bytes and, if they hold a 3-D u8 array, build a dataset from them and themselves as
