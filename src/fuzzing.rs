@@ -74,8 +74,7 @@ fn convert_uploaded(model: &crate::tflite::Model, image: &[u8]) {
     let len = model
         .subgraphs
         .first()
-        .and_then(|g| g.inputs.first())
-        .and_then(|&t| model.subgraphs[0].tensors.get(usize::try_from(t).ok()?))
+        .and_then(|g| g.tensors.get(usize::try_from(*g.inputs.first()?).ok()?))
         .map_or(0, |t| t.shape.iter().map(|&d| d.max(1) as usize).product::<usize>());
     if len == 0 || len > 1 << 16 {
         return;

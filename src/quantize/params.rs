@@ -93,16 +93,7 @@ pub fn quantize_weights_per_channel(
         .iter()
         .map(|&m| if m > 0.0 { weight_scale(m) } else { 1.0 })
         .collect();
-    let inverse: Vec<f32> = scales.iter().map(|&s| (1.0 / s as f64) as f32).collect();
-    let values = data
-        .iter()
-        .enumerate()
-        .map(|(i, &w)| {
-            (w * inverse[channel_of(i)])
-                .round()
-                .clamp(-WMAX as f32, WMAX as f32) as i8
-        })
-        .collect();
+    let values = requantize_weights(data, shape, axis, &scales);
     Ok((scales, values))
 }
 
@@ -167,7 +158,8 @@ fn usable(scale: f64) -> bool {
 }
 
 /// int8 weights at given scales, one per channel along `axis` (or one for all): `clamp(round(w ·
-/// float(1.0 / scale_c)), −127, 127)`, as [`quantize_weights_per_channel`] quantizes.
+/// float(1.0 / scale_c)), −127, 127)`, the product in float32 ([`quantize_weights_per_channel`] with
+/// the scales it chose; [`fit_biases`]'s moved scales).
 pub fn requantize_weights(data: &[f32], shape: &[usize], axis: usize, scales: &[f32]) -> Vec<i8> {
     let inner: usize = shape.get(axis + 1..).map_or(1, |s| s.iter().product());
     let inverse: Vec<f32> = scales.iter().map(|&s| (1.0 / s as f64) as f32).collect();
