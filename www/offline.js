@@ -1,6 +1,6 @@
 // Registers the offline copy (sw.js at the site's root, written by scripts/build-site.sh) once the page
-// is ready and has been left alone for a moment, and offers a new deployment when one has installed: the button asks it to take over and
-// reloads the page. Without service workers (a plain-HTTP host, some private modes, a page opened from
+// is ready and has been left alone for a moment, and offers a new deployment when one has installed:
+// the button asks it to take over and reloads the page. Without service workers (a plain-HTTP host, some private modes, a page opened from
 // the disk) the page works as before, from the network.
 
 import { t } from './i18n.js';
