@@ -23,7 +23,6 @@ let sent = null;
 export function startEval() {
   if (currentJob()) return;
   hideError('eval-error');
-  performance.mark('eval-start');
   const slots = activeSlots();
   const models = slots.map((slot) => [slot, session.pg.model_bytes(slot)]);
   sent = { infos: Object.fromEntries(slots.map((slot) => [slot, session.info[slot]])), names: describe(slots), upload: session.upload?.name ?? '' };
@@ -32,7 +31,6 @@ export function startEval() {
   $('eval-progress').value = 0;
   $('eval-text').textContent = '';
   post({ type: 'eval', models }, models.map(([, b]) => b.buffer));
-  performance.measure('start evaluation', 'eval-start');
 }
 
 /** What the out-of-date note names: each model's conversion (with its representative samples). */

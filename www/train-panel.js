@@ -154,9 +154,12 @@ export async function restorePretrained() {
     if (currentJob() === 'train') return; // a run started meanwhile: its model comes next
     session.info.float = session.pg.load_model('float', bytes);
     source = { kind: 'pretrained' };
-    renderModels();
-    predictAll();
-    quantize();
+    // converted here, quantize() shows the models and predicts; converted in the worker (options
+    // panel) or refused, the float model is shown now and the converted one when it arrives
+    if (!quantize()) {
+      renderModels();
+      predictAll();
+    }
   } catch (err) {
     showError('train-error', 'train.restore-failed', { msg: message(err) });
   } finally {
