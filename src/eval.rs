@@ -19,8 +19,8 @@ fn quantize_pixel(pixel: u8, scale: f32, zero_point: i32, (lo, hi): (i32, i32)) 
 /// Encodes u8 pixels into a model's input 0 as the tutorial and the LiteRT cross-checks do:
 ///
 /// - float input: `pixel / 255` in float32;
-/// - quantized input with (scale, zero point): `q = round(pixel / 255 / scale) + zero_point`, clamped
-///   to the type. For the tutorial's scale 1/255 this is `pixel` for uint8 (zero point 0) and
+/// - quantized input (uint8, int8, int16) with (scale, zero point):
+///   `q = round(pixel / 255 / scale) + zero_point`, clamped to the type. For the tutorial's scale 1/255 this is `pixel` for uint8 (zero point 0) and
 ///   `pixel − 128` for int8 (zero point −128).
 ///
 /// A 256-entry table is built once from the input's type and quantization, so encoding an image is one
@@ -39,10 +39,11 @@ enum Table {
     F32(Box<[f32; 256]>),
     U8(Box<[u8; 256]>),
     I8(Box<[i8; 256]>),
+    I16(Box<[i16; 256]>),
 }
 
 impl ImageEncoder {
-    /// The encoder for an input described by `info` (float32, uint8 or int8).
+    /// The encoder for an input described by `info` (float32, uint8, int8 or int16).
     pub fn new(info: &TensorInfo) -> Result<ImageEncoder> {
         let quant = || -> Result<(f32, i32)> {
             if info.scale.is_finite() && info.scale > 0.0 {
@@ -66,6 +67,12 @@ impl ImageEncoder {
                 let (s, z) = quant()?;
                 Table::I8(Box::new(std::array::from_fn(|p| {
                     quantize_pixel(p as u8, s, z, (-128, 127)) as i8
+                })))
+            }
+            TensorType::Int16 => {
+                let (s, z) = quant()?;
+                Table::I16(Box::new(std::array::from_fn(|p| {
+                    quantize_pixel(p as u8, s, z, (-32768, 32767)) as i16
                 })))
             }
             other => {
@@ -118,6 +125,11 @@ impl ImageEncoder {
                 .iter_mut()
                 .zip(pixels)
                 .for_each(|(d, &p)| *d = t[p as usize]),
+            Table::I16(t) => interp
+                .input_mut::<i16>(0)?
+                .iter_mut()
+                .zip(pixels)
+                .for_each(|(d, &p)| *d = t[p as usize]),
         }
         Ok(())
     }
@@ -143,7 +155,7 @@ pub fn set_image(interp: &mut Interpreter, pixels: &[u8]) -> Result<()> {
     ImageEncoder::for_input(interp)?.encode(interp, pixels)
 }
 
-/// Index of the largest value of output 0 (the first one on ties, like `numpy.argmax`). For int8/uint8
+/// Index of the largest value of output 0 (the first one on ties, like `numpy.argmax`). For integer
 /// outputs the raw values are compared: dequantization with a positive scale keeps the order.
 pub fn argmax_output(interp: &Interpreter) -> Result<usize> {
     fn first_max<T: PartialOrd + Copy>(v: &[T]) -> usize {
@@ -164,6 +176,7 @@ pub fn argmax_output(interp: &Interpreter) -> Result<usize> {
         TensorType::Float32 => first_max(interp.output::<f32>(0)?),
         TensorType::Int8 => first_max(interp.output::<i8>(0)?),
         TensorType::UInt8 => first_max(interp.output::<u8>(0)?),
+        TensorType::Int16 => first_max(interp.output::<i16>(0)?),
         other => {
             return Err(Error::InvalidArgument(format!(
                 "cannot take the argmax of a {other} output"
@@ -216,6 +229,7 @@ impl Prediction {
         let raw: Vec<f64> = match out.dtype {
             TensorType::UInt8 => interp.output::<u8>(0)?.iter().map(|&v| v as f64).collect(),
             TensorType::Int8 => interp.output::<i8>(0)?.iter().map(|&v| v as f64).collect(),
+            TensorType::Int16 => interp.output::<i16>(0)?.iter().map(|&v| v as f64).collect(),
             _ => values.iter().map(|&v| v as f64).collect(),
         };
         Ok(Prediction {

@@ -127,6 +127,25 @@ pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> 
     )
 }
 
+/// TFLite's 64-bit `MultiplyByQuantizedMultiplier` (`kernels/internal/common.cc`), the requantization
+/// of the 16x8 kernels, whose accumulators are int64: the Q0.31 multiplier is first rounded to 16 bits,
+/// `(m + 2^15) >> 16` (0x7FFF for multipliers from 0x7FFF0000 up, where that sum would overflow), then
+/// `(x · m16 + 2^(14 − shift)) >> (15 − shift)`: one rounding, half toward +∞. TFLite asserts
+/// |x| < 2^47 and shift in −31..=7; here the arithmetic wraps and the shift is clamped instead, so a
+/// hostile model gets a wrong number, never a crash. The result is truncated to 32 bits as the C++
+/// `static_cast` does.
+#[inline]
+pub fn multiply_by_quantized_multiplier_i64(x: i64, multiplier: i32, shift: i32) -> i32 {
+    let reduced = if multiplier < 0x7FFF_0000 {
+        ((multiplier as i64 + (1 << 15)) >> 16) as i64
+    } else {
+        0x7FFF
+    };
+    let total_shift = (15 - shift.clamp(-31, 7)) as u32;
+    let round = 1i64 << (total_shift - 1);
+    (x.wrapping_mul(reduced).wrapping_add(round) >> total_shift) as i32
+}
+
 /// [`multiply_by_quantized_multiplier`] without branches, for the fast kernels; equal to it for every
 /// `x` and every `multiplier ≥ 0` (what [`quantize_multiplier`] produces) and `shift` in −31..=31.
 ///

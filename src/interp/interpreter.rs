@@ -255,6 +255,10 @@ impl Interpreter {
                 .iter()
                 .map(|&q| (scale * (q as f64 - zp)) as f32)
                 .collect(),
+            Some(Buffer::I16(v)) => v
+                .iter()
+                .map(|&q| (scale * (q as f64 - zp)) as f32)
+                .collect(),
             Some(other) => {
                 return Err(bad_arg(format!(
                     "output {i} is {}, not a float or quantized tensor",

@@ -12,6 +12,7 @@ pub enum Buffer {
     F32(Vec<f32>),
     I8(Vec<i8>),
     U8(Vec<u8>),
+    I16(Vec<i16>),
     I32(Vec<i32>),
     I64(Vec<i64>),
 }
@@ -30,6 +31,7 @@ impl Buffer {
             TensorType::Float32 => Buffer::F32(vec![0.0; len]),
             TensorType::Int8 => Buffer::I8(vec![0; len]),
             TensorType::UInt8 => Buffer::U8(vec![0; len]),
+            TensorType::Int16 => Buffer::I16(vec![0; len]),
             TensorType::Int32 => Buffer::I32(vec![0; len]),
             TensorType::Int64 => Buffer::I64(vec![0; len]),
             _ => return None,
@@ -57,6 +59,7 @@ impl Buffer {
             TensorType::Float32 => Buffer::F32(chunks(bytes, f32::from_le_bytes)?),
             TensorType::Int8 => Buffer::I8(bytes.iter().map(|&b| b as i8).collect()),
             TensorType::UInt8 => Buffer::U8(bytes.to_vec()),
+            TensorType::Int16 => Buffer::I16(chunks(bytes, i16::from_le_bytes)?),
             TensorType::Int32 => Buffer::I32(chunks(bytes, i32::from_le_bytes)?),
             TensorType::Int64 => Buffer::I64(chunks(bytes, i64::from_le_bytes)?),
             _ => return None,
@@ -69,6 +72,7 @@ impl Buffer {
             Buffer::F32(_) => TensorType::Float32,
             Buffer::I8(_) => TensorType::Int8,
             Buffer::U8(_) => TensorType::UInt8,
+            Buffer::I16(_) => TensorType::Int16,
             Buffer::I32(_) => TensorType::Int32,
             Buffer::I64(_) => TensorType::Int64,
         }
@@ -80,6 +84,7 @@ impl Buffer {
             Buffer::F32(v) => v.len(),
             Buffer::I8(v) => v.len(),
             Buffer::U8(v) => v.len(),
+            Buffer::I16(v) => v.len(),
             Buffer::I32(v) => v.len(),
             Buffer::I64(v) => v.len(),
         }
@@ -95,6 +100,7 @@ impl Buffer {
             Buffer::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Buffer::I8(v) => v.iter().map(|&x| x as u8).collect(),
             Buffer::U8(v) => v.clone(),
+            Buffer::I16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Buffer::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             Buffer::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         }
@@ -117,6 +123,7 @@ impl Buffer {
             Buffer::F32(v) => fill(v, bytes, f32::from_le_bytes),
             Buffer::I8(v) => fill(v, bytes, |[b]: [u8; 1]| b as i8),
             Buffer::U8(v) => fill(v, bytes, |[b]: [u8; 1]| b),
+            Buffer::I16(v) => fill(v, bytes, i16::from_le_bytes),
             Buffer::I32(v) => fill(v, bytes, i32::from_le_bytes),
             Buffer::I64(v) => fill(v, bytes, i64::from_le_bytes),
         }
@@ -128,11 +135,12 @@ mod sealed {
     impl Sealed for f32 {}
     impl Sealed for i8 {}
     impl Sealed for u8 {}
+    impl Sealed for i16 {}
     impl Sealed for i32 {}
     impl Sealed for i64 {}
 }
 
-/// An element type the interpreter stores: `f32`, `i8`, `u8`, `i32`, `i64`.
+/// An element type the interpreter stores: `f32`, `i8`, `u8`, `i16`, `i32`, `i64`.
 pub trait Element:
     Copy + Default + PartialOrd + std::fmt::Debug + sealed::Sealed + 'static
 {
@@ -172,6 +180,7 @@ macro_rules! element {
 element!(f32, F32, TensorType::Float32);
 element!(i8, I8, TensorType::Int8);
 element!(u8, U8, TensorType::UInt8);
+element!(i16, I16, TensorType::Int16);
 element!(i32, I32, TensorType::Int32);
 element!(i64, I64, TensorType::Int64);
 

@@ -11,6 +11,7 @@
 use crate::error::Result;
 use crate::interp::kernels::activation::clamp_f32;
 use crate::interp::kernels::check_len;
+use crate::interp::kernels::quantize::QuantElement;
 use crate::interp::kernels::window::Window;
 
 fn check<T>(w: &Window, channels: usize, input: &[T], output: &[T]) -> Result<()> {
@@ -59,13 +60,14 @@ pub fn average_pool2d_f32(
     Ok(())
 }
 
-/// Int8 average pooling; `act` is the quantized activation range of the output.
-pub fn average_pool2d_i8(
+/// Int8 or int16 average pooling (reference `AveragePool` of `integer_ops/pooling.h`, the same
+/// rounding for both); `act` is the quantized activation range of the output.
+pub fn average_pool2d_quant<T: QuantElement>(
     w: &Window,
     channels: usize,
-    input: &[i8],
+    input: &[T],
     (act_min, act_max): (i32, i32),
-    output: &mut [i8],
+    output: &mut [T],
 ) -> Result<()> {
     check(w, channels, input, output)?;
     for batch in 0..w.batches {
@@ -82,7 +84,7 @@ pub fn average_pool2d_i8(
                             let in_x = out_x * w.stride_w + filter_x - w.pad_w;
                             acc += input
                                 [((batch * w.in_h + in_y) * w.in_w + in_x) * channels + channel]
-                                as i64;
+                                .to_i32() as i64;
                             count += 1;
                         }
                     }
@@ -99,7 +101,7 @@ pub fn average_pool2d_i8(
                     };
                     let clamped = rounded.max(act_min as i64).min(act_max as i64);
                     output[((batch * w.out_h + out_y) * w.out_w + out_x) * channels + channel] =
-                        clamped as i8;
+                        T::from_i32(clamped as i32);
                 }
             }
         }
@@ -220,13 +222,13 @@ mod tests {
         // 1×1×2×1 windows of two: (1 + 2)/2 = 1.5 → 2; (−1 − 2)/2 = −1.5 → −2.
         let w = Window::new("t", Padding::Valid, 1, (1, 2), (1, 2), (1, 1), (1, 1)).unwrap();
         let mut out = [0i8; 1];
-        average_pool2d_i8(&w, 1, &[1, 2], (-128, 127), &mut out).unwrap();
+        average_pool2d_quant(&w, 1, &[1, 2], (-128, 127), &mut out).unwrap();
         assert_eq!(out, [2]);
-        average_pool2d_i8(&w, 1, &[-1, -2], (-128, 127), &mut out).unwrap();
+        average_pool2d_quant(&w, 1, &[-1, -2], (-128, 127), &mut out).unwrap();
         assert_eq!(out, [-2]);
         // 1.25 → 1 with a window of 4 (1×4).
         let w4 = Window::new("t", Padding::Valid, 1, (1, 4), (1, 4), (1, 1), (1, 1)).unwrap();
-        average_pool2d_i8(&w4, 1, &[1, 1, 1, 2], (-128, 127), &mut out).unwrap();
+        average_pool2d_quant(&w4, 1, &[1, 1, 1, 2], (-128, 127), &mut out).unwrap();
         assert_eq!(out, [1]);
         let mut outf = [0.0f32; 1];
         average_pool2d_f32(
@@ -246,7 +248,7 @@ mod tests {
         // the corner windows clip to the image, so the divisor is 4, not 9.
         let w = Window::new("t", Padding::Same, 1, (2, 2), (3, 3), (1, 1), (1, 1)).unwrap();
         let mut out = [0i8; 4];
-        average_pool2d_i8(&w, 1, &[4, 8, 12, 16], (-128, 127), &mut out).unwrap();
+        average_pool2d_quant(&w, 1, &[4, 8, 12, 16], (-128, 127), &mut out).unwrap();
         assert_eq!(out, [10; 4]);
     }
 
@@ -285,7 +287,7 @@ mod tests {
             let input: Vec<i8> = (0..w.in_len(c)).map(|_| next() as i8).collect();
             let act = (-128 + (next() % 50) as i32, 127 - (next() % 50) as i32);
             let (mut want, mut got) = (vec![0i8; w.out_len(c)], vec![0i8; w.out_len(c)]);
-            average_pool2d_i8(&w, c, &input, act, &mut want).unwrap();
+            average_pool2d_quant(&w, c, &input, act, &mut want).unwrap();
             average_pool2d_i8_fast(&w, c, &input, act, &mut vec![0; c], &mut got).unwrap();
             assert_eq!(got, want, "case {case}");
             let inputf: Vec<f32> = input.iter().map(|&v| v as f32 * 0.37).collect();

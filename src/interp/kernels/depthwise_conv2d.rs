@@ -39,7 +39,7 @@ impl DepthwiseShape {
         self.window.filter_h * self.window.filter_w * self.out_c()
     }
 
-    fn check<I, F, O>(
+    pub(crate) fn check<I, F, O>(
         &self,
         input: &[I],
         filter: &[F],

@@ -10,6 +10,7 @@
 use crate::error::Result;
 use crate::interp::kernels::activation::clamp_f32;
 use crate::interp::kernels::check_len;
+use crate::interp::kernels::quantize::QuantElement;
 use crate::interp::kernels::window::Window;
 
 fn check<T>(w: &Window, channels: usize, input: &[T], output: &[T]) -> Result<()> {
@@ -54,13 +55,14 @@ pub fn max_pool2d_f32(
     Ok(())
 }
 
-/// Int8 max pooling; `act` is the quantized activation range of the output.
-pub fn max_pool2d_i8(
+/// Int8 or int16 max pooling (reference `MaxPool` of `integer_ops/pooling.h`, one template for both);
+/// `act` is the quantized activation range of the output.
+pub fn max_pool2d_quant<T: QuantElement>(
     w: &Window,
     channels: usize,
-    input: &[i8],
+    input: &[T],
     (act_min, act_max): (i32, i32),
-    output: &mut [i8],
+    output: &mut [T],
 ) -> Result<()> {
     check(w, channels, input, output)?;
     for batch in 0..w.batches {
@@ -69,20 +71,21 @@ pub fn max_pool2d_i8(
             for out_x in 0..w.out_w {
                 let (fx_start, fx_end) = w.clipped_x(out_x);
                 for channel in 0..channels {
-                    let mut max = i8::MIN;
+                    let mut max = T::MIN;
                     for filter_y in fy_start..fy_end {
                         let in_y = out_y * w.stride_h + filter_y - w.pad_h;
                         for filter_x in fx_start..fx_end {
                             let in_x = out_x * w.stride_w + filter_x - w.pad_w;
                             max = max.max(
                                 input[((batch * w.in_h + in_y) * w.in_w + in_x) * channels
-                                    + channel],
+                                    + channel]
+                                    .to_i32(),
                             );
                         }
                     }
-                    let clamped = (max as i32).max(act_min).min(act_max);
+                    let clamped = max.max(act_min).min(act_max);
                     output[((batch * w.out_h + out_y) * w.out_w + out_x) * channels + channel] =
-                        clamped as i8;
+                        T::from_i32(clamped);
                 }
             }
         }
@@ -193,10 +196,10 @@ mod tests {
         // 1×2×4×1 input → 1×1×2×1: windows {1, 5, 2, 6} and {3, 7, 4, −8}.
         let w = Window::new("t", Padding::Valid, 1, (2, 4), (2, 2), (2, 2), (1, 1)).unwrap();
         let mut out = [0i8; 2];
-        max_pool2d_i8(&w, 1, &[1, 2, 3, 4, 5, 6, 7, -8], (-128, 127), &mut out).unwrap();
+        max_pool2d_quant(&w, 1, &[1, 2, 3, 4, 5, 6, 7, -8], (-128, 127), &mut out).unwrap();
         assert_eq!(out, [6, 7]);
         // Activation clamp at 6.5 (float) / 6 (int8).
-        max_pool2d_i8(&w, 1, &[1, 2, 3, 4, 5, 6, 7, -8], (-128, 6), &mut out).unwrap();
+        max_pool2d_quant(&w, 1, &[1, 2, 3, 4, 5, 6, 7, -8], (-128, 6), &mut out).unwrap();
         assert_eq!(out, [6, 6]);
         let mut outf = [0.0f32; 2];
         let input: Vec<f32> = [1, 2, 3, 4, 5, 6, 7, -8]
@@ -212,7 +215,7 @@ mod tests {
         // 1×1×1×1 input −100, SAME 3×3: the window is clipped to the single pixel.
         let w = Window::new("t", Padding::Same, 1, (1, 1), (3, 3), (1, 1), (1, 1)).unwrap();
         let mut out = [0i8; 1];
-        max_pool2d_i8(&w, 1, &[-100], (-128, 127), &mut out).unwrap();
+        max_pool2d_quant(&w, 1, &[-100], (-128, 127), &mut out).unwrap();
         assert_eq!(out, [-100]);
     }
 
@@ -251,7 +254,7 @@ mod tests {
             let input: Vec<i8> = (0..w.in_len(c)).map(|_| next() as i8).collect();
             let act = (-128 + (next() % 50) as i32, 127 - (next() % 50) as i32);
             let (mut want, mut got) = (vec![0i8; w.out_len(c)], vec![0i8; w.out_len(c)]);
-            max_pool2d_i8(&w, c, &input, act, &mut want).unwrap();
+            max_pool2d_quant(&w, c, &input, act, &mut want).unwrap();
             max_pool2d_i8_fast(&w, c, &input, act, &mut got).unwrap();
             assert_eq!(got, want, "case {case}");
             let mut inputf: Vec<f32> = input.iter().map(|&v| v as f32 * 0.37).collect();

@@ -26,6 +26,7 @@ pub mod dequantize;
 pub mod eigen;
 pub mod fully_connected;
 pub mod hybrid;
+pub mod int16;
 pub mod max_pool2d;
 pub mod optimized_f32;
 pub mod pack;

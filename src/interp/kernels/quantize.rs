@@ -1,4 +1,4 @@
-//! QUANTIZE reference kernels: float32 → int8/uint8, and int8/uint8 → int8/uint8 requantization.
+//! QUANTIZE reference kernels: float32 → int8/uint8/int16, and int8/uint8 → int8/uint8 requantization.
 //!
 //! Facts from `tflite/kernels/quantize.cc` and `reference/{quantize,requantize}.h`:
 //!
@@ -13,10 +13,13 @@ use crate::error::Result;
 use crate::interp::fixed_point::{multiply_by_quantized_multiplier, round_to_i32_clamped};
 use crate::interp::kernels::check_len;
 
-/// A quantized storage type (int8 or uint8).
+/// A quantized storage type (int8, uint8 or int16).
 pub trait QuantElement: Copy {
     const MIN: i32;
     const MAX: i32;
+    /// A bound on |round(x / scale)| above which every value saturates anyway once the zero point
+    /// (inside the type's range) is added: twice the type's span.
+    const ROUND_LIMIT: i32 = 2 * (Self::MAX - Self::MIN + 1);
     fn to_i32(self) -> i32;
     fn from_i32(v: i32) -> Self;
 }
@@ -29,6 +32,17 @@ impl QuantElement for i8 {
     }
     fn from_i32(v: i32) -> i8 {
         v as i8
+    }
+}
+
+impl QuantElement for i16 {
+    const MIN: i32 = -32768;
+    const MAX: i32 = 32767;
+    fn to_i32(self) -> i32 {
+        self as i32
+    }
+    fn from_i32(v: i32) -> i16 {
+        v as i16
     }
 }
 
@@ -90,10 +104,9 @@ fn quantize_f32_body<T: QuantElement>(
     for (o, &x) in output.iter_mut().zip(input) {
         // Saturating at the i32 bounds before clamping to the type gives the same result as the
         // C++'s clamp in double.
-        // Clamping the rounded value to ±1024 first changes nothing after the final clamp, because
-        // the planner keeps the zero point inside the output type's range (|zp| ≤ 255); it
-        // vectorizes.
-        let v = round_to_i32_clamped(x / scale, 1024).saturating_add(zero_point);
+        // Clamping the rounded value to ±ROUND_LIMIT first changes nothing after the final clamp,
+        // because the planner keeps the zero point inside the output type's range; it vectorizes.
+        let v = round_to_i32_clamped(x / scale, T::ROUND_LIMIT).saturating_add(zero_point);
         *o = T::from_i32(v.clamp(T::MIN, T::MAX));
     }
     Ok(())

@@ -11,9 +11,9 @@ use crate::interp::kernels::depthwise_conv2d::{DepthwiseFast, DepthwiseShape};
 use crate::interp::kernels::optimized_f32::{ConvF32Optimized, conv_path};
 use crate::interp::kernels::window::Window;
 use crate::interp::step::{
-    Conv2dF32, Conv2dF32Fast, Conv2dF32Optimized, Conv2dHybrid, Conv2dI8, Conv2dI8Fast,
+    Conv2dF32, Conv2dF32Fast, Conv2dF32Optimized, Conv2dHybrid, Conv2dI8, Conv2dI8Fast, Conv2dI16,
     ConvHybridScratch, DepthwiseConv2dF32, DepthwiseConv2dF32Fast, DepthwiseConv2dF32Optimized,
-    DepthwiseConv2dHybrid, DepthwiseConv2dI8, DepthwiseConv2dI8Fast, Step,
+    DepthwiseConv2dHybrid, DepthwiseConv2dI8, DepthwiseConv2dI8Fast, DepthwiseConv2dI16, Step,
 };
 use crate::tflite::{Operator, Options, TensorType};
 
@@ -160,6 +160,21 @@ impl Planner<'_> {
                         bias,
                     }),
                 }
+            }
+            (TensorType::Int16, TensorType::Int8, TensorType::Int16) => {
+                let filter = self.const_data::<i8>(op, fa, "filter")?;
+                let bias = self.int16_bias(op, bias)?;
+                self.symmetric_int16(op, &[xi, out_i])?;
+                let quant = self.channel_quant(op, xi, fi, out_i, 0, oc, opts.fused_activation)?;
+                let output = self.output(op, out_t, out_shape)?;
+                Step::new(Conv2dI16 {
+                    input: xa.buffer,
+                    output,
+                    shape,
+                    quant,
+                    filter,
+                    bias,
+                })
             }
             (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
                 let filter = self.const_data::<i8>(op, fa, "filter")?;
@@ -333,6 +348,21 @@ impl Planner<'_> {
                         bias,
                     }),
                 }
+            }
+            (TensorType::Int16, TensorType::Int8, TensorType::Int16) => {
+                let filter = self.const_data::<i8>(op, fa, "filter")?;
+                let bias = self.int16_bias(op, bias)?;
+                self.symmetric_int16(op, &[xi, out_i])?;
+                let quant = self.channel_quant(op, xi, fi, out_i, 3, oc, opts.fused_activation)?;
+                let output = self.output(op, out_t, out_shape)?;
+                Step::new(DepthwiseConv2dI16 {
+                    input: xa.buffer,
+                    output,
+                    shape,
+                    quant,
+                    filter,
+                    bias,
+                })
             }
             (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
                 // The hybrid kernel indexes with the options' depth multiplier; it must agree.

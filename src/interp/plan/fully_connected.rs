@@ -13,7 +13,7 @@ use crate::interp::kernels::fully_connected::{
 use crate::interp::options::FcRequant;
 use crate::interp::step::{
     FullyConnectedF32, FullyConnectedF32Fast, FullyConnectedF32Optimized, FullyConnectedHybrid,
-    FullyConnectedHybridFast, FullyConnectedI8, FullyConnectedI8Fast, Step,
+    FullyConnectedHybridFast, FullyConnectedI8, FullyConnectedI8Fast, FullyConnectedI16, Step,
 };
 use crate::tflite::{Operator, Options, TensorType};
 
@@ -162,6 +162,21 @@ impl Planner<'_> {
                         requant: self.config.options.fc_requant,
                     }),
                 }
+            }
+            (TensorType::Int16, TensorType::Int8, TensorType::Int16) => {
+                let weights = self.const_data::<i8>(op, wa, "weights")?;
+                let bias = self.int16_bias(op, bias)?;
+                self.symmetric_int16(op, &[xi, out_i])?;
+                let quant = self.fc_quant(op, xi, wi, out_i, units, opts.fused_activation)?;
+                let output = self.output(op, out_t, out_shape)?;
+                Step::new(FullyConnectedI16 {
+                    input: xa.buffer,
+                    output,
+                    shape,
+                    quant,
+                    weights,
+                    bias,
+                })
             }
             (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
                 let weights = self.const_data::<i8>(op, wa, "weights")?;

@@ -9,7 +9,7 @@ use crate::interp::kernels::activation::{float_range, quantized_range};
 use crate::interp::kernels::window::Window;
 use crate::interp::step::{
     AveragePool2dF32, AveragePool2dF32Fast, AveragePool2dI8, AveragePool2dI8Fast, MaxPool2dF32,
-    MaxPool2dF32Fast, MaxPool2dI8, MaxPool2dI8Fast, Step,
+    MaxPool2dF32Fast, MaxPool2dI8, MaxPool2dI8Fast, Pool2dI16, Step,
 };
 use crate::tflite::{Operator, Options, TensorType};
 
@@ -139,6 +139,21 @@ impl Planner<'_> {
                         act,
                     }),
                 }
+            }
+            (TensorType::Int16, TensorType::Int16) => {
+                self.symmetric_int16(op, &[xi, out_i])?;
+                let (s_out, zp_out) = self.activation_quant(op, out_i, "output")?;
+                let act =
+                    quantized_range(op, opts.fused_activation, s_out, zp_out, (-32768, 32767))?;
+                let output = self.output(op, out_t, out_shape)?;
+                Step::new(Pool2dI16 {
+                    input: xa.buffer,
+                    output,
+                    window,
+                    channels: c,
+                    act,
+                    max,
+                })
             }
             other => return Err(unsupported(op, format!("input/output types {other:?}"))),
         };

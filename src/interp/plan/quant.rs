@@ -80,6 +80,7 @@ pub(super) fn type_range(dtype: TensorType) -> Option<(i32, i32)> {
     match dtype {
         TensorType::Int8 => Some((-128, 127)),
         TensorType::UInt8 => Some((0, 255)),
+        TensorType::Int16 => Some((-32768, 32767)),
         _ => None,
     }
 }
@@ -161,13 +162,15 @@ pub(super) fn weight_params(
 
 /// Per-channel requantization for CONV_2D / DEPTHWISE_CONV_2D (`PopulateConvolutionQuantizationParams`):
 /// `M[c] = (double)s_in · (double)s_w[c] / (double)s_out`; weights must have zero point 0. `input` and
-/// `output` are (scale, zero point) pairs already validated; the clamp range is the int8 one.
+/// `output` are (scale, zero point) pairs already validated; `range` is the output type's (int8 or
+/// int16) clamp range.
 pub(super) fn conv_channel_quant(
     op: &str,
     (s_in, zp_in): (f32, i32),
     weights: &WeightQuant,
     (s_out, zp_out): (f32, i32),
     act: Activation,
+    range: (i32, i32),
 ) -> Result<ChannelQuant> {
     if weights.zero_points.iter().any(|&z| z != 0) {
         return Err(unsupported(op, "int8 weights with a non-zero zero point"));
@@ -189,7 +192,7 @@ pub(super) fn conv_channel_quant(
         multiplier.push(m);
         shift.push(sh);
     }
-    let (act_min, act_max) = quantized_range(op, act, s_out, zp_out, (-128, 127))?;
+    let (act_min, act_max) = quantized_range(op, act, s_out, zp_out, range)?;
     Ok(ChannelQuant {
         input_offset: -zp_in,
         output_offset: zp_out,
@@ -208,6 +211,7 @@ pub(super) fn fc_quant_params(
     weights: &WeightQuant,
     (s_out, zp_out): (f32, i32),
     act: Activation,
+    range: (i32, i32),
 ) -> Result<FcQuant> {
     let per_axis = weights.per_axis;
     let weights_offset = if per_axis {
@@ -244,7 +248,7 @@ pub(super) fn fc_quant_params(
         multiplier.push(m);
         shift.push(sh);
     }
-    let (act_min, act_max) = quantized_range(op, act, s_out, zp_out, (-128, 127))?;
+    let (act_min, act_max) = quantized_range(op, act, s_out, zp_out, range)?;
     Ok(FcQuant {
         input_offset: -zp_in,
         weights_offset,
@@ -290,6 +294,44 @@ impl Planner<'_> {
         weight_params(op, &self.quant[i], axis, count)
     }
 
+    /// Refuse int16 activations with a zero point (LiteRT's 16x8 kernels require 0).
+    pub(super) fn symmetric_int16(&self, op: &str, tensors: &[usize]) -> Result<()> {
+        for &i in tensors {
+            let (_, zp) = self.activation_quant(op, i, "int16 activation")?;
+            if zp != 0 {
+                return Err(unsupported(
+                    op,
+                    format!(
+                        "int16 tensor {i} ({}) with zero point {zp} (16x8 activations are symmetric)",
+                        self.infos[i].name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The bias of a 16x8 operator as int64: TF writes int64, int32 is accepted too.
+    pub(super) fn int16_bias(
+        &self,
+        op: &str,
+        bias: Option<(usize, super::Avail)>,
+    ) -> Result<Option<Vec<i64>>> {
+        let Some((bi, ba)) = bias else {
+            return Ok(None);
+        };
+        match self.dtype(bi) {
+            TensorType::Int64 => self.const_data::<i64>(op, ba, "bias").map(Some),
+            TensorType::Int32 => Ok(Some(
+                self.const_data::<i32>(op, ba, "bias")?
+                    .into_iter()
+                    .map(i64::from)
+                    .collect(),
+            )),
+            other => Err(unsupported(op, format!("a 16x8 bias of type {other}"))),
+        }
+    }
+
     /// [`conv_channel_quant`] of input `xi`, filter `fi` (channels along `axis`) and output `out_i`.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn channel_quant(
@@ -305,7 +347,8 @@ impl Planner<'_> {
         let input = self.activation_quant(op, xi, "input")?;
         let output = self.activation_quant(op, out_i, "output")?;
         let weights = self.weight_quant(op, fi, axis, count)?;
-        conv_channel_quant(op, input, &weights, output, act)
+        let range = type_range(self.dtype(out_i)).unwrap_or((-128, 127));
+        conv_channel_quant(op, input, &weights, output, act, range)
     }
 
     /// [`fc_quant_params`] of input `xi`, weights `wi` (`units` rows) and output `out_i`.
@@ -321,7 +364,8 @@ impl Planner<'_> {
         let input = self.activation_quant(op, xi, "input")?;
         let output = self.activation_quant(op, out_i, "output")?;
         let weights = self.weight_quant(op, wi, 0, units)?;
-        fc_quant_params(op, input, &weights, output, act)
+        let range = type_range(self.dtype(out_i)).unwrap_or((-128, 127));
+        fc_quant_params(op, input, &weights, output, act, range)
     }
 }
 
@@ -452,6 +496,7 @@ mod tests {
             &weights(&[0.25, 0.75], &[0, 0], true),
             (0.125, -7),
             Activation::None,
+            (-128, 127),
         )
         .unwrap();
         assert_eq!(q.multiplier, vec![1 << 30, 3 << 29]);
@@ -465,6 +510,7 @@ mod tests {
             &weights(&[0.02], &[0], false),
             (0.04, 0),
             Activation::None,
+            (-128, 127),
         )
         .unwrap();
         let expected = quantize_multiplier(0.05f32 as f64 * 0.02f32 as f64 / 0.04f32 as f64);
@@ -476,7 +522,8 @@ mod tests {
     fn fused_activations_clamp_quantized_outputs() {
         let w = weights(&[0.01], &[0], false);
         let range = |act, scale, zero_point| {
-            let q = conv_channel_quant("T", (0.1, 0), &w, (scale, zero_point), act).unwrap();
+            let q = conv_channel_quant("T", (0.1, 0), &w, (scale, zero_point), act, (-128, 127))
+                .unwrap();
             (q.act_min, q.act_max)
         };
         assert_eq!(range(Activation::None, 0.1, -10), (-128, 127));
@@ -492,7 +539,8 @@ mod tests {
             (0.1, 0),
             &w,
             (0.1, 0),
-            Activation::Tanh
+            Activation::Tanh,
+            (-128, 127)
         )));
     }
 
@@ -506,7 +554,8 @@ mod tests {
             (1.0, 0),
             &zp,
             (1.0, 0),
-            none
+            none,
+            (-128, 127)
         )));
         // an effective scale of 1e30 needs a left shift of 100
         let huge = weights(&[1e10], &[0], false);
@@ -515,7 +564,8 @@ mod tests {
             (1e10, 0),
             &huge,
             (1e-10, 0),
-            none
+            none,
+            (-128, 127)
         )));
     }
 
@@ -530,6 +580,7 @@ mod tests {
             &weights(&[s_w], &[5], false),
             (s_out, -1),
             none,
+            (-128, 127),
         )
         .unwrap();
         assert_eq!(
@@ -551,6 +602,7 @@ mod tests {
             &weights(&[s_w, s_w], &[0, 0], true),
             (s_out, -1),
             none,
+            (-128, 127),
         )
         .unwrap();
         assert_eq!(q.weights_offset, 0);
@@ -565,7 +617,8 @@ mod tests {
             (1.0, 0),
             &outside,
             (1.0, 0),
-            none
+            none,
+            (-128, 127)
         )));
         let huge = weights(&[1e10], &[0], false);
         assert!(is_unsupported(fc_quant_params(
@@ -573,7 +626,8 @@ mod tests {
             (1e10, 0),
             &huge,
             (1e-10, 0),
-            none
+            none,
+            (-128, 127)
         )));
     }
 

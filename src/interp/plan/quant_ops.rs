@@ -1,5 +1,5 @@
-//! Planning QUANTIZE (float32 → int8/uint8, or a rescale between int8 and uint8 tensors) and
-//! DEQUANTIZE (int8/uint8 → float32, or a float16 constant → float32, decoded once at planning time as
+//! Planning QUANTIZE (float32 → int8/uint8/int16, or a rescale between int8 and uint8 tensors) and
+//! DEQUANTIZE (int8/uint8/int16 → float32, or a float16 constant → float32, decoded once at planning time as
 //! float16 models store their weights).
 
 use super::quant::{rescale, type_range};
@@ -28,6 +28,12 @@ impl Planner<'_> {
         }
         let (s_out, zp_out) = self.activation_quant(op, out_i, "output")?;
         self.add_work(op, checked_len(&shape).unwrap_or(usize::MAX) as u64)?;
+        if out_type == TensorType::Int16 && zp_out != 0 {
+            return Err(unsupported(
+                op,
+                format!("an int16 output with zero point {zp_out} (int16 is symmetric)"),
+            ));
+        }
         let step = match self.dtype(xi) {
             TensorType::Float32 => {
                 let output = self.output(op, out_t, shape)?;
@@ -38,7 +44,7 @@ impl Planner<'_> {
                     zero_point: zp_out,
                 })
             }
-            TensorType::Int8 | TensorType::UInt8 => {
+            TensorType::Int8 | TensorType::UInt8 if out_type != TensorType::Int16 => {
                 let (s_in, zp_in) = self.activation_quant(op, xi, "input")?;
                 let (multiplier, shift) = rescale(op, s_in, s_out)?;
                 let output = self.output(op, out_t, shape)?;

@@ -3,8 +3,11 @@
 
 use super::{Planner, checked_len, invalid, shape_mismatch, unsupported};
 use crate::error::Result;
+use crate::interp::kernels::int16::Int16Softmax;
 use crate::interp::kernels::softmax::SoftmaxQuant;
-use crate::interp::step::{SoftmaxF32, SoftmaxF32Optimized, SoftmaxI8, SoftmaxU8, Step};
+use crate::interp::step::{
+    SoftmaxF32, SoftmaxF32Optimized, SoftmaxI8, SoftmaxI16, SoftmaxU8, Step,
+};
 use crate::tflite::{Operator, Options, TensorType};
 
 impl Planner<'_> {
@@ -80,6 +83,18 @@ impl Planner<'_> {
                     output,
                     depth,
                     quant,
+                })
+            }
+            (TensorType::Int16, TensorType::Int16) => {
+                self.symmetric_int16(op, &[xi, out_i])?;
+                let (s_in, _) = self.activation_quant(op, xi, "input")?;
+                let params = Int16Softmax::new(s_in, beta)?;
+                let output = self.output(op, out_t, shape)?;
+                Step::new(SoftmaxI16 {
+                    input: xa.buffer,
+                    output,
+                    depth,
+                    params,
                 })
             }
             other => return Err(unsupported(op, format!("input/output types {other:?}"))),

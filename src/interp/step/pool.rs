@@ -5,10 +5,10 @@
 use super::{FloatRange, QuantRange, Run, unary};
 use crate::error::Result;
 use crate::interp::kernels::average_pool2d::{
-    average_pool2d_f32, average_pool2d_f32_fast, average_pool2d_i8, average_pool2d_i8_fast,
+    average_pool2d_f32, average_pool2d_f32_fast, average_pool2d_i8_fast, average_pool2d_quant,
 };
 use crate::interp::kernels::max_pool2d::{
-    max_pool2d_f32, max_pool2d_f32_fast, max_pool2d_i8, max_pool2d_i8_fast,
+    max_pool2d_f32, max_pool2d_f32_fast, max_pool2d_i8_fast, max_pool2d_quant,
 };
 use crate::interp::kernels::window::Window;
 use crate::interp::tensor::Buffer;
@@ -43,8 +43,8 @@ pub struct MaxPool2dI8 {
 
 impl Run for MaxPool2dI8 {
     fn run(&mut self, buffers: &mut [Buffer]) -> Result<()> {
-        unary(buffers, self.input, self.output, |input, out| {
-            max_pool2d_i8(&self.window, self.channels, input, self.act, out)
+        unary::<i8, i8>(buffers, self.input, self.output, |input, out| {
+            max_pool2d_quant(&self.window, self.channels, input, self.act, out)
         })
     }
 }
@@ -79,8 +79,8 @@ pub struct AveragePool2dI8 {
 
 impl Run for AveragePool2dI8 {
     fn run(&mut self, buffers: &mut [Buffer]) -> Result<()> {
-        unary(buffers, self.input, self.output, |input, out| {
-            average_pool2d_i8(&self.window, self.channels, input, self.act, out)
+        unary::<i8, i8>(buffers, self.input, self.output, |input, out| {
+            average_pool2d_quant(&self.window, self.channels, input, self.act, out)
         })
     }
 }

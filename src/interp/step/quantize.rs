@@ -1,5 +1,5 @@
-//! Prepared QUANTIZE and DEQUANTIZE kernels: float32 → int8/uint8, int8/uint8 → int8/uint8 (a
-//! rescale), and int8/uint8 → float32. The storage types are read from the buffers when the step
+//! Prepared QUANTIZE and DEQUANTIZE kernels: float32 → int8/uint8/int16, int8/uint8 → int8/uint8 (a
+//! rescale), and int8/uint8/int16 → float32. The storage types are read from the buffers when the step
 //! runs.
 
 use super::{Run, unary};
@@ -24,6 +24,11 @@ impl Run for Quantize {
         match buffers.get(self.output).map(Buffer::dtype) {
             Some(TensorType::UInt8) => {
                 unary::<f32, u8>(buffers, self.input, self.output, |x, out| {
+                    quantize_f32(scale, zero_point, x, out)
+                })
+            }
+            Some(TensorType::Int16) => {
+                unary::<f32, i16>(buffers, self.input, self.output, |x, out| {
                     quantize_f32(scale, zero_point, x, out)
                 })
             }
@@ -88,6 +93,10 @@ impl Run for Dequantize {
         if matches!(buffers.get(self.input), Some(Buffer::U8(_))) {
             unary(buffers, self.input, self.output, |x, out| {
                 dequantize::<u8>(scale, zero_point, x, out)
+            })
+        } else if matches!(buffers.get(self.input), Some(Buffer::I16(_))) {
+            unary(buffers, self.input, self.output, |x, out| {
+                dequantize::<i16>(scale, zero_point, x, out)
             })
         } else {
             unary(buffers, self.input, self.output, |x, out| {

@@ -190,7 +190,7 @@ pub(crate) struct PooledIo<'a, A, X, Y> {
 
 /// Fast int8 convolution followed by int8 MAX_POOL_2D (`pool` is the pooling geometry on the
 /// convolution's output, `pool_act` the pool's activation range); identical to running
-/// [`conv2d_i8`] then `max_pool2d_i8`. Each pool window's convolution pixels are computed and maxed in
+/// [`conv2d_i8`] then `max_pool2d_quant`. Each pool window's convolution pixels are computed and maxed in
 /// registers, then only the maxima are requantized (requantization is monotone per channel, so it
 /// commutes with the max).
 pub fn conv2d_i8_max_pool2d_fast(

@@ -335,7 +335,7 @@ fn fast_i8_matches_reference() {
         };
         let pool_act = (-128 + r.index(60) as i32, 127 - r.index(60) as i32);
         let mut want_pool = vec![0i8; pool.out_len(s.out_c)];
-        crate::interp::kernels::max_pool2d::max_pool2d_i8(
+        crate::interp::kernels::max_pool2d::max_pool2d_quant(
             &pool,
             s.out_c,
             &want,
