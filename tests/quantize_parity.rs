@@ -158,3 +158,69 @@ fn op_fixture_models_match_tfs_integer_models() {
     }
     eprintln!("{}", report.join("\n"));
 }
+
+/// The weights and biases of every operator, in op order, as raw bytes.
+fn constants(m: &Model) -> Vec<(String, Vec<u8>)> {
+    let g = &m.subgraphs[0];
+    let mut out = Vec::new();
+    for (i, o) in g.operators.iter().enumerate() {
+        for &t in o.inputs.iter().skip(1).filter(|&&t| t >= 0) {
+            let tensor = &g.tensors[t as usize];
+            if let Some(data) = m.tensor_data(tensor)
+                && matches!(tensor.dtype, TensorType::Int8 | TensorType::Int64)
+            {
+                out.push((format!("op {i} {}", tensor.dtype), data.to_vec()));
+            }
+        }
+    }
+    out
+}
+
+/// 16x8 (`--mode int16x8`, float or int16 I/O) against TF 2.21's older quantizer
+/// (`fixtures/int16x8/make_int16x8.py`): the tutorial's model and four op fixtures, the same
+/// structure, types, zero points and scales (within 1 ulp), and byte-identical int8 weights and int64
+/// biases.
+#[test]
+fn int16x8_matches_tfs_16x8_quantizer() {
+    use ptq_playground::quantize::Int16Io;
+    let root = fixtures();
+    let (images, len) = train_images(100);
+    let cases = [
+        ("reference/mnist_float", "mnist_int16x8", Int16Io::Float),
+        (
+            "reference/mnist_float",
+            "mnist_int16x8_int16io",
+            Int16Io::Int16,
+        ),
+        ("ops/depthwise_float", "depthwise_int16x8", Int16Io::Float),
+        ("ops/conv_bn_float", "conv_bn_int16x8", Int16Io::Float),
+        (
+            "ops/cnn_softmax_float",
+            "cnn_softmax_int16x8",
+            Int16Io::Float,
+        ),
+        (
+            "ops/conv_same_s2_float",
+            "conv_same_s2_int16x8",
+            Int16Io::Float,
+        ),
+    ];
+    let mut report = Vec::new();
+    for (float, tf, io) in cases {
+        let float = load(&root.join(format!("{float}.tflite")));
+        let cal = calibrate(&float, &images, len, |_, _| true).unwrap();
+        let ours = convert(&float, &ConvertOptions::new(Mode::Int16x8(io)), Some(&cal)).unwrap();
+        let theirs = load(&root.join(format!("int16x8/{tf}.tflite")));
+        let worst = compare(&ours, &theirs, 1, tf);
+        let (a, b) = (constants(&ours), constants(&theirs));
+        assert_eq!(a.len(), b.len(), "{tf}: constant count");
+        for ((what, x), (_, y)) in a.iter().zip(&b) {
+            assert_eq!(x, y, "{tf} {what}: values");
+        }
+        report.push(format!(
+            "{tf}: scales within {worst} ulp, {} weight/bias tensors identical",
+            a.len()
+        ));
+    }
+    eprintln!("{}", report.join("\n"));
+}

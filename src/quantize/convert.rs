@@ -42,6 +42,19 @@ pub enum Mode {
     IntegerOnly(IoType),
     /// Weights stored as float16 (TF's `target_spec.supported_types = [tf.float16]`).
     Float16,
+    /// int16 activations, int8 weights, int64 biases (TF's
+    /// `EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8`), with float or int16 input and
+    /// output.
+    Int16x8(Int16Io),
+}
+
+/// Input and output type of a 16x8 model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Int16Io {
+    /// float32 in and out, with QUANTIZE / DEQUANTIZE at the edges (TF's default).
+    Float,
+    /// int16 in and out (`inference_input_type = inference_output_type = tf.int16`).
+    Int16,
 }
 
 impl Mode {
@@ -55,11 +68,18 @@ impl Mode {
     ];
 
     /// Post-training options beyond the tutorial's five.
-    pub const EXTRA: [Mode; 1] = [Mode::Float16];
+    pub const EXTRA: [Mode; 3] = [
+        Mode::Float16,
+        Mode::Int16x8(Int16Io::Float),
+        Mode::Int16x8(Int16Io::Int16),
+    ];
 
     /// Whether the mode needs a representative dataset.
     pub fn needs_calibration(self) -> bool {
-        matches!(self, Mode::FullInteger | Mode::IntegerOnly(_))
+        matches!(
+            self,
+            Mode::FullInteger | Mode::IntegerOnly(_) | Mode::Int16x8(_)
+        )
     }
 
     /// The mode's id (`integer-only-uint8`): what the CLI prints, the page's mode values, and what
@@ -72,6 +92,8 @@ impl Mode {
             Mode::IntegerOnly(IoType::UInt8) => "integer-only-uint8",
             Mode::IntegerOnly(IoType::Int8) => "integer-only-int8",
             Mode::Float16 => "float16",
+            Mode::Int16x8(Int16Io::Float) => "int16x8",
+            Mode::Int16x8(Int16Io::Int16) => "int16x8-int16",
         }
     }
 
@@ -84,6 +106,8 @@ impl Mode {
             Mode::IntegerOnly(IoType::UInt8) => "mnist_intonly_uint8.tflite",
             Mode::IntegerOnly(IoType::Int8) => "mnist_intonly_int8.tflite",
             Mode::Float16 => "mnist_float16.tflite",
+            Mode::Int16x8(Int16Io::Float) => "mnist_int16x8.tflite",
+            Mode::Int16x8(Int16Io::Int16) => "mnist_int16x8_int16io.tflite",
         }
     }
 }
@@ -221,12 +245,21 @@ fn convert_with(
             integer(&mut out, options, calibration)?;
             after_integer(&mut out)?;
         }
+        Mode::Int16x8(io) => {
+            let calibration = calibration.ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "{} needs a representative dataset",
+                    options.mode.name()
+                ))
+            })?;
+            crate::quantize::int16x8::int16x8(&mut out, options, calibration, io)?;
+        }
     }
     finish(&mut out);
     Ok(out)
 }
 
-fn tensor<'a>(graph: &'a Subgraph, index: i32, what: &str) -> Result<&'a Tensor> {
+pub(crate) fn tensor<'a>(graph: &'a Subgraph, index: i32, what: &str) -> Result<&'a Tensor> {
     usize::try_from(index)
         .ok()
         .and_then(|i| graph.tensors.get(i))
@@ -289,11 +322,11 @@ fn is_weight_or_bias(graph: &Subgraph, t: i32) -> bool {
 
 /// Axis of the output channels of a weight tensor: 0 for conv (OHWI) and dense (`[out, in]`), 3 for
 /// depthwise (`[1, H, W, O]`).
-fn channel_axis(code: i32) -> usize {
+pub(crate) fn channel_axis(code: i32) -> usize {
     if code == op::DEPTHWISE_CONV_2D { 3 } else { 0 }
 }
 
-fn weights_f32(model: &Model, t: &Tensor) -> Result<Vec<f32>> {
+pub(crate) fn weights_f32(model: &Model, t: &Tensor) -> Result<Vec<f32>> {
     let bytes = model
         .tensor_data(t)
         .ok_or_else(|| Error::InvalidModel(format!("weights {} have no data", t.name)))?;
@@ -303,7 +336,7 @@ fn weights_f32(model: &Model, t: &Tensor) -> Result<Vec<f32>> {
         .collect())
 }
 
-fn dims(t: &Tensor) -> Vec<usize> {
+pub(crate) fn dims(t: &Tensor) -> Vec<usize> {
     t.shape.iter().map(|&d| d.max(0) as usize).collect()
 }
 
@@ -387,29 +420,34 @@ fn dynamic_range(model: &mut Model, options: &ConvertOptions) -> Result<()> {
     Ok(())
 }
 
-fn integer(model: &mut Model, options: &ConvertOptions, calibration: &Calibration) -> Result<()> {
-    let graph = model.subgraphs[0].clone();
-    let n = graph.tensors.len();
+/// Quantization parameters of every float activation of `model`, in execution order: from its
+/// calibrated range through `from_range`, except where an operator fixes them — RESHAPE and the pools
+/// pass their input's on, SOFTMAX outputs get `softmax` (both TF quantizers do this).
+pub(crate) fn activation_quantization(
+    model: &Model,
+    calibration: &Calibration,
+    from_range: impl Fn(f32, f32) -> Result<(f32, i64)>,
+    softmax: (f32, i64),
+) -> Result<Vec<Option<(f32, i64)>>> {
+    let graph = &model.subgraphs[0];
     let is_activation =
         |t: &Tensor| t.dtype == TensorType::Float32 && model.tensor_data(t).is_none();
-
-    // 1. parameters of every float activation, in execution order
-    let mut params: Vec<Option<(f32, i64)>> = vec![None; n];
+    let mut params: Vec<Option<(f32, i64)>> = vec![None; graph.tensors.len()];
     let calibrated = |index: usize, name: &str| -> Result<(f32, i64)> {
         let (lo, hi) = calibration.range(index).ok_or_else(|| {
             Error::InvalidArgument(format!("no calibration range for tensor {index} ({name})"))
         })?;
-        activation_params(lo, hi).map_err(|e| e.in_file(format!("tensor {index} ({name})")))
+        from_range(lo, hi).map_err(|e| e.in_file(format!("tensor {index} ({name})")))
     };
     for &i in &graph.inputs {
-        let t = tensor(&graph, i, "graph input")?;
+        let t = tensor(graph, i, "graph input")?;
         if is_activation(t) {
             params[i as usize] = Some(calibrated(i as usize, &t.name)?);
         }
     }
     for o in &graph.operators {
         for &out in &o.outputs {
-            let t = tensor(&graph, out, "operator output")?;
+            let t = tensor(graph, out, "operator output")?;
             if !is_activation(t) {
                 continue;
             }
@@ -422,7 +460,7 @@ fn integer(model: &mut Model, options: &ConvertOptions, calibration: &Calibratio
                         .ok()
                         .and_then(|i| params.get(i).copied().flatten())
                 }
-                op::SOFTMAX => Some((1.0 / 256.0, -128)),
+                op::SOFTMAX => Some(softmax),
                 _ => None,
             };
             params[out as usize] = Some(match inherited {
@@ -431,14 +469,32 @@ fn integer(model: &mut Model, options: &ConvertOptions, calibration: &Calibratio
             });
         }
     }
+    Ok(params)
+}
 
-    // 2. activations become int8
-    for (t, p) in model.subgraphs[0].tensors.iter_mut().zip(&params) {
+/// Give every activation with parameters the quantized type `dtype` and its per-tensor parameters.
+pub(crate) fn set_activation_types(
+    model: &mut Model,
+    params: &[Option<(f32, i64)>],
+    dtype: TensorType,
+) {
+    for (t, p) in model.subgraphs[0].tensors.iter_mut().zip(params) {
         if let Some((scale, zero_point)) = *p {
-            t.dtype = TensorType::Int8;
+            t.dtype = dtype;
             t.quantization = Some(Quantization::per_tensor(scale, zero_point));
         }
     }
+}
+
+fn integer(model: &mut Model, options: &ConvertOptions, calibration: &Calibration) -> Result<()> {
+    let graph = model.subgraphs[0].clone();
+
+    // 1. parameters of every float activation, in execution order
+    let params =
+        activation_quantization(model, calibration, activation_params, (1.0 / 256.0, -128))?;
+
+    // 2. activations become int8
+    set_activation_types(model, &params, TensorType::Int8);
 
     // 3. weights int8 per channel, biases int32 at s_in · s_w
     let mut done: HashMap<i32, Vec<f32>> = HashMap::new();
@@ -531,17 +587,23 @@ fn integer(model: &mut Model, options: &ConvertOptions, calibration: &Calibratio
         _ => None,
     };
     if io != Some(IoType::Int8) {
-        add_io_ops(model, &graph, io)?;
+        add_io_ops(model, &graph, io, "_int8")?;
     }
     Ok(())
 }
 
-/// Put QUANTIZE at the inputs and DEQUANTIZE (float I/O) or QUANTIZE to uint8 at the outputs.
-fn add_io_ops(model: &mut Model, original: &Subgraph, io: Option<IoType>) -> Result<()> {
+/// Put QUANTIZE at the inputs and DEQUANTIZE (float I/O) or QUANTIZE to uint8 at the outputs; the
+/// quantized twins of the edges are named with `suffix` after the edge (`_int8`, as TF names them).
+pub(crate) fn add_io_ops(
+    model: &mut Model,
+    original: &Subgraph,
+    io: Option<IoType>,
+    suffix: &str,
+) -> Result<()> {
     let g = &mut model.subgraphs[0];
     let mut front = Vec::new();
     for &input in &original.inputs {
-        let Some(inner) = split_edge(g, original, input, io, false) else {
+        let Some(inner) = split_edge(g, original, input, io, false, suffix) else {
             continue;
         };
         front.push(Operator {
@@ -554,7 +616,7 @@ fn add_io_ops(model: &mut Model, original: &Subgraph, io: Option<IoType>) -> Res
         });
     }
     for &output in &original.outputs {
-        let Some(inner) = split_edge(g, original, output, io, true) else {
+        let Some(inner) = split_edge(g, original, output, io, true, suffix) else {
             continue;
         };
         let (code, version) = if io.is_some() {
@@ -576,7 +638,7 @@ fn add_io_ops(model: &mut Model, original: &Subgraph, io: Option<IoType>) -> Res
     Ok(())
 }
 
-/// Give graph edge `edge` (an int8 tensor by now) an int8 twin that the model's operators use instead
+/// Give graph edge `edge` (a quantized tensor by now) a quantized twin that the model's operators use instead
 /// (also as the writer, for an output), and turn `edge` itself back into the model's I/O type.
 /// Returns the twin's index, or `None` if the edge is not quantized.
 fn split_edge(
@@ -585,12 +647,13 @@ fn split_edge(
     edge: i32,
     io: Option<IoType>,
     is_output: bool,
+    suffix: &str,
 ) -> Option<i32> {
     let i = edge as usize;
     let (scale, zero_point) = g.tensors[i].per_tensor_quantization()?;
     let inner = g.tensors.len() as i32;
     let mut twin = g.tensors[i].clone();
-    twin.name = format!("{}_int8", original.tensors[i].name);
+    twin.name = format!("{}{suffix}", original.tensors[i].name);
     g.tensors.push(twin);
     restore_edge(
         &mut g.tensors[i],
@@ -680,8 +743,9 @@ pub(crate) fn compact_buffers(model: &mut Model) {
     model.buffers = buffers;
 }
 
-/// Which of the tutorial's conversions produced `model`, judged from its tensors: the input type for
-/// integer-only models, int8 activations for full-integer, int8 constants only for dynamic range.
+/// Which conversion produced `model`, judged from its tensors: the input type for integer-only and
+/// int16-input models, int16 activations for 16x8, int8 activations for full-integer, float16
+/// constants for float16, int8 constants only for dynamic range.
 pub fn detect_mode(model: &Model) -> Mode {
     let Some(graph) = model.subgraphs.first() else {
         return Mode::Float;
@@ -693,7 +757,15 @@ pub fn detect_mode(model: &Model) -> Mode {
     match input.map(|t| t.dtype) {
         Some(TensorType::UInt8) => return Mode::IntegerOnly(IoType::UInt8),
         Some(TensorType::Int8) => return Mode::IntegerOnly(IoType::Int8),
+        Some(TensorType::Int16) => return Mode::Int16x8(Int16Io::Int16),
         _ => {}
+    }
+    if graph
+        .tensors
+        .iter()
+        .any(|t| t.dtype == TensorType::Int16 && model.tensor_data(t).is_none())
+    {
+        return Mode::Int16x8(Int16Io::Float);
     }
     let int8 = |constant: bool| {
         graph
@@ -725,6 +797,7 @@ impl Mode {
             Mode::FullInteger => "Full integer quantized",
             Mode::IntegerOnly(_) => "Quantized",
             Mode::Float16 => "Float16",
+            Mode::Int16x8(_) => "16x8 quantized",
         }
     }
 }

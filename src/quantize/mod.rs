@@ -6,6 +6,7 @@ pub mod calibrate;
 pub mod convert;
 pub mod export;
 pub mod float16;
+pub mod int16x8;
 pub mod params;
 pub mod selective;
 pub mod static_shapes;
@@ -13,7 +14,9 @@ pub mod thresholds;
 pub mod version;
 
 pub use calibrate::{Calibration, CalibrationMethod, calibrate, calibrate_first, calibrate_with};
-pub use convert::{ConvertOptions, IoType, Mode, convert, convert_keeping_float, detect_mode};
+pub use convert::{
+    ConvertOptions, Int16Io, IoType, Mode, convert, convert_keeping_float, detect_mode,
+};
 pub use export::export_float;
 pub use selective::{KeepFloat, resolve_keep_float};
 pub use static_shapes::fold_static_shapes;
