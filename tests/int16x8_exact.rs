@@ -1,7 +1,7 @@
 //! 16x8 quantization (int16 activations, int8 weights, int64 bias) against LiteRT's reference kernels:
 //! TF 2.21's files in `fixtures/int16x8/` (made by `make_int16x8.py` there, with LiteRT's BUILTIN_REF
 //! outputs on the 10,000 MNIST test images) must give bit-identical raw outputs here, for the
-//! tutorial's model (float and int16 input/output) and the op fixtures (depthwise with ReLU6, average
+//! tutorial's model (float and int16 input/output, per-channel and per-tensor weights) and the op fixtures (depthwise with ReLU6, average
 //! pooling, softmax, stride-2 SAME convolutions, folded batch normalization).
 
 mod common;
@@ -12,9 +12,11 @@ use ptq_playground::interp::Interpreter;
 use ptq_playground::tflite::TensorType;
 use ptq_playground::tflite::read::read_model;
 
-const MODELS: [&str; 6] = [
+const MODELS: [&str; 8] = [
     "mnist_int16x8",
     "mnist_int16x8_int16io",
+    "mnist_int16x8_pt",
+    "mnist_int16x8_dense_pt",
     "depthwise_int16x8",
     "conv_bn_int16x8",
     "cnn_softmax_int16x8",

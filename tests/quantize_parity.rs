@@ -176,8 +176,8 @@ fn constants(m: &Model) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// 16x8 (`--mode int16x8`, float or int16 I/O) against TF 2.21's older quantizer
-/// (`fixtures/int16x8/make_int16x8.py`): the tutorial's model and four op fixtures, the same
+/// 16x8 (`--mode int16x8`, float or int16 I/O, per-channel or per-tensor weights) against TF 2.21's
+/// older quantizer (`fixtures/int16x8/make_int16x8.py`): the tutorial's model and four op fixtures, the same
 /// structure, types, zero points and scales (within 1 ulp), and byte-identical int8 weights and int64
 /// biases.
 #[test]
@@ -185,31 +185,75 @@ fn int16x8_matches_tfs_16x8_quantizer() {
     use ptq_playground::quantize::Int16Io;
     let root = fixtures();
     let (images, len) = train_images(100);
+    // (float model, TF's file, I/O, per-channel weights, per-channel dense weights)
     let cases = [
-        ("reference/mnist_float", "mnist_int16x8", Int16Io::Float),
+        (
+            "reference/mnist_float",
+            "mnist_int16x8",
+            Int16Io::Float,
+            true,
+            true,
+        ),
         (
             "reference/mnist_float",
             "mnist_int16x8_int16io",
             Int16Io::Int16,
+            true,
+            true,
         ),
-        ("ops/depthwise_float", "depthwise_int16x8", Int16Io::Float),
-        ("ops/conv_bn_float", "conv_bn_int16x8", Int16Io::Float),
+        (
+            "reference/mnist_float",
+            "mnist_int16x8_pt",
+            Int16Io::Float,
+            false,
+            true,
+        ),
+        (
+            "reference/mnist_float",
+            "mnist_int16x8_dense_pt",
+            Int16Io::Float,
+            true,
+            false,
+        ),
+        (
+            "ops/depthwise_float",
+            "depthwise_int16x8",
+            Int16Io::Float,
+            true,
+            true,
+        ),
+        (
+            "ops/conv_bn_float",
+            "conv_bn_int16x8",
+            Int16Io::Float,
+            true,
+            true,
+        ),
         (
             "ops/cnn_softmax_float",
             "cnn_softmax_int16x8",
             Int16Io::Float,
+            true,
+            true,
         ),
         (
             "ops/conv_same_s2_float",
             "conv_same_s2_int16x8",
             Int16Io::Float,
+            true,
+            true,
         ),
     ];
     let mut report = Vec::new();
-    for (float, tf, io) in cases {
+    for (float, tf, io, per_channel, per_channel_dense) in cases {
         let float = load(&root.join(format!("{float}.tflite")));
         let cal = calibrate(&float, &images, len, |_, _| true).unwrap();
-        let ours = convert(&float, &ConvertOptions::new(Mode::Int16x8(io)), Some(&cal)).unwrap();
+        let options = ConvertOptions {
+            mode: Mode::Int16x8(io),
+            per_channel,
+            per_channel_dense,
+        };
+        let ours = convert(&float, &options, Some(&cal)).unwrap();
         let theirs = load(&root.join(format!("int16x8/{tf}.tflite")));
         let worst = compare(&ours, &theirs, 1, tf);
         let (a, b) = (constants(&ours), constants(&theirs));

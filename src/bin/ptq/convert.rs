@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 use ptq_playground::data::{CalibrationSet, Mnist, find_data_dir};
 use ptq_playground::quantize::{
-    CalibrationMethod, ConvertOptions, IoType, Mode, calibrate_with, convert_keeping_float,
-    fold_static_shapes, resolve_keep_float,
+    CalibrationMethod, ConvertOptions, Int16Io, IoType, Mode, calibrate_with,
+    convert_keeping_float, fold_static_shapes, resolve_keep_float,
 };
 use ptq_playground::tflite::{read_model, write_model};
 use ptq_playground::{Error, Result};
@@ -25,6 +25,9 @@ pub enum ModeArg {
     IntegerOnly,
     /// Weights stored as float16, float32 arithmetic (DEFAULT + supported_types=[tf.float16])
     Float16,
+    /// Int16 activations, int8 weights, int64 biases (EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+    /// + representative dataset); --io picks float (default) or int16 input and output
+    Int16x8,
 }
 
 /// `--calibration-set`, read by [`CalibrationSet`]'s own parser.
@@ -56,25 +59,42 @@ impl MethodArg {
     }
 }
 
+/// `--io`: the input/output type of integer-only (uint8, int8) and 16x8 (float, int16) models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum IoArg {
     Uint8,
     Int8,
+    Float,
+    Int16,
 }
 
 impl ModeArg {
-    /// The conversion `--mode self --io io` asks for (`io` matters for integer-only only).
-    pub fn mode(self, io: IoArg) -> Mode {
-        match self {
+    /// The conversion `--mode self --io io` asks for: `io` picks integer-only's type (uint8 when
+    /// absent) and 16x8's (float when absent); other modes have float input and output and ignore it.
+    pub fn mode(self, io: Option<IoArg>) -> Result<Mode> {
+        let wrong = |io: IoArg, mode: &str, allowed: &str| {
+            Error::InvalidArgument(format!(
+                "--io {} does not apply to --mode {mode} (choose {allowed})",
+                io.to_possible_value()
+                    .map_or(String::new(), |v| v.get_name().to_string())
+            ))
+        };
+        Ok(match self {
             ModeArg::Float => Mode::Float,
             ModeArg::DynamicRange => Mode::DynamicRange,
             ModeArg::FullInteger => Mode::FullInteger,
             ModeArg::IntegerOnly => Mode::IntegerOnly(match io {
-                IoArg::Uint8 => IoType::UInt8,
-                IoArg::Int8 => IoType::Int8,
+                None | Some(IoArg::Uint8) => IoType::UInt8,
+                Some(IoArg::Int8) => IoType::Int8,
+                Some(other) => return Err(wrong(other, "integer-only", "uint8 or int8")),
             }),
             ModeArg::Float16 => Mode::Float16,
-        }
+            ModeArg::Int16x8 => Mode::Int16x8(match io {
+                None | Some(IoArg::Float) => Int16Io::Float,
+                Some(IoArg::Int16) => Int16Io::Int16,
+                Some(other) => return Err(wrong(other, "int16x8", "float or int16")),
+            }),
+        })
     }
 }
 
@@ -89,7 +109,8 @@ pub struct ConvertArgs {
     /// Where to write the converted .tflite
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// Representative images for calibration: N images of --calibration-set (full-integer, integer-only)
+    /// Representative images for calibration: N images of --calibration-set (full-integer,
+    /// integer-only, int16x8)
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub calibration_samples: usize,
     /// Which images calibrate: first (the first N training images, as the tutorial), random (N at
@@ -100,14 +121,14 @@ pub struct ConvertArgs {
     /// (99.999th, ONNX Runtime's), entropy (TensorRT's KL divergence), mse (least squared error)
     #[arg(long, value_enum, default_value = "minmax")]
     pub calibration: MethodArg,
-    /// Input/output type of integer-only models
-    #[arg(long, value_enum, default_value = "uint8")]
-    pub io: IoArg,
+    /// Input/output type: uint8 (default) or int8 for integer-only, float (default) or int16 for int16x8
+    #[arg(long, value_enum)]
+    pub io: Option<IoArg>,
     /// Quantize dense (FULLY_CONNECTED) weights per tensor instead of per output channel
     #[arg(long)]
     pub per_tensor_dense: bool,
     /// Quantize every layer's weights per tensor instead of per output channel (TF's
-    /// _experimental_disable_per_channel; full-integer and integer-only)
+    /// _experimental_disable_per_channel; full-integer, integer-only, and int16x8 without depthwise layers)
     #[arg(long)]
     pub per_tensor: bool,
     /// Fold the run-time shape computation (SHAPE → STRIDED_SLICE → PACK → RESHAPE) into constant
@@ -125,7 +146,7 @@ pub struct ConvertArgs {
 }
 
 pub fn run(args: &ConvertArgs) -> Result<()> {
-    let mode = args.mode.mode(args.io);
+    let mode = args.mode.mode(args.io)?;
     let bytes = std::fs::read(&args.input).map_err(|e| Error::io(args.input.display(), e))?;
     let float = read_model(&bytes).map_err(|e| e.in_file(args.input.display()))?;
     let options = ConvertOptions {
@@ -207,9 +228,14 @@ mod tests {
     #[test]
     fn every_mode_has_one_spelling_named_after_it() {
         let mut reached = Vec::new();
+        let ios = std::iter::once(None).chain(IoArg::value_variants().iter().copied().map(Some));
         for arg in ModeArg::value_variants() {
-            for io in IoArg::value_variants() {
-                let mode = arg.mode(*io);
+            for io in ios.clone() {
+                let Ok(mode) = arg.mode(io) else {
+                    // only the two modes with a choice refuse the other's types
+                    assert!(matches!(arg, ModeArg::IntegerOnly | ModeArg::Int16x8));
+                    continue;
+                };
                 let name = arg.to_possible_value().map(|v| v.get_name().to_string());
                 // `integer-only` + `--io int8` is `integer-only-int8`; the others are their own id
                 assert!(
@@ -221,6 +247,8 @@ mod tests {
                 }
             }
         }
+        assert!(ModeArg::Int16x8.mode(Some(IoArg::Uint8)).is_err());
+        assert!(ModeArg::IntegerOnly.mode(Some(IoArg::Int16)).is_err());
         let every: Vec<Mode> = Mode::ALL.into_iter().chain(Mode::EXTRA).collect();
         assert_eq!(reached, every);
     }

@@ -27,9 +27,9 @@ pub struct PairArgs {
     /// Conversion to examine (one with integer activations)
     #[arg(long, value_enum, default_value = "full-integer")]
     pub mode: ModeArg,
-    /// Input/output type of integer-only models
-    #[arg(long, value_enum, default_value = "uint8")]
-    pub io: IoArg,
+    /// Input/output type of integer-only models (uint8 or int8)
+    #[arg(long, value_enum)]
+    pub io: Option<IoArg>,
     /// Examine this quantized .tflite (converted from --in, e.g. by TensorFlow) instead of converting
     #[arg(long, value_name = "FILE")]
     pub quantized: Option<PathBuf>,
@@ -112,7 +112,7 @@ fn load_pair(args: &PairArgs) -> Result<Pair> {
             ));
         }
         None => {
-            let mode = args.mode.mode(args.io);
+            let mode = args.mode.mode(args.io)?;
             if !mode.needs_calibration() {
                 return Err(Error::InvalidArgument(format!(
                     "--mode {}: these views examine quantized activations; choose full-integer or \
