@@ -1,6 +1,7 @@
 """Check our full-integer variants with the official runtime: selective quantization (`--deny`),
 per-tensor weights (`--per-tensor`), the calibration methods (`--calibration`) and static shapes
-(`--static-shapes`); and the float16 mode. LiteRT's reference kernels load each file, run the 10,000 MNIST test images, and agree with our interpreter's outputs (`ptq predict`),
+(`--static-shapes`); and the float16 and 16x8 modes (int16 activations, float or int16 input and
+output). LiteRT's reference kernels load each file, run the 10,000 MNIST test images, and agree with our interpreter's outputs (`ptq predict`),
 bit for bit on every image; accuracy and size are printed next to the plain full-integer file's.
 
 Usage: python selective_check.py PTQ_BINARY MNIST_DIR WORK_DIR FLOAT_MODEL
@@ -36,6 +37,10 @@ CASES = [
     (tutorial, ["--calibration", "mse"]),
     (tutorial, ["--static-shapes"]),
     (tutorial, ["--mode", "float16"]),
+    (tutorial, ["--mode", "int16x8"]),
+    (tutorial, ["--mode", "int16x8", "--io", "int16"]),
+    (tutorial, ["--mode", "int16x8", "--per-tensor"]),
+    (tutorial, ["--mode", "int16x8", "--calibration", "entropy"]),
     (softmax, []),
     (softmax, ["--deny", "SOFTMAX"]),
     (softmax, ["--per-tensor"]),
@@ -43,6 +48,9 @@ CASES = [
     (depthwise, ["--deny", "DEPTHWISE_CONV_2D"]),
     (depthwise, ["--per-tensor"]),
     (depthwise, ["--static-shapes"]),
+    (softmax, ["--mode", "int16x8"]),
+    (depthwise, ["--mode", "int16x8"]),
+    (depthwise, ["--mode", "int16x8", "--static-shapes"]),
 ]
 failures = []
 for float_path, extra in CASES:
@@ -58,14 +66,20 @@ for float_path, extra in CASES:
     it = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
     it.allocate_tensors()
     i, o = it.get_input_details()[0], it.get_output_details()[0]
-    ref = np.empty((len(pixels), 10), np.float32)
+    ref = np.empty((len(pixels), 10), o["dtype"])
     for k in range(len(pixels)):
-        it.set_tensor(i["index"], (pixels[k].astype(np.float32) / np.float32(255)).reshape(i["shape"]))
+        x = pixels[k].astype(np.float32) / np.float32(255)
+        if i["dtype"] == np.int16:  # round(pixel / 255 / scale) + zero point, as `ptq predict` feeds it
+            scale, zero_point = i["quantization"]
+            x = np.clip(np.round(pixels[k] / 255.0 / scale) + zero_point, -32768, 32767)
+        it.set_tensor(i["index"], x.astype(i["dtype"]).reshape(i["shape"]))
         it.invoke()
         ref[k] = it.get_tensor(o["index"]).reshape(-1)
-    ours = np.fromfile(path + ".ours.raw", dtype="<f4").reshape(ref.shape)
-    same = int((ours.view(np.uint32) == ref.view(np.uint32)).all(axis=1).sum())
-    acc = (ref.argmax(1) == labels).mean() * 100
+    ours = np.fromfile(path + ".ours.raw", dtype=ref.dtype.newbyteorder("<")).reshape(ref.shape)
+    same = int((ours == ref).all(axis=1).sum())
+    if ref.dtype == np.float32:
+        same = int((ours.view(np.uint32) == ref.view(np.uint32)).all(axis=1).sum())
+    acc = (ref.argmax(1) == labels).mean() * 100  # argmax of the raw values (positive scales)
     print(f"{stem} {'' if '--mode' in extra else 'full-integer '}{label}: {os.path.getsize(path)} bytes; LiteRT BUILTIN_REF accuracy "
           f"{acc:.2f}%; ours identical on {same}/{len(ref)} images")
     if same != len(ref):
