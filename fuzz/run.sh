@@ -13,7 +13,8 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 corpus=corpus/$target
 mkdir -p "$corpus"
 case $target in
-  tflite) cp -n ../tests/fixtures/reference/*.tflite ../tests/fixtures/ops/*.tflite "$corpus/" 2>/dev/null || true ;;
+  tflite) cp -n ../tests/fixtures/reference/*.tflite ../tests/fixtures/ops/*.tflite \
+    ../tests/fixtures/int16x8/*.tflite "$corpus/" 2>/dev/null || true ;;
   idx) ;; # the seeds (heads of the MNIST test files) are committed in the regression folder
 esac
 cp -n ../tests/fixtures/fuzz-regressions/"$target"/* "$corpus/" 2>/dev/null || true

@@ -7,7 +7,7 @@ use crate::debug::explain;
 use crate::eval;
 use crate::interp::{Interpreter, InterpreterOptions};
 use crate::quantize::{
-    ConvertOptions, IoType, Mode, calibrate, convert, detect_mode, fold_static_shapes,
+    ConvertOptions, Int16Io, IoType, Mode, calibrate, convert, detect_mode, fold_static_shapes,
 };
 use crate::tflite::{deploy_check, read_model};
 
@@ -95,6 +95,8 @@ fn convert_uploaded(model: &crate::tflite::Model, image: &[u8]) {
         Mode::DynamicRange,
         Mode::FullInteger,
         Mode::IntegerOnly(IoType::Int8),
+        Mode::Int16x8(Int16Io::Float),
+        Mode::Int16x8(Int16Io::Int16),
     ] {
         if let Ok(q) = convert(model, &ConvertOptions::new(mode), Some(&calibration))
             && let Ok(mut interp) = Interpreter::new(&q)

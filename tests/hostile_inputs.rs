@@ -1,7 +1,7 @@
 //! Hostile `.tflite` input through the whole path a user's file takes (read → plan → invoke, then the
 //! deployment check, static shapes and explanations, via the fuzz entry point): truncation at every
-//! 97th byte, bit flips and word swaps of TF's five reference files and its float16 file, and absurd
-//! quantization parameters written into an otherwise valid model. Every result must be Ok or a typed
+//! 97th byte, bit flips and word swaps of TF's five reference files, its float16 file and four of its
+//! 16x8 files, and absurd quantization parameters written into otherwise valid int8 and 16x8 models. Every result must be Ok or a typed
 //! error; a panic fails the test.
 
 mod common;
@@ -18,11 +18,18 @@ fn truncations_bit_flips_and_word_swaps() {
     let mut rng = Rng::new(97);
     let (mut accepted, mut rejected) = (0, 0);
     let mut count = |ok: bool| if ok { accepted += 1 } else { rejected += 1 };
-    let float16 = common::fixtures().join("float16/mnist_float16.tflite");
+    let root = common::fixtures();
+    let extra = [
+        "float16/mnist_float16.tflite",
+        "int16x8/mnist_int16x8.tflite",
+        "int16x8/mnist_int16x8_int16io.tflite",
+        "int16x8/depthwise_int16x8.tflite",
+        "int16x8/cnn_softmax_int16x8.tflite",
+    ];
     let files = REFERENCE
         .iter()
         .map(|name| reference(name))
-        .chain(std::iter::once(std::fs::read(float16).unwrap()));
+        .chain(extra.iter().map(|f| std::fs::read(root.join(f)).unwrap()));
     for bytes in files {
         for cut in (0..bytes.len()).step_by(97) {
             count(tflite_bytes(&bytes[..cut]));
@@ -94,6 +101,101 @@ fn absurd_quantization_parameters_are_typed_errors_at_load() {
             Err(e) => panic!("{what}: unexpected kind of error: {e}"),
             Ok(_) => panic!("{what}: accepted"),
         }
+    }
+}
+
+#[test]
+fn absurd_int16_parameters_are_typed_errors_at_load() {
+    let root = common::fixtures().join("int16x8");
+    let load = |f: &str| read_model(&std::fs::read(root.join(f)).unwrap()).unwrap();
+    let mnist = load("mnist_int16x8.tflite");
+    let softmax = load("cnn_softmax_int16x8.tflite");
+    // mnist: tensor 14 the conv output (int16), 13 the conv input, 3 the conv weights, 1 the conv's
+    // int64 bias, 20 the dense output; cnn_softmax: tensor 23 the softmax input
+    let edits: Vec<(
+        &str,
+        &ptq_playground::tflite::Model,
+        usize,
+        Option<Quantization>,
+    )> = vec![
+        (
+            "zero scale",
+            &mnist,
+            14,
+            Some(Quantization::per_tensor(0.0, 0)),
+        ),
+        (
+            "NaN scale",
+            &mnist,
+            14,
+            Some(Quantization::per_tensor(f32::NAN, 0)),
+        ),
+        (
+            "infinite scale",
+            &mnist,
+            13,
+            Some(Quantization::per_tensor(f32::INFINITY, 0)),
+        ),
+        (
+            "negative scale",
+            &mnist,
+            20,
+            Some(Quantization::per_tensor(-1e-4, 0)),
+        ),
+        (
+            "non-zero int16 zero point",
+            &mnist,
+            14,
+            Some(Quantization::per_tensor(1e-4, 7)),
+        ),
+        (
+            "zero point outside int16",
+            &mnist,
+            14,
+            Some(Quantization::per_tensor(1e-4, 70000)),
+        ),
+        ("no parameters on an int16 activation", &mnist, 14, None),
+        (
+            "an output scale needing a huge multiplier",
+            &mnist,
+            14,
+            Some(Quantization::per_tensor(1e-38, 0)),
+        ),
+        (
+            "weights with 5 scales for 12 channels",
+            &mnist,
+            3,
+            Some(Quantization::per_axis(vec![0.01; 5], vec![0; 5], 0)),
+        ),
+        (
+            "softmax input scale 1e30",
+            &softmax,
+            23,
+            Some(Quantization::per_tensor(1e30, 0)),
+        ),
+    ];
+    for (what, model, tensor, q) in edits {
+        let mut m = model.clone();
+        m.subgraphs[0].tensors[tensor].quantization = q;
+        match Interpreter::new(&m) {
+            Err(e @ (Error::InvalidModel(_) | Error::Unsupported { .. })) => {
+                eprintln!("{what}: {e}")
+            }
+            Err(e) => panic!("{what}: unexpected kind of error: {e}"),
+            Ok(_) => panic!("{what}: accepted"),
+        }
+    }
+    // An int64 bias turned into a float32 tensor of the same byte size: refused, not misread.
+    let mut m = mnist.clone();
+    m.subgraphs[0].tensors[1].dtype = ptq_playground::tflite::TensorType::Float32;
+    m.subgraphs[0].tensors[1].shape = vec![24];
+    assert!(Interpreter::new(&m).is_err());
+    // Extreme but representable parameters plan, and run without a panic on every input value.
+    let mut m = mnist.clone();
+    m.subgraphs[0].tensors[14].quantization = Some(Quantization::per_tensor(1e-12, 0));
+    if let Ok(mut interp) = Interpreter::new(&m) {
+        interp.input_mut::<f32>(0).unwrap().fill(1.0);
+        interp.invoke().unwrap();
     }
 }
 
