@@ -93,7 +93,7 @@ impl Mode {
             Mode::IntegerOnly(IoType::Int8) => "integer-only-int8",
             Mode::Float16 => "float16",
             Mode::Int16x8(Int16Io::Float) => "int16x8",
-            Mode::Int16x8(Int16Io::Int16) => "int16x8-int16",
+            Mode::Int16x8(Int16Io::Int16) => "int16x8-int16io",
         }
     }
 
@@ -828,7 +828,7 @@ mod tests {
         assert!(
             err.ends_with(
                 "unknown mode \"integer-only\" (float, dynamic-range, full-integer, \
-                 integer-only-uint8, integer-only-int8, float16)"
+                 integer-only-uint8, integer-only-int8, float16, int16x8, int16x8-int16io)"
             ),
             "{err}"
         );
