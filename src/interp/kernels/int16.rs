@@ -361,10 +361,11 @@ mod tests {
         for &o in &out {
             assert!((o as i32 - 8192).abs() <= 2, "{out:?}");
         }
-        // One dominant input takes (almost) everything.
+        // One dominant input takes (almost) everything; the others bottom out at the table's exp(−10)
+        // (about 1.5/32768): differences below −10 are not told apart.
         softmax_i16(&p, 4, &[30000, -30000, -30000, -30000], &mut out).unwrap();
         assert!(
-            out[0] >= 32760 && out[1..].iter().all(|&o| o <= 1),
+            out[0] >= 32760 && out[1..].iter().all(|&o| o <= 2),
             "{out:?}"
         );
     }
