@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Build the two wasm packages with wasm-pack --target web (see the profiles in Cargo.toml):
-#   pkg/       profile wasm-small (opt-level z), without the `training` and `fusion` features: the
-#              page's module (drawings, quantization, uploads)
-#   pkg/fast/  profile wasm-release (opt-level 3), with both: the worker's module (training,
-#              evaluation). wasm-opt -O1 only: -O2/-O3/-Os inline the int8 kernels into much larger
+#   pkg/       profile wasm-small (opt-level z), without the `training`, `fusion` and `int16`
+#              features: the page's module (drawings, quantization, uploads)
+#   pkg/fast/  profile wasm-release (opt-level 3), with all three: the worker's module (training,
+#              evaluation, 16x8 conversion). wasm-opt -O1 only: -O2/-O3/-Os inline the int8 kernels into much larger
 #              functions, which V8 runs slower (evaluating 10,000 images in Node 20 on one core:
 #              cold 0.67 s at -O3 vs 0.27 s at -O1, warm 0.18 s vs 0.16 s; training the same)
 # then optimize each with wasm-opt from the npm package `binaryen` (Debian's binaryen 108 mis-numbers
@@ -28,4 +28,4 @@ build() { # build PROFILE OUT_DIR WASM_OPT_LEVEL [CARGO_FEATURES]
 }
 rm -rf pkg
 build wasm-small pkg -Oz
-build wasm-release pkg/fast -O1 training,fusion
+build wasm-release pkg/fast -O1 training,fusion,int16

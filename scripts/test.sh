@@ -50,7 +50,7 @@ step "wasm boundary in headless Chromium (wasm-bindgen-test, tests/web.rs)"
 # chromedriver and chromium from Debian; webdriver.json gives chromium its flags. Without the default
 # `cli` feature: the CLI binary is native-only.
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
-  cargo test --target wasm32-unknown-unknown --no-default-features --features training,fusion --test web
+  cargo test --target wasm32-unknown-unknown --no-default-features --features training,fusion,int16 --test web
 # The page's own build: no training, no fused kernels (the training tests are left out of this run).
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
   cargo test --target wasm32-unknown-unknown --no-default-features --test web

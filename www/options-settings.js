@@ -26,7 +26,8 @@ export function effective(s) {
 
 /** The `ptq convert` command that writes the same file (flags at their defaults left out). */
 export function command(s) {
-  const [mode, io] = s.mode.startsWith('integer-only-') ? ['integer-only', s.mode.slice(13)] : [s.mode, null];
+  const [mode, io] = s.mode.startsWith('integer-only-') ? ['integer-only', s.mode.slice(13)]
+    : s.mode === 'int16x8-int16io' ? ['int16x8', 'int16'] : [s.mode, null];
   const args = ['ptq convert --in mnist_float.tflite', `--mode ${mode}`];
   if (io && io !== 'uint8') args.push(`--io ${io}`);
   if (calibrates(s.mode)) {

@@ -149,6 +149,11 @@ export function quantize() {
     hideError('quant-error');
     return false;
   }
+  if (!(session.modes.find((m) => m.id === mode)?.here ?? true)) {
+    // this thread's module does not make this conversion (16x8): the worker's does
+    convertInWorker(settings);
+    return false;
+  }
   const t0 = performance.now();
   try {
     session.info.quant = session.pg.quantize(mode, samples);
@@ -163,6 +168,35 @@ export function quantize() {
   renderModels();
   predictAll();
   return true;
+}
+
+let workerRun = 0;
+
+/** A conversion the page's module leaves to the worker's (16x8): asked of the worker with the code the
+ * options panel uses (imported now), then the file loads here, where it runs (every build has its
+ * kernels). */
+async function convertInWorker(form) {
+  const mine = ++workerRun;
+  const settings = { method: 'minmax', set: 'first', per_tensor: false, static_shapes: false, ...form };
+  hideError('quant-error');
+  $('quant-time').textContent = t('quant.in-worker');
+  try {
+    const [support, forms] = await Promise.all([import('./panel-support.js'), import('./options-settings.js')]);
+    support.answer(['convert']);
+    const msg = await support.request('convert', { settings, ...forms.conversionBody() });
+    if (mine !== workerRun) return;
+    session.info.quant = session.pg.load_model('quant', msg.bytes);
+    session.info.quant.file = forms.fileName(msg.settings);
+    stats.quantizeMs.push(msg.ms);
+    $('quant-time').textContent = t('quant.time', { ms: Math.round(msg.ms) });
+    renderModels();
+    await nextTask();
+    predictAll();
+  } catch (err) {
+    if (mine !== workerRun) return;
+    $('quant-time').textContent = '';
+    showError('quant-error', 'quant.failed', { msg: message(err) });
+  }
 }
 
 /** Whether settings changed while training ran; clears the flag. */

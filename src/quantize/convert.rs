@@ -252,11 +252,35 @@ fn convert_with(
                     options.mode.name()
                 ))
             })?;
-            crate::quantize::int16x8::int16x8(&mut out, options, calibration, io)?;
+            convert_int16x8(&mut out, options, calibration, io)?;
         }
     }
     finish(&mut out);
     Ok(out)
+}
+
+#[cfg(feature = "int16")]
+fn convert_int16x8(
+    model: &mut Model,
+    options: &ConvertOptions,
+    calibration: &Calibration,
+    io: Int16Io,
+) -> Result<()> {
+    crate::quantize::int16x8::int16x8(model, options, calibration, io)
+}
+
+/// Builds without the `int16` feature (the page's small module) leave the 16x8 conversion to others.
+#[cfg(not(feature = "int16"))]
+fn convert_int16x8(_: &mut Model, _: &ConvertOptions, _: &Calibration, _: Int16Io) -> Result<()> {
+    Err(Error::Unsupported {
+        op: "convert".into(),
+        what: "the 16x8 conversion in this build (the page converts it in its worker)".into(),
+    })
+}
+
+/// Whether this build can make conversion `mode` ([`Mode::Int16x8`] needs the `int16` feature).
+pub fn can_convert(mode: Mode) -> bool {
+    cfg!(feature = "int16") || !matches!(mode, Mode::Int16x8(_))
 }
 
 pub(crate) fn tensor<'a>(graph: &'a Subgraph, index: i32, what: &str) -> Result<&'a Tensor> {

@@ -6,6 +6,7 @@ pub mod calibrate;
 pub mod convert;
 pub mod export;
 pub mod float16;
+#[cfg(feature = "int16")]
 pub mod int16x8;
 pub mod params;
 pub mod selective;

@@ -84,6 +84,8 @@ const CASES = [
   { mode: 'full-integer', set: 'noise', staticShapes: true, samples: 30, file: 'mnist_fullint_floatio_noise_static.tflite' },
   { mode: 'float16', staticShapes: true, file: 'mnist_float16_static.tflite' },
   { mode: 'dynamic-range', file: 'mnist_dynamic.tflite' },
+  { mode: 'int16x8', method: 'entropy', samples: 40, file: 'mnist_int16x8_entropy.tflite' },
+  { mode: 'int16x8-int16io', perTensor: true, file: 'mnist_int16x8_int16io_pertensor.tflite' },
 ];
 
 test('every calibration set, method and switch downloads the bytes `ptq convert` writes, from links the student clicks', async () => {

@@ -376,8 +376,14 @@ mod tests {
         let (m, s) = quantize_multiplier(0.5);
         assert_eq!(multiply_by_quantized_multiplier_i64(5, m, s), 3);
         assert_eq!(multiply_by_quantized_multiplier_i64(-5, m, s), -2);
-        assert_eq!(multiply_by_quantized_multiplier_i64(1 << 40, m, s >> 0) as i64, (1i64 << 39) as i32 as i64);
-        assert_eq!(multiply_by_quantized_multiplier_i64(3 << 40, m, s - 12), 3 << 27);
+        assert_eq!(
+            multiply_by_quantized_multiplier_i64(1 << 40, m, s >> 0) as i64,
+            (1i64 << 39) as i32 as i64
+        );
+        assert_eq!(
+            multiply_by_quantized_multiplier_i64(3 << 40, m, s - 12),
+            3 << 27
+        );
         // Hostile values wrap instead of panicking.
         let _ = multiply_by_quantized_multiplier_i64(i64::MAX, i32::MAX, 100);
         let _ = multiply_by_quantized_multiplier_i64(i64::MIN, 0, -100);

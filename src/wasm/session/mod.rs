@@ -86,6 +86,8 @@ pub struct ModeFile {
     pub id: &'static str,
     pub file: &'static str,
     pub calibrates: bool,
+    /// Whether this build converts it (the page's small module leaves 16x8 to its worker).
+    pub here: bool,
 }
 
 impl ModeFile {
@@ -94,6 +96,7 @@ impl ModeFile {
             id: mode.name(),
             file: mode.file_name(),
             calibrates: mode.needs_calibration(),
+            here: crate::quantize::convert::can_convert(mode),
         }
     }
 }
