@@ -251,6 +251,8 @@ export function render(box, ctx) {
     note('inside.needs-images');
   } else if (!op) {
     note('explain.choose');
+  } else if (!op.explainable && op.outputs[0]?.dtype === 'int16') {
+    note('explain.int16', { op: op.name });
   } else if (!op.explainable) {
     note('explain.other', { op: op.name });
   } else {

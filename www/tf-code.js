@@ -8,7 +8,8 @@
 // `train_images`/`train_labels` where the conversion calibrates; `run` loads the file with LiteRT and
 // classifies the first test image. The check replaces `model` by the page's own float weights.
 
-/** TF's converter settings per conversion: optimize, calibrate, integer-only I/O type, float16. */
+/** TF's converter settings per conversion: optimize, calibrate, integer-only I/O type, float16, 16x8
+ * (int16 activations, with `io` its int16 I/O). */
 const MODES = {
   float: {},
   'dynamic-range': { optimize: true },
@@ -16,6 +17,8 @@ const MODES = {
   'integer-only-uint8': { optimize: true, calibrate: true, io: 'uint8' },
   'integer-only-int8': { optimize: true, calibrate: true, io: 'int8' },
   float16: { optimize: true, float16: true },
+  int16x8: { optimize: true, calibrate: true, int16: true },
+  'int16x8-int16io': { optimize: true, calibrate: true, int16: true, io: 'int16' },
 };
 
 /** Whether TF's converter can make conversion `mode` (the page may offer more). */
@@ -84,9 +87,14 @@ export function tfCode(s, file) {
       'converter.representative_dataset = representative_images',
     );
     if (s.per_tensor) lines.push('converter._experimental_disable_per_channel = True  # one scale per weight tensor');
+    if (m.int16) {
+      lines.push('converter.target_spec.supported_ops = [',
+        '    tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]  # int16 activations');
+    } else if (m.io) {
+      lines.push('converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]');
+    }
     if (m.io) {
       lines.push(
-        'converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]',
         `converter.inference_input_type = tf.${m.io}`,
         `converter.inference_output_type = tf.${m.io}`,
       );
@@ -96,7 +104,8 @@ export function tfCode(s, file) {
   lines.push('', 'tflite_model = converter.convert()', `with open("${file}", "wb") as f:`, '    f.write(tflite_model)', '');
   const input = m.io === 'uint8' ? 'np.round(test_images[:1] * 255).astype(np.uint8)'
     : m.io === 'int8' ? '(np.round(test_images[:1] * 255) - 128).astype(np.int8)'
-      : 'test_images[:1]';
+      : m.io === 'int16' ? 'np.round(test_images[:1] / inp["quantization"][0]).astype(np.int16)'
+        : 'test_images[:1]';
   const run = `from ai_edge_litert.interpreter import Interpreter
 
 interpreter = Interpreter(model_path="${file}")

@@ -12,6 +12,8 @@ const FILES = {
   'integer-only-uint8': 'mnist_intonly_uint8.tflite',
   'integer-only-int8': 'mnist_intonly_int8.tflite',
   float16: 'mnist_float16.tflite',
+  int16x8: 'mnist_int16x8.tflite',
+  'int16x8-int16io': 'mnist_int16x8_int16io.tflite',
 };
 
 export const CASES = [
@@ -27,13 +29,17 @@ export const CASES = [
   // convolution's weight scales so that its biases fit in int32
   { mode: 'full-integer', set: 'blank', samples: 10 },
   { mode: 'integer-only-int8', per_tensor: true },
+  { mode: 'int16x8' },
+  { mode: 'int16x8-int16io' },
+  { mode: 'int16x8', per_tensor: true, samples: 20 },
 ].map((c, i) => {
   const { known, ...given } = c;
   const s = { ...base, ...given };
   const file = FILES[s.mode];
-  const [mode, io] = s.mode.startsWith('integer-only-') ? ['integer-only', s.mode.slice(13)] : [s.mode, null];
+  const [mode, io] = s.mode.startsWith('integer-only-') ? ['integer-only', s.mode.slice(13)]
+    : s.mode === 'int16x8-int16io' ? ['int16x8', 'int16'] : [s.mode, null];
   const cli = ['--mode', mode, ...(io ? ['--io', io] : [])];
-  if (['full-integer', 'integer-only'].includes(mode)) {
+  if (['full-integer', 'integer-only', 'int16x8'].includes(mode)) {
     cli.push('--calibration-samples', String(s.samples), '--calibration-set', s.set);
     if (s.per_tensor) cli.push('--per-tensor');
   }

@@ -75,6 +75,9 @@ def run(content, n=N):
         xs = pixels.astype(np.uint8)
     elif inp["dtype"] == np.int8:
         xs = (pixels - 128).astype(np.int8)
+    elif inp["dtype"] == np.int16:  # round(pixel / 255 / scale) + zero point, as ptq feeds it
+        scale, zero_point = inp["quantization"]
+        xs = np.clip(np.round(pixels / 255.0 / scale) + zero_point, -32768, 32767).astype(np.int16)
     else:
         xs = test_images[:n]
     res = []
