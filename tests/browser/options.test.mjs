@@ -75,6 +75,9 @@ function cliBytes(cmd, floatPath, name) {
   return readFileSync(out);
 }
 
+/** The conversions that calibrate on representative images. */
+const calibrating = (mode) => mode === 'full-integer' || mode.startsWith('integer-only') || mode.startsWith('int16x8');
+
 const CASES = [
   { mode: 'float16', file: 'mnist_float16.tflite' },
   { mode: 'integer-only-int8', method: 'percentile', file: 'mnist_intonly_int8_percentile.tflite' },
@@ -105,7 +108,7 @@ test('every calibration set, method and switch downloads the bytes `ptq convert`
     assert.equal(again.suggested, c.file);
     assert.ok(readFileSync(again.path).equals(bytes));
     // the strip shows the images the calibration used (at most 48 drawn), and says which set
-    const calibrated = c.mode === 'full-integer' || c.mode.startsWith('integer-only');
+    const calibrated = calibrating(c.mode);
     assert.equal(Number(await page.getByTestId('opt-strip').getAttribute('data-count')), calibrated ? Math.min(48, c.samples ?? 100) : 0, cmd);
     if (c.set === 'digit') assert.match(await page.locator('#opt-strip-caption').textContent(), /images of the digit 3/);
   }
@@ -134,7 +137,7 @@ test('settings a conversion ignores are disabled with the reason, in English and
   const modes = await page.$$eval('#quant-mode option', (os) => os.map((o) => o.value));
   for (const mode of modes) {
     await page.getByTestId('quant-mode').selectOption(mode);
-    const calibrates = mode === 'full-integer' || mode.startsWith('integer-only');
+    const calibrates = calibrating(mode);
     for (const id of ['opt-method', 'opt-set', 'opt-per-tensor']) assert.equal(await page.getByTestId(id).isDisabled(), !calibrates, `${mode} ${id}`);
     assert.equal(await page.getByTestId('opt-off').isVisible(), !calibrates, mode);
     assert.ok(await page.getByTestId('opt-static').isEnabled());
