@@ -2,7 +2,8 @@
 //! TF 2.21's files in `fixtures/int16x8/` (made by `make_int16x8.py` there, with LiteRT's BUILTIN_REF
 //! outputs on the 10,000 MNIST test images) must give bit-identical raw outputs here, for the
 //! tutorial's model (float and int16 input/output, per-channel and per-tensor weights) and the op fixtures (depthwise with ReLU6, average
-//! pooling, softmax, stride-2 SAME convolutions, folded batch normalization).
+//! pooling, softmax, stride-2 SAME convolutions, folded batch normalization), with the fast kernels
+//! and with the reference kernels alone.
 
 mod common;
 
@@ -24,11 +25,15 @@ const MODELS: [&str; 8] = [
 ];
 
 /// (images identical, images, largest difference in output units) of `stem` against its LiteRT file.
-fn agreement(stem: &str, images: &[u8]) -> (usize, usize, f64) {
+fn agreement(stem: &str, images: &[u8], reference: bool) -> (usize, usize, f64) {
     let dir = fixtures().join("int16x8");
     let bytes = std::fs::read(dir.join(format!("{stem}.tflite"))).unwrap();
     let model = read_model(&bytes).unwrap();
-    let mut interp = Interpreter::new(&model).unwrap();
+    let mut interp = if reference {
+        Interpreter::reference(&model).unwrap()
+    } else {
+        Interpreter::new(&model).unwrap()
+    };
     let out = interp.outputs()[0].clone();
     let n = out.num_elements();
     let ours = eval::raw_outputs(&mut interp, images, 784, |_, _| true).unwrap();
@@ -66,13 +71,19 @@ fn agreement(stem: &str, images: &[u8]) -> (usize, usize, f64) {
 fn tf_16x8_files_match_litert_reference_kernels() {
     let images = test_images();
     let mut failures = Vec::new();
-    for stem in MODELS {
-        let (identical, total, max_diff) = agreement(stem, &images);
-        println!("{stem:<28} {identical}/{total} identical, max diff {max_diff:.3e}");
-        if identical != total {
-            failures.push(format!(
-                "{stem}: {identical}/{total} identical (max diff {max_diff:.3e})"
-            ));
+    // the fast kernels (`Interpreter::new`), then the reference kernels alone (their oracle)
+    for reference in [false, true] {
+        let kernels = if reference { "reference" } else { "default" };
+        for stem in MODELS {
+            let (identical, total, max_diff) = agreement(stem, &images, reference);
+            println!(
+                "{stem:<28} {kernels:<9} {identical}/{total} identical, max diff {max_diff:.3e}"
+            );
+            if identical != total {
+                failures.push(format!(
+                    "{stem} ({kernels} kernels): {identical}/{total} identical (max diff {max_diff:.3e})"
+                ));
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

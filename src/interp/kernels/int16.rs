@@ -88,6 +88,204 @@ pub fn conv2d_i16(
     Ok(())
 }
 
+/// A prepared fast int16 convolution (one group), in three passes per image: the input patches laid
+/// out tap by tap with the output pixels contiguous (taps outside the image hold 0, which is what the
+/// reference's skipping adds, the zero point being 0); for each output channel, one long
+/// multiply-add per tap across all pixels (it vectorizes); then the requantization, channel by
+/// channel, into the NHWC output. Identical to [`conv2d_i16`]: integer sums are exact in any order,
+/// and [`ConvI16Fast::new`] only accepts patches short enough that the i32 sums cannot overflow.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvI16Fast {
+    shape: ConvShape,
+    /// Per output channel: bias, the 16-bit rounded multiplier of the 64-bit
+    /// `MultiplyByQuantizedMultiplier`, its total right shift, and the output offset and clamp.
+    bias: Vec<i64>,
+    reduced: Vec<i64>,
+    total_shift: Vec<u32>,
+    offset: i32,
+    act: (i32, i32),
+    /// OHWI filter rows, widened to i32.
+    filter: Vec<i32>,
+}
+
+/// Taps whose int16 × int8 products (|p| ≤ 32768 · 128 = 2²²) still sum within i32: 2⁸ of them is 2³⁰.
+const FAST_MAX_TAPS: usize = 256;
+/// The largest scratch (patches and accumulators of one image, in i32) the fast kernel allocates.
+const FAST_MAX_SCRATCH: usize = 1 << 22;
+
+/// Scratch of a [`ConvI16Fast`]: one image's patches (`taps × pixels`), accumulators
+/// (`channels × pixels`) and requantized channel (`pixels`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConvI16Scratch {
+    cols: Vec<i32>,
+    acc: Vec<i32>,
+    row: Vec<i16>,
+}
+
+impl ConvI16Fast {
+    /// The fast kernel and its scratch, or `None` where the reference one must run (grouped
+    /// convolutions, patches longer than [`FAST_MAX_TAPS`], scratch above [`FAST_MAX_SCRATCH`], or
+    /// arguments that do not fit the shape).
+    pub fn new(
+        shape: &ConvShape,
+        quant: &ChannelQuant,
+        filter: &[i8],
+        bias: Option<&[i64]>,
+    ) -> Option<(ConvI16Fast, ConvI16Scratch)> {
+        let w = &shape.window;
+        let taps = w.filter_h * w.filter_w * shape.filter_c;
+        let pixels = w.out_h * w.out_w;
+        if shape.groups() != 1
+            || taps == 0
+            || taps > FAST_MAX_TAPS
+            || shape.out_c == 0
+            || (taps + shape.out_c) * pixels > FAST_MAX_SCRATCH
+            || filter.len() != shape.filter_len()
+            || quant.multiplier.len() != shape.out_c
+            || quant.shift.len() != shape.out_c
+            || bias.is_some_and(|b| b.len() != shape.out_c)
+        {
+            return None;
+        }
+        // The same constants as `multiply_by_quantized_multiplier_i64`.
+        let reduced = quant
+            .multiplier
+            .iter()
+            .map(|&m| {
+                if m < 0x7FFF_0000 {
+                    (m as i64 + (1 << 15)) >> 16
+                } else {
+                    0x7FFF
+                }
+            })
+            .collect();
+        let total_shift = quant
+            .shift
+            .iter()
+            .map(|&s| (15 - s.clamp(-31, 7)) as u32)
+            .collect();
+        let kernel = ConvI16Fast {
+            shape: shape.clone(),
+            bias: bias.map_or_else(|| vec![0; shape.out_c], <[i64]>::to_vec),
+            reduced,
+            total_shift,
+            offset: quant.output_offset,
+            act: (quant.act_min.max(-32768), quant.act_max.min(32767)),
+            filter: filter.iter().map(|&v| v as i32).collect(),
+        };
+        let scratch = ConvI16Scratch {
+            cols: vec![0; taps * pixels],
+            acc: vec![0; shape.out_c * pixels],
+            row: vec![0; pixels],
+        };
+        Some((kernel, scratch))
+    }
+}
+
+/// Run a [`ConvI16Fast`] with its scratch.
+pub fn conv2d_i16_fast(
+    k: &ConvI16Fast,
+    input: &[i16],
+    scratch: &mut ConvI16Scratch,
+    output: &mut [i16],
+) -> Result<()> {
+    let s = &k.shape;
+    s.check("CONV_2D", input, &k.filter, None, output)?;
+    let pixels = s.window.out_h * s.window.out_w;
+    let taps = k.filter.len() / s.out_c.max(1);
+    check_len("CONV_2D", "patches", scratch.cols.len(), taps * pixels)?;
+    check_len(
+        "CONV_2D",
+        "accumulators",
+        scratch.acc.len(),
+        s.out_c * pixels,
+    )?;
+    check_len("CONV_2D", "row", scratch.row.len(), pixels)?;
+    crate::cpu::dispatch(FastConv {
+        k,
+        input,
+        scratch,
+        output,
+    });
+    Ok(())
+}
+
+/// The arguments of one [`conv2d_i16_fast`], run through [`crate::cpu::dispatch`] (the long loops
+/// vectorize with AVX2 where the CPU has it; the results are the same).
+struct FastConv<'a> {
+    k: &'a ConvI16Fast,
+    input: &'a [i16],
+    scratch: &'a mut ConvI16Scratch,
+    output: &'a mut [i16],
+}
+
+impl crate::cpu::Kernel for FastConv<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<const FMA: bool>(self) {
+        let FastConv {
+            k,
+            input,
+            scratch,
+            output,
+        } = self;
+        let (s, w) = (&k.shape, &k.shape.window);
+        let pixels = w.out_h * w.out_w;
+        let taps = k.filter.len() / s.out_c;
+        for batch in 0..w.batches {
+            // 1. patches: cols[tap][pixel]
+            for filter_y in 0..w.filter_h {
+                for filter_x in 0..w.filter_w {
+                    for in_c in 0..s.in_c {
+                        let tap = (filter_y * w.filter_w + filter_x) * s.in_c + in_c;
+                        let col = &mut scratch.cols[tap * pixels..][..pixels];
+                        for out_y in 0..w.out_h {
+                            let dst = &mut col[out_y * w.out_w..][..w.out_w];
+                            let Some(in_y) = w.in_y(out_y, filter_y) else {
+                                dst.fill(0);
+                                continue;
+                            };
+                            let base = (batch * w.in_h + in_y) * w.in_w;
+                            for (out_x, d) in dst.iter_mut().enumerate() {
+                                *d = w
+                                    .in_x(out_x, filter_x)
+                                    .map_or(0, |in_x| input[(base + in_x) * s.in_c + in_c] as i32);
+                            }
+                        }
+                    }
+                }
+            }
+            // 2. accumulators: acc[c][pixel] = Σ_tap w[c][tap] · cols[tap][pixel]
+            for (acc, f) in scratch
+                .acc
+                .chunks_exact_mut(pixels)
+                .zip(k.filter.chunks_exact(taps))
+            {
+                acc.fill(0);
+                for (&wv, col) in f.iter().zip(scratch.cols.chunks_exact(pixels)) {
+                    for (a, &x) in acc.iter_mut().zip(col) {
+                        *a += wv * x;
+                    }
+                }
+            }
+            // 3. requantization, one channel at a time, into NHWC
+            let out = &mut output[batch * pixels * s.out_c..][..pixels * s.out_c];
+            for (c, acc) in scratch.acc.chunks_exact(pixels).enumerate() {
+                let (bias, reduced, shift) = (k.bias[c], k.reduced[c], k.total_shift[c]);
+                let round = 1i64 << (shift - 1);
+                for (r, &a) in scratch.row.iter_mut().zip(acc) {
+                    let v = (((a as i64 + bias).wrapping_mul(reduced) + round) >> shift) as i32;
+                    *r = v.wrapping_add(k.offset).clamp(k.act.0, k.act.1) as i16;
+                }
+                for (o, &r) in out.iter_mut().skip(c).step_by(s.out_c).zip(&scratch.row) {
+                    *o = r;
+                }
+            }
+        }
+    }
+}
+
 /// int16 × int8 depthwise convolution (reference `DepthwiseConvPerChannel`, 16x8).
 pub fn depthwise_conv2d_i16(
     s: &DepthwiseShape,
@@ -368,6 +566,50 @@ mod tests {
             out[0] >= 32760 && out[1..].iter().all(|&o| o <= 2),
             "{out:?}"
         );
+    }
+
+    #[test]
+    fn the_fast_convolution_equals_the_reference() {
+        use crate::interp::kernels::window::Window;
+        use crate::tflite::Padding;
+        let mut rng = crate::rng::Rng::new(16);
+        for (padding, stride, in_c, out_c, kh) in [
+            (Padding::Valid, 1, 1, 12, 3),
+            (Padding::Same, 2, 3, 5, 5),
+            (Padding::Same, 1, 4, 7, 2),
+        ] {
+            let window =
+                Window::new("T", padding, 2, (9, 8), (kh, kh), (stride, stride), (1, 1)).unwrap();
+            let shape = ConvShape {
+                window,
+                in_c,
+                out_c,
+                filter_c: in_c,
+            };
+            let input: Vec<i16> = (0..2 * 9 * 8 * in_c)
+                .map(|_| rng.below(65536) as i32 as i16)
+                .collect();
+            let filter: Vec<i8> = (0..shape.filter_len())
+                .map(|_| rng.below(255) as i32 as i8)
+                .collect();
+            let bias: Vec<i64> = (0..out_c)
+                .map(|_| rng.below(1 << 20) as i64 - (1 << 19))
+                .collect();
+            let quant = ChannelQuant {
+                input_offset: 0,
+                output_offset: 0,
+                multiplier: (0..out_c).map(|c| (1 << 30) + c as i32 * 7919).collect(),
+                shift: (0..out_c).map(|c| -(c as i32 % 9)).collect(),
+                act_min: -32768,
+                act_max: 32767,
+            };
+            let len = 2 * shape.window.out_h * shape.window.out_w * out_c;
+            let (mut want, mut got) = (vec![0i16; len], vec![0i16; len]);
+            conv2d_i16(&shape, &quant, &input, &filter, Some(&bias), &mut want).unwrap();
+            let (k, mut scratch) = ConvI16Fast::new(&shape, &quant, &filter, Some(&bias)).unwrap();
+            conv2d_i16_fast(&k, &input, &mut scratch, &mut got).unwrap();
+            assert_eq!(got, want, "{padding:?} stride {stride}");
+        }
     }
 
     #[test]

@@ -8,12 +8,14 @@ use crate::error::Result;
 use crate::interp::kernels::activation::float_range;
 use crate::interp::kernels::conv2d::{ConvF32Fast, ConvI8Fast, ConvShape};
 use crate::interp::kernels::depthwise_conv2d::{DepthwiseFast, DepthwiseShape};
+use crate::interp::kernels::int16::ConvI16Fast;
 use crate::interp::kernels::optimized_f32::{ConvF32Optimized, conv_path};
 use crate::interp::kernels::window::Window;
 use crate::interp::step::{
     Conv2dF32, Conv2dF32Fast, Conv2dF32Optimized, Conv2dHybrid, Conv2dI8, Conv2dI8Fast, Conv2dI16,
-    ConvHybridScratch, DepthwiseConv2dF32, DepthwiseConv2dF32Fast, DepthwiseConv2dF32Optimized,
-    DepthwiseConv2dHybrid, DepthwiseConv2dI8, DepthwiseConv2dI8Fast, DepthwiseConv2dI16, Step,
+    Conv2dI16Fast, ConvHybridScratch, DepthwiseConv2dF32, DepthwiseConv2dF32Fast,
+    DepthwiseConv2dF32Optimized, DepthwiseConv2dHybrid, DepthwiseConv2dI8, DepthwiseConv2dI8Fast,
+    DepthwiseConv2dI16, Step,
 };
 use crate::tflite::{Operator, Options, TensorType};
 
@@ -167,14 +169,27 @@ impl Planner<'_> {
                 self.symmetric_int16(op, &[xi, out_i])?;
                 let quant = self.channel_quant(op, xi, fi, out_i, 0, oc, opts.fused_activation)?;
                 let output = self.output(op, out_t, out_shape)?;
-                Step::new(Conv2dI16 {
-                    input: xa.buffer,
-                    output,
-                    shape,
-                    quant,
-                    filter,
-                    bias,
-                })
+                match self
+                    .config
+                    .fast_kernels()
+                    .then(|| ConvI16Fast::new(&shape, &quant, &filter, bias.as_deref()))
+                    .flatten()
+                {
+                    Some((kernel, scratch)) => Step::new(Conv2dI16Fast {
+                        input: xa.buffer,
+                        output,
+                        kernel: Box::new(kernel),
+                        scratch,
+                    }),
+                    None => Step::new(Conv2dI16 {
+                        input: xa.buffer,
+                        output,
+                        shape,
+                        quant,
+                        filter,
+                        bias,
+                    }),
+                }
             }
             (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
                 let filter = self.const_data::<i8>(op, fa, "filter")?;

@@ -1,5 +1,6 @@
 //! Prepared 16x8 kernels (int16 activations, int8 weights): CONV_2D, DEPTHWISE_CONV_2D,
-//! FULLY_CONNECTED, MAX_POOL_2D, AVERAGE_POOL_2D and SOFTMAX, all reference kernels.
+//! FULLY_CONNECTED, MAX_POOL_2D, AVERAGE_POOL_2D and SOFTMAX: the reference kernels, and a fast
+//! CONV_2D.
 
 use super::{QuantRange, Run, get, unary, with_output};
 use crate::error::Result;
@@ -8,7 +9,8 @@ use crate::interp::kernels::conv2d::{ChannelQuant, ConvShape};
 use crate::interp::kernels::depthwise_conv2d::DepthwiseShape;
 use crate::interp::kernels::fully_connected::{FcQuant, FcShape};
 use crate::interp::kernels::int16::{
-    Int16Softmax, conv2d_i16, depthwise_conv2d_i16, fully_connected_i16, softmax_i16,
+    ConvI16Fast, ConvI16Scratch, Int16Softmax, conv2d_i16, conv2d_i16_fast, depthwise_conv2d_i16,
+    fully_connected_i16, softmax_i16,
 };
 use crate::interp::kernels::max_pool2d::max_pool2d_quant;
 use crate::interp::kernels::window::Window;
@@ -37,6 +39,24 @@ impl Run for Conv2dI16 {
                 self.bias.as_deref(),
                 out,
             )
+        })
+    }
+}
+
+/// int16 CONV_2D, fast kernel (patches, long multiply-adds, requantization per channel).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2dI16Fast {
+    pub input: usize,
+    pub output: usize,
+    pub kernel: Box<ConvI16Fast>,
+    pub scratch: ConvI16Scratch,
+}
+
+impl Run for Conv2dI16Fast {
+    fn run(&mut self, buffers: &mut [Buffer]) -> Result<()> {
+        let (kernel, scratch) = (&self.kernel, &mut self.scratch);
+        with_output::<i16>(buffers, self.output, |b, out| {
+            conv2d_i16_fast(kernel, get::<i16>(b, self.input)?, scratch, out)
         })
     }
 }

@@ -25,7 +25,9 @@ pub use fully_connected::{
     FullyConnectedF32, FullyConnectedF32Fast, FullyConnectedF32Optimized, FullyConnectedHybrid,
     FullyConnectedHybridFast, FullyConnectedI8, FullyConnectedI8Fast,
 };
-pub use int16::{Conv2dI16, DepthwiseConv2dI16, FullyConnectedI16, Pool2dI16, SoftmaxI16};
+pub use int16::{
+    Conv2dI16, Conv2dI16Fast, DepthwiseConv2dI16, FullyConnectedI16, Pool2dI16, SoftmaxI16,
+};
 pub use pool::{
     AveragePool2dF32, AveragePool2dF32Fast, AveragePool2dI8, AveragePool2dI8Fast, MaxPool2dF32,
     MaxPool2dF32Fast, MaxPool2dI8, MaxPool2dI8Fast,
