@@ -123,8 +123,8 @@ pub struct ConvI16Scratch {
 }
 
 impl ConvI16Fast {
-    /// The fast kernel and its scratch, or `None` where the reference one must run (grouped
-    /// convolutions, patches longer than [`FAST_MAX_TAPS`], scratch above [`FAST_MAX_SCRATCH`], or
+    /// The fast kernel and its scratch, or `None` where the reference one must run (builds without the
+    /// `int16` feature, grouped convolutions, patches longer than [`FAST_MAX_TAPS`], scratch above [`FAST_MAX_SCRATCH`], or
     /// arguments that do not fit the shape).
     pub fn new(
         shape: &ConvShape,
@@ -135,7 +135,9 @@ impl ConvI16Fast {
         let w = &shape.window;
         let taps = w.filter_h * w.filter_w * shape.filter_c;
         let pixels = w.out_h * w.out_w;
-        if shape.groups() != 1
+        // Builds without the `int16` feature (the page's small module) keep the reference kernel only.
+        if !cfg!(feature = "int16")
+            || shape.groups() != 1
             || taps == 0
             || taps > FAST_MAX_TAPS
             || shape.out_c == 0
@@ -569,6 +571,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "int16")]
     fn the_fast_convolution_equals_the_reference() {
         use crate::interp::kernels::window::Window;
         use crate::tflite::Padding;
