@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::interp::fixed_point::multiply_by_quantized_multiplier;
 use crate::interp::kernels::activation::clamp_f32;
 use crate::interp::kernels::conv2d::ChannelQuant;
+use crate::interp::kernels::quantize::QuantElement;
 use crate::interp::kernels::requant::RequantLanes;
 use crate::interp::kernels::window::Window;
 use crate::interp::kernels::{FastCall, Io, check_len};
@@ -129,46 +130,60 @@ pub fn depthwise_conv2d_i8(
     for batch in 0..w.batches {
         for out_y in 0..w.out_h {
             for out_x in 0..w.out_w {
-                for in_c in 0..s.in_c {
-                    for m in 0..s.multiplier {
-                        let out_c = m + in_c * s.multiplier;
-                        let mut acc: i32 = 0;
-                        for filter_y in 0..w.filter_h {
-                            let Some(in_y) = w.in_y(out_y, filter_y) else {
-                                continue;
-                            };
-                            for filter_x in 0..w.filter_w {
-                                let Some(in_x) = w.in_x(out_x, filter_x) else {
-                                    continue;
-                                };
-                                let input_val = input
-                                    [((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + in_c]
-                                    as i32;
-                                let filter_val = filter
-                                    [(filter_y * w.filter_w + filter_x) * out_c_count + out_c]
-                                    as i32;
-                                acc = acc.wrapping_add(filter_val * (input_val + q.input_offset));
-                            }
-                        }
-                        if let Some(b) = bias {
-                            acc = acc.wrapping_add(b[out_c]);
-                        }
-                        acc = multiply_by_quantized_multiplier(
-                            acc,
-                            q.multiplier[out_c],
-                            q.shift[out_c],
-                        );
-                        acc = acc.wrapping_add(q.output_offset);
-                        acc = acc.max(q.act_min).min(q.act_max);
-                        output
-                            [((batch * w.out_h + out_y) * w.out_w + out_x) * out_c_count + out_c] =
-                            acc as i8;
+                for out_c in 0..out_c_count {
+                    // the C++ sums in int32, wrapping on overflow: the low 32 bits of the exact sum
+                    let mut acc = depthwise_window_sum(
+                        s,
+                        input,
+                        filter,
+                        [batch, out_y, out_x, out_c],
+                        q.input_offset,
+                    ) as i32;
+                    if let Some(b) = bias {
+                        acc = acc.wrapping_add(b[out_c]);
                     }
+                    acc =
+                        multiply_by_quantized_multiplier(acc, q.multiplier[out_c], q.shift[out_c]);
+                    acc = acc.wrapping_add(q.output_offset);
+                    acc = acc.max(q.act_min).min(q.act_max);
+                    output[((batch * w.out_h + out_y) * w.out_w + out_x) * out_c_count + out_c] =
+                        acc as i8;
                 }
             }
         }
     }
     Ok(())
+}
+
+/// `Σ filter · (input + input_offset)` over the window of output element `[batch, out_y, out_x,
+/// out_c]` of a quantized depthwise convolution (input channel `out_c / multiplier`; taps outside the
+/// image skipped), in i64: exact for every int8 and int16 input. The reference kernels of both types
+/// take it.
+#[inline]
+pub(crate) fn depthwise_window_sum<T: QuantElement>(
+    s: &DepthwiseShape,
+    input: &[T],
+    filter: &[i8],
+    [batch, out_y, out_x, out_c]: [usize; 4],
+    input_offset: i32,
+) -> i64 {
+    let w = &s.window;
+    let (in_c, out_c_count) = (out_c / s.multiplier.max(1), s.out_c());
+    let mut acc: i64 = 0;
+    for filter_y in 0..w.filter_h {
+        let Some(in_y) = w.in_y(out_y, filter_y) else {
+            continue;
+        };
+        for filter_x in 0..w.filter_w {
+            let Some(in_x) = w.in_x(out_x, filter_x) else {
+                continue;
+            };
+            let x = input[((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + in_c].to_i32();
+            let f = filter[(filter_y * w.filter_w + filter_x) * out_c_count + out_c] as i32;
+            acc += (f * (x + input_offset)) as i64;
+        }
+    }
+    acc
 }
 
 // ---- fast kernels ------------------------------------------------------------------------------

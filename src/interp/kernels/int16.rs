@@ -19,8 +19,8 @@
 use crate::error::{Error, Result};
 use crate::interp::fixed_point::{multiply_by_quantized_multiplier_i64, quantize_multiplier};
 use crate::interp::kernels::check_len;
-use crate::interp::kernels::conv2d::{ChannelQuant, ConvShape};
-use crate::interp::kernels::depthwise_conv2d::DepthwiseShape;
+use crate::interp::kernels::conv2d::{ChannelQuant, ConvShape, conv_window_sum};
+use crate::interp::kernels::depthwise_conv2d::{DepthwiseShape, depthwise_window_sum};
 use crate::interp::kernels::fully_connected::{FcQuant, FcShape};
 
 /// The requantized value of one int64 convolution accumulator for output channel `c`, clamped.
@@ -50,36 +50,13 @@ pub fn conv2d_i16(
     s.check("CONV_2D", input, filter, bias.map(<[i64]>::len), output)?;
     check_quant("CONV_2D", q, s.out_c)?;
     let w = &s.window;
-    let groups = s.groups().max(1);
-    let per_group = s.out_c / groups;
     for batch in 0..w.batches {
         for out_y in 0..w.out_h {
             for out_x in 0..w.out_w {
                 let out_base = ((batch * w.out_h + out_y) * w.out_w + out_x) * s.out_c;
                 for out_c in 0..s.out_c {
-                    let group = out_c / per_group.max(1);
-                    let mut acc: i64 = 0;
-                    for filter_y in 0..w.filter_h {
-                        let Some(in_y) = w.in_y(out_y, filter_y) else {
-                            continue;
-                        };
-                        for filter_x in 0..w.filter_w {
-                            let Some(in_x) = w.in_x(out_x, filter_x) else {
-                                continue;
-                            };
-                            let x = &input[((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c
-                                + group * s.filter_c..][..s.filter_c];
-                            let f = &filter[((out_c * w.filter_h + filter_y) * w.filter_w
-                                + filter_x)
-                                * s.filter_c..][..s.filter_c];
-                            for (&xv, &fv) in x.iter().zip(f) {
-                                acc += (fv as i32 * xv as i32) as i64;
-                            }
-                        }
-                    }
-                    if let Some(b) = bias {
-                        acc = acc.wrapping_add(b[out_c]);
-                    }
+                    let acc = conv_window_sum(s, input, filter, [batch, out_y, out_x, out_c], 0)
+                        .wrapping_add(bias.map_or(0, |b| b[out_c]));
                     output[out_base + out_c] = requantize(acc, q, out_c, q.output_offset);
                 }
             }
@@ -305,32 +282,11 @@ pub fn depthwise_conv2d_i16(
         for out_y in 0..w.out_h {
             for out_x in 0..w.out_w {
                 let out_base = ((batch * w.out_h + out_y) * w.out_w + out_x) * out_c_count;
-                for in_c in 0..s.in_c {
-                    for m in 0..s.multiplier {
-                        let out_c = m + in_c * s.multiplier;
-                        let mut acc: i64 = 0;
-                        for filter_y in 0..w.filter_h {
-                            let Some(in_y) = w.in_y(out_y, filter_y) else {
-                                continue;
-                            };
-                            for filter_x in 0..w.filter_w {
-                                let Some(in_x) = w.in_x(out_x, filter_x) else {
-                                    continue;
-                                };
-                                let xv = input
-                                    [((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + in_c]
-                                    as i32;
-                                let fv = filter
-                                    [(filter_y * w.filter_w + filter_x) * out_c_count + out_c]
-                                    as i32;
-                                acc += (fv * xv) as i64;
-                            }
-                        }
-                        if let Some(b) = bias {
-                            acc = acc.wrapping_add(b[out_c]);
-                        }
-                        output[out_base + out_c] = requantize(acc, q, out_c, q.output_offset);
-                    }
+                for out_c in 0..out_c_count {
+                    let acc =
+                        depthwise_window_sum(s, input, filter, [batch, out_y, out_x, out_c], 0)
+                            .wrapping_add(bias.map_or(0, |b| b[out_c]));
+                    output[out_base + out_c] = requantize(acc, q, out_c, q.output_offset);
                 }
             }
         }

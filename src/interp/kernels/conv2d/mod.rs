@@ -36,6 +36,7 @@ use crate::error::Result;
 use crate::interp::fixed_point::multiply_by_quantized_multiplier;
 use crate::interp::kernels::activation::clamp_f32;
 use crate::interp::kernels::check_len;
+use crate::interp::kernels::quantize::QuantElement;
 use crate::interp::kernels::window::Window;
 
 /// Shape of one convolution.
@@ -168,33 +169,19 @@ pub fn conv2d_i8(
     check_len("CONV_2D", "multipliers", q.multiplier.len(), s.out_c)?;
     check_len("CONV_2D", "shifts", q.shift.len(), s.out_c)?;
     let w = &s.window;
-    let filters_per_group = s.filters_per_group();
     for batch in 0..w.batches {
         for out_y in 0..w.out_h {
             for out_x in 0..w.out_w {
                 let out_base = ((batch * w.out_h + out_y) * w.out_w + out_x) * s.out_c;
                 for out_c in 0..s.out_c {
-                    let group = out_c / filters_per_group;
-                    let mut acc: i32 = 0;
-                    for filter_y in 0..w.filter_h {
-                        let Some(in_y) = w.in_y(out_y, filter_y) else {
-                            continue;
-                        };
-                        for filter_x in 0..w.filter_w {
-                            let Some(in_x) = w.in_x(out_x, filter_x) else {
-                                continue;
-                            };
-                            let in_base = ((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c
-                                + group * s.filter_c;
-                            let f_base = ((out_c * w.filter_h + filter_y) * w.filter_w + filter_x)
-                                * s.filter_c;
-                            for in_c in 0..s.filter_c {
-                                let input_val = input[in_base + in_c] as i32;
-                                let filter_val = filter[f_base + in_c] as i32;
-                                acc = acc.wrapping_add(filter_val * (input_val + q.input_offset));
-                            }
-                        }
-                    }
+                    // the C++ sums in int32, wrapping on overflow: the low 32 bits of the exact sum
+                    let mut acc = conv_window_sum(
+                        s,
+                        input,
+                        filter,
+                        [batch, out_y, out_x, out_c],
+                        q.input_offset,
+                    ) as i32;
                     if let Some(b) = bias {
                         acc = acc.wrapping_add(b[out_c]);
                     }
@@ -208,6 +195,41 @@ pub fn conv2d_i8(
         }
     }
     Ok(())
+}
+
+/// `Σ filter · (input + input_offset)` over the window of output element `[batch, out_y, out_x,
+/// out_c]` of a quantized convolution (its group's input channels; taps outside the image skipped), in
+/// i64: exact for every int8 and int16 input. The reference kernels of both types take it.
+#[inline]
+pub(crate) fn conv_window_sum<T: QuantElement>(
+    s: &ConvShape,
+    input: &[T],
+    filter: &[i8],
+    [batch, out_y, out_x, out_c]: [usize; 4],
+    input_offset: i32,
+) -> i64 {
+    let w = &s.window;
+    let group = out_c / s.filters_per_group().max(1);
+    let mut acc: i64 = 0;
+    for filter_y in 0..w.filter_h {
+        let Some(in_y) = w.in_y(out_y, filter_y) else {
+            continue;
+        };
+        for filter_x in 0..w.filter_w {
+            let Some(in_x) = w.in_x(out_x, filter_x) else {
+                continue;
+            };
+            let in_base = ((batch * w.in_h + in_y) * w.in_w + in_x) * s.in_c + group * s.filter_c;
+            let f_base = ((out_c * w.filter_h + filter_y) * w.filter_w + filter_x) * s.filter_c;
+            for (&x, &f) in input[in_base..][..s.filter_c]
+                .iter()
+                .zip(&filter[f_base..][..s.filter_c])
+            {
+                acc += (f as i32 * (x.to_i32() + input_offset)) as i64;
+            }
+        }
+    }
+    acc
 }
 
 /// Hybrid convolution with per-channel filter scales (reference `HybridConvPerChannel`).
