@@ -111,6 +111,14 @@ fn modes_are_plain_objects_in_the_page_order_and_quantize_takes_their_ids() {
         listed[..expected.len()],
         expected.map(|(id, file, calibrates)| (id.to_string(), file.to_string(), calibrates))
     );
+    // the 16x8 conversions follow; the page's small build (without the `int16` feature) says it leaves
+    // them to the worker's
+    for m in modes.iter() {
+        let id = get(&m, "id").as_string().unwrap_or_default();
+        let here = get(&m, "here").is_truthy();
+        assert_eq!(here, !id.starts_with("int16x8") || cfg!(feature = "int16"), "{id}");
+    }
+    assert!(listed.iter().any(|(id, _, calibrates)| id == "int16x8-int16io" && *calibrates));
     // every id is a mode: without a float model the error is about the missing model
     let mut pg = Playground::new();
     for (id, _, _) in &listed {
