@@ -3,7 +3,11 @@
 Ours: `ptq eval --json` (release build, one thread via taskset, one image per invoke; includes encoding
 each image and the argmax). LiteRT (PyPI ai-edge-litert): default XNNPACK delegate and BUILTIN_REF
 reference kernels, one thread, all 10,000 images in ONE invoke (so Python overhead does not count
-against LiteRT). Prints per-image microseconds and the ratios.
+against LiteRT). Every side is warmed before it is timed: one untimed run of ours, and one untimed
+invoke of each LiteRT interpreter (XNNPACK packs its weights on the first invoke), which is then
+invoked again for the timings. This machine's speed drifts between minutes, so the sides are
+interleaved round by round and each keeps its best of --repeat. The header names the CPU's vector
+features. Prints per-image microseconds and the ratios.
 Targets: int8 models <= 1/2 of XNNPACK's time, float <= 1x; both >= 20x faster than the reference kernels.
 Usage: python bench/interp_vs_litert.py [--ptq target/release/ptq] [--mnist DIR] [--models DIR] [--repeat N]
 """
@@ -24,42 +28,62 @@ pixels = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
 n = len(pixels)
 
 
-def litert_us(path, resolver):
-    best = float("inf")
-    for _ in range(args.repeat):
-        it = Interpreter(model_path=path, experimental_op_resolver_type=resolver, num_threads=1)
-        i = it.get_input_details()[0]
-        it.resize_tensor_input(i["index"], [n, 28, 28])
-        it.allocate_tensors()
-        if i["dtype"] == np.uint8:
-            x = pixels
-        elif i["dtype"] == np.int8:
-            x = (pixels.astype(np.int16) - 128).astype(np.int8)
-        else:
-            x = pixels.astype(np.float32) / np.float32(255)
-        it.set_tensor(i["index"], x)
-        t = time.perf_counter()
-        it.invoke()
-        best = min(best, time.perf_counter() - t)
-    return best * 1e6 / n
+def cpu_features():
+    """The vector extensions the CPU reports (what the kernels could use)."""
+    flags = set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    wanted = ["sse4_2", "avx", "avx2", "fma", "avx_vnni", "avx512f", "avx512bw", "avx512vl", "avx512_vnni"]
+    return " ".join(f for f in wanted if f in flags) or "unknown"
+
+
+def litert_interpreter(path, resolver):
+    """A LiteRT interpreter holding all test images, warmed by one untimed invoke."""
+    it = Interpreter(model_path=path, experimental_op_resolver_type=resolver, num_threads=1)
+    i = it.get_input_details()[0]
+    it.resize_tensor_input(i["index"], [n, 28, 28])
+    it.allocate_tensors()
+    if i["dtype"] == np.uint8:
+        x = pixels
+    elif i["dtype"] == np.int8:
+        x = (pixels.astype(np.int16) - 128).astype(np.int8)
+    else:
+        x = pixels.astype(np.float32) / np.float32(255)
+    it.set_tensor(i["index"], x)
+    it.invoke()
+    return it
+
+
+def litert_us(it):
+    t = time.perf_counter()
+    it.invoke()
+    return (time.perf_counter() - t) * 1e6 / n
 
 
 def ours_us(path):
-    best = float("inf")
-    for _ in range(args.repeat):
-        out = subprocess.run(["taskset", "-c", "0", args.ptq, "eval", "--model", path, "--data", args.mnist, "--json"],
-                             check=True, capture_output=True, text=True).stdout
-        best = min(best, json.loads(out)["us_per_image"])
-    return best
+    out = subprocess.run(["taskset", "-c", "0", args.ptq, "eval", "--model", path, "--data", args.mnist, "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["us_per_image"]
 
 
+print(f"CPU: {cpu_features()}; one thread; best of {args.repeat} interleaved rounds after a warm-up")
 rows = []
 for name, kind in [("mnist_float", "float"), ("mnist_dynamic", "hybrid"), ("mnist_fullint_floatio", "int8"),
                    ("mnist_intonly_uint8", "int8"), ("mnist_intonly_int8", "int8")]:
     path = os.path.join(args.models, name + ".tflite")
-    ours = ours_us(path)
-    xnn = litert_us(path, OpResolverType.AUTO)
-    ref = litert_us(path, OpResolverType.BUILTIN_REF)
+    ours_us(path)  # warm-up: page cache, CPU frequency
+    xnn_it = litert_interpreter(path, OpResolverType.AUTO)
+    ref_it = litert_interpreter(path, OpResolverType.BUILTIN_REF)
+    ours = xnn = ref = float("inf")
+    for _ in range(args.repeat):
+        ours = min(ours, ours_us(path))
+        xnn = min(xnn, litert_us(xnn_it))
+        ref = min(ref, litert_us(ref_it))
     rows.append((name, kind, ours, xnn, ref))
 
 print(f"{'model':<24} {'ours µs':>8} {'XNNPACK µs':>11} {'REF µs':>8} {'ours/XNN':>9} {'REF/ours':>9}  targets")
