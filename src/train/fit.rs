@@ -10,7 +10,7 @@ use crate::data::{Dataset, epoch_batches, fill_batch, prefetch_images};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::train::adam::Adam;
-use crate::train::loss::softmax_cross_entropy_eval;
+use crate::train::loss::{cross_entropy_from_probabilities_eval, softmax_cross_entropy_eval};
 use crate::train::net::{Architecture, Sequential};
 
 /// Every knob of a training run (defaults: the tutorial's `fit(epochs=5)` with Keras defaults).
@@ -261,8 +261,13 @@ pub fn evaluate(net: &mut Sequential, data: &Dataset) -> Result<(f32, f32)> {
     for chunk in all.chunks(BATCH) {
         y.resize(chunk.len(), 0);
         fill_batch(data, chunk, net.input_buffer(chunk.len()), &mut y);
-        let logits = net.forward_filled(chunk.len());
-        let (loss, c) = softmax_cross_entropy_eval(logits, &y, classes);
+        let probabilities = net.outputs_probabilities();
+        let outputs = net.forward_filled(chunk.len());
+        let (loss, c) = if probabilities {
+            cross_entropy_from_probabilities_eval(outputs, &y, classes)
+        } else {
+            softmax_cross_entropy_eval(outputs, &y, classes)
+        };
         loss_sum += loss * chunk.len() as f64;
         correct += c;
     }
