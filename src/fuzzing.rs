@@ -6,9 +6,7 @@ use crate::data::{Dataset, parse_idx};
 use crate::debug::explain;
 use crate::eval;
 use crate::interp::{Interpreter, InterpreterOptions};
-use crate::quantize::{
-    ConvertOptions, IoType, Mode, calibrate, convert, detect_mode, fold_static_shapes,
-};
+use crate::quantize::{ConvertOptions, IoType, Mode, calibrate, convert, detect_mode, fold_static_shapes};
 use crate::tflite::{deploy_check, read_model};
 
 /// Models that plan to more work than this are read and planned but not run: a legal model may ask
@@ -77,12 +75,7 @@ fn convert_uploaded(model: &crate::tflite::Model, image: &[u8]) {
         .subgraphs
         .first()
         .and_then(|g| g.tensors.get(usize::try_from(*g.inputs.first()?).ok()?))
-        .map_or(0, |t| {
-            t.shape
-                .iter()
-                .map(|&d| d.max(1) as usize)
-                .product::<usize>()
-        });
+        .map_or(0, |t| t.shape.iter().map(|&d| d.max(1) as usize).product::<usize>());
     if len == 0 || len > 1 << 16 {
         return;
     }
@@ -91,11 +84,7 @@ fn convert_uploaded(model: &crate::tflite::Model, image: &[u8]) {
     let Ok(calibration) = calibrate(model, &images, len, |_, _| true) else {
         return;
     };
-    for mode in [
-        Mode::DynamicRange,
-        Mode::FullInteger,
-        Mode::IntegerOnly(IoType::Int8),
-    ] {
+    for mode in [Mode::DynamicRange, Mode::FullInteger, Mode::IntegerOnly(IoType::Int8)] {
         if let Ok(q) = convert(model, &ConvertOptions::new(mode), Some(&calibration))
             && let Ok(mut interp) = Interpreter::new(&q)
             && interp.work() <= FUZZ_WORK_BUDGET

@@ -485,8 +485,7 @@ fn integer(model: &mut Model, options: &ConvertOptions, calibration: &Calibratio
                 let mut q = quantize_layer_weights(model, o.code, wt, options)?;
                 if let Some((_, _, data)) = &bias {
                     if let Some((ws, bs)) = fit_biases(data, input_scale, &q.scales) {
-                        q.values =
-                            requantize_weights(&weights_f32(model, wt)?, &dims(wt), q.axis, &ws);
+                        q.values = requantize_weights(&weights_f32(model, wt)?, &dims(wt), q.axis, &ws);
                         q.scales = ws;
                         fitted = Some(bs);
                     }

@@ -124,11 +124,7 @@ pub fn quantize_weights_per_tensor(data: &[f32]) -> Result<(f32, Vec<i8>)> {
 /// weight scale, from the largest `|b|` when `max|b| / (s_in · s_w) ≥ BIAS_MAX`. This happens when a
 /// layer's input range is tiny (black calibration images). Returns the new weight scales and bias scales,
 /// or None when every bias fits.
-pub fn fit_biases(
-    bias: &[f32],
-    input_scale: f32,
-    weight_scales: &[f32],
-) -> Option<(Vec<f32>, Vec<f32>)> {
+pub fn fit_biases(bias: &[f32], input_scale: f32, weight_scales: &[f32]) -> Option<(Vec<f32>, Vec<f32>)> {
     let s_in = input_scale as f64;
     let limit = BIAS_MAX as f64;
     let mut weights = weight_scales.to_vec();
@@ -170,11 +166,7 @@ pub fn requantize_weights(data: &[f32], shape: &[usize], axis: usize, scales: &[
     data.iter()
         .enumerate()
         .map(|(i, &w)| {
-            let c = if inverse.len() == 1 {
-                0
-            } else {
-                (i / inner.max(1)) % inverse.len()
-            };
+            let c = if inverse.len() == 1 { 0 } else { (i / inner.max(1)) % inverse.len() };
             (w * inverse[c]).round().clamp(-WMAX as f32, WMAX as f32) as i8
         })
         .collect()
@@ -244,10 +236,7 @@ mod tests {
         // degenerate and non-finite ranges do not give a zero scale or a panic; [0, 0] becomes
         // [−1e-6, 1e-6] (TF 2.21 on black images: scale 7.84313680668447e-09, zero point 0)
         assert_eq!(activation_params(0.0, 0.0).unwrap(), (7.843_136_8e-9, 0));
-        assert_eq!(
-            activation_params(0.0, 0.0).unwrap().0.to_bits(),
-            (7.84313680668447e-09f64 as f32).to_bits()
-        );
+        assert_eq!(activation_params(0.0, 0.0).unwrap().0.to_bits(), (7.84313680668447e-09f64 as f32).to_bits());
         assert!(activation_params(f32::NAN, 1.0).is_err());
     }
 
@@ -268,10 +257,7 @@ mod tests {
         assert_eq!(b, vec![(0.5f64 / BIAS_MAX as f64) as f32]);
         assert_eq!(w.len(), 1);
         // requantized weights use the new scale
-        assert_eq!(
-            requantize_weights(&[0.02, -0.01, 0.5, 1.0], &[2, 2], 0, &[0.01, 0.5]),
-            vec![2, -1, 1, 2]
-        );
+        assert_eq!(requantize_weights(&[0.02, -0.01, 0.5, 1.0], &[2, 2], 0, &[0.01, 0.5]), vec![2, -1, 1, 2]);
     }
 
     #[test]
