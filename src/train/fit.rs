@@ -126,7 +126,22 @@ impl Trainer {
     /// image size must match the architecture's input.
     pub fn new(config: TrainConfig, train: &Dataset) -> Result<Trainer> {
         config.validate()?;
-        let mut net = Sequential::new(&config.architecture, config.seed)?;
+        let net = Sequential::new(&config.architecture, config.seed)?;
+        Trainer::with_net(config, net, train)
+    }
+
+    /// Continue training `net` (read back from a model file, say) with fresh optimizer moments; the
+    /// config's architecture is replaced by the network's.
+    pub fn resume(mut config: TrainConfig, net: Sequential, train: &Dataset) -> Result<Trainer> {
+        config.validate()?;
+        config.architecture = Architecture {
+            input_shape: net.input_shape.clone(),
+            layers: net.layers.iter().map(|l| l.spec()).collect(),
+        };
+        Trainer::with_net(config, net, train)
+    }
+
+    fn with_net(config: TrainConfig, mut net: Sequential, train: &Dataset) -> Result<Trainer> {
         // Adam's first and second moments, one pair of buffers per parameter tensor.
         let sizes: Vec<usize> = net
             .params_and_grads()
