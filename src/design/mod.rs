@@ -612,7 +612,7 @@ impl Design {
 
     /// The trainer's architecture for this design without the checks that need MNIST (the input
     /// size, the ordering rules): what a model file's design is read back into.
-    pub(crate) fn architecture_unchecked(&self) -> Result<Architecture> {
+    pub fn architecture_unchecked(&self) -> Result<Architecture> {
         self.specs().map(|(_, layers)| Architecture {
             input_shape: self.input_shape.clone(),
             layers,

@@ -200,8 +200,10 @@ pub(crate) fn plan(layers: &[Layer]) -> Result<Vec<Step>> {
 /// `w' = w·inv[c]`, `b' = b·inv[c] + (β[c] − mean[c]·inv[c])`,
 ///
 /// the same as `w·γ/√(var+ε)` and `(b − mean)·γ/√(var+ε) + β` in exact arithmetic, computed in
-/// TensorFlow's order in float32 (`tests/design_parity.rs` checks them against TensorFlow's file).
-/// `channel_of(i)` is the output channel of weight `i`.
+/// TensorFlow's order in float32. `tests/design_parity.rs` checks them against TensorFlow's file: bit
+/// for bit where TF computes rsqrt exactly; TF's constant folding takes Eigen's vectorized rsqrt (an
+/// estimate refined once, a few ulp off, CPU-dependent) for groups of 8 channels, where we keep the
+/// correctly rounded 1/√. `channel_of(i)` is the output channel of weight `i`.
 pub fn fold(
     weights: &[f32],
     bias: &[f32],
