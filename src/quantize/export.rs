@@ -233,10 +233,20 @@ fn architecture_of(net: &Sequential) -> Architecture {
     }
 }
 
-/// Export `net` as a float TFLite model (one subgraph, batch 1 with a dynamic batch signature), its
-/// design named "sequential" (Keras's default model name).
+/// Export `net` as a float TFLite model (one subgraph, batch 1 with a dynamic batch signature). Its
+/// design is named after the preset with the same layers (so the page's and the CLI's tutorial models
+/// say "tutorial"), else "sequential", Keras's default model name.
 pub fn export_float(net: &Sequential) -> Result<Model> {
-    export_float_named(net, "sequential")
+    let arch = architecture_of(net);
+    let name = crate::design::PRESETS
+        .iter()
+        .find(|p| {
+            p.design()
+                .and_then(|d| d.architecture())
+                .is_ok_and(|a| a == arch)
+        })
+        .map_or("sequential", |p| p.name);
+    export_float_named(net, name)
 }
 
 /// [`export_float`] with the design's name.

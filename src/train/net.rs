@@ -481,6 +481,42 @@ mod tests {
         assert!(checked > 80);
     }
 
+    /// A ReLU6 conv before a max pool writes channel planes for it but is not fused with it (the
+    /// pool's ReLU masking does not cover ReLU6's upper clamp), so the conv masks its own gradient.
+    #[test]
+    fn gradients_through_a_relu6_conv_before_a_max_pool() {
+        let arch = Architecture {
+            input_shape: vec![8, 8, 1],
+            layers: vec![
+                LayerSpec::Conv2D {
+                    filters: 3,
+                    kernel: [3, 3],
+                    strides: [1, 1],
+                    padding: Padding::Same,
+                    activation: Activation::Relu6,
+                },
+                LayerSpec::MaxPool2D {
+                    pool: [2, 2],
+                    strides: [2, 2],
+                },
+                LayerSpec::Flatten,
+                LayerSpec::Dense {
+                    units: 4,
+                    activation: Activation::Linear,
+                },
+            ],
+        };
+        let mut net = Sequential::new(&arch, 13).unwrap();
+        assert!((0..net.layers.len()).all(|i| conv_pool(&mut net.layers, i).is_none()));
+        let Layer::Conv2D(conv) = &net.layers[0] else {
+            unreachable!()
+        };
+        assert!(conv.planar_output);
+        // inputs up to 12 so that some outputs reach 6
+        let (checked, _) = gradient_check_training(arch, 13, 12.0);
+        assert!(checked > 40);
+    }
+
     #[test]
     fn batch_norm_trains_on_batch_statistics_and_infers_with_moving_ones() {
         let arch = Architecture {
@@ -703,6 +739,32 @@ mod tests {
         assert!(max_abs(&dense.weights) <= 0.05426 && max_abs(&dense.weights) > 0.054);
         assert!(conv.bias.iter().chain(&dense.bias).all(|&b| b == 0.0));
         assert_eq!((conv.weights.len(), dense.weights.len()), (108, 20280));
+    }
+
+    #[test]
+    fn depthwise_glorot_limit_uses_keras_fans() {
+        let arch = Architecture {
+            input_shape: vec![14, 14, 16],
+            layers: vec![
+                LayerSpec::DepthwiseConv2D {
+                    kernel: [3, 3],
+                    depth_multiplier: 2,
+                    strides: [1, 1],
+                    padding: Padding::Same,
+                    activation: Activation::Relu6,
+                },
+                LayerSpec::Flatten,
+            ],
+        };
+        let net = Sequential::new(&arch, 0).unwrap();
+        let Layer::DepthwiseConv2D(d) = &net.layers[0] else {
+            unreachable!()
+        };
+        // Keras's kernel (3, 3, 16, 2): fan_in 9·16 = 144, fan_out 9·2 = 18 → √(6/162) ≈ 0.19245
+        let max_abs = d.weights.iter().fold(0.0f32, |a, &x| a.max(x.abs()));
+        assert!(max_abs <= 0.19245 && max_abs > 0.19, "{max_abs}");
+        assert_eq!(d.weights.len(), 9 * 32);
+        assert!(d.bias.iter().all(|&b| b == 0.0));
     }
 
     #[test]

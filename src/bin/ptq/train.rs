@@ -102,6 +102,18 @@ pub fn print_summary(design: &Design) -> Result<()> {
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {
+    // the design first: a mistake in it is reported before the data is loaded
+    let resumed = match &args.resume {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
+            Some(import_float(&bytes).map_err(|e| e.in_file(path.display()))?)
+        }
+        None => None,
+    };
+    let design = match &resumed {
+        Some((design, _)) => design.clone(),
+        None => args.design.load()?,
+    };
     let dir = find_data_dir(args.data.as_deref())?;
     let mnist = Mnist::load(&dir)?;
     let train = match args.train_images {
@@ -120,19 +132,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         seed: args.seed,
         ..TrainConfig::default()
     };
-    let (design, mut trainer) = match &args.resume {
-        Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
-            let (design, net) = import_float(&bytes).map_err(|e| e.in_file(path.display()))?;
-            (design, Trainer::resume(config, net, &train)?)
-        }
+    let mut trainer = match resumed {
+        Some((_, net)) => Trainer::resume(config, net, &train)?,
         None => {
-            let design = args.design.load()?;
             let config = TrainConfig {
                 architecture: design.architecture()?,
                 ..config
             };
-            (design, Trainer::new(config, &train)?)
+            Trainer::new(config, &train)?
         }
     };
     trainer.check_validation(&mnist.test)?;

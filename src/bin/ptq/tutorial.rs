@@ -46,12 +46,12 @@ fn numpy_name(t: TensorType) -> String {
 }
 
 pub fn run(args: &TutorialArgs) -> Result<()> {
+    let design = args.design.load()?;
     let dir = find_data_dir(args.data.as_deref())?;
     let mnist = Mnist::load(&dir)?;
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(args.out.display(), e))?;
 
     // 1. train
-    let design = args.design.load()?;
     crate::train::print_summary(&design)?;
     let config = TrainConfig {
         epochs: args.epochs,
