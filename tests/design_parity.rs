@@ -224,3 +224,47 @@ fn a_model_file_carries_its_design_and_weights_back() {
     let err = import_float(&tf).unwrap_err().to_string();
     assert!(err.contains("ptq_design"), "{err}");
 }
+
+/// A design ending in a softmax exports SOFTMAX (β 1), and the integer converter gives its int8
+/// output TF's fixed parameters, scale 1/256 and zero point −128; a BatchNormalization leaves no
+/// operator of its own.
+#[test]
+fn a_softmax_design_exports_softmax_and_converts_with_fixed_output_parameters() {
+    use ptq_playground::quantize::{ConvertOptions, IoType, Mode, calibrate_first, convert};
+    use ptq_playground::tflite::Options;
+    let design = Design::parse(
+        r#"{"name":"soft","input_shape":[28,28],"layers":[
+        {"type":"Reshape","target_shape":[28,28,1]},
+        {"type":"Conv2D","filters":4,"kernel_size":3,"strides":2},
+        {"type":"BatchNormalization"},
+        {"type":"Activation","activation":"relu"},
+        {"type":"Flatten"},
+        {"type":"Dropout","rate":0.5},
+        {"type":"Dense","units":10,"activation":"softmax"}]}"#,
+    )
+    .unwrap();
+    let net = design.build(1).unwrap();
+    let float = export_float_with_design(&net, &design).unwrap();
+    let codes: Vec<i32> = float.subgraphs[0]
+        .operators
+        .iter()
+        .map(|o| o.code)
+        .collect();
+    // RESHAPE, CONV_2D (+BN, +RELU), RESHAPE, FULLY_CONNECTED, SOFTMAX
+    assert_eq!(codes, vec![22, 3, 22, 9, 25]);
+    assert_eq!(
+        float.subgraphs[0].operators[4].options,
+        Options::Softmax { beta: 1.0 }
+    );
+    let images: Vec<u8> = (0..20 * 784).map(|i| ((i * 7) % 256) as u8).collect();
+    let cal = calibrate_first(&float, &images, 784, 20).unwrap();
+    let int8 = convert(
+        &float,
+        &ConvertOptions::new(Mode::IntegerOnly(IoType::Int8)),
+        Some(&cal),
+    )
+    .unwrap();
+    let it = Interpreter::new(&int8).unwrap();
+    let out = &it.outputs()[0];
+    assert_eq!((out.scale, out.zero_point), (1.0 / 256.0, -128));
+}

@@ -1,6 +1,8 @@
 """Check every preset design end to end with the official runtime (LiteRT, PyPI ai-edge-litert).
 
-For each preset (tutorial, deep, mlp, mobile): trains it with `ptq train --preset P --epochs 1 --seed 0`,
+For each preset (tutorial, deep, mlp, mobile): trains it with `ptq train --preset P --epochs 1 --seed 0`
+(and bn_softmax, a design with BatchNormalization, Activation, Dropout and a softmax output, on 10,000
+training images),
 converts the float model in the five modes of `ptq convert` (float, dynamic-range, full-integer,
 integer-only with uint8 and with int8 I/O), runs the MNIST test images through LiteRT's reference
 kernels (OpResolverType.BUILTIN_REF), one image per invoke, and compares LiteRT's raw outputs with ours
@@ -32,7 +34,8 @@ p = argparse.ArgumentParser()
 p.add_argument("ptq")
 p.add_argument("mnist")
 p.add_argument("work")
-p.add_argument("--presets", default="tutorial,deep,mlp,mobile")
+p.add_argument("--presets", default="tutorial,deep,mlp,mobile,bn_softmax",
+               help="preset names, and bn_softmax: a design of our own (below)")
 p.add_argument("--images", type=int, default=10000, help="test images to compare (the first N)")
 args = p.parse_args()
 
@@ -41,6 +44,25 @@ pixels = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)[: args.imag
 labels = np.frombuffer(open(os.path.join(args.mnist, "t10k-labels-idx1-ubyte"), "rb").read(), np.uint8,
                        offset=8)[: args.images]
 failures = []
+
+# Beyond the presets: a design with the layers the presets leave out (BatchNormalization folded into a
+# conv and a depthwise conv, Activation layers fused, Dropout dropped, a softmax output whose int8 output
+# gets scale 1/256 and zero point -128), trained on the first 10,000 images to keep the check short.
+EXTRA = {
+    "bn_softmax": {"name": "bn_softmax", "input_shape": [28, 28], "layers": [
+        {"type": "Reshape", "target_shape": [28, 28, 1]},
+        {"type": "Conv2D", "filters": 8, "kernel_size": 3, "padding": "same"},
+        {"type": "BatchNormalization"},
+        {"type": "Activation", "activation": "relu"},
+        {"type": "MaxPooling2D", "pool_size": 2},
+        {"type": "DepthwiseConv2D", "kernel_size": 3, "depth_multiplier": 2, "padding": "same"},
+        {"type": "BatchNormalization"},
+        {"type": "Activation", "activation": "relu6"},
+        {"type": "AveragePooling2D", "pool_size": 2, "padding": "same"},
+        {"type": "Flatten"},
+        {"type": "Dropout", "rate": 0.2},
+        {"type": "Dense", "units": 10, "activation": "softmax"}]},
+}
 
 
 def fail(msg):
@@ -71,8 +93,15 @@ for preset in args.presets.split(","):
     work = os.path.join(args.work, preset)
     os.makedirs(work, exist_ok=True)
     float_path = os.path.join(work, "float.tflite")
-    out = subprocess.run([args.ptq, "train", "--preset", preset, "--epochs", "1", "--seed", "0", "--data",
-                          args.mnist, "--out", float_path, "--json"],
+    if preset in EXTRA:
+        design_path = os.path.join(work, "design.json")
+        with open(design_path, "w") as f:
+            json.dump(EXTRA[preset], f)
+        which = ["--arch", design_path, "--train-images", "10000"]
+    else:
+        which = ["--preset", preset]
+    out = subprocess.run([args.ptq, "train"] + which + ["--epochs", "1", "--seed", "0", "--data", args.mnist,
+                                                        "--out", float_path, "--json"],
                          check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
     summary = json.loads(out.strip().splitlines()[-1])
     epoch = summary["epochs"][-1]
@@ -89,6 +118,10 @@ for preset in args.presets.split(","):
         if np.dtype(i["dtype"]).name != in_type or np.dtype(o["dtype"]).name != out_type:
             fail(f"{label}: I/O types {i['dtype']}/{o['dtype']}, expected {in_type}/{out_type}")
             continue
+        if preset == "bn_softmax" and out_type != "float32":
+            expected = (1 / 256, -128 if out_type == "int8" else 0)
+            if tuple(o["quantization"]) != expected:
+                fail(f"{label}: softmax output quantization {o['quantization']}, expected {expected}")
         ours = np.fromfile(ours_path, dtype=np.dtype(o["dtype"]).newbyteorder("<"))
         ours = ours.reshape((-1,) + ref.shape[1:])[: len(ref)]
         acc = (ref.argmax(1) == labels).mean() * 100
