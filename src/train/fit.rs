@@ -10,6 +10,7 @@ use crate::data::{Dataset, epoch_batches, fill_batch, prefetch_images};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::train::adam::Adam;
+use crate::train::layers::Layer;
 use crate::train::loss::{cross_entropy_from_probabilities_eval, softmax_cross_entropy_eval};
 use crate::train::net::{Architecture, Sequential};
 
@@ -132,8 +133,19 @@ impl Trainer {
 
     /// Continue training `net` (read back from a model file, say) with fresh optimizer moments; the
     /// config's architecture is replaced by the network's.
-    pub fn resume(mut config: TrainConfig, net: Sequential, train: &Dataset) -> Result<Trainer> {
+    pub fn resume(
+        mut config: TrainConfig,
+        mut net: Sequential,
+        train: &Dataset,
+    ) -> Result<Trainer> {
         config.validate()?;
+        // the dropout masks follow this run's seed, as in a network built by `new`
+        let mut streams = Rng::new(config.seed);
+        for layer in net.layers.iter_mut() {
+            if let Layer::Dropout(d) = layer {
+                d.reseed(Rng::new(streams.next_u64()));
+            }
+        }
         config.architecture = Architecture {
             input_shape: net.input_shape.clone(),
             layers: net.layers.iter().map(|l| l.spec()).collect(),

@@ -67,6 +67,11 @@ impl Dropout {
         }
     }
 
+    /// Draw the masks from another stream (a network read back from a file gets the run's seed).
+    pub fn reseed(&mut self, rng: Rng) {
+        self.rng = rng;
+    }
+
     pub(super) fn forward(&mut self, input: &[f32], output: &mut Vec<f32>, training: bool) {
         output.clear();
         output.extend_from_slice(input);
