@@ -6,7 +6,6 @@ pub mod calibrate;
 pub mod convert;
 pub mod export;
 pub mod float16;
-pub mod import;
 pub mod params;
 pub mod selective;
 pub mod static_shapes;
@@ -15,10 +14,14 @@ pub mod version;
 
 pub use calibrate::{Calibration, CalibrationMethod, calibrate, calibrate_first, calibrate_with};
 pub use convert::{ConvertOptions, IoType, Mode, convert, convert_keeping_float, detect_mode};
-pub use export::{export_float, export_float_named, export_float_with_design, fold};
-pub use import::import_float;
+pub use export::export_float;
 pub use selective::{KeepFloat, resolve_keep_float};
 pub use static_shapes::fold_static_shapes;
+
+/// Reading a float file of ours back (its design and weights), for more training.
+pub mod import;
+pub use export::{export_float_named, export_float_with_design, fold};
+pub use import::import_float;
 
 use crate::data::Dataset;
 use crate::error::Result;
