@@ -194,3 +194,25 @@ fn batch_norm_and_activation_layers_export_as_one_fused_operator() {
     assert_eq!(steps[1].batch_norm, Some(2));
     assert_eq!(steps[1].activation, Activation::Relu6);
 }
+
+/// The README's example design is valid, and its costs are what the README's words imply.
+#[test]
+fn the_readme_example_design_is_valid() {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("### Model designs")
+        .nth(1)
+        .expect("README has a Model designs section");
+    let json = section
+        .split("```json")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("a json block in the section");
+    let design = Design::parse(json).unwrap();
+    let summary = design.summary().unwrap();
+    assert_eq!(summary.layers.len(), 8);
+    // the BatchNormalization folds away: no bytes of its own in the file
+    assert_eq!(summary.layers[2].float_bytes, 0);
+    let net = design.build(0).unwrap();
+    assert!(net.outputs_probabilities());
+}
