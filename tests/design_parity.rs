@@ -268,3 +268,44 @@ fn a_softmax_design_exports_softmax_and_converts_with_fixed_output_parameters() 
     let out = &it.outputs()[0];
     assert_eq!((out.scale, out.zero_point), (1.0 / 256.0, -128));
 }
+
+/// Training mode against Keras's `model(x, training=True)`: batch statistics (biased variance) in the
+/// forward pass, and the moving statistics that one call leaves (momentum 0.99).
+#[test]
+fn batch_norm_in_training_mode_matches_keras() {
+    let (_, mut net, x, _, batch) = load("folding");
+    let text = std::fs::read_to_string(format!("{DIR}/folding.json")).unwrap();
+    let fixture: Value = serde_json::from_str(&text).unwrap();
+    let expected = floats(&fixture["outputs_training"]);
+    let ours = net.forward_training(&x, batch).to_vec();
+    let mut worst = 0.0f32;
+    for (i, (&a, &e)) in ours.iter().zip(&expected).enumerate() {
+        let d = (a - e).abs() / (1.0 + e.abs());
+        worst = worst.max(d);
+        assert!(d <= 1e-5, "output {i}: ours {a}, Keras {e}");
+    }
+    eprintln!("training-mode outputs: worst relative difference {worst:e}");
+    let moved = fixture["moving_after_training"].as_array().unwrap();
+    let ours: Vec<_> = net
+        .layers
+        .iter()
+        .filter_map(|l| match l {
+            Layer::BatchNorm(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ours.len(), moved.len());
+    for (bn, keras) in ours.iter().zip(moved) {
+        for (mine, key) in [
+            (&bn.moving_mean, "moving_mean"),
+            (&bn.moving_var, "moving_var"),
+        ] {
+            for (&a, e) in mine.iter().zip(floats(&keras[key])) {
+                assert!(
+                    (a - e).abs() <= 1e-6 * (1.0 + e.abs()),
+                    "{key}: ours {a}, Keras {e}"
+                );
+            }
+        }
+    }
+}
