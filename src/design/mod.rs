@@ -315,16 +315,13 @@ impl DesignLayer {
                 if softmax {
                     return Err("softmax is only supported on Dense, Activation or Softmax".into());
                 }
-                with_softmax(
-                    LayerSpec::Conv2D {
-                        filters,
-                        kernel: kernel_size,
-                        strides,
-                        padding: padding.into(),
-                        activation,
-                    },
-                    false,
-                )
+                vec![LayerSpec::Conv2D {
+                    filters,
+                    kernel: kernel_size,
+                    strides,
+                    padding: padding.into(),
+                    activation,
+                }]
             }
             DesignLayer::DepthwiseConv2D {
                 kernel_size,
