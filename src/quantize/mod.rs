@@ -22,6 +22,11 @@ pub use export::export_float;
 pub use selective::{KeepFloat, resolve_keep_float};
 pub use static_shapes::fold_static_shapes;
 
+/// Reading a float file of ours back (its design and weights), for more training.
+pub mod import;
+pub use export::{export_float_named, export_float_with_design, fold};
+pub use import::import_float;
+
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::tflite::Model;

@@ -9,6 +9,13 @@ pub const FILE_IDENTIFIER: &[u8; 4] = b"TFL3";
 
 /// `Model.metadata` entry TF writes with the oldest runtime that can run the model (a NUL-padded string).
 pub const METADATA_MIN_RUNTIME_VERSION: &str = "min_runtime_version";
+/// `Model.metadata` entry our float export writes with the model's design (JSON, see `crate::design`),
+/// so that a trained model can be read back and trained further.
+pub const METADATA_DESIGN: &str = "ptq_design";
+/// `Model.metadata` entry with the parameters the export folded (a layer before a BatchNormalization
+/// and the BatchNormalization's own), as little-endian float32, so that reading the model back restores
+/// them unfolded.
+pub const METADATA_UNFOLDED: &str = "ptq_unfolded";
 /// The signature key Keras models are exported with.
 pub const SIGNATURE_SERVING_DEFAULT: &str = "serving_default";
 

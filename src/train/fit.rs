@@ -10,7 +10,8 @@ use crate::data::{Dataset, epoch_batches, fill_batch, prefetch_images};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::train::adam::Adam;
-use crate::train::loss::softmax_cross_entropy_eval;
+use crate::train::layers::Layer;
+use crate::train::loss::{cross_entropy_from_probabilities_eval, softmax_cross_entropy_eval};
 use crate::train::net::{Architecture, Sequential};
 
 /// Every knob of a training run (defaults: the tutorial's `fit(epochs=5)` with Keras defaults).
@@ -126,7 +127,33 @@ impl Trainer {
     /// image size must match the architecture's input.
     pub fn new(config: TrainConfig, train: &Dataset) -> Result<Trainer> {
         config.validate()?;
-        let mut net = Sequential::new(&config.architecture, config.seed)?;
+        let net = Sequential::new(&config.architecture, config.seed)?;
+        Trainer::with_net(config, net, train)
+    }
+
+    /// Continue training `net` (read back from a model file, say) with fresh optimizer moments; the
+    /// config's architecture is replaced by the network's.
+    pub fn resume(
+        mut config: TrainConfig,
+        mut net: Sequential,
+        train: &Dataset,
+    ) -> Result<Trainer> {
+        config.validate()?;
+        // the dropout masks follow this run's seed, as in a network built by `new`
+        let mut streams = Rng::new(config.seed);
+        for layer in net.layers.iter_mut() {
+            if let Layer::Dropout(d) = layer {
+                d.reseed(Rng::new(streams.next_u64()));
+            }
+        }
+        config.architecture = Architecture {
+            input_shape: net.input_shape.clone(),
+            layers: net.layers.iter().map(|l| l.spec()).collect(),
+        };
+        Trainer::with_net(config, net, train)
+    }
+
+    fn with_net(config: TrainConfig, mut net: Sequential, train: &Dataset) -> Result<Trainer> {
         // Adam's first and second moments, one pair of buffers per parameter tensor.
         let sizes: Vec<usize> = net
             .params_and_grads()
@@ -261,8 +288,13 @@ pub fn evaluate(net: &mut Sequential, data: &Dataset) -> Result<(f32, f32)> {
     for chunk in all.chunks(BATCH) {
         y.resize(chunk.len(), 0);
         fill_batch(data, chunk, net.input_buffer(chunk.len()), &mut y);
-        let logits = net.forward_filled(chunk.len());
-        let (loss, c) = softmax_cross_entropy_eval(logits, &y, classes);
+        let probabilities = net.outputs_probabilities();
+        let outputs = net.forward_filled(chunk.len());
+        let (loss, c) = if probabilities {
+            cross_entropy_from_probabilities_eval(outputs, &y, classes)
+        } else {
+            softmax_cross_entropy_eval(outputs, &y, classes)
+        };
         loss_sum += loss * chunk.len() as f64;
         correct += c;
     }

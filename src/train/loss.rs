@@ -39,6 +39,57 @@ pub fn softmax_cross_entropy(
     ((total / b as f64) as f32, correct)
 }
 
+/// Smallest probability the loss takes the logarithm of, Keras's `epsilon()` (1e-7).
+const PROBABILITY_FLOOR: f32 = 1e-7;
+
+/// Loss and gradient for a batch whose outputs are probabilities (a softmax output layer; Keras
+/// `SparseCategoricalCrossentropy()` without `from_logits`): loss −ln p_y (p_y at least 1e-7, as
+/// Keras clips), and `grad` gets the gradient with respect to the softmax's *input*, `(p − onehot(y)) /
+/// B`, the same as the logits form. Keras clips p to [1e-7, 1 − 1e-7] and differentiates through the
+/// clip, so where a probability is clipped its gradient differs from ours; elsewhere they agree.
+pub fn cross_entropy_from_probabilities(
+    probs: &[f32],
+    labels: &[u8],
+    classes: usize,
+    grad: &mut [f32],
+) -> (f32, usize) {
+    let b = labels.len();
+    let inv_b = 1.0 / b as f32;
+    let mut total = 0.0f64;
+    let mut correct = 0;
+    for (r, &y) in labels.iter().enumerate() {
+        let p = &probs[r * classes..(r + 1) * classes];
+        let g = &mut grad[r * classes..(r + 1) * classes];
+        if argmax(p).0 == y as usize {
+            correct += 1;
+        }
+        total -= p[y as usize].max(PROBABILITY_FLOOR).ln() as f64;
+        for (gi, &pi) in g.iter_mut().zip(p) {
+            *gi = pi * inv_b;
+        }
+        g[y as usize] -= inv_b;
+    }
+    ((total / b as f64) as f32, correct)
+}
+
+/// Mean loss and number correct of probability outputs, without a gradient (for evaluation).
+pub fn cross_entropy_from_probabilities_eval(
+    probs: &[f32],
+    labels: &[u8],
+    classes: usize,
+) -> (f64, usize) {
+    let mut total = 0.0f64;
+    let mut correct = 0;
+    for (r, &y) in labels.iter().enumerate() {
+        let p = &probs[r * classes..(r + 1) * classes];
+        if argmax(p).0 == y as usize {
+            correct += 1;
+        }
+        total -= p[y as usize].max(PROBABILITY_FLOOR).ln() as f64;
+    }
+    (total / labels.len().max(1) as f64, correct)
+}
+
 /// Mean loss and number correct, without a gradient (for evaluation).
 pub fn softmax_cross_entropy_eval(logits: &[f32], labels: &[u8], classes: usize) -> (f64, usize) {
     let mut total = 0.0f64;

@@ -1,4 +1,4 @@
-//! `ptq`: train the TensorFlow MNIST tutorial's CNN, convert it to TensorFlow Lite (float, dynamic-range,
+//! `ptq`: train the TensorFlow MNIST tutorial's CNN (or another design), convert it to TensorFlow Lite (float, dynamic-range,
 //! full-integer, integer-only), and run it with our own bit-exact integer interpreter.
 
 use std::process::ExitCode;
@@ -27,7 +27,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train the tutorial's CNN on MNIST with Keras's defaults (Adam, batch 32, 5 epochs)
+    /// Train a model design on MNIST with Keras's defaults (Adam, batch 32, 5 epochs); the tutorial's CNN, a preset or a JSON design
     Train(train::TrainArgs),
     /// Convert a float .tflite to dynamic-range, full-integer, integer-only or float16 (post-training quantization)
     Convert(convert::ConvertArgs),
@@ -37,7 +37,7 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Raw outputs of a .tflite model for every image (for comparing with other runtimes)
     Predict(eval::PredictArgs),
-    /// Replay the whole tutorial: train, write the five .tflite files, print their I/O types, sizes and accuracies
+    /// Replay the whole tutorial: train (the tutorial's CNN or --preset/--arch), write the five .tflite files, print their I/O types, sizes and accuracies
     Tutorial(tutorial::TutorialArgs),
     /// Per-layer quantization error against the float model (TensorFlow's QuantizationDebugger metrics)
     Debug(debug::DebugArgs),

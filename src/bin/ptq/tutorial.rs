@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use ptq_playground::data::{Mnist, find_data_dir};
 use ptq_playground::interp::Interpreter;
-use ptq_playground::quantize::{ConvertOptions, Mode, calibrate_first, convert, export_float};
+use ptq_playground::quantize::{
+    ConvertOptions, Mode, calibrate_first, convert, export_float_with_design,
+};
 use ptq_playground::tflite::{Model, TensorType, write_model};
 use ptq_playground::train::{TrainConfig, Trainer};
 use ptq_playground::{Error, Result};
@@ -23,6 +25,8 @@ pub struct TutorialArgs {
     /// Seed for the initial weights and the shuffles
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    #[command(flatten)]
+    pub design: crate::train::DesignArgs,
     /// Representative images for calibration (the first N training images)
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub calibration_samples: usize,
@@ -42,14 +46,17 @@ fn numpy_name(t: TensorType) -> String {
 }
 
 pub fn run(args: &TutorialArgs) -> Result<()> {
+    let design = args.design.load()?;
     let dir = find_data_dir(args.data.as_deref())?;
     let mnist = Mnist::load(&dir)?;
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io(args.out.display(), e))?;
 
     // 1. train
+    crate::train::print_summary(&design)?;
     let config = TrainConfig {
         epochs: args.epochs,
         seed: args.seed,
+        architecture: design.architecture()?,
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(config, &mnist.train)?;
@@ -73,7 +80,7 @@ pub fn run(args: &TutorialArgs) -> Result<()> {
     println!("Trained in {:.1}s\n", started.elapsed().as_secs_f64());
 
     // 2. convert
-    let float = export_float(&trainer.net)?;
+    let float = export_float_with_design(&trainer.net, &design)?;
     let (images, image_len) = (&mnist.train.images, mnist.train.image_len());
     let cal = calibrate_first(&float, images, image_len, args.calibration_samples.max(1))?;
     let mut models: Vec<(&str, Model, usize)> = Vec::new();

@@ -129,7 +129,9 @@ impl Conv2D {
         let positions = oh * ow;
         self.im2col(input, batch);
         output.resize(batch * positions * o, 0.0); // fully overwritten
-        let relu = self.activation == Activation::Relu;
+        // the kernels apply the ReLU; ReLU6's upper clamp follows
+        let relu = self.activation != Activation::Linear;
+        let relu6 = self.activation == Activation::Relu6;
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.resize(if self.planar_output { 0 } else { positions * o }, 0.0);
         for (b, out) in output.chunks_exact_mut(positions * o).enumerate() {
@@ -147,6 +149,11 @@ impl Conv2D {
                 relu,
                 planes,
             );
+            if relu6 {
+                for v in planes.iter_mut() {
+                    *v = v.min(6.0);
+                }
+            }
             if !self.planar_output {
                 planes_to_nhwc(&scratch, positions, out);
             }
@@ -163,18 +170,18 @@ impl Conv2D {
     ) {
         let [oh, ow, o] = self.out_shape;
         let size = oh * ow * o;
-        let relu = self.activation == Activation::Relu;
+        let activation = self.activation;
         let planar = self.planar_output;
         self.backward_planes(batch, d_in, |b, d_planes| {
             let images = b * size..(b + 1) * size;
             let (Some(y), Some(dy)) = (output.get(images.clone()), d_out.get(images)) else {
                 return;
             };
-            // dY of this image as channel planes, zero where the ReLU was off
+            // dY of this image as channel planes, zero where the activation was flat
             if planar {
-                mask_planes(y, dy, relu, d_planes);
+                mask_planes(y, dy, activation, d_planes);
             } else {
-                nhwc_to_masked_planes(y, dy, o, relu, d_planes);
+                nhwc_to_masked_planes(y, dy, o, activation, d_planes);
             }
         });
     }
@@ -250,19 +257,25 @@ fn planes_to_nhwc(planes: &[f32], p: usize, out: &mut [f32]) {
     }
 }
 
-/// Copy dY planes, zeroed where the output was not positive (ReLU).
-fn mask_planes(y: &[f32], dy: &[f32], relu: bool, d_planes: &mut [f32]) {
+/// Copy dY planes, zeroed where the activation was flat at the output.
+fn mask_planes(y: &[f32], dy: &[f32], activation: Activation, d_planes: &mut [f32]) {
     for ((d, &g), &y) in d_planes.iter_mut().zip(dy).zip(y) {
-        *d = if relu && y <= 0.0 { 0.0 } else { g };
+        *d = if activation.passes(y) { g } else { 0.0 };
     }
 }
 
 /// NHWC dY (P rows of O) → masked O planes.
-fn nhwc_to_masked_planes(y: &[f32], dy: &[f32], o: usize, relu: bool, d_planes: &mut [f32]) {
+fn nhwc_to_masked_planes(
+    y: &[f32],
+    dy: &[f32],
+    o: usize,
+    activation: Activation,
+    d_planes: &mut [f32],
+) {
     let p = d_planes.len() / o;
     for (i, (dy, y)) in dy.chunks_exact(o).zip(y.chunks_exact(o)).enumerate() {
         for (oc, (&g, &y)) in dy.iter().zip(y).enumerate() {
-            d_planes[oc * p + i] = if relu && y <= 0.0 { 0.0 } else { g };
+            d_planes[oc * p + i] = if activation.passes(y) { g } else { 0.0 };
         }
     }
 }

@@ -90,8 +90,9 @@ impl Dense {
         output.resize(batch * self.units, 0.0);
         forward_product(input, &self.weights, output, batch, self.inputs, self.units);
         add_bias_rows(output, &self.bias);
-        if self.activation == Activation::Relu {
-            relu_in_place(output);
+        match self.activation {
+            Activation::Relu => relu_in_place(output),
+            other => other.apply(output),
         }
     }
 
@@ -103,8 +104,9 @@ impl Dense {
         batch: usize,
         d_in: Option<&mut Vec<f32>>,
     ) {
-        if self.activation == Activation::Relu {
-            relu_mask(output, d_out);
+        match self.activation {
+            Activation::Relu => relu_mask(output, d_out),
+            other => other.mask(output, d_out),
         }
         let (n, units) = (self.inputs, self.units);
         weight_grad_product(d_out, input, &mut self.grad_weights, batch, n, units);

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{FLOAT, ModelInfo, Session};
 use crate::data::Dataset;
+use crate::design::Design;
 use crate::error::{Error, Result};
-use crate::quantize::export_float;
+use crate::quantize::{export_float, export_float_with_design};
 use crate::tflite::write_model;
 use crate::train::{EpochReport, TrainConfig, Trainer};
 
@@ -21,6 +22,10 @@ pub struct TrainSettings {
     /// Train on the first `images` training images only (all of them when absent).
     #[serde(default)]
     pub images: Option<usize>,
+    /// The model design as JSON (the format of [`crate::design`], Keras's layer names), checked
+    /// before training starts; the tutorial's CNN when absent. The trained model's file carries it.
+    #[serde(default)]
+    pub design: Option<String>,
 }
 
 /// Progress of a training run.
@@ -45,6 +50,8 @@ pub struct TrainProgress {
 pub(super) struct TrainRun {
     trainer: Trainer,
     subset: Option<Dataset>,
+    /// The design the run trains, if the settings gave one.
+    design: Option<Design>,
     steps_done: usize,
     steps_total: usize,
 }
@@ -68,13 +75,24 @@ impl Session {
             _ => None,
         };
         let data = subset.as_ref().unwrap_or(train);
-        let config = TrainConfig {
+        let design = match &settings.design {
+            Some(json) => {
+                let design = Design::parse(json)?;
+                design.summary()?; // the limits that keep it trainable here
+                Some(design)
+            }
+            None => None,
+        };
+        let mut config = TrainConfig {
             epochs: settings.epochs,
             batch_size: settings.batch_size,
             learning_rate: settings.learning_rate,
             seed: settings.seed,
             ..TrainConfig::default()
         };
+        if let Some(design) = &design {
+            config.architecture = design.architecture()?;
+        }
         let trainer = Trainer::new(config, data)?;
         trainer.check_validation(self.test()?)?;
         let steps_per_epoch = trainer.steps_per_epoch(data.len());
@@ -95,6 +113,7 @@ impl Session {
         self.training = Some(TrainRun {
             trainer,
             subset,
+            design,
             steps_done: 0,
             steps_total,
         });
@@ -169,7 +188,10 @@ impl Session {
                 run.steps_done, run.steps_total
             )));
         }
-        let model = export_float(&run.trainer.net)?;
+        let model = match &run.design {
+            Some(design) => export_float_with_design(&run.trainer.net, design)?,
+            None => export_float(&run.trainer.net)?,
+        };
         let bytes = write_model(&model)?;
         // the run is dropped only once its model is in place
         let info = self.install(FLOAT, model, bytes)?;
@@ -202,7 +224,33 @@ mod tests {
             learning_rate: 0.001,
             seed: 0,
             images,
+            design: None,
         }
+    }
+
+    #[test]
+    fn a_design_trains_and_its_file_carries_it() {
+        let (_, img, lab) = tiny(64);
+        let mut s = Session::new();
+        s.set_train_set(&img, &lab).unwrap();
+        s.set_test_set(&img, &lab).unwrap();
+        let bad = TrainSettings {
+            design: Some(r#"{"name":"x","input_shape":[28,28],"layers":[{"type":"Flatten"},{"type":"Dense","units":3}]}"#.into()),
+            ..settings(1, None)
+        };
+        let err = s.train_begin(&bad).unwrap_err().to_string();
+        assert!(err.contains("layer 1 (Dense)"), "{err}");
+        let mlp = crate::design::preset("mlp").unwrap();
+        let good = TrainSettings {
+            design: Some(mlp.json.into()),
+            ..settings(1, None)
+        };
+        s.train_begin(&good).unwrap();
+        assert!(s.train_step(10).unwrap().finished);
+        s.train_finish().unwrap();
+        let bytes = s.model_bytes(FLOAT).unwrap();
+        let (design, _) = crate::quantize::import_float(&bytes).unwrap();
+        assert_eq!(design, mlp.design().unwrap());
     }
 
     #[test]
