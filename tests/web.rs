@@ -116,9 +116,17 @@ fn modes_are_plain_objects_in_the_page_order_and_quantize_takes_their_ids() {
     for m in modes.iter() {
         let id = get(&m, "id").as_string().unwrap_or_default();
         let here = get(&m, "here").is_truthy();
-        assert_eq!(here, !id.starts_with("int16x8") || cfg!(feature = "int16"), "{id}");
+        assert_eq!(
+            here,
+            !id.starts_with("int16x8") || cfg!(feature = "int16"),
+            "{id}"
+        );
     }
-    assert!(listed.iter().any(|(id, _, calibrates)| id == "int16x8-int16io" && *calibrates));
+    assert!(
+        listed
+            .iter()
+            .any(|(id, _, calibrates)| id == "int16x8-int16io" && *calibrates)
+    );
     // every id is a mode: without a float model the error is about the missing model
     let mut pg = Playground::new();
     for (id, _, _) in &listed {

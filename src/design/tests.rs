@@ -1,4 +1,5 @@
 use super::*;
+use crate::train::layers::Activation;
 
 fn tutorial_json() -> &'static str {
     r#"{"name":"t","input_shape":[28,28],"layers":[{"type":"Reshape","target_shape":[28,28,1]},{"type":"Conv2D","filters":12,"kernel_size":[3,3],"strides":[1,1],"padding":"valid","activation":"relu"},{"type":"MaxPooling2D","pool_size":[2,2]},{"type":"Flatten"},{"type":"Dense","units":10}]}"#
