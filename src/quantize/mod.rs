@@ -4,10 +4,12 @@
 
 pub mod calibrate;
 pub mod convert;
+mod edges;
 pub mod export;
 pub mod float16;
 #[cfg(feature = "int16")]
 pub mod int16x8;
+pub mod mode;
 pub mod params;
 pub mod selective;
 pub mod static_shapes;
