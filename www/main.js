@@ -59,11 +59,14 @@ async function toggle(name, errorId, errorKey) {
   button.setAttribute('aria-expanded', String(opening));
   button.dataset.i18n = `${name}.${opening ? 'close' : 'open'}`;
   button.textContent = t(button.dataset.i18n);
-  if (!opening) return;
+  if (!opening) {
+    lazy[name]?.closed?.();
+    return;
+  }
   try {
     lazy[name] ??= await import(`./${name}-panel.js`);
     hideError(errorId);
-    lazy[name].open();
+    await lazy[name].open();
     document.body.dataset[name] = 'ready';
   } catch (err) {
     showError(errorId, errorKey, { msg: message(err) });
@@ -101,6 +104,7 @@ function wire() {
   $('upload').addEventListener('change', (e) => uploads.upload(e.target.files?.[0]));
   $('inside-open').addEventListener('click', () => toggle('inside', 'inside-error', 'inside.load-failed'));
   $('options-open').addEventListener('click', () => toggle('options', 'quant-error', 'quant.failed'));
+  $('design-open').addEventListener('click', () => toggle('design', 'design-error', 'design.load-failed'));
   for (const [event, method] of [['ptq:models', 'modelsUpdated'], ['ptq:input', 'inputUpdated']]) {
     document.addEventListener(event, () => Object.values(lazy).forEach((panel) => panel[method]?.()));
   }
@@ -121,6 +125,7 @@ function wire() {
     train: { status: train.onStatus, progress: train.onProgress, result: train.onResult, error: train.onError },
     download: { progress: train.onDownloadProgress },
     eval: { progress: evaluation.onProgress, result: evaluation.onResult, error: evaluation.onError },
+    'compare-row': { progress: train.onRowProgress },
     other: { error: train.onWorkerError },
   });
 }
@@ -149,6 +154,7 @@ async function start() {
   setStatus('status.ready', { ms: Math.round(performance.now()) });
   performance.mark('data-ready');
   $('options-open').disabled = false;
+  $('design-open').disabled = false;
   document.body.dataset.ready = 'true';
   followAddress();
   if (asked.layer !== undefined) showLayer(asked.layer);

@@ -15,6 +15,22 @@ let status = ['train.s-idle', {}];
  * site) or {kind: 'trained', epochs, images} (a run of this page). */
 let source = { kind: 'pretrained' };
 let restoring = false;
+/** The model designer once opened (design-panel.js): forTraining() gives the design to train,
+ * {json, name, resume?}, or {error}, or null for the tutorial's network. */
+let designer = null;
+
+export function useDesigner(panel) {
+  designer = panel;
+  renderDesign();
+}
+
+/** The line under the settings that says which design a run trains (none: the tutorial's). */
+export function renderDesign() {
+  const d = designer?.forTraining();
+  const line = $('train-design');
+  line.hidden = !d?.name;
+  line.textContent = d?.name ? t('train.design-of', { name: d.name }) : '';
+}
 
 function setTrainStatus(key, vars = {}) {
   status = [key, vars];
@@ -43,10 +59,15 @@ export function startTraining() {
     $('train-lr').focus();
     return;
   }
+  const design = designer?.forTraining() ?? null;
+  if (design?.error) {
+    showError('train-error', 'train.design-invalid', { msg: design.error });
+    return;
+  }
   const samples = intField('calib-samples', 1, 1000) ?? 100;
   hideError('train-error');
   setJob('train');
-  const settings = { epochs: v['train-epochs'], batch_size: v['train-batch'], learning_rate: lr, seed: v['train-seed'], images: v['train-images'] };
+  const settings = { epochs: v['train-epochs'], batch_size: v['train-batch'], learning_rate: lr, seed: v['train-seed'], images: v['train-images'], design: design?.json };
   run = { points: [], val: [], total: 1, lines: [], epochs: settings.epochs, settings };
   $('train-log').textContent = '';
   $('train-log').hidden = true;
@@ -62,6 +83,7 @@ export function startTraining() {
     type: 'train',
     settings,
     quant: { ...currentSettings(), samples },
+    resume: design?.resume,
     files: {
       images: site('data/train-images-idx3-ubyte.gz'),
       labels: site('data/train-labels-idx1-ubyte.gz'),
@@ -176,6 +198,7 @@ document.addEventListener('ptq:models', renderSource);
 /** Show the progress line and the chart again in the current language. */
 export function relabel() {
   renderSource();
+  renderDesign();
   renderTrainProgress();
   if (run) redrawChart();
 }
@@ -215,6 +238,12 @@ export function onProgress({ p, elapsed }) {
   redrawChart();
 }
 
+/** {type: 'progress', job: 'compare-row', done, total}: the new models' evaluation for the comparison. */
+export function onRowProgress({ done, total }) {
+  $('train-progress').value = done / Math.max(1, total);
+  $('train-text').textContent = t('train.comparing', { done, total });
+}
+
 /** {type: 'result', job: 'train', cancelled} or the trained models: {seconds, float, quant, ...}. */
 export async function onResult(msg) {
   setJob(null);
@@ -237,6 +266,13 @@ export async function onResult(msg) {
   predictAll();
   stats.train = { seconds: msg.seconds, lines: run?.lines ?? [] };
   setTrainStatus('train.s-done', { s: num(msg.seconds, { maximumFractionDigits: 1 }) });
+  if (msg.row) {
+    try {
+      (await import('./models-table.js')).add(msg.row, { float: msg.float, quant: msg.quant, quantSettings: msg.quantSettings });
+    } catch (err) {
+      showError('train-error', 'train.failed', { msg: message(err) });
+    }
+  }
 }
 
 /** {type: 'error', job: 'train', message}: the run failed; settings changed meanwhile apply now. */

@@ -98,6 +98,9 @@ const handlers = {
   'inside-keep': (msg) => job(msg, insideKeep),
   'inside-hist': (msg) => job(msg, insideHist),
   'inside-ranges': (msg) => job(msg, insideRanges),
+  'design-presets': (msg) => job(msg, ({ id }) => post({ type: 'result', job: 'design-presets', id, presets: Playground.design_presets(), limits: Playground.design_limits() })),
+  'design-check': (msg) => job(msg, ({ id, json }) => post({ type: 'result', job: 'design-check', id, check: Playground.design_check(json) })),
+  'design-of': (msg) => job(msg, ({ id, bytes }) => post({ type: 'result', job: 'design-of', id, json: Playground.design_of(bytes) })),
   'inside-cancel'(msg) {
     runs[msg.kind] = (runs[msg.kind] ?? 0) + 1;
   },
@@ -139,14 +142,14 @@ async function loadTrainSet({ images, labels, sizes }, job, id) {
   pg.set_train_set(a, b);
 }
 
-async function runTraining({ settings, files }) {
+async function runTraining({ settings, files, resume }) {
   await trainSet(files, 'train');
   if (cancelRequested) {
     post({ type: 'result', job: 'train', cancelled: true });
     return;
   }
   post({ type: 'status', job: 'train', status: 'training' });
-  let p = pg.train_begin(settings);
+  let p = resume ? pg.train_begin_from(settings, resume) : pg.train_begin(settings);
   const started = performance.now();
   let steps = 4;
   while (!p.finished) {
@@ -180,8 +183,55 @@ async function runTraining({ settings, files }) {
   } catch (err) {
     quantError = err.message;
   }
+  const row = quantized ? await compareRow(float, quantized, settings) : null;
   const transfer = quantized ? [float.buffer, quantized.buffer] : [float.buffer];
-  post({ type: 'result', job: 'train', seconds, float, quant: quantized, quantSettings: latest, quantError }, transfer);
+  post({ type: 'result', job: 'train', seconds, float, quant: quantized, quantSettings: latest, quantError, row }, transfer);
+}
+
+/** The trained models' line of the comparison table (www/models-table.js): both evaluated on the test
+ * set on a Playground of their own, with the time per image, and the design's costs. Null when the run
+ * is cancelled meanwhile (the models themselves are kept). */
+let rowPg = null;
+async function compareRow(float, quant, settings) {
+  post({ type: 'status', job: 'train', status: 'comparing' });
+  let design;
+  try {
+    design = Playground.design_of(float);
+  } catch {
+    design = Playground.design_presets()[0].json; // the tutorial's network, exported without its design
+  }
+  const check = Playground.design_check(design);
+  if (!rowPg) {
+    rowPg = new Playground();
+    rowPg.set_test_set(testSet.images, testSet.labels);
+  }
+  rowPg.load_model('float', float);
+  rowPg.load_model('quant', quant);
+  let p = rowPg.eval_begin('float,quant');
+  const seconds = { float: 0, quant: 0 };
+  while (p.done < p.total) {
+    const t = performance.now();
+    p = rowPg.eval_step(EVAL_CHUNK);
+    seconds[p.slot] += (performance.now() - t) / 1000;
+    post({ type: 'progress', job: 'compare-row', done: p.done, total: p.total });
+    await yieldNow();
+    if (cancelRequested) return null;
+  }
+  const report = rowPg.eval_report();
+  const n = report.total;
+  return {
+    design: JSON.parse(design),
+    summary: check.summary,
+    epochs: settings.epochs,
+    images: settings.images,
+    mode: rowPg.model_info('quant').mode,
+    floatAccuracy: report.models.float.accuracy,
+    quantAccuracy: report.models.quant.accuracy,
+    floatBytes: float.length,
+    quantBytes: quant.length,
+    floatMs: (seconds.float * 1000) / n,
+    quantMs: (seconds.quant * 1000) / n,
+  };
 }
 
 async function evaluate({ models }) {

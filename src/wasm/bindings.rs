@@ -126,6 +126,15 @@ impl Playground {
         to_js(&self.session.train_begin(&settings).map_err(js_error)?)
     }
 
+    /// Continue training the float model in `bytes` (a file this library wrote; its design comes with
+    /// it) with the settings' epochs, batch size, learning rate, seed and images.
+    #[cfg(feature = "training")]
+    pub fn train_begin_from(&mut self, settings: JsValue, bytes: &[u8]) -> Result<JsValue, JsError> {
+        let settings: TrainSettings = serde_wasm_bindgen::from_value(settings)
+            .map_err(|e| JsError::new(&format!("invalid training settings: {e}")))?;
+        to_js(&self.session.train_begin_from(&settings, bytes).map_err(js_error)?)
+    }
+
     /// Run up to `steps` training steps.
     #[cfg(feature = "training")]
     pub fn train_step(&mut self, steps: usize) -> Result<JsValue, JsError> {
@@ -206,6 +215,26 @@ impl Playground {
         self.session
             .calibration_images(set, samples)
             .map_err(js_error)
+    }
+
+    /// The model designer's presets: `[{name, description, json}]`, the default first.
+    pub fn design_presets() -> Result<JsValue, JsError> {
+        to_js(&Session::design_presets())
+    }
+
+    /// The limits a design keeps to: `{layers, params, macs, values}`.
+    pub fn design_limits() -> Result<JsValue, JsError> {
+        to_js(&Session::design_limits())
+    }
+
+    /// Check a design (JSON): `{summary, problem}`, one of them set (see `DesignCheck`).
+    pub fn design_check(json: &str) -> Result<JsValue, JsError> {
+        to_js(&Session::design_check(json))
+    }
+
+    /// The design (JSON) a float model file of this library carries.
+    pub fn design_of(bytes: &[u8]) -> Result<String, JsError> {
+        Session::design_of(bytes).map_err(js_error)
     }
 
     /// The calibration methods' ids in the library's order (`minmax`, `percentile`, …).

@@ -8,6 +8,8 @@
 mod debug;
 #[cfg(test)]
 mod debug_tests;
+#[cfg(feature = "training")]
+mod design;
 mod eval;
 mod histograms;
 mod settings;
@@ -32,6 +34,8 @@ pub use debug::{
 pub use eval::{EvalProgress, EvalReport, SlotEval};
 pub use histograms::{ActivationRange, HistogramReport, MethodRanges};
 pub use settings::ConvertSettings;
+#[cfg(feature = "training")]
+pub use design::{DesignCheck, DesignLimits, DesignProblem, PresetInfo};
 #[cfg(feature = "training")]
 pub use train::{TrainProgress, TrainSettings};
 

@@ -8,9 +8,9 @@ use super::{FLOAT, ModelInfo, Session};
 use crate::data::Dataset;
 use crate::design::Design;
 use crate::error::{Error, Result};
-use crate::quantize::{export_float, export_float_with_design};
+use crate::quantize::{export_float, export_float_with_design, import_float};
 use crate::tflite::write_model;
-use crate::train::{EpochReport, TrainConfig, Trainer};
+use crate::train::{EpochReport, Sequential, TrainConfig, Trainer};
 
 /// Training settings from the page.
 #[derive(Clone, Debug, Deserialize)]
@@ -59,6 +59,36 @@ pub(super) struct TrainRun {
 impl Session {
     /// Start training from scratch (the training set must be loaded). Replaces a run in progress.
     pub fn train_begin(&mut self, settings: &TrainSettings) -> Result<TrainProgress> {
+        let design = match &settings.design {
+            Some(json) => {
+                let design = Design::parse(json)?;
+                design.summary()?; // the limits that keep it trainable here
+                Some(design)
+            }
+            None => None,
+        };
+        self.begin(settings, design, None)
+    }
+
+    /// Continue training the float model in `bytes` (a file this library wrote, which carries its
+    /// design) with fresh optimizer moments; the settings' design is ignored. Replaces a run in
+    /// progress.
+    pub fn train_begin_from(
+        &mut self,
+        settings: &TrainSettings,
+        bytes: &[u8],
+    ) -> Result<TrainProgress> {
+        let (design, net) = import_float(bytes)?;
+        design.summary()?;
+        self.begin(settings, Some(design), Some(net))
+    }
+
+    fn begin(
+        &mut self,
+        settings: &TrainSettings,
+        design: Option<Design>,
+        net: Option<Sequential>,
+    ) -> Result<TrainProgress> {
         let train = self
             .train
             .as_ref()
@@ -75,14 +105,6 @@ impl Session {
             _ => None,
         };
         let data = subset.as_ref().unwrap_or(train);
-        let design = match &settings.design {
-            Some(json) => {
-                let design = Design::parse(json)?;
-                design.summary()?; // the limits that keep it trainable here
-                Some(design)
-            }
-            None => None,
-        };
         let mut config = TrainConfig {
             epochs: settings.epochs,
             batch_size: settings.batch_size,
@@ -93,7 +115,10 @@ impl Session {
         if let Some(design) = &design {
             config.architecture = design.architecture()?;
         }
-        let trainer = Trainer::new(config, data)?;
+        let trainer = match net {
+            Some(net) => Trainer::resume(config, net, data)?,
+            None => Trainer::new(config, data)?,
+        };
         trainer.check_validation(self.test()?)?;
         let steps_per_epoch = trainer.steps_per_epoch(data.len());
         let steps_total = steps_per_epoch.saturating_mul(settings.epochs);
@@ -251,6 +276,52 @@ mod tests {
         let bytes = s.model_bytes(FLOAT).unwrap();
         let (design, _) = crate::quantize::import_float(&bytes).unwrap();
         assert_eq!(design, mlp.design().unwrap());
+    }
+
+    #[test]
+    fn training_resumes_from_a_file_with_its_weights() {
+        let (_, img, lab) = tiny(64);
+        let mut s = Session::new();
+        s.set_train_set(&img, &lab).unwrap();
+        s.set_test_set(&img, &lab).unwrap();
+        let mlp = crate::design::preset("mlp").unwrap();
+        let first = TrainSettings {
+            design: Some(mlp.json.into()),
+            ..settings(1, None)
+        };
+        s.train_begin(&first).unwrap();
+        s.train_step(10).unwrap();
+        s.train_finish().unwrap();
+        let trained = s.model_bytes(FLOAT).unwrap();
+        // the design comes from the file, whatever the settings say; the run starts from its weights
+        let resumed = TrainSettings {
+            design: None,
+            learning_rate: 1e-9,
+            ..settings(1, None)
+        };
+        s.train_begin_from(&resumed, &trained).unwrap();
+        s.train_step(10).unwrap();
+        s.train_finish().unwrap();
+        let again = s.model_bytes(FLOAT).unwrap();
+        let (design, net) = crate::quantize::import_float(&again).unwrap();
+        assert_eq!(design, mlp.design().unwrap());
+        let (_, before) = crate::quantize::import_float(&trained).unwrap();
+        // a learning rate of 1e-9 moves the weights by at most about 2 steps of 1e-9
+        let (a, b) = (net.layers[1].spec(), before.layers[1].spec());
+        assert_eq!(a, b);
+        let max_change = match (&net.layers[1], &before.layers[1]) {
+            (crate::train::layers::Layer::Dense(x), crate::train::layers::Layer::Dense(y)) => x
+                .weights
+                .iter()
+                .zip(&y.weights)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0f32, f32::max),
+            _ => panic!("the mlp's second layer is a Dense"),
+        };
+        assert!(max_change < 1e-6, "{max_change}");
+        // bytes that are not a model of ours: an error, and no run
+        assert!(s.train_begin_from(&resumed, &[0u8; 16]).is_err());
+        assert!(!s.training());
     }
 
     #[test]
