@@ -5,6 +5,7 @@
 
 use ptq_playground::design::{Design, PRESETS};
 use ptq_playground::interp::Interpreter;
+use ptq_playground::quantize::import::folded_ranges;
 use ptq_playground::quantize::{export_float_with_design, import_float};
 use ptq_playground::tflite::schema::op;
 use ptq_playground::tflite::{Model, read_model, write_model};
@@ -124,6 +125,46 @@ fn ulps(a: f32, b: f32) -> u32 {
         return u32::MAX;
     }
     (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32
+}
+
+/// The ranges the page shows for each folded BatchNormalization: before folding, Keras's kernel as
+/// trained (the fixture's weights); after, the kernel TensorFlow's converter wrote (equal for conv and
+/// depthwise, within TF's few-ulp rsqrt estimate for dense).
+#[test]
+fn folded_ranges_are_kerass_kernels_and_tfs_folded_ones() {
+    let (design, net, _, _, _) = load("folding");
+    let tf = read_model(&std::fs::read(format!("{DIR}/folding.tflite")).unwrap()).unwrap();
+    let bytes = write_model(&export_float_with_design(&net, &design).unwrap()).unwrap();
+    let ranges = folded_ranges(&bytes).unwrap();
+    let range = |v: &[f32]| {
+        let lo = v.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        [lo, hi]
+    };
+    let tf_kernels = folded_constants(&tf);
+    assert_eq!(ranges.len(), 3);
+    let kinds: Vec<&str> = ranges.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(kinds, ["Conv2D", "DepthwiseConv2D", "Dense"]);
+    for (k, r) in ranges.iter().enumerate() {
+        let keras = match &net.layers[r.layer] {
+            Layer::Conv2D(l) => &l.weights,
+            Layer::DepthwiseConv2D(l) => &l.weights,
+            Layer::Dense(l) => &l.weights,
+            other => panic!("layer {} is {other:?}", r.layer),
+        };
+        assert!(matches!(net.layers[r.batch_norm], Layer::BatchNorm(_)));
+        assert_eq!(r.unfolded, range(keras), "layer {k}");
+        let tf_range = range(&tf_kernels[k].0);
+        let off = |a: f32, b: f32| ulps(a, b);
+        let worst = off(r.folded[0], tf_range[0]).max(off(r.folded[1], tf_range[1]));
+        assert!(worst <= if k < 2 { 0 } else { 8 }, "layer {k}: {:?} vs TF {tf_range:?}", r.folded);
+        assert_ne!(r.folded, r.unfolded, "folding changed layer {k}'s range");
+    }
+    // a model without batch normalization has none; bytes that are no model give an error
+    let mlp = PRESETS.iter().find(|p| p.name == "mlp").unwrap().design().unwrap();
+    let plain = write_model(&export_float_with_design(&mlp.build(0).unwrap(), &mlp).unwrap()).unwrap();
+    assert_eq!(folded_ranges(&plain).unwrap(), []);
+    assert!(folded_ranges(&[0; 8]).is_err());
 }
 
 #[test]

@@ -292,7 +292,14 @@ function remove(i) {
 
 function load(design) {
   const layers = Array.isArray(design.layers) ? design.layers : [];
-  state.design = { ...design, layers: layers.map((l) => ({ type: l?.type, ...KERAS_DEFAULTS[l?.type], ...l })) };
+  state.design = {
+    ...design,
+    layers: layers.map((l) => {
+      const full = { type: l?.type, ...l };
+      for (const [k, v] of Object.entries(KERAS_DEFAULTS[l?.type] ?? {})) if (!(k in full)) full[k] = structuredClone(v);
+      return full;
+    }),
+  };
   renderRows();
   check();
 }
@@ -333,7 +340,7 @@ async function openFile(file) {
     if (isModel) {
       const answer = await request('design-of', { bytes });
       design = JSON.parse(answer.json);
-      state.resume = { file: file.name, bytes, json: JSON.stringify(design) };
+      state.resume = { file: file.name, bytes };
       $('dz-resume').checked = true;
     } else {
       design = JSON.parse(new TextDecoder().decode(bytes));
@@ -342,6 +349,10 @@ async function openFile(file) {
     }
     state.opened = { key: isModel ? 'dz.opened-model' : 'dz.opened-json', file: file.name };
     load(design);
+    // the design as the editor holds it (Keras's defaults written out) is the one the weights belong to
+    if (state.resume) state.resume.json = json();
+    renderResume();
+    renderDesign();
     status.textContent = t(state.opened.key, { file: file.name });
   } catch (err) {
     status.textContent = t('dz.file-error', { file: file.name, msg: message(err) });

@@ -66,7 +66,8 @@ function rowOf({ n, row, files }) {
     el('td', { class: 'arch' },
       el('strong', { dir: 'ltr', text: r.design.name }), el('br'),
       el('span', { dir: 'ltr', text: architecture(r.design) }), el('br'),
-      el('span', { class: 'small', text: `${t(r.epochs === 1 ? 'mt.run-1' : 'mt.run', { epochs: r.epochs, images })} · ${t(`mode.${r.mode}`)}` })),
+      el('span', { class: 'small', text: [t(r.epochs === 1 ? 'mt.run-1' : 'mt.run', { epochs: r.epochs, images }), r.resumed ? t('mt.resumed') : null, t(`mode.${r.mode}`)].filter(Boolean).join(' · ') }),
+      ...folding(r.folding)),
     el('td', { class: 'num', 'data-col': 'params', text: r.summary ? num(r.summary.params) : '–' }),
     el('td', { class: 'num', 'data-col': 'float-acc', text: pct(r.floatAccuracy) }),
     el('td', { class: 'num', 'data-col': 'quant-acc', text: pct(r.quantAccuracy) }),
@@ -77,6 +78,17 @@ function rowOf({ n, row, files }) {
       el('button', { type: 'button', 'data-testid': `models-use-${n}`, 'aria-label': t('mt.use-label', { n }), text: t('mt.use'), onclick: () => use(n, files) }),
       ' ',
       el('button', { type: 'button', 'data-testid': `models-remove-${n}`, 'aria-label': t('mt.remove-label', { n }), text: t('mt.remove'), onclick: () => removeRun(n) })));
+}
+
+/** The weights' ranges before and after each BatchNormalization was folded into them. */
+function folding(folds) {
+  if (!folds?.length) return [];
+  const v = (x) => num(x, { maximumSignificantDigits: 3 });
+  return [el('details', { class: 'small', 'data-testid': 'models-folding' },
+    el('summary', { text: t('mt.folding') }),
+    el('ul', {}, ...folds.map((f) => el('li', {
+      text: t('mt.folding-row', { kind: f.kind, n: f.layer + 1, a: v(f.unfolded[0]), b: v(f.unfolded[1]), c: v(f.folded[0]), d: v(f.folded[1]) }),
+    }))))];
 }
 
 /** Load a run's float and quantized models into the page (converted again if the settings changed). */

@@ -183,7 +183,7 @@ async function runTraining({ settings, files, resume }) {
   } catch (err) {
     quantError = err.message;
   }
-  const row = quantized ? await compareRow(float, quantized, settings) : null;
+  const row = quantized ? await compareRow(float, quantized, settings, resume) : null;
   const transfer = quantized ? [float.buffer, quantized.buffer] : [float.buffer];
   post({ type: 'result', job: 'train', seconds, float, quant: quantized, quantSettings: latest, quantError, row }, transfer);
 }
@@ -192,7 +192,7 @@ async function runTraining({ settings, files, resume }) {
  * set on a Playground of their own, with the time per image, and the design's costs. Null when the run
  * is cancelled meanwhile (the models themselves are kept). */
 let rowPg = null;
-async function compareRow(float, quant, settings) {
+async function compareRow(float, quant, settings, resume) {
   post({ type: 'status', job: 'train', status: 'comparing' });
   let design;
   try {
@@ -201,6 +201,12 @@ async function compareRow(float, quant, settings) {
     design = Playground.design_presets()[0].json; // the tutorial's network, exported without its design
   }
   const check = Playground.design_check(design);
+  let folding = [];
+  try {
+    folding = Playground.folded_ranges(float);
+  } catch {
+    // the tutorial's network, exported without its design: nothing folded
+  }
   if (!rowPg) {
     rowPg = new Playground();
     rowPg.set_test_set(testSet.images, testSet.labels);
@@ -222,6 +228,8 @@ async function compareRow(float, quant, settings) {
   return {
     design: JSON.parse(design),
     summary: check.summary,
+    folding,
+    resumed: Boolean(resume),
     epochs: settings.epochs,
     images: settings.images,
     mode: rowPg.model_info('quant').mode,

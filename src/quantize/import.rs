@@ -17,6 +17,69 @@ pub fn import_float(bytes: &[u8]) -> Result<(Design, Sequential)> {
     import_model(&read_model(bytes)?)
 }
 
+/// A BatchNormalization the export folded into the layer before it: that layer's weights' range before
+/// folding (as trained) and after (as written in the file).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct FoldedRange {
+    /// The layer folded into (its index in the network), its type (Keras's name), and the
+    /// BatchNormalization's index.
+    pub layer: usize,
+    pub kind: String,
+    pub batch_norm: usize,
+    /// min and max of the weights as trained, then as folded.
+    pub unfolded: [f32; 2],
+    pub folded: [f32; 2],
+}
+
+/// For each BatchNormalization a float model of ours folded at export, the range of the weights it was
+/// folded into before and after folding: the folded weights are scaled per channel by γ/√(var+ε),
+/// which widens or narrows each channel's range before the weights are quantized.
+pub fn folded_ranges(bytes: &[u8]) -> Result<Vec<FoldedRange>> {
+    let model = read_model(bytes)?;
+    let (_, net) = import_model(&model)?;
+    let graph = model
+        .subgraphs
+        .first()
+        .ok_or_else(|| Error::InvalidModel("the model has no subgraph".into()))?;
+    let range = |v: &[f32]| {
+        v.iter()
+            .fold([f32::INFINITY, f32::NEG_INFINITY], |[lo, hi], &x| [lo.min(x), hi.max(x)])
+    };
+    let mut out = Vec::new();
+    for step in plan(&net.layers)? {
+        let Some(j) = step.batch_norm else { continue };
+        let i = step.index;
+        let (kind, weights) = match &net.layers[i] {
+            Layer::Conv2D(l) => ("Conv2D", &l.weights),
+            Layer::DepthwiseConv2D(l) => ("DepthwiseConv2D", &l.weights),
+            Layer::Dense(l) => ("Dense", &l.weights),
+            _ => continue,
+        };
+        let name = format!("sequential/layer_{i}/kernel");
+        let tensor = graph
+            .tensors
+            .iter()
+            .find(|t| t.name == name && t.dtype == TensorType::Float32)
+            .ok_or_else(|| Error::InvalidModel(format!("no float32 tensor {name}")))?;
+        let folded = floats(model.tensor_data(tensor).unwrap_or(&[]));
+        if folded.len() != weights.len() {
+            return Err(Error::InvalidModel(format!(
+                "tensor {name} holds {} weights, the design {}",
+                folded.len(),
+                weights.len()
+            )));
+        }
+        out.push(FoldedRange {
+            layer: i,
+            kind: kind.into(),
+            batch_norm: j,
+            unfolded: range(weights),
+            folded: range(&folded),
+        });
+    }
+    Ok(out)
+}
+
 /// [`import_float`] on a model already read.
 pub fn import_model(model: &Model) -> Result<(Design, Sequential)> {
     let json = model.metadata_value(METADATA_DESIGN).ok_or_else(|| {

@@ -232,6 +232,12 @@ impl Playground {
         to_js(&Session::design_check(json))
     }
 
+    /// For each BatchNormalization folded into a float model of this library: the weights' range
+    /// before and after folding (see `quantize::import::FoldedRange`).
+    pub fn folded_ranges(bytes: &[u8]) -> Result<JsValue, JsError> {
+        to_js(&crate::quantize::import::folded_ranges(bytes).map_err(js_error)?)
+    }
+
     /// The design (JSON) a float model file of this library carries.
     pub fn design_of(bytes: &[u8]) -> Result<String, JsError> {
         Session::design_of(bytes).map_err(js_error)
