@@ -157,12 +157,22 @@ fn folded_ranges_are_kerass_kernels_and_tfs_folded_ones() {
         let tf_range = range(&tf_kernels[k].0);
         let off = |a: f32, b: f32| ulps(a, b);
         let worst = off(r.folded[0], tf_range[0]).max(off(r.folded[1], tf_range[1]));
-        assert!(worst <= if k < 2 { 0 } else { 8 }, "layer {k}: {:?} vs TF {tf_range:?}", r.folded);
+        assert!(
+            worst <= if k < 2 { 0 } else { 8 },
+            "layer {k}: {:?} vs TF {tf_range:?}",
+            r.folded
+        );
         assert_ne!(r.folded, r.unfolded, "folding changed layer {k}'s range");
     }
     // a model without batch normalization has none; bytes that are no model give an error
-    let mlp = PRESETS.iter().find(|p| p.name == "mlp").unwrap().design().unwrap();
-    let plain = write_model(&export_float_with_design(&mlp.build(0).unwrap(), &mlp).unwrap()).unwrap();
+    let mlp = PRESETS
+        .iter()
+        .find(|p| p.name == "mlp")
+        .unwrap()
+        .design()
+        .unwrap();
+    let plain =
+        write_model(&export_float_with_design(&mlp.build(0).unwrap(), &mlp).unwrap()).unwrap();
     assert_eq!(folded_ranges(&plain).unwrap(), []);
     assert!(folded_ranges(&[0; 8]).is_err());
 }

@@ -73,7 +73,43 @@ fn compare(ours: &Model, theirs: &Model, max_ulps: u64, label: &str) -> u64 {
         op_list(theirs),
         "{label}: operator structure"
     );
-    let (a, b) = (params(ours), params(theirs));
+    compare_params(params(ours), params(theirs), max_ulps, label)
+}
+
+/// The operators that compute a batch size at run time (a Keras model's reshapes for a batch of any
+/// size); our exports reshape to static shapes instead.
+const SHAPE_OPS: [&str; 3] = ["SHAPE", "STRIDED_SLICE", "PACK"];
+
+/// [`compare`] without the run-time shape operators and the shape input of RESHAPE, on both sides.
+fn compare_dynamic(ours: &Model, theirs: &Model, max_ulps: u64, label: &str) -> u64 {
+    let ops = |m: &Model| -> Vec<String> {
+        op_list(m)
+            .into_iter()
+            .filter(|o| !SHAPE_OPS.iter().any(|s| o.starts_with(&format!("{s}/"))))
+            .collect()
+    };
+    assert_eq!(ops(ours), ops(theirs), "{label}: operator structure");
+    let kept = |m: &Model| -> Vec<(String, TensorType, Vec<f32>, Vec<i64>)> {
+        params(m)
+            .into_iter()
+            .filter(|(what, ..)| {
+                let name = what.split(' ').nth(2).unwrap_or("");
+                !SHAPE_OPS.contains(&name) && !(name == "RESHAPE" && what.ends_with("in1"))
+            })
+            .map(|(what, t, s, z)| {
+                // numbered among the kept operators, so both sides line up
+                let role = what.rsplit(' ').next().unwrap_or("").to_string();
+                let name = what.split(' ').nth(2).unwrap_or("").to_string();
+                (format!("{name} {role}"), t, s, z)
+            })
+            .collect()
+    };
+    compare_params(kept(ours), kept(theirs), max_ulps, label)
+}
+
+type Params = Vec<(String, TensorType, Vec<f32>, Vec<i64>)>;
+
+fn compare_params(a: Params, b: Params, max_ulps: u64, label: &str) -> u64 {
     assert_eq!(a.len(), b.len(), "{label}");
     let mut worst = 0;
     for ((what, ta, sa, za), (_, tb, sb, zb)) in a.iter().zip(&b) {
@@ -265,6 +301,73 @@ fn int16x8_matches_tfs_16x8_quantizer() {
             "{tf}: scales within {worst} ulp, {} weight/bias tensors identical",
             a.len()
         ));
+    }
+    eprintln!("{}", report.join("\n"));
+}
+
+/// The preset designs (`ptq train --preset`, 1 epoch on 2,000 images, seed 0) converted from our own
+/// float export against TensorFlow 2.21's converter on a Keras model with the same weights
+/// (`fixtures/design/make_preset_quant.py`): integer only (uint8 I/O, calibrated on the first 100
+/// training images) and dynamic range give the same structure, types, zero points, scales (within 1
+/// ulp) and identical int8 weights and int32 biases. TF's files reshape for a batch of any size
+/// (SHAPE, STRIDED_SLICE, PACK before each RESHAPE), ours to static shapes: those are left out.
+#[test]
+fn presets_quantize_as_tfs_converter_does() {
+    let dir = fixtures().join("design");
+    let (images, len) = train_images(100);
+    let mut report = Vec::new();
+    for preset in ["tutorial", "deep", "mlp", "mobile"] {
+        let float = load(&dir.join(format!("preset_{preset}_float.tflite")));
+        let cal = calibrate(&float, &images, len, |_, _| true).unwrap();
+        for (mode, suffix) in [
+            (Mode::IntegerOnly(IoType::UInt8), "intonly_uint8"),
+            (Mode::DynamicRange, "dynamic"),
+        ] {
+            let label = format!("preset_{preset}_{suffix}");
+            let ours = convert(&float, &ConvertOptions::new(mode), Some(&cal)).unwrap();
+            let theirs = load(&dir.join(format!("{label}.tflite")));
+            let worst = compare_dynamic(&ours, &theirs, 1, &label);
+            let (a, b) = (constants(&ours), constants(&theirs));
+            assert_eq!(a.len(), b.len(), "{label}: constant count");
+            for ((what, x), (_, y)) in a.iter().zip(&b) {
+                assert_eq!(x, y, "{label} {what}: weights differ");
+            }
+            // the int32 biases of the integer model (input 2 of each conv, depthwise and dense)
+            let biases = |m: &Model| -> Vec<i32> {
+                let g = &m.subgraphs[0];
+                g.operators
+                    .iter()
+                    .filter(|o| {
+                        let name = schema::builtin_name(o.code).unwrap_or("");
+                        ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"].contains(&name)
+                            && o.inputs.len() > 2
+                            && o.inputs[2] >= 0
+                    })
+                    .filter_map(|o| {
+                        let t = &g.tensors[o.inputs[2] as usize];
+                        (t.dtype == TensorType::Int32).then(|| m.tensor_data(t).unwrap_or(&[]))
+                    })
+                    .flat_map(|d| {
+                        d.chunks_exact(4)
+                            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    })
+                    .collect()
+            };
+            let (ba, bb) = (biases(&ours), biases(&theirs));
+            assert_eq!(ba.len(), bb.len(), "{label}: bias count");
+            let bias_off = ba
+                .iter()
+                .zip(&bb)
+                .map(|(x, y)| (x - y).abs())
+                .max()
+                .unwrap_or(0);
+            assert_eq!(bias_off, 0, "{label}: a bias is {bias_off} steps from TF's");
+            report.push(format!(
+                "{label}: scales within {worst} ulp, {} int8 weight tensors identical, {} int32 biases identical",
+                a.len(),
+                ba.len()
+            ));
+        }
     }
     eprintln!("{}", report.join("\n"));
 }

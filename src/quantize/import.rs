@@ -43,7 +43,9 @@ pub fn folded_ranges(bytes: &[u8]) -> Result<Vec<FoldedRange>> {
         .ok_or_else(|| Error::InvalidModel("the model has no subgraph".into()))?;
     let range = |v: &[f32]| {
         v.iter()
-            .fold([f32::INFINITY, f32::NEG_INFINITY], |[lo, hi], &x| [lo.min(x), hi.max(x)])
+            .fold([f32::INFINITY, f32::NEG_INFINITY], |[lo, hi], &x| {
+                [lo.min(x), hi.max(x)]
+            })
     };
     let mut out = Vec::new();
     for step in plan(&net.layers)? {

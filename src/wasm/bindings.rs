@@ -129,10 +129,19 @@ impl Playground {
     /// Continue training the float model in `bytes` (a file this library wrote; its design comes with
     /// it) with the settings' epochs, batch size, learning rate, seed and images.
     #[cfg(feature = "training")]
-    pub fn train_begin_from(&mut self, settings: JsValue, bytes: &[u8]) -> Result<JsValue, JsError> {
+    pub fn train_begin_from(
+        &mut self,
+        settings: JsValue,
+        bytes: &[u8],
+    ) -> Result<JsValue, JsError> {
         let settings: TrainSettings = serde_wasm_bindgen::from_value(settings)
             .map_err(|e| JsError::new(&format!("invalid training settings: {e}")))?;
-        to_js(&self.session.train_begin_from(&settings, bytes).map_err(js_error)?)
+        to_js(
+            &self
+                .session
+                .train_begin_from(&settings, bytes)
+                .map_err(js_error)?,
+        )
     }
 
     /// Run up to `steps` training steps.

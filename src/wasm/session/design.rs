@@ -149,8 +149,15 @@ mod tests {
             {"type":"Conv2D","filters":4,"kernel_size":30},{"type":"Flatten"},{"type":"Dense","units":10}]}"#;
         let check = Session::design_check(bad);
         let problem = check.problem.unwrap();
-        assert_eq!((problem.layer, problem.kind.as_deref()), (Some(1), Some("Conv2D")));
-        assert!(problem.problem.contains("do not fit"), "{}", problem.problem);
+        assert_eq!(
+            (problem.layer, problem.kind.as_deref()),
+            (Some(1), Some("Conv2D"))
+        );
+        assert!(
+            problem.problem.contains("do not fit"),
+            "{}",
+            problem.problem
+        );
         assert!(check.summary.is_none());
         // not JSON at all: no layer, a sentence
         let problem = Session::design_check("{").problem.unwrap();
@@ -161,7 +168,11 @@ mod tests {
             {"type":"Dense","units":2000},{"type":"Dense","units":10}]}"#;
         let problem = Session::design_check(big).problem.unwrap();
         assert_eq!(problem.layer, Some(1));
-        assert!(problem.problem.contains("parameters"), "{}", problem.problem);
+        assert!(
+            problem.problem.contains("parameters"),
+            "{}",
+            problem.problem
+        );
     }
 
     #[test]

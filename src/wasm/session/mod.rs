@@ -31,11 +31,11 @@ pub use debug::{
     ALL_INT8, DebugProgress, ExplainReport, GraphOp, GraphTensor, KeepFloatReport, LayerOutput,
     ModelGraph, SELECTIVE, parse_modes,
 };
+#[cfg(feature = "training")]
+pub use design::{DesignCheck, DesignLimits, DesignProblem, PresetInfo};
 pub use eval::{EvalProgress, EvalReport, SlotEval};
 pub use histograms::{ActivationRange, HistogramReport, MethodRanges};
 pub use settings::ConvertSettings;
-#[cfg(feature = "training")]
-pub use design::{DesignCheck, DesignLimits, DesignProblem, PresetInfo};
 #[cfg(feature = "training")]
 pub use train::{TrainProgress, TrainSettings};
 
