@@ -1,6 +1,7 @@
 // Accessibility audit with axe-core in Chromium (dist/): every panel open and filled (predictions and
 // their numbers, training chart, evaluation results, an uploaded file's report, the inside panel's
-// graph, per-layer errors, histograms and by-hand view), in English and in Persian, on a desktop and a
+// graph, per-layer errors, histograms and by-hand view, the model designer showing a problem and the
+// table of trained models), in English and in Persian, on a desktop and a
 // phone viewport: no serious or critical violation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,6 +37,9 @@ for (const lang of ['en', 'fa']) {
     const { page, errors } = await open(browser.context, `${server.url}?lang=${lang}`);
     const found = {};
     found.start = await audit(page);
+    // the designer open: the run trains its design and ends in the table of trained models
+    await page.getByTestId('design-open').click();
+    await page.waitForSelector('body[data-design="ready"]');
     await page.getByTestId('train-epochs').fill('1');
     await page.getByTestId('train-images').fill('64');
     await page.getByTestId('train-start').click();
@@ -51,6 +55,11 @@ for (const lang of ['en', 'fa']) {
     await page.getByTestId('inside-errors-run').click();
     await page.waitForSelector('[data-testid=errors-accumulated]', { timeout: 120_000 });
     await page.waitForSelector('[data-testid=explain-steps]', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid=models-row-1]');
+    // and showing an invalid design's problem
+    await page.getByTestId('dz-1-kernel_size').fill('30');
+    await page.getByTestId('dz-1-kernel_size').dispatchEvent('change');
+    await page.waitForSelector('[data-testid=dz-problem]:not([hidden])');
     found.inside = await audit(page);
     await page.setViewportSize({ width: 390, height: 844 });
     found.phone = await audit(page);
