@@ -150,6 +150,7 @@ async function start() {
   quant.quantize();
   input.selectTest(asked.image ?? 0);
   worker.setJob(null);
+  train.defaultWorkers();
   $('inside-open').disabled = false;
   setStatus('status.ready', { ms: Math.round(performance.now()) });
   performance.mark('data-ready');

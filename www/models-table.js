@@ -66,7 +66,7 @@ function rowOf({ n, row, files }) {
     el('td', { class: 'arch' },
       el('strong', { dir: 'ltr', text: r.design.name }), el('br'),
       el('span', { dir: 'ltr', text: architecture(r.design) }), el('br'),
-      el('span', { class: 'small', text: [t(r.epochs === 1 ? 'mt.run-1' : 'mt.run', { epochs: r.epochs, images }), r.resumed ? t('mt.resumed') : null, t(`mode.${r.mode}`)].filter(Boolean).join(' · ') }),
+      el('span', { class: 'small', text: [t(r.epochs === 1 ? 'mt.run-1' : 'mt.run', { epochs: r.epochs, images }), r.resumed ? t('mt.resumed') : null, r.workers > 1 ? t('mt.workers', { n: r.workers }) : null, t(`mode.${r.mode}`)].filter(Boolean).join(' · ') }),
       ...folding(r.folding)),
     el('td', { class: 'num', 'data-col': 'params', text: r.summary ? num(r.summary.params) : '–' }),
     el('td', { class: 'num', 'data-col': 'float-acc', text: pct(r.floatAccuracy) }),

@@ -43,6 +43,7 @@ export function startTraining() {
     ['train-batch', 'train.batch', 1, 4096],
     ['train-seed', 'train.seed', 0, 4294967295],
     ['train-images', 'train.images', 32, 60000],
+    ['train-workers', 'train.workers', 1, 16],
   ];
   const v = {};
   for (const [id, label, min, max] of fields) {
@@ -84,6 +85,7 @@ export function startTraining() {
     settings,
     quant: { ...currentSettings(), samples },
     resume: design?.resume,
+    workers: v['train-workers'],
     files: {
       images: site('data/train-images-idx3-ubyte.gz'),
       labels: site('data/train-labels-idx1-ubyte.gz'),
@@ -191,12 +193,20 @@ export async function restorePretrained() {
   }
 }
 
+/** The workers field's default: every core but the one the page's thread uses, at most 8. */
+export function defaultWorkers() {
+  const cores = navigator.hardwareConcurrency || 2;
+  $('train-workers').value = String(Math.max(1, Math.min(8, cores - 1)));
+  $('train-workers-why').textContent = t('train.workers-why', { cores });
+}
+
 // the page's code wires the other controls (main.js); these two only concern this card
 $('restore-pretrained').addEventListener('click', restorePretrained);
 document.addEventListener('ptq:models', renderSource);
 
 /** Show the progress line and the chart again in the current language. */
 export function relabel() {
+  $('train-workers-why').textContent = t('train.workers-why', { cores: navigator.hardwareConcurrency || 2 });
   renderSource();
   renderDesign();
   renderTrainProgress();
@@ -208,7 +218,7 @@ export function relabel() {
 
 /** {type: 'status', job: 'train', status}: downloading, decompressing, training, validating, quantizing. */
 export function onStatus(msg) {
-  setTrainStatus(`train.s-${msg.status}`);
+  setTrainStatus(`train.s-${msg.status}`, { workers: msg.workers ?? 1 });
   $('download-box').hidden = msg.status !== 'downloading' && msg.status !== 'decompressing';
 }
 
@@ -240,8 +250,7 @@ export function onProgress({ p, elapsed }) {
 
 /** {type: 'progress', job: 'compare-row', done, total}: the new models' evaluation for the comparison. */
 export function onRowProgress({ done, total }) {
-  $('train-progress').value = done / Math.max(1, total);
-  $('train-text').textContent = t('train.comparing', { done, total });
+  setTrainStatus('train.comparing', { done, total });
 }
 
 /** {type: 'result', job: 'train', cancelled} or the trained models: {seconds, float, quant, ...}. */

@@ -140,28 +140,103 @@ async function loadTrainSet({ images, labels, sizes }, job, id) {
   post({ type: 'status', job, id, status: 'decompressing' });
   const [a, b] = await Promise.all([gunzip(img), gunzip(lab)]);
   pg.set_train_set(a, b);
+  trainBytes = { images: a, labels: b };
 }
 
-async function runTraining({ settings, files, resume }) {
+// ---------------------------------------------------------------------------------------------------
+// Data-parallel training: helper workers (grad-worker.js) compute the gradients of shares of each batch;
+// this worker computes share 0, sums the shares in their order and takes the Adam step
+// (src/wasm/session/parallel.rs). The helpers are kept between runs: each holds the training set.
+
+/** The training set's IDX bytes, for the helpers. */
+let trainBytes = null;
+/** [{worker, call(msg, transfer) -> Promise of its answer, hasSet}] */
+const helpers = [];
+
+function startHelper() {
+  const worker = new Worker(new URL('./grad-worker.js', import.meta.url), { type: 'module' });
+  const h = { worker, waiting: null, hasSet: false };
+  const settle = (fn, value) => {
+    const w = h.waiting;
+    h.waiting = null;
+    w?.[fn](value);
+  };
+  worker.onmessage = (e) => (e.data.type === 'error' ? settle('reject', new Error(e.data.message)) : settle('resolve', e.data));
+  worker.onerror = (e) => {
+    e.preventDefault();
+    settle('reject', new Error(e.message || 'a training helper stopped'));
+  };
+  h.call = (msg, transfer = []) => new Promise((resolve, reject) => {
+    h.waiting = { resolve, reject };
+    worker.postMessage(msg, transfer);
+  });
+  return h;
+}
+
+/** `count` helpers ready for the run in progress (its design; the training set where they lack it). */
+async function readyHelpers(count) {
+  while (helpers.length > count) helpers.pop().worker.terminate();
+  while (helpers.length < count) helpers.push(startHelper());
+  const design = pg.train_design();
+  await Promise.all(helpers.map(async (h) => {
+    const set = h.hasSet ? {} : { images: trainBytes.images, labels: trainBytes.labels };
+    await h.call({ type: 'init', design, ...set });
+    h.hasSet = true;
+  }));
+}
+
+/** Steps split over `k` workers for about CHUNK_MS (an epoch's end stops the chunk); the last
+ * progress. */
+async function parallelChunk(k, p) {
+  const t0 = performance.now();
+  do {
+    const shares = pg.train_next_shares(k);
+    if (!shares) break;
+    if (p.step === p.steps_per_epoch - 1) post({ type: 'status', job: 'train', status: 'validating' });
+    const params = pg.train_params();
+    const answers = shares.slice(1).map((ids, i) => helpers[i].call({ type: 'share', params, ids: Uint32Array.from(ids) }));
+    const own = pg.train_own_share(Uint32Array.from(shares[0]));
+    const got = await Promise.all(answers);
+    const size = params.length;
+    const gradients = new Float32Array(size * got.length);
+    got.forEach((g, i) => gradients.set(g.gradient, i * size));
+    p = pg.train_apply_shares(own, got.map((g) => g.report), gradients);
+  } while (!p.epoch_report && !cancelRequested && performance.now() - t0 < CHUNK_MS);
+  return p;
+}
+
+async function runTraining({ settings, files, resume, workers = 1 }) {
   await trainSet(files, 'train');
   if (cancelRequested) {
     post({ type: 'result', job: 'train', cancelled: true });
     return;
   }
-  post({ type: 'status', job: 'train', status: 'training' });
   let p = resume ? pg.train_begin_from(settings, resume) : pg.train_begin(settings);
+  // workers beyond this one: helpers, where workers can start workers and the design allows it
+  const wanted = Math.max(1, Math.min(16, Math.floor(workers) || 1));
+  const k = wanted > 1 && typeof Worker !== 'undefined' && pg.train_parallel_ready() ? wanted : 1;
+  if (k > 1) {
+    post({ type: 'status', job: 'train', status: 'helpers', workers: k });
+    await readyHelpers(k - 1);
+    if (cancelRequested) {
+      pg.train_cancel();
+      post({ type: 'result', job: 'train', cancelled: true });
+      return;
+    }
+  }
+  post({ type: 'status', job: 'train', status: k > 1 ? 'training-parallel' : wanted > 1 ? 'training-one' : 'training', workers: k });
   const started = performance.now();
   let steps = 4;
   while (!p.finished) {
     const left = p.step === p.steps_per_epoch ? p.steps_per_epoch : p.steps_per_epoch - p.step;
-    if (left <= steps) post({ type: 'status', job: 'train', status: 'validating' });
+    if (k === 1 && left <= steps) post({ type: 'status', job: 'train', status: 'validating' });
     const t = performance.now();
-    p = pg.train_step(steps);
+    p = k > 1 ? await parallelChunk(k, p) : pg.train_step(steps);
     const dt = performance.now() - t;
     post({ type: 'progress', job: 'train', p, elapsed: performance.now() - started });
     // adapt the chunk to the machine; chunks that end an epoch include validation, so they don't count
     if (!p.epoch_report) steps = Math.max(1, Math.min(4096, Math.round((steps * CHUNK_MS) / Math.max(dt, 1))));
-    if (p.epoch_report && !p.finished) post({ type: 'status', job: 'train', status: 'training' });
+    if (p.epoch_report && !p.finished) post({ type: 'status', job: 'train', status: k > 1 ? 'training-parallel' : 'training', workers: k });
     await yieldNow();
     if (cancelRequested) {
       pg.train_cancel();
@@ -183,16 +258,16 @@ async function runTraining({ settings, files, resume }) {
   } catch (err) {
     quantError = err.message;
   }
-  const row = quantized ? await compareRow(float, quantized, settings, resume) : null;
+  const row = quantized ? await compareRow(float, quantized, settings, resume, k) : null;
   const transfer = quantized ? [float.buffer, quantized.buffer] : [float.buffer];
-  post({ type: 'result', job: 'train', seconds, float, quant: quantized, quantSettings: latest, quantError, row }, transfer);
+  post({ type: 'result', job: 'train', seconds, workers: k, float, quant: quantized, quantSettings: latest, quantError, row }, transfer);
 }
 
 /** The trained models' line of the comparison table (www/models-table.js): both evaluated on the test
  * set on a Playground of their own, with the time per image, and the design's costs. Null when the run
  * is cancelled meanwhile (the models themselves are kept). */
 let rowPg = null;
-async function compareRow(float, quant, settings, resume) {
+async function compareRow(float, quant, settings, resume, workers) {
   post({ type: 'status', job: 'train', status: 'comparing' });
   let design;
   try {
@@ -230,6 +305,7 @@ async function compareRow(float, quant, settings, resume) {
     summary: check.summary,
     folding,
     resumed: Boolean(resume),
+    workers,
     epochs: settings.epochs,
     images: settings.images,
     mode: rowPg.model_info('quant').mode,

@@ -204,16 +204,8 @@ impl Trainer {
     /// Train on one batch. Returns `None` when all epochs are done. When the report's `step` equals
     /// `steps_per_epoch`, the epoch is over: call [`Trainer::end_epoch`] to validate and move on.
     pub fn step(&mut self, train: &Dataset) -> Option<StepReport> {
-        if self.finished() {
-            return None;
-        }
-        if self.step == 0 && self.batches.is_empty() {
-            self.batches = epoch_batches(train.len(), self.config.batch_size, &mut self.rng);
-            self.loss_sum = 0.0;
-            self.correct = 0;
-            self.seen = 0;
-        }
-        let indices = self.batches.get(self.step)?;
+        self.batch(train)?;
+        let indices = &self.batches[self.step];
         let n = indices.len();
         self.y.resize(n, 0);
         fill_batch(train, indices, self.net.input_buffer(n), &mut self.y);
@@ -227,18 +219,108 @@ impl Trainer {
             self.optimizer.update(alpha, param, grad, m, v);
         }
         self.optimizer.finish_step();
+        Some(self.record(loss, correct, n))
+    }
+
+    /// Make ready the next step's batch, `self.batches[self.step]` (drawing the epoch's batches
+    /// first); `None` when all epochs are done.
+    fn batch(&mut self, train: &Dataset) -> Option<()> {
+        if self.finished() {
+            return None;
+        }
+        if self.step == 0 && self.batches.is_empty() {
+            self.batches = epoch_batches(train.len(), self.config.batch_size, &mut self.rng);
+            self.loss_sum = 0.0;
+            self.correct = 0;
+            self.seen = 0;
+        }
+        (self.step < self.batches.len()).then_some(())
+    }
+
+    /// Count a finished step of `n` images into the epoch's running figures.
+    fn record(&mut self, loss: f32, correct: usize, n: usize) -> StepReport {
         self.step += 1;
         self.loss_sum += loss as f64 * n as f64;
         self.correct += correct;
         self.seen += n;
-        Some(StepReport {
+        StepReport {
             epoch: self.epoch,
             step: self.step,
             steps_per_epoch: self.batches.len(),
             batch_loss: loss,
             loss: (self.loss_sum / self.seen as f64) as f32,
             accuracy: self.correct as f32 / self.seen as f32,
-        })
+        }
+    }
+
+    /// Data-parallel training, step 1 of 3: the next batch split into at most `shares` contiguous
+    /// shares (fewer when the batch is smaller), or `None` when all epochs are done. Each share's
+    /// gradient is computed by [`share_gradient`] on a copy of this network (share 0 on this one,
+    /// [`Trainer::own_share`]), then [`Trainer::apply_shares`] takes them all.
+    pub fn next_shares(&mut self, train: &Dataset, shares: usize) -> Option<Vec<Vec<usize>>> {
+        self.batch(train)?;
+        let batch = &self.batches[self.step];
+        let size = batch.len().div_ceil(shares.max(1)).max(1);
+        Some(batch.chunks(size).map(<[usize]>::to_vec).collect())
+    }
+
+    /// Step 2 for share 0: its gradient with this trainer's network (left in the layers).
+    pub fn own_share(&mut self, train: &Dataset, indices: &[usize]) -> ShareReport {
+        share_gradient(&mut self.net, train, indices, &mut self.y)
+    }
+
+    /// Step 3: one Adam update with the batch's mean gradient `Σᵢ (nᵢ/N)·gᵢ`, summed in share order
+    /// (share 0's gradient in this network's layers, from [`Trainer::own_share`]; the others' in
+    /// `others`, each a [`gradient_vector`] of the same network). With one share this is exactly
+    /// [`Trainer::step`]; with more, the sums round differently (and a BatchNormalization would
+    /// normalize over each share alone, so [`parallel_ready`] refuses those designs).
+    pub fn apply_shares(
+        &mut self,
+        own: &ShareReport,
+        others: &[(ShareReport, &[f32])],
+    ) -> Result<StepReport> {
+        let total: usize = own.n + others.iter().map(|(r, _)| r.n).sum::<usize>();
+        let expected = self.batches.get(self.step).map_or(0, Vec::len);
+        if total != expected || total == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "the shares hold {total} images, the step's batch {expected}"
+            )));
+        }
+        let params = self.net.num_params();
+        if let Some((_, g)) = others.iter().find(|(_, g)| g.len() != params) {
+            return Err(Error::InvalidArgument(format!(
+                "a share's gradient has {} values, the network {params} parameters",
+                g.len()
+            )));
+        }
+        let weight = |n: usize| n as f32 / total as f32;
+        let alpha = self.optimizer.step_size();
+        let moments = self.m.iter_mut().zip(self.v.iter_mut());
+        let mut offset = 0;
+        let mut sum = Vec::new();
+        for ((param, grad), (m, v)) in self.net.params_and_grads().into_iter().zip(moments) {
+            sum.clear();
+            sum.extend(grad.iter().map(|&g| weight(own.n) * g));
+            for (report, other) in others {
+                let w = weight(report.n);
+                for (s, &g) in sum.iter_mut().zip(&other[offset..offset + grad.len()]) {
+                    *s += w * g;
+                }
+            }
+            offset += grad.len();
+            self.optimizer.update(alpha, param, &sum, m, v);
+        }
+        self.optimizer.finish_step();
+        let n = total;
+        // in double, so that one share's mean comes back exactly
+        let loss_sum = own.loss as f64 * own.n as f64
+            + others
+                .iter()
+                .map(|(r, _)| r.loss as f64 * r.n as f64)
+                .sum::<f64>();
+        let loss = (loss_sum / n as f64) as f32;
+        let correct = own.correct + others.iter().map(|(r, _)| r.correct).sum::<usize>();
+        Ok(self.record(loss, correct, n))
     }
 
     /// Whether `validation` fits the network (its images are the network's input size), so that a
@@ -264,6 +346,70 @@ impl Trainer {
         self.batches.clear();
         Ok(report)
     }
+}
+
+/// What one share of a batch gave: its images, their mean loss and how many were right.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShareReport {
+    pub n: usize,
+    pub loss: f32,
+    pub correct: usize,
+}
+
+/// The gradient of `net` on the images `indices` of `train` (their mean loss), left in its layers.
+/// `labels` is scratch space.
+pub fn share_gradient(
+    net: &mut Sequential,
+    train: &Dataset,
+    indices: &[usize],
+    labels: &mut Vec<u8>,
+) -> ShareReport {
+    let n = indices.len();
+    labels.resize(n, 0);
+    fill_batch(train, indices, net.input_buffer(n), labels);
+    let (loss, correct) = net.forward_backward_filled(labels);
+    ShareReport { n, loss, correct }
+}
+
+/// The network's gradients as one vector, in [`Sequential::params_and_grads`] order.
+pub fn gradient_vector(net: &mut Sequential) -> Vec<f32> {
+    net.params_and_grads()
+        .into_iter()
+        .flat_map(|(_, g)| g.iter().copied())
+        .collect()
+}
+
+/// The network's parameters as one vector, in [`Sequential::params_and_grads`] order.
+pub fn parameter_vector(net: &mut Sequential) -> Vec<f32> {
+    net.params_and_grads()
+        .into_iter()
+        .flat_map(|(p, _)| p.iter().copied())
+        .collect()
+}
+
+/// Set the network's parameters from a [`parameter_vector`] of the same design.
+pub fn set_parameter_vector(net: &mut Sequential, values: &[f32]) -> Result<()> {
+    let params = net.num_params();
+    if values.len() != params {
+        return Err(Error::InvalidArgument(format!(
+            "{} parameter values for a network of {params}",
+            values.len()
+        )));
+    }
+    let mut rest = values;
+    for (p, _) in net.params_and_grads() {
+        let (head, tail) = rest.split_at(p.len());
+        p.copy_from_slice(head);
+        rest = tail;
+    }
+    Ok(())
+}
+
+/// Whether a network can be trained data-parallel: a BatchNormalization normalizes over the images it
+/// sees, so splitting a batch would change what it computes (and its moving statistics would follow
+/// one share only).
+pub fn parallel_ready(net: &Sequential) -> bool {
+    !net.layers.iter().any(|l| matches!(l, Layer::BatchNorm(_)))
 }
 
 /// An error unless `data`'s images have the network's input size.
@@ -332,5 +478,120 @@ mod tests {
         assert_eq!(trainer.epoch(), 0, "the epoch stays unfinished");
         assert!(trainer.end_epoch(&train).is_ok());
         assert!(Trainer::new(TrainConfig::default(), &small).is_err());
+    }
+
+    /// Random-looking images with labels, so gradients are not trivial.
+    fn noisy(n: usize) -> Dataset {
+        let mut rng = Rng::new(7);
+        Dataset {
+            images: (0..n * 784).map(|_| (rng.next_u64() % 256) as u8).collect(),
+            labels: (0..n).map(|_| (rng.next_u64() % 10) as u8).collect(),
+            rows: 28,
+            cols: 28,
+        }
+    }
+
+    /// Train `steps` steps split into `k` shares: share 0 on the trainer, the others on a second
+    /// network given the trainer's parameters before each step (what the page's workers do).
+    fn run_shared(k: usize, steps: usize, train: &Dataset) -> (Vec<f32>, Vec<StepReport>) {
+        let config = TrainConfig {
+            epochs: 2,
+            batch_size: 13,
+            ..TrainConfig::default()
+        };
+        let mut trainer = Trainer::new(config.clone(), train).unwrap();
+        let mut helper = Sequential::new(&config.architecture, 99).unwrap();
+        let mut labels = Vec::new();
+        let mut reports = Vec::new();
+        for _ in 0..steps {
+            let shares = trainer.next_shares(train, k).unwrap();
+            assert!(shares.len() <= k);
+            set_parameter_vector(&mut helper, &parameter_vector(&mut trainer.net)).unwrap();
+            let mut others = Vec::new();
+            for share in &shares[1..] {
+                let r = share_gradient(&mut helper, train, share, &mut labels);
+                others.push((r, gradient_vector(&mut helper)));
+            }
+            let own = trainer.own_share(train, &shares[0]);
+            let views: Vec<(ShareReport, &[f32])> =
+                others.iter().map(|(r, g)| (*r, g.as_slice())).collect();
+            let report = trainer.apply_shares(&own, &views).unwrap();
+            if report.step == report.steps_per_epoch {
+                trainer.end_epoch(train).unwrap();
+            }
+            reports.push(report);
+        }
+        (parameter_vector(&mut trainer.net), reports)
+    }
+
+    #[test]
+    fn one_share_is_exactly_a_step_and_more_are_deterministic_and_close() {
+        let train = noisy(40); // batches of 13, 13, 13, 1: the last one has fewer images than shares
+        let config = TrainConfig {
+            epochs: 2,
+            batch_size: 13,
+            ..TrainConfig::default()
+        };
+        let mut plain = Trainer::new(config, &train).unwrap();
+        let mut plain_reports = Vec::new();
+        for _ in 0..6 {
+            let r = plain.step(&train).unwrap();
+            if r.step == r.steps_per_epoch {
+                plain.end_epoch(&train).unwrap();
+            }
+            plain_reports.push(r);
+        }
+        let plain_params = parameter_vector(&mut plain.net);
+        let (one, one_reports) = run_shared(1, 6, &train);
+        assert_eq!(
+            one, plain_params,
+            "one share must be bit-identical to step()"
+        );
+        assert_eq!(format!("{one_reports:?}"), format!("{plain_reports:?}"));
+        let (three, _) = run_shared(3, 6, &train);
+        assert_eq!(
+            run_shared(3, 6, &train).0,
+            three,
+            "same shares, same result"
+        );
+        // the shares' weighted sum is the batch's mean gradient up to rounding
+        let worst = three
+            .iter()
+            .zip(&plain_params)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            worst < 1e-4,
+            "3 shares moved a weight {worst} away from one"
+        );
+        assert!(
+            three != plain_params,
+            "different sums round differently somewhere"
+        );
+    }
+
+    #[test]
+    fn wrong_shares_are_errors() {
+        let train = noisy(16);
+        let config = TrainConfig {
+            epochs: 1,
+            batch_size: 8,
+            ..TrainConfig::default()
+        };
+        let mut trainer = Trainer::new(config, &train).unwrap();
+        let shares = trainer.next_shares(&train, 2).unwrap();
+        let own = trainer.own_share(&train, &shares[0]);
+        // the other share missing: 4 images of 8
+        assert!(trainer.apply_shares(&own, &[]).is_err());
+        let short = vec![0.0f32; 3];
+        let other = ShareReport {
+            n: 4,
+            loss: 1.0,
+            correct: 0,
+        };
+        assert!(trainer.apply_shares(&own, &[(other, &short)]).is_err());
+        let mut net = Sequential::new(&Architecture::tutorial(), 0).unwrap();
+        assert!(set_parameter_vector(&mut net, &short).is_err());
+        assert!(parallel_ready(&net));
     }
 }

@@ -17,6 +17,9 @@ pub mod net;
 mod simd;
 
 pub use adam::Adam;
-pub use fit::{EpochReport, StepReport, TrainConfig, Trainer, evaluate};
+pub use fit::{
+    EpochReport, ShareReport, StepReport, TrainConfig, Trainer, evaluate, gradient_vector,
+    parallel_ready, parameter_vector, set_parameter_vector, share_gradient,
+};
 pub use layers::{Activation, LayerSpec, Padding};
 pub use net::{Architecture, Sequential};

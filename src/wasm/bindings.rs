@@ -226,6 +226,70 @@ impl Playground {
             .map_err(js_error)
     }
 
+    /// Data-parallel training (see `session::parallel`): whether the run can be split over workers.
+    pub fn train_parallel_ready(&self) -> bool {
+        self.session.train_parallel_ready()
+    }
+
+    /// The run's design (JSON), for the helper workers' networks.
+    pub fn train_design(&self) -> Result<String, JsError> {
+        self.session.train_design().map_err(js_error)
+    }
+
+    /// The next step's batch as at most `shares` arrays of image indices, or null when the run is over.
+    pub fn train_next_shares(&mut self, shares: usize) -> Result<JsValue, JsError> {
+        to_js(&self.session.train_next_shares(shares).map_err(js_error)?)
+    }
+
+    /// The run's parameters, in the order the gradients come back.
+    pub fn train_params(&mut self) -> Result<Vec<f32>, JsError> {
+        self.session.train_params().map_err(js_error)
+    }
+
+    /// Share 0's gradient on the run's own network: `{n, loss, correct}`.
+    pub fn train_own_share(&mut self, ids: &[u32]) -> Result<JsValue, JsError> {
+        to_js(&self.session.train_own_share(ids).map_err(js_error)?)
+    }
+
+    /// One Adam step with share 0 (`own`, from `train_own_share`) and the helpers' shares (`reports`,
+    /// their gradients one after the other in `gradients`), in share order; the step's progress.
+    pub fn train_apply_shares(
+        &mut self,
+        own: JsValue,
+        reports: JsValue,
+        gradients: &[f32],
+    ) -> Result<JsValue, JsError> {
+        let own = serde_wasm_bindgen::from_value(own)
+            .map_err(|e| JsError::new(&format!("invalid share report: {e}")))?;
+        let reports: Vec<crate::train::ShareReport> = serde_wasm_bindgen::from_value(reports)
+            .map_err(|e| JsError::new(&format!("invalid share reports: {e}")))?;
+        to_js(
+            &self
+                .session
+                .train_apply_shares(own, &reports, gradients)
+                .map_err(js_error)?,
+        )
+    }
+
+    /// A helper worker: build the network of `design` (JSON) its shares are computed on.
+    pub fn share_begin(&mut self, design: &str) -> Result<(), JsError> {
+        self.session.share_begin(design).map_err(js_error)
+    }
+
+    /// A helper worker: its share's gradient with `params` on the training images `ids`:
+    /// `{n, loss, correct}` (the gradient itself from `share_gradient`).
+    pub fn share_compute(&mut self, params: &[f32], ids: &[u32]) -> Result<JsValue, JsError> {
+        to_js(&self.session.share_compute(params, ids).map_err(js_error)?)
+    }
+
+    /// A helper worker: the gradient of its last share.
+    pub fn share_gradient(&self) -> Result<Vec<f32>, JsError> {
+        self.session
+            .share_gradient()
+            .map(<[f32]>::to_vec)
+            .map_err(js_error)
+    }
+
     /// The model designer's presets: `[{name, description, json}]`, the default first.
     pub fn design_presets() -> Result<JsValue, JsError> {
         to_js(&Session::design_presets())

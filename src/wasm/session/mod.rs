@@ -12,6 +12,8 @@ mod debug_tests;
 mod design;
 mod eval;
 mod histograms;
+#[cfg(feature = "training")]
+mod parallel;
 mod settings;
 #[cfg(feature = "training")]
 mod train;
@@ -115,6 +117,9 @@ pub struct Session {
     pub slots: BTreeMap<String, Slot>,
     #[cfg(feature = "training")]
     training: Option<train::TrainRun>,
+    /// A helper worker's network for data-parallel training.
+    #[cfg(feature = "training")]
+    share: Option<parallel::ShareNet>,
     eval: Option<eval::EvalState>,
     debug: Option<debug::DebugRun>,
     debug_cache: debug::DebugCache,

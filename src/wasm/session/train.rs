@@ -10,7 +10,7 @@ use crate::design::Design;
 use crate::error::{Error, Result};
 use crate::quantize::{export_float, export_float_with_design, import_float};
 use crate::tflite::write_model;
-use crate::train::{EpochReport, Sequential, TrainConfig, Trainer};
+use crate::train::{EpochReport, Sequential, StepReport, TrainConfig, Trainer};
 
 /// Training settings from the page.
 #[derive(Clone, Debug, Deserialize)]
@@ -46,14 +46,65 @@ pub struct TrainProgress {
     pub steps_total: usize,
 }
 
-/// A training run: the trainer and, when training on a subset, that subset.
-pub(super) struct TrainRun {
-    trainer: Trainer,
-    subset: Option<Dataset>,
-    /// The design the run trains, if the settings gave one.
-    design: Option<Design>,
+/// A progress report of a run before its next steps.
+pub(super) fn progress_of(
+    trainer: &Trainer,
     steps_done: usize,
     steps_total: usize,
+    train: &Dataset,
+) -> TrainProgress {
+    TrainProgress {
+        epoch: trainer.epoch(),
+        epochs: trainer.config.epochs,
+        step: 0,
+        steps_per_epoch: trainer.steps_per_epoch(train.len()),
+        loss: f32::NAN,
+        accuracy: 0.0,
+        epoch_report: None,
+        log_line: None,
+        finished: trainer.finished(),
+        steps_done,
+        steps_total,
+    }
+}
+
+/// Count step `r` of a run into `progress`; at the end of an epoch validate on `test` and say so
+/// (true: the caller stops for this call).
+pub(super) fn take_step(
+    trainer: &mut Trainer,
+    steps_done: &mut usize,
+    r: &StepReport,
+    test: Option<&Dataset>,
+    progress: &mut TrainProgress,
+) -> Result<bool> {
+    *steps_done += 1;
+    (
+        progress.epoch,
+        progress.step,
+        progress.loss,
+        progress.accuracy,
+    ) = (r.epoch, r.step, r.loss, r.accuracy);
+    let ended = r.step == r.steps_per_epoch;
+    if ended {
+        let validation =
+            test.ok_or_else(|| Error::InvalidArgument("the test set is not loaded".into()))?;
+        let report = trainer.end_epoch(validation)?;
+        progress.log_line = Some(report.keras_line());
+        progress.epoch_report = Some(report);
+    }
+    progress.steps_done = *steps_done;
+    progress.finished = trainer.finished();
+    Ok(ended)
+}
+
+/// A training run: the trainer and, when training on a subset, that subset.
+pub(super) struct TrainRun {
+    pub(super) trainer: Trainer,
+    pub(super) subset: Option<Dataset>,
+    /// The design the run trains, if the settings gave one.
+    pub(super) design: Option<Design>,
+    pub(super) steps_done: usize,
+    pub(super) steps_total: usize,
 }
 
 impl Session {
@@ -161,42 +212,22 @@ impl Session {
                 ));
             }
         };
-        let trainer = &mut run.trainer;
-        let mut progress = TrainProgress {
-            epoch: trainer.epoch(),
-            epochs: trainer.config.epochs,
-            step: 0,
-            steps_per_epoch: trainer.steps_per_epoch(train.len()),
-            loss: f32::NAN,
-            accuracy: 0.0,
-            epoch_report: None,
-            log_line: None,
-            finished: trainer.finished(),
-            steps_done: run.steps_done,
-            steps_total: run.steps_total,
-        };
+        let mut progress = progress_of(&run.trainer, run.steps_done, run.steps_total, train);
         for _ in 0..steps.max(1) {
-            let Some(r) = trainer.step(train) else { break };
-            run.steps_done += 1;
-            (
-                progress.epoch,
-                progress.step,
-                progress.loss,
-                progress.accuracy,
-            ) = (r.epoch, r.step, r.loss, r.accuracy);
-            if r.step == r.steps_per_epoch {
-                let validation = self
-                    .test
-                    .as_ref()
-                    .ok_or_else(|| Error::InvalidArgument("the test set is not loaded".into()))?;
-                let report = trainer.end_epoch(validation)?;
-                progress.log_line = Some(report.keras_line());
-                progress.epoch_report = Some(report);
+            let Some(r) = run.trainer.step(train) else {
+                break;
+            };
+            let trainer = &mut run.trainer;
+            if take_step(
+                trainer,
+                &mut run.steps_done,
+                &r,
+                self.test.as_ref(),
+                &mut progress,
+            )? {
                 break;
             }
         }
-        progress.steps_done = run.steps_done;
-        progress.finished = trainer.finished();
         Ok(progress)
     }
 

@@ -1,0 +1,302 @@
+//! Data-parallel training across the page's workers. The worker that runs the training (the
+//! coordinator, this session's [`TrainRun`]) splits each batch into shares, computes share 0 itself and
+//! sends the others with the current parameters to helper workers; each helper holds a [`ShareNet`] (a
+//! network of the same design) and returns its share's gradient; the coordinator sums the gradients in
+//! share order and takes one Adam step ([`Trainer::apply_shares`]). The result depends on the number of
+//! shares, never on which worker answers first. The worker's build only (the `training` feature).
+
+use super::Session;
+use super::train::{TrainProgress, TrainRun, progress_of, take_step};
+use crate::data::Dataset;
+use crate::design::Design;
+use crate::error::{Error, Result};
+use crate::train::{
+    Architecture, Sequential, ShareReport, Trainer, gradient_vector, parallel_ready,
+    parameter_vector, set_parameter_vector, share_gradient,
+};
+
+/// A helper worker's network: the run's design, its parameters set before each share.
+pub struct ShareNet {
+    net: Sequential,
+    gradient: Vec<f32>,
+    labels: Vec<u8>,
+}
+
+/// Borrows of a run's parts that can be used together.
+struct RunParts<'a> {
+    trainer: &'a mut Trainer,
+    steps_done: &'a mut usize,
+    steps_total: usize,
+    data: &'a Dataset,
+}
+
+/// Image indices from the page (u32) as the trainer's.
+fn indices(ids: &[u32]) -> Vec<usize> {
+    ids.iter().map(|&i| i as usize).collect()
+}
+
+impl Session {
+    /// The run in progress, split into its parts: the trainer, its step counters and its images.
+    fn run_parts(&mut self) -> Result<RunParts<'_>> {
+        let TrainRun {
+            trainer,
+            subset,
+            steps_done,
+            steps_total,
+            ..
+        } = self
+            .training
+            .as_mut()
+            .ok_or_else(|| Error::InvalidArgument("no training in progress".into()))?;
+        let data = match (subset.as_ref(), self.train.as_ref()) {
+            (Some(subset), _) => subset,
+            (None, Some(train)) => train,
+            (None, None) => {
+                return Err(Error::InvalidArgument(
+                    "the training set is not loaded".into(),
+                ));
+            }
+        };
+        Ok(RunParts {
+            trainer,
+            steps_done,
+            steps_total: *steps_total,
+            data,
+        })
+    }
+
+    /// Whether the run in progress can be split over workers (see [`parallel_ready`]).
+    pub fn train_parallel_ready(&self) -> bool {
+        self.training
+            .as_ref()
+            .is_some_and(|run| parallel_ready(&run.trainer.net))
+    }
+
+    /// The run's design as JSON, for the helpers' networks (the tutorial's network when the run has
+    /// none).
+    pub fn train_design(&self) -> Result<String> {
+        let run = self
+            .training
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("no training in progress".into()))?;
+        match &run.design {
+            Some(design) => design.to_json(),
+            None => Design::from_architecture("tutorial", &Architecture::tutorial()).to_json(),
+        }
+    }
+
+    /// The next step's batch split into at most `shares` shares (image indices), or `None` when the
+    /// run is over.
+    pub fn train_next_shares(&mut self, shares: usize) -> Result<Option<Vec<Vec<u32>>>> {
+        let RunParts { trainer, data, .. } = self.run_parts()?;
+        if shares > 1 && !parallel_ready(&trainer.net) {
+            return Err(Error::InvalidArgument(
+                "a design with BatchNormalization trains on one worker (it normalizes over the whole batch)".into(),
+            ));
+        }
+        Ok(trainer.next_shares(data, shares).map(|all| {
+            all.into_iter()
+                .map(|s| s.into_iter().map(|i| i as u32).collect())
+                .collect()
+        }))
+    }
+
+    /// The run's parameters, to send with the shares.
+    pub fn train_params(&mut self) -> Result<Vec<f32>> {
+        let RunParts { trainer, .. } = self.run_parts()?;
+        Ok(parameter_vector(&mut trainer.net))
+    }
+
+    /// Share 0's gradient, computed on the run's own network.
+    pub fn train_own_share(&mut self, ids: &[u32]) -> Result<ShareReport> {
+        let RunParts { trainer, data, .. } = self.run_parts()?;
+        check_ids(ids, data)?;
+        Ok(trainer.own_share(data, &indices(ids)))
+    }
+
+    /// One Adam step with share 0 (in the run's network) and the helpers' shares: `reports[i]` and
+    /// the gradient `gradients[i·P..(i+1)·P]` (P parameters), in share order. At the end of an epoch
+    /// the test set validates it, as in [`Session::train_step`].
+    pub fn train_apply_shares(
+        &mut self,
+        own: ShareReport,
+        reports: &[ShareReport],
+        gradients: &[f32],
+    ) -> Result<TrainProgress> {
+        let test = self.test.take();
+        let result = (|| {
+            let RunParts {
+                trainer,
+                steps_done,
+                steps_total,
+                data,
+            } = self.run_parts()?;
+            let params = trainer.net.num_params();
+            if gradients.len() != params * reports.len() {
+                return Err(Error::InvalidArgument(format!(
+                    "{} gradient values for {} shares of {params} parameters",
+                    gradients.len(),
+                    reports.len()
+                )));
+            }
+            let others: Vec<(ShareReport, &[f32])> = reports
+                .iter()
+                .zip(gradients.chunks_exact(params.max(1)))
+                .map(|(r, g)| (*r, g))
+                .collect();
+            let mut progress = progress_of(trainer, *steps_done, steps_total, data);
+            let r = trainer.apply_shares(&own, &others)?;
+            take_step(trainer, steps_done, &r, test.as_ref(), &mut progress)?;
+            Ok(progress)
+        })();
+        self.test = test;
+        result
+    }
+
+    /// A helper: make the network of `design` (JSON) that shares are computed on.
+    pub fn share_begin(&mut self, design: &str) -> Result<()> {
+        let design = Design::parse(design)?;
+        let net = Sequential::new(&design.architecture()?, 0)?;
+        self.share = Some(ShareNet {
+            net,
+            gradient: Vec::new(),
+            labels: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// A helper: the gradient of its network with parameters `params` on the training images `ids`
+    /// (kept for [`Session::share_gradient`]).
+    pub fn share_compute(&mut self, params: &[f32], ids: &[u32]) -> Result<ShareReport> {
+        let train = self
+            .train
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("the training set is not loaded".into()))?;
+        let share = self
+            .share
+            .as_mut()
+            .ok_or_else(|| Error::InvalidArgument("no share network (share_begin)".into()))?;
+        check_ids(ids, train)?;
+        set_parameter_vector(&mut share.net, params)?;
+        let report = share_gradient(&mut share.net, train, &indices(ids), &mut share.labels);
+        share.gradient = gradient_vector(&mut share.net);
+        Ok(report)
+    }
+
+    /// A helper: the gradient of the last share computed.
+    pub fn share_gradient(&self) -> Result<&[f32]> {
+        self.share
+            .as_ref()
+            .map(|s| s.gradient.as_slice())
+            .ok_or_else(|| Error::InvalidArgument("no share network (share_begin)".into()))
+    }
+}
+
+/// An error unless every index names an image of `data` and there is at least one.
+fn check_ids(ids: &[u32], data: &Dataset) -> Result<()> {
+    if ids.is_empty() {
+        return Err(Error::InvalidArgument("a share without images".into()));
+    }
+    match ids.iter().find(|&&i| i as usize >= data.len()) {
+        Some(i) => Err(Error::InvalidArgument(format!(
+            "image {i} is not in the training set of {}",
+            data.len()
+        ))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::tiny;
+    use super::super::{FLOAT, train::TrainSettings};
+    use super::*;
+
+    fn settings() -> TrainSettings {
+        TrainSettings {
+            epochs: 1,
+            batch_size: 16,
+            learning_rate: 0.001,
+            seed: 3,
+            images: None,
+            design: None,
+        }
+    }
+
+    /// A whole run split over `k` shares: the coordinator and k−1 helper sessions.
+    fn run(k: usize) -> Vec<u8> {
+        let (_, img, lab) = tiny(64);
+        let mut s = Session::new();
+        s.set_train_set(&img, &lab).unwrap();
+        s.set_test_set(&img, &lab).unwrap();
+        s.train_begin(&settings()).unwrap();
+        assert!(s.train_parallel_ready());
+        let design = s.train_design().unwrap();
+        let mut helpers: Vec<Session> = (1..k)
+            .map(|_| {
+                let mut h = Session::new();
+                h.set_train_set(&img, &lab).unwrap();
+                h.share_begin(&design).unwrap();
+                h
+            })
+            .collect();
+        let mut last = None;
+        while let Some(shares) = s.train_next_shares(k).unwrap() {
+            let params = s.train_params().unwrap();
+            let mut reports = Vec::new();
+            let mut gradients = Vec::new();
+            for (h, ids) in helpers.iter_mut().zip(&shares[1..]) {
+                reports.push(h.share_compute(&params, ids).unwrap());
+                gradients.extend_from_slice(h.share_gradient().unwrap());
+            }
+            let own = s.train_own_share(&shares[0]).unwrap();
+            last = Some(s.train_apply_shares(own, &reports, &gradients).unwrap());
+        }
+        let last = last.unwrap();
+        assert!(last.finished && last.epoch_report.is_some());
+        assert_eq!(last.steps_done, 4);
+        s.train_finish().unwrap();
+        s.model_bytes(FLOAT).unwrap()
+    }
+
+    #[test]
+    fn shares_over_sessions_train_as_one_and_deterministically() {
+        let (_, img, lab) = tiny(64);
+        let mut plain = Session::new();
+        plain.set_train_set(&img, &lab).unwrap();
+        plain.set_test_set(&img, &lab).unwrap();
+        plain.train_begin(&settings()).unwrap();
+        while !plain.train_step(100).unwrap().finished {}
+        plain.train_finish().unwrap();
+        // one share: the same file as train_step
+        assert_eq!(run(1), plain.model_bytes(FLOAT).unwrap());
+        // three: the same file every time
+        assert_eq!(run(3), run(3));
+    }
+
+    #[test]
+    fn wrong_inputs_are_errors_not_panics() {
+        let (_, img, lab) = tiny(8);
+        let mut s = Session::new();
+        assert!(s.train_next_shares(2).is_err());
+        assert!(s.share_compute(&[0.0], &[0]).is_err());
+        s.set_train_set(&img, &lab).unwrap();
+        assert!(s.share_begin("{").is_err());
+        let design = Design::from_architecture("t", &Architecture::tutorial())
+            .to_json()
+            .unwrap();
+        s.share_begin(&design).unwrap();
+        assert!(
+            s.share_compute(&[0.0; 3], &[0]).is_err(),
+            "too few parameters"
+        );
+        s.set_test_set(&img, &lab).unwrap();
+        s.train_begin(&settings()).unwrap();
+        let params = s.train_params().unwrap();
+        assert!(s.share_compute(&params, &[99]).is_err(), "no image 99");
+        assert!(s.share_compute(&params, &[]).is_err());
+        let shares = s.train_next_shares(2).unwrap().unwrap();
+        let own = s.train_own_share(&shares[0]).unwrap();
+        assert!(s.train_apply_shares(own, &[own], &[0.0; 5]).is_err());
+    }
+}

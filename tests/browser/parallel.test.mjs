@@ -1,0 +1,94 @@
+// Data-parallel training in real Chromium against the built site: two workers split each batch, the
+// same settings give the same model twice (byte for byte), its accuracy is the one-worker run's within
+// a point on a short run, cancelling acts at once, a design with BatchNormalization falls back to one
+// worker and says so, and the page's thread never blocks for more than 50 ms. The workers field's
+// default is the number of logical cores less one, at least 1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, RESULTS, servedBrowser, longTasksSince } from './harness.mjs';
+
+const DIR = join(RESULTS, 'parallel');
+const site = servedBrowser({ longTasks: true, dirs: [DIR] });
+
+const status = (page) => page.getByTestId('train-status').textContent();
+const done = (page) => page.waitForFunction(() => /done$/.test(document.querySelector('[data-testid=train-status]').textContent), null, { timeout: 300_000 });
+
+/** Train 1 epoch on 3,200 images (seed 0) with `workers`; the float file's hash and the validation
+ * accuracy of the log. */
+async function train(page, workers, name) {
+  await page.getByTestId('train-epochs').fill('1');
+  await page.getByTestId('train-images').fill('3200');
+  await page.getByTestId('train-workers').fill(String(workers));
+  await page.getByTestId('train-start').click();
+  if (workers > 1) await page.waitForFunction((n) => document.querySelector('[data-testid=train-status]').textContent === `Training on ${n} workers…`, workers);
+  await done(page);
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-float').click()]);
+  const path = join(DIR, name);
+  await dl.saveAs(path);
+  const log = await page.getByTestId('train-log').textContent();
+  return { hash: createHash('sha256').update(readFileSync(path)).digest('hex'), acc: Number(/val_accuracy: ([\d.]+)/.exec(log)[1]) };
+}
+
+test('two workers train deterministically, as well as one, and cancel at once', async () => {
+  const { page, errors } = await open(site.browser.context, `${site.server.url}?lang=en`);
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  assert.equal(await page.getByTestId('train-workers').inputValue(), String(Math.max(1, Math.min(8, cores - 1))));
+  const t0 = await page.evaluate(() => performance.now());
+  const a = await train(page, 2, 'two-a.tflite');
+  const b = await train(page, 2, 'two-b.tflite');
+  assert.equal(a.hash, b.hash, 'the same settings and workers give the same file');
+  const one = await train(page, 1, 'one.tflite');
+  assert.notEqual(one.hash, a.hash, 'the shares are summed in another order than one batch');
+  assert.ok(Math.abs(one.acc - a.acc) < 0.01, `one worker ${one.acc}, two ${a.acc}`);
+  // cancel in the middle of a parallel run: the model before stays
+  await page.getByTestId('train-epochs').fill('3');
+  await page.getByTestId('train-images').fill('60000');
+  await page.getByTestId('train-workers').fill('2');
+  await page.getByTestId('train-start').click();
+  await page.waitForFunction(() => document.getElementById('train-progress').value > 0.02, null, { timeout: 120_000 });
+  const asked = await page.evaluate(() => performance.now());
+  await page.getByTestId('train-cancel').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=train-status]').textContent.startsWith('Cancelled'));
+  const cancelled = await page.evaluate(() => performance.now());
+  assert.ok(cancelled - asked < 1000, `cancel took ${cancelled - asked} ms`);
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-float').click()]);
+  await dl.saveAs(join(DIR, 'after-cancel.tflite'));
+  assert.equal(createHash('sha256').update(readFileSync(join(DIR, 'after-cancel.tflite'))).digest('hex'), one.hash);
+  const t1 = await page.evaluate(() => performance.now());
+  assert.deepEqual(await longTasksSince(page, t0, t1), []);
+  assert.deepEqual(errors, []);
+  writeFileSync(join(DIR, 'accuracy.json'), JSON.stringify({ one: one.acc, two: a.acc }));
+});
+
+test('a design with BatchNormalization trains on one worker and says why', async () => {
+  const { page, errors } = await open(site.browser.context, `${site.server.url}?lang=en`);
+  await page.getByTestId('design-open').click();
+  await page.waitForSelector('body[data-design="ready"]');
+  const file = join(DIR, 'bn.json');
+  writeFileSync(file, JSON.stringify({
+    name: 'bn', input_shape: [28, 28], layers: [
+      { type: 'Flatten' }, { type: 'Dense', units: 16 }, { type: 'BatchNormalization' },
+      { type: 'Activation', activation: 'relu' }, { type: 'Dense', units: 10 }],
+  }));
+  await page.getByTestId('dz-file').setInputFiles(file);
+  await page.waitForFunction(() => document.querySelector('[data-testid=dz-valid]').textContent.startsWith('Valid'));
+  await page.getByTestId('train-epochs').fill('1');
+  await page.getByTestId('train-images').fill('640');
+  await page.getByTestId('train-workers').fill('2');
+  // every status the line shows during the run
+  await page.evaluate(() => {
+    globalThis.__statuses = [];
+    const line = document.querySelector('[data-testid=train-status]');
+    new MutationObserver(() => globalThis.__statuses.push(line.textContent)).observe(line, { childList: true, characterData: true, subtree: true });
+  });
+  await page.getByTestId('train-start').click();
+  await done(page);
+  const seen = await page.evaluate(() => globalThis.__statuses);
+  assert.ok(seen.includes('Training on one worker (a design with BatchNormalization normalizes over the whole batch)…'), seen.join(' | '));
+  assert.ok(!seen.some((s) => s.startsWith('Training on 2')), seen.join(' | '));
+  assert.match(await status(page), /done$/);
+  assert.deepEqual(errors, []);
+});
