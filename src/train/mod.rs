@@ -13,6 +13,8 @@ mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod net;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod parallel;
 #[cfg(target_arch = "x86_64")]
 mod simd;
 

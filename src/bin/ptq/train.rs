@@ -8,6 +8,7 @@ use ptq_playground::data::{Mnist, mnist::find_data_dir};
 use ptq_playground::design::{Design, preset};
 use ptq_playground::quantize::{export_float_with_design, import_float};
 use ptq_playground::tflite::write_model;
+use ptq_playground::train::parallel::Helpers;
 use ptq_playground::train::{TrainConfig, Trainer};
 use ptq_playground::{Error, Result};
 
@@ -33,6 +34,10 @@ pub struct TrainArgs {
     /// Train on the first N training images only (default: all 60,000)
     #[arg(long, value_name = "N")]
     pub train_images: Option<usize>,
+    /// Split each batch over N threads (data-parallel, as the page's workers: gradients summed in a
+    /// fixed order, so N threads give the same model every time; not for designs with BatchNormalization)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: u16,
     /// Folder with the four MNIST IDX files (plain or .gz)
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
@@ -154,6 +159,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         mnist.test.len()
     );
     let steps = trainer.steps_per_epoch(train.len());
+    let mut helpers = match args.threads {
+        1 => None,
+        n => Some(Helpers::new(&trainer, n as usize)?),
+    };
     let style = ProgressStyle::with_template(
         "{prefix} {bar:30.cyan/blue} {pos:>5}/{len} [{elapsed_precise}<{eta_precise}] {msg}",
     )
@@ -166,7 +175,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             .with_style(style.clone())
             .with_prefix(format!("Epoch {}/{}", trainer.epoch() + 1, args.epochs));
         let epoch_start = Instant::now();
-        while let Some(r) = trainer.step(&train) {
+        loop {
+            let next = match helpers.as_mut() {
+                Some(h) => h.step(&mut trainer, &train).transpose()?,
+                None => trainer.step(&train),
+            };
+            let Some(r) = next else { break };
             bar.set_position(r.step as u64);
             if r.step % 25 == 0 || r.step == r.steps_per_epoch {
                 let rate = r.step as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
