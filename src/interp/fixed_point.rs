@@ -137,7 +137,7 @@ pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> 
 #[inline]
 pub fn multiply_by_quantized_multiplier_i64(x: i64, multiplier: i32, shift: i32) -> i32 {
     let reduced = if multiplier < 0x7FFF_0000 {
-        ((multiplier as i64 + (1 << 15)) >> 16) as i64
+        (multiplier as i64 + (1 << 15)) >> 16
     } else {
         0x7FFF
     };

@@ -436,13 +436,12 @@ fn integer(model: &mut Model, options: &ConvertOptions, calibration: &Calibratio
             Some(s) => s.clone(),
             None => {
                 let mut q = quantize_layer_weights(model, o.code, wt, options)?;
-                if let Some((_, _, data)) = &bias {
-                    if let Some((ws, bs)) = fit_biases(data, input_scale, &q.scales) {
-                        q.values =
-                            requantize_weights(&weights_f32(model, wt)?, &dims(wt), q.axis, &ws);
-                        q.scales = ws;
-                        fitted = Some(bs);
-                    }
+                if let Some((_, _, data)) = &bias
+                    && let Some((ws, bs)) = fit_biases(data, input_scale, &q.scales)
+                {
+                    q.values = requantize_weights(&weights_f32(model, wt)?, &dims(wt), q.axis, &ws);
+                    q.scales = ws;
+                    fitted = Some(bs);
                 }
                 let scales = q.scales.clone();
                 set_weights(model, w as usize, q);

@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(activation_params(-3.0, -1.0).unwrap().1, 127);
         // degenerate and non-finite ranges do not give a zero scale or a panic; [0, 0] becomes
         // [−1e-6, 1e-6] (TF 2.21 on black images: scale 7.84313680668447e-09, zero point 0)
-        assert_eq!(activation_params(0.0, 0.0).unwrap(), (7.843_136_8e-9, 0));
+        assert_eq!(activation_params(0.0, 0.0).unwrap(), (7.843_137e-9, 0));
         assert_eq!(
             activation_params(0.0, 0.0).unwrap().0.to_bits(),
             (7.84313680668447e-09f64 as f32).to_bits()

@@ -578,7 +578,7 @@ mod tests {
         assert_eq!(multiply_by_quantized_multiplier_i64(5, m, s), 3);
         assert_eq!(multiply_by_quantized_multiplier_i64(-5, m, s), -2);
         assert_eq!(
-            multiply_by_quantized_multiplier_i64(1 << 40, m, s >> 0) as i64,
+            multiply_by_quantized_multiplier_i64(1 << 40, m, s) as i64,
             (1i64 << 39) as i32 as i64
         );
         assert_eq!(
