@@ -5,7 +5,7 @@
 
 import { tables, t, num } from './i18n.js';
 import { texts } from './design-i18n.js';
-import { $ } from './page.js';
+import { $, session } from './page.js';
 import { el, kb } from './view.js';
 import { stylesheet } from './panel-support.js';
 import { loadTrained, predictAll, renderModels } from './quant-panel.js';
@@ -94,6 +94,7 @@ function folding(folds) {
 /** Load a run's float and quantized models into the page (converted again if the settings changed). */
 async function use(n, files) {
   await loadTrained({ float: files.float, quant: files.quant, quantSettings: files.quantSettings });
+  session.floatDesign = files.design;
   renderModels();
   predictAll();
   inUse = n;

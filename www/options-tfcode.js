@@ -4,7 +4,7 @@
 // something does.
 
 import { t } from './i18n.js';
-import { $ } from './page.js';
+import { $, session } from './page.js';
 import * as view from './view.js';
 import { tfCode } from './tf-code.js';
 
@@ -24,7 +24,7 @@ export function build() {
 
 /** Show the program for settings `s`, saving to `file`. */
 export function update(s, file) {
-  const code = s.samples === null ? null : tfCode(s, file);
+  const code = s.samples === null ? null : tfCode(s, file, session.floatDesign ?? null);
   program = code ? `${code.model}\n${code.convert}\n${code.run}` : '';
   $('tf-code').textContent = code ? program : t('tf.none', { mode: t(`mode.${s.mode}`) });
   $('tf-copy').disabled = !code;

@@ -46,6 +46,55 @@ model.compile(optimizer="adam",
 model.fit(train_images, train_labels, epochs=5, validation_data=(test_images, test_labels))
 `;
 
+/** A Keras layer of a design (the format of src/design, Keras's own names) as Python. */
+function kerasLayer(l) {
+  const pair = (v) => (Array.isArray(v) ? `(${v[0]}, ${v[1]})` : `(${v}, ${v})`);
+  const act = l.activation && l.activation !== 'linear' ? `, activation="${l.activation}"` : '';
+  const pad = l.padding === 'same' ? ', padding="same"' : '';
+  const strides = (v) => (v && pair(v) !== '(1, 1)' ? `, strides=${pair(v)}` : '');
+  switch (l.type) {
+    case 'Reshape': return `Reshape((${l.target_shape.join(', ')}))`;
+    case 'Flatten': return 'Flatten()';
+    case 'Conv2D': return `Conv2D(${l.filters}, ${pair(l.kernel_size)}${strides(l.strides)}${pad}${act})`;
+    case 'DepthwiseConv2D': {
+      const m = (l.depth_multiplier ?? 1) > 1 ? `, depth_multiplier=${l.depth_multiplier}` : '';
+      return `DepthwiseConv2D(${pair(l.kernel_size)}${m}${strides(l.strides)}${pad}${act})`;
+    }
+    case 'MaxPooling2D':
+    case 'AveragePooling2D':
+      return `${l.type}(${pair(l.pool_size ?? 2)}${l.strides ? `, strides=${pair(l.strides)}` : ''}${pad})`;
+    case 'Dense': return `Dense(${l.units}${act})`;
+    case 'BatchNormalization': return `BatchNormalization(momentum=${l.momentum ?? 0.99}, epsilon=${l.epsilon ?? 0.001})`;
+    case 'Activation': return `Activation("${l.activation}")`;
+    case 'Dropout': return `Dropout(${l.rate})`;
+    case 'Softmax': return 'Softmax()';
+    default: return `${l.type}()  # not a layer of the designer`;
+  }
+}
+
+/** The `model` part for a design: the same data, the design's layers, and the loss its output needs
+ * (probabilities after a softmax, logits otherwise). */
+export function designModelCode(design) {
+  const last = design.layers.at(-1);
+  const probabilities = last?.type === 'Softmax' || last?.activation === 'softmax';
+  return `import numpy as np
+import tensorflow as tf
+
+# MNIST, pixels scaled to 0..1 (float32), and the design "${String(design.name).replace(/["\\\n]/g, '')}" from the page's designer.
+(train_images, train_labels), (test_images, test_labels) = tf.keras.datasets.mnist.load_data()
+train_images = (train_images / 255.0).astype(np.float32)
+test_images = (test_images / 255.0).astype(np.float32)
+model = tf.keras.Sequential([
+    tf.keras.layers.InputLayer(shape=(${design.input_shape.join(', ')})),
+${design.layers.map((l) => `    tf.keras.layers.${kerasLayer(l)},`).join('\n')}
+])
+model.compile(optimizer="adam",
+              loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=${probabilities ? 'False' : 'True'}),
+              metrics=["accuracy"])
+model.fit(train_images, train_labels, epochs=5, validation_data=(test_images, test_labels))
+`;
+}
+
 /** The representative images of calibration set `set` (null where numpy cannot draw the page's). */
 function images(set, n) {
   if (set === 'first') return `train_images[:${n}]`;
@@ -56,11 +105,11 @@ function images(set, n) {
 
 /**
  * The program for settings `s` ({mode, samples, method, set, per_tensor, static_shapes}) saving to
- * `file`: {model, convert, run} (Python source), and `differs`: why TF's file is not the page's, each
+ * `file`, for the tutorial's network or a `design` of the page's designer: {model, convert, run} (Python source), and `differs`: why TF's file is not the page's, each
  * as 'method' | 'set' | 'static' (settings TF's converter does not have: the code makes the closest
  * file it can). Null when TF's converter has no such conversion.
  */
-export function tfCode(s, file) {
+export function tfCode(s, file, design = null) {
   const m = MODES[s.mode];
   if (!m) return null;
   const differs = [];
@@ -117,5 +166,5 @@ interpreter.invoke()
 raw = interpreter.get_tensor(out["index"])[0]
 print("raw output:", raw, "prediction:", int(np.argmax(raw)), "true label:", int(test_labels[0]))
 `;
-  return { model: MODEL, convert: lines.join('\n'), run, differs };
+  return { model: design ? designModelCode(design) : MODEL, convert: lines.join('\n'), run, differs };
 }

@@ -69,7 +69,7 @@ export function startTraining() {
   hideError('train-error');
   setJob('train');
   const settings = { epochs: v['train-epochs'], batch_size: v['train-batch'], learning_rate: lr, seed: v['train-seed'], images: v['train-images'], design: design?.json };
-  run = { points: [], val: [], total: 1, lines: [], epochs: settings.epochs, settings };
+  run = { points: [], val: [], total: 1, lines: [], epochs: settings.epochs, settings, designed: Boolean(design) };
   $('train-log').textContent = '';
   $('train-log').hidden = true;
   $('train-box').hidden = true;
@@ -177,6 +177,7 @@ export async function restorePretrained() {
     const bytes = await fetchBytes(site('model/mnist_float.tflite'));
     if (currentJob() === 'train') return; // a run started meanwhile: its model comes next
     session.info.float = session.pg.load_model('float', bytes);
+    session.floatDesign = null;
     source = { kind: 'pretrained' };
     // converted here, quantize() shows the models and predicts; converted in the worker (options
     // panel) or refused, the float model is shown now and the converted one when it arrives
@@ -270,14 +271,18 @@ export async function onResult(msg) {
   } catch (err) {
     showError('train-error', 'train.failed', { msg: message(err) });
   }
-  if (session.info.float !== floatBefore && run) source = { kind: 'trained', epochs: run.settings.epochs, images: run.settings.images };
+  if (session.info.float !== floatBefore && run) {
+    source = { kind: 'trained', epochs: run.settings.epochs, images: run.settings.images };
+    // the design the float model was trained from (the TensorFlow code view writes its layers)
+    session.floatDesign = run.designed ? msg.row?.design ?? (run.settings.design ? JSON.parse(run.settings.design) : null) : null;
+  }
   renderModels(); // an evaluation of the models before is marked out of date (eval-panel.js)
   predictAll();
   stats.train = { seconds: msg.seconds, lines: run?.lines ?? [] };
   setTrainStatus('train.s-done', { s: num(msg.seconds, { maximumFractionDigits: 1 }) });
   if (msg.row) {
     try {
-      (await import('./models-table.js')).add(msg.row, { float: msg.float, quant: msg.quant, quantSettings: msg.quantSettings });
+      (await import('./models-table.js')).add(msg.row, { float: msg.float, quant: msg.quant, quantSettings: msg.quantSettings, design: session.floatDesign });
     } catch (err) {
       showError('train-error', 'train.failed', { msg: message(err) });
     }

@@ -245,6 +245,13 @@ test('a design with BatchNormalization opened from JSON: folded ranges in the ta
     await drawStroke(page);
     await page.waitForFunction(() => document.querySelector('[data-testid=pred-quant]').dataset.value !== '');
   }
+  // the TensorFlow code view writes the design's layers, not the tutorial's
+  await page.getByTestId('options-open').click();
+  await page.waitForSelector('body[data-options="ready"]');
+  const code = await page.getByTestId('tf-code').textContent();
+  assert.match(code, /design "bn-net"/);
+  assert.match(code, /tf\.keras\.layers\.Conv2D\(8, \(3, 3\), strides=\(2, 2\), padding="same"\),\n    tf\.keras\.layers\.BatchNormalization\(momentum=0\.99, epsilon=0\.001\),/);
+  assert.match(code, /from_logits=False/);
   // inside the quantization: the design's operators in the graph
   await page.getByTestId('quant-mode').selectOption('integer-only-int8');
   await page.getByTestId('inside-open').click();

@@ -33,3 +33,16 @@ test('TensorFlow\'s files from that code equal ptq\'s, but for the known differe
     assert.match(c.litert_code_printed, /prediction: \d/, c.name);
   }
 });
+
+test('for a design, the generated code is the code TensorFlow checked against the presets', async () => {
+  const { designModelCode } = await import('../../www/tf-code.js');
+  const checked = JSON.parse(readFileSync(new URL('../fixtures/design/tf_code_presets.json', import.meta.url), 'utf8'));
+  assert.equal(checked.tensorflow, '2.21.0');
+  assert.deepEqual(Object.keys(checked.presets), ['tutorial', 'deep', 'mlp', 'mobile']);
+  for (const [name, p] of Object.entries(checked.presets)) {
+    // make_preset_quant.py built each network from this code and found Keras's layers and outputs equal
+    assert.equal(p.same_layers, true, name);
+    assert.equal(p.max_diff, 0, name);
+    assert.equal(designModelCode(p.design), p.code, `${name}: the generator changed since the TensorFlow check`);
+  }
+});
