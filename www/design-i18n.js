@@ -3,7 +3,8 @@
 // Persian wording of the library's design problems, which it gives in English. Layer and field names
 // stay Keras's in both languages (they are what a design file holds). Same conventions as i18n.js.
 
-import { language, t, tNodes } from './i18n.js';
+import { language, t } from './i18n.js';
+import { reword } from './reword.js';
 import { el } from './view.js';
 
 const en = {
@@ -232,17 +233,10 @@ const PROBLEMS = [
 /** A design problem in the current language: its wording in the tables, or the library's English words
  * marked as English when the library says something the tables do not know. */
 export function problem(text) {
-  for (const [pattern, key, parts] of PROBLEMS) {
-    const m = text.match(pattern);
-    if (!m) continue;
-    const vars = {};
-    parts.forEach((part, i) => {
-      const v = m[i + 1];
-      if (part === 'what') vars.what = t(v === 'kernel' ? 'dz.f.kernel_size' : 'dz.f.pool_size');
-      else if (/^\d+$/.test(v)) vars[part] = Number(v);
-      else vars[part] = el('bdi', { dir: 'ltr', text: v });
-    });
-    return tNodes(key, vars);
-  }
-  return language() === 'en' ? document.createTextNode(text) : el('span', { lang: 'en', dir: 'ltr', text });
+  const part = (name, v) => {
+    if (name === 'what') return t(v === 'kernel' ? 'dz.f.kernel_size' : 'dz.f.pool_size');
+    return /^\d+$/.test(v) ? Number(v) : undefined;
+  };
+  return reword(text, PROBLEMS, part)
+    ?? (language() === 'en' ? document.createTextNode(text) : el('span', { lang: 'en', dir: 'ltr', text }));
 }

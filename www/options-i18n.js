@@ -3,7 +3,8 @@
 // deployment check's reasons, which the library gives in English. Same conventions as i18n.js: stable
 // keys, `{name}` placeholders; mode, method and set ids are the library's (and the CLI's).
 
-import { language, t, tNodes } from './i18n.js';
+import { language, t } from './i18n.js';
+import { reword } from './reword.js';
 import { el } from './view.js';
 
 const en = {
@@ -239,15 +240,6 @@ const REASONS = [
  * Persian its wording, or the English words marked as such when the library says something new. */
 export function reason(text) {
   if (language() === 'en') return text;
-  for (const [pattern, key, parts] of REASONS) {
-    const m = text.match(pattern);
-    if (!m) continue;
-    const vars = {};
-    parts.forEach((part, i) => {
-      const v = m[i + 1];
-      vars[part] = part === 'role' ? t(`dep.role.${v}`) : el('bdi', { dir: 'ltr', text: v });
-    });
-    return tNodes(key, vars);
-  }
-  return el('span', { lang: 'en', dir: 'ltr', text });
+  return reword(text, REASONS, (name, v) => (name === 'role' ? t(`dep.role.${v}`) : undefined))
+    ?? el('span', { lang: 'en', dir: 'ltr', text });
 }

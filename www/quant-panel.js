@@ -149,8 +149,9 @@ export function quantize() {
     hideError('quant-error');
     return false;
   }
-  if (!(session.modes.find((m) => m.id === mode)?.here ?? true)) {
-    // this thread's module does not make this conversion (16x8): the worker's does
+  if (session.floatDesign || !(session.modes.find((m) => m.id === mode)?.here ?? true)) {
+    // this thread's module does not make this conversion (16x8), or the model is a design, whose
+    // calibration may take longer than a frame here: the worker converts
     convertInWorker(settings);
     return false;
   }
@@ -172,7 +173,7 @@ export function quantize() {
 
 let workerRun = 0;
 
-/** A conversion the page's module leaves to the worker's (16x8): asked of the worker with the code the
+/** A conversion the page's module leaves to the worker's (16x8, a design's): asked of the worker with the code the
  * options panel uses (imported now), then the file loads here, where it runs (every build has its
  * kernels). */
 async function convertInWorker(form) {

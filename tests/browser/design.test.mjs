@@ -240,8 +240,10 @@ test('a design with BatchNormalization opened from JSON: folded ranges in the ta
   const shown = Number(await page.getByTestId('acc-quant').getAttribute('data-value'));
   assert.equal(`${(shown * 100).toFixed(2)}%`, quantAcc);
   // other conversions of the design's float model predict on a drawing
-  for (const mode of ['dynamic-range', 'full-integer', 'float16']) {
+  // (a design's conversions run in the worker: the quantized panel's title names the new one when done)
+  for (const [mode, title] of [['dynamic-range', /^Dynamic range/], ['full-integer', /^Full integer/], ['float16', /^Float16/]]) {
     await page.getByTestId('quant-mode').selectOption(mode);
+    await page.waitForFunction((re) => new RegExp(re).test(document.getElementById('panel-quant-h').textContent), title.source);
     await drawStroke(page);
     await page.waitForFunction(() => document.querySelector('[data-testid=pred-quant]').dataset.value !== '');
   }
