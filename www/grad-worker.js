@@ -1,9 +1,8 @@
 // A helper of data-parallel training, started by worker.js when the Training card asks for more than
-// one worker: its own wasm instance with the training set and a network of the run's design. For each
-// share it is sent (the run's parameters and the share's image indices) it answers with that share's
-// gradient. Protocol (in): {type: 'init', images?, labels?, design} (the training set once, the design
-// for every run), {type: 'share', params, ids}; (out): {type: 'ready'}, {type: 'share', report,
-// gradient}, {type: 'error', message}.
+// one worker: its own wasm instance with a network of the run's design. For each share it is sent (the
+// run's parameters, the share's images and labels) it answers with that share's gradient. Protocol
+// (in): {type: 'init', design} (every run), {type: 'share', params, pixels, labels}; (out): {type:
+// 'ready'}, {type: 'share', report, gradient}, {type: 'error', message}.
 
 import init, { Playground } from '../pkg/fast/ptq_playground.js';
 
@@ -13,13 +12,12 @@ const ready = init().then(() => {
 });
 
 const handlers = {
-  init({ images, labels, design }) {
-    if (images) pg.set_train_set(images, labels);
+  init({ design }) {
     pg.share_begin(design);
     self.postMessage({ type: 'ready' });
   },
-  share({ params, ids }) {
-    const report = pg.share_compute(params, ids);
+  share({ params, pixels, labels }) {
+    const report = pg.share_compute(params, pixels, labels);
     const gradient = pg.share_gradient();
     self.postMessage({ type: 'share', report, gradient }, [gradient.buffer]);
   },

@@ -140,22 +140,20 @@ async function loadTrainSet({ images, labels, sizes }, job, id) {
   post({ type: 'status', job, id, status: 'decompressing' });
   const [a, b] = await Promise.all([gunzip(img), gunzip(lab)]);
   pg.set_train_set(a, b);
-  trainBytes = { images: a, labels: b };
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Data-parallel training: helper workers (grad-worker.js) compute the gradients of shares of each batch;
-// this worker computes share 0, sums the shares in their order and takes the Adam step
-// (src/wasm/session/parallel.rs). The helpers are kept between runs: each holds the training set.
+// Data-parallel training: helper workers (grad-worker.js) compute the gradients of shares of each batch
+// (sent their images and labels with the run's parameters); this worker computes share 0, sums the
+// shares in their order and takes the Adam step (src/wasm/session/parallel.rs). The helpers are kept
+// between runs.
 
-/** The training set's IDX bytes, for the helpers. */
-let trainBytes = null;
-/** [{worker, call(msg, transfer) -> Promise of its answer, hasSet}] */
+/** [{worker, call(msg, transfer) -> Promise of its answer}] */
 const helpers = [];
 
 function startHelper() {
   const worker = new Worker(new URL('./grad-worker.js', import.meta.url), { type: 'module' });
-  const h = { worker, waiting: null, hasSet: false };
+  const h = { worker, waiting: null };
   const settle = (fn, value) => {
     const w = h.waiting;
     h.waiting = null;
@@ -173,16 +171,12 @@ function startHelper() {
   return h;
 }
 
-/** `count` helpers ready for the run in progress (its design; the training set where they lack it). */
+/** `count` helpers ready for the run in progress (a network of its design). */
 async function readyHelpers(count) {
   while (helpers.length > count) helpers.pop().worker.terminate();
   while (helpers.length < count) helpers.push(startHelper());
   const design = pg.train_design();
-  await Promise.all(helpers.map(async (h) => {
-    const set = h.hasSet ? {} : { images: trainBytes.images, labels: trainBytes.labels };
-    await h.call({ type: 'init', design, ...set });
-    h.hasSet = true;
-  }));
+  await Promise.all(helpers.map((h) => h.call({ type: 'init', design })));
 }
 
 /** Steps split over `k` workers for about CHUNK_MS (an epoch's end stops the chunk); the last
@@ -194,7 +188,12 @@ async function parallelChunk(k, p) {
     if (!shares) break;
     if (p.step === p.steps_per_epoch - 1) post({ type: 'status', job: 'train', status: 'validating' });
     const params = pg.train_params();
-    const answers = shares.slice(1).map((ids, i) => helpers[i].call({ type: 'share', params, ids: Uint32Array.from(ids) }));
+    const answers = shares.slice(1).map((list, i) => {
+      const ids = Uint32Array.from(list);
+      const pixels = pg.train_share_pixels(ids);
+      const labels = pg.train_share_labels(ids);
+      return helpers[i].call({ type: 'share', params, pixels, labels }, [pixels.buffer, labels.buffer]);
+    });
     const own = pg.train_own_share(Uint32Array.from(shares[0]));
     const got = await Promise.all(answers);
     const size = params.length;

@@ -246,6 +246,16 @@ impl Playground {
         self.session.train_params().map_err(js_error)
     }
 
+    /// The images of a share (784 bytes each) for a helper worker.
+    pub fn train_share_pixels(&mut self, ids: &[u32]) -> Result<Vec<u8>, JsError> {
+        Ok(self.session.train_share_data(ids).map_err(js_error)?.0)
+    }
+
+    /// The labels of a share's images.
+    pub fn train_share_labels(&mut self, ids: &[u32]) -> Result<Vec<u8>, JsError> {
+        Ok(self.session.train_share_data(ids).map_err(js_error)?.1)
+    }
+
     /// Share 0's gradient on the run's own network: `{n, loss, correct}`.
     pub fn train_own_share(&mut self, ids: &[u32]) -> Result<JsValue, JsError> {
         to_js(&self.session.train_own_share(ids).map_err(js_error)?)
@@ -276,10 +286,20 @@ impl Playground {
         self.session.share_begin(design).map_err(js_error)
     }
 
-    /// A helper worker: its share's gradient with `params` on the training images `ids`:
-    /// `{n, loss, correct}` (the gradient itself from `share_gradient`).
-    pub fn share_compute(&mut self, params: &[f32], ids: &[u32]) -> Result<JsValue, JsError> {
-        to_js(&self.session.share_compute(params, ids).map_err(js_error)?)
+    /// A helper worker: its share's gradient with `params` on the share's images (784 bytes each) and
+    /// labels: `{n, loss, correct}` (the gradient itself from `share_gradient`).
+    pub fn share_compute(
+        &mut self,
+        params: &[f32],
+        pixels: &[u8],
+        labels: &[u8],
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .share_compute(params, pixels, labels)
+                .map_err(js_error)?,
+        )
     }
 
     /// A helper worker: the gradient of its last share.

@@ -5,8 +5,8 @@
 //! share order and takes one Adam step ([`Trainer::apply_shares`]). The result depends on the number of
 //! shares, never on which worker answers first. The worker's build only (the `training` feature).
 
-use super::Session;
 use super::train::{TrainProgress, TrainRun, progress_of, take_step};
+use super::{IMAGE_LEN, Session};
 use crate::data::Dataset;
 use crate::design::Design;
 use crate::error::{Error, Result};
@@ -107,6 +107,19 @@ impl Session {
         Ok(parameter_vector(&mut trainer.net))
     }
 
+    /// The images of a share (784 bytes each, one after the other) and their labels, for a helper.
+    pub fn train_share_data(&mut self, ids: &[u32]) -> Result<(Vec<u8>, Vec<u8>)> {
+        let RunParts { data, .. } = self.run_parts()?;
+        check_ids(ids, data)?;
+        let pixels = ids
+            .iter()
+            .flat_map(|&i| data.image(i as usize))
+            .copied()
+            .collect();
+        let labels = ids.iter().map(|&i| data.labels[i as usize]).collect();
+        Ok((pixels, labels))
+    }
+
     /// Share 0's gradient, computed on the run's own network.
     pub fn train_own_share(&mut self, ids: &[u32]) -> Result<ShareReport> {
         let RunParts { trainer, data, .. } = self.run_parts()?;
@@ -165,20 +178,34 @@ impl Session {
         Ok(())
     }
 
-    /// A helper: the gradient of its network with parameters `params` on the training images `ids`
-    /// (kept for [`Session::share_gradient`]).
-    pub fn share_compute(&mut self, params: &[f32], ids: &[u32]) -> Result<ShareReport> {
-        let train = self
-            .train
-            .as_ref()
-            .ok_or_else(|| Error::InvalidArgument("the training set is not loaded".into()))?;
+    /// A helper: the gradient of its network with parameters `params` on a share's images (`pixels`,
+    /// 28×28 bytes each) and `labels` (kept for [`Session::share_gradient`]).
+    pub fn share_compute(
+        &mut self,
+        params: &[f32],
+        pixels: &[u8],
+        labels: &[u8],
+    ) -> Result<ShareReport> {
         let share = self
             .share
             .as_mut()
             .ok_or_else(|| Error::InvalidArgument("no share network (share_begin)".into()))?;
-        check_ids(ids, train)?;
+        if labels.is_empty() || pixels.len() != labels.len() * IMAGE_LEN {
+            return Err(Error::InvalidArgument(format!(
+                "a share of {} labels and {} pixels (784 per image)",
+                labels.len(),
+                pixels.len()
+            )));
+        }
+        let images = Dataset {
+            images: pixels.to_vec(),
+            labels: labels.to_vec(),
+            rows: 28,
+            cols: 28,
+        };
         set_parameter_vector(&mut share.net, params)?;
-        let report = share_gradient(&mut share.net, train, &indices(ids), &mut share.labels);
+        let all: Vec<usize> = (0..labels.len()).collect();
+        let report = share_gradient(&mut share.net, &images, &all, &mut share.labels);
         share.gradient = gradient_vector(&mut share.net);
         Ok(report)
     }
@@ -235,7 +262,6 @@ mod tests {
         let mut helpers: Vec<Session> = (1..k)
             .map(|_| {
                 let mut h = Session::new();
-                h.set_train_set(&img, &lab).unwrap();
                 h.share_begin(&design).unwrap();
                 h
             })
@@ -246,7 +272,8 @@ mod tests {
             let mut reports = Vec::new();
             let mut gradients = Vec::new();
             for (h, ids) in helpers.iter_mut().zip(&shares[1..]) {
-                reports.push(h.share_compute(&params, ids).unwrap());
+                let (pixels, labels) = s.train_share_data(ids).unwrap();
+                reports.push(h.share_compute(&params, &pixels, &labels).unwrap());
                 gradients.extend_from_slice(h.share_gradient().unwrap());
             }
             let own = s.train_own_share(&shares[0]).unwrap();
@@ -279,22 +306,29 @@ mod tests {
         let (_, img, lab) = tiny(8);
         let mut s = Session::new();
         assert!(s.train_next_shares(2).is_err());
-        assert!(s.share_compute(&[0.0], &[0]).is_err());
-        s.set_train_set(&img, &lab).unwrap();
+        assert!(s.train_share_data(&[0]).is_err(), "no run");
+        assert!(
+            s.share_compute(&[0.0], &[0; 784], &[1]).is_err(),
+            "no network"
+        );
         assert!(s.share_begin("{").is_err());
         let design = Design::from_architecture("t", &Architecture::tutorial())
             .to_json()
             .unwrap();
         s.share_begin(&design).unwrap();
-        assert!(
-            s.share_compute(&[0.0; 3], &[0]).is_err(),
-            "too few parameters"
-        );
+        let few = s.share_compute(&[0.0; 3], &[0; 784], &[1]);
+        assert!(few.is_err(), "too few parameters");
+        s.set_train_set(&img, &lab).unwrap();
         s.set_test_set(&img, &lab).unwrap();
         s.train_begin(&settings()).unwrap();
         let params = s.train_params().unwrap();
-        assert!(s.share_compute(&params, &[99]).is_err(), "no image 99");
-        assert!(s.share_compute(&params, &[]).is_err());
+        assert!(s.train_share_data(&[99]).is_err(), "no image 99");
+        assert!(
+            s.share_compute(&params, &[0; 700], &[1]).is_err(),
+            "not 784 pixels"
+        );
+        assert!(s.share_compute(&params, &[], &[]).is_err(), "no images");
+        assert!(s.share_compute(&params, &[0; 784], &[1]).is_ok());
         let shares = s.train_next_shares(2).unwrap().unwrap();
         let own = s.train_own_share(&shares[0]).unwrap();
         assert!(s.train_apply_shares(own, &[own], &[0.0; 5]).is_err());
