@@ -3,9 +3,12 @@
 use super::Activation;
 #[cfg(target_arch = "x86_64")]
 use crate::cpu::Avx2Fma;
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use crate::train::kernels;
 #[cfg(target_arch = "x86_64")]
 use crate::train::simd;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use crate::train::wasm_simd;
 
 /// A fully connected layer.
 #[derive(Clone, Debug)]
@@ -35,7 +38,8 @@ fn relu_mask(output: &[f32], d: &mut [f32]) {
 
 /// `out = x · wᵀ`, `x` batch×N, `w` U×N. This and the two gradient products below run, on x86-64 with
 /// AVX2 and FMA, as direct vector kernels (the matrices are skinny: a general product would spend more
-/// time packing them than multiplying); elsewhere as general products.
+/// time packing them than multiplying); on wasm with SIMD128 as direct SIMD128 kernels that sum in the
+/// general products' order (same bits); elsewhere as general products.
 fn forward_product(x: &[f32], w: &[f32], out: &mut [f32], batch: usize, n: usize, units: usize) {
     #[cfg(target_arch = "x86_64")]
     if let Some(cpu) = Avx2Fma::detect()
@@ -43,6 +47,9 @@ fn forward_product(x: &[f32], w: &[f32], out: &mut [f32], batch: usize, n: usize
     {
         return;
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    wasm_simd::dense_forward(x, w, out, batch, n, units);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     kernels::dense_forward(x, w, out, batch, n, units);
 }
 
@@ -54,6 +61,9 @@ fn weight_grad_product(d: &[f32], x: &[f32], gw: &mut [f32], batch: usize, n: us
     {
         return;
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    wasm_simd::dense_weight_grad(d, x, gw, batch, n, units);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     kernels::dense_weight_grad(d, x, gw, batch, n, units);
 }
 
@@ -65,6 +75,9 @@ fn input_grad_product(d: &[f32], w: &[f32], dx: &mut [f32], batch: usize, n: usi
     {
         return;
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    wasm_simd::dense_input_grad(d, w, dx, batch, n, units);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     kernels::dense_input_grad(d, w, dx, batch, n, units);
 }
 

@@ -1,0 +1,691 @@
+//! Explicit WebAssembly SIMD128 builds of the trainer's hot kernels: the conv forward planes and weight
+//! gradient, the 2×2 max pool over planes (together the fused conv + pool pair), the dense forward,
+//! weight-gradient and input-gradient products, and Adam's update. The wasm build otherwise runs the
+//! portable twins in kernels.rs and adam.rs through LLVM's auto-vectorization.
+//!
+//! Every kernel here gives the same bits as its portable twin, not merely close ones: SIMD128 has no
+//! fused multiply-add, so each sum is taken with a separate multiplication and addition per term, term
+//! by term in the twin's order, and only independent sums share a vector. In detail:
+//! - conv forward: each output from the bias through the taps in order, as the twin; the twin's ReLU
+//!   differs between its tiles (`a > 0 ? a : 0`) and the positions after them (`a < 0 ? 0 : a`, which
+//!   keeps −0 and NaN), and so does this kernel, region by region.
+//! - conv weight gradient: lane `j` of each 8-lane partial sum gains the positions `p ≡ j (mod 8)` in
+//!   order, onto what it held, as the twin; here the 8 lanes are two 4-float vectors.
+//! - max pool: maxima and the index of the first maximum involve no rounding.
+//! - dense products: the twins are ndarray's general products, which run matrixmultiply's sgemm. It
+//!   sums each output over the inner dimension in blocks of [`GEMM_KC`] terms, each block from zero
+//!   term by term with a separate multiply and add, then adds the blocks to the output in order
+//!   (multiplying by α = 1 and β = 1, which is exact). These kernels keep that order, without packing
+//!   the operands (the matrices are skinny: the tutorial's dense layer is 10 units over 2,028 inputs).
+//! - Adam: elementwise, the same IEEE operations (square root and division are correctly rounded).
+//!
+//! Relaxed SIMD (`f32x4_relaxed_madd`) is not used: a fused multiply-add would change the bits, and
+//! browsers without it would need a second build picked at run time.
+//!
+//! Vectors are loaded from and stored to `&[f32; 4]`s, so every memory access is checked by the slice
+//! that produced the array; the `unsafe` blocks in `load`, `store` and `store_u32` only turn those
+//! references into pointers.
+
+use core::arch::wasm32::*;
+
+use super::kernels::LANES;
+
+/// Floats per SIMD128 vector.
+const V: usize = 4;
+
+/// Load 4 floats.
+#[inline(always)]
+fn load(a: &[f32; V]) -> v128 {
+    // SAFETY: `a` is a reference to 4 initialized floats; v128.load has no alignment requirement.
+    unsafe { v128_load(a.as_ptr().cast()) }
+}
+
+/// Store 4 floats.
+#[inline(always)]
+fn store(a: &mut [f32; V], v: v128) {
+    // SAFETY: `a` is an exclusive reference to 4 floats; v128.store has no alignment requirement.
+    unsafe { v128_store(a.as_mut_ptr().cast(), v) }
+}
+
+/// Store 4 u32s.
+#[inline(always)]
+fn store_u32(a: &mut [u32; V], v: v128) {
+    // SAFETY: `a` is an exclusive reference to 4 u32s (16 bytes); no alignment requirement.
+    unsafe { v128_store(a.as_mut_ptr().cast(), v) }
+}
+
+/// The 4 floats at `s[at..at + 4]` (`at + 4 ≤ s.len()` is the caller's loop bound).
+#[inline(always)]
+fn load_at(s: &[f32], at: usize) -> v128 {
+    match s[at..].first_chunk::<V>() {
+        Some(a) => load(a),
+        None => f32x4_splat(0.0), // never: the loops stop 4 short of the end
+    }
+}
+
+/// Store 4 floats at `s[at..at + 4]`.
+#[inline(always)]
+fn store_at(s: &mut [f32], at: usize, v: v128) {
+    if let Some(a) = s[at..].first_chunk_mut::<V>() {
+        store(a, v);
+    }
+}
+
+/// `acc + a·b`, rounded after the multiplication and after the addition.
+#[inline(always)]
+fn mul_add(a: v128, b: v128, acc: v128) -> v128 {
+    f32x4_add(acc, f32x4_mul(a, b))
+}
+
+/// Output channels per register tile of the forward kernel, as the twin's tiles.
+const OC_TILE: usize = 4;
+/// Positions per register tile (two vectors), as the twin's tiles.
+const P_TILE: usize = 8;
+
+/// Planes of image `b`: `planes[oc·P + p] = relu?(bias[oc] + Σ_k weights[oc·K + k] · cols[k·R + b·P + p])`,
+/// the twin of [`super::kernels::conv_forward`] (same arguments, same bits).
+pub fn conv_forward(
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    weights: &[f32],
+    bias: &[f32],
+    relu: bool,
+    planes: &mut [f32],
+) {
+    let o = bias.len();
+    let k = weights.len() / o;
+    let r = cols.len() / k;
+    let taps: Vec<&[f32]> = cols
+        .chunks_exact(r)
+        .map(|t| &t[b * p..(b + 1) * p])
+        .collect();
+    let zero = f32x4_splat(0.0);
+    // the twin's tiles clamp with `a > 0 ? a : 0`: pmax(0, a) is `0 < a ? a : 0`
+    let relu_tile = |a: v128| if relu { f32x4_pmax(zero, a) } else { a };
+    // after its tiles the twin clamps with `a < 0 ? 0 : a`, which keeps −0 and NaN
+    let relu_tail = |a: v128| {
+        if relu {
+            v128_bitselect(zero, a, f32x4_lt(a, zero))
+        } else {
+            a
+        }
+    };
+    let p_tiles = p / P_TILE * P_TILE;
+    let oc_tiles = o / OC_TILE * OC_TILE;
+    for oc in (0..oc_tiles).step_by(OC_TILE) {
+        // the tile's weights by tap: wt[kk][t] = w[oc + t, kk]
+        let wt: Vec<[v128; OC_TILE]> = (0..k)
+            .map(|kk| std::array::from_fn(|t| f32x4_splat(weights[(oc + t) * k + kk])))
+            .collect();
+        let mut tile = planes[oc * p..(oc + OC_TILE) * p].chunks_exact_mut(p);
+        let mut rows: [&mut [f32]; OC_TILE] = std::array::from_fn(|_| match tile.next() {
+            Some(r) => r,
+            None => &mut [], // never: the tile has OC_TILE planes
+        });
+        for pos in (0..p_tiles).step_by(P_TILE) {
+            let mut acc: [[v128; 2]; OC_TILE] =
+                std::array::from_fn(|t| [f32x4_splat(bias[oc + t]); 2]);
+            for (tap, w) in taps.iter().zip(&wt) {
+                let x = [load_at(tap, pos), load_at(tap, pos + V)];
+                for (a, &wv) in acc.iter_mut().zip(w) {
+                    a[0] = mul_add(wv, x[0], a[0]);
+                    a[1] = mul_add(wv, x[1], a[1]);
+                }
+            }
+            for (row, a) in rows.iter_mut().zip(&acc) {
+                store_at(row, pos, relu_tile(a[0]));
+                store_at(row, pos + V, relu_tile(a[1]));
+            }
+        }
+        // the positions after the tiles: one vector, then one at a time
+        let mut pos = p_tiles;
+        if pos + V <= p {
+            let mut acc: [v128; OC_TILE] = std::array::from_fn(|t| f32x4_splat(bias[oc + t]));
+            for (tap, w) in taps.iter().zip(&wt) {
+                let x = load_at(tap, pos);
+                for (a, &wv) in acc.iter_mut().zip(w) {
+                    *a = mul_add(wv, x, *a);
+                }
+            }
+            for (row, a) in rows.iter_mut().zip(&acc) {
+                store_at(row, pos, relu_tail(*a));
+            }
+            pos += V;
+        }
+        for (t, row) in rows.iter_mut().enumerate() {
+            for q in pos..p {
+                let mut a = bias[oc + t];
+                for (kk, tap) in taps.iter().enumerate() {
+                    a += weights[(oc + t) * k + kk] * tap[q];
+                }
+                row[q] = if relu && a < 0.0 { 0.0 } else { a };
+            }
+        }
+    }
+    // channels after the tiles, one plane at a time (the twin clamps these with `a > 0 ? a : 0`)
+    for oc in oc_tiles..o {
+        let plane = &mut planes[oc * p..(oc + 1) * p];
+        let w = &weights[oc * k..(oc + 1) * k];
+        let vectors = p / V * V;
+        for pos in (0..vectors).step_by(V) {
+            let mut a = f32x4_splat(bias[oc]);
+            for (&wv, tap) in w.iter().zip(&taps) {
+                a = mul_add(f32x4_splat(wv), load_at(tap, pos), a);
+            }
+            store_at(plane, pos, relu_tile(a));
+        }
+        for q in vectors..p {
+            let mut a = bias[oc];
+            for (&wv, tap) in w.iter().zip(&taps) {
+                a += wv * tap[q];
+            }
+            plane[q] = if !relu || a > 0.0 { a } else { 0.0 };
+        }
+    }
+}
+
+/// Adds image `b`'s terms to the conv's gradient partial sums, the twin of
+/// [`super::kernels::conv_weight_grad`] (same arguments, same bits): `weights[oc·K + k][j] += dY[oc, p]
+/// · cols[k, b·P + p]` and `bias[oc][j] += dY[oc, p]` for the positions `p ≡ j (mod LANES)`, each term
+/// added on its own in position order. Tiles of 3 channels × 3 taps share their loads; each tile runs
+/// twice, once per half of the 8 lanes, so 9 accumulators, 3 gradient vectors and one input vector fit
+/// in 16 registers.
+pub fn conv_weight_grad(
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    d_planes: &[f32],
+    weights: &mut [[f32; LANES]],
+    bias: &mut [[f32; LANES]],
+) {
+    let o = bias.len();
+    let k = weights.len() / o.max(1);
+    if o == 0 || k == 0 || p == 0 {
+        return;
+    }
+    let r = cols.len() / k;
+    let taps: Vec<&[f32]> = cols
+        .chunks_exact(r)
+        .map(|t| &t[b * p..(b + 1) * p])
+        .collect();
+    let planes: Vec<&[f32]> = d_planes.chunks_exact(p).take(o).collect();
+    let whole = p / LANES * LANES;
+    // the bias sums: lane j gains dY at the positions ≡ j, in order
+    for (lanes, d) in bias.iter_mut().zip(&planes) {
+        for half in 0..2 {
+            let mut a = load_half(lanes, half);
+            for pos in (half * V..whole).step_by(LANES) {
+                a = f32x4_add(a, load_at(d, pos));
+            }
+            store_half(lanes, half, a);
+        }
+        for (j, &g) in d[whole..].iter().enumerate() {
+            lanes[j] += g;
+        }
+    }
+    const T: usize = 3;
+    let oc_tiles = o / T * T;
+    let k_tiles = k / T * T;
+    for oc in (0..o).step_by(T) {
+        for kk in (0..k).step_by(T) {
+            match (oc < oc_tiles, kk < k_tiles) {
+                (true, true) => grad_tile::<T, T>(&taps, &planes, weights, k, oc, kk, whole),
+                (true, false) => {
+                    for kk in kk..k {
+                        grad_tile::<T, 1>(&taps, &planes, weights, k, oc, kk, whole);
+                    }
+                }
+                (false, true) => {
+                    for oc in oc..o {
+                        grad_tile::<1, T>(&taps, &planes, weights, k, oc, kk, whole);
+                    }
+                }
+                (false, false) => {
+                    for oc in oc..o {
+                        for kk in kk..k {
+                            grad_tile::<1, 1>(&taps, &planes, weights, k, oc, kk, whole);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // the positions after the whole vectors of 8, lane j gaining position whole + j
+    for (oc, d) in planes.iter().enumerate() {
+        for (kk, tap) in taps.iter().enumerate() {
+            let lanes = &mut weights[oc * k + kk];
+            for (j, (&g, &x)) in d[whole..].iter().zip(&tap[whole..]).enumerate() {
+                lanes[j] += g * x;
+            }
+        }
+    }
+}
+
+/// Lanes `4·half..4·half + 4` of an 8-lane partial sum.
+#[inline(always)]
+fn load_half(lanes: &[f32; LANES], half: usize) -> v128 {
+    load_at(lanes, half * V)
+}
+
+#[inline(always)]
+fn store_half(lanes: &mut [f32; LANES], half: usize, v: v128) {
+    store_at(lanes, half * V, v)
+}
+
+/// The weight sums of channels `oc..oc + OC` × taps `kk..kk + KT` over the positions `..whole`.
+#[inline(always)]
+fn grad_tile<const OC: usize, const KT: usize>(
+    taps: &[&[f32]],
+    planes: &[&[f32]],
+    weights: &mut [[f32; LANES]],
+    k: usize,
+    oc: usize,
+    kk: usize,
+    whole: usize,
+) {
+    for half in 0..2 {
+        let mut acc: [[v128; KT]; OC] = std::array::from_fn(|c| {
+            std::array::from_fn(|t| load_half(&weights[(oc + c) * k + kk + t], half))
+        });
+        for pos in (half * V..whole).step_by(LANES) {
+            let d: [v128; OC] = std::array::from_fn(|c| load_at(planes[oc + c], pos));
+            for t in 0..KT {
+                let x = load_at(taps[kk + t], pos);
+                for c in 0..OC {
+                    acc[c][t] = mul_add(d[c], x, acc[c][t]);
+                }
+            }
+        }
+        for (c, row) in acc.iter().enumerate() {
+            for (t, &a) in row.iter().enumerate() {
+                store_half(&mut weights[(oc + c) * k + kk + t], half, a);
+            }
+        }
+    }
+}
+
+/// A 2×2, stride-2 max pool over channel planes, the twin of [`super::kernels::max_pool_2x2_planes`]
+/// (same arguments, same maxima and indices). Four windows of a row per step: the even and odd columns
+/// are separated with shuffles, then three compare-and-select rounds; a row's last step is shifted back
+/// to end at its last window (recomputing a few, which gives the same values). Rows of fewer than 4
+/// windows run the twin.
+pub fn max_pool_2x2_planes(
+    planes: &[f32],
+    count: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    output: &mut [f32],
+    argmax: &mut [u32],
+) {
+    let (oh, ow) = (h / 2, w / 2);
+    if ow < V {
+        super::kernels::max_pool_2x2_planes(planes, count, h, w, c, output, argmax);
+        return;
+    }
+    let lane_offsets = u32x4(0, 2, 4, 6);
+    let starts = (0..ow).step_by(V).map(|x| x.min(ow - V));
+    let mut best = [0.0f32; V];
+    for (index, plane) in planes.chunks_exact(h * w).take(count).enumerate() {
+        let (b, ch) = (index / c, index % c);
+        let plane_start = (index * h * w) as u32;
+        for out_y in 0..oh {
+            let top_start = 2 * out_y * w;
+            let top = &plane[top_start..top_start + 2 * ow];
+            let bottom = &plane[top_start + w..top_start + w + 2 * ow];
+            let o = (b * oh + out_y) * ow * c + ch;
+            for x in starts.clone() {
+                let (ta, tb) = (load_at(top, 2 * x), load_at(top, 2 * x + V));
+                let (ba, bb) = (load_at(bottom, 2 * x), load_at(bottom, 2 * x + V));
+                let (t0, t1) = (
+                    i32x4_shuffle::<0, 2, 4, 6>(ta, tb),
+                    i32x4_shuffle::<1, 3, 5, 7>(ta, tb),
+                );
+                let (b0, b1) = (
+                    i32x4_shuffle::<0, 2, 4, 6>(ba, bb),
+                    i32x4_shuffle::<1, 3, 5, 7>(ba, bb),
+                );
+                let base = i32x4_add(
+                    u32x4_splat(plane_start + (top_start + 2 * x) as u32),
+                    lane_offsets,
+                );
+                let (mut m, mut a) = (t0, base);
+                for (v, offset) in [(t1, 1), (b0, w as u32), (b1, w as u32 + 1)] {
+                    // the first maximum wins: only a strictly greater value replaces it
+                    let better = f32x4_gt(v, m);
+                    m = v128_bitselect(v, m, better);
+                    a = v128_bitselect(i32x4_add(base, u32x4_splat(offset)), a, better);
+                }
+                store(&mut best, m);
+                for (j, &v) in best.iter().enumerate() {
+                    output[o + (x + j) * c] = v;
+                }
+                if let Some(arg) = argmax[(index * oh + out_y) * ow + x..].first_chunk_mut() {
+                    store_u32(arg, a);
+                }
+            }
+        }
+    }
+}
+
+/// Terms per block of matrixmultiply's sgemm (its `S_KC`): each output of the portable dense products
+/// is the sum of its blocks, each block summed from zero.
+pub const GEMM_KC: usize = 256;
+
+/// Dense layer forward without bias: `out[b·U + u] = Σ_i x[b·N + i] · w[u·N + i]` (`x`: batch×N, `w`:
+/// U×N), the twin of [`super::kernels::dense_forward`] (same bits). The weights are first transposed
+/// into N rows of the units (padded to whole vectors), so 4 units are one vector; tiles of 4 samples ×
+/// 8 units keep 8 accumulators in registers and share each weight load among the 4 samples.
+pub fn dense_forward(x: &[f32], w: &[f32], out: &mut [f32], batch: usize, n: usize, units: usize) {
+    if units == 0 || batch == 0 {
+        return;
+    }
+    let up = units.div_ceil(V) * V;
+    // wt[i·up + u] = w[u·N + i]
+    let mut wt = vec![0.0f32; n * up];
+    for (u, row) in w.chunks_exact(n.max(1)).take(units).enumerate() {
+        for (i, &v) in row.iter().enumerate() {
+            wt[i * up + u] = v;
+        }
+    }
+    let mut sums = vec![0.0f32; batch * up];
+    const S: usize = 4;
+    let sample_tiles = batch / S * S;
+    for b in (0..batch).step_by(S) {
+        let mut u = 0;
+        while u < up {
+            let wide = u + 2 * V <= up;
+            match (b < sample_tiles, wide) {
+                (true, true) => forward_tile::<S, 2>(x, &wt, &mut sums, n, up, b, u),
+                (true, false) => forward_tile::<S, 1>(x, &wt, &mut sums, n, up, b, u),
+                (false, true) => {
+                    for b in b..batch {
+                        forward_tile::<1, 2>(x, &wt, &mut sums, n, up, b, u);
+                    }
+                }
+                (false, false) => {
+                    for b in b..batch {
+                        forward_tile::<1, 1>(x, &wt, &mut sums, n, up, b, u);
+                    }
+                }
+            }
+            u += if wide { 2 * V } else { V };
+        }
+    }
+    for (o, s) in out.chunks_exact_mut(units).zip(sums.chunks_exact(up)) {
+        o.copy_from_slice(&s[..units]);
+    }
+}
+
+/// Sums of samples `b..b + S` × units `u..u + 4·UV` into `sums` (rows of `up`).
+#[inline(always)]
+fn forward_tile<const S: usize, const UV: usize>(
+    x: &[f32],
+    wt: &[f32],
+    sums: &mut [f32],
+    n: usize,
+    up: usize,
+    b: usize,
+    u: usize,
+) {
+    let zero = f32x4_splat(0.0);
+    let mut total = [[zero; UV]; S];
+    for (block, start) in (0..n).step_by(GEMM_KC).enumerate() {
+        let end = (start + GEMM_KC).min(n);
+        let mut acc = [[zero; UV]; S];
+        let rows: [&[f32]; S] = std::array::from_fn(|s| &x[(b + s) * n + start..(b + s) * n + end]);
+        for (i, wrow) in wt[start * up..end * up].chunks_exact(up).enumerate() {
+            let wv: [v128; UV] = std::array::from_fn(|t| load_at(wrow, u + t * V));
+            for s in 0..S {
+                let xv = f32x4_splat(rows[s][i]);
+                for t in 0..UV {
+                    acc[s][t] = mul_add(xv, wv[t], acc[s][t]);
+                }
+            }
+        }
+        for s in 0..S {
+            for t in 0..UV {
+                total[s][t] = if block == 0 {
+                    acc[s][t]
+                } else {
+                    f32x4_add(total[s][t], acc[s][t])
+                };
+            }
+        }
+    }
+    for (s, row) in total.iter().enumerate() {
+        for (t, &v) in row.iter().enumerate() {
+            store_at(sums, (b + s) * up + u + t * V, v);
+        }
+    }
+}
+
+/// Units per register tile of the dense gradient kernels (the tutorial's 10 units in two tiles).
+const UNIT_TILE: usize = 5;
+
+/// Dense layer weight gradient: `gw[u·N + i] = Σ_b d[b·U + u] · x[b·N + i]` (`d`: batch×U, `x`:
+/// batch×N), the twin of [`super::kernels::dense_weight_grad`] (same bits). Tiles of 5 units × 8
+/// columns: 10 accumulators, each input vector loaded once for the 5 units.
+pub fn dense_weight_grad(
+    d: &[f32],
+    x: &[f32],
+    gw: &mut [f32],
+    batch: usize,
+    n: usize,
+    units: usize,
+) {
+    if units == 0 || n == 0 {
+        return;
+    }
+    let unit_tiles = units / UNIT_TILE * UNIT_TILE;
+    let wide = n / (2 * V) * (2 * V);
+    let vectors = n / V * V;
+    for u in (0..units).step_by(UNIT_TILE) {
+        let mut c = 0;
+        while c < vectors {
+            let two = c < wide;
+            match (u < unit_tiles, two) {
+                (true, true) => grad_columns::<UNIT_TILE, 2>(d, x, gw, batch, n, units, u, c),
+                (true, false) => grad_columns::<UNIT_TILE, 1>(d, x, gw, batch, n, units, u, c),
+                (false, true) => {
+                    for u in u..units {
+                        grad_columns::<1, 2>(d, x, gw, batch, n, units, u, c);
+                    }
+                }
+                (false, false) => {
+                    for u in u..units {
+                        grad_columns::<1, 1>(d, x, gw, batch, n, units, u, c);
+                    }
+                }
+            }
+            c += if two { 2 * V } else { V };
+        }
+    }
+    // the columns after the whole vectors
+    for u in 0..units {
+        for i in vectors..n {
+            let mut total = 0.0f32;
+            for (block, start) in (0..batch).step_by(GEMM_KC).enumerate() {
+                let mut acc = 0.0f32;
+                for bb in start..(start + GEMM_KC).min(batch) {
+                    acc += d[bb * units + u] * x[bb * n + i];
+                }
+                total = if block == 0 { acc } else { total + acc };
+            }
+            gw[u * n + i] = total;
+        }
+    }
+}
+
+/// Columns `c..c + 4·CV` of weight-gradient rows `u..u + T`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn grad_columns<const T: usize, const CV: usize>(
+    d: &[f32],
+    x: &[f32],
+    gw: &mut [f32],
+    batch: usize,
+    n: usize,
+    units: usize,
+    u: usize,
+    c: usize,
+) {
+    let zero = f32x4_splat(0.0);
+    // an empty batch leaves the zeros, as matrixmultiply writes for an empty inner dimension
+    let mut total = [[zero; CV]; T];
+    for (block, start) in (0..batch).step_by(GEMM_KC).enumerate() {
+        let mut acc = [[zero; CV]; T];
+        for bb in start..(start + GEMM_KC).min(batch) {
+            let xrow = &x[bb * n..(bb + 1) * n];
+            let xv: [v128; CV] = std::array::from_fn(|s| load_at(xrow, c + s * V));
+            let drow = &d[bb * units..(bb + 1) * units];
+            for t in 0..T {
+                let g = f32x4_splat(drow[u + t]);
+                for s in 0..CV {
+                    acc[t][s] = mul_add(g, xv[s], acc[t][s]);
+                }
+            }
+        }
+        for t in 0..T {
+            for s in 0..CV {
+                total[t][s] = if block == 0 {
+                    acc[t][s]
+                } else {
+                    f32x4_add(total[t][s], acc[t][s])
+                };
+            }
+        }
+    }
+    for (t, row) in total.iter().enumerate() {
+        for (s, &v) in row.iter().enumerate() {
+            store_at(gw, (u + t) * n + c + s * V, v);
+        }
+    }
+}
+
+/// Dense layer input gradient: `dx[b·N + i] = Σ_u d[b·U + u] · w[u·N + i]` (`d`: batch×U, `w`: U×N),
+/// the twin of [`super::kernels::dense_input_grad`] (same bits). Per sample, 8 columns at a time over
+/// all units; the weight columns stay in the first-level cache between samples.
+pub fn dense_input_grad(
+    d: &[f32],
+    w: &[f32],
+    dx: &mut [f32],
+    batch: usize,
+    n: usize,
+    units: usize,
+) {
+    if n == 0 || batch == 0 {
+        return;
+    }
+    if units == 0 {
+        // an empty inner dimension: matrixmultiply writes zeros
+        dx.fill(0.0);
+        return;
+    }
+    let wide = n / (2 * V) * (2 * V);
+    let vectors = n / V * V;
+    let zero = f32x4_splat(0.0);
+    for (drow, dxrow) in d
+        .chunks_exact(units)
+        .zip(dx.chunks_exact_mut(n))
+        .take(batch)
+    {
+        let mut c = 0;
+        while c < vectors {
+            let cv = if c < wide { 2 } else { 1 };
+            let mut total = [zero; 2];
+            for (block, start) in (0..units).step_by(GEMM_KC).enumerate() {
+                let mut acc = [zero; 2];
+                for uu in start..(start + GEMM_KC).min(units) {
+                    let g = f32x4_splat(drow[uu]);
+                    let wrow = &w[uu * n..(uu + 1) * n];
+                    acc[0] = mul_add(g, load_at(wrow, c), acc[0]);
+                    if cv == 2 {
+                        acc[1] = mul_add(g, load_at(wrow, c + V), acc[1]);
+                    }
+                }
+                for s in 0..cv {
+                    total[s] = if block == 0 {
+                        acc[s]
+                    } else {
+                        f32x4_add(total[s], acc[s])
+                    };
+                }
+            }
+            for (s, &v) in total.iter().take(cv).enumerate() {
+                store_at(dxrow, c + s * V, v);
+            }
+            c += cv * V;
+        }
+        for i in vectors..n {
+            let mut total = 0.0f32;
+            for (block, start) in (0..units).step_by(GEMM_KC).enumerate() {
+                let mut acc = 0.0f32;
+                for uu in start..(start + GEMM_KC).min(units) {
+                    acc += drow[uu] * w[uu * n + i];
+                }
+                total = if block == 0 { acc } else { total + acc };
+            }
+            dxrow[i] = total;
+        }
+    }
+}
+
+/// Adam's update of one tensor, the twin of the portable update in adam.rs (same bits): `m += (g −
+/// m)(1 − β1)`, `v += (g² − v)(1 − β2)`, `p −= α·m / (√v + ε)`, element by element.
+pub fn adam_update(
+    (one_minus_b1, one_minus_b2, eps): (f32, f32, f32),
+    alpha: f32,
+    param: &mut [f32],
+    grad: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    let len = param.len().min(grad.len()).min(m.len()).min(v.len());
+    let vectors = len / V * V;
+    let (b1, b2, e, a) = (
+        f32x4_splat(one_minus_b1),
+        f32x4_splat(one_minus_b2),
+        f32x4_splat(eps),
+        f32x4_splat(alpha),
+    );
+    for i in (0..vectors).step_by(V) {
+        let g = load_at(grad, i);
+        let mv = f32x4_add(load_at(m, i), f32x4_mul(f32x4_sub(g, load_at(m, i)), b1));
+        let vv = f32x4_add(
+            load_at(v, i),
+            f32x4_mul(f32x4_sub(f32x4_mul(g, g), load_at(v, i)), b2),
+        );
+        let step = f32x4_div(f32x4_mul(a, mv), f32x4_add(f32x4_sqrt(vv), e));
+        store_at(param, i, f32x4_sub(load_at(param, i), step));
+        store_at(m, i, mv);
+        store_at(v, i, vv);
+    }
+    for i in vectors..len {
+        let g = grad[i];
+        m[i] += (g - m[i]) * one_minus_b1;
+        v[i] += (g * g - v[i]) * one_minus_b2;
+        param[i] -= alpha * m[i] / (v[i].sqrt() + eps);
+    }
+}
+
+/// The portable twins, reachable from the browser tests (tests/web_train_kernels.rs) and benchmarks.
+pub mod portable {
+    pub use crate::train::kernels::{
+        conv_forward, conv_weight_grad, dense_forward, dense_input_grad, dense_weight_grad,
+        max_pool_2x2_planes,
+    };
+
+    /// Adam's portable update (what adam.rs runs off wasm).
+    pub fn adam_update(
+        coefficients: (f32, f32, f32),
+        alpha: f32,
+        param: &mut [f32],
+        grad: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+    ) {
+        crate::train::adam::update_body(coefficients, alpha, param, grad, m, v);
+    }
+}
