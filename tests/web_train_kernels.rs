@@ -144,7 +144,7 @@ fn max_pool_has_the_portable_maxima_and_winners() {
 /// (batch, N, units): the tutorial's dense layer, partial vectors and tiles, one of each, and inner
 /// dimensions longer than one block of the general product (N for the forward product, the batch for
 /// the weight gradient, the units for the input gradient).
-const DENSE_SHAPES: [(usize, usize, usize); 9] = [
+const DENSE_SHAPES: [(usize, usize, usize); 10] = [
     (32, 2028, 10),
     (3, 21, 7),
     (1, 8, 1),
@@ -154,6 +154,7 @@ const DENSE_SHAPES: [(usize, usize, usize); 9] = [
     (3, 10, 530),
     (1, 1, 1),
     (6, 3, 12),
+    (5, 12, 300),
 ];
 
 #[wasm_bindgen_test]

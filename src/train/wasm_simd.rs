@@ -325,8 +325,6 @@ pub fn max_pool_2x2_planes(
         return;
     }
     let lane_offsets = u32x4(0, 2, 4, 6);
-    let starts = (0..ow).step_by(V).map(|x| x.min(ow - V));
-    let mut best = [0.0f32; V];
     for (index, plane) in planes.chunks_exact(h * w).take(count).enumerate() {
         let (b, ch) = (index / c, index % c);
         let plane_start = (index * h * w) as u32;
@@ -334,10 +332,12 @@ pub fn max_pool_2x2_planes(
             let top_start = 2 * out_y * w;
             let top = &plane[top_start..top_start + 2 * ow];
             let bottom = &plane[top_start + w..top_start + w + 2 * ow];
-            let o = (b * oh + out_y) * ow * c + ch;
-            for x in starts.clone() {
-                let (ta, tb) = (load_at(top, 2 * x), load_at(top, 2 * x + V));
-                let (ba, bb) = (load_at(bottom, 2 * x), load_at(bottom, 2 * x + V));
+            let row_out = &mut output[(b * oh + out_y) * ow * c + ch..];
+            let row_arg = &mut argmax[(index * oh + out_y) * ow..];
+            // windows x..x + 4 from the 8 floats of each row that hold them
+            let mut windows = |x: usize, t: &[f32; 2 * V], bo: &[f32; 2 * V]| {
+                let (ta, tb) = load2(t);
+                let (ba, bb) = load2(bo);
                 let (t0, t1) = (
                     i32x4_shuffle::<0, 2, 4, 6>(ta, tb),
                     i32x4_shuffle::<1, 3, 5, 7>(ta, tb),
@@ -357,16 +357,40 @@ pub fn max_pool_2x2_planes(
                     m = v128_bitselect(v, m, better);
                     a = v128_bitselect(i32x4_add(base, u32x4_splat(offset)), a, better);
                 }
-                store(&mut best, m);
-                for (j, &v) in best.iter().enumerate() {
-                    output[o + (x + j) * c] = v;
+                if let Some(out) = row_out.get_mut(x * c..=(x + 3) * c) {
+                    out[0] = f32x4_extract_lane::<0>(m);
+                    out[c] = f32x4_extract_lane::<1>(m);
+                    out[2 * c] = f32x4_extract_lane::<2>(m);
+                    out[3 * c] = f32x4_extract_lane::<3>(m);
                 }
-                if let Some(arg) = argmax[(index * oh + out_y) * ow + x..].first_chunk_mut() {
+                if let Some(arg) = row_arg[x..].first_chunk_mut() {
                     store_u32(arg, a);
+                }
+            };
+            let (top_steps, _) = top.as_chunks::<{ 2 * V }>();
+            let (bottom_steps, _) = bottom.as_chunks::<{ 2 * V }>();
+            for (i, (t, bo)) in top_steps.iter().zip(bottom_steps).enumerate() {
+                windows(i * V, t, bo);
+            }
+            // the row's last step, shifted back to end at its last window
+            if ow % V != 0 {
+                let x = ow - V;
+                if let (Some(t), Some(bo)) = (
+                    top[2 * x..].first_chunk::<{ 2 * V }>(),
+                    bottom[2 * x..].first_chunk::<{ 2 * V }>(),
+                ) {
+                    windows(x, t, bo);
                 }
             }
         }
     }
+}
+
+/// Load 8 floats as two vectors.
+#[inline(always)]
+fn load2(a: &[f32; 2 * V]) -> (v128, v128) {
+    let (lo, hi) = a.split_at(V);
+    (load_at(lo, 0), load_at(hi, 0))
 }
 
 /// Terms per block of matrixmultiply's sgemm (its `S_KC`): each output of the portable dense products
@@ -430,7 +454,6 @@ fn forward_tile<const S: usize, const UV: usize>(
     u: usize,
 ) {
     let zero = f32x4_splat(0.0);
-    let mut total = [[zero; UV]; S];
     for (block, start) in (0..n).step_by(GEMM_KC).enumerate() {
         let end = (start + GEMM_KC).min(n);
         let mut acc = [[zero; UV]; S];
@@ -444,19 +467,17 @@ fn forward_tile<const S: usize, const UV: usize>(
                 }
             }
         }
-        for s in 0..S {
-            for t in 0..UV {
-                total[s][t] = if block == 0 {
-                    acc[s][t]
+        // the block's sums start the outputs or are added to them (kept in memory, not registers)
+        for (s, row) in acc.iter().enumerate() {
+            for (t, &a) in row.iter().enumerate() {
+                let at = (b + s) * up + u + t * V;
+                let v = if block == 0 {
+                    a
                 } else {
-                    f32x4_add(total[s][t], acc[s][t])
+                    f32x4_add(load_at(sums, at), a)
                 };
+                store_at(sums, at, v);
             }
-        }
-    }
-    for (s, row) in total.iter().enumerate() {
-        for (t, &v) in row.iter().enumerate() {
-            store_at(sums, (b + s) * up + u + t * V, v);
         }
     }
 }
@@ -532,8 +553,14 @@ fn grad_columns<const T: usize, const CV: usize>(
     c: usize,
 ) {
     let zero = f32x4_splat(0.0);
-    // an empty batch leaves the zeros, as matrixmultiply writes for an empty inner dimension
-    let mut total = [[zero; CV]; T];
+    if batch == 0 {
+        // an empty inner dimension: matrixmultiply writes zeros
+        for t in 0..T {
+            for s in 0..CV {
+                store_at(gw, (u + t) * n + c + s * V, zero);
+            }
+        }
+    }
     for (block, start) in (0..batch).step_by(GEMM_KC).enumerate() {
         let mut acc = [[zero; CV]; T];
         for bb in start..(start + GEMM_KC).min(batch) {
@@ -547,26 +574,25 @@ fn grad_columns<const T: usize, const CV: usize>(
                 }
             }
         }
-        for t in 0..T {
-            for s in 0..CV {
-                total[t][s] = if block == 0 {
-                    acc[t][s]
+        // the block's sums start the outputs or are added to them (kept in memory, not registers)
+        for (t, row) in acc.iter().enumerate() {
+            for (s, &a) in row.iter().enumerate() {
+                let at = (u + t) * n + c + s * V;
+                let v = if block == 0 {
+                    a
                 } else {
-                    f32x4_add(total[t][s], acc[t][s])
+                    f32x4_add(load_at(gw, at), a)
                 };
+                store_at(gw, at, v);
             }
-        }
-    }
-    for (t, row) in total.iter().enumerate() {
-        for (s, &v) in row.iter().enumerate() {
-            store_at(gw, (u + t) * n + c + s * V, v);
         }
     }
 }
 
 /// Dense layer input gradient: `dx[b·N + i] = Σ_u d[b·U + u] · w[u·N + i]` (`d`: batch×U, `w`: U×N),
-/// the twin of [`super::kernels::dense_input_grad`] (same bits). Per sample, 8 columns at a time over
-/// all units; the weight columns stay in the first-level cache between samples.
+/// the twin of [`super::kernels::dense_input_grad`] (same bits). Column block by column block (8, then
+/// 4 columns): the block's weights are first copied out of their rows into one contiguous run, then
+/// tiles of 4 samples sum over the units from it.
 pub fn dense_input_grad(
     d: &[f32],
     w: &[f32],
@@ -585,49 +611,98 @@ pub fn dense_input_grad(
     }
     let wide = n / (2 * V) * (2 * V);
     let vectors = n / V * V;
-    let zero = f32x4_splat(0.0);
+    let mut block = vec![0.0f32; units * 2 * V];
+    for c in (0..wide).step_by(2 * V) {
+        input_grad_columns::<2>(d, w, dx, n, units, c, &mut block);
+    }
+    if vectors > wide {
+        input_grad_columns::<1>(d, w, dx, n, units, wide, &mut block);
+    }
     for (drow, dxrow) in d
         .chunks_exact(units)
         .zip(dx.chunks_exact_mut(n))
         .take(batch)
     {
-        let mut c = 0;
-        while c < vectors {
-            let cv = if c < wide { 2 } else { 1 };
-            let mut total = [zero; 2];
-            for (block, start) in (0..units).step_by(GEMM_KC).enumerate() {
-                let mut acc = [zero; 2];
-                for uu in start..(start + GEMM_KC).min(units) {
-                    let g = f32x4_splat(drow[uu]);
-                    let wrow = &w[uu * n..(uu + 1) * n];
-                    acc[0] = mul_add(g, load_at(wrow, c), acc[0]);
-                    if cv == 2 {
-                        acc[1] = mul_add(g, load_at(wrow, c + V), acc[1]);
-                    }
-                }
-                for s in 0..cv {
-                    total[s] = if block == 0 {
-                        acc[s]
-                    } else {
-                        f32x4_add(total[s], acc[s])
-                    };
-                }
-            }
-            for (s, &v) in total.iter().take(cv).enumerate() {
-                store_at(dxrow, c + s * V, v);
-            }
-            c += cv * V;
-        }
         for i in vectors..n {
             let mut total = 0.0f32;
-            for (block, start) in (0..units).step_by(GEMM_KC).enumerate() {
+            for (index, start) in (0..units).step_by(GEMM_KC).enumerate() {
                 let mut acc = 0.0f32;
                 for uu in start..(start + GEMM_KC).min(units) {
                     acc += drow[uu] * w[uu * n + i];
                 }
-                total = if block == 0 { acc } else { total + acc };
+                total = if index == 0 { acc } else { total + acc };
             }
             dxrow[i] = total;
+        }
+    }
+}
+
+/// Columns `c..c + 4·CV` of every sample's input gradient; `block` is scratch for the weights.
+#[inline(always)]
+fn input_grad_columns<const CV: usize>(
+    d: &[f32],
+    w: &[f32],
+    dx: &mut [f32],
+    n: usize,
+    units: usize,
+    c: usize,
+    block: &mut [f32],
+) {
+    // block[u·4·CV + j] = w[u·N + c + j]
+    let block = &mut block[..units * CV * V];
+    for (u, dst) in block.chunks_exact_mut(CV * V).enumerate() {
+        dst.copy_from_slice(&w[u * n + c..u * n + c + CV * V]);
+    }
+    let batch = (d.len() / units).min(dx.len() / n);
+    let tiles = batch / SAMPLE_TILE * SAMPLE_TILE;
+    for b in (0..tiles).step_by(SAMPLE_TILE) {
+        let (d, dx) = (&d[b * units..], &mut dx[b * n..]);
+        input_grad_tile::<SAMPLE_TILE, CV>(d, dx, n, units, c, block);
+    }
+    for b in tiles..batch {
+        input_grad_tile::<1, CV>(&d[b * units..], &mut dx[b * n..], n, units, c, block);
+    }
+}
+
+/// Samples per register tile of the input gradient (8 accumulators for 8 columns).
+const SAMPLE_TILE: usize = 4;
+
+/// Columns `c..c + 4·CV` of the input gradient of the first `S` samples of `d` (rows of U) and `dx`
+/// (rows of N), from the block's weights (rows of 4·CV): each weight load serves `S` samples.
+#[inline(always)]
+fn input_grad_tile<const S: usize, const CV: usize>(
+    d: &[f32],
+    dx: &mut [f32],
+    n: usize,
+    units: usize,
+    c: usize,
+    block: &[f32],
+) {
+    let zero = f32x4_splat(0.0);
+    let drows: [&[f32]; S] = std::array::from_fn(|s| &d[s * units..(s + 1) * units]);
+    for (index, start) in (0..units).step_by(GEMM_KC).enumerate() {
+        let end = (start + GEMM_KC).min(units);
+        let mut acc = [[zero; CV]; S];
+        for (u, wu) in (start..end).zip(block[start * CV * V..end * CV * V].chunks_exact(CV * V)) {
+            let wv: [v128; CV] = std::array::from_fn(|t| load_at(wu, t * V));
+            for s in 0..S {
+                let g = f32x4_splat(drows[s][u]);
+                for t in 0..CV {
+                    acc[s][t] = mul_add(g, wv[t], acc[s][t]);
+                }
+            }
+        }
+        // the block's sums start the outputs or are added to them (kept in memory, not registers)
+        for (row, sums) in dx.chunks_exact_mut(n).zip(&acc) {
+            for (t, &a) in sums.iter().enumerate() {
+                let at = c + t * V;
+                let v = if index == 0 {
+                    a
+                } else {
+                    f32x4_add(load_at(row, at), a)
+                };
+                store_at(row, at, v);
+            }
         }
     }
 }
@@ -643,30 +718,30 @@ pub fn adam_update(
     v: &mut [f32],
 ) {
     let len = param.len().min(grad.len()).min(m.len()).min(v.len());
-    let vectors = len / V * V;
     let (b1, b2, e, a) = (
         f32x4_splat(one_minus_b1),
         f32x4_splat(one_minus_b2),
         f32x4_splat(eps),
         f32x4_splat(alpha),
     );
-    for i in (0..vectors).step_by(V) {
-        let g = load_at(grad, i);
-        let mv = f32x4_add(load_at(m, i), f32x4_mul(f32x4_sub(g, load_at(m, i)), b1));
-        let vv = f32x4_add(
-            load_at(v, i),
-            f32x4_mul(f32x4_sub(f32x4_mul(g, g), load_at(v, i)), b2),
-        );
+    // whole vectors through chunk iterators (no bounds checks), then the rest one at a time
+    let (pc, pt) = param[..len].as_chunks_mut::<V>();
+    let (gc, gt) = grad[..len].as_chunks::<V>();
+    let (mc, mt) = m[..len].as_chunks_mut::<V>();
+    let (vc, vt) = v[..len].as_chunks_mut::<V>();
+    for (((p, g), m), v) in pc.iter_mut().zip(gc).zip(mc.iter_mut()).zip(vc.iter_mut()) {
+        let (g, m0, v0) = (load(g), load(m), load(v));
+        let mv = f32x4_add(m0, f32x4_mul(f32x4_sub(g, m0), b1));
+        let vv = f32x4_add(v0, f32x4_mul(f32x4_sub(f32x4_mul(g, g), v0), b2));
         let step = f32x4_div(f32x4_mul(a, mv), f32x4_add(f32x4_sqrt(vv), e));
-        store_at(param, i, f32x4_sub(load_at(param, i), step));
-        store_at(m, i, mv);
-        store_at(v, i, vv);
+        store(p, f32x4_sub(load(p), step));
+        store(m, mv);
+        store(v, vv);
     }
-    for i in vectors..len {
-        let g = grad[i];
-        m[i] += (g - m[i]) * one_minus_b1;
-        v[i] += (g * g - v[i]) * one_minus_b2;
-        param[i] -= alpha * m[i] / (v[i].sqrt() + eps);
+    for (((p, &g), m), v) in pt.iter_mut().zip(gt).zip(mt.iter_mut()).zip(vt.iter_mut()) {
+        *m += (g - *m) * one_minus_b1;
+        *v += (g * g - *v) * one_minus_b2;
+        *p -= alpha * *m / (v.sqrt() + eps);
     }
 }
 
