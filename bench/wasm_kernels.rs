@@ -4,8 +4,10 @@
 //! bench/wasm_kernels.mjs, which calls `run` with growing iteration counts.
 #![cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 
+use ptq_playground::data::mnist::Dataset;
 use ptq_playground::rng::Rng;
 use ptq_playground::train::wasm_simd::{self as simd, portable};
+use ptq_playground::train::{TrainConfig, Trainer};
 use wasm_bindgen::prelude::*;
 
 const BATCH: usize = 32;
@@ -172,4 +174,35 @@ impl Default for KernelBench {
     fn default() -> KernelBench {
         KernelBench::new()
     }
+}
+
+/// One epoch of the tutorial's training (batch 32, Adam, as the page's worker runs it) over `images`
+/// synthetic 28×28 images (timing does not depend on the pixels); returns the epoch's mean loss.
+#[wasm_bindgen]
+pub fn train_epoch(images: usize) -> f32 {
+    let pixels = (0..images * 28 * 28)
+        .map(|i| ((i * 7919) % 256) as u8)
+        .collect();
+    let labels = (0..images).map(|i| (i * 7 % 10) as u8).collect();
+    let train = Dataset {
+        images: pixels,
+        labels,
+        rows: 28,
+        cols: 28,
+    };
+    let config = TrainConfig {
+        epochs: 1,
+        ..TrainConfig::default()
+    };
+    let Ok(mut trainer) = Trainer::new(config, &train) else {
+        return f32::NAN;
+    };
+    let mut loss = f32::NAN;
+    while let Some(report) = trainer.step(&train) {
+        loss = report.loss;
+        if report.step == report.steps_per_epoch {
+            break;
+        }
+    }
+    loss
 }

@@ -592,7 +592,9 @@ fn grad_columns<const T: usize, const CV: usize>(
 /// Dense layer input gradient: `dx[b·N + i] = Σ_u d[b·U + u] · w[u·N + i]` (`d`: batch×U, `w`: U×N),
 /// the twin of [`super::kernels::dense_input_grad`] (same bits). Column block by column block (8, then
 /// 4 columns): the block's weights are first copied out of their rows into one contiguous run, then
-/// tiles of 4 samples sum over the units from it.
+/// tiles of 4 samples sum over the units from it. The layer does not use it: on the tutorial's shapes
+/// it is slower than its twin, whose general product runs matrixmultiply's own SIMD128 kernel (8×8
+/// register tiles over packed operands); bench/wasm_kernels.sh measures both.
 pub fn dense_input_grad(
     d: &[f32],
     w: &[f32],
