@@ -286,23 +286,43 @@ fn grad_tile<const OC: usize, const KT: usize>(
     kk: usize,
     whole: usize,
 ) {
-    for half in 0..2 {
-        let mut acc: [[v128; KT]; OC] = std::array::from_fn(|c| {
-            std::array::from_fn(|t| load_half(&weights[(oc + c) * k + kk + t], half))
-        });
-        for pos in (half * V..whole).step_by(LANES) {
-            let d: [v128; OC] = std::array::from_fn(|c| load_at(planes[oc + c], pos));
-            for t in 0..KT {
-                let x = load_at(taps[kk + t], pos);
-                for c in 0..OC {
-                    acc[c][t] = mul_add(d[c], x, acc[c][t]);
-                }
+    // whole vectors of 8 positions; each slice has exactly `vectors` of them, so indexing by
+    // `v < vectors` needs no checks
+    let vectors = whole / LANES;
+    let d8: [&[[f32; LANES]]; OC] =
+        std::array::from_fn(|c| &planes[oc + c][..whole].as_chunks::<LANES>().0[..vectors]);
+    let x8: [&[[f32; LANES]]; KT] =
+        std::array::from_fn(|t| &taps[kk + t][..whole].as_chunks::<LANES>().0[..vectors]);
+    grad_tile_half::<OC, KT, 0>(&d8, &x8, weights, k, oc, kk, vectors);
+    grad_tile_half::<OC, KT, 1>(&d8, &x8, weights, k, oc, kk, vectors);
+}
+
+/// Lanes `4·H..4·H + 4` of a tile's sums (see [`grad_tile`]).
+#[inline(always)]
+fn grad_tile_half<const OC: usize, const KT: usize, const H: usize>(
+    d8: &[&[[f32; LANES]]; OC],
+    x8: &[&[[f32; LANES]]; KT],
+    weights: &mut [[f32; LANES]],
+    k: usize,
+    oc: usize,
+    kk: usize,
+    vectors: usize,
+) {
+    let half = |a: &[f32; LANES]| load(&a.as_chunks::<V>().0[H]);
+    let mut acc: [[v128; KT]; OC] =
+        std::array::from_fn(|c| std::array::from_fn(|t| half(&weights[(oc + c) * k + kk + t])));
+    for v in 0..vectors {
+        let d: [v128; OC] = std::array::from_fn(|c| half(&d8[c][v]));
+        for t in 0..KT {
+            let x = half(&x8[t][v]);
+            for c in 0..OC {
+                acc[c][t] = mul_add(d[c], x, acc[c][t]);
             }
         }
-        for (c, row) in acc.iter().enumerate() {
-            for (t, &a) in row.iter().enumerate() {
-                store_half(&mut weights[(oc + c) * k + kk + t], half, a);
-            }
+    }
+    for (c, row) in acc.iter().enumerate() {
+        for (t, &a) in row.iter().enumerate() {
+            store_half(&mut weights[(oc + c) * k + kk + t], H, a);
         }
     }
 }
