@@ -421,8 +421,9 @@ pub const GEMM_KC: usize = 256;
 
 /// Dense layer forward without bias: `out[b·U + u] = Σ_i x[b·N + i] · w[u·N + i]` (`x`: batch×N, `w`:
 /// U×N), the twin of [`super::kernels::dense_forward`] (same bits). The weights are first transposed
-/// into N rows of the units (padded to whole vectors), so 4 units are one vector; tiles of 4 samples ×
-/// 8 units keep 8 accumulators in registers and share each weight load among the 4 samples.
+/// into runs of N vectors of 4 units (the last padded with zeros), so 4 units are one vector; tiles
+/// of 4 samples × 8 units keep 8 accumulators in registers and share each weight load among the 4
+/// samples.
 pub fn dense_forward(x: &[f32], w: &[f32], out: &mut [f32], batch: usize, n: usize, units: usize) {
     if (x.len(), w.len(), out.len()) != (batch * n, units * n, batch * units) {
         // never from the layers, which size every buffer from the same shapes: the twin refuses it
@@ -432,11 +433,12 @@ pub fn dense_forward(x: &[f32], w: &[f32], out: &mut [f32], batch: usize, n: usi
         return;
     }
     let up = units.div_ceil(V) * V;
-    // wt[i·up + u] = w[u·N + i]
-    let mut wt = vec![0.0f32; n * up];
+    // wt[uv·N + i][j] = w[(4·uv + j)·N + i]: per vector of 4 units, its weights input by input
+    let mut wt = vec![[0.0f32; V]; n * (up / V)];
     for (u, row) in w.chunks_exact(n.max(1)).take(units).enumerate() {
-        for (i, &v) in row.iter().enumerate() {
-            wt[i * up + u] = v;
+        let (uv, j) = (u / V, u % V);
+        for (dst, &v) in wt[uv * n..(uv + 1) * n].iter_mut().zip(row) {
+            dst[j] = v;
         }
     }
     let mut sums = vec![0.0f32; batch * up];
@@ -468,11 +470,12 @@ pub fn dense_forward(x: &[f32], w: &[f32], out: &mut [f32], batch: usize, n: usi
     }
 }
 
-/// Sums of samples `b..b + S` × units `u..u + 4·UV` into `sums` (rows of `up`).
+/// Sums of samples `b..b + S` × units `u..u + 4·UV` into `sums` (rows of `up`), from `wt` (see
+/// [`dense_forward`]).
 #[inline(always)]
 fn forward_tile<const S: usize, const UV: usize>(
     x: &[f32],
-    wt: &[f32],
+    wt: &[[f32; V]],
     sums: &mut [f32],
     n: usize,
     up: usize,
@@ -482,10 +485,13 @@ fn forward_tile<const S: usize, const UV: usize>(
     let zero = f32x4_splat(0.0);
     for (block, start) in (0..n).step_by(GEMM_KC).enumerate() {
         let end = (start + GEMM_KC).min(n);
+        let len = end - start;
+        // every slice has exactly `len` entries, so indexing them by `i < len` needs no checks
+        let rows: [&[f32]; S] = std::array::from_fn(|s| &x[(b + s) * n + start..][..len]);
+        let ws: [&[[f32; V]]; UV] = std::array::from_fn(|t| &wt[(u / V + t) * n + start..][..len]);
         let mut acc = [[zero; UV]; S];
-        let rows: [&[f32]; S] = std::array::from_fn(|s| &x[(b + s) * n + start..(b + s) * n + end]);
-        for (i, wrow) in wt[start * up..end * up].chunks_exact(up).enumerate() {
-            let wv: [v128; UV] = std::array::from_fn(|t| load_at(wrow, u + t * V));
+        for i in 0..len {
+            let wv: [v128; UV] = std::array::from_fn(|t| load(&ws[t][i]));
             for s in 0..S {
                 let xv = f32x4_splat(rows[s][i]);
                 for t in 0..UV {
