@@ -629,8 +629,9 @@ fn grad_columns<const T: usize, const CV: usize>(
 /// the twin of [`super::kernels::dense_input_grad`] (same bits). Column block by column block (8, then
 /// 4 columns): the block's weights are first copied out of their rows into one contiguous run, then
 /// tiles of 4 samples sum over the units from it. The layer does not use it: on the tutorial's shapes
-/// it is slower than its twin, whose general product runs matrixmultiply's own SIMD128 kernel (8×8
-/// register tiles over packed operands); bench/wasm_kernels.sh measures both.
+/// it is no faster than its twin (0.8–1.0× in builds whose layer called it), whose general product
+/// runs matrixmultiply's own SIMD128 kernel (8×8 register tiles over packed operands);
+/// bench/wasm_kernels.sh measures both.
 pub fn dense_input_grad(
     d: &[f32],
     w: &[f32],
@@ -653,7 +654,7 @@ pub fn dense_input_grad(
     }
     let wide = n / (2 * V) * (2 * V);
     let vectors = n / V * V;
-    let mut block = vec![0.0f32; units * 2 * V];
+    let mut block = vec![[0.0f32; V]; units * 2];
     for c in (0..wide).step_by(2 * V) {
         input_grad_columns::<2>(d, w, dx, n, units, c, &mut block);
     }
@@ -688,13 +689,18 @@ fn input_grad_columns<const CV: usize>(
     n: usize,
     units: usize,
     c: usize,
-    block: &mut [f32],
+    block: &mut [[f32; V]],
 ) {
-    // block[u·4·CV + j] = w[u·N + c + j]
-    let block = &mut block[..units * CV * V];
-    for (u, dst) in block.chunks_exact_mut(CV * V).enumerate() {
-        dst.copy_from_slice(&w[u * n + c..u * n + c + CV * V]);
+    // block[t·U + u] = w[u·N + c + 4t..][..4]: per vector of columns, its weights unit by unit
+    let block = &mut block[..units * CV];
+    for (t, run) in block.chunks_exact_mut(units).enumerate() {
+        for (u, dst) in run.iter_mut().enumerate() {
+            if let Some(src) = w[u * n + c + t * V..].first_chunk::<V>() {
+                *dst = *src;
+            }
+        }
     }
+    let block: &[[f32; V]] = block;
     let batch = (d.len() / units).min(dx.len() / n);
     let tiles = batch / SAMPLE_TILE * SAMPLE_TILE;
     for b in (0..tiles).step_by(SAMPLE_TILE) {
@@ -710,7 +716,8 @@ fn input_grad_columns<const CV: usize>(
 const SAMPLE_TILE: usize = 4;
 
 /// Columns `c..c + 4·CV` of the input gradient of the first `S` samples of `d` (rows of U) and `dx`
-/// (rows of N), from the block's weights (rows of 4·CV): each weight load serves `S` samples.
+/// (rows of N), from the block's weights (see [`input_grad_columns`]): each weight load serves `S`
+/// samples.
 #[inline(always)]
 fn input_grad_tile<const S: usize, const CV: usize>(
     d: &[f32],
@@ -718,17 +725,19 @@ fn input_grad_tile<const S: usize, const CV: usize>(
     n: usize,
     units: usize,
     c: usize,
-    block: &[f32],
+    block: &[[f32; V]],
 ) {
     let zero = f32x4_splat(0.0);
-    let drows: [&[f32]; S] = std::array::from_fn(|s| &d[s * units..(s + 1) * units]);
     for (index, start) in (0..units).step_by(GEMM_KC).enumerate() {
-        let end = (start + GEMM_KC).min(units);
+        let len = (start + GEMM_KC).min(units) - start;
+        // every slice has exactly `len` entries, so indexing them by `i < len` needs no checks
+        let drows: [&[f32]; S] = std::array::from_fn(|s| &d[s * units + start..][..len]);
+        let ws: [&[[f32; V]]; CV] = std::array::from_fn(|t| &block[t * units + start..][..len]);
         let mut acc = [[zero; CV]; S];
-        for (u, wu) in (start..end).zip(block[start * CV * V..end * CV * V].chunks_exact(CV * V)) {
-            let wv: [v128; CV] = std::array::from_fn(|t| load_at(wu, t * V));
+        for i in 0..len {
+            let wv: [v128; CV] = std::array::from_fn(|t| load(&ws[t][i]));
             for s in 0..S {
-                let g = f32x4_splat(drows[s][u]);
+                let g = f32x4_splat(drows[s][i]);
                 for t in 0..CV {
                     acc[s][t] = mul_add(g, wv[t], acc[s][t]);
                 }

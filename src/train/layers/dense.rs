@@ -76,7 +76,7 @@ fn input_grad_product(d: &[f32], w: &[f32], dx: &mut [f32], batch: usize, n: usi
         return;
     }
     // on wasm too: matrixmultiply's own SIMD128 kernel (8×8 register tiles) beats the direct
-    // SIMD128 kernel here (0.77–0.85× in bench/wasm_kernels.sh in a build whose layer called it), so
+    // SIMD128 kernel here (0.8–1.0× in bench/wasm_kernels.sh in builds whose layer called it), so
     // wasm_simd::dense_input_grad is not used
     kernels::dense_input_grad(d, w, dx, batch, n, units);
 }
