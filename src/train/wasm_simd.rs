@@ -115,6 +115,10 @@ pub fn conv_forward(
     };
     let p_tiles = p / P_TILE * P_TILE;
     let oc_tiles = o / OC_TILE * OC_TILE;
+    let taps8: Vec<&[[f32; P_TILE]]> = taps
+        .iter()
+        .map(|t| &t[..p_tiles].as_chunks::<P_TILE>().0[..p_tiles / P_TILE])
+        .collect();
     for oc in (0..oc_tiles).step_by(OC_TILE) {
         // the tile's weights by tap: wt[kk][t] = w[oc + t, kk]
         let wt: Vec<[v128; OC_TILE]> = (0..k)
@@ -125,19 +129,27 @@ pub fn conv_forward(
             Some(r) => r,
             None => &mut [], // never: the tile has OC_TILE planes
         });
-        for pos in (0..p_tiles).step_by(P_TILE) {
-            let mut acc: [[v128; 2]; OC_TILE] =
-                std::array::from_fn(|t| [f32x4_splat(bias[oc + t]); 2]);
-            for (tap, w) in taps.iter().zip(&wt) {
-                let x = [load_at(tap, pos), load_at(tap, pos + V)];
-                for (a, &wv) in acc.iter_mut().zip(w) {
-                    a[0] = mul_add(wv, x[0], a[0]);
-                    a[1] = mul_add(wv, x[1], a[1]);
-                }
+        {
+            // whole tiles of positions; every slice has exactly `tiles` of them, so indexing by
+            // `v < tiles` needs no checks
+            let tiles = p_tiles / P_TILE;
+            let mut rows8: [&mut [[f32; P_TILE]]; OC_TILE] = std::array::from_fn(|_| &mut [][..]);
+            for (dst, row) in rows8.iter_mut().zip(rows.iter_mut()) {
+                *dst = &mut row[..p_tiles].as_chunks_mut::<P_TILE>().0[..tiles];
             }
-            for (row, a) in rows.iter_mut().zip(&acc) {
-                store_at(row, pos, relu_tile(a[0]));
-                store_at(row, pos + V, relu_tile(a[1]));
+            for v in 0..tiles {
+                let mut acc: [[v128; 2]; OC_TILE] =
+                    std::array::from_fn(|t| [f32x4_splat(bias[oc + t]); 2]);
+                for (tap, w) in taps8.iter().zip(&wt) {
+                    let x = load2(&tap[v]);
+                    for (a, &wv) in acc.iter_mut().zip(w) {
+                        a[0] = mul_add(wv, x.0, a[0]);
+                        a[1] = mul_add(wv, x.1, a[1]);
+                    }
+                }
+                for (row, a) in rows8.iter_mut().zip(&acc) {
+                    store2(&mut row[v], relu_tile(a[0]), relu_tile(a[1]));
+                }
             }
         }
         // the positions after the tiles: one vector, then one at a time
@@ -411,8 +423,16 @@ pub fn max_pool_2x2_planes(
 /// Load 8 floats as two vectors.
 #[inline(always)]
 fn load2(a: &[f32; 2 * V]) -> (v128, v128) {
-    let (lo, hi) = a.split_at(V);
-    (load_at(lo, 0), load_at(hi, 0))
+    let (halves, _) = a.as_chunks::<V>();
+    (load(&halves[0]), load(&halves[1]))
+}
+
+/// Store two vectors as 8 floats.
+#[inline(always)]
+fn store2(a: &mut [f32; 2 * V], lo: v128, hi: v128) {
+    let (halves, _) = a.as_chunks_mut::<V>();
+    store(&mut halves[0], lo);
+    store(&mut halves[1], hi);
 }
 
 /// Terms per block of matrixmultiply's sgemm (its `S_KC`): each output of the portable dense products
