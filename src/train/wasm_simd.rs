@@ -21,6 +21,13 @@
 //!   the operands (the matrices are skinny: the tutorial's dense layer is 10 units over 2,028 inputs).
 //! - Adam: elementwise, the same IEEE operations (square root and division are correctly rounded).
 //!
+//! Measured with bench/wasm_kernels.sh (Node 20's V8 on a 2-core x86-64 machine shared with other
+//! jobs; one call = one batch of 32 on the tutorial's shapes, fastest of 9 runs) against the twins:
+//! conv forward 6.7–8×, conv weight gradient 2.6–3×, dense forward and weight gradient 1.4×, the max
+//! pool and Adam 1.0× (LLVM already vectorizes their twins as well), the unused dense input gradient
+//! 1.4× on its own but at best at parity once the layer calls it. One training epoch (60,000 synthetic
+//! images) went from 3.9–5.6 s to 2.5–4.0 s in the same runs, with the same loss to the last bit.
+//!
 //! Relaxed SIMD (`f32x4_relaxed_madd`) is not used: a fused multiply-add would change the bits, and
 //! browsers without it would need a second build picked at run time.
 //!
