@@ -230,9 +230,9 @@ impl Conv2D {
 /// Planes of image `b` (`planes[oc·P + p] = relu?(bias[oc] + Σ_k weights[oc·K + k] · cols[k·R +
 /// b·P + p])`) from the im2col matrix `cols` (K×R, R = B·P positions, see [`Conv2D::im2col`]): on
 /// x86-64 with AVX2 and FMA the vector kernel and then the portable code for what it left, on wasm
-/// with SIMD128 its explicit SIMD128 build, elsewhere the portable kernel. Fused multiply-adds round once where the portable kernel rounds twice, so
-/// results differ in the last bits between CPUs with and without them; on one machine they are
-/// reproducible.
+/// with SIMD128 its explicit SIMD128 build (same bits as the portable kernel), elsewhere the portable
+/// kernel. Fused multiply-adds round once where the portable kernel rounds twice, so results differ in
+/// the last bits between CPUs with and without them; on one machine they are reproducible.
 pub(super) fn conv_forward_image(
     cols: &[f32],
     b: usize,
