@@ -1,9 +1,10 @@
 //! Explicit WebAssembly SIMD128 builds of the trainer's hot kernels: the conv forward planes and weight
 //! gradient, the 2×2 max pool over planes (together the fused conv + pool pair), the dense forward,
 //! weight-gradient and input-gradient products, and Adam's update. The layers and Adam call them on
-//! wasm32 built with `simd128` (the page's builds), in place of the portable twins in kernels.rs and
-//! adam.rs that LLVM auto-vectorizes; all but the dense input gradient, whose twin's general product
-//! already runs matrixmultiply's own SIMD128 kernel and measured faster (bench/wasm_kernels.sh).
+//! wasm32 built with `simd128` (as the project's wasm builds are), in place of the portable twins in
+//! kernels.rs and adam.rs that LLVM auto-vectorizes; all but the dense input gradient, whose twin's
+//! general product already runs matrixmultiply's own SIMD128 kernel and measured as fast
+//! (bench/wasm_kernels.sh).
 //!
 //! Every kernel here gives the same bits as its portable twin, not merely close ones: SIMD128 has no
 //! fused multiply-add, so each sum is taken with a separate multiplication and addition per term, term
