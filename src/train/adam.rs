@@ -1,6 +1,7 @@
 //! Adam as Keras 3 implements it (`keras/src/optimizers/adam.py`): bias correction folded into the step
 //! size, and ε added to the *uncorrected* √v ("epsilon hat"). Everything in f32.
 
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use crate::cpu::{self, Kernel};
 
 #[derive(Clone, Debug)]
@@ -47,10 +48,15 @@ impl Adam {
         m: &mut [f32],
         v: &mut [f32],
     ) {
-        // built for AVX2 and FMA where the CPU has both (8-lane square roots and divisions), else
-        // portably: the same IEEE operations in the same order either way, so the results are identical
+        // built for AVX2 and FMA where the CPU has both (8-lane square roots and divisions), in SIMD128
+        // on wasm, else portably: the same IEEE operations in the same order each way, so the results
+        // are identical
+        let coefficients = (1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon);
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        crate::train::wasm_simd::adam_update(coefficients, alpha, param, grad, m, v);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         cpu::dispatch(Update {
-            coefficients: (1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon),
+            coefficients,
             alpha,
             param,
             grad,
@@ -66,6 +72,7 @@ impl Adam {
 }
 
 /// One tensor's update, built by [`cpu::dispatch`] for the CPU it runs on.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 struct Update<'a> {
     coefficients: (f32, f32, f32),
     alpha: f32,
@@ -75,6 +82,7 @@ struct Update<'a> {
     v: &'a mut [f32],
 }
 
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 impl Kernel for Update<'_> {
     type Output = ();
 
@@ -96,7 +104,7 @@ impl Kernel for Update<'_> {
 
 /// `m += (g − m)(1 − β1)`, `v += (g² − v)(1 − β2)`, `p −= α·m / (√v + ε)`, element by element.
 #[inline(always)]
-fn update_body(
+pub(crate) fn update_body(
     (one_minus_b1, one_minus_b2, eps): (f32, f32, f32),
     alpha: f32,
     param: &mut [f32],

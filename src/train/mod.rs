@@ -5,7 +5,8 @@
 //! `[out, in]`, the layouts TFLite uses, so export copies instead of transposing.
 //!
 //! The hot kernels come twice: AVX2 + FMA in simd.rs (x86-64 only, picked at run time through
-//! [`crate::cpu`]) and portable in kernels.rs, which wasm runs and the vector kernels are tested against.
+//! [`crate::cpu`]), SIMD128 in wasm_simd.rs (wasm32 built with `simd128`, as the page's builds are), and
+//! portable in kernels.rs, which the vector kernels are tested against.
 
 pub mod adam;
 pub mod fit;
@@ -17,6 +18,10 @@ pub mod net;
 pub mod parallel;
 #[cfg(target_arch = "x86_64")]
 mod simd;
+/// Public (hidden) only so that the browser tests and the kernel benchmark can reach the kernels.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[doc(hidden)]
+pub mod wasm_simd;
 
 pub use adam::Adam;
 pub use fit::{

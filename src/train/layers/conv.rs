@@ -5,9 +5,13 @@
 use super::{Activation, Padding};
 #[cfg(target_arch = "x86_64")]
 use crate::cpu::Avx2Fma;
-use crate::train::kernels::{self, LANES};
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+use crate::train::kernels;
+use crate::train::kernels::LANES;
 #[cfg(target_arch = "x86_64")]
 use crate::train::simd;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use crate::train::wasm_simd;
 
 /// A 2-D convolution with its parameters, gradients and forward cache.
 #[derive(Clone, Debug)]
@@ -225,10 +229,10 @@ impl Conv2D {
 
 /// Planes of image `b` (`planes[oc·P + p] = relu?(bias[oc] + Σ_k weights[oc·K + k] · cols[k·R +
 /// b·P + p])`) from the im2col matrix `cols` (K×R, R = B·P positions, see [`Conv2D::im2col`]): on
-/// x86-64 with AVX2 and FMA the vector kernel and then the portable code for what it left, elsewhere
-/// the portable kernel. Fused multiply-adds round once where the portable kernel rounds twice, so
-/// results differ in the last bits between CPUs with and without them; on one machine they are
-/// reproducible.
+/// x86-64 with AVX2 and FMA the vector kernel and then the portable code for what it left, on wasm
+/// with SIMD128 its explicit SIMD128 build (same bits as the portable kernel), elsewhere the portable
+/// kernel. Fused multiply-adds round once where the portable kernel rounds twice, so results differ in
+/// the last bits between CPUs with and without them; on one machine they are reproducible.
 pub(super) fn conv_forward_image(
     cols: &[f32],
     b: usize,
@@ -244,7 +248,11 @@ pub(super) fn conv_forward_image(
         kernels::conv_forward_rest(cols, b, p, weights, bias, relu, planes, oc_done, p_done);
         return;
     }
-    kernels::conv_forward(cols, b, p, weights, bias, relu, planes)
+    // the same bits as the portable kernel
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    wasm_simd::conv_forward(cols, b, p, weights, bias, relu, planes);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    kernels::conv_forward(cols, b, p, weights, bias, relu, planes);
 }
 
 /// O planes of P → P rows of O (NHWC).
@@ -319,7 +327,11 @@ impl GradAccumulator {
             kernels::conv_weight_grad_rest(cols, b, p, d_planes, weights, bias, done);
             return;
         }
-        kernels::conv_weight_grad(cols, b, p, d_planes, weights, bias)
+        // the same bits as the portable kernel
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        wasm_simd::conv_weight_grad(cols, b, p, d_planes, weights, bias);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        kernels::conv_weight_grad(cols, b, p, d_planes, weights, bias);
     }
 
     fn finish(&self, grad_weights: &mut [f32], grad_bias: &mut [f32]) {

@@ -5,9 +5,12 @@ use std::hint::select_unpredictable;
 
 #[cfg(target_arch = "x86_64")]
 use crate::cpu::Avx2Fma;
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use crate::train::kernels;
 #[cfg(target_arch = "x86_64")]
 use crate::train::simd;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use crate::train::wasm_simd;
 
 /// Max pooling (VALID padding), with the winning input index of each output kept for the backward pass.
 #[derive(Clone, Debug)]
@@ -77,7 +80,7 @@ impl MaxPool2D {
 
     /// Pool `batch` images of channel planes into NHWC `output`; `argmax`, in plane order, indexes
     /// `input`. The common 2×2, stride-2 pool runs in the AVX2 kernel where the CPU has it and the rows
-    /// are wide enough, else in its portable twin; other pools in [`MaxPool2D::forward_planes`].
+    /// are wide enough, in its SIMD128 build on wasm, else in its portable twin; other pools in [`MaxPool2D::forward_planes`].
     pub(super) fn pool_planes(
         &self,
         input: &[f32],
@@ -93,6 +96,9 @@ impl MaxPool2D {
             {
                 return;
             }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            wasm_simd::max_pool_2x2_planes(input, batch * c, h, w, c, output, argmax);
+            #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
             kernels::max_pool_2x2_planes(input, batch * c, h, w, c, output, argmax);
             return;
         }
