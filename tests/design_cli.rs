@@ -89,3 +89,50 @@ fn a_preset_trains_and_its_file_resumes() {
     let (design, _) = ptq_playground::quantize::import_float(&bytes).unwrap();
     assert_eq!(design.name, "mlp");
 }
+
+/// `--threads 2` splits each batch as the page's workers do: the same file twice, another than one
+/// thread's (the shares' sums round differently), and a BatchNormalization design is refused.
+#[test]
+fn threads_train_deterministically() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("threads_cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let train = |threads: &str, name: &str| -> Vec<u8> {
+        let out = dir.join(name);
+        let (ok, err) = ptq(&[
+            "train",
+            "--epochs",
+            "1",
+            "--train-images",
+            "640",
+            "--threads",
+            threads,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{err}");
+        std::fs::read(out).unwrap()
+    };
+    let one = train("1", "one.tflite");
+    let two = train("2", "two.tflite");
+    assert_eq!(two, train("2", "two-again.tflite"));
+    assert_ne!(one, two);
+    let bn = dir.join("bn.json");
+    std::fs::write(
+        &bn,
+        r#"{"name":"bn","input_shape":[28,28],"layers":[{"type":"Flatten"},{"type":"Dense","units":8},{"type":"BatchNormalization"},{"type":"Dense","units":10}]}"#,
+    )
+    .unwrap();
+    let (ok, err) = ptq(&[
+        "train",
+        "--arch",
+        bn.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--train-images",
+        "64",
+        "--threads",
+        "2",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("BatchNormalization trains on one thread"), "{err}");
+}

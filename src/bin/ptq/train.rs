@@ -1,6 +1,7 @@
 //! `ptq train`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -161,7 +162,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let steps = trainer.steps_per_epoch(train.len());
     let mut helpers = match args.threads {
         1 => None,
-        n => Some(Helpers::new(&trainer, n as usize)?),
+        n => Some(Helpers::new(&trainer, Arc::new(train.clone()), n as usize)?),
     };
     let style = ProgressStyle::with_template(
         "{prefix} {bar:30.cyan/blue} {pos:>5}/{len} [{elapsed_precise}<{eta_precise}] {msg}",
