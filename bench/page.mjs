@@ -10,6 +10,7 @@
 // 4. evaluating the 10,000 test images in the worker (float, int8, uint8);
 // 5. training N epochs in the page's worker vs Keras natively (same epochs, same machine, same run),
 //    with the long tasks the page's thread had meanwhile (PerformanceObserver 'longtask').
+import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +27,9 @@ const EPOCHS = Number(opt('--epochs', 1));
 const LOADS = Number(opt('--loads', 5));
 const TRAIN = !args.includes('--no-train');
 /** Worker counts to train with (the Training card's field), e.g. --workers 1,2,4. */
-const WORKERS = String(opt('--workers', '1,2')).split(',').map(Number).filter((n) => n >= 1);
+const CORES = os.cpus().length;
+const WORKERS = String(opt('--workers', [...new Set([1, 2, CORES > 4 ? 4 : 2, Math.max(2, CORES - 1)])].join(',')))
+  .split(',').map(Number).filter((n) => n >= 1);
 const KERAS_PY = opt('--keras-python', process.env.PTQ_TF_PYTHON);
 const DIST = join(ROOT, 'dist');
 const median = (xs) => {
