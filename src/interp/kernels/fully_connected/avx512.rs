@@ -26,7 +26,7 @@ use crate::cpu::Avx512;
 pub(super) const BYTES: usize = 64;
 
 /// The weights laid out for [`dot_rows`]: each unit's row padded with zeros to whole vectors, and its
-/// sum.
+/// sum; zero rows pad the units to a multiple of 4.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct VnniWeights {
     /// `[U][D_pad / 64]` vectors of 64 weights.
@@ -50,6 +50,10 @@ impl VnniWeights {
                 rows.push(v);
             }
             row_sum.push(row.iter().map(|&w| w as i32).sum());
+        }
+        while row_sum.len() % 4 != 0 {
+            rows.extend(std::iter::repeat_n([0i8; BYTES], per_row));
+            row_sum.push(0);
         }
         VnniWeights {
             rows,
@@ -75,7 +79,8 @@ pub(super) fn offset_input(x: &[i8], u: &mut [u8]) {
 }
 
 /// For every unit `u`, `Σ_d w[u][d]·(x[d] + input_offset)` in wrapping i32 (the reference's accumulator
-/// before the bias), given `x`'s unsigned row from [`offset_input`]; `emit(u, acc)` receives it.
+/// before the bias), given `x`'s unsigned row from [`offset_input`]; `emit(u, acc)` receives it, and
+/// also receives the padding units (up to 3 past the last), which the caller ignores.
 #[inline]
 pub(super) fn dot_rows(
     _cpu: Avx512,
@@ -109,19 +114,11 @@ fn dot_rows_vnni(w: &VnniWeights, u: &[u8], input_offset: i32, mut emit: impl Fn
         return;
     };
     let correction = input_offset.wrapping_sub(128);
-    // Four units at a time share each input vector.
+    // Four units at a time (the units are padded to a multiple of 4) share each input vector.
     let mut units = w.rows.chunks_exact(per_row).zip(&w.row_sum).enumerate();
     loop {
         let group: [_; 4] = std::array::from_fn(|_| units.next());
         let [Some(r0), Some(r1), Some(r2), Some(r3)] = group else {
-            for (unit, (row, &sum)) in group.into_iter().flatten() {
-                let mut acc = _mm512_setzero_si512();
-                for (xv, wv) in x.iter().zip(row) {
-                    acc = _mm512_dpbusd_epi32(acc, load(xv), load(wv));
-                }
-                let dot = _mm512_reduce_add_epi32(acc);
-                emit(unit, dot.wrapping_add(correction.wrapping_mul(sum)));
-            }
             return;
         };
         let rows = [r0.1.0, r1.1.0, r2.1.0, r3.1.0];
@@ -165,7 +162,10 @@ mod tests {
                     _ => r.i8(),
                 })
                 .collect();
-            let x16: Vec<i16> = x.iter().map(|&v| (v as i32 + input_offset) as i16).collect();
+            let x16: Vec<i16> = x
+                .iter()
+                .map(|&v| (v as i32 + input_offset) as i16)
+                .collect();
             let want: Vec<i32> = w
                 .chunks_exact(depth)
                 .map(|row| {
@@ -177,8 +177,15 @@ mod tests {
             let mut u = vec![0xAAu8; vnni.input_len()];
             offset_input(&x, &mut u);
             let mut got = vec![0i32; units];
-            dot_rows(cpu, &vnni, &u, input_offset, |unit, acc| got[unit] = acc);
-            assert_eq!(got, want, "case {case}: depth {depth}, offset {input_offset}");
+            dot_rows(cpu, &vnni, &u, input_offset, |unit, acc| {
+                if let Some(g) = got.get_mut(unit) {
+                    *g = acc;
+                }
+            });
+            assert_eq!(
+                got, want,
+                "case {case}: depth {depth}, offset {input_offset}"
+            );
         }
     }
 }

@@ -368,7 +368,8 @@ impl Kernel for FastCall<'_, FcI8Fast, Io<'_, i8, FcFastScratch, i8>> {
     #[inline(always)]
     fn run_avx512(self, cpu: crate::cpu::Avx512) -> Result<()> {
         let io = self.args;
-        self.kernel.invoke_avx512(cpu, io.input, io.scratch, io.output)
+        self.kernel
+            .invoke_avx512(cpu, io.input, io.scratch, io.output)
     }
 }
 
