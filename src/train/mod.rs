@@ -6,6 +6,8 @@
 //!
 //! The hot kernels come twice: AVX2 + FMA in simd.rs (x86-64 only, picked at run time through
 //! [`crate::cpu`]) and portable in kernels.rs, which wasm runs and the vector kernels are tested against.
+//! The conv forward has a third build, AVX-512F in simd512.rs, for CPUs of the [`crate::cpu::Avx512`]
+//! tier.
 
 pub mod adam;
 pub mod fit;
@@ -15,6 +17,8 @@ pub mod loss;
 pub mod net;
 #[cfg(target_arch = "x86_64")]
 mod simd;
+#[cfg(target_arch = "x86_64")]
+mod simd512;
 
 pub use adam::Adam;
 pub use fit::{EpochReport, StepReport, TrainConfig, Trainer, evaluate};

@@ -1,13 +1,14 @@
 //! The 2-D convolution layer: im2col into a K×R matrix, then per image the forward planes, the weight
 //! and bias gradient sums and the input gradient. The forward and weight-gradient arithmetic runs in
-//! the AVX2 kernels of simd.rs where the CPU has them, else in their portable twins in kernels.rs.
+//! the AVX2 kernels of simd.rs where the CPU has them (the forward in simd512.rs's AVX-512 kernel on
+//! CPUs with that), else in their portable twins in kernels.rs.
 
 use super::{Activation, Padding};
 #[cfg(target_arch = "x86_64")]
-use crate::cpu::Avx2Fma;
+use crate::cpu::{Avx2Fma, Avx512};
 use crate::train::kernels::{self, LANES};
 #[cfg(target_arch = "x86_64")]
-use crate::train::simd;
+use crate::train::{simd, simd512};
 
 /// A 2-D convolution with its parameters, gradients and forward cache.
 #[derive(Clone, Debug)]
@@ -225,8 +226,8 @@ impl Conv2D {
 
 /// Planes of image `b` (`planes[oc·P + p] = relu?(bias[oc] + Σ_k weights[oc·K + k] · cols[k·R +
 /// b·P + p])`) from the im2col matrix `cols` (K×R, R = B·P positions, see [`Conv2D::im2col`]): on
-/// x86-64 with AVX2 and FMA the vector kernel and then the portable code for what it left, elsewhere
-/// the portable kernel. Fused multiply-adds round once where the portable kernel rounds twice, so
+/// x86-64 with AVX-512, or else AVX2 and FMA, a vector kernel and then the portable code for what it
+/// left, elsewhere the portable kernel. Fused multiply-adds round once where the portable kernel rounds twice, so
 /// results differ in the last bits between CPUs with and without them; on one machine they are
 /// reproducible.
 pub(super) fn conv_forward_image(
@@ -238,6 +239,12 @@ pub(super) fn conv_forward_image(
     relu: bool,
     planes: &mut [f32],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = Avx512::detect() {
+        let (oc_done, p_done) = simd512::conv_forward(cpu, cols, b, p, weights, bias, relu, planes);
+        kernels::conv_forward_rest(cols, b, p, weights, bias, relu, planes, oc_done, p_done);
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if let Some(cpu) = Avx2Fma::detect() {
         let (oc_done, p_done) = simd::conv_forward(cpu, cols, b, p, weights, bias, relu, planes);

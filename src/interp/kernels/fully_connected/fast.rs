@@ -251,6 +251,14 @@ impl Kernel for FastCall<'_, FcF32Fast, Io<'_, f32, FcFastScratch, f32>> {
         let io = self.args;
         self.kernel.invoke(io.input, io.scratch, io.output)
     }
+
+    /// The same body compiled for AVX-512 (the channel blocks get wider vectors; each lane's sum
+    /// keeps its order, so the bits are those of every other build).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, _cpu: crate::cpu::Avx512) -> Result<()> {
+        self.run::<false>()
+    }
 }
 
 impl FcF32Fast {
