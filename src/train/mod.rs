@@ -6,7 +6,7 @@
 //!
 //! The hot kernels come twice: AVX2 + FMA in simd.rs (x86-64 only, picked at run time through
 //! [`crate::cpu`]) and portable in kernels.rs, which wasm runs and the vector kernels are tested against.
-//! The conv forward has a third build, AVX-512F in simd512.rs, for CPUs of the [`crate::cpu::Avx512`]
+//! The conv forward and weight gradient have a third build, AVX-512F in simd512.rs, for CPUs of the [`crate::cpu::Avx512`]
 //! tier.
 
 pub mod adam;

@@ -1,5 +1,6 @@
 //! AVX-512F versions of the trainer's conv forward planes (16 positions per vector, up to 12 output
-//! channels per register tile), picked at run time by the conv layer when the CPU has the [`Avx512`]
+//! channels per register tile) and conv weight gradient (16 positions per vector, up to 3 × 3
+//! accumulators), picked at run time by the conv layer when the CPU has the [`Avx512`]
 //! tier and otherwise replaced by the AVX2 kernel in simd.rs. Like that kernel it sums each output
 //! from the bias through the taps in order with fused multiply-adds, so it agrees with the portable
 //! twin in kernels.rs to rounding (the same bound as the AVX2 kernel's test).
@@ -108,12 +109,115 @@ fn conv_forward_tiles<const OC: usize>(
     (oc_done, vectors * LANES)
 }
 
+/// Taps per weight-gradient tile.
+const GRAD_K: usize = 3;
+
+/// [`super::simd::conv_weight_grad`] with vectors of 16 positions: adds `Σ_p dY[oc, p] · cols[k, b·P +
+/// p]` over whole vectors to `lanes[oc·K + k]` (8 partial sums each, as the AVX2 kernel keeps them: a
+/// vector's two halves are added into them at the end of the image), for whole tiles of channels
+/// (3, or else 2; 6 measured slower, 27 live vectors) × taps; the first tap tile also adds `Σ_p dY[oc,
+/// p]` to `bias[oc]`. Returns (channels, taps, positions) covered; the caller adds the rest.
+pub fn conv_weight_grad(
+    _cpu: Avx512,
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    d_planes: &[f32],
+    lanes: &mut [[f32; 8]],
+    bias: &mut [[f32; 8]],
+) -> (usize, usize, usize) {
+    // SAFETY: `_cpu` proves the CPU has AVX-512 F and DQ and FMA (see `crate::cpu`).
+    unsafe {
+        match bias.len() {
+            o if o % 3 == 0 => weight_grad_tiles::<3>(cols, b, p, d_planes, lanes, bias),
+            _ => weight_grad_tiles::<2>(cols, b, p, d_planes, lanes, bias),
+        }
+    }
+}
+
+/// Add the two 8-lane halves of `v` to `dst`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn add_halves(dst: &mut [f32; 8], v: __m512) {
+    let folded = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps::<1>(v));
+    // SAFETY: `dst` is an exclusive reference to 8 floats; loadu/storeu have no alignment
+    // requirement.
+    unsafe {
+        _mm256_storeu_ps(
+            dst.as_mut_ptr(),
+            _mm256_add_ps(_mm256_loadu_ps(dst.as_ptr()), folded),
+        )
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512dq,fma")]
+fn weight_grad_tiles<const OC: usize>(
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    d_planes: &[f32],
+    lanes: &mut [[f32; 8]],
+    bias: &mut [[f32; 8]],
+) -> (usize, usize, usize) {
+    let o = bias.len();
+    if o == 0 || lanes.len() < o {
+        return (0, 0, 0);
+    }
+    let k = lanes.len() / o;
+    let r = cols.len() / k;
+    let vectors = p / LANES;
+    let taps: Vec<&[[f32; LANES]]> = cols
+        .chunks_exact(r)
+        .map(|t| &t[b * p..(b + 1) * p].as_chunks::<LANES>().0[..vectors])
+        .collect();
+    let planes: Vec<&[[f32; LANES]]> = d_planes
+        .chunks_exact(p)
+        .take(o)
+        .map(|d| &d.as_chunks::<LANES>().0[..vectors])
+        .collect();
+    let (oc_done, k_done) = (o / OC * OC, k / GRAD_K * GRAD_K);
+    for oc in (0..oc_done).step_by(OC) {
+        for kk in (0..k_done).step_by(GRAD_K) {
+            let mut acc = [[_mm512_setzero_ps(); GRAD_K]; OC];
+            let mut sums = [_mm512_setzero_ps(); OC];
+            let first = kk == 0;
+            for v in 0..vectors {
+                let x: [__m512; GRAD_K] = [
+                    load(&taps[kk][v]),
+                    load(&taps[kk + 1][v]),
+                    load(&taps[kk + 2][v]),
+                ];
+                for (c, (row, sum)) in acc.iter_mut().zip(sums.iter_mut()).enumerate() {
+                    let d = load(&planes[oc + c][v]);
+                    if first {
+                        *sum = _mm512_add_ps(*sum, d);
+                    }
+                    for (a, &xv) in row.iter_mut().zip(&x) {
+                        *a = _mm512_fmadd_ps(d, xv, *a);
+                    }
+                }
+            }
+            if first {
+                for (c, sum) in sums.iter().enumerate() {
+                    add_halves(&mut bias[oc + c], *sum);
+                }
+            }
+            for (c, row) in acc.iter().enumerate() {
+                for (t, a) in row.iter().enumerate() {
+                    add_halves(&mut lanes[(oc + c) * k + kk + t], *a);
+                }
+            }
+        }
+    }
+    (oc_done, k_done, vectors * LANES)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rng::Rng;
     use crate::train::kernels;
-    use crate::train::kernels::tests::{CONV_SHAPES, gamma, values};
+    use crate::train::kernels::tests::{CONV_SHAPES, gamma, lanes, values};
 
     /// Against the portable twin, with the AVX2 kernel's bound: both sum each output from the bias
     /// through the taps in order, the vector kernel fused (at most K roundings per term), the twin
@@ -162,6 +266,71 @@ mod tests {
                             let bound = (gamma(k) + gamma(k + 1)) * size;
                             let diff = (got as f64 - want as f64).abs();
                             assert!(diff <= bound, "{at}: {got} vs {want} ± {bound}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Against the portable twin, from zeroed lanes and from lanes already holding sums, with the
+    /// AVX2 kernel's bound. Each of the 8 lanes gains n = ⌈P / 8⌉ terms; the twin adds them one by one
+    /// (at most n + 1 roundings per term); here each term goes through the fused sums of its vector
+    /// half (⌈P / 16⌉), the addition of the halves, the addition to the lane and the portable rest, at
+    /// most n + 1 as well, so the lanes differ by at most 2·γ(n + 1)·(|start| + Σ|term|). The bias
+    /// sums, without products, obey the same bound (their order differs from the twin's, so they are
+    /// not always equal).
+    #[test]
+    fn conv_weight_grad_matches_the_portable_twin() {
+        let Some(cpu) = Avx512::detect() else {
+            return;
+        };
+        const L: usize = 8;
+        let mut rng = Rng::new(24);
+        let shapes =
+            CONV_SHAPES
+                .into_iter()
+                .chain([(12, 9, 1, 100), (8, 10, 2, 37), (6, 9, 1, 676)]);
+        for (o, k, images, p) in shapes {
+            let r = images * p;
+            let (cols, d) = (values(&mut rng, k * r), values(&mut rng, o * p));
+            let zero = (vec![[0.0; L]; o * k], vec![[0.0; L]; o]);
+            for (start_w, start_b) in [zero, (lanes(&mut rng, o * k), lanes(&mut rng, o))] {
+                for b in 0..images {
+                    let (mut want_w, mut want_b) = (start_w.clone(), start_b.clone());
+                    kernels::conv_weight_grad(&cols, b, p, &d, &mut want_w, &mut want_b);
+                    let (mut got_w, mut got_b) = (start_w.clone(), start_b.clone());
+                    let done = conv_weight_grad(cpu, &cols, b, p, &d, &mut got_w, &mut got_b);
+                    if p >= LANES && o >= 2 && k >= GRAD_K {
+                        assert!(done.0 > 0 && done.1 > 0 && done.2 > 0, "{done:?}");
+                    }
+                    kernels::conv_weight_grad_rest(&cols, b, p, &d, &mut got_w, &mut got_b, done);
+                    let n = p.div_ceil(L);
+                    let size = |j: usize, term: &dyn Fn(usize) -> f64| -> f64 {
+                        (j..p).step_by(L).map(|q| term(q).abs()).sum()
+                    };
+                    for oc in 0..o {
+                        for j in 0..L {
+                            let at = format!("{o}×{k}×{p} image {b} channel {oc} lane {j}");
+                            let (got, want) = (got_b[oc][j], want_b[oc][j]);
+                            let bound = 2.0
+                                * gamma(n + 1)
+                                * (start_b[oc][j].abs() as f64
+                                    + size(j, &|q| d[oc * p + q] as f64));
+                            let diff = (got as f64 - want as f64).abs();
+                            assert!(diff <= bound, "bias {at}: {got} vs {want} ± {bound}");
+                            for kk in 0..k {
+                                let e = oc * k + kk;
+                                let (got, want) = (got_w[e][j], want_w[e][j]);
+                                let term = |q: usize| {
+                                    d[oc * p + q] as f64 * cols[kk * r + b * p + q] as f64
+                                };
+                                let bound = 2.0
+                                    * gamma(n + 1)
+                                    * (start_w[e][j].abs() as f64 + size(j, &term));
+                                let diff = (got as f64 - want as f64).abs();
+                                assert!(diff <= bound, "tap {kk} {at}: {got} vs {want} ± {bound}");
+                            }
                         }
                     }
                 }

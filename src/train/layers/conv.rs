@@ -1,7 +1,7 @@
 //! The 2-D convolution layer: im2col into a K×R matrix, then per image the forward planes, the weight
 //! and bias gradient sums and the input gradient. The forward and weight-gradient arithmetic runs in
-//! the AVX2 kernels of simd.rs where the CPU has them (the forward in simd512.rs's AVX-512 kernel on
-//! CPUs with that), else in their portable twins in kernels.rs.
+//! the AVX2 kernels of simd.rs where the CPU has them (in simd512.rs's AVX-512 kernels on CPUs with
+//! those), else in their portable twins in kernels.rs.
 
 use super::{Activation, Padding};
 #[cfg(target_arch = "x86_64")]
@@ -320,6 +320,12 @@ impl GradAccumulator {
     /// `dW[oc, k] += Σ_p dY[oc, p] · cols[k, b·P + p]`;  `db[oc] += Σ_p dY[oc, p]`.
     fn add_image(&mut self, cols: &[f32], b: usize, p: usize, d_planes: &[f32]) {
         let (weights, bias) = (&mut self.weights, &mut self.bias);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(cpu) = Avx512::detect() {
+            let done = simd512::conv_weight_grad(cpu, cols, b, p, d_planes, weights, bias);
+            kernels::conv_weight_grad_rest(cols, b, p, d_planes, weights, bias, done);
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
         if let Some(cpu) = Avx2Fma::detect() {
             let done = simd::conv_weight_grad(cpu, cols, b, p, d_planes, weights, bias);
