@@ -1,7 +1,9 @@
 //! CPU features, and the one way the interpreter's and the trainer's kernels pick a build of themselves
-//! for them. On x86-64 a kernel runs compiled for AVX2+FMA when the CPU has both, else portably; every
-//! other target (wasm32 included) runs the portable build. The one `unsafe` step, calling code compiled
-//! for features the CPU might lack, is argued here and nowhere else.
+//! for them. On x86-64 a kernel runs compiled for AVX-512 (with VNNI) when the CPU has it, else for
+//! AVX2+FMA when it has both, else portably; every other target (wasm32 included) runs the portable
+//! build. The `unsafe` step of the dispatcher, calling code compiled for features the CPU might lack,
+//! is argued here; kernels with explicit vector code take a proof token ([`Avx2Fma`], [`Avx512`]) and
+//! argue their own calls with it.
 
 /// A kernel compiled twice: once portable, once inside a function built for AVX2 and FMA. Its
 /// [`run`](Kernel::run) must be `#[inline(always)]` (and so must what it calls that should be
@@ -11,17 +13,39 @@
 /// (integer sums in float lanes below 2²⁴) may use them; float kernels ignore it and keep their order of
 /// separate multiplications and additions, which Rust never fuses on its own, so both builds give
 /// identical results.
+///
+/// On AVX-512 CPUs the dispatcher calls [`run_avx512`](Kernel::run_avx512) instead, inside a function
+/// built for AVX-512. By default that runs the AVX2+FMA build: recompiling a body written for 8-lane
+/// blocks with 512-bit vectors available is not faster by itself (the tutorial's int8 model took 20%
+/// longer). A kernel that gains from AVX-512 overrides it (also `#[inline(always)]`): with
+/// `self.run::<true>()` to take its own body compiled for AVX-512, or with explicit AVX-512 code that
+/// it hands the token on to.
 pub trait Kernel {
     type Output;
     fn run<const FMA: bool>(self) -> Self::Output;
+
+    /// The AVX-512 build: `cpu` proves the features (see [`Avx512`]).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, cpu: Avx512) -> Self::Output
+    where
+        Self: Sized,
+    {
+        cpu.avx2_fma().run(self)
+    }
 }
 
 /// Run `kernel` in the best build this CPU supports.
 #[inline]
 pub fn dispatch<K: Kernel>(kernel: K) -> K::Output {
     #[cfg(target_arch = "x86_64")]
-    if let Some(cpu) = Avx2Fma::detect() {
-        return cpu.run(kernel);
+    {
+        if let Some(cpu) = Avx512::detect() {
+            return cpu.run(kernel);
+        }
+        if let Some(cpu) = Avx2Fma::detect() {
+            return cpu.run(kernel);
+        }
     }
     kernel.run::<false>()
 }
@@ -60,6 +84,52 @@ fn run_avx2_fma<K: Kernel>(kernel: K) -> K::Output {
     kernel.run::<true>()
 }
 
+/// Proof that the running CPU has AVX-512 F, BW, VL, DQ and VNNI (Ice Lake, Cascade Lake, Zen 4 and
+/// later), and so AVX2 and FMA too: only [`Avx512::detect`] makes one, so code that holds one may call
+/// functions compiled with `#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,
+/// avx2,fma")]` (or a subset of those features). CPUs with AVX-512 but without VNNI (Skylake-SP) take
+/// the AVX2 build.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub struct Avx512(());
+
+#[cfg(target_arch = "x86_64")]
+impl Avx512 {
+    /// `Some` when the CPU has the features (answers cached by the standard library).
+    #[inline]
+    pub fn detect() -> Option<Avx512> {
+        let has = std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vnni")
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma");
+        has.then_some(Avx512(()))
+    }
+
+    /// The AVX2+FMA proof this one implies.
+    #[inline]
+    pub fn avx2_fma(self) -> Avx2Fma {
+        Avx2Fma(())
+    }
+
+    /// Run `kernel`'s [`run_avx512`](Kernel::run_avx512) compiled for AVX-512.
+    #[inline]
+    pub fn run<K: Kernel>(self, kernel: K) -> K::Output {
+        // SAFETY: `self` exists only when `detect` saw every feature `run_avx512` is compiled with on
+        // this CPU, the only requirement of calling it.
+        unsafe { run_avx512(self, kernel) }
+    }
+}
+
+/// `kernel.run_avx512` compiled for AVX-512: it is `#[inline(always)]`, so its body is built here.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma")]
+fn run_avx512<K: Kernel>(cpu: Avx512, kernel: K) -> K::Output {
+    kernel.run_avx512(cpu)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Kernel, dispatch};
@@ -93,6 +163,10 @@ mod tests {
         if let Some(cpu) = super::Avx2Fma::detect() {
             assert_eq!(cpu.run(Triangle(100)), (5050.0, true));
             assert!(dispatch(Triangle(100)).1);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(cpu) = super::Avx512::detect() {
+            assert_eq!(cpu.run(Triangle(100)), (5050.0, true));
         }
     }
 }

@@ -6,6 +6,9 @@
 
 use crate::interp::kernels::conv2d::ChannelQuant;
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
 /// The per-channel constants of the requantization, one lane per output channel.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct RequantLanes {
@@ -19,6 +22,9 @@ pub(crate) struct RequantLanes {
     output_offset: i32,
     act_min: i32,
     act_max: i32,
+    /// The same constants in blocks of 16 channels, for AVX-512 (`requant/avx512.rs`).
+    #[cfg(target_arch = "x86_64")]
+    vector_blocks: Vec<avx512::RequantBlock>,
 }
 
 /// An accumulator lane: an i32, or an f32 that holds an integer exactly (the fast convolutions sum
@@ -63,6 +69,10 @@ impl RequantLanes {
             l.right.push(right);
             l.mask.push(((1i64 << right) - 1) as i32);
             l.round.push(((1i64 << right) >> 1) as i32);
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            l.vector_blocks = l.blocks();
         }
         Some(l)
     }

@@ -56,8 +56,8 @@ pub struct ConvFast {
     /// Filter as f32, `[KH][KW][C][O_pad]`.
     wt: Vec<f32>,
     /// Padded input height and width.
-    hp: usize,
-    wp: usize,
+    pub(super) hp: usize,
+    pub(super) wp: usize,
 }
 
 /// Largest padded input (and integral image) the fast convolution kernels allocate, in elements: far
@@ -123,12 +123,12 @@ impl ConvFast {
     }
 
     /// Elements of the padded input.
-    fn padded_len(&self) -> usize {
+    pub(super) fn padded_len(&self) -> usize {
         self.shape.window.batches * self.hp * self.wp * self.shape.in_c
     }
 
     /// Elements of a per-pixel accumulator map (`[N][OH][OW][O_pad]`).
-    fn acc_map_len(&self) -> usize {
+    pub(super) fn acc_map_len(&self) -> usize {
         let w = &self.shape.window;
         w.batches * w.out_h * w.out_w * self.o_pad
     }
@@ -194,9 +194,17 @@ impl ConvFast {
     }
 
     /// Build the integral image of "pixel is non-zero" for batch `b`: `integral[(y+1)(W+1) + x+1]` counts
-    /// the non-zero pixels (any channel) in rows `..=y`, columns `..=x` of the padded image.
+    /// the non-zero pixels (any channel) in rows `..=y`, columns `..=x` of the padded image. "Zero" is
+    /// `zero`, the value of a tap that contributes nothing (0.0 in the float image; the padding value in
+    /// the byte image of the AVX-512 kernels).
     #[inline(always)]
-    pub(super) fn build_integral(&self, xpad: &[f32], b: usize, integral: &mut [u32]) {
+    pub(super) fn build_integral<T: Copy + PartialEq>(
+        &self,
+        xpad: &[T],
+        zero: T,
+        b: usize,
+        integral: &mut [u32],
+    ) {
         let (c, wp1) = (self.shape.in_c, self.wp + 1);
         integral[..wp1].iter_mut().for_each(|v| *v = 0);
         for y in 0..self.hp {
@@ -208,12 +216,12 @@ impl ConvFast {
             let mut row_count = 0u32;
             if c == 1 {
                 for ((cur, &up), &v) in current[1..].iter_mut().zip(&above[1..]).zip(row) {
-                    row_count += (v != 0.0) as u32;
+                    row_count += (v != zero) as u32;
                     *cur = up + row_count;
                 }
             } else {
                 for (x, pixel) in row.chunks_exact(c.max(1)).enumerate() {
-                    row_count += pixel.iter().any(|&v| v != 0.0) as u32;
+                    row_count += pixel.iter().any(|&v| v != zero) as u32;
                     current[x + 1] = above[x + 1] + row_count;
                 }
             }
@@ -234,13 +242,14 @@ impl ConvFast {
             == integral[y0 * wp1 + x1] + integral[y1 * wp1 + x0]
     }
 
-    /// Whether every tap of output pixel (`b`, `out_y`, `out_x`) reads 0. Without dilation the window is
-    /// a rectangle and its non-zero count is 4 lookups in `integral` (built for batch `b`); dilated
-    /// windows test their taps one by one.
+    /// Whether every tap of output pixel (`b`, `out_y`, `out_x`) reads `zero`. Without dilation the
+    /// window is a rectangle and its non-zero count is 4 lookups in `integral` (built for batch `b`);
+    /// dilated windows test their taps one by one.
     #[inline(always)]
-    pub(super) fn receptive_field_is_zero(
+    pub(super) fn receptive_field_is_zero<T: Copy + PartialEq>(
         &self,
-        xpad: &[f32],
+        xpad: &[T],
+        zero: T,
         integral: &[u32],
         b: usize,
         out_y: usize,
@@ -258,7 +267,7 @@ impl ConvFast {
                     let x = out_x * w.stride_w + filter_x * w.dilation_w;
                     xpad[((b * self.hp + y) * self.wp + x) * c..][..c]
                         .iter()
-                        .all(|&v| v == 0.0)
+                        .all(|&v| v == zero)
                 })
             })
         }
@@ -352,11 +361,11 @@ impl ConvFast {
         let w = &self.shape.window;
         let mut pixels = acc_map.chunks_exact_mut(self.o_pad);
         for b in 0..w.batches {
-            self.build_integral(xpad, b, integral);
+            self.build_integral(xpad, 0.0, b, integral);
             for out_y in 0..w.out_h {
                 for out_x in 0..w.out_w {
                     let Some(acc_px) = pixels.next() else { return };
-                    if self.receptive_field_is_zero(xpad, integral, b, out_y, out_x) {
+                    if self.receptive_field_is_zero(xpad, 0.0, integral, b, out_y, out_x) {
                         acc_px.iter_mut().for_each(|a| *a = 0.0);
                         continue;
                     }
@@ -387,7 +396,7 @@ fn madd_block<const B: usize, const FMA: bool>(acc: &mut [f32; B], x: f32, w: &[
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConvFastScratch {
     pub(super) xpad: Vec<f32>,
-    acc_map: Vec<f32>,
+    pub(super) acc_map: Vec<f32>,
     /// Pooled accumulators, `O_pad` per pool output (fused pooling).
     pub(super) pooled: Vec<f32>,
     /// Per pool output: every convolution pixel of its window reads only zeros, so its pooled
@@ -395,6 +404,8 @@ pub struct ConvFastScratch {
     pub(super) pooled_zero: Vec<bool>,
     /// Non-zero-count integral image of one batch of the padded input.
     pub(super) integral: Vec<u32>,
+    /// The int8 kernels on AVX-512 CPUs: the padded input as unsigned bytes (see [`super::avx512`]).
+    pub(super) xbytes: Vec<u8>,
 }
 
 /// A prepared fast float32 convolution.
@@ -424,6 +435,7 @@ impl ConvF32Fast {
             pooled: vec![0.0; conv.o_pad],
             pooled_zero: Vec::new(),
             integral: vec![0; conv.integral_len()],
+            xbytes: Vec::new(),
         };
         let bias = bias.map_or_else(|| vec![0.0; shape.out_c], <[f32]>::to_vec);
         Some((ConvF32Fast { conv, bias, act }, scratch))
@@ -463,6 +475,14 @@ impl Kernel for FastCall<'_, ConvF32Fast, Io<'_, f32, ConvFastScratch, f32>> {
     fn run<const FMA: bool>(self) -> Result<()> {
         let io = self.args;
         self.kernel.invoke(io.input, io.scratch, io.output)
+    }
+
+    /// The same body compiled for AVX-512 (the channel blocks get wider vectors; each lane's sum
+    /// keeps its order, so the bits are those of every other build).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, _cpu: crate::cpu::Avx512) -> Result<()> {
+        self.run::<false>()
     }
 }
 
@@ -505,6 +525,9 @@ pub struct ConvI8Fast {
     pub(super) input_offset: i32,
     /// The bias and the per-channel requantization.
     pub(super) lanes: RequantLanes,
+    /// The filter for the VNNI sums on AVX-512 CPUs, when they apply.
+    #[cfg(target_arch = "x86_64")]
+    pub(super) vnni: Option<super::avx512::ConvVnni>,
 }
 
 impl ConvI8Fast {
@@ -533,17 +556,30 @@ impl ConvI8Fast {
         }
         let lanes = RequantLanes::new(q, bias.unwrap_or(&[]))?;
         let conv = ConvFast::new(shape, filter)?;
-        let scratch = ConvFastScratch {
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
+        let mut scratch = ConvFastScratch {
             xpad: vec![0.0; conv.padded_len()],
             acc_map: vec![0.0; conv.acc_map_len()],
             pooled: vec![0.0; conv.o_pad],
             pooled_zero: Vec::new(),
             integral: vec![0; conv.integral_len()],
+            xbytes: Vec::new(),
+        };
+        #[cfg(target_arch = "x86_64")]
+        let vnni = {
+            use super::avx512::ConvVnni;
+            let vnni = ConvVnni::new(&conv, filter, q.input_offset);
+            if vnni.is_some() {
+                scratch.xbytes = vec![0; ConvVnni::image_len(&conv)];
+            }
+            vnni
         };
         let k = ConvI8Fast {
             conv,
             input_offset: q.input_offset,
             lanes,
+            #[cfg(target_arch = "x86_64")]
+            vnni,
         };
         Some((k, scratch))
     }
@@ -593,6 +629,21 @@ impl Kernel for FastCall<'_, ConvI8Fast, Io<'_, i8, ConvFastScratch, i8>> {
         let io = self.args;
         self.kernel.invoke::<FMA>(io.input, io.scratch, io.output)
     }
+
+    /// The sums with VNNI where they apply (same values, see [`super::avx512`]).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, cpu: crate::cpu::Avx512) -> Result<()> {
+        let kernel = self.kernel;
+        let Some(vnni) = &kernel.vnni else {
+            return cpu.avx2_fma().run(self);
+        };
+        let io = self.args;
+        vnni.accumulate(cpu, &kernel.conv, io.input, io.scratch)?;
+        kernel.requantize_map(io.scratch, io.output, |lanes, acc, bounds, out| {
+            lanes.requantize_avx512(cpu, acc, bounds, out)
+        })
+    }
 }
 
 impl ConvI8Fast {
@@ -604,14 +655,26 @@ impl ConvI8Fast {
         scratch: &mut ConvFastScratch,
         output: &mut [i8],
     ) -> Result<()> {
+        self.prepare_accumulators::<FMA>(input, scratch)?;
+        self.requantize_map(scratch, output, RequantLanes::requantize::<f32>)
+    }
+
+    /// Requantize the accumulator map into `output` with `requantize` (a build of
+    /// [`RequantLanes::requantize`]).
+    #[inline(always)]
+    pub(super) fn requantize_map(
+        &self,
+        scratch: &ConvFastScratch,
+        output: &mut [i8],
+        requantize: impl Fn(&RequantLanes, &[f32], (i32, i32), &mut [i8]),
+    ) -> Result<()> {
         let s = &self.conv.shape;
         check_len("CONV_2D", "output", output.len(), s.window.out_len(s.out_c))?;
-        self.prepare_accumulators::<FMA>(input, scratch)?;
         for (out, acc) in output
             .chunks_exact_mut(s.out_c)
             .zip(scratch.acc_map.chunks_exact(self.conv.o_pad))
         {
-            self.lanes.requantize(acc, (i32::MIN, i32::MAX), out);
+            requantize(&self.lanes, acc, (i32::MIN, i32::MAX), out);
         }
         Ok(())
     }

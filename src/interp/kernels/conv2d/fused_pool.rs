@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::interp::kernels::activation::clamp_f32;
 use crate::interp::kernels::block::block_width;
 use crate::interp::kernels::conv2d::fast::{ConvF32Fast, ConvFast, ConvFastScratch, ConvI8Fast};
+use crate::interp::kernels::requant::RequantLanes;
 use crate::interp::kernels::window::Window;
 use crate::interp::kernels::{FastCall, check_len};
 
@@ -92,7 +93,7 @@ impl ConvFast {
             .chunks_exact_mut(self.o_pad)
             .zip(pooled_zero.iter_mut());
         for b in 0..pool.batches {
-            self.build_integral(xpad, b, integral);
+            self.build_integral(xpad, 0.0, b, integral);
             for out_y in 0..pool.out_h {
                 let (fy0, fy1) = pool.clipped_y(out_y);
                 for out_x in 0..pool.out_w {
@@ -160,11 +161,12 @@ impl ConvFast {
                             let y = out_y * pool.stride_h + fy - pool.pad_h;
                             for fx in fx0..fx1 {
                                 let x = out_x * pool.stride_w + fx - pool.pad_w;
-                                let acc = if self.receptive_field_is_zero(xpad, integral, b, y, x) {
-                                    [0.0f32; B]
-                                } else {
-                                    self.pixel_block::<B, FMA>(xpad, b, y, x, block)
-                                };
+                                let acc =
+                                    if self.receptive_field_is_zero(xpad, 0.0, integral, b, y, x) {
+                                        [0.0f32; B]
+                                    } else {
+                                        self.pixel_block::<B, FMA>(xpad, b, y, x, block)
+                                    };
                                 for i in 0..B {
                                     max[i] = if max[i] < acc[i] { acc[i] } else { max[i] };
                                 }
@@ -223,6 +225,28 @@ impl Kernel for FastCall<'_, ConvI8Fast, PooledIo<'_, (i32, i32), i8, i8>> {
         self.kernel
             .invoke_pooled::<FMA>(io.pool, io.act, io.input, io.scratch, io.output)
     }
+
+    /// The sums with VNNI where they apply (same values, see [`super::avx512`]).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, cpu: crate::cpu::Avx512) -> Result<()> {
+        let kernel = self.kernel;
+        let Some(vnni) = &kernel.vnni else {
+            return cpu.avx2_fma().run(self);
+        };
+        let io = self.args;
+        let out_c = kernel.conv.shape.out_c;
+        check_len(
+            "MAX_POOL_2D",
+            "output",
+            io.output.len(),
+            io.pool.out_len(out_c),
+        )?;
+        vnni.pooled_maxima(cpu, &kernel.conv, io.pool, io.input, io.scratch)?;
+        kernel.requantize_pooled(io.act, io.scratch, io.output, |lanes, acc, bounds, out| {
+            lanes.requantize_avx512(cpu, acc, bounds, out)
+        })
+    }
 }
 
 impl ConvI8Fast {
@@ -246,13 +270,31 @@ impl ConvI8Fast {
             &mut scratch.xpad,
         )?;
         self.conv.pooled_maxima::<FMA>(pool, scratch)?;
+        self.requantize_pooled(pool_act, scratch, output, RequantLanes::requantize::<f32>)
+    }
+
+    /// Requantize the pooled maxima in `scratch` into `output` (checked to hold the pool's output)
+    /// with `requantize` (a build of [`RequantLanes::requantize`]).
+    #[inline(always)]
+    pub(super) fn requantize_pooled(
+        &self,
+        pool_act: (i32, i32),
+        scratch: &ConvFastScratch,
+        output: &mut [i8],
+        requantize: impl Fn(&RequantLanes, &[f32], (i32, i32), &mut [i8]),
+    ) -> Result<()> {
+        let out_c = self.conv.shape.out_c;
         // What an all-zero window gives, requantized once.
         let mut zero_out = [0i8; 64];
         let zeros = [0.0f32; 64];
         let precomputed = out_c <= zero_out.len();
         if precomputed {
-            self.lanes
-                .requantize(&zeros[..out_c], pool_act, &mut zero_out[..out_c]);
+            requantize(
+                &self.lanes,
+                &zeros[..out_c],
+                pool_act,
+                &mut zero_out[..out_c],
+            );
         }
         let pooled = scratch
             .pooled
@@ -263,10 +305,23 @@ impl ConvI8Fast {
                 out.copy_from_slice(&zero_out[..out_c]);
                 continue;
             }
-            self.lanes.requantize(maxima, pool_act, out);
+            requantize(&self.lanes, maxima, pool_act, out);
         }
         Ok(())
     }
+}
+
+/// The portable build of [`conv2d_i8_max_pool2d_fast`] (the VNNI build's test oracle).
+#[cfg(test)]
+pub(super) fn portable_pooled(
+    k: &ConvI8Fast,
+    pool: &Window,
+    pool_act: (i32, i32),
+    input: &[i8],
+    scratch: &mut ConvFastScratch,
+    output: &mut [i8],
+) -> Result<()> {
+    k.invoke_pooled::<false>(pool, pool_act, input, scratch, output)
 }
 
 /// Fast float32 convolution followed by float32 MAX_POOL_2D; identical to running [`conv2d_f32`] then
@@ -302,6 +357,14 @@ impl Kernel for FastCall<'_, ConvF32Fast, PooledIo<'_, (f32, f32), f32, f32>> {
         let io = self.args;
         self.kernel
             .invoke_pooled(io.pool, io.act, io.input, io.scratch, io.output)
+    }
+
+    /// The same body compiled for AVX-512 (the channel blocks get wider vectors; each lane's sum
+    /// keeps its order, so the bits are those of every other build).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, _cpu: crate::cpu::Avx512) -> Result<()> {
+        self.run::<false>()
     }
 }
 

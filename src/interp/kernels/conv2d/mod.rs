@@ -1,6 +1,7 @@
 //! CONV_2D: the shape and per-channel quantization every convolution kernel takes, and the reference
 //! kernels: float32, int8 (per-channel), and hybrid (float activations, int8 weights). The fast kernels
-//! are in [`fast`], those fused with a following MAX_POOL_2D in [`fused_pool`].
+//! are in [`fast`], those fused with a following MAX_POOL_2D in [`fused_pool`]; the int8 ones take
+//! their sums from `avx512.rs` (VNNI) on AVX-512 CPUs.
 //!
 //! Legend: N batches, H/W height/width, C input channels, O output channels (filters), G groups.
 //! Input NHWC, filter OHWI with I = C / G, output NHW·O. Filter `o` belongs to group
@@ -21,6 +22,8 @@
 //! clamps to the activation range. Float accumulates in the loop order filter_y, filter_x, in_channel
 //! starting from 0.0, then adds the bias and clamps. The hybrid kernels are described at each function.
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 pub mod fast;
 pub mod fused_pool;
 #[cfg(test)]

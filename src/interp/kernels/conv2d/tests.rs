@@ -237,7 +237,7 @@ fn length_mismatch_is_an_error() {
     );
 }
 
-fn random_shape(r: &mut Rng) -> ConvShape {
+pub(super) fn random_shape(r: &mut Rng) -> ConvShape {
     let padding = if r.index(2) == 0 {
         Padding::Same
     } else {

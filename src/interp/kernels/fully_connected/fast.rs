@@ -130,6 +130,9 @@ pub struct FcFastScratch {
     pub(super) input_q: Vec<i8>,
     /// Int8 and hybrid kernels: one row of centred integer inputs as i16.
     pub(super) x16: Vec<i16>,
+    /// Int8 kernel on AVX-512 CPUs: one row of inputs offset to unsigned bytes, padded to whole
+    /// vectors (see [`super::avx512`]).
+    pub(super) x_u8: Vec<u8>,
 }
 
 impl FcFastScratch {
@@ -248,6 +251,14 @@ impl Kernel for FastCall<'_, FcF32Fast, Io<'_, f32, FcFastScratch, f32>> {
         let io = self.args;
         self.kernel.invoke(io.input, io.scratch, io.output)
     }
+
+    /// The same body compiled for AVX-512 (the channel blocks get wider vectors; each lane's sum
+    /// keeps its order, so the bits are those of every other build).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, _cpu: crate::cpu::Avx512) -> Result<()> {
+        self.run::<false>()
+    }
 }
 
 impl FcF32Fast {
@@ -277,6 +288,9 @@ pub struct FcI8Fast {
     shape: FcShape,
     /// The weights as i16, `[units][depth]`.
     w16: Vec<i16>,
+    /// The weights as the AVX-512 VNNI dot products take them.
+    #[cfg(target_arch = "x86_64")]
+    vnni: super::avx512::VnniWeights,
     bias: Vec<i32>,
     quant: FcQuant,
     fixed_point: bool,
@@ -307,15 +321,25 @@ impl FcI8Fast {
         let bias = (0..shape.units)
             .map(|u| bias.and_then(|b| b.get(u).copied()).unwrap_or(0))
             .collect();
+        #[allow(unused_mut)]
+        let mut scratch = FcFastScratch::integer(shape, false);
+        #[cfg(target_arch = "x86_64")]
+        let vnni = super::avx512::VnniWeights::new(weights, shape.depth);
+        #[cfg(target_arch = "x86_64")]
+        {
+            scratch.x_u8 = vec![0; vnni.input_len()];
+        }
         Some((
             FcI8Fast {
                 shape,
                 w16: weights_i16(weights),
+                #[cfg(target_arch = "x86_64")]
+                vnni,
                 bias,
                 quant: q.clone(),
                 fixed_point,
             },
-            FcFastScratch::integer(shape, false),
+            scratch,
         ))
     }
 }
@@ -346,6 +370,15 @@ impl Kernel for FastCall<'_, FcI8Fast, Io<'_, i8, FcFastScratch, i8>> {
         let io = self.args;
         self.kernel.invoke(io.input, io.scratch, io.output)
     }
+
+    /// The dot products with VNNI (same sums, see [`super::avx512`]).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, cpu: crate::cpu::Avx512) -> Result<()> {
+        let io = self.args;
+        self.kernel
+            .invoke_avx512(cpu, io.input, io.scratch, io.output)
+    }
 }
 
 impl FcI8Fast {
@@ -368,22 +401,68 @@ impl FcI8Fast {
                 .zip(self.w16.chunks_exact(s.depth))
                 .enumerate()
             {
-                let acc = dot_i16(w_row, &scratch.x16).wrapping_add(self.bias[u]);
-                let scaled = if self.fixed_point {
-                    crate::interp::fixed_point::multiply_by_quantized_multiplier_fast(
-                        acc,
-                        q.multiplier[u],
-                        q.shift[u],
-                    )
-                } else {
-                    (acc as f64 * q.effective_scale[u]).round() as i32
-                };
-                *o = scaled
-                    .wrapping_add(q.output_offset)
-                    .max(q.act_min)
-                    .min(q.act_max) as i8;
+                *o = self.output(u, dot_i16(w_row, &scratch.x16));
             }
         }
         Ok(())
+    }
+
+    /// [`Self::invoke`] with the AVX-512 VNNI dot products.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn invoke_avx512(
+        &self,
+        cpu: crate::cpu::Avx512,
+        input: &[i8],
+        scratch: &mut FcFastScratch,
+        output: &mut [i8],
+    ) -> Result<()> {
+        let s = self.shape;
+        scratch.check_integer(s, input.len(), output.len(), false)?;
+        check_len(
+            "FULLY_CONNECTED",
+            "byte scratch",
+            scratch.x_u8.len(),
+            self.vnni.input_len(),
+        )?;
+        for (in_row, out_row) in input
+            .chunks_exact(s.depth)
+            .zip(output.chunks_exact_mut(s.units))
+        {
+            super::avx512::offset_input(in_row, &mut scratch.x_u8);
+            super::avx512::dot_rows(
+                cpu,
+                &self.vnni,
+                &scratch.x_u8,
+                self.quant.input_offset,
+                |u, dot| {
+                    if let Some(o) = out_row.get_mut(u) {
+                        *o = self.output(u, dot);
+                    }
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Unit `u`'s output from its accumulator `dot` (before the bias): bias, requantization, output
+    /// zero point, activation.
+    #[inline(always)]
+    fn output(&self, u: usize, dot: i32) -> i8 {
+        let q = &self.quant;
+        let acc = dot.wrapping_add(self.bias[u]);
+        let scaled = if self.fixed_point {
+            crate::interp::fixed_point::multiply_by_quantized_multiplier_fast(
+                acc,
+                q.multiplier[u],
+                q.shift[u],
+            )
+        } else {
+            (acc as f64 * q.effective_scale[u]).round() as i32
+        };
+        scaled
+            .wrapping_add(q.output_offset)
+            .max(q.act_min)
+            .min(q.act_max) as i8
     }
 }

@@ -1,6 +1,7 @@
 //! FULLY_CONNECTED: the shape and int8 quantization the kernels take, and the float32 and int8
 //! (per-channel and per-tensor weights) reference kernels. The fast float32 and int8 kernels are in
-//! [`fast`]; the hybrid (float input, int8 weights) kernels, reference and fast, in [`hybrid`].
+//! [`fast`] (with VNNI dot products for AVX-512 CPUs in `avx512.rs`); the hybrid (float input, int8
+//! weights) kernels, reference and fast, in [`hybrid`].
 //!
 //! Legend: B batches (rows of the flattened input), D depth (input features), U units (outputs).
 //! Input `[B, D]` row-major, weights `[U, D]`, bias `[U]`, output `[B, U]`.
@@ -18,6 +19,8 @@
 //! requantization (double-rounding MBQM) of tflite-micro, TF ≤ 2.19 and LiteRT's optimized kernels —
 //! differs on 28.
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 pub mod fast;
 pub mod hybrid;
 #[cfg(test)]
