@@ -6,8 +6,9 @@
 //!
 //! The hot kernels come twice: AVX2 + FMA in simd.rs (x86-64 only, picked at run time through
 //! [`crate::cpu`]), SIMD128 in wasm_simd.rs (wasm32 built with `simd128`, as the page's builds are), and
-//! portable in kernels.rs, which the vector kernels are tested against. The conv forward and weight
-//! gradient have a fourth build, AVX-512F in simd512.rs, for CPUs of the [`crate::cpu::Avx512`] tier.
+//! portable in kernels.rs, which the vector kernels are tested against. AVX-512 CPUs train with the
+//! AVX2 kernels: an AVX-512 build sums in another order, and the trained model (the site's default
+//! model among them) would then depend on which of the two tiers the machine has.
 
 pub mod adam;
 pub mod fit;
@@ -19,8 +20,6 @@ pub mod net;
 pub mod parallel;
 #[cfg(target_arch = "x86_64")]
 mod simd;
-#[cfg(target_arch = "x86_64")]
-mod simd512;
 /// Public (hidden) only so that the browser tests and the kernel benchmark can reach the kernels.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[doc(hidden)]
