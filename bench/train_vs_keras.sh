@@ -7,7 +7,8 @@
 #
 # TensorFlow is installed into bench/.venv-tf on first use (PyPI tensorflow-cpu==2.21.0); set
 # PTQ_TF_PYTHON to an existing interpreter with TensorFlow 2.21 to skip that. Not run by CI.
-# Usage: bench/train_vs_keras.sh [EPOCHS]   (default 1)
+# Usage: bench/train_vs_keras.sh [EPOCHS]   (default 1); PTQ_CPU_TIER=avx2 (or portable) caps ptq's
+# kernels, to show what a CPU without AVX-512 would run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${1:-1}
@@ -23,6 +24,7 @@ fi
 cargo build --release --quiet --bin ptq
 
 echo "CPU: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|fma|avx_vnni|avx512f|avx512bw|avx512_vnni' | tr '\n' ' ')"
+echo "ptq's kernels capped at: ${PTQ_CPU_TIER:-nothing (the best this CPU has)}"
 echo "== ptq train, $RUN epoch(s), one thread (taskset -c 0)"
 ours=$(taskset -c 0 target/release/ptq train --epochs "$RUN" --data "$DATA" --json)
 echo "$ours"

@@ -3,7 +3,8 @@
 //! AVX2+FMA when it has both, else portably; every other target (wasm32 included) runs the portable
 //! build. The `unsafe` step of the dispatcher, calling code compiled for features the CPU might lack,
 //! is argued here; kernels with explicit vector code take a proof token ([`Avx2Fma`], [`Avx512`]) and
-//! argue their own calls with it.
+//! argue their own calls with it. The environment variable `PTQ_CPU_TIER` (`avx2`, `portable`) caps
+//! the build natively, for benchmarks and tests of the lower tiers on a machine that has the higher.
 
 /// A kernel compiled twice: once portable, once inside a function built for AVX2 and FMA. Its
 /// [`run`](Kernel::run) must be `#[inline(always)]` (and so must what it calls that should be
@@ -50,6 +51,40 @@ pub fn dispatch<K: Kernel>(kernel: K) -> K::Output {
     kernel.run::<false>()
 }
 
+/// The builds a kernel may pick, from the least to the most demanding.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    Portable,
+    Avx2,
+    Avx512,
+}
+
+/// The most demanding build kernels may pick: all of them unless the environment variable
+/// `PTQ_CPU_TIER` names a lower one (`portable` or `avx2`; `avx512` or anything else: no limit), so a
+/// benchmark can show what a CPU without AVX-512 (or without AVX2) would run. Read once.
+#[cfg(target_arch = "x86_64")]
+pub fn ceiling() -> Tier {
+    static CEILING: std::sync::OnceLock<Tier> = std::sync::OnceLock::new();
+    *CEILING.get_or_init(|| match std::env::var("PTQ_CPU_TIER").as_deref() {
+        Ok("portable") => Tier::Portable,
+        Ok("avx2") => Tier::Avx2,
+        _ => Tier::Avx512,
+    })
+}
+
+/// The build kernels run in on this CPU (within [`ceiling`]).
+#[cfg(target_arch = "x86_64")]
+pub fn tier() -> Tier {
+    if Avx512::detect().is_some() {
+        Tier::Avx512
+    } else if Avx2Fma::detect().is_some() {
+        Tier::Avx2
+    } else {
+        Tier::Portable
+    }
+}
+
 /// Proof that the running CPU has AVX2 and FMA: only [`Avx2Fma::detect`] makes one, so code that holds
 /// one may call functions compiled with `#[target_feature(enable = "avx2,fma")]` (or a subset of those
 /// features, such as `avx`).
@@ -60,12 +95,12 @@ pub struct Avx2Fma(());
 #[cfg(target_arch = "x86_64")]
 impl Avx2Fma {
     /// `Some` when the CPU has AVX2 and FMA (the standard library caches the answer after the first
-    /// query).
+    /// query) and [`ceiling`] allows them.
     #[inline]
     pub fn detect() -> Option<Avx2Fma> {
         let has = std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma");
-        has.then_some(Avx2Fma(()))
+        (has && ceiling() >= Tier::Avx2).then_some(Avx2Fma(()))
     }
 
     /// Run `kernel` compiled for AVX2 and FMA.
@@ -95,7 +130,8 @@ pub struct Avx512(());
 
 #[cfg(target_arch = "x86_64")]
 impl Avx512 {
-    /// `Some` when the CPU has the features (answers cached by the standard library).
+    /// `Some` when the CPU has the features (answers cached by the standard library) and [`ceiling`]
+    /// allows them.
     #[inline]
     pub fn detect() -> Option<Avx512> {
         let has = std::arch::is_x86_feature_detected!("avx512f")
@@ -105,7 +141,7 @@ impl Avx512 {
             && std::arch::is_x86_feature_detected!("avx512vnni")
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma");
-        has.then_some(Avx512(()))
+        (has && ceiling() >= Tier::Avx512).then_some(Avx512(()))
     }
 
     /// The AVX2+FMA proof this one implies.

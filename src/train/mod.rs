@@ -20,6 +20,8 @@ pub mod net;
 pub mod parallel;
 #[cfg(target_arch = "x86_64")]
 mod simd;
+#[cfg(target_arch = "x86_64")]
+mod simd512;
 /// Public (hidden) only so that the browser tests and the kernel benchmark can reach the kernels.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[doc(hidden)]

@@ -1,18 +1,19 @@
 //! The 2-D convolution layer: im2col into a K×R matrix, then per image the forward planes, the weight
 //! and bias gradient sums and the input gradient. The forward and weight-gradient arithmetic runs in
-//! the AVX2 kernels of simd.rs where the CPU has them (AVX-512 CPUs too), on wasm in the SIMD128
-//! kernels of wasm_simd.rs, else in their portable twins in kernels.rs.
+//! the AVX-512 kernels of simd512.rs where the CPU has them, else in the AVX2 kernels of simd.rs (the
+//! two give the same bits), on wasm in the SIMD128 kernels of wasm_simd.rs, else in their portable
+//! twins in kernels.rs.
 
 use super::{Activation, Padding};
 #[cfg(target_arch = "x86_64")]
-use crate::cpu::Avx2Fma;
+use crate::cpu::{Avx2Fma, Avx512};
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use crate::train::kernels;
 use crate::train::kernels::LANES;
-#[cfg(target_arch = "x86_64")]
-use crate::train::simd;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use crate::train::wasm_simd;
+#[cfg(target_arch = "x86_64")]
+use crate::train::{simd, simd512};
 
 /// A 2-D convolution with its parameters, gradients and forward cache.
 #[derive(Clone, Debug)]
@@ -230,9 +231,9 @@ impl Conv2D {
 
 /// Planes of image `b` (`planes[oc·P + p] = relu?(bias[oc] + Σ_k weights[oc·K + k] · cols[k·R +
 /// b·P + p])`) from the im2col matrix `cols` (K×R, R = B·P positions, see [`Conv2D::im2col`]): on
-/// x86-64 with AVX2 and FMA (AVX-512 CPUs included: see simd.rs) a vector kernel and then the portable
-/// code for what it left, on wasm with SIMD128 its explicit SIMD128 build (same bits as the portable kernel), elsewhere
-/// the portable kernel. Fused multiply-adds round once where the portable kernel rounds twice, so
+/// x86-64 with AVX-512, or else AVX2 and FMA, a vector kernel (the same bits either way) and then the
+/// portable code for what it left, on wasm with SIMD128 its explicit SIMD128 build (same bits as the
+/// portable kernel), elsewhere the portable kernel. Fused multiply-adds round once where the portable kernel rounds twice, so
 /// results differ in the last bits between CPUs with and without them; on one machine they are
 /// reproducible.
 pub(super) fn conv_forward_image(
@@ -244,6 +245,12 @@ pub(super) fn conv_forward_image(
     relu: bool,
     planes: &mut [f32],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = Avx512::detect() {
+        let (oc_done, p_done) = simd512::conv_forward(cpu, cols, b, p, weights, bias, relu, planes);
+        kernels::conv_forward_rest(cols, b, p, weights, bias, relu, planes, oc_done, p_done);
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if let Some(cpu) = Avx2Fma::detect() {
         let (oc_done, p_done) = simd::conv_forward(cpu, cols, b, p, weights, bias, relu, planes);
@@ -323,6 +330,12 @@ impl GradAccumulator {
     /// `dW[oc, k] += Σ_p dY[oc, p] · cols[k, b·P + p]`;  `db[oc] += Σ_p dY[oc, p]`.
     fn add_image(&mut self, cols: &[f32], b: usize, p: usize, d_planes: &[f32]) {
         let (weights, bias) = (&mut self.weights, &mut self.bias);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(cpu) = Avx512::detect() {
+            let done = simd512::conv_weight_grad(cpu, cols, b, p, d_planes, weights, bias);
+            kernels::conv_weight_grad_rest(cols, b, p, d_planes, weights, bias, done);
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
         if let Some(cpu) = Avx2Fma::detect() {
             let done = simd::conv_weight_grad(cpu, cols, b, p, d_planes, weights, bias);

@@ -4,13 +4,13 @@
 use std::hint::select_unpredictable;
 
 #[cfg(target_arch = "x86_64")]
-use crate::cpu::Avx2Fma;
+use crate::cpu::{Avx2Fma, Avx512};
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use crate::train::kernels;
-#[cfg(target_arch = "x86_64")]
-use crate::train::simd;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use crate::train::wasm_simd;
+#[cfg(target_arch = "x86_64")]
+use crate::train::{simd, simd512};
 
 /// Max pooling (VALID padding), with the winning input index of each output kept for the backward pass.
 #[derive(Clone, Debug)]
@@ -79,8 +79,10 @@ impl MaxPool2D {
     }
 
     /// Pool `batch` images of channel planes into NHWC `output`; `argmax`, in plane order, indexes
-    /// `input`. The common 2×2, stride-2 pool runs in the AVX2 kernel where the CPU has it and the rows
-    /// are wide enough, in its SIMD128 build on wasm, else in its portable twin; other pools in [`MaxPool2D::forward_planes`].
+    /// `input`. The common 2×2, stride-2 pool runs in the AVX-512 kernel where the CPU has it, else in
+    /// the AVX2 kernel where the CPU has that and the rows are wide enough, in its SIMD128 build on
+    /// wasm, else in its portable twin (all exact, so all equal); other pools in
+    /// [`MaxPool2D::forward_planes`].
     pub(super) fn pool_planes(
         &self,
         input: &[f32],
@@ -90,6 +92,12 @@ impl MaxPool2D {
     ) {
         if self.pool == [2, 2] && self.strides == [2, 2] {
             let [h, w, c] = self.in_shape;
+            #[cfg(target_arch = "x86_64")]
+            if let Some(cpu) = Avx512::detect()
+                && simd512::max_pool_2x2_planes(cpu, input, batch * c, h, w, c, output, argmax)
+            {
+                return;
+            }
             #[cfg(target_arch = "x86_64")]
             if let Some(cpu) = Avx2Fma::detect()
                 && simd::max_pool_2x2_planes(cpu, input, batch * c, h, w, c, output, argmax)

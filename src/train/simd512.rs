@@ -1,0 +1,617 @@
+//! AVX-512 builds of the trainer's conv forward planes, conv weight gradient and 2×2 max pool, picked
+//! at run time by the layers when the CPU has the [`Avx512`] tier. They give the same bits as the
+//! AVX2 kernels of simd.rs, not merely close ones: a model trained from a seed is the same on every
+//! x86-64 CPU with AVX2, with or without AVX-512 (the site's default model is trained when the site is
+//! built, on whatever machine builds it).
+//!
+//! How each keeps the AVX2 kernel's arithmetic:
+//! - conv forward: a lane is one output position, summed from the bias through the taps in order with
+//!   fused multiply-adds, whatever the vector's width. 16 positions per vector, then one vector of 8
+//!   where the AVX2 kernel has an odd one left; the channels and positions covered are the AVX2
+//!   kernel's, so the portable code finishes the same outputs.
+//! - conv weight gradient: the AVX2 kernel keeps 8 partial sums per (channel, tap), lane `j` summing
+//!   the positions `≡ j (mod 8)` in order. Here a 512-bit register holds two channels' 8 partial sums
+//!   side by side (the positions are not widened), so each sum sees the same terms in the same order,
+//!   and the channels, taps and positions covered are the AVX2 kernel's.
+//! - max pool: maxima and their indices are exact; 16 windows per step, the last step of a row masked.
+//!
+//! Vectors are loaded from and stored to arrays (`&[f32; 16]`, `&[f32; 8]`), so every memory access is
+//! checked by the slice that produced the array; the `unsafe` blocks in the load and store helpers
+//! only turn those references into pointers, and the pool's masked loads and stores touch only lanes
+//! inside the slices they are given.
+
+use std::arch::x86_64::*;
+
+use crate::cpu::Avx512;
+
+/// Floats per AVX-512 vector.
+const LANES: usize = 16;
+
+/// Floats per AVX vector: the AVX2 kernels' width, and so the width of the gradient's partial sums.
+const HALF: usize = 8;
+
+/// Load 16 floats.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn load(a: &[f32; LANES]) -> __m512 {
+    // SAFETY: `a` is a reference to 16 initialized floats; loadu has no alignment requirement.
+    unsafe { _mm512_loadu_ps(a.as_ptr()) }
+}
+
+/// Store 16 floats.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn store(a: &mut [f32; LANES], v: __m512) {
+    // SAFETY: `a` is an exclusive reference to 16 floats; storeu has no alignment requirement.
+    unsafe { _mm512_storeu_ps(a.as_mut_ptr(), v) }
+}
+
+/// Load 8 floats.
+#[inline]
+#[target_feature(enable = "avx")]
+fn load8(a: &[f32; HALF]) -> __m256 {
+    // SAFETY: `a` is a reference to 8 initialized floats; loadu has no alignment requirement.
+    unsafe { _mm256_loadu_ps(a.as_ptr()) }
+}
+
+/// Store 8 floats.
+#[inline]
+#[target_feature(enable = "avx")]
+fn store8(a: &mut [f32; HALF], v: __m256) {
+    // SAFETY: `a` is an exclusive reference to 8 floats; storeu has no alignment requirement.
+    unsafe { _mm256_storeu_ps(a.as_mut_ptr(), v) }
+}
+
+/// One tap's positions of one image: whole vectors of 16, then the vector of 8 the AVX2 kernel has
+/// left when its count is odd.
+type TapVectors<'a> = (&'a [[f32; LANES]], Option<&'a [f32; HALF]>);
+
+/// Output channels per register tile of the AVX2 forward kernel: it covers whole tiles of 6.
+const AVX2_OC_TILE: usize = 6;
+
+/// Planes of image `b`: `planes[oc·P + p] = relu?(bias[oc] + Σ_k w[oc·K + k] · cols[k·R + b·P + p])`
+/// for the channels and positions [`super::simd::conv_forward`] covers (whole tiles of 6 channels,
+/// whole vectors of 8 positions), with the same bits. Returns how many channels and positions it
+/// covered; the caller computes the rest.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_forward(
+    _cpu: Avx512,
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    weights: &[f32],
+    bias: &[f32],
+    relu: bool,
+    planes: &mut [f32],
+) -> (usize, usize) {
+    let o = bias.len();
+    if o == 0 || weights.len() < o || cols.len() < weights.len() / o {
+        return (0, 0);
+    }
+    let oc_done = o / AVX2_OC_TILE * AVX2_OC_TILE;
+    let mut oc = 0;
+    // SAFETY: `_cpu` proves the CPU has AVX-512F, AVX2 and FMA (see `crate::cpu`).
+    unsafe {
+        while oc + 2 * AVX2_OC_TILE <= oc_done {
+            conv_forward_tile::<12>(cols, b, p, weights, bias, relu, planes, oc);
+            oc += 2 * AVX2_OC_TILE;
+        }
+        if oc < oc_done {
+            conv_forward_tile::<6>(cols, b, p, weights, bias, relu, planes, oc);
+        }
+    }
+    (oc_done, p / HALF * HALF)
+}
+
+/// Channels `oc..oc + OC` of [`conv_forward`].
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn conv_forward_tile<const OC: usize>(
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    weights: &[f32],
+    bias: &[f32],
+    relu: bool,
+    planes: &mut [f32],
+    oc: usize,
+) {
+    let o = bias.len();
+    let k = weights.len() / o;
+    let r = cols.len() / k;
+    let eights = p / HALF;
+    let (wide, odd) = (eights / 2, eights % 2 == 1);
+    // every tap's slice has exactly `wide` vectors of 16, then (when `odd`) one of 8
+    let taps: Vec<TapVectors> = cols
+        .chunks_exact(r)
+        .map(|t| {
+            let image = &t[b * p..(b + 1) * p];
+            let (sixteens, rest) = image.split_at(wide * LANES);
+            (
+                &sixteens.as_chunks::<LANES>().0[..wide],
+                rest.first_chunk::<HALF>().filter(|_| odd),
+            )
+        })
+        .collect();
+    // the tile's weights by tap: wt[kk][t] = w[oc + t, kk]
+    let wt: Vec<[f32; OC]> = (0..k)
+        .map(|kk| std::array::from_fn(|t| weights[(oc + t) * k + kk]))
+        .collect();
+    let mut tile = planes[oc * p..(oc + OC) * p].chunks_exact_mut(p);
+    let mut rows: [&mut [f32]; OC] = std::array::from_fn(|_| tile.next().unwrap_or_default());
+    for v in 0..wide {
+        let mut acc: [__m512; OC] = std::array::from_fn(|t| _mm512_set1_ps(bias[oc + t]));
+        for ((tap, _), w) in taps.iter().zip(&wt) {
+            let x = load(&tap[v]);
+            for (a, &wv) in acc.iter_mut().zip(w) {
+                *a = _mm512_fmadd_ps(_mm512_set1_ps(wv), x, *a);
+            }
+        }
+        for (row, a) in rows.iter_mut().zip(&acc) {
+            let y = if relu {
+                _mm512_max_ps(*a, _mm512_setzero_ps())
+            } else {
+                *a
+            };
+            if let Some(dst) = row[v * LANES..].first_chunk_mut::<LANES>() {
+                store(dst, y);
+            }
+        }
+    }
+    if odd {
+        let mut acc: [__m256; OC] = std::array::from_fn(|t| _mm256_set1_ps(bias[oc + t]));
+        for ((_, tail), w) in taps.iter().zip(&wt) {
+            let Some(tail) = tail else { return };
+            let x = load8(tail);
+            for (a, &wv) in acc.iter_mut().zip(w) {
+                *a = _mm256_fmadd_ps(_mm256_set1_ps(wv), x, *a);
+            }
+        }
+        for (row, a) in rows.iter_mut().zip(&acc) {
+            let y = if relu {
+                _mm256_max_ps(*a, _mm256_setzero_ps())
+            } else {
+                *a
+            };
+            if let Some(dst) = row[wide * LANES..].first_chunk_mut::<HALF>() {
+                store8(dst, y);
+            }
+        }
+    }
+}
+
+/// Taps per weight-gradient tile (the AVX2 kernel's: it covers whole tiles of 3 taps).
+const GRAD_K: usize = 3;
+
+/// Adds `Σ_p dY[oc, p] · cols[k, b·P + p]` to `lanes[oc·K + k]` (8 partial sums each) and, with the
+/// first tap tile, `Σ_p dY[oc, p]` to `bias[oc]`, for the channels, taps and positions
+/// [`super::simd::conv_weight_grad`] covers, with its bits. Channels go in pairs, a pair's two sets of
+/// partial sums side by side in one register, three pairs per tile where they fit; a lone last channel
+/// runs at 8 lanes. Returns (channels, taps, positions) covered.
+pub fn conv_weight_grad(
+    _cpu: Avx512,
+    cols: &[f32],
+    b: usize,
+    p: usize,
+    d_planes: &[f32],
+    lanes: &mut [[f32; HALF]],
+    bias: &mut [[f32; HALF]],
+) -> (usize, usize, usize) {
+    let o = bias.len();
+    if o == 0 || lanes.len() < o || cols.len() < lanes.len() / o {
+        return (0, 0, 0);
+    }
+    // the AVX2 kernel's tiles: channels in threes when they divide evenly, else in pairs
+    let oc_tile = if o.is_multiple_of(3) { 3 } else { 2 };
+    let k = lanes.len() / o;
+    let (oc_done, k_done) = (o / oc_tile * oc_tile, k / GRAD_K * GRAD_K);
+    let vectors = p / HALF;
+    let taps: Vec<&[[f32; HALF]]> = cols
+        .chunks_exact(cols.len() / k)
+        .map(|t| &t[b * p..(b + 1) * p].as_chunks::<HALF>().0[..vectors])
+        .collect();
+    let planes: Vec<&[[f32; HALF]]> = d_planes
+        .chunks_exact(p.max(1))
+        .take(o)
+        .map(|d| &d.as_chunks::<HALF>().0[..vectors])
+        .collect();
+    if planes.len() < oc_done {
+        return (0, 0, 0);
+    }
+    let grad = Grad {
+        taps: &taps,
+        planes: &planes,
+        k,
+        k_done,
+    };
+    let mut oc = 0;
+    // SAFETY: `_cpu` proves the CPU has AVX-512F and DQ, AVX2 and FMA (see `crate::cpu`).
+    unsafe {
+        while oc_done - oc >= 2 {
+            match (oc_done - oc) / 2 {
+                1 => grad.pairs::<1>(oc, lanes, bias),
+                2 => grad.pairs::<2>(oc, lanes, bias),
+                _ => grad.pairs::<3>(oc, lanes, bias),
+            }
+            oc += 2 * ((oc_done - oc) / 2).min(3);
+        }
+        if oc < oc_done {
+            grad.single(oc, lanes, bias);
+        }
+    }
+    (oc_done, k_done, vectors * HALF)
+}
+
+/// What every tile of [`conv_weight_grad`] reads: each tap's and each channel's vectors of 8 positions.
+struct Grad<'a> {
+    taps: &'a [&'a [[f32; HALF]]],
+    planes: &'a [&'a [[f32; HALF]]],
+    k: usize,
+    k_done: usize,
+}
+
+/// `dst += v`, 8 lanes.
+#[inline]
+#[target_feature(enable = "avx")]
+fn add_to(dst: &mut [f32; HALF], v: __m256) {
+    let sum = _mm256_add_ps(load8(dst), v);
+    store8(dst, sum);
+}
+
+impl Grad<'_> {
+    /// Channels `oc..oc + 2·PAIRS`.
+    #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+    fn pairs<const PAIRS: usize>(
+        &self,
+        oc: usize,
+        lanes: &mut [[f32; HALF]],
+        bias: &mut [[f32; HALF]],
+    ) {
+        let (k, vectors) = (self.k, self.taps.first().map_or(0, |t| t.len()));
+        for kk in (0..self.k_done).step_by(GRAD_K) {
+            let mut acc = [[_mm512_setzero_ps(); GRAD_K]; PAIRS];
+            let mut sums = [_mm512_setzero_ps(); PAIRS];
+            let first = kk == 0;
+            for v in 0..vectors {
+                let x: [__m512; GRAD_K] =
+                    std::array::from_fn(|t| _mm512_broadcast_f32x8(load8(&self.taps[kk + t][v])));
+                for (c, (row, sum)) in acc.iter_mut().zip(sums.iter_mut()).enumerate() {
+                    let low = load8(&self.planes[oc + 2 * c][v]);
+                    let high = load8(&self.planes[oc + 2 * c + 1][v]);
+                    let d = _mm512_insertf32x8::<1>(_mm512_castps256_ps512(low), high);
+                    if first {
+                        *sum = _mm512_add_ps(*sum, d);
+                    }
+                    for (a, &xv) in row.iter_mut().zip(&x) {
+                        *a = _mm512_fmadd_ps(d, xv, *a);
+                    }
+                }
+            }
+            let halves = |v: __m512| (_mm512_castps512_ps256(v), _mm512_extractf32x8_ps::<1>(v));
+            if first {
+                for (c, sum) in sums.iter().enumerate() {
+                    let (low, high) = halves(*sum);
+                    add_to(&mut bias[oc + 2 * c], low);
+                    add_to(&mut bias[oc + 2 * c + 1], high);
+                }
+            }
+            for (c, row) in acc.iter().enumerate() {
+                for (t, a) in row.iter().enumerate() {
+                    let (low, high) = halves(*a);
+                    add_to(&mut lanes[(oc + 2 * c) * k + kk + t], low);
+                    add_to(&mut lanes[(oc + 2 * c + 1) * k + kk + t], high);
+                }
+            }
+        }
+    }
+
+    /// Channel `oc` alone, 8 lanes (the AVX2 kernel's arithmetic).
+    #[target_feature(enable = "avx2,fma")]
+    fn single(&self, oc: usize, lanes: &mut [[f32; HALF]], bias: &mut [[f32; HALF]]) {
+        let k = self.k;
+        for kk in (0..self.k_done).step_by(GRAD_K) {
+            let mut acc = [_mm256_setzero_ps(); GRAD_K];
+            let mut sum = _mm256_setzero_ps();
+            let first = kk == 0;
+            for (v, dv) in self.planes[oc].iter().enumerate() {
+                let d = load8(dv);
+                if first {
+                    sum = _mm256_add_ps(sum, d);
+                }
+                for (t, a) in acc.iter_mut().enumerate() {
+                    *a = _mm256_fmadd_ps(d, load8(&self.taps[kk + t][v]), *a);
+                }
+            }
+            if first {
+                add_to(&mut bias[oc], sum);
+            }
+            for (t, a) in acc.iter().enumerate() {
+                add_to(&mut lanes[oc * k + kk + t], *a);
+            }
+        }
+    }
+}
+
+/// [`super::simd::max_pool_2x2_planes`] (the same outputs and indices, which are exact) with 16
+/// windows per step; a row's last step is masked to the windows left, so rows of any width run here.
+/// Returns false, doing nothing, if the slices are too short for the shapes.
+#[allow(clippy::too_many_arguments)]
+pub fn max_pool_2x2_planes(
+    _cpu: Avx512,
+    planes: &[f32],
+    count: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    output: &mut [f32],
+    argmax: &mut [u32],
+) -> bool {
+    let (oh, ow) = (h / 2, w / 2);
+    let batch = count / c.max(1);
+    if c == 0
+        || planes.len() < count * h * w
+        || argmax.len() < count * oh * ow
+        || output.len() < batch * oh * ow * c
+        || count != batch * c
+    {
+        return false;
+    }
+    // SAFETY: `_cpu` proves the CPU has AVX-512F (see `crate::cpu`).
+    unsafe { max_pool_512(planes, count, h, w, c, output, argmax) };
+    true
+}
+
+/// [`max_pool_2x2_planes`] compiled for the vector features.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+fn max_pool_512(
+    planes: &[f32],
+    count: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    output: &mut [f32],
+    argmax: &mut [u32],
+) {
+    let (oh, ow) = (h / 2, w / 2);
+    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    let window_offsets = even;
+    let mut best = [0.0f32; LANES];
+    for (index, plane) in planes.chunks_exact(h * w).take(count).enumerate() {
+        let (b, ch) = (index / c, index % c);
+        let plane_start = (index * h * w) as u32;
+        for out_y in 0..oh {
+            let top_start = 2 * out_y * w;
+            let top = &plane[top_start..top_start + 2 * ow];
+            let bottom = &plane[top_start + w..top_start + w + 2 * ow];
+            let o = (b * oh + out_y) * ow * c + ch;
+            let arg_row = &mut argmax[(index * oh + out_y) * ow..][..ow];
+            for x in (0..ow).step_by(LANES) {
+                let m = (ow - x).min(LANES);
+                let (t0, t1) = load_pairs(&top[2 * x..2 * (x + m)]);
+                let (b0, b1) = load_pairs(&bottom[2 * x..2 * (x + m)]);
+                let split = |lo: __m512, hi: __m512| {
+                    (
+                        _mm512_permutex2var_ps(lo, even, hi),
+                        _mm512_permutex2var_ps(lo, odd, hi),
+                    )
+                };
+                let (tl, tr) = split(t0, t1);
+                let (bl, br) = split(b0, b1);
+                let base = _mm512_add_epi32(
+                    _mm512_set1_epi32((plane_start + (top_start + 2 * x) as u32) as i32),
+                    window_offsets,
+                );
+                let (mut mv, mut a) = (tl, base);
+                for (v, offset) in [(tr, 1), (bl, w as i32), (br, w as i32 + 1)] {
+                    let better = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, mv);
+                    mv = _mm512_mask_mov_ps(mv, better, v);
+                    let at = _mm512_add_epi32(base, _mm512_set1_epi32(offset));
+                    a = _mm512_mask_mov_epi32(a, better, at);
+                }
+                store(&mut best, mv);
+                for (j, &value) in best[..m].iter().enumerate() {
+                    output[o + (x + j) * c] = value;
+                }
+                store_u32s(&mut arg_row[x..x + m], a);
+            }
+        }
+    }
+}
+
+/// The mask of the first `n` (≤ 16) lanes.
+#[inline]
+fn first_lanes(n: usize) -> __mmask16 {
+    if n >= LANES {
+        u16::MAX
+    } else {
+        (1u16 << n) - 1
+    }
+}
+
+/// The 2·m floats of `pairs` (m ≤ 16 windows) as two vectors, lanes past the end zero.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn load_pairs(pairs: &[f32]) -> (__m512, __m512) {
+    let n = pairs.len().min(2 * LANES);
+    let (lo, hi) = (n.min(LANES), n.saturating_sub(LANES));
+    // SAFETY: a masked load reads only the lanes its mask sets, here the first `lo` (then `hi`)
+    // floats from the pointer, all inside `pairs`; masked-off lanes are not accessed.
+    unsafe {
+        (
+            _mm512_maskz_loadu_ps(first_lanes(lo), pairs.as_ptr()),
+            _mm512_maskz_loadu_ps(first_lanes(hi), pairs.as_ptr().add(lo)),
+        )
+    }
+}
+
+/// Store the first `dst.len()` (≤ 16) lanes of `v`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn store_u32s(dst: &mut [u32], v: __m512i) {
+    // SAFETY: a masked store writes only the lanes its mask sets, the first `dst.len()` (at most 16)
+    // u32s from the pointer, all inside `dst`, which is exclusive.
+    unsafe { _mm512_mask_storeu_epi32(dst.as_mut_ptr().cast(), first_lanes(dst.len()), v) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::Avx2Fma;
+    use crate::rng::Rng;
+    use crate::train::kernels;
+    use crate::train::kernels::tests::{CONV_SHAPES, POOL_SHAPES, lanes, values};
+    use crate::train::simd;
+
+    /// Conv shapes (O, K, images, P) beyond the shared ones: 12 and 18 channels (tiles of 12, then
+    /// 6), an odd number of 8-position vectors, channels in pairs and a lone channel, 3 channels
+    /// (one pair and a lone one), fewer positions than one vector.
+    const MORE_CONV: [(usize, usize, usize, usize); 8] = [
+        (18, 9, 1, 676),
+        (12, 9, 2, 40),
+        (8, 9, 1, 24),
+        (10, 27, 2, 57),
+        (3, 9, 1, 169),
+        (5, 6, 1, 33),
+        (9, 12, 1, 100),
+        (6, 4, 1, 7),
+    ];
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// The same bits as the AVX2 kernel, and the same coverage, on every shape.
+    #[test]
+    fn conv_forward_is_the_avx2_kernel_bit_for_bit() {
+        let (Some(cpu), Some(avx2)) = (Avx512::detect(), Avx2Fma::detect()) else {
+            return;
+        };
+        let mut rng = Rng::new(25);
+        for (o, k, images, p) in CONV_SHAPES.into_iter().chain(MORE_CONV) {
+            let cols = values(&mut rng, k * images * p);
+            let (weights, bias) = (values(&mut rng, o * k), values(&mut rng, o));
+            for relu in [false, true] {
+                for b in 0..images {
+                    let mut want = vec![f32::NAN; o * p];
+                    let want_done =
+                        simd::conv_forward(avx2, &cols, b, p, &weights, &bias, relu, &mut want);
+                    let mut got = vec![f32::NAN; o * p];
+                    let done = conv_forward(cpu, &cols, b, p, &weights, &bias, relu, &mut got);
+                    assert_eq!(done, want_done, "{o}×{k}×{p}");
+                    for (oc, q) in (0..o).flat_map(|oc| (0..p).map(move |q| (oc, q))) {
+                        if oc < done.0 && q < done.1 {
+                            let (g, w) = (got[oc * p + q], want[oc * p + q]);
+                            assert_eq!(g.to_bits(), w.to_bits(), "{o}×{k}×{p} ({oc}, {q})");
+                        }
+                    }
+                    // and whole planes, once the portable code has finished both
+                    for (planes, done) in [(&mut got, done), (&mut want, want_done)] {
+                        kernels::conv_forward_rest(
+                            &cols, b, p, &weights, &bias, relu, planes, done.0, done.1,
+                        );
+                    }
+                    assert_eq!(bits(&got), bits(&want), "{o}×{k}×{p} relu {relu}");
+                }
+            }
+        }
+    }
+
+    /// The same bits as the AVX2 kernel, from zeroed partial sums and from sums already holding
+    /// values, image after image, and the same coverage.
+    #[test]
+    fn conv_weight_grad_is_the_avx2_kernel_bit_for_bit() {
+        let (Some(cpu), Some(avx2)) = (Avx512::detect(), Avx2Fma::detect()) else {
+            return;
+        };
+        let mut rng = Rng::new(26);
+        for (o, k, images, p) in CONV_SHAPES.into_iter().chain(MORE_CONV) {
+            let cols = values(&mut rng, k * images * p);
+            let d = values(&mut rng, o * p);
+            let zero = (vec![[0.0; HALF]; o * k], vec![[0.0; HALF]; o]);
+            for (start_w, start_b) in [zero, (lanes(&mut rng, o * k), lanes(&mut rng, o))] {
+                let (mut want_w, mut want_b) = (start_w.clone(), start_b.clone());
+                let (mut got_w, mut got_b) = (start_w, start_b);
+                for b in 0..images {
+                    let want =
+                        simd::conv_weight_grad(avx2, &cols, b, p, &d, &mut want_w, &mut want_b);
+                    let got = conv_weight_grad(cpu, &cols, b, p, &d, &mut got_w, &mut got_b);
+                    assert_eq!(got, want, "{o}×{k}×{p}");
+                    kernels::conv_weight_grad_rest(&cols, b, p, &d, &mut want_w, &mut want_b, want);
+                    kernels::conv_weight_grad_rest(&cols, b, p, &d, &mut got_w, &mut got_b, got);
+                }
+                let flat = |l: &[[f32; HALF]]| bits(l.as_flattened());
+                assert_eq!(flat(&got_w), flat(&want_w), "weights {o}×{k}×{p}");
+                assert_eq!(flat(&got_b), flat(&want_b), "bias {o}×{k}×{p}");
+            }
+        }
+    }
+
+    /// The portable twin's maxima and indices exactly, on the shared shapes (rows of fewer than 8
+    /// windows included, which the AVX2 kernel leaves to the twin) and on rows of 16, 17 and 33
+    /// windows.
+    #[test]
+    fn max_pool_matches_the_portable_twin() {
+        let Some(cpu) = Avx512::detect() else {
+            return;
+        };
+        let mut rng = Rng::new(27);
+        let shapes = POOL_SHAPES.into_iter().chain([
+            (4, 32, 2, 1),
+            (6, 35, 3, 2),
+            (2, 66, 1, 1),
+            (3, 2, 4, 2),
+        ]);
+        for (h, w, c, images) in shapes {
+            let count = images * c;
+            let mut planes = values(&mut rng, count * h * w);
+            // ties: the first maximum in window order must win
+            for v in planes.iter_mut().step_by(3) {
+                *v = 0.5;
+            }
+            let len = images * (h / 2) * (w / 2) * c;
+            let (mut want, mut want_arg) = (vec![f32::NAN; len], vec![u32::MAX; len]);
+            kernels::max_pool_2x2_planes(&planes, count, h, w, c, &mut want, &mut want_arg);
+            let (mut got, mut got_arg) = (vec![f32::NAN; len], vec![u32::MAX; len]);
+            assert!(max_pool_2x2_planes(
+                cpu,
+                &planes,
+                count,
+                h,
+                w,
+                c,
+                &mut got,
+                &mut got_arg
+            ));
+            assert_eq!(bits(&got), bits(&want), "{h}×{w}×{c}");
+            assert_eq!(got_arg, want_arg, "{h}×{w}×{c}");
+        }
+    }
+
+    /// Slices too short for the shapes are refused, not read past.
+    #[test]
+    fn short_slices_are_refused() {
+        let Some(cpu) = Avx512::detect() else {
+            return;
+        };
+        let (mut out, mut arg) = (vec![0.0; 4], vec![0; 4]);
+        assert!(!max_pool_2x2_planes(
+            cpu, &[0.0; 15], 1, 4, 4, 1, &mut out, &mut arg
+        ));
+        assert!(!max_pool_2x2_planes(
+            cpu,
+            &[0.0; 16],
+            1,
+            4,
+            4,
+            1,
+            &mut out,
+            &mut arg[..3]
+        ));
+        assert_eq!(
+            conv_forward(cpu, &[0.0; 4], 0, 4, &[], &[0.0; 6], false, &mut [0.0; 24]),
+            (0, 0)
+        );
+    }
+}
