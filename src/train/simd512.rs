@@ -410,13 +410,53 @@ fn max_pool_512(
                     let at = _mm512_add_epi32(base, _mm512_set1_epi32(offset));
                     a = _mm512_mask_mov_epi32(a, better, at);
                 }
-                store(&mut best, mv);
-                for (j, &value) in best[..m].iter().enumerate() {
-                    output[o + (x + j) * c] = value;
-                }
+                scatter(output, o + x * c, c, m, mv, &mut best);
                 store_u32s(&mut arg_row[x..x + m], a);
             }
         }
+    }
+}
+
+/// `out[start + j·stride] = v[j]` for the first `m` (≤ 16) lanes: one scatter when every index fits
+/// in 32 bits and `out`, else one store at a time (through `spill`).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn scatter(
+    out: &mut [f32],
+    start: usize,
+    stride: usize,
+    m: usize,
+    v: __m512,
+    spill: &mut [f32; 16],
+) {
+    let m = m.min(LANES);
+    let last = start + m.saturating_sub(1) * stride;
+    if m > 0 && last < out.len() && last <= i32::MAX as usize {
+        let index = _mm512_mullo_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            _mm512_set1_epi32(stride as i32),
+        );
+        // SAFETY: the mask sets the first `m` lanes, whose indices `j·stride` (j < m) are at most
+        // `last - start` and fit in an i32; every element written, `out[start + j·stride]`, is at most
+        // `out[last]`, inside `out`, which is exclusive; masked-off lanes are not written.
+        unsafe {
+            _mm512_mask_i32scatter_ps::<4>(
+                out.as_mut_ptr().add(start).cast(),
+                first_lanes(m),
+                index,
+                v,
+            )
+        }
+        return;
+    }
+    store(spill, v);
+    for (dst, &value) in out
+        .iter_mut()
+        .skip(start)
+        .step_by(stride.max(1))
+        .zip(&spill[..m])
+    {
+        *dst = value;
     }
 }
 
