@@ -301,12 +301,12 @@ fn max_pool_2x2_planes_avx2(
 }
 
 /// Units per register tile of the dense kernels (5 accumulators, the tutorial's 10 units in two tiles).
-const UNIT_TILE: usize = 5;
+pub(super) const UNIT_TILE: usize = 5;
 
 /// The lanes of `v` summed in lane order.
 #[inline]
 #[target_feature(enable = "avx")]
-fn lane_sum(v: __m256) -> f32 {
+pub(super) fn lane_sum(v: __m256) -> f32 {
     let mut lanes = [0.0f32; LANES];
     store(&mut lanes, v);
     lanes.iter().sum()
@@ -314,7 +314,7 @@ fn lane_sum(v: __m256) -> f32 {
 
 /// The batch size of a dense product: `batch_by_units` holds whole rows of `units`, and the other two
 /// slices are `batch × n` and `units × n` long; `None` if they are not.
-fn dense_batch(
+pub(super) fn dense_batch(
     batch_by_units: usize,
     batch_by_n: usize,
     units_by_n: usize,
@@ -331,7 +331,7 @@ fn dense_batch(
 }
 
 /// `(first unit, tile size)` of the unit tiles: whole tiles of `UNIT_TILE`, then single units.
-fn unit_tiles(units: usize) -> impl Iterator<Item = (usize, usize)> {
+pub(super) fn unit_tiles(units: usize) -> impl Iterator<Item = (usize, usize)> {
     let whole = units / UNIT_TILE * UNIT_TILE;
     (0..whole)
         .step_by(UNIT_TILE)
@@ -379,7 +379,7 @@ fn dense_forward_avx2(x: &[f32], w: &[f32], out: &mut [f32], n: usize, units: us
 /// `out[s][u + t] = Σ_i x[s][i] · rows[t·N + i]` for `T` rows of `N = x[s].len()` and `S` samples.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn dot_tile<const T: usize, const S: usize>(
+pub(super) fn dot_tile<const T: usize, const S: usize>(
     x: [&[f32]; S],
     rows: &[f32],
     out: [&mut [f32]; S],
@@ -440,8 +440,23 @@ fn dense_weight_grad_avx2(d: &[f32], x: &[f32], gw: &mut [f32], n: usize, units:
             }
         }
     }
+    weight_grad_columns(d, x, gw, n, units, whole);
+    true
+}
+
+/// Columns `from..n` of [`dense_weight_grad`], one at a time.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn weight_grad_columns(
+    d: &[f32],
+    x: &[f32],
+    gw: &mut [f32],
+    n: usize,
+    units: usize,
+    from: usize,
+) {
     for u in 0..units {
-        for i in whole..n {
+        for i in from..n {
             let mut sum = 0.0f32;
             for (db, xb) in d.chunks_exact(units).zip(x.chunks_exact(n)) {
                 sum = db[u].mul_add(xb[i], sum);
@@ -449,13 +464,12 @@ fn dense_weight_grad_avx2(d: &[f32], x: &[f32], gw: &mut [f32], n: usize, units:
             gw[u * n + i] = sum;
         }
     }
-    true
 }
 
 /// Columns `c..c + 8` of weight-gradient rows `u..u + T`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn grad_tile<const T: usize>(
+pub(super) fn grad_tile<const T: usize>(
     d: &[f32],
     x: &[f32],
     gw: &mut [f32],
@@ -513,8 +527,23 @@ fn dense_input_grad_avx2(d: &[f32], w: &[f32], dx: &mut [f32], n: usize, units: 
             }
         }
     }
+    input_grad_columns(d, w, dx, n, units, whole);
+    true
+}
+
+/// Columns `from..n` of [`dense_input_grad`], one at a time.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn input_grad_columns(
+    d: &[f32],
+    w: &[f32],
+    dx: &mut [f32],
+    n: usize,
+    units: usize,
+    from: usize,
+) {
     for (db, dxb) in d.chunks_exact(units).zip(dx.chunks_exact_mut(n)) {
-        for i in whole..n {
+        for i in from..n {
             let mut sum = 0.0f32;
             for (u, &g) in db.iter().enumerate() {
                 sum = g.mul_add(w[u * n + i], sum);
@@ -522,14 +551,13 @@ fn dense_input_grad_avx2(d: &[f32], w: &[f32], dx: &mut [f32], n: usize, units: 
             dxb[i] = sum;
         }
     }
-    true
 }
 
 /// Adds units `u..u + T`'s terms to columns `c..c + 8` of every sample's input gradient (the first
 /// tile, `u = 0`, starts the sums).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn input_grad_tile<const T: usize>(
+pub(super) fn input_grad_tile<const T: usize>(
     d: &[f32],
     w: &[f32],
     dx: &mut [f32],

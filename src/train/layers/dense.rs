@@ -2,12 +2,12 @@
 
 use super::Activation;
 #[cfg(target_arch = "x86_64")]
-use crate::cpu::Avx2Fma;
+use crate::cpu::{Avx2Fma, Avx512};
 use crate::train::kernels;
-#[cfg(target_arch = "x86_64")]
-use crate::train::simd;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use crate::train::wasm_simd;
+#[cfg(target_arch = "x86_64")]
+use crate::train::{simd, simd512};
 
 /// A fully connected layer.
 #[derive(Clone, Debug)]
@@ -36,11 +36,17 @@ fn relu_mask(output: &[f32], d: &mut [f32]) {
 }
 
 /// `out = x · wᵀ`, `x` batch×N, `w` U×N. This and the two gradient products below run, on x86-64 with
-/// AVX2 and FMA, as direct vector kernels (the matrices are skinny: a general product would spend more
+/// AVX-512 or else AVX2 and FMA, as direct vector kernels (the same bits either way) (the matrices are skinny: a general product would spend more
 /// time packing them than multiplying); on wasm with SIMD128 the forward and weight-gradient products
 /// as direct SIMD128 kernels that sum in the general products' order (same bits); elsewhere as
 /// general products.
 fn forward_product(x: &[f32], w: &[f32], out: &mut [f32], batch: usize, n: usize, units: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = Avx512::detect()
+        && simd512::dense_forward(cpu, x, w, out, n, units)
+    {
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if let Some(cpu) = Avx2Fma::detect()
         && simd::dense_forward(cpu, x, w, out, n, units)
@@ -56,6 +62,12 @@ fn forward_product(x: &[f32], w: &[f32], out: &mut [f32], batch: usize, n: usize
 /// `gw = dᵀ · x`, `d` (the output gradient) batch×U.
 fn weight_grad_product(d: &[f32], x: &[f32], gw: &mut [f32], batch: usize, n: usize, units: usize) {
     #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = Avx512::detect()
+        && simd512::dense_weight_grad(cpu, d, x, gw, n, units)
+    {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if let Some(cpu) = Avx2Fma::detect()
         && simd::dense_weight_grad(cpu, d, x, gw, n, units)
     {
@@ -69,6 +81,12 @@ fn weight_grad_product(d: &[f32], x: &[f32], gw: &mut [f32], batch: usize, n: us
 
 /// `dx = d · w`.
 fn input_grad_product(d: &[f32], w: &[f32], dx: &mut [f32], batch: usize, n: usize, units: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = Avx512::detect()
+        && simd512::dense_input_grad(cpu, d, w, dx, n, units)
+    {
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if let Some(cpu) = Avx2Fma::detect()
         && simd::dense_input_grad(cpu, d, w, dx, n, units)
