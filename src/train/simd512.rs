@@ -333,6 +333,9 @@ impl Grad<'_> {
     }
 }
 
+/// A row of 8-float vectors and the floats after them.
+type Row<'a> = (&'a [[f32; HALF]], &'a [f32]);
+
 /// One sample of a dense product: its inputs (or gradient) and its outputs.
 type Sample<'a> = (&'a [f32], &'a mut [f32]);
 
@@ -387,9 +390,8 @@ fn pair_dot<const T: usize, const P: usize>(group: &mut [Sample], rows: &[f32], 
         return;
     }
     let n = rows.len() / T;
-    let rows: [(&[[f32; HALF]], &[f32]); T] =
-        std::array::from_fn(|t| rows[t * n..(t + 1) * n].as_chunks::<HALF>());
-    let xs: [[(&[[f32; HALF]], &[f32]); 2]; P] =
+    let rows: [Row; T] = std::array::from_fn(|t| rows[t * n..(t + 1) * n].as_chunks::<HALF>());
+    let xs: [[Row; 2]; P] =
         std::array::from_fn(|q| std::array::from_fn(|h| group[2 * q + h].0.as_chunks::<HALF>()));
     let mut acc = [[_mm512_setzero_ps(); T]; P];
     for c in 0..rows[0].0.len() {
