@@ -10,6 +10,7 @@ interleaved round by round and each keeps its best of --repeat. The header names
 features. Prints per-image microseconds and the ratios.
 Targets: int8 models <= 1/2 of XNNPACK's time, float <= 1x; both >= 20x faster than the reference kernels.
 Usage: python bench/interp_vs_litert.py [--ptq target/release/ptq] [--mnist DIR] [--models DIR] [--repeat N]
+Set PTQ_CPU_TIER=avx2 to cap our kernels at AVX2 (LiteRT keeps its own choice).
 """
 import argparse, json, os, subprocess, time
 import numpy as np
@@ -72,6 +73,8 @@ def ours_us(path):
 
 
 print(f"CPU: {cpu_features()}; one thread; best of {args.repeat} interleaved rounds after a warm-up")
+print(f"ours capped at: {os.environ.get('PTQ_CPU_TIER') or 'nothing (the best kernels this CPU has)'}"
+      " (PTQ_CPU_TIER=avx2 shows what a CPU without AVX-512 runs; LiteRT is not capped)")
 rows = []
 for name, kind in [("mnist_float", "float"), ("mnist_dynamic", "hybrid"), ("mnist_fullint_floatio", "int8"),
                    ("mnist_intonly_uint8", "int8"), ("mnist_intonly_int8", "int8")]:
