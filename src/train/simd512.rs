@@ -7,12 +7,14 @@
 //! How each keeps the AVX2 kernel's arithmetic:
 //! - conv forward: a lane is one output position, summed from the bias through the taps in order with
 //!   fused multiply-adds, whatever the vector's width. 16 positions per vector, then one vector of 8
-//!   where the AVX2 kernel has an odd one left; the channels and positions covered are the AVX2
-//!   kernel's, so the portable code finishes the same outputs.
+//!   where the AVX2 kernel has an odd one left; the channels covered are the AVX2 kernel's. The
+//!   fewer than 8 positions it leaves to the portable code are summed here with the portable code's
+//!   arithmetic (products rounded, then added), masked.
 //! - conv weight gradient: the AVX2 kernel keeps 8 partial sums per (channel, tap), lane `j` summing
 //!   the positions `≡ j (mod 8)` in order. Here a 512-bit register holds two channels' 8 partial sums
 //!   side by side (the positions are not widened), so each sum sees the same terms in the same order,
-//!   and the channels, taps and positions covered are the AVX2 kernel's.
+//!   and the channels and taps covered are the AVX2 kernel's; the last positions are added term by
+//!   term as the portable code adds them.
 //! - max pool: maxima and their indices are exact; 16 windows per step, the last step of a row masked.
 //!
 //! Vectors are loaded from and stored to arrays (`&[f32; 16]`, `&[f32; 8]`), so every memory access is
@@ -23,6 +25,8 @@
 use std::arch::x86_64::*;
 
 use crate::cpu::Avx512;
+#[cfg(doc)]
+use crate::train::kernels;
 use crate::train::simd;
 
 /// Floats per AVX-512 vector.
@@ -64,16 +68,46 @@ fn store8(a: &mut [f32; HALF], v: __m256) {
 }
 
 /// One tap's positions of one image: whole vectors of 16, then the vector of 8 the AVX2 kernel has
-/// left when its count is odd.
-type TapVectors<'a> = (&'a [[f32; LANES]], Option<&'a [f32; HALF]>);
+/// left when its count is odd, then the fewer than 8 positions it leaves to the portable code.
+struct TapVectors<'a> {
+    sixteens: &'a [[f32; LANES]],
+    eight: Option<&'a [f32; HALF]>,
+    tail: &'a [f32],
+}
+
+/// A mask of the first `n` (≤ 8) lanes of an 8-lane vector.
+#[inline]
+fn first8(n: usize) -> __mmask8 {
+    if n >= HALF { u8::MAX } else { (1u8 << n) - 1 }
+}
+
+/// The first `a.len()` (< 8) floats of `a` in a vector, the other lanes zero.
+#[inline]
+#[target_feature(enable = "avx512f,avx512vl")]
+fn load_tail(a: &[f32]) -> __m256 {
+    // SAFETY: the masked load reads only the lanes its mask sets, the first `a.len()` (at most 8)
+    // floats from the pointer, all inside `a`; masked-off lanes are not accessed.
+    unsafe { _mm256_maskz_loadu_ps(first8(a.len()), a.as_ptr()) }
+}
+
+/// Store the first `a.len()` (< 8) lanes of `v` into `a`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512vl")]
+fn store_tail(a: &mut [f32], v: __m256) {
+    // SAFETY: the masked store writes only the lanes its mask sets, the first `a.len()` (at most 8)
+    // floats from the pointer, all inside `a`, which is exclusive.
+    unsafe { _mm256_mask_storeu_ps(a.as_mut_ptr(), first8(a.len()), v) }
+}
 
 /// Output channels per register tile of the AVX2 forward kernel: it covers whole tiles of 6.
 const AVX2_OC_TILE: usize = 6;
 
 /// Planes of image `b`: `planes[oc·P + p] = relu?(bias[oc] + Σ_k w[oc·K + k] · cols[k·R + b·P + p])`
-/// for the channels and positions [`super::simd::conv_forward`] covers (whole tiles of 6 channels,
-/// whole vectors of 8 positions), with the same bits. Returns how many channels and positions it
-/// covered; the caller computes the rest.
+/// for the channels [`super::simd::conv_forward`] covers (whole tiles of 6), at every position, with
+/// the bits of that kernel where it covers them (whole vectors of 8 positions) and of the portable
+/// code that finishes its work elsewhere: the last positions are summed with separate multiplications
+/// and additions, and a ReLU that keeps NaN, as [`kernels::conv_forward_rest`] sums them. Returns how
+/// many channels and positions it covered; the caller computes the rest.
 #[allow(clippy::too_many_arguments)]
 pub fn conv_forward(
     _cpu: Avx512,
@@ -101,11 +135,11 @@ pub fn conv_forward(
             conv_forward_tile::<6>(cols, b, p, weights, bias, relu, planes, oc);
         }
     }
-    (oc_done, p / HALF * HALF)
+    (oc_done, p)
 }
 
 /// Channels `oc..oc + OC` of [`conv_forward`].
-#[target_feature(enable = "avx512f,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 fn conv_forward_tile<const OC: usize>(
     cols: &[f32],
@@ -128,10 +162,11 @@ fn conv_forward_tile<const OC: usize>(
         .map(|t| {
             let image = &t[b * p..(b + 1) * p];
             let (sixteens, rest) = image.split_at(wide * LANES);
-            (
-                &sixteens.as_chunks::<LANES>().0[..wide],
-                rest.first_chunk::<HALF>().filter(|_| odd),
-            )
+            TapVectors {
+                sixteens: &sixteens.as_chunks::<LANES>().0[..wide],
+                eight: rest.first_chunk::<HALF>().filter(|_| odd),
+                tail: &image[eights * HALF..],
+            }
         })
         .collect();
     // the tile's weights by tap: wt[kk][t] = w[oc + t, kk]
@@ -142,8 +177,8 @@ fn conv_forward_tile<const OC: usize>(
     let mut rows: [&mut [f32]; OC] = std::array::from_fn(|_| tile.next().unwrap_or_default());
     for v in 0..wide {
         let mut acc: [__m512; OC] = std::array::from_fn(|t| _mm512_set1_ps(bias[oc + t]));
-        for ((tap, _), w) in taps.iter().zip(&wt) {
-            let x = load(&tap[v]);
+        for (tap, w) in taps.iter().zip(&wt) {
+            let x = load(&tap.sixteens[v]);
             for (a, &wv) in acc.iter_mut().zip(w) {
                 *a = _mm512_fmadd_ps(_mm512_set1_ps(wv), x, *a);
             }
@@ -161,9 +196,9 @@ fn conv_forward_tile<const OC: usize>(
     }
     if odd {
         let mut acc: [__m256; OC] = std::array::from_fn(|t| _mm256_set1_ps(bias[oc + t]));
-        for ((_, tail), w) in taps.iter().zip(&wt) {
-            let Some(tail) = tail else { return };
-            let x = load8(tail);
+        for (tap, w) in taps.iter().zip(&wt) {
+            let Some(eight) = tap.eight else { return };
+            let x = load8(eight);
             for (a, &wv) in acc.iter_mut().zip(w) {
                 *a = _mm256_fmadd_ps(_mm256_set1_ps(wv), x, *a);
             }
@@ -179,6 +214,28 @@ fn conv_forward_tile<const OC: usize>(
             }
         }
     }
+    if p > eights * HALF {
+        // the portable code's arithmetic: a product rounded, then added
+        let mut acc: [__m256; OC] = std::array::from_fn(|t| _mm256_set1_ps(bias[oc + t]));
+        for (tap, w) in taps.iter().zip(&wt) {
+            let x = load_tail(tap.tail);
+            for (a, &wv) in acc.iter_mut().zip(w) {
+                *a = _mm256_add_ps(*a, _mm256_mul_ps(_mm256_set1_ps(wv), x));
+            }
+        }
+        let zero = _mm256_setzero_ps();
+        for (row, a) in rows.iter_mut().zip(&acc) {
+            // `a <= 0 → 0` (NaN kept), as the portable code's select
+            let y = if relu {
+                _mm256_mask_mov_ps(*a, _mm256_cmp_ps_mask::<_CMP_LE_OQ>(*a, zero), zero)
+            } else {
+                *a
+            };
+            if let Some(dst) = row.get_mut(eights * HALF..) {
+                store_tail(dst, y);
+            }
+        }
+    }
 }
 
 /// Taps per weight-gradient tile (the AVX2 kernel's: it covers whole tiles of 3 taps).
@@ -186,7 +243,8 @@ const GRAD_K: usize = 3;
 
 /// Adds `Σ_p dY[oc, p] · cols[k, b·P + p]` to `lanes[oc·K + k]` (8 partial sums each) and, with the
 /// first tap tile, `Σ_p dY[oc, p]` to `bias[oc]`, for the channels, taps and positions
-/// [`super::simd::conv_weight_grad`] covers, with its bits. Channels go in pairs, a pair's two sets of
+/// [`super::simd::conv_weight_grad`] covers, with its bits, and for those channels and taps the
+/// positions after its vectors too, with the portable code's bits. Channels go in pairs, a pair's two sets of
 /// partial sums side by side in one register, three pairs per tile where they fit; a lone last channel
 /// runs at 8 lanes. Returns (channels, taps, positions) covered.
 pub fn conv_weight_grad(
@@ -219,9 +277,22 @@ pub fn conv_weight_grad(
     if planes.len() < oc_done {
         return (0, 0, 0);
     }
+    // the fewer than 8 positions after the vectors, which the AVX2 kernel leaves to the portable code
+    let tail = vectors * HALF..p;
+    let tap_tails: Vec<&[f32]> = cols
+        .chunks_exact(cols.len() / k)
+        .map(|t| &t[b * p..(b + 1) * p][tail.clone()])
+        .collect();
+    let plane_tails: Vec<&[f32]> = d_planes
+        .chunks_exact(p.max(1))
+        .take(o)
+        .map(|d| &d[tail.clone()])
+        .collect();
     let grad = Grad {
         taps: &taps,
         planes: &planes,
+        tap_tails: &tap_tails,
+        plane_tails: &plane_tails,
         k,
         k_done,
     };
@@ -240,13 +311,16 @@ pub fn conv_weight_grad(
             grad.single(oc, lanes, bias);
         }
     }
-    (oc_done, k_done, vectors * HALF)
+    (oc_done, k_done, p)
 }
 
-/// What every tile of [`conv_weight_grad`] reads: each tap's and each channel's vectors of 8 positions.
+/// What every tile of [`conv_weight_grad`] reads: each tap's and each channel's vectors of 8
+/// positions, and the positions after them.
 struct Grad<'a> {
     taps: &'a [&'a [[f32; HALF]]],
     planes: &'a [&'a [[f32; HALF]]],
+    tap_tails: &'a [&'a [f32]],
+    plane_tails: &'a [&'a [f32]],
     k: usize,
     k_done: usize,
 }
@@ -261,7 +335,7 @@ fn add_to(dst: &mut [f32; HALF], v: __m256) {
 
 impl Grad<'_> {
     /// Channels `oc..oc + 2·PAIRS`.
-    #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
     fn pairs<const PAIRS: usize>(
         &self,
         oc: usize,
@@ -303,11 +377,38 @@ impl Grad<'_> {
                     add_to(&mut lanes[(oc + 2 * c + 1) * k + kk + t], high);
                 }
             }
+            for channel in oc..oc + 2 * PAIRS {
+                self.add_tail(channel, kk, lanes, bias);
+            }
+        }
+    }
+
+    /// The positions after the vectors, for channel `oc` and the tap tile from `kk` (and the bias
+    /// with the first): each term added on its own, `lane[j] += d · x` with the product rounded, as
+    /// [`kernels::conv_weight_grad_rest`] adds them.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512vl")]
+    fn add_tail(&self, oc: usize, kk: usize, lanes: &mut [[f32; HALF]], bias: &mut [[f32; HALF]]) {
+        let Some(&d) = self.plane_tails.get(oc).filter(|d| !d.is_empty()) else {
+            return;
+        };
+        let mask = first8(d.len());
+        let d = load_tail(d);
+        let add = |dst: &mut [f32; HALF], v: __m256| {
+            let old = load8(dst);
+            store8(dst, _mm256_mask_add_ps(old, mask, old, v));
+        };
+        if kk == 0 {
+            add(&mut bias[oc], d);
+        }
+        for t in 0..GRAD_K {
+            let x = load_tail(self.tap_tails[kk + t]);
+            add(&mut lanes[oc * self.k + kk + t], _mm256_mul_ps(d, x));
         }
     }
 
     /// Channel `oc` alone, 8 lanes (the AVX2 kernel's arithmetic).
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
     fn single(&self, oc: usize, lanes: &mut [[f32; HALF]], bias: &mut [[f32; HALF]]) {
         let k = self.k;
         for kk in (0..self.k_done).step_by(GRAD_K) {
@@ -329,6 +430,7 @@ impl Grad<'_> {
             for (t, a) in acc.iter().enumerate() {
                 add_to(&mut lanes[oc * k + kk + t], *a);
             }
+            self.add_tail(oc, kk, lanes, bias);
         }
     }
 }
@@ -782,14 +884,9 @@ mod tests {
                         simd::conv_forward(avx2, &cols, b, p, &weights, &bias, relu, &mut want);
                     let mut got = vec![f32::NAN; o * p];
                     let done = conv_forward(cpu, &cols, b, p, &weights, &bias, relu, &mut got);
-                    assert_eq!(done, want_done, "{o}×{k}×{p}");
-                    for (oc, q) in (0..o).flat_map(|oc| (0..p).map(move |q| (oc, q))) {
-                        if oc < done.0 && q < done.1 {
-                            let (g, w) = (got[oc * p + q], want[oc * p + q]);
-                            assert_eq!(g.to_bits(), w.to_bits(), "{o}×{k}×{p} ({oc}, {q})");
-                        }
-                    }
-                    // and whole planes, once the portable code has finished both
+                    // the AVX2 kernel's channels, and every position of them
+                    assert_eq!(done, (want_done.0, p), "{o}×{k}×{p}");
+                    // whole planes, once the portable code has finished both
                     for (planes, done) in [(&mut got, done), (&mut want, want_done)] {
                         kernels::conv_forward_rest(
                             &cols, b, p, &weights, &bias, relu, planes, done.0, done.1,
@@ -820,7 +917,7 @@ mod tests {
                     let want =
                         simd::conv_weight_grad(avx2, &cols, b, p, &d, &mut want_w, &mut want_b);
                     let got = conv_weight_grad(cpu, &cols, b, p, &d, &mut got_w, &mut got_b);
-                    assert_eq!(got, want, "{o}×{k}×{p}");
+                    assert_eq!(got, (want.0, want.1, p), "{o}×{k}×{p}");
                     kernels::conv_weight_grad_rest(&cols, b, p, &d, &mut want_w, &mut want_b, want);
                     kernels::conv_weight_grad_rest(&cols, b, p, &d, &mut got_w, &mut got_b, got);
                 }
