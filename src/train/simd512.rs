@@ -806,6 +806,89 @@ fn scatter(
     }
 }
 
+/// [`MaxPool2D::route`](super::layers::MaxPool2D) over channel planes with its bits, for pools whose
+/// windows do not overlap (stride ≥ pool size), so the winners of one plane are distinct elements:
+/// `d_in[argmax[q]] += g` where `g = d_out[j]`, or 0 when `relu_input` and `output[j] ≤ 0`; output
+/// `q = plane·P + pos` of plane `plane = b·C + ch` sits at `j = (b·P + pos)·C + ch` of the NHWC `d_out`
+/// and `output`. 16 outputs per step (gathers, one addition each, a scatter); winners outside `d_in`
+/// are skipped, as the scalar code skips them. Returns false, doing nothing, when an index would not
+/// fit the gathers' 32 bits or `d_out` and `output` are shorter than the planes need.
+pub fn route_planes(
+    _cpu: Avx512,
+    output: &[f32],
+    d_out: &[f32],
+    argmax: &[u32],
+    d_in: &mut [f32],
+    (p, c): (usize, usize),
+    relu_input: bool,
+) -> bool {
+    let limit = i32::MAX as usize;
+    let planes = argmax.len() / p.max(1);
+    let needed = planes * p; // the NHWC outputs of `planes / C` images (and the plane rest)
+    if p == 0
+        || c == 0
+        || planes % c != 0
+        || d_out.len() < needed
+        || output.len() < needed
+        || needed > limit
+        || d_in.len() > limit
+    {
+        return false;
+    }
+    // SAFETY: `_cpu` proves the CPU has AVX-512F (see `crate::cpu`).
+    unsafe { route_512(output, d_out, argmax, d_in, p, c, relu_input) };
+    true
+}
+
+/// [`route_planes`] compiled for the vector features.
+#[target_feature(enable = "avx512f")]
+fn route_512(
+    output: &[f32],
+    d_out: &[f32],
+    argmax: &[u32],
+    d_in: &mut [f32],
+    p: usize,
+    c: usize,
+    relu_input: bool,
+) {
+    let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let step = _mm512_mullo_epi32(lane, _mm512_set1_epi32(c as i32));
+    let d_in_len = _mm512_set1_epi32(d_in.len() as i32);
+    let zero = _mm512_setzero_ps();
+    for (plane, args) in argmax.chunks_exact(p).enumerate() {
+        let (b, ch) = (plane / c, plane % c);
+        for pos in (0..p).step_by(LANES) {
+            let m = (p - pos).min(LANES);
+            let live = first_lanes(m);
+            // j = (b·P + pos + lane)·C + ch, all below `needed` ≤ the lengths of d_out and output
+            let j = _mm512_add_epi32(_mm512_set1_epi32(((b * p + pos) * c + ch) as i32), step);
+            let at = &args[pos..pos + m];
+            // SAFETY: a masked load reads only the first `m` u32s of `at`, inside it.
+            let i = unsafe { _mm512_maskz_loadu_epi32(live, at.as_ptr().cast()) };
+            // winners outside d_in are skipped (unsigned compare: the indices are u32)
+            let inside = _mm512_mask_cmplt_epu32_mask(live, i, d_in_len);
+            // SAFETY: the gathers read, for the `live` lanes only, `d_out[j]` and `output[j]` with
+            // j < planes·P ≤ their lengths (checked by `route_planes`).
+            let mut g =
+                unsafe { _mm512_mask_i32gather_ps::<4>(zero, live, j, d_out.as_ptr().cast()) };
+            if relu_input {
+                // SAFETY: as above.
+                let y =
+                    unsafe { _mm512_mask_i32gather_ps::<4>(zero, live, j, output.as_ptr().cast()) };
+                g = _mm512_mask_mov_ps(g, _mm512_cmp_ps_mask::<_CMP_LE_OQ>(y, zero), zero);
+            }
+            // SAFETY: the gather and the scatter touch, for the `inside` lanes only, `d_in[i]` with
+            // i < d_in.len() (just compared), an exclusive slice; the indices of one plane's winners
+            // are distinct (the windows do not overlap), so no lane's write is lost to another's.
+            unsafe {
+                let old = _mm512_mask_i32gather_ps::<4>(zero, inside, i, d_in.as_ptr().cast());
+                let new = _mm512_add_ps(old, g);
+                _mm512_mask_i32scatter_ps::<4>(d_in.as_mut_ptr().cast(), inside, i, new);
+            }
+        }
+    }
+}
+
 /// The mask of the first `n` (≤ 16) lanes.
 #[inline]
 fn first_lanes(n: usize) -> __mmask16 {
@@ -1007,6 +1090,78 @@ mod tests {
             ));
             assert_eq!(bits(&got), bits(&want), "{h}×{w}×{c}");
             assert_eq!(got_arg, want_arg, "{h}×{w}×{c}");
+        }
+    }
+
+    /// The layer's scalar routing, term by term: distinct winners per plane (some outside `d_in`,
+    /// which are skipped), gradients that a ReLU blocks or passes, partial last steps, one to three
+    /// images.
+    #[test]
+    fn route_matches_the_scalar_routing() {
+        let Some(cpu) = Avx512::detect() else {
+            return;
+        };
+        let mut rng = Rng::new(29);
+        for (p, c, images) in [(169, 12, 2), (17, 3, 3), (5, 1, 1), (32, 4, 1), (1, 2, 2)] {
+            let n = images * p * c;
+            let (mut output, d_out) = (values(&mut rng, n), values(&mut rng, n));
+            for y in output.iter_mut().step_by(5) {
+                *y = 0.0;
+            }
+            let d_len = 4 * n;
+            // each plane's winners: distinct, from a shuffled range, a few past the end of d_in
+            let mut argmax = Vec::with_capacity(n);
+            for plane in 0..images * c {
+                let mut pool: Vec<u32> = (0..4 * p as u32)
+                    .map(|v| plane as u32 * 4 * p as u32 + v)
+                    .collect();
+                rng.shuffle(&mut pool);
+                argmax.extend(
+                    pool[..p]
+                        .iter()
+                        .map(|&i| if i % 11 == 3 { i + d_len as u32 } else { i }),
+                );
+            }
+            for relu in [false, true] {
+                let start = values(&mut rng, d_len);
+                let mut want = start.clone();
+                for (plane, args) in argmax.chunks_exact(p).enumerate() {
+                    let (b, ch) = (plane / c, plane % c);
+                    for (pos, &i) in args.iter().enumerate() {
+                        let j = (b * p + pos) * c + ch;
+                        let g = if relu && output[j] <= 0.0 {
+                            0.0
+                        } else {
+                            d_out[j]
+                        };
+                        if let Some(d) = want.get_mut(i as usize) {
+                            *d += g;
+                        }
+                    }
+                }
+                let mut got = start;
+                assert!(route_planes(
+                    cpu,
+                    &output,
+                    &d_out,
+                    &argmax,
+                    &mut got,
+                    (p, c),
+                    relu
+                ));
+                assert_eq!(bits(&got), bits(&want), "{p}×{c}×{images} relu {relu}");
+            }
+            // outputs shorter than the planes need are refused
+            let mut d_in = vec![0.0; d_len];
+            assert!(!route_planes(
+                cpu,
+                &output[1..],
+                &d_out,
+                &argmax,
+                &mut d_in,
+                (p, c),
+                true
+            ));
         }
     }
 

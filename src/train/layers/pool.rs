@@ -169,8 +169,22 @@ impl MaxPool2D {
         self.route(output, d_out, &self.argmax, d_in);
     }
 
-    /// Add each output's gradient to the input element that won its window (`argmax` indexes `d_in`).
+    /// Add each output's gradient to the input element that won its window (`argmax` indexes `d_in`);
+    /// over channel planes with windows that do not overlap, on AVX-512 CPUs, in the AVX-512 kernel
+    /// (the same sums).
     pub(super) fn route(&self, output: &[f32], d_out: &[f32], argmax: &[u32], d_in: &mut [f32]) {
+        let [oh, ow, c] = self.out_shape;
+        let p = oh * ow;
+        // windows that do not overlap have distinct winners, which a scatter can update at once
+        #[cfg(target_arch = "x86_64")]
+        if self.planar_input
+            && self.strides[0] >= self.pool[0]
+            && self.strides[1] >= self.pool[1]
+            && let Some(cpu) = Avx512::detect()
+            && simd512::route_planes(cpu, output, d_out, argmax, d_in, (p, c), self.relu_input)
+        {
+            return;
+        }
         let mut add = |g: f32, y: f32, i: u32| {
             // whether a window passes its gradient depends on the data: a select, not a branch
             let g = select_unpredictable(self.relu_input && y <= 0.0, 0.0, g);
@@ -184,8 +198,6 @@ impl MaxPool2D {
             }
             return;
         }
-        let [oh, ow, c] = self.out_shape;
-        let p = oh * ow;
         for (plane, args) in argmax.chunks_exact(p.max(1)).enumerate() {
             let (b, ch) = (plane / c, plane % c);
             for (pos, &i) in args.iter().enumerate() {
