@@ -827,7 +827,7 @@ pub fn route_planes(
     let needed = planes * p; // the NHWC outputs of `planes / C` images (and the plane rest)
     if p == 0
         || c == 0
-        || planes % c != 0
+        || !planes.is_multiple_of(c)
         || d_out.len() < needed
         || output.len() < needed
         || needed > limit
