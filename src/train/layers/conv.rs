@@ -76,8 +76,13 @@ impl Conv2D {
                             // out_x in [lo, hi) reads inside the row; the rest is padding
                             let lo = pl.saturating_sub(filter_x).div_ceil(sw).min(ow);
                             let hi = ((w + pl).saturating_sub(filter_x).div_ceil(sw)).clamp(lo, ow);
-                            dst[..lo].fill(0.0);
-                            dst[hi..].fill(0.0);
+                            // (empty fills skipped: each would still be a call to memset)
+                            if lo > 0 {
+                                dst[..lo].fill(0.0);
+                            }
+                            if hi < ow {
+                                dst[hi..].fill(0.0);
+                            }
                             let first = (lo * sw + filter_x - pl) * c + ch;
                             if sw == 1 && c == 1 {
                                 dst[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
@@ -248,7 +253,9 @@ pub(super) fn conv_forward_image(
     #[cfg(target_arch = "x86_64")]
     if let Some(cpu) = Avx512::detect() {
         let (oc_done, p_done) = simd512::conv_forward(cpu, cols, b, p, weights, bias, relu, planes);
-        kernels::conv_forward_rest(cols, b, p, weights, bias, relu, planes, oc_done, p_done);
+        if (oc_done, p_done) != (bias.len(), p) {
+            kernels::conv_forward_rest(cols, b, p, weights, bias, relu, planes, oc_done, p_done);
+        }
         return;
     }
     #[cfg(target_arch = "x86_64")]
@@ -333,7 +340,9 @@ impl GradAccumulator {
         #[cfg(target_arch = "x86_64")]
         if let Some(cpu) = Avx512::detect() {
             let done = simd512::conv_weight_grad(cpu, cols, b, p, d_planes, weights, bias);
-            kernels::conv_weight_grad_rest(cols, b, p, d_planes, weights, bias, done);
+            if done != (bias.len(), weights.len() / bias.len().max(1), p) {
+                kernels::conv_weight_grad_rest(cols, b, p, d_planes, weights, bias, done);
+            }
             return;
         }
         #[cfg(target_arch = "x86_64")]
