@@ -8,13 +8,15 @@
 //! from zero with C division, `(sum ± count/2) / count`, then the clamp; no rescaling (output and input
 //! share scale and zero point). An empty window is an error in TFLite; the planner rejects it.
 
+use crate::cpu::{self, Kernel};
 use crate::error::Result;
 use crate::interp::kernels::activation::clamp_f32;
-use crate::interp::kernels::check_len;
+use crate::interp::kernels::max_pool2d::Pool;
 use crate::interp::kernels::quantize::QuantElement;
 use crate::interp::kernels::window::Window;
+use crate::interp::kernels::{FastCall, Io, check_len};
 
-fn check<T>(w: &Window, channels: usize, input: &[T], output: &[T]) -> Result<()> {
+pub(crate) fn check<T>(w: &Window, channels: usize, input: &[T], output: &[T]) -> Result<()> {
     check_len("AVERAGE_POOL_2D", "input", input.len(), w.in_len(channels))?;
     check_len(
         "AVERAGE_POOL_2D",
@@ -110,8 +112,60 @@ pub fn average_pool2d_quant<T: QuantElement>(
 }
 
 /// Fast float32 average pooling: channels innermost (contiguous slices), each channel summing its taps
-/// in the reference order; identical results.
+/// in the reference order; identical results. Runs through [`cpu::dispatch`]: portable, AVX2 (the same
+/// body) or AVX-512 (explicit, `pool_avx512.rs`).
 pub fn average_pool2d_f32_fast(
+    w: &Window,
+    channels: usize,
+    input: &[f32],
+    act: (f32, f32),
+    output: &mut [f32],
+) -> Result<()> {
+    cpu::dispatch(FastCall {
+        kernel: &AveragePool(Pool {
+            window: w,
+            channels,
+            act,
+        }),
+        args: &mut Io {
+            input,
+            scratch: &mut (),
+            output,
+        },
+    })
+}
+
+/// [`Pool`] for the average (its own type, so that its `FastCall`s implement [`Kernel`] apart from
+/// the max pool's).
+pub(crate) struct AveragePool<'w, R>(pub Pool<'w, R>);
+
+impl Kernel for FastCall<'_, AveragePool<'_, (f32, f32)>, Io<'_, f32, (), f32>> {
+    type Output = Result<()>;
+
+    /// Float sums in the reference order: `FMA` is ignored.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let k = &self.kernel.0;
+        average_pool2d_f32_body(
+            k.window,
+            k.channels,
+            self.args.input,
+            k.act,
+            self.args.output,
+        )
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, cpu: cpu::Avx512) -> Result<()> {
+        let io = self.args;
+        super::pool_avx512::average_pool2d_f32(cpu, &self.kernel.0, io.input, io.output)
+    }
+}
+
+/// The body of [`average_pool2d_f32_fast`], compiled into the build it is called from.
+#[inline(always)]
+fn average_pool2d_f32_body(
     w: &Window,
     channels: usize,
     input: &[f32],
@@ -156,6 +210,56 @@ pub fn average_pool2d_f32_fast(
 
 /// Fast int8 average pooling (see [`average_pool2d_f32_fast`]); the integer sums are exact in i32.
 pub fn average_pool2d_i8_fast(
+    w: &Window,
+    channels: usize,
+    input: &[i8],
+    act: (i32, i32),
+    sums: &mut [i32],
+    output: &mut [i8],
+) -> Result<()> {
+    cpu::dispatch(FastCall {
+        kernel: &AveragePool(Pool {
+            window: w,
+            channels,
+            act,
+        }),
+        args: &mut Io {
+            input,
+            scratch: &mut &mut *sums,
+            output,
+        },
+    })
+}
+
+impl Kernel for FastCall<'_, AveragePool<'_, (i32, i32)>, Io<'_, i8, &mut [i32], i8>> {
+    type Output = Result<()>;
+
+    /// Integer sums: `FMA` does not apply.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let k = &self.kernel.0;
+        let io = self.args;
+        average_pool2d_i8_body(k.window, k.channels, io.input, k.act, io.scratch, io.output)
+    }
+
+    /// The explicit sums (in registers, so without the scratch), unless the window has 2^23 taps or
+    /// more, where only the plan's bound keeps the i32 sums exact (the planner sends such windows
+    /// to the reference kernel; this kernel then runs its AVX2 build, the same as the portable one).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, cpu: cpu::Avx512) -> Result<()> {
+        let k = &self.kernel.0;
+        if k.window.filter_h.saturating_mul(k.window.filter_w) >= 1 << 23 {
+            return cpu.avx2_fma().run(self);
+        }
+        let io = self.args;
+        super::pool_avx512::average_pool2d_i8(cpu, k, io.input, io.output)
+    }
+}
+
+/// The body of [`average_pool2d_i8_fast`], compiled into the build it is called from.
+#[inline(always)]
+fn average_pool2d_i8_body(
     w: &Window,
     channels: usize,
     input: &[i8],

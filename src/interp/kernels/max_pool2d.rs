@@ -7,13 +7,14 @@
 //! value, then the fused activation clamps it. int8 does no rescaling: TF's converter gives the output
 //! the input's (scale, zero point), and TFLite only checks that in debug builds.
 
+use crate::cpu::{self, Kernel};
 use crate::error::Result;
 use crate::interp::kernels::activation::clamp_f32;
-use crate::interp::kernels::check_len;
 use crate::interp::kernels::quantize::QuantElement;
 use crate::interp::kernels::window::Window;
+use crate::interp::kernels::{FastCall, Io, check_len};
 
-fn check<T>(w: &Window, channels: usize, input: &[T], output: &[T]) -> Result<()> {
+pub(crate) fn check<T>(w: &Window, channels: usize, input: &[T], output: &[T]) -> Result<()> {
     check_len("MAX_POOL_2D", "input", input.len(), w.in_len(channels))?;
     check_len("MAX_POOL_2D", "output", output.len(), w.out_len(channels))
 }
@@ -93,10 +94,67 @@ pub fn max_pool2d_quant<T: QuantElement>(
     Ok(())
 }
 
+/// A pooling's window, channel count and fused activation range: the kernel half of the fast pools'
+/// [`FastCall`]s (the input, the scratch and the output are the other).
+pub(crate) struct Pool<'w, R> {
+    pub window: &'w Window,
+    pub channels: usize,
+    pub act: R,
+}
+
 /// Fast max pooling: the same per-channel sequence of comparisons as the reference kernels (taps in
 /// filter_y, filter_x order), with channels innermost so each tap is one contiguous slice and the
-/// compiler vectorizes across channels. Identical results, NaN included.
+/// compiler vectorizes across channels. Identical results, NaN included. Runs through
+/// [`cpu::dispatch`]: portable, AVX2 (the same body) or AVX-512 (explicit, `pool_avx512.rs`).
 pub fn max_pool2d_f32_fast(
+    w: &Window,
+    channels: usize,
+    input: &[f32],
+    act: (f32, f32),
+    output: &mut [f32],
+) -> Result<()> {
+    cpu::dispatch(FastCall {
+        kernel: &Pool {
+            window: w,
+            channels,
+            act,
+        },
+        args: &mut Io {
+            input,
+            scratch: &mut (),
+            output,
+        },
+    })
+}
+
+impl Kernel for FastCall<'_, Pool<'_, (f32, f32)>, Io<'_, f32, (), f32>> {
+    type Output = Result<()>;
+
+    /// Comparisons only: `FMA` does not apply.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let k = self.kernel;
+        max_pool2d_f32_body(
+            k.window,
+            k.channels,
+            self.args.input,
+            k.act,
+            self.args.output,
+        )
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, cpu: cpu::Avx512) -> Result<()> {
+        let k = self.kernel;
+        let io = self.args;
+        super::pool_avx512::max_pool2d_f32(cpu, k, io.input, io.output)
+    }
+}
+
+/// The body of [`max_pool2d_f32_fast`], compiled into the build it is called from.
+#[inline(always)]
+fn max_pool2d_f32_body(
     w: &Window,
     channels: usize,
     input: &[f32],
@@ -139,6 +197,54 @@ pub fn max_pool2d_f32_fast(
 
 /// Fast int8 max pooling (see [`max_pool2d_f32_fast`]).
 pub fn max_pool2d_i8_fast(
+    w: &Window,
+    channels: usize,
+    input: &[i8],
+    act: (i32, i32),
+    output: &mut [i8],
+) -> Result<()> {
+    cpu::dispatch(FastCall {
+        kernel: &Pool {
+            window: w,
+            channels,
+            act,
+        },
+        args: &mut Io {
+            input,
+            scratch: &mut (),
+            output,
+        },
+    })
+}
+
+impl Kernel for FastCall<'_, Pool<'_, (i32, i32)>, Io<'_, i8, (), i8>> {
+    type Output = Result<()>;
+
+    /// Comparisons only: `FMA` does not apply.
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let k = self.kernel;
+        max_pool2d_i8_body(
+            k.window,
+            k.channels,
+            self.args.input,
+            k.act,
+            self.args.output,
+        )
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, cpu: cpu::Avx512) -> Result<()> {
+        let k = self.kernel;
+        let io = self.args;
+        super::pool_avx512::max_pool2d_i8(cpu, k, io.input, io.output)
+    }
+}
+
+/// The body of [`max_pool2d_i8_fast`], compiled into the build it is called from.
+#[inline(always)]
+fn max_pool2d_i8_body(
     w: &Window,
     channels: usize,
     input: &[i8],

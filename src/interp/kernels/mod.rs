@@ -6,16 +6,17 @@
 //! Layouts are TFLite's: NHWC activations, OHWI conv filters, 1HWO depthwise filters, `[units, depth]`
 //! fully-connected weights.
 //!
-//! Files: one per operator (`softmax.rs`, `max_pool2d.rs`, `depthwise_conv2d.rs`, …), except the two
-//! with the most kernels, which get a folder: `conv2d/` (the reference kernels in `mod.rs`, `fast.rs`,
-//! and `fused_pool.rs` for a CONV_2D fused with the MAX_POOL_2D after it) and `fully_connected/`
-//! (`mod.rs`, `fast.rs`, `hybrid.rs`). Shared by several operators: `window.rs` (pooling and
+//! Files: one per operator (`softmax.rs`, `max_pool2d.rs`, `average_pool2d.rs`, …), except those with
+//! more kernels, which get a folder: `conv2d/` (the reference kernels in `mod.rs`, `fast.rs`,
+//! `fused_pool.rs` for a CONV_2D fused with the MAX_POOL_2D after it, and `avx512.rs`),
+//! `fully_connected/` (`mod.rs`, `fast.rs`, `hybrid.rs`, `avx512.rs`) and `depthwise_conv2d/`
+//! (`mod.rs`, `avx512.rs`). `pool_avx512.rs` holds the AVX-512 builds of both pools. Shared by several operators: `window.rs` (pooling and
 //! convolution geometry), `activation.rs` (fused activation ranges), `hybrid.rs` (the run-time input
 //! quantization of the dynamic-range kernels), `requant.rs` (the fast kernels' per-channel
 //! requantization) and `block.rs` (their register blocks of channels). `optimized_f32.rs` and `eigen/`
 //! hold the float summation orders of TF's calibrator. The fast convolution, depthwise and
-//! fully-connected kernels run through [`crate::cpu::dispatch`] with their arguments packed in a
-//! [`FastCall`]; QUANTIZE and the hybrid input quantization dispatch the same way.
+//! fully-connected kernels and the fast pools run through [`crate::cpu::dispatch`] with their arguments
+//! packed in a [`FastCall`]; QUANTIZE and the hybrid input quantization dispatch the same way.
 
 pub mod activation;
 pub mod average_pool2d;
@@ -30,6 +31,8 @@ pub mod int16;
 pub mod max_pool2d;
 pub mod optimized_f32;
 pub mod pack;
+#[cfg(target_arch = "x86_64")]
+mod pool_avx512;
 pub mod quantize;
 pub mod requant;
 pub mod reshape;

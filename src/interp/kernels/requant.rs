@@ -7,7 +7,7 @@
 use crate::interp::kernels::conv2d::ChannelQuant;
 
 #[cfg(target_arch = "x86_64")]
-mod avx512;
+pub(crate) mod avx512;
 
 /// The per-channel constants of the requantization, one lane per output channel.
 #[derive(Clone, Debug, Default, PartialEq)]

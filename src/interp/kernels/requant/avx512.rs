@@ -62,15 +62,8 @@ impl RequantLanes {
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    fn requantize_vectors(&self, acc: &[f32], (lo, hi): (i32, i32), out: &mut [i8]) {
+    fn requantize_vectors(&self, acc: &[f32], bounds: (i32, i32), out: &mut [i8]) {
         let n = out.len().min(acc.len()).min(self.bias.len());
-        let (act_min, act_max) = (
-            _mm512_set1_epi32(self.act_min),
-            _mm512_set1_epi32(self.act_max),
-        );
-        let (lo, hi) = (_mm512_set1_epi32(lo), _mm512_set1_epi32(hi));
-        let offset = _mm512_set1_epi32(self.output_offset);
-        let half = _mm512_set1_epi64(1 << 30);
         let (acc, out) = (&acc[..n], &mut out[..n]);
         for ((acc, out), b) in acc
             .chunks(LANES)
@@ -82,29 +75,57 @@ impl RequantLanes {
             // SAFETY: the mask reads lanes `0..m` only, all within `acc`; loadu has no alignment
             // requirement.
             let a = _mm512_cvttps_epi32(unsafe { _mm512_maskz_loadu_ps(k, acc.as_ptr()) });
-            let a = _mm512_sllv_epi32(_mm512_add_epi32(a, load(&b.bias)), load(&b.left));
-            let mult = load(&b.multiplier);
-            // (a·m + 2^30) >> 31 in i64, even lanes and odd lanes.
-            let even = _mm512_srai_epi64::<31>(_mm512_add_epi64(_mm512_mul_epi32(a, mult), half));
-            let odd = _mm512_srai_epi64::<31>(_mm512_add_epi64(
-                _mm512_mul_epi32(_mm512_srli_epi64::<32>(a), _mm512_srli_epi64::<32>(mult)),
-                half,
-            ));
-            let y = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64::<32>(odd));
-            // y >> r + ((y & mask) + round − [y < 0 and r > 0]) >> r
-            let right = load(&b.right);
-            let zero = _mm512_setzero_si512();
-            let negative = _mm512_cmplt_epi32_mask(y, zero) & _mm512_cmpgt_epi32_mask(right, zero);
-            let t = _mm512_add_epi32(_mm512_and_si512(y, load(&b.mask)), load(&b.round));
-            let t = _mm512_mask_sub_epi32(t, negative, t, _mm512_set1_epi32(1));
-            let v = _mm512_add_epi32(_mm512_srav_epi32(y, right), _mm512_srav_epi32(t, right));
-            let v = _mm512_add_epi32(v, offset);
-            // The activation's clamp, then the pool's (in that order, as the portable loop).
-            let v = _mm512_min_epi32(_mm512_max_epi32(v, act_min), act_max);
-            let v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
+            let v = self.requantize_block(b, a, bounds);
             // SAFETY: the mask writes lanes `0..m` only, all within `out`.
             unsafe { _mm512_mask_cvtepi32_storeu_epi8(out.as_mut_ptr().cast(), k, v) };
         }
+    }
+
+    /// The constants of 16 channels at a time, for kernels that requantize their own vectors of i32
+    /// accumulators ([`Self::requantize_block`]).
+    #[inline]
+    pub(crate) fn vector_blocks(&self) -> &[RequantBlock] {
+        &self.vector_blocks
+    }
+
+    /// [`RequantLanes::requantize`] of the 16 i32 accumulators `a` of channel block `b` (one of
+    /// [`Self::vector_blocks`]), clamped to `(lo, hi)` as well: the results as i32 lanes, each within
+    /// the activation range (so within int8), for the caller to narrow and store.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    pub(crate) fn requantize_block(
+        &self,
+        b: &RequantBlock,
+        a: __m512i,
+        (lo, hi): (i32, i32),
+    ) -> __m512i {
+        let a = _mm512_sllv_epi32(_mm512_add_epi32(a, load(&b.bias)), load(&b.left));
+        let mult = load(&b.multiplier);
+        // (a·m + 2^30) >> 31 in i64, even lanes and odd lanes.
+        let half = _mm512_set1_epi64(1 << 30);
+        let even = _mm512_srai_epi64::<31>(_mm512_add_epi64(_mm512_mul_epi32(a, mult), half));
+        let odd = _mm512_srai_epi64::<31>(_mm512_add_epi64(
+            _mm512_mul_epi32(_mm512_srli_epi64::<32>(a), _mm512_srli_epi64::<32>(mult)),
+            half,
+        ));
+        let y = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64::<32>(odd));
+        // y >> r + ((y & mask) + round − [y < 0 and r > 0]) >> r
+        let right = load(&b.right);
+        let zero = _mm512_setzero_si512();
+        let negative = _mm512_cmplt_epi32_mask(y, zero) & _mm512_cmpgt_epi32_mask(right, zero);
+        let t = _mm512_add_epi32(_mm512_and_si512(y, load(&b.mask)), load(&b.round));
+        let t = _mm512_mask_sub_epi32(t, negative, t, _mm512_set1_epi32(1));
+        let v = _mm512_add_epi32(_mm512_srav_epi32(y, right), _mm512_srav_epi32(t, right));
+        let v = _mm512_add_epi32(v, _mm512_set1_epi32(self.output_offset));
+        // The activation's clamp, then the pool's (in that order, as the portable loop).
+        let v = _mm512_min_epi32(
+            _mm512_max_epi32(v, _mm512_set1_epi32(self.act_min)),
+            _mm512_set1_epi32(self.act_max),
+        );
+        _mm512_min_epi32(
+            _mm512_max_epi32(v, _mm512_set1_epi32(lo)),
+            _mm512_set1_epi32(hi),
+        )
     }
 }
 

@@ -21,6 +21,9 @@ use crate::interp::kernels::requant::RequantLanes;
 use crate::interp::kernels::window::Window;
 use crate::interp::kernels::{FastCall, Io, check_len};
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
 /// Shape of one depthwise convolution.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DepthwiseShape {
@@ -194,7 +197,9 @@ pub(crate) fn depthwise_window_sum<T: QuantElement>(
 // every channel still sums in the reference order (float) or in wrapping i32 (int8, where the order
 // does not matter). int8 requantizes all channels at once, branch-free ([`RequantLanes`]). Both
 // kernels run through [`cpu::dispatch`], so on x86-64 with AVX2+FMA in a build compiled for those
-// features (results unchanged: separate float multiplies and adds, exact integer sums).
+// features (results unchanged: separate float multiplies and adds, exact integer sums), and on CPUs
+// with AVX-512 in the explicit build of `avx512.rs` (16 channels per vector over a padded copy of the
+// input; the same bits again).
 
 /// A prepared fast depthwise convolution (float32 or int8).
 #[derive(Clone, Debug, PartialEq)]
@@ -206,6 +211,10 @@ pub struct DepthwiseFast<T> {
     bias: Vec<T>,
     act: (f32, f32),
     quant: Option<(ChannelQuant, RequantLanes)>,
+    /// The AVX-512 build's layout, on CPUs with that tier (see `avx512.rs`); `None` elsewhere and
+    /// where it does not apply (the AVX2 build runs then).
+    #[cfg(target_arch = "x86_64")]
+    vector: Option<avx512::DwVector<T>>,
 }
 
 /// Scratch: every output pixel's accumulators and one input pixel expanded to O lanes.
@@ -213,6 +222,10 @@ pub struct DepthwiseFast<T> {
 pub struct DepthwiseScratch<T> {
     acc: Vec<T>,
     expanded: Vec<T>,
+    /// The AVX-512 build's padded image (empty without that build); made all 0, its border is never
+    /// written.
+    #[cfg(target_arch = "x86_64")]
+    image: Vec<T>,
 }
 
 impl DepthwiseFast<f32> {
@@ -227,19 +240,28 @@ impl DepthwiseFast<f32> {
             return None;
         }
         let bias = bias.map_or_else(|| vec![0.0; o], <[f32]>::to_vec);
+        #[cfg(target_arch = "x86_64")]
+        let vector =
+            cpu::Avx512::detect().and_then(|_| avx512::DwVector::new_f32(s, filter, &bias));
         let k = DepthwiseFast {
             shape: s.clone(),
             filter: filter.to_vec(),
             bias,
             act,
             quant: None,
+            #[cfg(target_arch = "x86_64")]
+            vector,
         };
+        #[cfg(target_arch = "x86_64")]
+        let image = vec![0.0; k.vector.as_ref().map_or(0, |v| v.image_len(s))];
         let acc = vec![0.0; s.window.out_len(o)];
         Some((
             k,
             DepthwiseScratch {
                 acc,
                 expanded: vec![0.0; o],
+                #[cfg(target_arch = "x86_64")]
+                image,
             },
         ))
     }
@@ -257,19 +279,28 @@ impl DepthwiseFast<i32> {
             return None;
         }
         let lanes = RequantLanes::new(q, bias.unwrap_or(&[]))?;
+        #[cfg(target_arch = "x86_64")]
+        let vector =
+            cpu::Avx512::detect().and_then(|_| avx512::DwVector::new_i8(s, filter, q.input_offset));
         let k = DepthwiseFast {
             shape: s.clone(),
             filter: filter.iter().map(|&w| w as i32).collect(),
             bias: vec![0; o],
             act: (0.0, 0.0),
             quant: Some((q.clone(), lanes)),
+            #[cfg(target_arch = "x86_64")]
+            vector,
         };
+        #[cfg(target_arch = "x86_64")]
+        let image = vec![0; k.vector.as_ref().map_or(0, |v| v.image_len(s))];
         let acc = vec![0; s.window.out_len(o)];
         Some((
             k,
             DepthwiseScratch {
                 acc,
                 expanded: vec![0; o],
+                #[cfg(target_arch = "x86_64")]
+                image,
             },
         ))
     }
@@ -325,7 +356,7 @@ fn depthwise_pixels<T: Lane, X: Copy>(
         scratch.expanded.len(),
         o,
     )?;
-    let DepthwiseScratch { acc, expanded } = scratch;
+    let DepthwiseScratch { acc, expanded, .. } = scratch;
     let mut pixels = acc.chunks_exact_mut(o.max(1));
     for batch in 0..w.batches {
         for out_y in 0..w.out_h {
@@ -390,6 +421,25 @@ impl Kernel for FastCall<'_, DepthwiseFast<f32>, Io<'_, f32, DepthwiseScratch<f3
         let io = self.args;
         self.kernel.invoke(io.input, io.scratch, io.output)
     }
+
+    /// The explicit AVX-512 sums where they apply (same bits, see `avx512.rs`).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, cpu: cpu::Avx512) -> Result<()> {
+        let k = self.kernel;
+        let Some(v) = &k.vector else {
+            return cpu.avx2_fma().run(self);
+        };
+        let io = self.args;
+        v.run_f32(
+            cpu,
+            &k.shape,
+            k.act,
+            io.input,
+            &mut io.scratch.image,
+            io.output,
+        )
+    }
 }
 
 impl DepthwiseFast<f32> {
@@ -448,6 +498,26 @@ impl Kernel for FastCall<'_, DepthwiseFast<i32>, Io<'_, i8, DepthwiseScratch<i32
     fn run<const FMA: bool>(self) -> Result<()> {
         let io = self.args;
         self.kernel.invoke(io.input, io.scratch, io.output)
+    }
+
+    /// The explicit AVX-512 sums and requantization where they apply (same bits, see `avx512.rs`).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn run_avx512(self, cpu: cpu::Avx512) -> Result<()> {
+        let k = self.kernel;
+        let (Some(v), Some((q, lanes))) = (&k.vector, &k.quant) else {
+            return cpu.avx2_fma().run(self);
+        };
+        let io = self.args;
+        let image = &mut io.scratch.image;
+        v.run_i8(
+            cpu,
+            &k.shape,
+            (lanes, q.input_offset),
+            io.input,
+            image,
+            io.output,
+        )
     }
 }
 
