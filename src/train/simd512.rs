@@ -889,6 +889,38 @@ fn route_512(
     }
 }
 
+/// `dst`'s rows of `width` floats copied from rows `stride` floats apart in `src` (row `y` from
+/// `src[y·stride..][..width]`), 16 floats per masked move: an image's rows into one tap of the conv's
+/// im2col matrix, where `copy_from_slice` would call `memmove` once per short row. Returns false,
+/// doing nothing, if `width` is 0 or `src` is too short for `dst.len() / width` rows.
+pub fn copy_rows(_cpu: Avx512, dst: &mut [f32], src: &[f32], width: usize, stride: usize) -> bool {
+    let rows = dst.len() / width.max(1);
+    if width == 0 || rows == 0 || src.len() < (rows - 1) * stride + width {
+        return rows == 0 && width > 0;
+    }
+    // SAFETY: `_cpu` proves the CPU has AVX-512F (see `crate::cpu`).
+    unsafe { copy_rows_512(dst, src, width, stride) };
+    true
+}
+
+/// [`copy_rows`] compiled for the vector features.
+#[target_feature(enable = "avx512f")]
+fn copy_rows_512(dst: &mut [f32], src: &[f32], width: usize, stride: usize) {
+    for (y, row) in dst.chunks_exact_mut(width).enumerate() {
+        let from = &src[y * stride..y * stride + width];
+        for (d, s) in row.chunks_mut(LANES).zip(from.chunks(LANES)) {
+            let mask = first_lanes(s.len().min(d.len()));
+            // SAFETY: the masked load reads, and the masked store writes, only the first
+            // `min(s.len(), d.len())` (at most 16) floats from each pointer, inside `s` and inside
+            // `d` (exclusive); masked-off lanes are not accessed.
+            unsafe {
+                let v = _mm512_maskz_loadu_ps(mask, s.as_ptr());
+                _mm512_mask_storeu_ps(d.as_mut_ptr(), mask, v);
+            }
+        }
+    }
+}
+
 /// The mask of the first `n` (≤ 16) lanes.
 #[inline]
 fn first_lanes(n: usize) -> __mmask16 {
@@ -1161,6 +1193,40 @@ mod tests {
                 &mut d_in,
                 (p, c),
                 true
+            ));
+        }
+    }
+
+    /// Rows copied as `copy_from_slice` would copy them, nothing written past `dst`; a source too
+    /// short for the rows is refused.
+    #[test]
+    fn row_copies() {
+        let Some(cpu) = Avx512::detect() else {
+            return;
+        };
+        let mut rng = Rng::new(30);
+        for (rows, width, stride) in [(26, 26, 28), (3, 16, 16), (4, 33, 40), (1, 5, 5), (2, 1, 3)]
+        {
+            let src = values(&mut rng, (rows - 1) * stride + width);
+            let mut got = vec![f32::NAN; rows * width + 3];
+            assert!(copy_rows(
+                cpu,
+                &mut got[..rows * width],
+                &src,
+                width,
+                stride
+            ));
+            let mut want = vec![f32::NAN; rows * width + 3];
+            for (y, row) in want[..rows * width].chunks_exact_mut(width).enumerate() {
+                row.copy_from_slice(&src[y * stride..y * stride + width]);
+            }
+            assert_eq!(bits(&got), bits(&want), "{rows}×{width}/{stride}");
+            assert!(!copy_rows(
+                cpu,
+                &mut got[..rows * width],
+                &src[1..],
+                width,
+                stride
             ));
         }
     }
