@@ -810,8 +810,10 @@ fn scatter(
 /// windows do not overlap (stride ≥ pool size), so the winners of one plane are distinct elements:
 /// `d_in[argmax[q]] += g` where `g = d_out[j]`, or 0 when `relu_input` and `output[j] ≤ 0`; output
 /// `q = plane·P + pos` of plane `plane = b·C + ch` sits at `j = (b·P + pos)·C + ch` of the NHWC `d_out`
-/// and `output`. 16 outputs per step (gathers, one addition each, a scatter); winners outside `d_in`
-/// are skipped, as the scalar code skips them. Returns false, doing nothing, when an index would not
+/// and `output`. `d_in` must hold zeros at the winners (the layer routes into a cleared buffer), so
+/// each is set to `0 + g`, the sum the scalar code makes there. 16 outputs per step (gathers of the
+/// gradients and outputs, one addition, a scatter); winners outside `d_in` are skipped, as the scalar
+/// code skips them. Returns false, doing nothing, when an index would not
 /// fit the gathers' 32 bits or `d_out` and `output` are shorter than the planes need.
 pub fn route_planes(
     _cpu: Avx512,
@@ -877,14 +879,12 @@ fn route_512(
                     unsafe { _mm512_mask_i32gather_ps::<4>(zero, live, j, output.as_ptr().cast()) };
                 g = _mm512_mask_mov_ps(g, _mm512_cmp_ps_mask::<_CMP_LE_OQ>(y, zero), zero);
             }
-            // SAFETY: the gather and the scatter touch, for the `inside` lanes only, `d_in[i]` with
-            // i < d_in.len() (just compared), an exclusive slice; the indices of one plane's winners
-            // are distinct (the windows do not overlap), so no lane's write is lost to another's.
-            unsafe {
-                let old = _mm512_mask_i32gather_ps::<4>(zero, inside, i, d_in.as_ptr().cast());
-                let new = _mm512_add_ps(old, g);
-                _mm512_mask_i32scatter_ps::<4>(d_in.as_mut_ptr().cast(), inside, i, new);
-            }
+            // `0 + g`: what adding g to the zero there gives (a −0 lands as +0)
+            let new = _mm512_add_ps(zero, g);
+            // SAFETY: the scatter writes, for the `inside` lanes only, `d_in[i]` with i < d_in.len()
+            // (just compared), an exclusive slice; the indices of one plane's winners are distinct
+            // (the windows do not overlap), so no lane's write is lost to another's.
+            unsafe { _mm512_mask_i32scatter_ps::<4>(d_in.as_mut_ptr().cast(), inside, i, new) };
         }
     }
 }
@@ -1125,9 +1125,9 @@ mod tests {
         }
     }
 
-    /// The layer's scalar routing, term by term: distinct winners per plane (some outside `d_in`,
-    /// which are skipped), gradients that a ReLU blocks or passes, partial last steps, one to three
-    /// images.
+    /// The layer's scalar routing into a cleared buffer, term by term: distinct winners per plane
+    /// (some outside `d_in`, which are skipped), gradients that a ReLU blocks or passes (−0 among
+    /// them), partial last steps, one to three images.
     #[test]
     fn route_matches_the_scalar_routing() {
         let Some(cpu) = Avx512::detect() else {
@@ -1139,6 +1139,10 @@ mod tests {
             let (mut output, d_out) = (values(&mut rng, n), values(&mut rng, n));
             for y in output.iter_mut().step_by(5) {
                 *y = 0.0;
+            }
+            let mut d_out = d_out;
+            for g in d_out.iter_mut().skip(2).step_by(7) {
+                *g = -0.0;
             }
             let d_len = 4 * n;
             // each plane's winners: distinct, from a shuffled range, a few past the end of d_in
@@ -1155,7 +1159,8 @@ mod tests {
                 );
             }
             for relu in [false, true] {
-                let start = values(&mut rng, d_len);
+                // the layer routes into a cleared buffer
+                let start = vec![0.0; d_len];
                 let mut want = start.clone();
                 for (plane, args) in argmax.chunks_exact(p).enumerate() {
                     let (b, ch) = (plane / c, plane % c);

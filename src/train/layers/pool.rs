@@ -169,10 +169,14 @@ impl MaxPool2D {
         self.route(output, d_out, &self.argmax, d_in);
     }
 
-    /// Add each output's gradient to the input element that won its window (`argmax` indexes `d_in`);
-    /// over channel planes with windows that do not overlap, on AVX-512 CPUs, in the AVX-512 kernel
-    /// (the same sums).
+    /// Add each output's gradient to the input element that won its window (`argmax` indexes `d_in`,
+    /// which is all zeros: both callers clear it first); over channel planes with windows that do not
+    /// overlap, on AVX-512 CPUs, in the AVX-512 kernel (the same sums).
     pub(super) fn route(&self, output: &[f32], d_out: &[f32], argmax: &[u32], d_in: &mut [f32]) {
+        debug_assert!(
+            d_in.iter().all(|&v| v.to_bits() == 0),
+            "route into a cleared buffer"
+        );
         let [oh, ow, c] = self.out_shape;
         let p = oh * ow;
         // windows that do not overlap have distinct winners, which a scatter can update at once
