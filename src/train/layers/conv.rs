@@ -259,13 +259,13 @@ impl Conv2D {
     }
 }
 
-/// Planes of image `b` (`planes[oc·P + p] = relu?(bias[oc] + Σ_k weights[oc·K + k] · cols[k·R +
-/// b·P + p])`) from the im2col matrix `cols` (K×R, R = B·P positions, see [`Conv2D::im2col`]): on
-/// x86-64 with AVX-512, or else AVX2 and FMA, a vector kernel (the same bits either way) and then the
-/// portable code for what it left, on wasm with SIMD128 its explicit SIMD128 build (same bits as the
-/// portable kernel), elsewhere the portable kernel. Fused multiply-adds round once where the portable kernel rounds twice, so
-/// results differ in the last bits between CPUs with and without them; on one machine they are
-/// reproducible.
+/// Planes of image `b` (`planes[oc·P + p] = relu?(bias[oc] + Σ_k weights[oc·K + k] ·
+/// cols[k·R + b·P + p])`) from the im2col matrix `cols` (K×R, R = B·P positions, see [`Conv2D::im2col`]): on
+/// x86-64 with AVX-512, or else AVX2 and FMA, a vector kernel (the same bits either way) and then
+/// the portable code for what it left, on wasm with SIMD128 its explicit SIMD128 build (same bits
+/// as the portable kernel), elsewhere the portable kernel. Fused multiply-adds round once where the
+/// portable kernel rounds twice, so results differ in the last bits between CPUs with and without
+/// them; on one machine they are reproducible.
 pub(super) fn conv_forward_image(
     cols: &[f32],
     b: usize,

@@ -36,8 +36,8 @@ fn relu_mask(output: &[f32], d: &mut [f32]) {
 }
 
 /// `out = x · wᵀ`, `x` batch×N, `w` U×N. This and the two gradient products below run, on x86-64 with
-/// AVX-512 or else AVX2 and FMA, as direct vector kernels (the same bits either way) (the matrices are skinny: a general product would spend more
-/// time packing them than multiplying); on wasm with SIMD128 the forward and weight-gradient products
+/// AVX-512 or else AVX2 and FMA, as direct vector kernels with the same bits either way (the matrices
+/// are skinny: a general product would spend more time packing them than multiplying); on wasm with SIMD128 the forward and weight-gradient products
 /// as direct SIMD128 kernels that sum in the general products' order (same bits); elsewhere as
 /// general products.
 fn forward_product(x: &[f32], w: &[f32], out: &mut [f32], batch: usize, n: usize, units: usize) {

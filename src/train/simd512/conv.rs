@@ -7,6 +7,7 @@ use crate::cpu::Avx512;
 use crate::train::kernels;
 
 use super::{HALF, LANES, first_lanes, first8, load, load_tail, load8, store, store_tail, store8};
+
 /// One tap's positions of one image: whole vectors of 16, then the vector of 8 the AVX2 kernel has
 /// left when its count is odd, then the fewer than 8 positions it leaves to the portable code.
 struct TapVectors<'a> {
@@ -18,12 +19,13 @@ struct TapVectors<'a> {
 /// Output channels per register tile of the AVX2 forward kernel: it covers whole tiles of 6.
 const AVX2_OC_TILE: usize = 6;
 
-/// Planes of image `b`: `planes[oc·P + p] = relu?(bias[oc] + Σ_k w[oc·K + k] · cols[k·R + b·P + p])`
-/// for the channels [`crate::train::simd::conv_forward`] covers (whole tiles of 6), at every position, with
-/// the bits of that kernel where it covers them (whole vectors of 8 positions) and of the portable
-/// code that finishes its work elsewhere: the last positions are summed with separate multiplications
-/// and additions, and a ReLU that keeps NaN, as [`kernels::conv_forward_rest`] sums them. Returns how
-/// many channels and positions it covered; the caller computes the rest.
+/// Planes of image `b`: `planes[oc·P + p] = relu?(bias[oc] + Σ_k w[oc·K + k] · cols[k·R + b·P +
+/// p])` for the channels [`crate::train::simd::conv_forward`] covers (whole tiles of 6), at every
+/// position, with the bits of that kernel where it covers them (whole vectors of 8 positions) and
+/// of the portable code that finishes its work elsewhere: the last positions are summed with
+/// separate multiplications and additions, and a ReLU that keeps NaN, as
+/// [`kernels::conv_forward_rest`] sums them. Returns how many channels and positions it covered;
+/// the caller computes the rest.
 #[allow(clippy::too_many_arguments)]
 pub fn conv_forward(
     _cpu: Avx512,
@@ -159,10 +161,10 @@ const GRAD_K: usize = 3;
 
 /// Adds `Σ_p dY[oc, p] · cols[k, b·P + p]` to `lanes[oc·K + k]` (8 partial sums each) and, with the
 /// first tap tile, `Σ_p dY[oc, p]` to `bias[oc]`, for the channels, taps and positions
-/// [`crate::train::simd::conv_weight_grad`] covers, with its bits, and for those channels and taps the
-/// positions after its vectors too, with the portable code's bits. Channels go in pairs, a pair's two sets of
-/// partial sums side by side in one register, three pairs per tile where they fit; a lone last channel
-/// runs at 8 lanes. Returns (channels, taps, positions) covered.
+/// [`crate::train::simd::conv_weight_grad`] covers, with its bits, and for those channels and taps
+/// the positions after its vectors too, with the portable code's bits. Channels go in pairs, a
+/// pair's two sets of partial sums side by side in one register, three pairs per tile where they
+/// fit; a lone last channel runs at 8 lanes. Returns (channels, taps, positions) covered.
 pub fn conv_weight_grad(
     _cpu: Avx512,
     cols: &[f32],

@@ -6,16 +6,18 @@ use crate::cpu::Avx512;
 use crate::train::simd;
 
 use super::{HALF, LANES, load, load8, store};
+
 /// A row of 8-float vectors and the floats after them.
 type Row<'a> = (&'a [[f32; HALF]], &'a [f32]);
 
 /// One sample of a dense product: its inputs (or gradient) and its outputs.
 type Sample<'a> = (&'a [f32], &'a mut [f32]);
 
-/// [`crate::train::simd::dense_forward`] with its bits: `out[b·U + u] = Σ_i x[b·N + i] · w[u·N + i]`. Each
-/// output's 8 partial sums, its lane sum and its tail are the AVX2 kernel's; here two samples' partial
-/// sums share a register (their inputs side by side, the weights repeated in both halves), four
-/// samples per tile. Returns false, doing nothing, if the slices do not have those sizes.
+/// [`crate::train::simd::dense_forward`] with its bits: `out[b·U + u] = Σ_i x[b·N + i] · w[u·N +
+/// i]`. Each output's 8 partial sums, its lane sum and its tail are the AVX2 kernel's; here two
+/// samples' partial sums share a register (their inputs side by side, the weights repeated in both
+/// halves), four samples per tile. Returns false, doing nothing, if the slices do not have those
+/// sizes.
 pub fn dense_forward(
     _cpu: Avx512,
     x: &[f32],
@@ -103,10 +105,10 @@ fn load_at(a: &[f32]) -> Option<__m512> {
     a.first_chunk::<LANES>().map(|v| load(v))
 }
 
-/// [`crate::train::simd::dense_weight_grad`] with its bits: `gw[u·N + i] = Σ_b d[b·U + u] · x[b·N + i]`. A
-/// lane is one column, so 16 columns per vector give the AVX2 kernel's sums; a last block of 8 and
-/// the columns after it run in the AVX2 code. Returns false, doing nothing, if the slices do not have
-/// those sizes.
+/// [`crate::train::simd::dense_weight_grad`] with its bits: `gw[u·N + i] = Σ_b d[b·U + u] · x[b·N +
+/// i]`. A lane is one column, so 16 columns per vector give the AVX2 kernel's sums; a last block of
+/// 8 and the columns after it run in the AVX2 code. Returns false, doing nothing, if the slices do
+/// not have those sizes.
 pub fn dense_weight_grad(
     _cpu: Avx512,
     d: &[f32],
@@ -172,10 +174,10 @@ fn grad_tile16<const T: usize>(
     }
 }
 
-/// [`crate::train::simd::dense_input_grad`] with its bits: `dx[b·N + i] = Σ_u d[b·U + u] · w[u·N + i]`. A
-/// lane is one column, so 16 columns per vector give the AVX2 kernel's sums; a last block of 8 and
-/// the columns after it run in the AVX2 code. Returns false, doing nothing, if the slices do not have
-/// those sizes.
+/// [`crate::train::simd::dense_input_grad`] with its bits: `dx[b·N + i] = Σ_u d[b·U + u] · w[u·N +
+/// i]`. A lane is one column, so 16 columns per vector give the AVX2 kernel's sums; a last block of
+/// 8 and the columns after it run in the AVX2 code. Returns false, doing nothing, if the slices do
+/// not have those sizes.
 pub fn dense_input_grad(
     _cpu: Avx512,
     d: &[f32],

@@ -5,9 +5,10 @@ use std::arch::x86_64::*;
 use crate::cpu::Avx512;
 
 use super::{LANES, first_lanes, store};
-/// [`crate::train::simd::max_pool_2x2_planes`] (the same outputs and indices, which are exact) with 16
-/// windows per step; a row's last step is masked to the windows left, so rows of any width run here.
-/// Returns false, doing nothing, if the slices are too short for the shapes.
+
+/// [`crate::train::simd::max_pool_2x2_planes`] (the same outputs and indices, which are exact) with
+/// 16 windows per step; a row's last step is masked to the windows left, so rows of any width run
+/// here. Returns false, doing nothing, if the slices are too short for the shapes.
 #[allow(clippy::too_many_arguments)]
 pub fn max_pool_2x2_planes(
     _cpu: Avx512,
@@ -133,15 +134,16 @@ fn scatter(
     }
 }
 
-/// [`MaxPool2D::route`](crate::train::layers::MaxPool2D) over channel planes with its bits, for pools whose
-/// windows do not overlap (stride ≥ pool size), so the winners of one plane are distinct elements:
-/// `d_in[argmax[q]] += g` where `g = d_out[j]`, or 0 when `relu_input` and `output[j] ≤ 0`; output
-/// `q = plane·P + pos` of plane `plane = b·C + ch` sits at `j = (b·P + pos)·C + ch` of the NHWC `d_out`
-/// and `output`. `d_in` must hold zeros at the winners (the layer routes into a cleared buffer), so
-/// each is set to `0 + g`, the sum the scalar code makes there. 16 outputs per step (gathers of the
-/// gradients and outputs, one addition, a scatter); winners outside `d_in` are skipped, as the scalar
-/// code skips them. Returns false, doing nothing, when an index would not
-/// fit the gathers' 32 bits or `d_out` and `output` are shorter than the planes need.
+/// [`MaxPool2D::route`](crate::train::layers::MaxPool2D) over channel planes with its bits, for
+/// pools whose windows do not overlap (stride ≥ pool size), so the winners of one plane are
+/// distinct elements: `d_in[argmax[q]] += g` where `g = d_out[j]`, or 0 when `relu_input` and
+/// `output[j] ≤ 0`; output `q = plane·P + pos` of plane `plane = b·C + ch` sits at `j = (b·P +
+/// pos)·C + ch` of the NHWC `d_out` and `output`. `d_in` must hold zeros at the winners (the layer
+/// routes into a cleared buffer), so each is set to `0 + g`, the sum the scalar code makes there.
+/// 16 outputs per step (gathers of the gradients and outputs, one addition, a scatter); winners
+/// outside `d_in` are skipped, as the scalar code skips them. Returns false, doing nothing, when an
+/// index would not fit the gathers' 32 bits or `d_out` and `output` are shorter than the planes
+/// need.
 pub fn route_planes(
     _cpu: Avx512,
     output: &[f32],
