@@ -85,6 +85,28 @@ pub fn tier() -> Tier {
     }
 }
 
+/// The mask of the first `n` lanes of a 64-lane vector (all 64 when `n` is larger), for AVX-512's
+/// masked loads and stores; [`first16`] and [`first8`] for vectors of 16 and 8 lanes.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub fn first64(n: usize) -> u64 {
+    if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
+}
+
+/// The mask of the first `n` lanes of a 16-lane vector (all 16 when `n` is larger).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub fn first16(n: usize) -> u16 {
+    first64(n.min(16)) as u16
+}
+
+/// The mask of the first `n` lanes of an 8-lane vector (all 8 when `n` is larger).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub fn first8(n: usize) -> u8 {
+    first64(n.min(8)) as u8
+}
+
 /// Proof that the running CPU has AVX2 and FMA: only [`Avx2Fma::detect`] makes one, so code that holds
 /// one may call functions compiled with `#[target_feature(enable = "avx2,fma")]` (or a subset of those
 /// features, such as `avx`).
@@ -188,6 +210,24 @@ mod tests {
             }
             (acc, FMA)
         }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn lane_masks() {
+        use super::{first8, first16, first64};
+        assert_eq!(
+            (first64(0), first64(3), first64(64), first64(70)),
+            (0, 0b111, u64::MAX, u64::MAX)
+        );
+        assert_eq!(
+            (first16(0), first16(5), first16(16), first16(40)),
+            (0, 0x1f, u16::MAX, u16::MAX)
+        );
+        assert_eq!(
+            (first8(0), first8(7), first8(8), first8(9)),
+            (0, 0x7f, u8::MAX, u8::MAX)
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@
 
 use std::arch::x86_64::*;
 
-use crate::cpu::Avx512;
+use crate::cpu::{Avx512, first16, first64};
 use crate::error::Result;
 use crate::interp::kernels::max_pool2d::Pool;
 use crate::interp::kernels::window::Window;
@@ -51,22 +51,6 @@ fn taps(
     )
 }
 
-/// Mask of the first `n` (at most 16) lanes.
-#[inline(always)]
-fn mask16(n: usize) -> __mmask16 {
-    ((1u32 << n.min(LANES)) - 1) as u16
-}
-
-/// Mask of the first `n` (at most 64) byte lanes.
-#[inline(always)]
-fn mask64(n: usize) -> __mmask64 {
-    if n >= BYTES {
-        u64::MAX
-    } else {
-        (1u64 << n) - 1
-    }
-}
-
 /// Float32 max pooling (the AVX-512 build of `max_pool2d_f32_fast`).
 pub(super) fn max_pool2d_f32(
     _cpu: Avx512,
@@ -95,7 +79,7 @@ fn max_f32(k: &Pool<'_, (f32, f32)>, input: &[f32], output: &mut [f32]) {
                 let (ys, xs) = taps(w, out_y, out_x);
                 for (block, out) in out.chunks_mut(LANES).enumerate() {
                     let (first, n) = (block * LANES, out.len());
-                    let m = mask16(n);
+                    let m = first16(n);
                     let mut max = _mm512_set1_ps(f32::MIN);
                     for in_y in ys.clone() {
                         for in_x in xs.clone() {
@@ -157,7 +141,7 @@ fn max_i8(k: &Pool<'_, (i32, i32)>, input: &[i8], output: &mut [i8]) {
                 let (ys, xs) = taps(w, out_y, out_x);
                 for (block, out) in out.chunks_mut(BYTES).enumerate() {
                     let (first, n) = (block * BYTES, out.len());
-                    let m = mask64(n);
+                    let m = first64(n);
                     let mut max = _mm512_set1_epi8(i8::MIN);
                     for in_y in ys.clone() {
                         for in_x in xs.clone() {
@@ -210,7 +194,7 @@ fn average_f32(k: &Pool<'_, (f32, f32)>, input: &[f32], output: &mut [f32]) {
                 let count = _mm512_set1_ps(count);
                 for (block, out) in out.chunks_mut(LANES).enumerate() {
                     let (first, n) = (block * LANES, out.len());
-                    let m = mask16(n);
+                    let m = first16(n);
                     let mut sum = _mm512_setzero_ps();
                     for in_y in ys.clone() {
                         for in_x in xs.clone() {
@@ -269,7 +253,7 @@ fn average_i8(k: &Pool<'_, (i32, i32)>, input: &[i8], output: &mut [i8]) -> Resu
                 let divisor = _mm512_set1_pd(count as f64);
                 for (block, out) in out.chunks_mut(LANES).enumerate() {
                     let (first, n) = (block * LANES, out.len());
-                    let m = mask16(n);
+                    let m = first16(n);
                     let mut sum = zero;
                     for in_y in ys.clone() {
                         for in_x in xs.clone() {

@@ -6,7 +6,7 @@ use crate::cpu::Avx512;
 #[cfg(doc)]
 use crate::train::kernels;
 
-use super::{HALF, LANES, first_lanes, first8, load, load_tail, load8, store, store_tail, store8};
+use super::{HALF, LANES, first8, first16, load, load_tail, load8, store, store_tail, store8};
 
 /// One tap's positions of one image: whole vectors of 16, then the vector of 8 the AVX2 kernel has
 /// left when its count is odd, then the fewer than 8 positions it leaves to the portable code.
@@ -373,7 +373,7 @@ fn copy_rows_512(dst: &mut [f32], src: &[f32], width: usize, stride: usize) {
     for (y, row) in dst.chunks_exact_mut(width).enumerate() {
         let from = &src[y * stride..y * stride + width];
         for (d, s) in row.chunks_mut(LANES).zip(from.chunks(LANES)) {
-            let mask = first_lanes(s.len().min(d.len()));
+            let mask = first16(s.len().min(d.len()));
             // SAFETY: the masked load reads, and the masked store writes, only the first
             // `min(s.len(), d.len())` (at most 16) floats from each pointer, inside `s` and inside
             // `d` (exclusive); masked-off lanes are not accessed.

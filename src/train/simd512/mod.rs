@@ -29,6 +29,7 @@ use std::arch::x86_64::*;
 
 #[cfg(doc)]
 use crate::cpu::Avx512;
+use crate::cpu::{first8, first16};
 
 mod conv;
 mod dense;
@@ -78,12 +79,6 @@ fn store8(a: &mut [f32; HALF], v: __m256) {
     unsafe { _mm256_storeu_ps(a.as_mut_ptr(), v) }
 }
 
-/// A mask of the first `n` (≤ 8) lanes of an 8-lane vector.
-#[inline]
-fn first8(n: usize) -> __mmask8 {
-    if n >= HALF { u8::MAX } else { (1u8 << n) - 1 }
-}
-
 /// The first `a.len()` (< 8) floats of `a` in a vector, the other lanes zero.
 #[inline]
 #[target_feature(enable = "avx512f,avx512vl")]
@@ -100,14 +95,4 @@ fn store_tail(a: &mut [f32], v: __m256) {
     // SAFETY: the masked store writes only the lanes its mask sets, the first `a.len()` (at most 8)
     // floats from the pointer, all inside `a`, which is exclusive.
     unsafe { _mm256_mask_storeu_ps(a.as_mut_ptr(), first8(a.len()), v) }
-}
-
-/// The mask of the first `n` (≤ 16) lanes.
-#[inline]
-fn first_lanes(n: usize) -> __mmask16 {
-    if n >= LANES {
-        u16::MAX
-    } else {
-        (1u16 << n) - 1
-    }
 }

@@ -4,7 +4,7 @@ use std::arch::x86_64::*;
 
 use crate::cpu::Avx512;
 
-use super::{LANES, first_lanes, store};
+use super::{LANES, first16, store};
 
 /// [`crate::train::simd::max_pool_2x2_planes`] (the same outputs and indices, which are exact) with
 /// 16 windows per step; a row's last step is masked to the windows left, so rows of any width run
@@ -114,12 +114,7 @@ fn scatter(
         // `last - start` and fit in an i32; every element written, `out[start + j·stride]`, is at most
         // `out[last]`, inside `out`, which is exclusive; masked-off lanes are not written.
         unsafe {
-            _mm512_mask_i32scatter_ps::<4>(
-                out.as_mut_ptr().add(start).cast(),
-                first_lanes(m),
-                index,
-                v,
-            )
+            _mm512_mask_i32scatter_ps::<4>(out.as_mut_ptr().add(start).cast(), first16(m), index, v)
         }
         return;
     }
@@ -190,7 +185,7 @@ fn route_512(
         let (b, ch) = (plane / c, plane % c);
         for pos in (0..p).step_by(LANES) {
             let m = (p - pos).min(LANES);
-            let live = first_lanes(m);
+            let live = first16(m);
             // j = (b·P + pos + lane)·C + ch, all below `needed` ≤ the lengths of d_out and output
             let j = _mm512_add_epi32(_mm512_set1_epi32(((b * p + pos) * c + ch) as i32), step);
             let at = &args[pos..pos + m];
@@ -228,8 +223,8 @@ fn load_pairs(pairs: &[f32]) -> (__m512, __m512) {
     // floats from the pointer, all inside `pairs`; masked-off lanes are not accessed.
     unsafe {
         (
-            _mm512_maskz_loadu_ps(first_lanes(lo), pairs.as_ptr()),
-            _mm512_maskz_loadu_ps(first_lanes(hi), pairs.as_ptr().add(lo)),
+            _mm512_maskz_loadu_ps(first16(lo), pairs.as_ptr()),
+            _mm512_maskz_loadu_ps(first16(hi), pairs.as_ptr().add(lo)),
         )
     }
 }
@@ -240,5 +235,5 @@ fn load_pairs(pairs: &[f32]) -> (__m512, __m512) {
 fn store_u32s(dst: &mut [u32], v: __m512i) {
     // SAFETY: a masked store writes only the lanes its mask sets, the first `dst.len()` (at most 16)
     // u32s from the pointer, all inside `dst`, which is exclusive.
-    unsafe { _mm512_mask_storeu_epi32(dst.as_mut_ptr().cast(), first_lanes(dst.len()), v) }
+    unsafe { _mm512_mask_storeu_epi32(dst.as_mut_ptr().cast(), first16(dst.len()), v) }
 }

@@ -417,7 +417,7 @@ fn load_i32(a: &[i32; LANES]) -> __m512i {
 #[target_feature(enable = "avx512f")]
 fn store_f32(out: &mut [f32], v: __m512) {
     let n = out.len().min(LANES);
-    let mask = ((1u32 << n) - 1) as u16;
+    let mask = crate::cpu::first16(n);
     // SAFETY: `out` is an exclusive reference to at least `n` floats and the mask writes lanes
     // `0..n` only (masked-off lanes are not accessed); storeu has no alignment requirement.
     unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr(), mask, v) };
