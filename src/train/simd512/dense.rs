@@ -105,6 +105,18 @@ fn load_at(a: &[f32]) -> Option<__m512> {
     a.first_chunk::<LANES>().map(|v| load(v))
 }
 
+/// The column blocks of the dense gradients: `(c, true)` for each block of 16 columns from `c`, then
+/// `(c, false)` for the block of 8 the AVX2 kernel has left when its count of 8-blocks is odd; and
+/// the column from which the scalar code takes the rest.
+fn column_blocks(n: usize) -> (impl Iterator<Item = (usize, bool)>, usize) {
+    let (sixteens, eights) = (n / LANES * LANES, n / HALF * HALF);
+    let blocks = (0..sixteens)
+        .step_by(LANES)
+        .map(|c| (c, true))
+        .chain((eights > sixteens).then_some((sixteens, false)));
+    (blocks, eights)
+}
+
 /// [`crate::train::simd::dense_weight_grad`] with its bits: `gw[u·N + i] = Σ_b d[b·U + u] · x[b·N +
 /// i]`. A lane is one column, so 16 columns per vector give the AVX2 kernel's sums; a last block of
 /// 8 and the columns after it run in the AVX2 code. Returns false, doing nothing, if the slices do
@@ -120,28 +132,22 @@ pub fn dense_weight_grad(
     if simd::dense_batch(d.len(), x.len(), gw.len(), n, units).is_none() {
         return false;
     }
-    let (sixteens, eights) = (n / LANES * LANES, n / HALF * HALF);
+    let (blocks, rest) = column_blocks(n);
     // SAFETY: `_cpu` proves the CPU has AVX-512F, AVX2 and FMA (see `crate::cpu`).
     unsafe {
-        for c in (0..sixteens).step_by(LANES) {
+        for (c, wide) in blocks {
             for (u, tile) in simd::unit_tiles(units) {
-                if tile == simd::UNIT_TILE {
-                    grad_tile16::<{ simd::UNIT_TILE }>(d, x, gw, n, units, u, c);
-                } else {
-                    grad_tile16::<1>(d, x, gw, n, units, u, c);
+                match (wide, tile == simd::UNIT_TILE) {
+                    (true, true) => grad_tile16::<{ simd::UNIT_TILE }>(d, x, gw, n, units, u, c),
+                    (true, false) => grad_tile16::<1>(d, x, gw, n, units, u, c),
+                    (false, true) => {
+                        simd::grad_tile::<{ simd::UNIT_TILE }>(d, x, gw, n, units, u, c)
+                    }
+                    (false, false) => simd::grad_tile::<1>(d, x, gw, n, units, u, c),
                 }
             }
         }
-        if eights > sixteens {
-            for (u, tile) in simd::unit_tiles(units) {
-                if tile == simd::UNIT_TILE {
-                    simd::grad_tile::<{ simd::UNIT_TILE }>(d, x, gw, n, units, u, sixteens);
-                } else {
-                    simd::grad_tile::<1>(d, x, gw, n, units, u, sixteens);
-                }
-            }
-        }
-        simd::weight_grad_columns(d, x, gw, n, units, eights);
+        simd::weight_grad_columns(d, x, gw, n, units, rest);
     }
     true
 }
@@ -189,28 +195,24 @@ pub fn dense_input_grad(
     if simd::dense_batch(d.len(), dx.len(), w.len(), n, units).is_none() {
         return false;
     }
-    let (sixteens, eights) = (n / LANES * LANES, n / HALF * HALF);
+    let (blocks, rest) = column_blocks(n);
     // SAFETY: `_cpu` proves the CPU has AVX-512F, AVX2 and FMA (see `crate::cpu`).
     unsafe {
-        for c in (0..sixteens).step_by(LANES) {
+        for (c, wide) in blocks {
             for (u, tile) in simd::unit_tiles(units) {
-                if tile == simd::UNIT_TILE {
-                    input_grad_tile16::<{ simd::UNIT_TILE }>(d, w, dx, n, units, u, c);
-                } else {
-                    input_grad_tile16::<1>(d, w, dx, n, units, u, c);
+                match (wide, tile == simd::UNIT_TILE) {
+                    (true, true) => {
+                        input_grad_tile16::<{ simd::UNIT_TILE }>(d, w, dx, n, units, u, c)
+                    }
+                    (true, false) => input_grad_tile16::<1>(d, w, dx, n, units, u, c),
+                    (false, true) => {
+                        simd::input_grad_tile::<{ simd::UNIT_TILE }>(d, w, dx, n, units, u, c)
+                    }
+                    (false, false) => simd::input_grad_tile::<1>(d, w, dx, n, units, u, c),
                 }
             }
         }
-        if eights > sixteens {
-            for (u, tile) in simd::unit_tiles(units) {
-                if tile == simd::UNIT_TILE {
-                    simd::input_grad_tile::<{ simd::UNIT_TILE }>(d, w, dx, n, units, u, sixteens);
-                } else {
-                    simd::input_grad_tile::<1>(d, w, dx, n, units, u, sixteens);
-                }
-            }
-        }
-        simd::input_grad_columns(d, w, dx, n, units, eights);
+        simd::input_grad_columns(d, w, dx, n, units, rest);
     }
     true
 }
