@@ -1,4 +1,4 @@
-//! The trainer's SIMD128 kernels (src/train/wasm_simd.rs) against their portable twins, in a real
+//! The trainer's SIMD128 kernels (src/train/wasm_simd/) against their portable twins, in a real
 //! browser (headless Chromium through chromedriver): every output must have the same bits, on the
 //! tutorial's shapes, on odd sizes that leave partial tiles and vectors, and on random shapes. Needs
 //! the `training` feature and a build with `simd128` (the project's wasm builds have it).

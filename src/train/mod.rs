@@ -5,7 +5,7 @@
 //! `[out, in]`, the layouts TFLite uses, so export copies instead of transposing.
 //!
 //! The hot kernels come twice: AVX2 + FMA in simd.rs (x86-64 only, picked at run time through
-//! [`crate::cpu`]), SIMD128 in wasm_simd.rs (wasm32 built with `simd128`, as the page's builds are), and
+//! [`crate::cpu`]), SIMD128 in wasm_simd/ (wasm32 built with `simd128`, as the page's builds are), and
 //! portable in kernels.rs, which the vector kernels are tested against. AVX-512 CPUs train with the
 //! AVX2 kernels: an AVX-512 build sums in another order, and the trained model (the site's default
 //! model among them) would then depend on which of the two tiers the machine has.

@@ -1,7 +1,7 @@
 //! The 2-D convolution layer: im2col into a K×R matrix, then per image the forward planes, the weight
 //! and bias gradient sums and the input gradient. The forward and weight-gradient arithmetic runs in
 //! the AVX-512 kernels of simd512/ where the CPU has them, else in the AVX2 kernels of simd.rs (the
-//! two give the same bits), on wasm in the SIMD128 kernels of wasm_simd.rs, else in their portable
+//! two give the same bits), on wasm in the SIMD128 kernels of wasm_simd/, else in their portable
 //! twins in kernels.rs.
 
 use super::{Activation, Padding};
