@@ -5,7 +5,6 @@ use std::hint::select_unpredictable;
 
 #[cfg(target_arch = "x86_64")]
 use crate::cpu::{Avx2Fma, Avx512};
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use crate::train::kernels;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use crate::train::wasm_simd;
@@ -199,6 +198,6 @@ impl MaxPool2D {
             }
             return;
         }
-        crate::train::kernels::route_planes(output, d_out, argmax, d_in, (p, c), self.relu_input);
+        kernels::route_planes(output, d_out, argmax, d_in, (p, c), self.relu_input);
     }
 }
