@@ -292,33 +292,6 @@ fn matmul(t: Transpose, a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize,
     }
 }
 
-/// The gradient of a max pool over channel planes, routed to each window's winner: output `q =
-/// plane·P + pos` of plane `plane = b·C + ch` sits at `j = (b·P + pos)·C + ch` of the NHWC `d_out`
-/// and `output`, and `d_in[argmax[q]] += g` with `g = d_out[j]`, or 0 when `relu_input` and
-/// `output[j] ≤ 0` (the pool applies the gradient of the ReLU before it). Winners outside `d_in` and
-/// outputs past the end of `d_out` or `output` are skipped.
-pub fn route_planes(
-    output: &[f32],
-    d_out: &[f32],
-    argmax: &[u32],
-    d_in: &mut [f32],
-    (p, c): (usize, usize),
-    relu_input: bool,
-) {
-    for (plane, args) in argmax.chunks_exact(p.max(1)).enumerate() {
-        let (b, ch) = (plane / c.max(1), plane % c.max(1));
-        for (pos, &i) in args.iter().enumerate() {
-            let j = (b * p + pos) * c + ch;
-            if let (Some(&g), Some(&y), Some(d)) =
-                (d_out.get(j), output.get(j), d_in.get_mut(i as usize))
-            {
-                // whether a window passes its gradient depends on the data: a select, not a branch
-                *d += select_unpredictable(relu_input && y <= 0.0, 0.0, g);
-            }
-        }
-    }
-}
-
 /// Dense layer forward without bias: `out = x · wᵀ` (`x`: batch×N, `w`: U×N), as a general product.
 pub fn dense_forward(x: &[f32], w: &[f32], out: &mut [f32], batch: usize, n: usize, units: usize) {
     matmul(Transpose::B, x, w, out, batch, n, units);

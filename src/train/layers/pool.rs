@@ -5,6 +5,7 @@ use std::hint::select_unpredictable;
 
 #[cfg(target_arch = "x86_64")]
 use crate::cpu::{Avx2Fma, Avx512};
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use crate::train::kernels;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use crate::train::wasm_simd;
@@ -188,16 +189,27 @@ impl MaxPool2D {
         {
             return;
         }
+        let mut add = |g: f32, y: f32, i: u32| {
+            // whether a window passes its gradient depends on the data: a select, not a branch
+            let g = select_unpredictable(self.relu_input && y <= 0.0, 0.0, g);
+            if let Some(d) = d_in.get_mut(i as usize) {
+                *d += g;
+            }
+        };
         if !self.planar_input {
             for ((&g, &i), &y) in d_out.iter().zip(argmax).zip(output) {
-                // whether a window passes its gradient depends on the data: a select, not a branch
-                let g = select_unpredictable(self.relu_input && y <= 0.0, 0.0, g);
-                if let Some(d) = d_in.get_mut(i as usize) {
-                    *d += g;
-                }
+                add(g, y, i);
             }
             return;
         }
-        kernels::route_planes(output, d_out, argmax, d_in, (p, c), self.relu_input);
+        for (plane, args) in argmax.chunks_exact(p.max(1)).enumerate() {
+            let (b, ch) = (plane / c, plane % c);
+            for (pos, &i) in args.iter().enumerate() {
+                let j = (b * p + pos) * c + ch;
+                if let (Some(&g), Some(&y)) = (d_out.get(j), output.get(j)) {
+                    add(g, y, i);
+                }
+            }
+        }
     }
 }
