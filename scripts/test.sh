@@ -49,7 +49,7 @@ step "LiteRT on TensorFlow's reference files as re-written by our writer"
 PTQ_REWRITE_DIR="$TARGET/litert-rewrite" cargo test --release --quiet --test tflite_roundtrip round_trip >/dev/null
 .venv/bin/python tests/litert/rewrite_check.py "$TARGET/litert-rewrite"
 
-step "wasm boundary and the trainer's SIMD128 kernels in headless Chromium (wasm-bindgen-test, tests/web.rs, tests/web_train_kernels.rs)"
+step "wasm boundary and the trainer's SIMD128 kernels in headless Chromium, in the plain and the relaxed-SIMD build (wasm-bindgen-test, tests/web.rs, tests/web_train_kernels.rs)"
 # chromedriver and chromium from Debian; webdriver.json gives chromium its flags. Without the default
 # `cli` feature: the CLI binary is native-only.
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
@@ -58,6 +58,13 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
   cargo test --target wasm32-unknown-unknown --no-default-features --features training,fusion,int16 \
   --test web_train_kernels
+# The same two in the worker's relaxed-SIMD build (pkg/relaxed/, the one Chromium runs), in its own
+# target directory as scripts/build-wasm.sh builds it: the kernels' sums within their bounds.
+CARGO_TARGET_DIR="$TARGET/relaxed" \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
+  cargo test --target wasm32-unknown-unknown --no-default-features --features training,fusion,int16 \
+  --test web --test web_train_kernels
 # The page's own build: no training, no fused kernels (the training tests are left out of this run).
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
   cargo test --target wasm32-unknown-unknown --no-default-features --test web

@@ -1,18 +1,22 @@
 // A helper of data-parallel training, started by worker.js when the Training card asks for more than
-// one worker: its own wasm instance with a network of the run's design. For each share it is sent (the
-// run's parameters, the share's images and labels) it answers with that share's gradient. Protocol
-// (in): {type: 'init', design} (every run), {type: 'share', params, pixels, labels}; (out): {type:
-// 'ready'}, {type: 'share', report, gradient}, {type: 'error', message}.
+// one worker: its own wasm instance (of the build the worker runs, wasm-build.js) with a network of the
+// run's design. For each share it is sent (the run's parameters, the share's images and labels) it
+// answers with that share's gradient. Protocol (in): {type: 'init', design, build} (every run),
+// {type: 'share', params, pixels, labels}; (out): {type: 'ready'}, {type: 'share', report, gradient},
+// {type: 'error', message}.
 
-import init, { Playground } from '../pkg/fast/ptq_playground.js';
+import { loadLibrary } from './wasm-build.js';
 
 let pg;
-const ready = init().then(() => {
-  pg = new Playground();
-});
+/** The library, loaded in the build the first 'init' names (the worker's). */
+let loading = null;
 
 const handlers = {
-  init({ design }) {
+  async init({ design, build }) {
+    loading ??= loadLibrary(build).then(({ Playground }) => {
+      pg = new Playground();
+    });
+    await loading;
     pg.share_begin(design);
     self.postMessage({ type: 'ready' });
   },
@@ -25,8 +29,8 @@ const handlers = {
 
 self.onmessage = async ({ data }) => {
   try {
-    await ready;
-    handlers[data.type]?.(data);
+    if (data.type !== 'init') await loading;
+    await handlers[data.type]?.(data);
   } catch (err) {
     self.postMessage({ type: 'error', message: err?.message ?? String(err) });
   }

@@ -205,9 +205,18 @@ export function defaultWorkers() {
 $('restore-pretrained').addEventListener('click', restorePretrained);
 document.addEventListener('ptq:models', renderSource);
 
+/** The build the worker trains with ('relaxed' or 'simd128', www/wasm-build.js), once it has said. */
+let simd = null;
+
+function renderSimd() {
+  $('train-simd').hidden = !simd;
+  if (simd) $('train-simd').textContent = t(`train.simd-${simd}`);
+}
+
 /** Show the progress line and the chart again in the current language. */
 export function relabel() {
   $('train-workers-why').textContent = t('train.workers-why', { cores: navigator.hardwareConcurrency || 2 });
+  renderSimd();
   renderSource();
   renderDesign();
   renderTrainProgress();
@@ -220,6 +229,10 @@ export function relabel() {
 /** {type: 'status', job: 'train', status}: downloading, decompressing, training, validating, quantizing. */
 export function onStatus(msg) {
   setTrainStatus(`train.s-${msg.status}`, { workers: msg.workers ?? 1 });
+  if (msg.simd) {
+    simd = msg.simd;
+    renderSimd();
+  }
   $('download-box').hidden = msg.status !== 'downloading' && msg.status !== 'decompressing';
 }
 
@@ -278,7 +291,7 @@ export async function onResult(msg) {
   }
   renderModels(); // an evaluation of the models before is marked out of date (eval-panel.js)
   predictAll();
-  stats.train = { seconds: msg.seconds, lines: run?.lines ?? [] };
+  stats.train = { seconds: msg.seconds, lines: run?.lines ?? [], simd: msg.simd };
   setTrainStatus('train.s-done', { s: num(msg.seconds, { maximumFractionDigits: 1 }) });
   if (msg.row) {
     try {

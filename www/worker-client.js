@@ -34,7 +34,9 @@ function running() {
     dispatch({ type: 'error', job, message: e.message || 'the worker stopped' });
     worker = null;
   };
-  w.postMessage({ type: 'init', images: session.testSet.images, labels: session.testSet.labels });
+  // `?simd=simd128` makes the worker run the plain SIMD128 build even where relaxed SIMD is there
+  const simd = new URLSearchParams(location.search).get('simd');
+  w.postMessage({ type: 'init', images: session.testSet.images, labels: session.testSet.labels, simd });
   worker = w;
   return w;
 }

@@ -6,9 +6,10 @@
 // error, job, id?, ...}, which the page routes the same way (worker-client.js). The convert, deploy,
 // compare and inside-* requests carry an `id` their answers repeat.
 
-// the speed-optimized build of the library (pkg/fast/); the page's thread uses the smaller pkg/
-import init, { Playground } from '../pkg/fast/ptq_playground.js';
+// the speed-optimized builds of the library (pkg/relaxed/ or pkg/fast/, see wasm-build.js); the
+// page's thread uses the smaller pkg/
 import { fetchBytes, gunzip } from './net.js';
+import { loadLibrary, pickBuild } from './wasm-build.js';
 
 /** Wall time a training chunk aims at: short enough for a cancel to act at once and the chart to move
  * a few times a second, long enough that messages cost nothing next to the work. */
@@ -20,8 +21,16 @@ const DISAGREEMENTS_SHOWN = 50;
 /** Wall time a step of the per-layer error aims at (a cancel acts within about this long). */
 const DEBUG_MS = 60;
 
+let Playground;
 let pg;
-const ready = init().then(() => {
+/** The build the worker runs ('relaxed' or 'simd128'), chosen when the page's 'init' arrives. */
+let build = null;
+let start;
+const ready = new Promise((resolve) => {
+  start = resolve;
+}).then(async (asked) => {
+  build = pickBuild(asked);
+  ({ Playground } = await loadLibrary(build));
   pg = new Playground();
 });
 let cancelRequested = false;
@@ -75,6 +84,7 @@ const handlers = {
     quantSettings = msg.quant;
   },
   init(msg) {
+    start(msg.simd);
     testSet = { images: msg.images, labels: msg.labels };
     return job(msg, () => pg.set_test_set(msg.images, msg.labels));
   },
@@ -176,7 +186,7 @@ async function readyHelpers(count) {
   while (helpers.length > count) helpers.pop().worker.terminate();
   while (helpers.length < count) helpers.push(startHelper());
   const design = pg.train_design();
-  await Promise.all(helpers.map((h) => h.call({ type: 'init', design })));
+  await Promise.all(helpers.map((h) => h.call({ type: 'init', design, build })));
 }
 
 /** Steps split over `k` workers for about CHUNK_MS (an epoch's end stops the chunk); the last
@@ -223,7 +233,7 @@ async function runTraining({ settings, files, resume, workers = 1 }) {
       return;
     }
   }
-  post({ type: 'status', job: 'train', status: k > 1 ? 'training-parallel' : wanted > 1 ? 'training-one' : 'training', workers: k });
+  post({ type: 'status', job: 'train', status: k > 1 ? 'training-parallel' : wanted > 1 ? 'training-one' : 'training', workers: k, simd: build });
   const started = performance.now();
   let steps = 4;
   while (!p.finished) {
@@ -259,7 +269,7 @@ async function runTraining({ settings, files, resume, workers = 1 }) {
   }
   const row = quantized ? await compareRow(float, quantized, settings, resume, k) : null;
   const transfer = quantized ? [float.buffer, quantized.buffer] : [float.buffer];
-  post({ type: 'result', job: 'train', seconds, workers: k, float, quant: quantized, quantSettings: latest, quantError, row }, transfer);
+  post({ type: 'result', job: 'train', seconds, workers: k, simd: build, float, quant: quantized, quantSettings: latest, quantError, row }, transfer);
 }
 
 /** The trained models' line of the comparison table (www/models-table.js): both evaluated on the test

@@ -2,7 +2,9 @@
 // same settings give the same model twice (byte for byte), its accuracy is the one-worker run's within
 // a point on a short run, cancelling acts at once, a design with BatchNormalization falls back to one
 // worker and says so, and the page's thread never blocks for more than 50 ms. The workers field's
-// default is the number of logical cores less one, at least 1.
+// default is the number of logical cores less one, at least 1. The worker runs the relaxed-SIMD build
+// in Chromium and the plain SIMD128 one with ?simd=simd128: each deterministic, with different bits
+// and the same accuracy within a point.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -61,6 +63,24 @@ test('two workers train deterministically, as well as one, and cancel at once', 
   assert.deepEqual(await longTasksSince(page, t0, t1), []);
   assert.deepEqual(errors, []);
   writeFileSync(join(DIR, 'accuracy.json'), JSON.stringify({ one: one.acc, two: a.acc }));
+});
+
+test('the worker trains with relaxed SIMD where Chromium has it, and with plain SIMD128 when asked', async () => {
+  const runs = {};
+  for (const [query, simd] of [['', 'relaxed'], ['&simd=simd128', 'simd128']]) {
+    const { page, errors } = await open(site.browser.context, `${site.server.url}?lang=en${query}`);
+    assert.equal(await page.getByTestId('train-simd').isHidden(), true, 'no kernels line before the worker says');
+    const a = await train(page, 1, `simd-${simd}-a.tflite`);
+    const b = await train(page, 1, `simd-${simd}-b.tflite`);
+    assert.equal(a.hash, b.hash, `${simd}: the same settings give the same file`);
+    assert.equal(await page.evaluate(() => globalThis.ptqPlayground.stats.train.simd), simd);
+    assert.match(await page.getByTestId('train-simd').textContent(), simd === 'relaxed' ? /^Kernels: relaxed SIMD/ : /^Kernels: SIMD128/);
+    assert.deepEqual(errors, []);
+    runs[simd] = a;
+  }
+  // fused multiply-adds change the last bits of the weights, not what the model learns
+  assert.notEqual(runs.relaxed.hash, runs.simd128.hash);
+  assert.ok(Math.abs(runs.relaxed.acc - runs.simd128.acc) < 0.01, `relaxed ${runs.relaxed.acc}, simd128 ${runs.simd128.acc}`);
 });
 
 test('a design with BatchNormalization trains on one worker and says why', async () => {

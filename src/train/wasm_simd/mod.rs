@@ -7,9 +7,10 @@
 //! gradient, whose twin's general product already runs matrixmultiply's own SIMD128 kernel and
 //! measured as fast (bench/wasm_kernels.sh).
 //!
-//! Every kernel here gives the same bits as its portable twin, not merely close ones: SIMD128 has
-//! no fused multiply-add, so each sum is taken with a separate multiplication and addition per
-//! term, term by term in the twin's order, and only independent sums share a vector. In detail:
+//! In the SIMD128 build, every kernel here gives the same bits as its portable twin, not merely
+//! close ones: SIMD128 has no fused multiply-add, so each sum is taken with a separate
+//! multiplication and addition per term, term by term in the twin's order, and only independent
+//! sums share a vector. In detail:
 //! - conv forward: each output from the bias through the taps in order, as the twin; the twin's
 //!   ReLU differs between its tiles (`a > 0 ? a : 0`) and the positions after them (`a < 0 ? 0 :
 //!   a`, which keeps −0 and NaN), and so does this kernel, region by region.
@@ -33,8 +34,17 @@
 //! the last bit; those images left Adam's moments subnormal, so the bench now trains on MNIST's
 //! real images, where an epoch with these kernels takes 1.8–1.9 s.
 //!
-//! Relaxed SIMD (`f32x4_relaxed_madd`) is not used: a fused multiply-add would change the bits, and
-//! browsers without it would need a second build picked at run time.
+//! Built with relaxed SIMD too (`-C target-feature=+relaxed-simd`: the worker's second build,
+//! pkg/relaxed/), every multiply-add above is one `f32x4.relaxed_madd`, which the engine may fuse
+//! (one rounding) or not (two, the bits above); V8 fuses it on x86-64 CPUs with FMA. The sums then
+//! differ from the twins' within the bounds the AVX2 kernels' tests allow, and one epoch takes
+//! 1.59–1.60 s instead of 1.80–1.91 s (bench/wasm_kernels.sh --relaxed, Node 20). LLVM applies a
+//! wasm module's features to all its functions, and with relaxed SIMD it also compiles the
+//! `pmin`/`pmax` selects of the whole library (ReLUs, clamps, pools, here and in the interpreter)
+//! to relaxed minima and maxima: the same results but for NaN and ±0 operands, where the engine
+//! chooses. V8 on x86-64 gives the selects' own results there (tests/web_train_kernels.rs checks
+//! it). Browsers without relaxed SIMD cannot even load that build; the page then runs this one
+//! (www/wasm-build.js).
 //!
 //! Vectors are loaded from and stored to `&[f32; 4]`s, so every memory access is checked by the
 //! slice that produced the array; the `unsafe` blocks in `load`, `store` and `store_u32` only turn
@@ -93,9 +103,13 @@ fn store_at(s: &mut [f32], at: usize, v: v128) {
     }
 }
 
-/// `acc + a·b`, rounded after the multiplication and after the addition.
+/// `acc + a·b`, rounded after the multiplication and after the addition; in the relaxed-SIMD
+/// build, rounded once or twice, as the engine chooses.
 #[inline(always)]
 fn mul_add(a: v128, b: v128, acc: v128) -> v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    return f32x4_relaxed_madd(a, b, acc);
+    #[cfg(not(target_feature = "relaxed-simd"))]
     f32x4_add(acc, f32x4_mul(a, b))
 }
 

@@ -1,0 +1,31 @@
+// Which build of the library the worker and its training helpers run. pkg/relaxed/ computes the
+// trainer's multiply-adds with relaxed SIMD's `f32x4.relaxed_madd`, which the engine may fuse (V8 does
+// on x86-64 CPUs with FMA: an epoch about 15% shorter); pkg/fast/ is the same library with plain SIMD128
+// (src/train/wasm_simd/). An engine without relaxed SIMD cannot compile the first, so it is asked
+// first, with a module of one function whose body is one relaxed multiply-add: it validates only where
+// relaxed SIMD is there.
+
+/** A module with one function, (v128, v128, v128) -> v128: f32x4.relaxed_madd of its parameters. */
+const PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, // one type: 3 × v128 -> v128
+  0x03, 0x02, 0x01, 0x00, // one function, of that type
+  // its code: no locals; local.get 0, 1, 2; f32x4.relaxed_madd (0xfd 261); end
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+]);
+
+/** Whether this engine compiles relaxed SIMD. */
+export const hasRelaxedSimd = () => WebAssembly.validate(PROBE);
+
+/** The build to run: 'relaxed' where the engine has relaxed SIMD, else 'simd128'; `asked` ('simd128',
+ * from the page's `?simd=` parameter) forces the plain build. */
+export function pickBuild(asked) {
+  return asked !== 'simd128' && hasRelaxedSimd() ? 'relaxed' : 'simd128';
+}
+
+/** The library's module in `build`, initialized. */
+export async function loadLibrary(build) {
+  const lib = build === 'relaxed' ? await import('../pkg/relaxed/ptq_playground.js') : await import('../pkg/fast/ptq_playground.js');
+  await lib.default();
+  return lib;
+}
