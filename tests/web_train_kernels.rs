@@ -203,9 +203,11 @@ fn conv_weight_grad_has_the_portable_sums() {
 }
 
 /// (H, W, C, images): the tutorial's, odd sizes, rows whose last 4 windows overlap the previous 4, rows
-/// of exactly 4 windows, and rows of fewer than 4 (which run the twin).
-const POOL_SHAPES: [(usize, usize, usize, usize); 7] = [
+/// of exactly 4 windows, and rows of fewer than 4 (which run the twin); channels in groups of 4 (the
+/// tutorial's 12, 4, 8) and not.
+const POOL_SHAPES: [(usize, usize, usize, usize); 8] = [
     (26, 26, 12, 2),
+    (11, 19, 8, 3),
     (17, 16, 3, 1),
     (20, 34, 5, 2),
     (7, 9, 2, 1),

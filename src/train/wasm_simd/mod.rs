@@ -28,8 +28,9 @@
 //! Measured with bench/wasm_kernels.sh (Node 20's V8 on a 2-core x86-64 machine shared with other
 //! jobs; one call = one batch of 32 on the tutorial's shapes, fastest of 9 runs) against the twins:
 //! conv forward 6.7–8×, conv weight gradient 2.6–3×, dense forward and weight gradient 1.4×, the
-//! max pool and Adam 1.0× (LLVM already vectorizes their twins as well), the unused dense input
-//! gradient 1.4× on its own but at best at parity once the layer calls it. One training epoch on
+//! max pool 1.0× (1.3× since it stores its maxima as vectors), Adam 1.0× (LLVM already vectorizes
+//! its twin as well), the unused dense input gradient 1.4× on its own but at best at parity once the
+//! layer calls it. One training epoch on
 //! 60,000 made-up images went from 3.9–5.6 s to 2.5–4.0 s in the same runs, with the same loss to
 //! the last bit; those images left Adam's moments subnormal, so the bench now trains on MNIST's
 //! real images, where an epoch with these kernels takes 1.8–1.9 s.
