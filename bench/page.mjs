@@ -1,8 +1,8 @@
 // The page's budgets and figures in headless Chromium against the built site (dist/), printed, not
 // asserted. Run through bench/page.sh (builds the site, finds TensorFlow for the Keras comparison).
 //
-//   node bench/page.mjs [--epochs N] [--workers 1,2,…] [--simd auto,simd128] [--loads N] [--no-train]
-//                       [--keras-python PATH]
+//   node bench/page.mjs [--epochs N] [--workers 1,2,…] [--simd auto,simd128] [--seeds 0,1,2] [--loads N]
+//                       [--no-train] [--keras-python PATH]
 //
 // 1. page weight: gzip -9 of each file the page requests until it is ready (but the MNIST data and
 //    the model); what is fetched later (the worker, panels opened on demand) is listed apart;
@@ -12,7 +12,8 @@
 // 5. training N epochs in the page's worker vs Keras natively (same epochs, same machine, same run),
 //    with the long tasks the page's thread had meanwhile (PerformanceObserver 'longtask'); --simd
 //    repeats it per build of the worker: auto (the page's choice: relaxed SIMD where the browser has
-//    it) and simd128 (the page opened with ?simd=simd128).
+//    it) and simd128 (the page opened with ?simd=simd128), and --seeds per training seed (with the
+//    mean validation accuracy per build and worker count).
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -36,6 +37,8 @@ const WORKERS = String(opt('--workers', [...new Set([1, 2, CORES > 4 ? 4 : 2, Ma
 const KERAS_PY = opt('--keras-python', process.env.PTQ_TF_PYTHON);
 /** The worker's builds to train with: 'auto' (the page's choice) and/or 'simd128' (?simd=simd128). */
 const SIMDS = String(opt('--simd', 'auto')).split(',');
+/** The training seeds (the Training card's field). */
+const SEEDS = String(opt('--seeds', '0')).split(',').map(Number);
 const DIST = join(ROOT, 'dist');
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -146,10 +149,11 @@ try {
   // 5. training vs Keras, with 1, 2, … workers (the Training card's setting)
   if (TRAIN) {
     const runs = [];
-    for (const simd of SIMDS) for (const workers of WORKERS) {
+    for (const simd of SIMDS) for (const workers of WORKERS) for (const seed of SEEDS) {
       const page = simd === 'auto' ? pageAuto : (forced[simd] ??= (await fresh(`?simd=${simd}`)).page);
-      console.log(`\n== training ${EPOCHS} epoch(s) in the page (${workers} worker${workers > 1 ? 's' : ''}, wasm, build: ${simd})`);
+      console.log(`\n== training ${EPOCHS} epoch(s) in the page (${workers} worker${workers > 1 ? 's' : ''}, wasm, build: ${simd}, seed ${seed})`);
       await page.getByTestId('train-epochs').fill(String(EPOCHS));
+      await page.getByTestId('train-seed').fill(String(seed));
       await page.getByTestId('train-workers').fill(String(workers));
       await page.evaluate(() => { globalThis.__longTasks.length = 0; });
       const t0 = await page.evaluate(() => performance.now());
@@ -163,12 +167,23 @@ try {
       console.log(`  page (kernels: ${kernels}): ${seconds.toFixed(1)} s for ${EPOCHS} epoch(s), ${(seconds / EPOCHS).toFixed(1)} s per epoch (incl. validation), val_accuracy ${valAcc}`);
       console.log(`  long tasks on the page's thread while training: ${long.length} (target: none over 50 ms)`);
       for (const t of long) console.log(`    ${t.duration.toFixed(0)} ms at ${(t.start - t0).toFixed(0)} ms after the click (training took ${(t1 - t0).toFixed(0)} ms)`);
-      runs.push({ workers, kernels, seconds, valAcc });
+      runs.push({ workers, kernels, seed, seconds, valAcc });
     }
     console.log('\n  for reference, recorded by hand earlier (not run by this script; TensorFlow.js 4.22 in Debian chromium 156): wasm backend cannot train this model; webgl 189 s/epoch; cpu 326 s/epoch');
     for (const r of runs) {
-      const one = runs.find((o) => o.workers === 1 && o.kernels === r.kernels);
-      if (one) console.log(`  ${r.kernels}, ${r.workers} worker(s): speed-up ${(one.seconds / r.seconds).toFixed(2)}× over one worker, val_accuracy ${r.valAcc} (one worker: ${one.valAcc})`);
+      const one = runs.find((o) => o.workers === 1 && o.kernels === r.kernels && o.seed === r.seed);
+      if (one) console.log(`  ${r.kernels}, ${r.workers} worker(s), seed ${r.seed}: speed-up ${(one.seconds / r.seconds).toFixed(2)}× over one worker, val_accuracy ${r.valAcc} (one worker: ${one.valAcc})`);
+    }
+    if (SEEDS.length > 1) {
+      const groups = new Map();
+      for (const r of runs) {
+        const name = `${r.kernels}, ${r.workers} worker(s)`;
+        groups.set(name, [...(groups.get(name) ?? []), r]);
+      }
+      for (const [name, group] of groups) {
+        const mean = group.reduce((sum, r) => sum + r.valAcc, 0) / group.length;
+        console.log(`  ${name}: mean val_accuracy ${(mean * 100).toFixed(2)}% over seeds ${group.map((r) => r.seed).join(', ')}`);
+      }
     }
     if (KERAS_PY) {
       // one epoch more, the first (Keras traces its graph then) left out: the steady state
@@ -177,7 +192,7 @@ try {
       const ks = keras.epoch_seconds.slice(1).reduce((a, b) => a + b, 0);
       const kAcc = keras.val_accuracy.at(-1);
       console.log(`  Keras: ${ks.toFixed(1)} s for ${EPOCHS} warmed epoch(s) (first epoch ${keras.epoch_seconds[0].toFixed(1)} s left out), val_accuracy ${kAcc.toFixed(4)} after ${EPOCHS + 1}`);
-      for (const r of runs) console.log(`  page (${r.kernels}, ${r.workers} worker${r.workers > 1 ? 's' : ''}) / Keras wall time: ${(r.seconds / ks).toFixed(2)}`);
+      for (const r of runs) console.log(`  page (${r.kernels}, ${r.workers} worker${r.workers > 1 ? 's' : ''}, seed ${r.seed}) / Keras wall time: ${(r.seconds / ks).toFixed(2)}`);
     } else {
       console.log('  Keras: skipped (no TensorFlow; bench/page.sh installs it, or set PTQ_TF_PYTHON)');
     }
