@@ -1,8 +1,8 @@
 // The playground's offline copy: a service worker that keeps one deployment's files in one cache.
 // scripts/build-site.sh writes dist/sw.js as `const BUILD = {version, files};` followed by this file:
 // `version` hashes every file of the deployment, `files` lists those cached at installation (the page,
-// both wasm builds, the default model, the test set and the representative images, paths relative to
-// the site). The training set is cached when the page first fetches it.
+// the three wasm builds, the default model, the test set and the representative images, paths relative
+// to the site). The training set is cached when the page first fetches it.
 //
 // A new deployment installs beside the old one and waits: the old one keeps serving its own files to
 // the pages it controls (a page never mixes old JavaScript with a new wasm build), until the page asks
