@@ -29,3 +29,16 @@ export async function loadLibrary(build) {
   await lib.default();
   return lib;
 }
+
+/** The library in the build `pickBuild(asked)` chooses, or in the plain build if the relaxed one fails
+ * to load (a host that lacks it, a download cut short): `{lib, build}`, `build` the one loaded. */
+export async function loadBest(asked) {
+  if (pickBuild(asked) === 'relaxed') {
+    try {
+      return { lib: await loadLibrary('relaxed'), build: 'relaxed' };
+    } catch {
+      // the plain build below; if that fails too, its error is the one reported
+    }
+  }
+  return { lib: await loadLibrary('simd128'), build: 'simd128' };
+}

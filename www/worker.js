@@ -9,7 +9,7 @@
 // the speed-optimized builds of the library (pkg/relaxed/ or pkg/fast/, see wasm-build.js); the
 // page's thread uses the smaller pkg/
 import { fetchBytes, gunzip } from './net.js';
-import { loadLibrary, pickBuild } from './wasm-build.js';
+import { loadBest } from './wasm-build.js';
 
 /** Wall time a training chunk aims at: short enough for a cancel to act at once and the chart to move
  * a few times a second, long enough that messages cost nothing next to the work. */
@@ -29,8 +29,9 @@ let start;
 const ready = new Promise((resolve) => {
   start = resolve;
 }).then(async (asked) => {
-  build = pickBuild(asked);
-  ({ Playground } = await loadLibrary(build));
+  let lib;
+  ({ lib, build } = await loadBest(asked));
+  Playground = lib.Playground;
   pg = new Playground();
 });
 let cancelRequested = false;

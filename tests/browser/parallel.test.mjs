@@ -3,14 +3,14 @@
 // a point on a short run, cancelling acts at once, a design with BatchNormalization falls back to one
 // worker and says so, and the page's thread never blocks for more than 50 ms. The workers field's
 // default is the number of logical cores less one, at least 1. The worker runs the relaxed-SIMD build
-// in Chromium and the plain SIMD128 one with ?simd=simd128: each deterministic, with different bits
-// and the same accuracy within a point.
+// in Chromium and the plain SIMD128 one with ?simd=simd128 or where the relaxed one fails to load:
+// each deterministic, with different bits and the same accuracy within a point.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, RESULTS, servedBrowser, longTasksSince } from './harness.mjs';
+import { open, RESULTS, ROOT, serve, servedBrowser, longTasksSince } from './harness.mjs';
 
 const DIR = join(RESULTS, 'parallel');
 const site = servedBrowser({ longTasks: true, dirs: [DIR] });
@@ -81,6 +81,26 @@ test('the worker trains with relaxed SIMD where Chromium has it, and with plain 
   // fused multiply-adds change the last bits of the weights, not what the model learns
   assert.notEqual(runs.relaxed.hash, runs.simd128.hash);
   assert.ok(Math.abs(runs.relaxed.acc - runs.simd128.acc) < 0.01, `relaxed ${runs.relaxed.acc}, simd128 ${runs.simd128.acc}`);
+});
+
+test('where the relaxed build cannot be loaded, the worker trains with the plain one', async () => {
+  // the built site without pkg/relaxed/'s wasm, on a server of its own
+  const dir = join(DIR, 'site-without-relaxed');
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(join(ROOT, 'dist'), dir, { recursive: true });
+  rmSync(join(dir, 'pkg', 'relaxed', 'ptq_playground_bg.wasm'));
+  const server = await serve(dir);
+  try {
+    const { page, errors } = await open(site.browser.context, `${server.url}?lang=en`);
+    const run = await train(page, 1, 'fallback.tflite');
+    assert.ok(run.acc > 0.8, `val_accuracy ${run.acc}`);
+    assert.equal(await page.evaluate(() => globalThis.ptqPlayground.stats.train.simd), 'simd128');
+    assert.match(await page.getByTestId('train-simd').textContent(), /^Kernels: SIMD128/);
+    // the browser logs the failed download of the missing file; nothing else may fail
+    assert.deepEqual(errors.filter((e) => !/404|Failed to load resource/.test(e)), []);
+  } finally {
+    server.close();
+  }
 });
 
 test('a design with BatchNormalization trains on one worker and says why', async () => {
