@@ -14,13 +14,10 @@ const PROBE = new Uint8Array([
   0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
 ]);
 
-/** Whether this engine compiles relaxed SIMD. */
-export const hasRelaxedSimd = () => WebAssembly.validate(PROBE);
-
-/** The build to run: 'relaxed' where the engine has relaxed SIMD, else 'simd128'; `asked` ('simd128',
- * from the page's `?simd=` parameter) forces the plain build. */
-export function pickBuild(asked) {
-  return asked !== 'simd128' && hasRelaxedSimd() ? 'relaxed' : 'simd128';
+/** The build to run: 'relaxed' where the engine compiles relaxed SIMD, else 'simd128'; `asked`
+ * ('simd128', from the page's `?simd=` parameter) forces the plain build. */
+function pickBuild(asked) {
+  return asked !== 'simd128' && WebAssembly.validate(PROBE) ? 'relaxed' : 'simd128';
 }
 
 /** The library's module in `build`, initialized. */

@@ -348,6 +348,68 @@ pub(super) mod tests {
             .collect()
     }
 
+    /// A routing case over `images` images of `c` channel planes of `p` windows each: outputs (every
+    /// 5th zero, which a ReLU blocks), gradients (every 7th from the 3rd −0) and each plane's `p`
+    /// winners, distinct, drawn from a shuffled range of its own, a few moved past the end of `d_in`
+    /// (which is 4× the outputs long). Returns (outputs, gradients, winners, the length of `d_in`).
+    pub(in crate::train) fn routing_case(
+        rng: &mut Rng,
+        p: usize,
+        c: usize,
+        images: usize,
+    ) -> (Vec<f32>, Vec<f32>, Vec<u32>, usize) {
+        let n = images * p * c;
+        let (mut output, mut d_out) = (values(rng, n), values(rng, n));
+        for y in output.iter_mut().step_by(5) {
+            *y = 0.0;
+        }
+        for g in d_out.iter_mut().skip(2).step_by(7) {
+            *g = -0.0;
+        }
+        let d_len = 4 * n;
+        let mut argmax = Vec::with_capacity(n);
+        for plane in 0..images * c {
+            let mut cells: Vec<u32> = (0..4 * p as u32)
+                .map(|v| (plane * 4 * p) as u32 + v)
+                .collect();
+            rng.shuffle(&mut cells);
+            argmax.extend(
+                cells[..p]
+                    .iter()
+                    .map(|&i| if i % 11 == 3 { i + d_len as u32 } else { i }),
+            );
+        }
+        (output, d_out, argmax, d_len)
+    }
+
+    /// The routing written out plane by plane into a cleared `d_in` of `d_len`: each winner inside it
+    /// gains its window's gradient (none where `relu` and the window's output is not positive).
+    pub(in crate::train) fn route_reference(
+        output: &[f32],
+        d_out: &[f32],
+        argmax: &[u32],
+        (p, c): (usize, usize),
+        relu: bool,
+        d_len: usize,
+    ) -> Vec<f32> {
+        let mut d_in = vec![0.0f32; d_len];
+        for (plane, args) in argmax.chunks_exact(p).enumerate() {
+            let (b, ch) = (plane / c, plane % c);
+            for (pos, &i) in args.iter().enumerate() {
+                let j = (b * p + pos) * c + ch;
+                let g = if relu && output[j] <= 0.0 {
+                    0.0
+                } else {
+                    d_out[j]
+                };
+                if let Some(d) = d_in.get_mut(i as usize) {
+                    *d += g;
+                }
+            }
+        }
+        d_in
+    }
+
     /// Conv shapes (O, K, images, P): the tutorial's, then partial channel tiles, partial tap tiles and
     /// positions that do not fill whole vectors, then no whole tile or vector at all.
     pub(in crate::train) const CONV_SHAPES: [(usize, usize, usize, usize); 3] =

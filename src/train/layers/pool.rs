@@ -180,8 +180,7 @@ impl MaxPool2D {
         // windows that do not overlap have distinct winners, which a scatter can update at once
         #[cfg(target_arch = "x86_64")]
         if self.planar_input
-            && self.strides[0] >= self.pool[0]
-            && self.strides[1] >= self.pool[1]
+            && self.disjoint_windows()
             && let Some(cpu) = Avx512::detect()
         {
             let [oh, ow, c] = self.out_shape;
@@ -198,6 +197,12 @@ impl MaxPool2D {
             }
         }
         self.route_scalar(output, d_out, argmax, d_in);
+    }
+
+    /// Whether the windows do not overlap (strides at least the pool's size), so that each input
+    /// element wins at most one.
+    fn disjoint_windows(&self) -> bool {
+        self.strides[0] >= self.pool[0] && self.strides[1] >= self.pool[1]
     }
 
     /// [`MaxPool2D::route`] without the AVX-512 kernel.
@@ -217,7 +222,7 @@ impl MaxPool2D {
             }
             return;
         }
-        if self.strides[0] >= self.pool[0] && self.strides[1] >= self.pool[1] && p * c > 0 {
+        if self.disjoint_windows() && p * c > 0 {
             // windows that do not overlap have distinct winners, so the order of the additions does
             // not change the sums: the gradients and outputs are read in their own (NHWC) order and
             // only the winners across planes, one strided stream instead of two (an epoch in wasm
@@ -250,8 +255,9 @@ impl MaxPool2D {
 mod tests {
     use super::*;
     use crate::rng::Rng;
+    use crate::train::kernels::tests::{route_reference, routing_case};
 
-    /// The scalar routing over channel planes against a plane-by-plane loop written out here, with
+    /// The scalar routing over channel planes against the plane-by-plane loop of the tests, with
     /// windows that do not overlap (read in NHWC order) and windows that do (read plane by plane):
     /// distinct winners per plane for the first (a shared one for the second, whose additions then
     /// meet), some outside `d_in` (skipped), gradients a ReLU blocks or passes, −0 among them.
@@ -264,31 +270,13 @@ mod tests {
             (1, 1, 1, 1, [2, 2], [2, 2]),
             (4, 4, 2, 2, [2, 2], [1, 1]),
         ] {
-            let (p, n) = (oh * ow, images * oh * ow * c);
-            let mut output: Vec<f32> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            for y in output.iter_mut().step_by(5) {
-                *y = 0.0;
-            }
-            let mut d_out: Vec<f32> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            for g in d_out.iter_mut().skip(2).step_by(7) {
-                *g = -0.0;
-            }
-            let d_len = 4 * n;
-            let overlap = strides[0] < pool[0];
-            let mut argmax = Vec::with_capacity(n);
-            for plane in 0..images * c {
-                let mut cells: Vec<u32> = (0..4 * p as u32)
-                    .map(|v| (plane * 4 * p) as u32 + v)
-                    .collect();
-                rng.shuffle(&mut cells);
-                if overlap {
-                    cells[1] = cells[0]; // two windows share a winner
+            let p = oh * ow;
+            let (output, d_out, mut argmax, d_len) = routing_case(&mut rng, p, c, images);
+            if strides[0] < pool[0] {
+                // windows that overlap: two of each plane share a winner
+                for plane in argmax.chunks_exact_mut(p) {
+                    plane[1] = plane[0];
                 }
-                argmax.extend(
-                    cells[..p]
-                        .iter()
-                        .map(|&i| if i % 11 == 3 { i + d_len as u32 } else { i }),
-                );
             }
             for relu_input in [false, true] {
                 let layer = MaxPool2D {
@@ -300,21 +288,7 @@ mod tests {
                     relu_input,
                     argmax: Vec::new(),
                 };
-                let mut want = vec![0.0f32; d_len];
-                for (plane, args) in argmax.chunks_exact(p).enumerate() {
-                    let (b, ch) = (plane / c, plane % c);
-                    for (pos, &i) in args.iter().enumerate() {
-                        let j = (b * p + pos) * c + ch;
-                        let g = if relu_input && output[j] <= 0.0 {
-                            0.0
-                        } else {
-                            d_out[j]
-                        };
-                        if let Some(d) = want.get_mut(i as usize) {
-                            *d += g;
-                        }
-                    }
-                }
+                let want = route_reference(&output, &d_out, &argmax, (p, c), relu_input, d_len);
                 let mut got = vec![0.0f32; d_len];
                 layer.route_scalar(&output, &d_out, &argmax, &mut got);
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();

@@ -3,7 +3,9 @@
 use super::*;
 use crate::cpu::{Avx2Fma, Avx512};
 use crate::rng::Rng;
-use crate::train::kernels::tests::{CONV_SHAPES, DENSE_SHAPES, POOL_SHAPES, lanes, values};
+use crate::train::kernels::tests::{
+    CONV_SHAPES, DENSE_SHAPES, POOL_SHAPES, lanes, route_reference, routing_case, values,
+};
 use crate::train::{kernels, simd};
 
 /// Conv shapes (O, K, images, P) beyond the shared ones: 12 and 18 channels (tiles of 12, then
@@ -173,47 +175,11 @@ fn route_matches_the_scalar_routing() {
     };
     let mut rng = Rng::new(29);
     for (p, c, images) in [(169, 12, 2), (17, 3, 3), (5, 1, 1), (32, 4, 1), (1, 2, 2)] {
-        let n = images * p * c;
-        let (mut output, d_out) = (values(&mut rng, n), values(&mut rng, n));
-        for y in output.iter_mut().step_by(5) {
-            *y = 0.0;
-        }
-        let mut d_out = d_out;
-        for g in d_out.iter_mut().skip(2).step_by(7) {
-            *g = -0.0;
-        }
-        let d_len = 4 * n;
-        // each plane's winners: distinct, from a shuffled range, a few past the end of d_in
-        let mut argmax = Vec::with_capacity(n);
-        for plane in 0..images * c {
-            let mut pool: Vec<u32> = (0..4 * p as u32)
-                .map(|v| plane as u32 * 4 * p as u32 + v)
-                .collect();
-            rng.shuffle(&mut pool);
-            argmax.extend(
-                pool[..p]
-                    .iter()
-                    .map(|&i| if i % 11 == 3 { i + d_len as u32 } else { i }),
-            );
-        }
+        let (output, d_out, argmax, d_len) = routing_case(&mut rng, p, c, images);
         for relu in [false, true] {
+            let want = route_reference(&output, &d_out, &argmax, (p, c), relu, d_len);
             // the layer routes into a cleared buffer
             let start = vec![0.0; d_len];
-            let mut want = start.clone();
-            for (plane, args) in argmax.chunks_exact(p).enumerate() {
-                let (b, ch) = (plane / c, plane % c);
-                for (pos, &i) in args.iter().enumerate() {
-                    let j = (b * p + pos) * c + ch;
-                    let g = if relu && output[j] <= 0.0 {
-                        0.0
-                    } else {
-                        d_out[j]
-                    };
-                    if let Some(d) = want.get_mut(i as usize) {
-                        *d += g;
-                    }
-                }
-            }
             let mut got = start;
             assert!(route_planes(
                 cpu,
