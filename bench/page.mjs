@@ -2,7 +2,7 @@
 // asserted. Run through bench/page.sh (builds the site, finds TensorFlow for the Keras comparison).
 //
 //   node bench/page.mjs [--epochs N] [--workers 1,2,…] [--simd auto,simd128] [--seeds 0,1,2] [--loads N]
-//                       [--no-train] [--keras-python PATH]
+//                       [--hosts plain,isolated] [--no-train] [--keras-python PATH]
 //
 // 1. page weight: gzip -9 of each file the page requests until it is ready (but the MNIST data and
 //    the model); what is fetched later (the worker, panels opened on demand) is listed apart;
@@ -13,7 +13,9 @@
 //    with the long tasks the page's thread had meanwhile (PerformanceObserver 'longtask'); --simd
 //    repeats it per build of the worker: auto (the page's choice: relaxed SIMD where the browser has
 //    it) and simd128 (the page opened with ?simd=simd128), and --seeds per training seed (with the
-//    mean validation accuracy per build and worker count).
+//    mean validation accuracy per build and worker count); --hosts repeats it per way of serving the
+//    site: plain (as any static host, the default) and isolated (with the cross-origin isolation
+//    headers, where several workers exchange their shares through shared memory).
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -39,6 +41,8 @@ const KERAS_PY = opt('--keras-python', process.env.PTQ_TF_PYTHON);
 const SIMDS = String(opt('--simd', 'auto')).split(',');
 /** The training seeds (the Training card's field). */
 const SEEDS = String(opt('--seeds', '0')).split(',').map(Number);
+/** How the site is served for the training runs: 'plain' and/or 'isolated' (COOP and COEP headers). */
+const HOSTS = String(opt('--hosts', 'plain')).split(',');
 const DIST = join(ROOT, 'dist');
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -47,13 +51,14 @@ const median = (xs) => {
 const verdict = (ok) => (ok ? 'met' : 'NOT met');
 
 const server = await serve(DIST);
+const isolatedServer = HOSTS.includes('isolated') ? await serve(DIST, { isolated: true }) : null;
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
 });
 
-async function fresh(query = '') {
+async function fresh(query = '', base = server.url) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   await context.addInitScript(() => {
     globalThis.__longTasks = [];
@@ -62,7 +67,7 @@ async function fresh(query = '') {
     }).observe({ type: 'longtask', buffered: true });
   });
   const page = await context.newPage();
-  await page.goto(server.url + query);
+  await page.goto(base + query);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
   return { context, page };
 }
@@ -114,8 +119,8 @@ try {
   console.log('\n== per-drawing inference (preprocess + float + uint8, wasm), real pointer strokes');
   const { context, page } = await fresh();
   const pageAuto = page;
-  /** Pages opened with ?simd=…, by build, for the training runs. */
-  const forced = {};
+  /** Pages for the training runs other than the plain host's default build, by host and build. */
+  const pages = {};
   const box = await page.getByTestId('draw-canvas').boundingBox();
   for (const [x0, y0, x1, y1] of [[0.3, 0.2, 0.7, 0.2], [0.7, 0.2, 0.4, 0.85], [0.35, 0.55, 0.65, 0.55], [0.5, 0.1, 0.5, 0.9]]) {
     await page.mouse.move(box.x + x0 * box.width, box.y + y0 * box.height);
@@ -149,9 +154,11 @@ try {
   // 5. training vs Keras, with 1, 2, … workers (the Training card's setting)
   if (TRAIN) {
     const runs = [];
-    for (const simd of SIMDS) for (const workers of WORKERS) for (const seed of SEEDS) {
-      const page = simd === 'auto' ? pageAuto : (forced[simd] ??= (await fresh(`?simd=${simd}`)).page);
-      console.log(`\n== training ${EPOCHS} epoch(s) in the page (${workers} worker${workers > 1 ? 's' : ''}, wasm, build: ${simd}, seed ${seed})`);
+    for (const host of HOSTS) for (const simd of SIMDS) for (const workers of WORKERS) for (const seed of SEEDS) {
+      const query = simd === 'auto' ? '' : `?simd=${simd}`;
+      const base = host === 'isolated' ? isolatedServer.url : server.url;
+      const page = host === 'plain' && simd === 'auto' ? pageAuto : (pages[`${host} ${simd}`] ??= (await fresh(query, base)).page);
+      console.log(`\n== training ${EPOCHS} epoch(s) in the page (${workers} worker${workers > 1 ? 's' : ''}, wasm, build: ${simd}, host: ${host}, seed ${seed})`);
       await page.getByTestId('train-epochs').fill(String(EPOCHS));
       await page.getByTestId('train-seed').fill(String(seed));
       await page.getByTestId('train-workers').fill(String(workers));
@@ -160,24 +167,24 @@ try {
       await page.getByTestId('train-start').click();
       await page.waitForFunction(() => /done$/.test(document.querySelector('[data-testid=train-status]').textContent), null, { timeout: EPOCHS * 600_000 });
       const t1 = await page.evaluate(() => performance.now());
-      const { seconds, lines, simd: kernels } = await page.evaluate(() => globalThis.ptqPlayground.stats.train);
+      const { seconds, lines, simd: kernels, exchange } = await page.evaluate(() => globalThis.ptqPlayground.stats.train);
       const long = await page.evaluate(() => globalThis.__longTasks);
       const valAcc = Number(/val_accuracy: ([\d.]+)/.exec(lines.at(-1))?.[1]);
       for (const l of lines) console.log(`  ${l}`);
-      console.log(`  page (kernels: ${kernels}): ${seconds.toFixed(1)} s for ${EPOCHS} epoch(s), ${(seconds / EPOCHS).toFixed(1)} s per epoch (incl. validation), val_accuracy ${valAcc}`);
+      console.log(`  page (kernels: ${kernels}${exchange ? `, shares as ${exchange}` : ''}): ${seconds.toFixed(1)} s for ${EPOCHS} epoch(s), ${(seconds / EPOCHS).toFixed(1)} s per epoch (incl. validation), val_accuracy ${valAcc}`);
       console.log(`  long tasks on the page's thread while training: ${long.length} (target: none over 50 ms)`);
       for (const t of long) console.log(`    ${t.duration.toFixed(0)} ms at ${(t.start - t0).toFixed(0)} ms after the click (training took ${(t1 - t0).toFixed(0)} ms)`);
-      runs.push({ workers, kernels, seed, seconds, valAcc });
+      runs.push({ workers, kernels, host, seed, seconds, valAcc });
     }
     console.log('\n  for reference, recorded by hand earlier (not run by this script; TensorFlow.js 4.22 in Debian chromium 156): wasm backend cannot train this model; webgl 189 s/epoch; cpu 326 s/epoch');
     for (const r of runs) {
-      const one = runs.find((o) => o.workers === 1 && o.kernels === r.kernels && o.seed === r.seed);
-      if (one) console.log(`  ${r.kernels}, ${r.workers} worker(s), seed ${r.seed}: speed-up ${(one.seconds / r.seconds).toFixed(2)}× over one worker, val_accuracy ${r.valAcc} (one worker: ${one.valAcc})`);
+      const one = runs.find((o) => o.workers === 1 && o.kernels === r.kernels && o.host === r.host && o.seed === r.seed);
+      if (one) console.log(`  ${r.kernels}, ${r.host} host, ${r.workers} worker(s), seed ${r.seed}: speed-up ${(one.seconds / r.seconds).toFixed(2)}× over one worker, val_accuracy ${r.valAcc} (one worker: ${one.valAcc})`);
     }
     if (SEEDS.length > 1) {
       const groups = new Map();
       for (const r of runs) {
-        const name = `${r.kernels}, ${r.workers} worker(s)`;
+        const name = `${r.kernels}, ${r.host} host, ${r.workers} worker(s)`;
         groups.set(name, [...(groups.get(name) ?? []), r]);
       }
       for (const [name, group] of groups) {
@@ -192,7 +199,7 @@ try {
       const ks = keras.epoch_seconds.slice(1).reduce((a, b) => a + b, 0);
       const kAcc = keras.val_accuracy.at(-1);
       console.log(`  Keras: ${ks.toFixed(1)} s for ${EPOCHS} warmed epoch(s) (first epoch ${keras.epoch_seconds[0].toFixed(1)} s left out), val_accuracy ${kAcc.toFixed(4)} after ${EPOCHS + 1}`);
-      for (const r of runs) console.log(`  page (${r.kernels}, ${r.workers} worker${r.workers > 1 ? 's' : ''}, seed ${r.seed}) / Keras wall time: ${(r.seconds / ks).toFixed(2)}`);
+      for (const r of runs) console.log(`  page (${r.kernels}, ${r.host} host, ${r.workers} worker${r.workers > 1 ? 's' : ''}, seed ${r.seed}) / Keras wall time: ${(r.seconds / ks).toFixed(2)}`);
     } else {
       console.log('  Keras: skipped (no TensorFlow; bench/page.sh installs it, or set PTQ_TF_PYTHON)');
     }
@@ -201,4 +208,5 @@ try {
 } finally {
   await browser.close();
   server.close();
+  isolatedServer?.close();
 }

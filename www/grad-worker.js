@@ -2,10 +2,13 @@
 // one worker: its own wasm instance (of the build the worker runs, wasm-build.js) with a network of the
 // run's design. For each share it is sent (the run's parameters, the share's images and labels) it
 // answers with that share's gradient. Protocol (in): {type: 'init', design, build} (every run),
-// {type: 'share', params, pixels, labels}; (out): {type: 'ready'}, {type: 'share', report, gradient},
-// {type: 'error', message}.
+// {type: 'share', params, pixels, labels}, or, where the page is cross-origin isolated, {type: 'link',
+// buffer, params, capacity}: answer the shares posted to that shared buffer until told to stop
+// (share-link.js); (out): {type: 'ready'}, {type: 'share', report, gradient}, {type: 'unlinked'} once a
+// link stops, {type: 'error', message}.
 
 import { loadLibrary } from './wasm-build.js';
+import { serveShares, views } from './share-link.js';
 
 let pg;
 /** The library, loaded in the build the first 'init' names (the worker's). */
@@ -22,8 +25,16 @@ const handlers = {
   },
   share({ params, pixels, labels }) {
     const report = pg.share_compute(params, pixels, labels);
-    const gradient = pg.share_gradient();
+    const gradient = pg.share_gradient_view().slice();
     self.postMessage({ type: 'share', report, gradient }, [gradient.buffer]);
+  },
+  link({ buffer, params, capacity }) {
+    serveShares(views(buffer, params, capacity), (p, pixels, labels) => ({
+      report: pg.share_compute(p, pixels, labels),
+      // a view of the module's memory, copied into the link before the module is called again
+      gradient: pg.share_gradient_view(),
+    }));
+    self.postMessage({ type: 'unlinked' });
   },
 };
 

@@ -207,10 +207,13 @@ document.addEventListener('ptq:models', renderSource);
 
 /** The build the worker trains with ('relaxed' or 'simd128', www/wasm-build.js), once it has said. */
 let simd = null;
+/** How the run's workers pass their shares ('shared' memory or 'messages', www/share-link.js); null
+ * for one worker. */
+let exchange = null;
 
 function renderSimd() {
   $('train-simd').hidden = !simd;
-  if (simd) $('train-simd').textContent = t(`train.simd-${simd}`);
+  if (simd) $('train-simd').textContent = [t(`train.simd-${simd}`), exchange && t(`train.exchange-${exchange}`)].filter(Boolean).join(' ');
 }
 
 /** Show the progress line and the chart again in the current language. */
@@ -231,6 +234,7 @@ export function onStatus(msg) {
   setTrainStatus(`train.s-${msg.status}`, { workers: msg.workers ?? 1 });
   if (msg.simd) {
     simd = msg.simd;
+    exchange = msg.exchange ?? null;
     renderSimd();
   }
   $('download-box').hidden = msg.status !== 'downloading' && msg.status !== 'decompressing';
@@ -291,7 +295,7 @@ export async function onResult(msg) {
   }
   renderModels(); // an evaluation of the models before is marked out of date (eval-panel.js)
   predictAll();
-  stats.train = { seconds: msg.seconds, lines: run?.lines ?? [], simd: msg.simd };
+  stats.train = { seconds: msg.seconds, lines: run?.lines ?? [], simd: msg.simd, exchange: msg.exchange ?? null };
   setTrainStatus('train.s-done', { s: num(msg.seconds, { maximumFractionDigits: 1 }) });
   if (msg.row) {
     try {

@@ -10,10 +10,13 @@
 // page's thread uses the smaller pkg/
 import { fetchBytes, gunzip } from './net.js';
 import { loadBest } from './wasm-build.js';
+import * as shared from './share-link.js';
 
 /** Wall time a training chunk aims at: short enough for a cancel to act at once and the chart to move
  * a few times a second, long enough that messages cost nothing next to the work. */
 const CHUNK_MS = 120;
+/** Bytes of an MNIST image. */
+const IMAGE = 784;
 /** Images per evaluation step (a few milliseconds of work). */
 const EVAL_CHUNK = 500;
 /** Disagreements the page shows as thumbnails, whose predictions an evaluation sends with its report. */
@@ -157,14 +160,16 @@ async function loadTrainSet({ images, labels, sizes }, job, id) {
 // Data-parallel training: helper workers (grad-worker.js) compute the gradients of shares of each batch
 // (sent their images and labels with the run's parameters); this worker computes share 0, sums the
 // shares in their order and takes the Adam step (src/wasm/session/parallel.rs). The helpers are kept
-// between runs.
+// between runs. Shares and gradients travel as messages, or through shared memory where the page is
+// cross-origin isolated (share-link.js): the same numbers either way.
 
-/** [{worker, call(msg, transfer) -> Promise of its answer}] */
+/** [{worker, call(msg, transfer) -> Promise of its answer, link: shared views or null, unlinked:
+ * Promise of the link's end}] */
 const helpers = [];
 
 function startHelper() {
   const worker = new Worker(new URL('./grad-worker.js', import.meta.url), { type: 'module' });
-  const h = { worker, waiting: null };
+  const h = { worker, waiting: null, link: null, unlinked: null };
   const settle = (fn, value) => {
     const w = h.waiting;
     h.waiting = null;
@@ -190,27 +195,61 @@ async function readyHelpers(count) {
   await Promise.all(helpers.map((h) => h.call({ type: 'init', design, build })));
 }
 
+/** Each helper linked through shared memory for `size` parameters and shares of at most `capacity`
+ * images (a link of a smaller capacity is replaced). */
+async function linkHelpers(size, capacity) {
+  if (helpers.every((h) => h.link && h.link.capacity >= capacity && h.link.params.length === size)) return;
+  await unlinkHelpers();
+  for (const h of helpers) {
+    const buffer = shared.linkBuffer(size, capacity);
+    h.link = { ...shared.views(buffer, size, capacity), posted: 0 };
+    h.unlinked = h.call({ type: 'link', buffer, params: size, capacity }).catch(() => {});
+  }
+}
+
+/** The helpers back on messages, once each has left its loop. */
+async function unlinkHelpers() {
+  for (const h of helpers) if (h.link) shared.stop(h.link);
+  await Promise.all(helpers.map((h) => h.unlinked));
+  for (const h of helpers) {
+    h.link = null;
+    h.unlinked = null;
+  }
+}
+
+/** The gradients of the helpers' shares, one after the other (reused between steps). */
+let gathered = new Float32Array(0);
+
 /** Steps split over `k` workers for about CHUNK_MS (an epoch's end stops the chunk); the last
- * progress. */
-async function parallelChunk(k, p) {
+ * progress. `share`: whether shares go through shared memory. */
+async function parallelChunk(k, p, share) {
   const t0 = performance.now();
   do {
-    const shares = pg.train_next_shares(k);
-    if (!shares) break;
+    // the step's shares: their sizes here, the parameters and the helpers' images in the module
+    const sizes = pg.train_stage(k);
+    if (!sizes) break;
     if (p.step === p.steps_per_epoch - 1) post({ type: 'status', job: 'train', status: 'validating' });
-    const params = pg.train_params();
-    const answers = shares.slice(1).map((list, i) => {
-      const ids = Uint32Array.from(list);
-      const pixels = pg.train_share_pixels(ids);
-      const labels = pg.train_share_labels(ids);
-      return helpers[i].call({ type: 'share', params, pixels, labels }, [pixels.buffer, labels.buffer]);
-    });
-    const own = pg.train_own_share(Uint32Array.from(shares[0]));
-    const got = await Promise.all(answers);
+    const others = [...sizes.subarray(1)];
+    if (share) await linkHelpers(pg.staged_params().length, Math.max(...others));
+    // the staged views are read before the module is called again
+    const params = pg.staged_params();
+    const pixels = pg.staged_pixels();
+    const labels = pg.staged_labels();
     const size = params.length;
-    const gradients = new Float32Array(size * got.length);
-    got.forEach((g, i) => gradients.set(g.gradient, i * size));
-    p = pg.train_apply_shares(own, got.map((g) => g.report), gradients);
+    const sent = share ? null : params.slice();
+    let at = 0;
+    const answers = others.map((n, i) => {
+      const [px, lb] = [pixels.subarray(at * IMAGE, (at + n) * IMAGE), labels.subarray(at, at + n)];
+      at += n;
+      if (share) return shared.post(helpers[i].link, params, px, lb);
+      const [ownPx, ownLb] = [px.slice(), lb.slice()];
+      return helpers[i].call({ type: 'share', params: sent, pixels: ownPx, labels: ownLb }, [ownPx.buffer, ownLb.buffer]);
+    });
+    const own = pg.train_own_staged();
+    const got = share ? others.map((_, i) => shared.answer(helpers[i].link)) : await Promise.all(answers);
+    if (gathered.length !== size * got.length) gathered = new Float32Array(size * got.length);
+    got.forEach((g, i) => gathered.set(g.gradient, i * size));
+    p = pg.train_apply_shares(own, got.map((g) => g.report), gathered);
   } while (!p.epoch_report && !cancelRequested && performance.now() - t0 < CHUNK_MS);
   return p;
 }
@@ -234,25 +273,33 @@ async function runTraining({ settings, files, resume, workers = 1 }) {
       return;
     }
   }
-  post({ type: 'status', job: 'train', status: k > 1 ? 'training-parallel' : wanted > 1 ? 'training-one' : 'training', workers: k, simd: build });
+  // shares through shared memory where the page is cross-origin isolated, else as messages
+  const share = k > 1 && shared.canShare();
+  const exchange = k > 1 ? (share ? 'shared' : 'messages') : null;
+  post({ type: 'status', job: 'train', status: k > 1 ? 'training-parallel' : wanted > 1 ? 'training-one' : 'training', workers: k, simd: build, exchange });
   const started = performance.now();
   let steps = 4;
-  while (!p.finished) {
-    const left = p.step === p.steps_per_epoch ? p.steps_per_epoch : p.steps_per_epoch - p.step;
-    if (k === 1 && left <= steps) post({ type: 'status', job: 'train', status: 'validating' });
-    const t = performance.now();
-    p = k > 1 ? await parallelChunk(k, p) : pg.train_step(steps);
-    const dt = performance.now() - t;
-    post({ type: 'progress', job: 'train', p, elapsed: performance.now() - started });
-    // adapt the chunk to the machine; chunks that end an epoch include validation, so they don't count
-    if (!p.epoch_report) steps = Math.max(1, Math.min(4096, Math.round((steps * CHUNK_MS) / Math.max(dt, 1))));
-    if (p.epoch_report && !p.finished) post({ type: 'status', job: 'train', status: k > 1 ? 'training-parallel' : 'training', workers: k });
-    await yieldNow();
-    if (cancelRequested) {
-      pg.train_cancel();
-      post({ type: 'result', job: 'train', cancelled: true });
-      return;
+  try {
+    while (!p.finished) {
+      const left = p.step === p.steps_per_epoch ? p.steps_per_epoch : p.steps_per_epoch - p.step;
+      if (k === 1 && left <= steps) post({ type: 'status', job: 'train', status: 'validating' });
+      const t = performance.now();
+      p = k > 1 ? await parallelChunk(k, p, share) : pg.train_step(steps);
+      const dt = performance.now() - t;
+      post({ type: 'progress', job: 'train', p, elapsed: performance.now() - started });
+      // adapt the chunk to the machine; chunks that end an epoch include validation, so they don't count
+      if (!p.epoch_report) steps = Math.max(1, Math.min(4096, Math.round((steps * CHUNK_MS) / Math.max(dt, 1))));
+      if (p.epoch_report && !p.finished) post({ type: 'status', job: 'train', status: k > 1 ? 'training-parallel' : 'training', workers: k });
+      await yieldNow();
+      if (cancelRequested) {
+        pg.train_cancel();
+        post({ type: 'result', job: 'train', cancelled: true });
+        return;
+      }
     }
+  } finally {
+    // the helpers leave their loops (a run that ends, is cancelled or fails alike)
+    if (share) await unlinkHelpers();
   }
   const seconds = (performance.now() - started) / 1000;
   pg.train_finish();
@@ -270,7 +317,7 @@ async function runTraining({ settings, files, resume, workers = 1 }) {
   }
   const row = quantized ? await compareRow(float, quantized, settings, resume, k) : null;
   const transfer = quantized ? [float.buffer, quantized.buffer] : [float.buffer];
-  post({ type: 'result', job: 'train', seconds, workers: k, simd: build, float, quant: quantized, quantSettings: latest, quantError, row }, transfer);
+  post({ type: 'result', job: 'train', seconds, workers: k, simd: build, exchange, float, quant: quantized, quantSettings: latest, quantError, row }, transfer);
 }
 
 /** The trained models' line of the comparison table (www/models-table.js): both evaluated on the test

@@ -381,10 +381,17 @@ pub fn gradient_vector(net: &mut Sequential) -> Vec<f32> {
 
 /// The network's parameters as one vector, in [`Sequential::params_and_grads`] order.
 pub fn parameter_vector(net: &mut Sequential) -> Vec<f32> {
-    net.params_and_grads()
-        .into_iter()
-        .flat_map(|(p, _)| p.iter().copied())
-        .collect()
+    let mut values = Vec::new();
+    parameters_into(net, &mut values);
+    values
+}
+
+/// [`parameter_vector`] into `values` (replacing what it held, keeping its allocation).
+pub fn parameters_into(net: &mut Sequential, values: &mut Vec<f32>) {
+    values.clear();
+    for (p, _) in net.params_and_grads() {
+        values.extend_from_slice(p);
+    }
 }
 
 /// Set the network's parameters from a [`parameter_vector`] of the same design.

@@ -236,32 +236,39 @@ impl Playground {
         self.session.train_design().map_err(js_error)
     }
 
-    /// The next step's batch as at most `shares` arrays of image indices, or null when the run is over.
-    pub fn train_next_shares(&mut self, shares: usize) -> Result<JsValue, JsError> {
-        to_js(&self.session.train_next_shares(shares).map_err(js_error)?)
+    /// The next step's batch split into at most `shares` shares and made ready for the helpers (read
+    /// with `staged_params`, `staged_pixels` and `staged_labels`): the shares' sizes, share 0 (this
+    /// worker's) first, or undefined when the run is over.
+    pub fn train_stage(&mut self, shares: usize) -> Result<Option<Vec<u32>>, JsError> {
+        self.session.train_stage(shares).map_err(js_error)
     }
 
-    /// The run's parameters, in the order the gradients come back.
-    pub fn train_params(&mut self) -> Result<Vec<f32>, JsError> {
-        self.session.train_params().map_err(js_error)
+    /// The staged step's parameters, as a view of the module's memory: valid until the next call into
+    /// the module, so copy it out at once.
+    pub fn staged_params(&self) -> js_sys::Float32Array {
+        // SAFETY: a view of memory this session owns; the page copies it out before calling the
+        // module again (any call may grow the memory, which would detach the view, or reuse the buffer).
+        unsafe { js_sys::Float32Array::view(&self.session.staged().params) }
     }
 
-    /// The images of a share (784 bytes each) for a helper worker.
-    pub fn train_share_pixels(&mut self, ids: &[u32]) -> Result<Vec<u8>, JsError> {
-        Ok(self.session.train_share_data(ids).map_err(js_error)?.0)
+    /// The staged helpers' shares' images (784 bytes each, share 1's first), a view as `staged_params`.
+    pub fn staged_pixels(&self) -> js_sys::Uint8Array {
+        // SAFETY: as in `staged_params`.
+        unsafe { js_sys::Uint8Array::view(&self.session.staged().pixels) }
     }
 
-    /// The labels of a share's images.
-    pub fn train_share_labels(&mut self, ids: &[u32]) -> Result<Vec<u8>, JsError> {
-        Ok(self.session.train_share_data(ids).map_err(js_error)?.1)
+    /// The staged helpers' shares' labels, a view as `staged_params`.
+    pub fn staged_labels(&self) -> js_sys::Uint8Array {
+        // SAFETY: as in `staged_params`.
+        unsafe { js_sys::Uint8Array::view(&self.session.staged().labels) }
     }
 
-    /// Share 0's gradient on the run's own network: `{n, loss, correct}`.
-    pub fn train_own_share(&mut self, ids: &[u32]) -> Result<JsValue, JsError> {
-        to_js(&self.session.train_own_share(ids).map_err(js_error)?)
+    /// Share 0's gradient of the staged step on the run's own network: `{n, loss, correct}`.
+    pub fn train_own_staged(&mut self) -> Result<JsValue, JsError> {
+        to_js(&self.session.train_own_staged().map_err(js_error)?)
     }
 
-    /// One Adam step with share 0 (`own`, from `train_own_share`) and the helpers' shares (`reports`,
+    /// One Adam step with share 0 (`own`, from `train_own_staged`) and the helpers' shares (`reports`,
     /// their gradients one after the other in `gradients`), in share order; the step's progress.
     pub fn train_apply_shares(
         &mut self,
@@ -287,7 +294,7 @@ impl Playground {
     }
 
     /// A helper worker: its share's gradient with `params` on the share's images (784 bytes each) and
-    /// labels: `{n, loss, correct}` (the gradient itself from `share_gradient`).
+    /// labels: `{n, loss, correct}` (the gradient itself from `share_gradient_view`).
     pub fn share_compute(
         &mut self,
         params: &[f32],
@@ -302,12 +309,12 @@ impl Playground {
         )
     }
 
-    /// A helper worker: the gradient of its last share.
-    pub fn share_gradient(&self) -> Result<Vec<f32>, JsError> {
-        self.session
-            .share_gradient()
-            .map(<[f32]>::to_vec)
-            .map_err(js_error)
+    /// A helper worker: the gradient of its last share as a view of the module's memory (valid until
+    /// the next call into the module: copy it out at once).
+    pub fn share_gradient_view(&self) -> Result<js_sys::Float32Array, JsError> {
+        let gradient = self.session.share_gradient().map_err(js_error)?;
+        // SAFETY: as in `staged_params`: the helper copies the view out before calling the module again.
+        Ok(unsafe { js_sys::Float32Array::view(gradient) })
     }
 
     /// The model designer's presets: `[{name, description, json}]`, the default first.

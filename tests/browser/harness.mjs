@@ -33,10 +33,12 @@ export function longTasksSince(page, t0, t1 = Infinity) {
   return page.evaluate(([a, b]) => globalThis.__longTasks.filter((x) => x.start >= a && x.start <= b), [t0, t1]);
 }
 
-/** Serve `dir` (default dist/); resolves to {url, close}. */
-export function serve(dir = join(ROOT, 'dist')) {
+/** Serve `dir` (default dist/), with the cross-origin isolation headers when `isolated`; resolves to
+ * {url, close}. */
+export function serve(dir = join(ROOT, 'dist'), { isolated = false } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'scripts', 'serve.mjs'), dir, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const flags = isolated ? ['--isolated'] : [];
+    const child = spawn(process.execPath, [join(ROOT, 'scripts', 'serve.mjs'), dir, '0', ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;

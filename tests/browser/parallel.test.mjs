@@ -4,7 +4,8 @@
 // worker and says so, and the page's thread never blocks for more than 50 ms. The workers field's
 // default is the number of logical cores less one, at least 1. The worker runs the relaxed-SIMD build
 // in Chromium and the plain SIMD128 one with ?simd=simd128 or where the relaxed one fails to load:
-// each deterministic, with different bits and the same accuracy within a point.
+// each deterministic, with different bits and the same accuracy within a point. Where the host makes the
+// page cross-origin isolated, the workers exchange shares through shared memory, with the same model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -42,7 +43,11 @@ test('two workers train deterministically, as well as one, and cancel at once', 
   const a = await train(page, 2, 'two-a.tflite');
   const b = await train(page, 2, 'two-b.tflite');
   assert.equal(a.hash, b.hash, 'the same settings and workers give the same file');
+  // a static host's page is not cross-origin isolated: the shares go as messages
+  assert.equal(await page.evaluate(() => globalThis.ptqPlayground.stats.train.exchange), 'messages');
+  assert.match(await page.getByTestId('train-simd').textContent(), /The workers pass their shares as messages/);
   const one = await train(page, 1, 'one.tflite');
+  assert.doesNotMatch(await page.getByTestId('train-simd').textContent(), /workers pass/, 'one worker passes nothing');
   assert.notEqual(one.hash, a.hash, 'the shares are summed in another order than one batch');
   assert.ok(Math.abs(one.acc - a.acc) < 0.01, `one worker ${one.acc}, two ${a.acc}`);
   // cancel in the middle of a parallel run: the model before stays
@@ -63,6 +68,42 @@ test('two workers train deterministically, as well as one, and cancel at once', 
   assert.deepEqual(await longTasksSince(page, t0, t1), []);
   assert.deepEqual(errors, []);
   writeFileSync(join(DIR, 'accuracy.json'), JSON.stringify({ one: one.acc, two: a.acc }));
+});
+
+test('where the host isolates the page, the workers share memory and train the same model', async () => {
+  const plain = await open(site.browser.context, `${site.server.url}?lang=en`);
+  const messages = await train(plain.page, 2, 'messages.tflite');
+  assert.deepEqual(plain.errors, []);
+  const server = await serve(join(ROOT, 'dist'), { isolated: true });
+  try {
+    const { page, errors } = await open(site.browser.context, `${server.url}?lang=en`);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    const t0 = await page.evaluate(() => performance.now());
+    const a = await train(page, 2, 'shared-a.tflite');
+    assert.equal(await page.evaluate(() => globalThis.ptqPlayground.stats.train.exchange), 'shared');
+    assert.match(await page.getByTestId('train-simd').textContent(), /The workers pass their shares through shared memory/);
+    assert.equal(a.hash, messages.hash, 'shared memory carries the same numbers as messages');
+    // the helpers left their loops at the end of the run: a second run links them again
+    const b = await train(page, 2, 'shared-b.tflite');
+    assert.equal(b.hash, a.hash);
+    // cancel in the middle of a run through shared memory, then train again
+    await page.getByTestId('train-epochs').fill('3');
+    await page.getByTestId('train-images').fill('60000');
+    await page.getByTestId('train-start').click();
+    await page.waitForFunction(() => document.getElementById('train-progress').value > 0.02, null, { timeout: 120_000 });
+    const asked = await page.evaluate(() => performance.now());
+    await page.getByTestId('train-cancel').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=train-status]').textContent.startsWith('Cancelled'));
+    const cancelled = await page.evaluate(() => performance.now());
+    assert.ok(cancelled - asked < 1000, `cancel took ${cancelled - asked} ms`);
+    const c = await train(page, 2, 'shared-c.tflite');
+    assert.equal(c.hash, a.hash);
+    const t1 = await page.evaluate(() => performance.now());
+    assert.deepEqual(await longTasksSince(page, t0, t1), []);
+    assert.deepEqual(errors, []);
+  } finally {
+    server.close();
+  }
 });
 
 test('the worker trains with relaxed SIMD where Chromium has it, and with plain SIMD128 when asked', async () => {

@@ -120,6 +120,9 @@ pub struct Session {
     /// A helper worker's network for data-parallel training.
     #[cfg(feature = "training")]
     share: Option<parallel::ShareNet>,
+    /// The coordinator's next step, split into shares for the helpers ([`Session::train_stage`]).
+    #[cfg(feature = "training")]
+    staged: parallel::StagedShares,
     eval: Option<eval::EvalState>,
     debug: Option<debug::DebugRun>,
     debug_cache: debug::DebugCache,

@@ -12,7 +12,7 @@ use crate::design::Design;
 use crate::error::{Error, Result};
 use crate::train::{
     Architecture, Sequential, ShareReport, Trainer, gradient_vector, parallel_ready,
-    parameter_vector, set_parameter_vector, share_gradient,
+    parameters_into, set_parameter_vector, share_gradient,
 };
 
 /// A helper worker's network: the run's design, its parameters set before each share.
@@ -22,17 +22,27 @@ pub struct ShareNet {
     labels: Vec<u8>,
 }
 
+/// The coordinator's next step made ready in one call ([`Session::train_stage`]): the parameters,
+/// and the helpers' shares' images and labels one after the other, in buffers kept between steps (the
+/// page copies them out of the module's memory; nothing is allocated per step once they have grown).
+#[derive(Default)]
+pub struct StagedShares {
+    pub params: Vec<f32>,
+    /// Shares 1, 2, … (784 bytes an image), for the helpers.
+    pub pixels: Vec<u8>,
+    pub labels: Vec<u8>,
+    /// Share 0's images, which the coordinator computes itself ([`Session::train_own_staged`]).
+    own: Vec<usize>,
+    /// The run's step these shares are of (`None`: nothing staged).
+    step: Option<usize>,
+}
+
 /// Borrows of a run's parts that can be used together.
 struct RunParts<'a> {
     trainer: &'a mut Trainer,
     steps_done: &'a mut usize,
     steps_total: usize,
     data: &'a Dataset,
-}
-
-/// Image indices from the page (u32) as the trainer's.
-fn indices(ids: &[u32]) -> Vec<usize> {
-    ids.iter().map(|&i| i as usize).collect()
 }
 
 impl Session {
@@ -101,30 +111,62 @@ impl Session {
         }))
     }
 
-    /// The run's parameters, to send with the shares.
-    pub fn train_params(&mut self) -> Result<Vec<f32>> {
-        let RunParts { trainer, .. } = self.run_parts()?;
-        Ok(parameter_vector(&mut trainer.net))
+    /// The next step's batch split into at most `shares` shares, made ready for the helpers in
+    /// [`Session::staged`]: the sizes of the shares (share 0 first), or `None` when the run is over.
+    /// The same shares as [`Session::train_next_shares`], without the page handling their indices.
+    pub fn train_stage(&mut self, shares: usize) -> Result<Option<Vec<u32>>> {
+        let Some(all) = self.train_next_shares(shares)? else {
+            self.staged.step = None;
+            return Ok(None);
+        };
+        let mut staged = std::mem::take(&mut self.staged);
+        staged.step = None;
+        let RunParts {
+            trainer,
+            steps_done,
+            data,
+            ..
+        } = self.run_parts()?;
+        // the indices are the trainer's own batch, drawn from this set
+        parameters_into(&mut trainer.net, &mut staged.params);
+        staged.pixels.clear();
+        staged.labels.clear();
+        for &i in all.iter().skip(1).flatten() {
+            staged.pixels.extend_from_slice(data.image(i as usize));
+            staged.labels.push(data.labels[i as usize]);
+        }
+        staged.own.clear();
+        staged.own.extend(all[0].iter().map(|&i| i as usize));
+        staged.step = Some(*steps_done);
+        self.staged = staged;
+        Ok(Some(all.iter().map(|s| s.len() as u32).collect()))
     }
 
-    /// The images of a share (784 bytes each, one after the other) and their labels, for a helper.
-    pub fn train_share_data(&mut self, ids: &[u32]) -> Result<(Vec<u8>, Vec<u8>)> {
-        let RunParts { data, .. } = self.run_parts()?;
-        check_ids(ids, data)?;
-        let pixels = ids
-            .iter()
-            .flat_map(|&i| data.image(i as usize))
-            .copied()
-            .collect();
-        let labels = ids.iter().map(|&i| data.labels[i as usize]).collect();
-        Ok((pixels, labels))
+    /// What [`Session::train_stage`] made ready.
+    pub fn staged(&self) -> &StagedShares {
+        &self.staged
     }
 
-    /// Share 0's gradient, computed on the run's own network.
-    pub fn train_own_share(&mut self, ids: &[u32]) -> Result<ShareReport> {
-        let RunParts { trainer, data, .. } = self.run_parts()?;
-        check_ids(ids, data)?;
-        Ok(trainer.own_share(data, &indices(ids)))
+    /// Share 0's gradient of the step [`Session::train_stage`] made ready, on the run's own network.
+    pub fn train_own_staged(&mut self) -> Result<ShareReport> {
+        let own = std::mem::take(&mut self.staged.own);
+        let step = self.staged.step.take();
+        let result = (|| {
+            let RunParts {
+                trainer,
+                steps_done,
+                data,
+                ..
+            } = self.run_parts()?;
+            if step != Some(*steps_done) || own.is_empty() || own.iter().any(|&i| i >= data.len()) {
+                return Err(Error::InvalidArgument(
+                    "no shares made ready for this step (train_stage)".into(),
+                ));
+            }
+            Ok(trainer.own_share(data, &own))
+        })();
+        self.staged.own = own;
+        result
     }
 
     /// One Adam step with share 0 (in the run's network) and the helpers' shares: `reports[i]` and
@@ -219,20 +261,6 @@ impl Session {
     }
 }
 
-/// An error unless every index names an image of `data` and there is at least one.
-fn check_ids(ids: &[u32], data: &Dataset) -> Result<()> {
-    if ids.is_empty() {
-        return Err(Error::InvalidArgument("a share without images".into()));
-    }
-    match ids.iter().find(|&&i| i as usize >= data.len()) {
-        Some(i) => Err(Error::InvalidArgument(format!(
-            "image {i} is not in the training set of {}",
-            data.len()
-        ))),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::tests::tiny;
@@ -267,16 +295,22 @@ mod tests {
             })
             .collect();
         let mut last = None;
-        while let Some(shares) = s.train_next_shares(k).unwrap() {
-            let params = s.train_params().unwrap();
+        while let Some(sizes) = s.train_stage(k).unwrap() {
+            assert_eq!(sizes.iter().sum::<u32>(), 16, "the whole batch");
+            let staged = s.staged();
             let mut reports = Vec::new();
             let mut gradients = Vec::new();
-            for (h, ids) in helpers.iter_mut().zip(&shares[1..]) {
-                let (pixels, labels) = s.train_share_data(ids).unwrap();
-                reports.push(h.share_compute(&params, &pixels, &labels).unwrap());
+            let mut at = 0;
+            for (h, &n) in helpers.iter_mut().zip(&sizes[1..]) {
+                let n = n as usize;
+                let pixels = &staged.pixels[at * IMAGE_LEN..(at + n) * IMAGE_LEN];
+                let labels = &staged.labels[at..at + n];
+                at += n;
+                reports.push(h.share_compute(&staged.params, pixels, labels).unwrap());
                 gradients.extend_from_slice(h.share_gradient().unwrap());
             }
-            let own = s.train_own_share(&shares[0]).unwrap();
+            assert_eq!(at, staged.labels.len());
+            let own = s.train_own_staged().unwrap();
             last = Some(s.train_apply_shares(own, &reports, &gradients).unwrap());
         }
         let last = last.unwrap();
@@ -306,7 +340,8 @@ mod tests {
         let (_, img, lab) = tiny(8);
         let mut s = Session::new();
         assert!(s.train_next_shares(2).is_err());
-        assert!(s.train_share_data(&[0]).is_err(), "no run");
+        assert!(s.train_stage(2).is_err(), "no run");
+        assert!(s.train_own_staged().is_err(), "no run");
         assert!(
             s.share_compute(&[0.0], &[0; 784], &[1]).is_err(),
             "no network"
@@ -321,16 +356,21 @@ mod tests {
         s.set_train_set(&img, &lab).unwrap();
         s.set_test_set(&img, &lab).unwrap();
         s.train_begin(&settings()).unwrap();
-        let params = s.train_params().unwrap();
-        assert!(s.train_share_data(&[99]).is_err(), "no image 99");
+        assert!(s.train_own_staged().is_err(), "nothing staged");
+        s.train_stage(2).unwrap().unwrap();
+        let params = s.staged().params.clone();
+        assert_eq!(params.len(), 20410);
         assert!(
             s.share_compute(&params, &[0; 700], &[1]).is_err(),
             "not 784 pixels"
         );
         assert!(s.share_compute(&params, &[], &[]).is_err(), "no images");
         assert!(s.share_compute(&params, &[0; 784], &[1]).is_ok());
-        let shares = s.train_next_shares(2).unwrap().unwrap();
-        let own = s.train_own_share(&shares[0]).unwrap();
+        let own = s.train_own_staged().unwrap();
+        assert!(
+            s.train_own_staged().is_err(),
+            "share 0 computed once a step"
+        );
         assert!(s.train_apply_shares(own, &[own], &[0.0; 5]).is_err());
     }
 }
