@@ -7,6 +7,12 @@
 // A new deployment installs beside the old one and waits: the old one keeps serving its own files to
 // the pages it controls (a page never mixes old JavaScript with a new wasm build), until the page asks
 // it to take over (the "new version" button, www/offline.js) or every page of the old one is closed.
+//
+// Every file it serves carries the two headers that make the page cross-origin isolated (COOP
+// same-origin, COEP require-corp), which a static host such as GitHub Pages cannot send: from the
+// second visit on, the page it serves can give its training workers shared memory (www/share-link.js).
+// Every file the page loads is the site's own, so the headers block nothing. The first visit, or a
+// browser without service workers, trains with messages as before.
 /* global BUILD */
 
 const CACHE = `ptq-${BUILD.version}`;
@@ -51,8 +57,18 @@ async function answer(req) {
   // the page itself whatever its query (?lang=fa) or hash
   const key = req.mode === 'navigate' ? new URL('index.html', scope()).href : req.url;
   const hit = await cache.match(key, { ignoreSearch: req.mode === 'navigate' });
-  if (hit) return hit;
+  if (hit) return isolated(hit);
   const res = await fetch(req);
   if (res.ok && LATER.test(new URL(req.url).pathname)) await cache.put(req, res.clone());
-  return res;
+  return isolated(res);
+}
+
+/** `res` with the cross-origin isolation headers (see above); its body, status and other headers as
+ * they were. */
+function isolated(res) {
+  if (res.type === 'opaque' || res.type === 'opaqueredirect' || res.status === 0) return res;
+  const headers = new Headers(res.headers);
+  headers.set('Cross-Origin-Opener-Policy', 'same-origin');
+  headers.set('Cross-Origin-Embedder-Policy', 'require-corp');
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }

@@ -2,7 +2,8 @@
 // (once the training set was fetched) trains with the network off; the manifest makes it installable; a
 // new deployment waits beside the old one, is offered, and replaces its cache whole; with service workers
 // blocked the page works from the network as before; installing the offline copy leaves no long task on
-// the page's thread. Screenshots go to test-results/.
+// the page's thread; the pages it serves are cross-origin isolated (their training workers share memory).
+// Screenshots go to test-results/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -61,6 +62,7 @@ test('after one visit the page works with the network off, and the manifest make
     await recordLongTasks(page);
     await page.goto(server.url);
     await ready(page);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), false, 'the host sends no isolation headers');
     // the offline copy installs at the first pause in the drawing: no long task on the page, drawing or
     // installing
     const t0 = await page.evaluate(() => performance.now());
@@ -90,11 +92,15 @@ test('after one visit the page works with the network off, and the manifest make
     await page.getByTestId('eval-start').click();
     await page.getByTestId('acc-quant').waitFor({ timeout: 120_000 });
     assert.match(await page.getByTestId('acc-quant').textContent(), /\d/);
-    // training offline, from the kept training set
+    // training offline, from the kept training set, on two workers: the offline copy's page is
+    // cross-origin isolated, so they share memory
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the offline copy isolates the page');
     await page.getByTestId('train-epochs').fill('1');
     await page.getByTestId('train-images').fill('64');
+    await page.getByTestId('train-workers').fill('2');
     await page.getByTestId('train-start').click();
     await page.waitForFunction(() => /done$/.test(document.querySelector('[data-testid=train-status]').textContent), null, { timeout: 300_000 });
+    assert.equal(await page.evaluate(() => globalThis.ptqPlayground.stats.train.exchange), 'shared');
     await page.screenshot({ path: join(RESULTS, 'offline.png'), fullPage: true });
     assert.deepEqual(errors, []);
   } finally {
