@@ -230,7 +230,7 @@ async function parallelChunk(k, p, share) {
     if (!sizes) break;
     if (p.step === p.steps_per_epoch - 1) post({ type: 'status', job: 'train', status: 'validating' });
     const others = [...sizes.subarray(1)];
-    if (share) await linkHelpers(pg.staged_params().length, Math.max(...others));
+    if (share && others.length) await linkHelpers(pg.staged_params().length, Math.max(...others));
     // the staged views are read before the module is called again
     const params = pg.staged_params();
     const pixels = pg.staged_pixels();

@@ -98,6 +98,11 @@ test('where the host isolates the page, the workers share memory and train the s
     assert.ok(cancelled - asked < 1000, `cancel took ${cancelled - asked} ms`);
     const c = await train(page, 2, 'shared-c.tflite');
     assert.equal(c.hash, a.hash);
+    // batches of one image leave the helpers without a share: the run trains on this worker alone
+    await page.getByTestId('train-batch').fill('1');
+    const single = await train(page, 2, 'shared-batch-1.tflite');
+    assert.ok(single.acc > 0.1, `val_accuracy ${single.acc}`);
+    await page.getByTestId('train-batch').fill('32');
     const t1 = await page.evaluate(() => performance.now());
     assert.deepEqual(await longTasksSince(page, t0, t1), []);
     assert.deepEqual(errors, []);
