@@ -1,7 +1,8 @@
 // Data-parallel training through shared memory, used only where the page is cross-origin isolated (its
-// host sends the COOP and COEP headers; `node scripts/serve.mjs DIR --isolated` does). Elsewhere
-// SharedArrayBuffer does not exist and the worker and its helpers exchange messages (worker.js,
-// grad-worker.js), which is the default every test runs. A message costs a fraction of a millisecond
+// host sends the COOP and COEP headers, as `node scripts/serve.mjs DIR --isolated` does, or the page
+// comes from its offline copy, sw.js). Elsewhere SharedArrayBuffer does not exist and the worker and its
+// helpers exchange messages (worker.js, grad-worker.js), the default of every test but those of this
+// path. A message costs a fraction of a millisecond
 // each way once both sides have computed, next to about a millisecond for a whole step of the
 // tutorial; here the worker writes a share into the helper's buffer and wakes it with Atomics.notify,
 // and the helper writes the share's gradient back the same way. The arithmetic is the messages' own
@@ -15,7 +16,8 @@ const IMAGE = 784;
 const ERROR_BYTES = 512;
 /** Control words: the share posted last (the worker counts them), the share answered last (the
  * helper), stop (1: leave the loop), the share's images, its report's n and correct, failed (1: the
- * error text holds why), and the error text's length. */
+ * error text holds why), the error text's length, and how long the helper spins before it sleeps
+ * (µs; see SPIN_MS). */
 const POSTED = 0;
 const ANSWERED = 1;
 const STOP = 2;
@@ -24,24 +26,26 @@ const N = 4;
 const CORRECT = 5;
 const FAILED = 6;
 const ERROR_LEN = 7;
-const WORDS = 8;
+const SPIN = 8;
+const WORDS = 9;
 /** How long the worker waits for a helper's answer before it gives up on it. */
 const ANSWER_MS = 30_000;
 /** How long a side checks the other's word in a loop before it sleeps in Atomics.wait. Waking a
  * sleeping thread took 35–40 µs each way on the 2-core machine we measure on, against about 0.4 ms
  * for a share of the tutorial's batch; a waiting side that keeps checking sees the word at once. Both
- * waits are short in a run (the other side's compute, or the Adam step between two shares), so each
- * side spins through them and sleeps only when a run pauses or ends. */
-const SPIN_MS = 2;
+ * waits are short in a run (the other side's compute, or the Adam step between two shares), so a side
+ * that spins spins through them, and sleeps only when a run pauses or ends. But a spinning thread
+ * holds its core: worker.js lets a side spin only where the cores allow it (see `link`). */
+export const SPIN_MS = 2;
 
-/** Wait until `ctrl[at]` differs from `value`: checking for up to SPIN_MS, then sleeping up to
+/** Wait until `ctrl[at]` differs from `value`: checking for up to `spinMs`, then sleeping up to
  * `sleepMs` (undefined: until woken). Returns the word's value then. */
-function waitChange(ctrl, at, value, sleepMs) {
+function waitChange(ctrl, at, value, spinMs, sleepMs) {
   const t0 = performance.now();
-  for (let i = 0; ; i++) {
+  for (let i = 0; spinMs > 0; i++) {
     const now = Atomics.load(ctrl, at);
     if (now !== value) return now;
-    if ((i & 63) === 63 && performance.now() - t0 > SPIN_MS) break;
+    if ((i & 63) === 63 && performance.now() - t0 > spinMs) break;
   }
   Atomics.wait(ctrl, at, value, sleepMs);
   return Atomics.load(ctrl, at);
@@ -54,6 +58,16 @@ export const canShare = () =>
 /** A new link's buffer for `params` parameters and shares of at most `capacity` images. */
 export function linkBuffer(params, capacity) {
   return new SharedArrayBuffer(4 * WORDS + 4 + 8 * params + (IMAGE + 1) * capacity + ERROR_BYTES);
+}
+
+/** A new link for the worker's side: the views of a new buffer, and the share count. Before they
+ * sleep, the worker spins for `spin.worker` ms while it waits for an answer, the helper for
+ * `spin.helper` ms while it waits for a share (0: sleep at once). */
+export function link(params, capacity, spin) {
+  const buffer = linkBuffer(params, capacity);
+  const v = views(buffer, params, capacity);
+  Atomics.store(v.ctrl, SPIN, Math.round(spin.helper * 1000));
+  return { ...v, buffer, posted: 0, spinMs: spin.worker };
 }
 
 /** Views of a link's buffer (see the layout above). */
@@ -97,7 +111,7 @@ export function answer(link) {
   let seen = Atomics.load(link.ctrl, ANSWERED);
   while (seen !== link.posted) {
     if (performance.now() - t0 > ANSWER_MS) throw new Error('a training helper stopped answering');
-    seen = waitChange(link.ctrl, ANSWERED, seen, 100);
+    seen = waitChange(link.ctrl, ANSWERED, seen, link.spinMs, 100);
   }
   if (link.ctrl[FAILED]) throw new Error(new TextDecoder().decode(link.error.slice(0, link.ctrl[ERROR_LEN])));
   return { report: { n: link.ctrl[N], loss: link.loss[0], correct: link.ctrl[CORRECT] }, gradient: link.gradient };
@@ -119,7 +133,7 @@ export function serveShares(link, compute) {
   for (;;) {
     // (Atomics.wait returns only once the word has changed, but a loop costs nothing to be sure)
     let now = seen;
-    while (now === seen) now = waitChange(link.ctrl, POSTED, seen);
+    while (now === seen) now = waitChange(link.ctrl, POSTED, seen, link.ctrl[SPIN] / 1000);
     seen = now;
     if (Atomics.load(link.ctrl, STOP)) return;
     const count = link.ctrl[COUNT];

@@ -200,10 +200,18 @@ async function readyHelpers(count) {
 async function linkHelpers(size, capacity) {
   if (helpers.every((h) => h.link && h.link.capacity >= capacity && h.link.params.length === size)) return;
   await unlinkHelpers();
+  // Spinning holds a core. With a core left for the page's thread, both sides spin. With one worker
+  // per core, only the helpers do, while this worker sleeps in its longer wait (for their answers):
+  // the page's thread has that time. With more workers than cores, nobody spins.
+  const cores = navigator.hardwareConcurrency || 1;
+  const workers = helpers.length + 1;
+  const spin = {
+    worker: workers < cores ? shared.SPIN_MS : 0,
+    helper: workers <= cores ? shared.SPIN_MS : 0,
+  };
   for (const h of helpers) {
-    const buffer = shared.linkBuffer(size, capacity);
-    h.link = { ...shared.views(buffer, size, capacity), posted: 0 };
-    h.unlinked = h.call({ type: 'link', buffer, params: size, capacity }).catch(() => {});
+    h.link = shared.link(size, capacity, spin);
+    h.unlinked = h.call({ type: 'link', buffer: h.link.buffer, params: size, capacity }).catch(() => {});
   }
 }
 

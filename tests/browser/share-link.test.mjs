@@ -1,12 +1,13 @@
 // The shared-memory link between the training worker and a helper (www/share-link.js), in Node's
 // worker threads (which have SharedArrayBuffer and Atomics.wait without a page): shares go one way and
 // answers the other, in order; a helper's error reaches the worker with its message; a share larger
-// than the link is refused, not overrun; stop ends the helper's loop. The page's own use of it is
+// than the link is refused, not overrun; stop ends the helper's loop; all of it with both sides
+// spinning before they sleep, with the helper alone spinning, and with both sleeping at once. The page's own use of it is
 // tested in Chromium (parallel.test.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
-import { linkBuffer, views, post, answer, stop, serveShares } from '../../www/share-link.js';
+import { link as newLink, views, post, answer, stop, serveShares, SPIN_MS } from '../../www/share-link.js';
 
 const PARAMS = 5;
 const CAPACITY = 3;
@@ -25,11 +26,10 @@ if (!isMainThread) {
   });
   parentPort.postMessage('stopped');
 } else {
-  test('shares and answers travel through the link in order; errors and stops reach the other side', async () => {
-    const buffer = linkBuffer(PARAMS, CAPACITY);
-    const link = { ...views(buffer, PARAMS, CAPACITY), posted: 0 };
-    const helper = new Worker(new URL(import.meta.url), { workerData: buffer });
-    const stopped = new Promise((resolve) => helper.once('message', resolve));
+  for (const [worker, helper] of [[SPIN_MS, SPIN_MS], [0, SPIN_MS], [0, 0]]) test(`shares and answers travel through the link in order; errors and stops reach the other side (spinning ${worker} and ${helper} ms)`, async () => {
+    const link = newLink(PARAMS, CAPACITY, { worker, helper });
+    const thread = new Worker(new URL(import.meta.url), { workerData: link.buffer });
+    const stopped = new Promise((resolve) => thread.once('message', resolve));
     try {
       const params = Float32Array.from([1, 2, 3, 4, 5]);
       for (let step = 0; step < 200; step++) {
@@ -57,7 +57,7 @@ if (!isMainThread) {
       stop(link);
       assert.equal(await stopped, 'stopped');
     } finally {
-      await helper.terminate();
+      await thread.terminate();
     }
   });
 }
