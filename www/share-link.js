@@ -31,7 +31,7 @@ const WORDS = 9;
 /** How long the worker waits for a helper's answer before it gives up on it. */
 const ANSWER_MS = 30_000;
 /** How long a side checks the other's word in a loop before it sleeps in Atomics.wait. Waking a
- * sleeping thread took 35–40 µs each way on the 2-core machine we measure on, against about 0.4 ms
+ * sleeping thread cost about 40 µs each way on the 2-core machine we measure on (an 85 µs round trip), against about 0.4 ms
  * for a share of the tutorial's batch; a waiting side that keeps checking sees the word at once. Both
  * waits are short in a run (the other side's compute, or the Adam step between two shares), so a side
  * that spins spins through them, and sleeps only when a run pauses or ends. But a spinning thread

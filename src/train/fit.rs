@@ -373,10 +373,17 @@ pub fn share_gradient(
 
 /// The network's gradients as one vector, in [`Sequential::params_and_grads`] order.
 pub fn gradient_vector(net: &mut Sequential) -> Vec<f32> {
-    net.params_and_grads()
-        .into_iter()
-        .flat_map(|(_, g)| g.iter().copied())
-        .collect()
+    let mut values = Vec::new();
+    gradients_into(net, &mut values);
+    values
+}
+
+/// [`gradient_vector`] into `values` (replacing what it held, keeping its allocation).
+pub fn gradients_into(net: &mut Sequential, values: &mut Vec<f32>) {
+    values.clear();
+    for (_, g) in net.params_and_grads() {
+        values.extend_from_slice(g);
+    }
 }
 
 /// The network's parameters as one vector, in [`Sequential::params_and_grads`] order.

@@ -30,7 +30,8 @@ pub mod wasm_simd;
 pub use adam::Adam;
 pub use fit::{
     EpochReport, ShareReport, StepReport, TrainConfig, Trainer, evaluate, gradient_vector,
-    parallel_ready, parameter_vector, parameters_into, set_parameter_vector, share_gradient,
+    gradients_into, parallel_ready, parameter_vector, parameters_into, set_parameter_vector,
+    share_gradient,
 };
 pub use layers::{Activation, LayerSpec, Padding};
 pub use net::{Architecture, Sequential};

@@ -11,7 +11,7 @@ use crate::data::Dataset;
 use crate::design::Design;
 use crate::error::{Error, Result};
 use crate::train::{
-    Architecture, Sequential, ShareReport, Trainer, gradient_vector, parallel_ready,
+    Architecture, Sequential, ShareReport, Trainer, gradients_into, parallel_ready,
     parameters_into, set_parameter_vector, share_gradient,
 };
 
@@ -20,6 +20,9 @@ pub struct ShareNet {
     net: Sequential,
     gradient: Vec<f32>,
     labels: Vec<u8>,
+    /// The current share's images and their indices, kept between shares with their allocations.
+    images: Dataset,
+    all: Vec<usize>,
 }
 
 /// The coordinator's next step made ready in one call ([`Session::train_stage`]): the parameters,
@@ -216,6 +219,13 @@ impl Session {
             net,
             gradient: Vec::new(),
             labels: Vec::new(),
+            images: Dataset {
+                images: Vec::new(),
+                labels: Vec::new(),
+                rows: 28,
+                cols: 28,
+            },
+            all: Vec::new(),
         });
         Ok(())
     }
@@ -239,16 +249,15 @@ impl Session {
                 pixels.len()
             )));
         }
-        let images = Dataset {
-            images: pixels.to_vec(),
-            labels: labels.to_vec(),
-            rows: 28,
-            cols: 28,
-        };
         set_parameter_vector(&mut share.net, params)?;
-        let all: Vec<usize> = (0..labels.len()).collect();
-        let report = share_gradient(&mut share.net, &images, &all, &mut share.labels);
-        share.gradient = gradient_vector(&mut share.net);
+        share.images.images.clear();
+        share.images.images.extend_from_slice(pixels);
+        share.images.labels.clear();
+        share.images.labels.extend_from_slice(labels);
+        share.all.clear();
+        share.all.extend(0..labels.len());
+        let report = share_gradient(&mut share.net, &share.images, &share.all, &mut share.labels);
+        gradients_into(&mut share.net, &mut share.gradient);
         Ok(report)
     }
 
