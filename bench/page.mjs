@@ -99,7 +99,7 @@ try {
       console.log(`  ${f.padEnd(28)} ${String(readFileSync(join(DIST, f)).length).padStart(8)} B  ${String(gz).padStart(7)} B gzip`);
     }
     console.log(`  first load: ${(total / 1024).toFixed(1)} KB gzip (target <= 250 KB: ${verdict(total / 1024 <= 250)})`);
-    const rest = ['index.html', ...list('www'), ...list('pkg'), ...list('pkg/fast'), ...list('pkg/relaxed')].filter((f) => !requested.has(f));
+    const rest = ['index.html', ...list('www'), ...list('pkg'), ...list('pkg/fast'), ...list('pkg/train'), ...list('pkg/train-relaxed')].filter((f) => !requested.has(f));
     const later = rest.reduce((sum, f) => sum + gzSize(f), 0);
     console.log(`  fetched later (the worker, its two speed-optimized builds of which it fetches one, panels opened on demand): ${rest.length} files, ${(later / 1024).toFixed(1)} KB gzip`);
   }

@@ -4,7 +4,7 @@
 # simd128 from .cargo/config.toml). Prints milliseconds per call of each and the speed-up. Not run by CI.
 # Usage: bench/wasm_kernels.sh [--epoch] [--relaxed]
 #   --epoch    also time one training epoch, see the .mjs
-#   --relaxed  build as pkg/relaxed/ is (relaxed SIMD too: the multiply-adds may be fused),
+#   --relaxed  build as pkg/train-relaxed/ is (relaxed SIMD too: the multiply-adds may be fused),
 #              in its own target directory, and run Node with relaxed SIMD enabled (Node 20 has it
 #              behind a flag; browsers have it on)
 set -euo pipefail

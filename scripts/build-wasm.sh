@@ -2,14 +2,18 @@
 # Build the wasm packages with wasm-pack --target web (see the profiles in Cargo.toml):
 #   pkg/          profile wasm-small (opt-level z), without the `training`, `fusion` and `int16`
 #                 features: the page's module (drawings, quantization, uploads)
-#   pkg/fast/     profile wasm-release (opt-level 3), with all three: the worker's module (training,
-#                 evaluation, 16x8 conversion). wasm-opt -O1 only: -O2/-O3/-Os inline the int8 kernels into much larger
-#                 functions, which V8 runs slower (evaluating 10,000 images in Node 20 on one core:
-#                 cold 0.67 s at -O3 vs 0.27 s at -O1, warm 0.18 s vs 0.16 s; training the same)
-#   pkg/relaxed/  the worker's module again, with relaxed SIMD too: the trainer's multiply-adds
+#   pkg/fast/     profile wasm-release (opt-level 3), with all three: the worker's module (evaluation,
+#                 conversions, the views inside a quantization, 16x8). wasm-opt -O1 only: -O2/-O3/-Os
+#                 inline the int8 kernels into much larger functions, which V8 runs slower (evaluating
+#                 10,000 images in Node 20 on one core: cold 0.67 s at -O3 vs 0.27 s at -O1, warm 0.18 s
+#                 vs 0.16 s; training the same). Its `Playground` has no training: the trainer is left out.
+#   pkg/train/    the training module (feature `trainer-only`): only the `Trainer` bindings, which the
+#                 worker trains with and its helper workers compute their shares with; no interpreter,
+#                 no converter
+#   pkg/train-relaxed/  the training module again, with relaxed SIMD too: the trainer's multiply-adds
 #                 become `f32x4.relaxed_madd` (src/train/wasm_simd/). Browsers that have relaxed SIMD
 #                 run it (www/wasm-build.js); it has its own target directory, so that the different
-#                 flags do not rebuild the other two each time.
+#                 flags do not rebuild the others each time.
 # then optimize each with wasm-opt from the npm package `binaryen` (Debian's binaryen 108 mis-numbers
 # wasm-bindgen's externref table: the module then fails to instantiate). The features passed are the
 # ones the Rust output uses (simd128 from .cargo/config.toml, reference types from the target's defaults).
@@ -33,7 +37,8 @@ build() { # build PROFILE OUT_DIR WASM_OPT_LEVEL [CARGO_FEATURES] [EXTRA_WASM_OP
 rm -rf pkg
 build wasm-small pkg -Oz
 build wasm-release pkg/fast -O1 training,fusion,int16
+build wasm-release pkg/train -O1 trainer-only
 TARGET=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 CARGO_TARGET_DIR="$TARGET/relaxed" \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
-  build wasm-release pkg/relaxed -O1 training,fusion,int16 --enable-relaxed-simd
+  build wasm-release pkg/train-relaxed -O1 trainer-only --enable-relaxed-simd

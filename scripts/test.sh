@@ -58,7 +58,7 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
   cargo test --target wasm32-unknown-unknown --no-default-features --features training,fusion,int16 \
   --test web_train_kernels
-# The same two in the worker's relaxed-SIMD build (pkg/relaxed/, the one Chromium runs), in its own
+# The same two in the relaxed-SIMD build (as pkg/train-relaxed/, the one Chromium trains with), in its own
 # target directory as scripts/build-wasm.sh builds it: the kernels' sums within their bounds.
 CARGO_TARGET_DIR="$TARGET/relaxed" \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \

@@ -8,6 +8,8 @@
 use js_sys::{Array, Reflect};
 use ptq_playground::data::idx::write_idx_u8;
 use ptq_playground::wasm::Playground;
+#[cfg(feature = "training")]
+use ptq_playground::wasm::Trainer;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
@@ -39,13 +41,9 @@ fn tiny(n: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     )
 }
 
-/// A playground with a float model trained for one short epoch.
+/// One short epoch's settings.
 #[cfg(feature = "training")]
-fn trained() -> (Playground, Vec<u8>) {
-    let (pixels, images, labels) = tiny(64);
-    let mut pg = Playground::new();
-    assert_eq!(pg.set_train_set(&images, &labels).unwrap(), 64);
-    assert_eq!(pg.set_test_set(&images, &labels).unwrap(), 64);
+fn one_epoch() -> JsValue {
     let settings = js_sys::Object::new();
     for (k, v) in [
         ("epochs", 1.0),
@@ -55,16 +53,103 @@ fn trained() -> (Playground, Vec<u8>) {
     ] {
         Reflect::set(&settings, &k.into(), &v.into()).unwrap();
     }
-    pg.train_begin(settings.into()).unwrap();
+    settings.into()
+}
+
+/// A float model trained for one short epoch by the training module's `Trainer`, loaded into a
+/// playground (as the worker does), with the trainer that keeps the training set.
+#[cfg(feature = "training")]
+fn trained_with_trainer() -> (Playground, Trainer, Vec<u8>) {
+    let (pixels, images, labels) = tiny(64);
+    let mut tr = Trainer::new();
+    assert_eq!(tr.set_train_set(&images, &labels).unwrap(), 64);
+    assert_eq!(tr.set_test_set(&images, &labels).unwrap(), 64);
+    tr.train_begin(one_epoch()).unwrap();
+    assert!(message(tr.train_finish().unwrap_err()).contains("not finished"));
     loop {
-        let p = pg.train_step(5).unwrap();
+        let p = tr.train_step(5).unwrap();
         if get(&p, "finished").as_bool() == Some(true) {
             break;
         }
     }
-    let info = pg.train_finish().unwrap();
+    let file = tr.train_finish().unwrap();
+    assert!(!tr.is_training());
+    let mut pg = Playground::new();
+    assert_eq!(pg.set_test_set(&images, &labels).unwrap(), 64);
+    // the worker's playground calibrates on the site's representative images
+    assert_eq!(pg.set_representative_images(&images).unwrap(), 64);
+    let info = pg.load_model("float", &file).unwrap();
     assert_eq!(get(&info, "mode").as_string().as_deref(), Some("float"));
+    (pg, tr, pixels)
+}
+
+/// A playground with a float model trained for one short epoch.
+#[cfg(feature = "training")]
+fn trained() -> (Playground, Vec<u8>) {
+    let (pg, _, pixels) = trained_with_trainer();
     (pg, pixels)
+}
+
+/// The worker converts with calibration images its training module picked from the training set: the
+/// file is the one a playground holding the training set makes from the same settings.
+#[cfg(feature = "training")]
+#[wasm_bindgen_test]
+fn calibration_images_from_the_trainer_give_the_same_file() {
+    let (mut pg, tr, _) = trained_with_trainer();
+    let (_, images, labels) = tiny(64);
+    let mut holding = Playground::new();
+    holding.set_train_set(&images, &labels).unwrap();
+    holding
+        .load_model("float", &pg.model_bytes("float").unwrap())
+        .unwrap();
+    for (set, samples) in [
+        ("random", 20.0),
+        ("digit:7", 5.0),
+        ("first", 64.0),
+        ("noise", 8.0),
+    ] {
+        let settings = js_sys::Object::new();
+        for (k, v) in [
+            ("mode", JsValue::from_str("integer-only-int8")),
+            ("samples", samples.into()),
+            ("method", JsValue::from_str("minmax")),
+            ("set", JsValue::from_str(set)),
+        ] {
+            Reflect::set(&settings, &k.into(), &v).unwrap();
+        }
+        let picked = tr.calibration_images(settings.clone().into()).unwrap();
+        assert_eq!(
+            picked.as_ref().map(Vec::len),
+            Some(samples as usize * IMAGE)
+        );
+        pg.quantize_with(settings.clone().into(), picked).unwrap();
+        holding.quantize_with(settings.into(), None).unwrap();
+        assert_eq!(
+            pg.model_bytes("quant").unwrap(),
+            holding.model_bytes("quant").unwrap(),
+            "{set}"
+        );
+    }
+    // a mode that does not calibrate picks none; the settings' defaults apply to what is not given
+    let float16 = js_sys::Object::new();
+    Reflect::set(&float16, &"mode".into(), &"float16".into()).unwrap();
+    assert_eq!(tr.calibration_images(float16.into()).unwrap(), None);
+    let defaults = js_sys::Object::new();
+    Reflect::set(&defaults, &"mode".into(), &"full-integer".into()).unwrap();
+    assert_eq!(
+        tr.calibration_images(defaults.into())
+            .unwrap()
+            .map(|v| v.len()),
+        Some(64 * IMAGE),
+        "the default 100 samples of the first images: all 64"
+    );
+    // images that are not whole 28×28 images are refused with a message
+    let settings = js_sys::Object::new();
+    Reflect::set(&settings, &"mode".into(), &"full-integer".into()).unwrap();
+    let e = pg
+        .quantize_with(settings.into(), Some(vec![0; 100]))
+        .unwrap_err();
+    assert!(message(e).contains("calibration images"));
 }
 
 #[wasm_bindgen_test]
@@ -80,8 +165,12 @@ fn bad_input_is_a_thrown_error_with_the_library_message() {
     assert!(message(pg.set_test_set(b"junk", b"junk").unwrap_err()).contains("IDX"));
     #[cfg(feature = "training")]
     assert!(
-        message(pg.train_begin(JsValue::from_str("fast")).unwrap_err())
-            .contains("invalid training settings")
+        message(
+            Trainer::new()
+                .train_begin(JsValue::from_str("fast"))
+                .unwrap_err()
+        )
+        .contains("invalid training settings")
     );
     assert!(message(Playground::preprocess(&[0; 10], 3, 3).unwrap_err()).contains("pixels"));
     assert!(Playground::check_model(&[]).is_err());
@@ -472,7 +561,7 @@ fn settings_deployment_check_and_methods_cross_as_plain_objects() {
         JsValue::from(s)
     };
     let mapped = |pg: &mut Playground, static_shapes| {
-        pg.quantize_with(settings(static_shapes)).unwrap();
+        pg.quantize_with(settings(static_shapes), None).unwrap();
         let check = Playground::deploy_check(&pg.model_bytes("quant").unwrap()).unwrap();
         let ops = Array::from(&get(&check, "ops")).length() as f64;
         (get(&check, "mapped").as_f64().unwrap_or(-1.0), ops)
@@ -485,7 +574,10 @@ fn settings_deployment_check_and_methods_cross_as_plain_objects() {
     assert_eq!(images.len() % IMAGE, 0);
     assert!(message(Playground::deploy_check(b"junk").unwrap_err()).contains("malformed"));
     assert!(
-        message(pg.quantize_with(JsValue::from_str("fast")).unwrap_err())
-            .contains("invalid conversion settings")
+        message(
+            pg.quantize_with(JsValue::from_str("fast"), None)
+                .unwrap_err()
+        )
+        .contains("invalid conversion settings")
     );
 }

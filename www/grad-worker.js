@@ -1,23 +1,23 @@
 // A helper of data-parallel training, started by worker.js when the Training card asks for more than
-// one worker: its own wasm instance (of the build the worker runs, wasm-build.js) with a network of the
-// run's design. For each share it is sent (the run's parameters, the share's images and labels) it
-// answers with that share's gradient. Protocol (in): {type: 'init', design, build} (every run),
-// {type: 'share', params, pixels, labels}, or, where the page is cross-origin isolated, {type: 'link',
-// buffer, params, capacity}: answer the shares posted to that shared buffer until told to stop
-// (share-link.js); (out): {type: 'ready'}, {type: 'share', report, gradient}, {type: 'unlinked'} once a
-// link stops, {type: 'error', message}.
+// one worker: its own instance of the training module (in the build the worker runs, wasm-build.js)
+// with a network of the run's design. For each share it is sent (the run's parameters, the share's
+// images and labels) it answers with that share's gradient. Protocol (in): {type: 'init', design,
+// build} (every run), {type: 'share', params, pixels, labels}, or, where the page is cross-origin
+// isolated, {type: 'link', buffer, params, capacity}: answer the shares posted to that shared buffer
+// until told to stop (share-link.js); (out): {type: 'ready'}, {type: 'share', report, gradient},
+// {type: 'unlinked'} once a link stops, {type: 'error', message}.
 
-import { loadLibrary } from './wasm-build.js';
+import { loadTrainer } from './wasm-build.js';
 import { serveShares, views } from './share-link.js';
 
 let pg;
-/** The library, loaded in the build the first 'init' names (the worker's). */
+/** The training module, loaded in the build the first 'init' names (the worker's). */
 let loading = null;
 
 const handlers = {
   async init({ design, build }) {
-    loading ??= loadLibrary(build).then(({ Playground }) => {
-      pg = new Playground();
+    loading ??= loadTrainer(build).then(({ Trainer }) => {
+      pg = new Trainer();
     });
     await loading;
     pg.share_begin(design);

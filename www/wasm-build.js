@@ -1,9 +1,10 @@
-// Which build of the library the worker and its training helpers run. pkg/relaxed/ computes the
-// trainer's multiply-adds with relaxed SIMD's `f32x4.relaxed_madd`, which the engine may fuse (V8 does
-// on x86-64 CPUs with FMA: 5 epochs 7–10% shorter in Chromium); pkg/fast/ is the same library with
-// plain SIMD128 (src/train/wasm_simd/). An engine without relaxed SIMD cannot compile the first, so it
-// is asked first, with a module of one function whose body is one relaxed multiply-add: it validates
-// only where relaxed SIMD is there.
+// The worker's two modules: pkg/fast/, its `Playground` (evaluation, conversions, the views inside a
+// quantization), and the training module, its `Trainer` (training runs, and the helpers' shares), in
+// one of two builds. pkg/train-relaxed/ computes the trainer's multiply-adds with relaxed SIMD's
+// `f32x4.relaxed_madd`, which the engine may fuse (V8 does on x86-64 CPUs with FMA: 5 epochs 7–10%
+// shorter in Chromium); pkg/train/ is the same trainer with plain SIMD128 (src/train/wasm_simd/). An
+// engine without relaxed SIMD cannot compile the first, so it is asked first, with a module of one
+// function whose body is one relaxed multiply-add: it validates only where relaxed SIMD is there.
 
 /** A module with one function, (v128, v128, v128) -> v128: f32x4.relaxed_madd of its parameters. */
 const PROBE = new Uint8Array([
@@ -20,22 +21,30 @@ function pickBuild(asked) {
   return asked !== 'simd128' && WebAssembly.validate(PROBE) ? 'relaxed' : 'simd128';
 }
 
-/** The library's module in `build`, initialized. */
-export async function loadLibrary(build) {
-  const lib = build === 'relaxed' ? await import('../pkg/relaxed/ptq_playground.js') : await import('../pkg/fast/ptq_playground.js');
+/** The worker's `Playground` module, initialized. */
+export async function loadPlayground() {
+  const lib = await import('../pkg/fast/ptq_playground.js');
   await lib.default();
   return lib;
 }
 
-/** The library in the build `pickBuild(asked)` chooses, or in the plain build if the relaxed one fails
- * to load (a host that lacks it, a download cut short): `{lib, build}`, `build` the one loaded. */
-export async function loadBest(asked) {
+/** The training module in `build` ('relaxed' or 'simd128'), initialized. */
+export async function loadTrainer(build) {
+  const lib = build === 'relaxed' ? await import('../pkg/train-relaxed/ptq_playground.js') : await import('../pkg/train/ptq_playground.js');
+  await lib.default();
+  return lib;
+}
+
+/** The training module in the build `pickBuild(asked)` chooses, or in the plain build if the relaxed
+ * one fails to load (a host that lacks it, a download cut short): `{lib, build}`, `build` the one
+ * loaded. */
+export async function loadBestTrainer(asked) {
   if (pickBuild(asked) === 'relaxed') {
     try {
-      return { lib: await loadLibrary('relaxed'), build: 'relaxed' };
+      return { lib: await loadTrainer('relaxed'), build: 'relaxed' };
     } catch {
       // the plain build below; if that fails too, its error is the one reported
     }
   }
-  return { lib: await loadLibrary('simd128'), build: 'simd128' };
+  return { lib: await loadTrainer('simd128'), build: 'simd128' };
 }

@@ -1,4 +1,4 @@
-// The worker owns its own wasm instance and does the long jobs (training, evaluating 10,000 images,
+// The worker owns its own wasm instances and does the long jobs (training, evaluating 10,000 images,
 // conversions with every setting of the panel beside the mode, the deployment check, the comparison of
 // every conversion, the views inside a quantization), so the page's thread only draws. Protocol (main ->
 // worker): {type: init|train|quant-settings|cancel|eval|convert|deploy|compare|compare-cancel|inside-*,
@@ -6,10 +6,12 @@
 // error, job, id?, ...}, which the page routes the same way (worker-client.js). The convert, deploy,
 // compare and inside-* requests carry an `id` their answers repeat.
 
-// the speed-optimized builds of the library (pkg/relaxed/ or pkg/fast/, see wasm-build.js); the
-// page's thread uses the smaller pkg/
+// the speed-optimized builds of the library (see wasm-build.js): pkg/fast/'s `Playground` for
+// evaluations and conversions, and the training module's `Trainer` (pkg/train-relaxed/ or pkg/train/),
+// fetched when a run or the training set is first needed, which holds the training set; the page's
+// thread uses the smaller pkg/
 import { fetchBytes, gunzip } from './net.js';
-import { loadBest } from './wasm-build.js';
+import { loadBestTrainer, loadPlayground } from './wasm-build.js';
 import * as shared from './share-link.js';
 
 /** Wall time a training chunk aims at: short enough for a cancel to act at once and the chart to move
@@ -26,17 +28,34 @@ const DEBUG_MS = 60;
 
 let Playground;
 let pg;
-/** The build the worker runs ('relaxed' or 'simd128'), chosen when the page's 'init' arrives. */
-let build = null;
+/** The page's `?simd=` parameter ('simd128' forces the plain training build), from its 'init'. */
+let simdAsked;
 let start;
 const ready = new Promise((resolve) => {
   start = resolve;
 }).then(async (asked) => {
-  let lib;
-  ({ lib, build } = await loadBest(asked));
+  simdAsked = asked;
+  const lib = await loadPlayground();
   Playground = lib.Playground;
   pg = new Playground();
 });
+/** The training module's Trainer (runs, the training set), once `trainer()` has loaded it. */
+let tr = null;
+/** The build of the training module the worker and its helpers run ('relaxed' or 'simd128'). */
+let build = null;
+let trainerLoading = null;
+/** Load the training module once (a failed load is tried again by the next job that needs it). */
+function trainer() {
+  trainerLoading ??= loadBestTrainer(simdAsked).then(({ lib, build: loaded }) => {
+    const t = new lib.Trainer();
+    t.set_test_set(testSet.images, testSet.labels); // validation after each epoch
+    [tr, build] = [t, loaded];
+  }).catch((err) => {
+    trainerLoading = null;
+    throw err;
+  });
+  return trainerLoading;
+}
 let cancelRequested = false;
 /** Generation of each job that a newer one or a cancel stops between steps (the inside panel's 'errors'
  * and 'keep', the comparison): a running job stops once its kind's number moves on. */
@@ -97,7 +116,7 @@ const handlers = {
     // waits for the module
     quantSettings = msg.quant;
     cancelRequested = false;
-    return job(msg, runTraining, () => pg?.train_cancel());
+    return job(msg, runTraining, () => tr?.train_cancel());
   },
   eval: (msg) => job(msg, (m) => withSlots(() => evaluate(m))),
   convert: (msg) => job(msg, convert),
@@ -122,9 +141,11 @@ const handlers = {
 
 self.onmessage = (event) => handlers[event.data.type]?.(event.data);
 
-/** Download the training set into `pg` once; a job asking while another's download runs waits for it. */
-function trainSet(files, job, id) {
-  if (pg.has_train_set()) return Promise.resolve();
+/** Download the training set into the training module's `tr` once (loading the module first); a job
+ * asking while another's download runs waits for it. */
+async function trainSet(files, job, id) {
+  await trainer();
+  if (tr.has_train_set()) return;
   trainSetLoading ??= loadTrainSet(files, job, id).finally(() => {
     trainSetLoading = null;
   });
@@ -153,7 +174,7 @@ async function loadTrainSet({ images, labels, sizes }, job, id) {
   post({ type: 'progress', job: job === 'train' ? 'download' : job, id, loaded: total, total });
   post({ type: 'status', job, id, status: 'decompressing' });
   const [a, b] = await Promise.all([gunzip(img), gunzip(lab)]);
-  pg.set_train_set(a, b);
+  tr.set_train_set(a, b);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -191,7 +212,7 @@ function startHelper() {
 async function readyHelpers(count) {
   while (helpers.length > count) helpers.pop().worker.terminate();
   while (helpers.length < count) helpers.push(startHelper());
-  const design = pg.train_design();
+  const design = tr.train_design();
   await Promise.all(helpers.map((h) => h.call({ type: 'init', design, build })));
 }
 
@@ -234,15 +255,15 @@ async function parallelChunk(k, p, share) {
   const t0 = performance.now();
   do {
     // the step's shares: their sizes here, the parameters and the helpers' images in the module
-    const sizes = pg.train_stage(k);
+    const sizes = tr.train_stage(k);
     if (!sizes) break;
     if (p.step === p.steps_per_epoch - 1) post({ type: 'status', job: 'train', status: 'validating' });
     const others = [...sizes.subarray(1)];
-    if (share && others.length) await linkHelpers(pg.staged_params().length, Math.max(...others));
+    if (share && others.length) await linkHelpers(tr.staged_params().length, Math.max(...others));
     // the staged views are read before the module is called again
-    const params = pg.staged_params();
-    const pixels = pg.staged_pixels();
-    const labels = pg.staged_labels();
+    const params = tr.staged_params();
+    const pixels = tr.staged_pixels();
+    const labels = tr.staged_labels();
     const size = params.length;
     const sent = share ? null : params.slice();
     let at = 0;
@@ -253,11 +274,11 @@ async function parallelChunk(k, p, share) {
       const [ownPx, ownLb] = [px.slice(), lb.slice()];
       return helpers[i].call({ type: 'share', params: sent, pixels: ownPx, labels: ownLb }, [ownPx.buffer, ownLb.buffer]);
     });
-    const own = pg.train_own_staged();
+    const own = tr.train_own_staged();
     const got = share ? others.map((_, i) => shared.answer(helpers[i].link)) : await Promise.all(answers);
     if (gathered.length !== size * got.length) gathered = new Float32Array(size * got.length);
     got.forEach((g, i) => gathered.set(g.gradient, i * size));
-    p = pg.train_apply_shares(own, got.map((g) => g.report), gathered);
+    p = tr.train_apply_shares(own, got.map((g) => g.report), gathered);
   } while (!p.epoch_report && !cancelRequested && performance.now() - t0 < CHUNK_MS);
   return p;
 }
@@ -268,15 +289,15 @@ async function runTraining({ settings, files, resume, workers = 1 }) {
     post({ type: 'result', job: 'train', cancelled: true });
     return;
   }
-  let p = resume ? pg.train_begin_from(settings, resume) : pg.train_begin(settings);
+  let p = resume ? tr.train_begin_from(settings, resume) : tr.train_begin(settings);
   // workers beyond this one: helpers, where workers can start workers and the design allows it
   const wanted = Math.max(1, Math.min(16, Math.floor(workers) || 1));
-  const k = wanted > 1 && typeof Worker !== 'undefined' && pg.train_parallel_ready() ? wanted : 1;
+  const k = wanted > 1 && typeof Worker !== 'undefined' && tr.train_parallel_ready() ? wanted : 1;
   if (k > 1) {
     post({ type: 'status', job: 'train', status: 'helpers', workers: k });
     await readyHelpers(k - 1);
     if (cancelRequested) {
-      pg.train_cancel();
+      tr.train_cancel();
       post({ type: 'result', job: 'train', cancelled: true });
       return;
     }
@@ -292,7 +313,7 @@ async function runTraining({ settings, files, resume, workers = 1 }) {
       const left = p.step === p.steps_per_epoch ? p.steps_per_epoch : p.steps_per_epoch - p.step;
       if (k === 1 && left <= steps) post({ type: 'status', job: 'train', status: 'validating' });
       const t = performance.now();
-      p = k > 1 ? await parallelChunk(k, p, share) : pg.train_step(steps);
+      p = k > 1 ? await parallelChunk(k, p, share) : tr.train_step(steps);
       const dt = performance.now() - t;
       post({ type: 'progress', job: 'train', p, elapsed: performance.now() - started });
       // adapt the chunk to the machine; chunks that end an epoch include validation, so they don't count
@@ -300,7 +321,7 @@ async function runTraining({ settings, files, resume, workers = 1 }) {
       if (p.epoch_report && !p.finished) post({ type: 'status', job: 'train', status: k > 1 ? 'training-parallel' : 'training', workers: k });
       await yieldNow();
       if (cancelRequested) {
-        pg.train_cancel();
+        tr.train_cancel();
         post({ type: 'result', job: 'train', cancelled: true });
         return;
       }
@@ -310,15 +331,17 @@ async function runTraining({ settings, files, resume, workers = 1 }) {
     if (share) await unlinkHelpers();
   }
   const seconds = (performance.now() - started) / 1000;
-  pg.train_finish();
-  const float = pg.model_bytes('float');
+  const float = tr.train_finish();
+  pg.load_model('float', float);
   // quantize here too: calibration would be a long task on the page's thread
   post({ type: 'status', job: 'train', status: 'quantizing' });
   let quantized = null;
   let quantError = null;
   const latest = quantSettings;
   try {
-    pg.quantize_with(latest);
+    // calibrated on the images the training module picks from the training set
+    const images = tr.calibration_images(latest);
+    pg.quantize_with(latest, images);
     quantized = pg.model_bytes('quant');
   } catch (err) {
     quantError = err.message;
@@ -409,13 +432,14 @@ const needsTrainSet = (set) => set === 'random' || set.startsWith('digit:');
 /** Whether conversion `mode` calibrates, from the library's lists. */
 const calibrates = (mode) => Playground.modes().find((m) => m.id === mode)?.calibrates ?? false;
 
-/** The images `settings` calibrate on, from `pg` (downloading the training set first if the set needs
- * it), or null for a conversion that does not calibrate. */
+/** The images `settings` calibrate on, or null for a conversion that does not calibrate: from the
+ * training set where the training module holds it (downloading it first if the set needs it), else from
+ * `pg`'s representative images. */
 async function calibrationImages(settings, representative, files, job, id) {
   if (representative) pg.set_representative_images(representative);
   if (!calibrates(settings.mode)) return null;
   if (needsTrainSet(settings.set)) await trainSet(files, job, id);
-  return pg.calibration_images(settings.set, settings.samples);
+  return tr?.has_train_set() ? tr.calibration_images(settings) : pg.calibration_images(settings.set, settings.samples);
 }
 
 /** {id, float, representative?, settings, files}: convert the float model with every setting of the form
@@ -426,7 +450,7 @@ async function convert({ id, float, representative, settings, files }) {
     post({ type: 'status', job: 'convert', id, status: 'converting' });
     const t0 = performance.now();
     pg.load_model('float', float);
-    pg.quantize_with(settings);
+    pg.quantize_with(settings, images ?? undefined);
     const ms = performance.now() - t0;
     const bytes = pg.model_bytes('quant');
     post({ type: 'result', job: 'convert', id, bytes, images, settings, ms }, [bytes.buffer]);
@@ -441,7 +465,7 @@ async function deploy({ id, bytes }) {
 // ---------------------------------------------------------------------------------------------------
 // The comparison of every conversion runs on a Playground of its own (its "float" and "quant" slots), so
 // it neither waits for nor disturbs the page's conversions and evaluations. It calibrates on the images
-// the form's set picks (taken from `pg`, which holds the training set), loaded as its representative
+// the form's set picks (`calibrationImages`), loaded as its representative
 // images: the same images, so the same files as `ptq convert` with the form's flags.
 
 let comparing = null;

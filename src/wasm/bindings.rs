@@ -1,10 +1,9 @@
 //! `#[wasm_bindgen]` wrappers around [`Session`]: bulk data as typed arrays (`&[u8]` in, `Vec<u8>` out),
 //! small reports through serde-wasm-bindgen, every error a `JsError` carrying the typed error's message.
 
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::error::Error;
+use super::js::{js_error, to_js};
 #[cfg(feature = "training")]
 use crate::quantize::CalibrationMethod;
 use crate::tflite::{inspect_bytes, read_model};
@@ -12,27 +11,7 @@ use crate::tflite::{inspect_bytes, read_model};
 use crate::wasm::session::ConvertSettings;
 use crate::wasm::session::Session;
 #[cfg(feature = "training")]
-use crate::wasm::session::TrainSettings;
-#[cfg(feature = "training")]
 use crate::wasm::session::parse_modes;
-
-fn js_error(e: Error) -> JsError {
-    JsError::new(&e.to_string())
-}
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    // plain objects (not Maps) and large integers as numbers, so JS can read them directly
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-    value
-        .serialize(&serializer)
-        .map_err(|e| JsError::new(&format!("cannot convert report: {e}")))
-}
-
-/// Set up the panic hook once (a panic is a bug, but its message should reach the console).
-#[wasm_bindgen(start)]
-pub fn start() {
-    console_error_panic_hook::set_once();
-}
 
 /// The playground: datasets, model slots ("float", "quant", "upload"), training and evaluation.
 #[wasm_bindgen]
@@ -118,57 +97,6 @@ impl Playground {
         to_js(&self.session.predict(slot, pixels).map_err(js_error)?)
     }
 
-    /// Start training: `{epochs, batch_size, learning_rate, seed}`.
-    #[cfg(feature = "training")]
-    pub fn train_begin(&mut self, settings: JsValue) -> Result<JsValue, JsError> {
-        let settings: TrainSettings = serde_wasm_bindgen::from_value(settings)
-            .map_err(|e| JsError::new(&format!("invalid training settings: {e}")))?;
-        to_js(&self.session.train_begin(&settings).map_err(js_error)?)
-    }
-
-    /// Continue training the float model in `bytes` (a file this library wrote; its design comes with
-    /// it) with the settings' epochs, batch size, learning rate, seed and images.
-    #[cfg(feature = "training")]
-    pub fn train_begin_from(
-        &mut self,
-        settings: JsValue,
-        bytes: &[u8],
-    ) -> Result<JsValue, JsError> {
-        let settings: TrainSettings = serde_wasm_bindgen::from_value(settings)
-            .map_err(|e| JsError::new(&format!("invalid training settings: {e}")))?;
-        to_js(
-            &self
-                .session
-                .train_begin_from(&settings, bytes)
-                .map_err(js_error)?,
-        )
-    }
-
-    /// Run up to `steps` training steps.
-    #[cfg(feature = "training")]
-    pub fn train_step(&mut self, steps: usize) -> Result<JsValue, JsError> {
-        to_js(&self.session.train_step(steps).map_err(js_error)?)
-    }
-
-    /// Make the trained network the float model (once every step is done).
-    #[cfg(feature = "training")]
-    pub fn train_finish(&mut self) -> Result<JsValue, JsError> {
-        to_js(&self.session.train_finish().map_err(js_error)?)
-    }
-
-    /// Drop the training run in progress (the models stay). Returns whether there was one.
-    #[cfg(feature = "training")]
-    pub fn train_cancel(&mut self) -> bool {
-        self.session.train_cancel()
-    }
-
-    /// Whether a training run is in progress.
-    #[cfg(feature = "training")]
-    pub fn is_training(&self) -> bool {
-        self.session.training()
-    }
-
-    /// Names of the slots that hold a model (e.g. `["float", "quant"]`).
     pub fn slots(&self) -> Vec<String> {
         self.session.slots.keys().cloned().collect()
     }
@@ -211,11 +139,22 @@ impl Playground {
     }
 
     /// Convert the float model into the "quant" slot with every setting of the page's form:
-    /// `{mode, samples, method, set, per_tensor, static_shapes}` (see `ConvertSettings`).
-    pub fn quantize_with(&mut self, settings: JsValue) -> Result<JsValue, JsError> {
+    /// `{mode, samples, method, set, per_tensor, static_shapes}` (see `ConvertSettings`). `images`, if
+    /// given, are the calibration images (784 bytes each) the settings' set picked elsewhere (the
+    /// training module, which holds the training set).
+    pub fn quantize_with(
+        &mut self,
+        settings: JsValue,
+        images: Option<Vec<u8>>,
+    ) -> Result<JsValue, JsError> {
         let settings: ConvertSettings = serde_wasm_bindgen::from_value(settings)
             .map_err(|e| JsError::new(&format!("invalid conversion settings: {e}")))?;
-        to_js(&self.session.quantize_with(&settings).map_err(js_error)?)
+        to_js(
+            &self
+                .session
+                .quantize_on(&settings, images.as_deref())
+                .map_err(js_error)?,
+        )
     }
 
     /// The images a calibration set picks (`first`, `random`, `digit:D`, `blank`, `noise`), one 784-byte
@@ -224,97 +163,6 @@ impl Playground {
         self.session
             .calibration_images(set, samples)
             .map_err(js_error)
-    }
-
-    /// Data-parallel training (see `session::parallel`): whether the run can be split over workers.
-    pub fn train_parallel_ready(&self) -> bool {
-        self.session.train_parallel_ready()
-    }
-
-    /// The run's design (JSON), for the helper workers' networks.
-    pub fn train_design(&self) -> Result<String, JsError> {
-        self.session.train_design().map_err(js_error)
-    }
-
-    /// The next step's batch split into at most `shares` shares and made ready for the helpers (read
-    /// with `staged_params`, `staged_pixels` and `staged_labels`): the shares' sizes, share 0 (this
-    /// worker's) first, or undefined when the run is over.
-    pub fn train_stage(&mut self, shares: usize) -> Result<Option<Vec<u32>>, JsError> {
-        self.session.train_stage(shares).map_err(js_error)
-    }
-
-    /// The staged step's parameters, as a view of the module's memory: valid until the next call into
-    /// the module, so copy it out at once.
-    pub fn staged_params(&self) -> js_sys::Float32Array {
-        // SAFETY: a view of memory this session owns; the page copies it out before calling the
-        // module again (any call may grow the memory, which would detach the view, or reuse the buffer).
-        unsafe { js_sys::Float32Array::view(&self.session.staged().params) }
-    }
-
-    /// The staged helpers' shares' images (784 bytes each, share 1's first), a view as `staged_params`.
-    pub fn staged_pixels(&self) -> js_sys::Uint8Array {
-        // SAFETY: as in `staged_params`.
-        unsafe { js_sys::Uint8Array::view(&self.session.staged().pixels) }
-    }
-
-    /// The staged helpers' shares' labels, a view as `staged_params`.
-    pub fn staged_labels(&self) -> js_sys::Uint8Array {
-        // SAFETY: as in `staged_params`.
-        unsafe { js_sys::Uint8Array::view(&self.session.staged().labels) }
-    }
-
-    /// Share 0's gradient of the staged step on the run's own network: `{n, loss, correct}`.
-    pub fn train_own_staged(&mut self) -> Result<JsValue, JsError> {
-        to_js(&self.session.train_own_staged().map_err(js_error)?)
-    }
-
-    /// One Adam step with share 0 (`own`, from `train_own_staged`) and the helpers' shares (`reports`,
-    /// their gradients one after the other in `gradients`), in share order; the step's progress.
-    pub fn train_apply_shares(
-        &mut self,
-        own: JsValue,
-        reports: JsValue,
-        gradients: &[f32],
-    ) -> Result<JsValue, JsError> {
-        let own = serde_wasm_bindgen::from_value(own)
-            .map_err(|e| JsError::new(&format!("invalid share report: {e}")))?;
-        let reports: Vec<crate::train::ShareReport> = serde_wasm_bindgen::from_value(reports)
-            .map_err(|e| JsError::new(&format!("invalid share reports: {e}")))?;
-        to_js(
-            &self
-                .session
-                .train_apply_shares(own, &reports, gradients)
-                .map_err(js_error)?,
-        )
-    }
-
-    /// A helper worker: build the network of `design` (JSON) its shares are computed on.
-    pub fn share_begin(&mut self, design: &str) -> Result<(), JsError> {
-        self.session.share_begin(design).map_err(js_error)
-    }
-
-    /// A helper worker: its share's gradient with `params` on the share's images (784 bytes each) and
-    /// labels: `{n, loss, correct}` (the gradient itself from `share_gradient_view`).
-    pub fn share_compute(
-        &mut self,
-        params: &[f32],
-        pixels: &[u8],
-        labels: &[u8],
-    ) -> Result<JsValue, JsError> {
-        to_js(
-            &self
-                .session
-                .share_compute(params, pixels, labels)
-                .map_err(js_error)?,
-        )
-    }
-
-    /// A helper worker: the gradient of its last share as a view of the module's memory (valid until
-    /// the next call into the module: copy it out at once).
-    pub fn share_gradient_view(&self) -> Result<js_sys::Float32Array, JsError> {
-        let gradient = self.session.share_gradient().map_err(js_error)?;
-        // SAFETY: as in `staged_params`: the helper copies the view out before calling the module again.
-        Ok(unsafe { js_sys::Float32Array::view(gradient) })
     }
 
     /// The model designer's presets: `[{name, description, json}]`, the default first.

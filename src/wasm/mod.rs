@@ -4,10 +4,16 @@
 
 pub mod session;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "trainer-only")))]
 mod bindings;
-
 #[cfg(target_arch = "wasm32")]
+mod js;
+#[cfg(all(target_arch = "wasm32", feature = "training"))]
+mod train_bindings;
+
+#[cfg(all(target_arch = "wasm32", not(feature = "trainer-only")))]
 pub use bindings::Playground;
+#[cfg(all(target_arch = "wasm32", feature = "training"))]
+pub use train_bindings::Trainer;
 
 pub use session::Session;

@@ -131,11 +131,11 @@ test('the worker trains with relaxed SIMD where Chromium has it, and with plain 
 });
 
 test('where the relaxed build cannot be loaded, the worker trains with the plain one', async () => {
-  // the built site without pkg/relaxed/'s wasm, on a server of its own
+  // the built site without pkg/train-relaxed/'s wasm, on a server of its own
   const dir = join(DIR, 'site-without-relaxed');
   rmSync(dir, { recursive: true, force: true });
   cpSync(join(ROOT, 'dist'), dir, { recursive: true });
-  rmSync(join(dir, 'pkg', 'relaxed', 'ptq_playground_bg.wasm'));
+  rmSync(join(dir, 'pkg', 'train-relaxed', 'ptq_playground_bg.wasm'));
   const server = await serve(dir);
   try {
     const { page, errors } = await open(site.browser.context, `${server.url}?lang=en`);

@@ -111,13 +111,49 @@ impl Session {
         Ok(chosen.images)
     }
 
+    /// The images a conversion with `settings` calibrates on (their set and number, the defaults
+    /// where they are not given), or `None` for a mode that does not calibrate.
+    pub fn calibration_images_for(&self, settings: &ConvertSettings) -> Result<Option<Vec<u8>>> {
+        let mode: Mode = settings.mode.parse()?;
+        if !mode.needs_calibration() {
+            return Ok(None);
+        }
+        self.calibration_images(&settings.set, settings.samples)
+            .map(Some)
+    }
+
     /// Convert the float model into the quantized slot with `settings` (calibration settings apply to the
     /// modes that calibrate, per-tensor weights to the same modes, as in the CLI).
     pub fn quantize_with(&mut self, settings: &ConvertSettings) -> Result<ModelInfo> {
+        self.quantize_on(settings, None)
+    }
+
+    /// [`Session::quantize_with`], calibrating on `images` (784 bytes each, in order) where given
+    /// instead of the images the settings' set picks here: the worker's training module holds the
+    /// training set and picks them there ([`Session::calibration_images`] on its session), so the
+    /// same settings give the same file.
+    pub fn quantize_on(
+        &mut self,
+        settings: &ConvertSettings,
+        images: Option<&[u8]>,
+    ) -> Result<ModelInfo> {
         let mode: Mode = settings.mode.parse()?;
         let method: CalibrationMethod = settings.method.parse()?;
         let calibration = if mode.needs_calibration() {
-            let images = self.calibration_images(&settings.set, settings.samples)?;
+            settings.set.parse::<CalibrationSet>()?;
+            let images = match images {
+                Some(images) => {
+                    let n = images.len() / IMAGE_LEN;
+                    if n == 0 || n > MAX_SAMPLES || images.len() % IMAGE_LEN != 0 {
+                        return Err(Error::InvalidArgument(format!(
+                            "calibration images must be 1–{MAX_SAMPLES} images of {IMAGE_LEN} bytes, got {} bytes",
+                            images.len()
+                        )));
+                    }
+                    images.to_vec()
+                }
+                None => self.calibration_images(&settings.set, settings.samples)?,
+            };
             let float = &self.slot(FLOAT)?.model;
             Some(calibrate_with(
                 float,

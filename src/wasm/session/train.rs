@@ -234,6 +234,23 @@ impl Session {
     /// Make the trained network the float model (and drop the training state). The run must be
     /// finished: a model half-way through an epoch is not what the settings asked for.
     pub fn train_finish(&mut self) -> Result<ModelInfo> {
+        let (model, bytes) = self.trained_model()?;
+        // the run is dropped only once its model is in place
+        let info = self.install(FLOAT, model, bytes)?;
+        self.training = None;
+        Ok(info)
+    }
+
+    /// The finished run's float model as a file, the run dropped (the training module's end of a run:
+    /// it has no model slots; the worker loads the file where it converts and evaluates).
+    pub fn train_finish_bytes(&mut self) -> Result<Vec<u8>> {
+        let (_, bytes) = self.trained_model()?;
+        self.training = None;
+        Ok(bytes)
+    }
+
+    /// The finished run's float model and its file.
+    fn trained_model(&self) -> Result<(crate::tflite::Model, Vec<u8>)> {
         let run = self
             .training
             .as_ref()
@@ -249,10 +266,7 @@ impl Session {
             None => export_float(&run.trainer.net)?,
         };
         let bytes = write_model(&model)?;
-        // the run is dropped only once its model is in place
-        let info = self.install(FLOAT, model, bytes)?;
-        self.training = None;
-        Ok(info)
+        Ok((model, bytes))
     }
 
     /// Stop a training run; the models are untouched. Returns whether a run was in progress.
