@@ -243,6 +243,35 @@ struct Grad<'a> {
     k_done: usize,
 }
 
+/// The multiply-adds of one tile of [`Grad::pairs`] over every vector of positions: `acc[c][t] +=
+/// d · x` with `d` channels `2c` and `2c + 1` side by side and `x` tap `t` in both halves, and, with
+/// `SUMS`, `sums[c] += d`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+fn grad_vectors<const PAIRS: usize, const SUMS: bool>(
+    taps: &[&[[f32; HALF]]; GRAD_K],
+    planes: &[[&[[f32; HALF]]; 2]; PAIRS],
+    acc: &mut [[__m512; GRAD_K]; PAIRS],
+    sums: &mut [__m512; PAIRS],
+) {
+    let vectors = taps[0].len();
+    for v in 0..vectors {
+        let x: [__m512; GRAD_K] =
+            std::array::from_fn(|t| _mm512_broadcast_f32x8(load8(&taps[t][v])));
+        for (c, (row, sum)) in acc.iter_mut().zip(sums.iter_mut()).enumerate() {
+            let low = load8(&planes[c][0][v]);
+            let high = load8(&planes[c][1][v]);
+            let d = _mm512_insertf32x8::<1>(_mm512_castps256_ps512(low), high);
+            if SUMS {
+                *sum = _mm512_add_ps(*sum, d);
+            }
+            for (a, &xv) in row.iter_mut().zip(&x) {
+                *a = _mm512_fmadd_ps(d, xv, *a);
+            }
+        }
+    }
+}
+
 /// `dst += v`, 8 lanes.
 #[inline]
 #[target_feature(enable = "avx")]
@@ -261,24 +290,23 @@ impl Grad<'_> {
         bias: &mut [[f32; HALF]],
     ) {
         let (k, vectors) = (self.k, self.taps.first().map_or(0, |t| t.len()));
+        // the rows this tile reads, cut to `vectors` once, out of the loops
+        let planes: [[&[[f32; HALF]]; 2]; PAIRS] = std::array::from_fn(|c| {
+            [
+                &self.planes[oc + 2 * c][..vectors],
+                &self.planes[oc + 2 * c + 1][..vectors],
+            ]
+        });
         for kk in (0..self.k_done).step_by(GRAD_K) {
+            let taps: [&[[f32; HALF]]; GRAD_K] =
+                std::array::from_fn(|t| &self.taps[kk + t][..vectors]);
             let mut acc = [[_mm512_setzero_ps(); GRAD_K]; PAIRS];
             let mut sums = [_mm512_setzero_ps(); PAIRS];
             let first = kk == 0;
-            for v in 0..vectors {
-                let x: [__m512; GRAD_K] =
-                    std::array::from_fn(|t| _mm512_broadcast_f32x8(load8(&self.taps[kk + t][v])));
-                for (c, (row, sum)) in acc.iter_mut().zip(sums.iter_mut()).enumerate() {
-                    let low = load8(&self.planes[oc + 2 * c][v]);
-                    let high = load8(&self.planes[oc + 2 * c + 1][v]);
-                    let d = _mm512_insertf32x8::<1>(_mm512_castps256_ps512(low), high);
-                    if first {
-                        *sum = _mm512_add_ps(*sum, d);
-                    }
-                    for (a, &xv) in row.iter_mut().zip(&x) {
-                        *a = _mm512_fmadd_ps(d, xv, *a);
-                    }
-                }
+            if first {
+                grad_vectors::<PAIRS, true>(&taps, &planes, &mut acc, &mut sums);
+            } else {
+                grad_vectors::<PAIRS, false>(&taps, &planes, &mut acc, &mut sums);
             }
             let halves = |v: __m512| (_mm512_castps512_ps256(v), _mm512_extractf32x8_ps::<1>(v));
             if first {
