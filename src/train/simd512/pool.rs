@@ -4,7 +4,7 @@ use std::arch::x86_64::*;
 
 use crate::cpu::Avx512;
 
-use super::{LANES, first16, store};
+use super::{LANES, first16};
 
 /// [`crate::train::simd::max_pool_2x2_planes`] (the same outputs and indices, which are exact) with
 /// 16 windows per step; a row's last step is masked to the windows left, so rows of any width run
@@ -27,6 +27,7 @@ pub fn max_pool_2x2_planes(
         || argmax.len() < count * oh * ow
         || output.len() < batch * oh * ow * c
         || count != batch * c
+        || c.saturating_mul(LANES) > i32::MAX as usize
     {
         return false;
     }
@@ -51,7 +52,10 @@ fn max_pool_512(
     let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     let window_offsets = even;
-    let mut best = [0.0f32; LANES];
+    // a step's outputs are `c` apart in the NHWC output: lane j at j·c (< 16·c, an i32: checked)
+    let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let apart = _mm512_mullo_epi32(lane, _mm512_set1_epi32(c as i32));
+    let output = &mut output[..batch_outputs(count, c, oh, ow)];
     for (index, plane) in planes.chunks_exact(h * w).take(count).enumerate() {
         let (b, ch) = (index / c, index % c);
         let plane_start = (index * h * w) as u32;
@@ -84,48 +88,41 @@ fn max_pool_512(
                     let at = _mm512_add_epi32(base, _mm512_set1_epi32(offset));
                     a = _mm512_mask_mov_epi32(a, better, at);
                 }
-                scatter(output, o + x * c, c, m, mv, &mut best);
+                scatter_apart(output, o + x * c, c, m, apart, mv);
                 store_u32s(&mut arg_row[x..x + m], a);
             }
         }
     }
 }
 
-/// `out[start + j·stride] = v[j]` for the first `m` (≤ 16) lanes: one scatter when every index fits
-/// in 32 bits and `out`, else one store at a time (through `spill`).
+/// The NHWC outputs of `count` planes of `c` channels pooled to `oh × ow`.
+fn batch_outputs(count: usize, c: usize, oh: usize, ow: usize) -> usize {
+    count / c.max(1) * c * oh * ow
+}
+
+/// `out[start + j·stride] = v[j]` for the first `m` (≤ 16) lanes, `apart` holding `j·stride` in lane
+/// j: one scatter, or nothing if the last of them would fall outside `out` (never, for the pool's
+/// outputs: a window's row ends inside the batch's outputs).
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn scatter(
+fn scatter_apart(
     out: &mut [f32],
     start: usize,
     stride: usize,
     m: usize,
+    apart: __m512i,
     v: __m512,
-    spill: &mut [f32; 16],
 ) {
     let m = m.min(LANES);
-    let last = start + m.saturating_sub(1) * stride;
-    if m > 0 && last < out.len() && last <= i32::MAX as usize {
-        let index = _mm512_mullo_epi32(
-            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-            _mm512_set1_epi32(stride as i32),
-        );
-        // SAFETY: the mask sets the first `m` lanes, whose indices `j·stride` (j < m) are at most
-        // `last - start` and fit in an i32; every element written, `out[start + j·stride]`, is at most
-        // `out[last]`, inside `out`, which is exclusive; masked-off lanes are not written.
-        unsafe {
-            _mm512_mask_i32scatter_ps::<4>(out.as_mut_ptr().add(start).cast(), first16(m), index, v)
-        }
+    if m == 0 || start + (m - 1) * stride >= out.len() {
         return;
     }
-    store(spill, v);
-    for (dst, &value) in out
-        .iter_mut()
-        .skip(start)
-        .step_by(stride.max(1))
-        .zip(&spill[..m])
-    {
-        *dst = value;
+    // SAFETY: the mask sets the first `m` lanes, whose offsets `j·stride` (j < m, each an i32: the
+    // caller checked 16·stride fits) put every element written, `out[start + j·stride]`, at most at
+    // `out[start + (m − 1)·stride]`, inside `out` (just checked), which is exclusive; masked-off
+    // lanes are not written.
+    unsafe {
+        _mm512_mask_i32scatter_ps::<4>(out.as_mut_ptr().add(start).cast(), first16(m), apart, v)
     }
 }
 
