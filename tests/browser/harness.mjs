@@ -62,8 +62,9 @@ export async function recordLongTasks(target) {
   else await startTrace(target);
 }
 
-// One trace runs in a browser at a time: a context's trace is driven from one of its pages (the first
-// opened; another one when that page has closed).
+// One trace runs in a browser at a time, and it ends only from the session that started it: a
+// context's trace is driven from its oldest open page (with a persistent context, the blank page the
+// browser opened, which the tests leave open), and a new one only when that page has closed.
 const TRACE = { transferMode: 'ReturnAsStream', traceConfig: { recordMode: 'recordContinuously', traceBufferSizeInKb: 200_000, includedCategories: ['toplevel', 'blink.user_timing'] } };
 const traces = new WeakMap();
 
@@ -71,9 +72,10 @@ function startTrace(page) {
   const context = page.context();
   const current = traces.get(context);
   if (current && !current.page.isClosed()) return current.ready;
-  const trace = { page };
+  const host = context.pages().find((p) => !p.isClosed()) ?? page;
+  const trace = { page: host };
   trace.ready = (async () => {
-    trace.cdp = await context.newCDPSession(page);
+    trace.cdp = await context.newCDPSession(host);
     await trace.cdp.send('Tracing.start', TRACE);
     return trace;
   })().catch(() => null);

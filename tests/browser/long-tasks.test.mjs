@@ -1,11 +1,11 @@
 // The harness's long-task check itself (tests/browser/harness.mjs): a script that keeps the page's
 // thread busy for 150 ms is reported with its CPU time; a quiet page reports nothing; and a task that
-// is long by the clock only because another process held the thread's CPU is left out, while the same
-// task by the clock is a long task to the browser.
+// is long by the clock only because its thread was not running (its process stopped for 150 ms, as a
+// thread waits while others hold the CPUs) is left out, though the browser reports it as a long task.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, launch, recordLongTasks, longTasksSince } from './harness.mjs';
@@ -50,25 +50,42 @@ test('a task that keeps the page\'s thread busy for 150 ms is a long task, with 
   await page.close();
 });
 
-test('a task long by the clock only because another process held its CPU is not the page\'s long task', async () => {
+/** CPU time (ms) of the main thread of each process in `pids` (Linux: its tid is the pid). */
+function mainThreadCpu(pids) {
+  return pids.map((pid) => Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6);
+}
+
+test('a task long by the clock only because its process was not running is not the page\'s long task', async () => {
   const page = await browser.context.newPage();
   await page.goto(server.url);
-  // the browser's renderers, every thread of them, on CPU 0
+  await busy(page, 30);
   const renderers = execFileSync('pgrep', ['-f', 'type=renderer'], { encoding: 'utf8' }).trim().split('\n');
-  for (const pid of renderers) execFileSync('taskset', ['-a', '-p', '-c', '0', pid], { stdio: 'ignore' });
-  // a process that wants CPU 0 all the time: the page's thread gets about half of it
-  const hog = spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' });
-  execFileSync('taskset', ['-p', '-c', '0', String(hog.pid)], { stdio: 'ignore' });
-  try {
-    await page.waitForTimeout(100);
-    await busy(page, 30);
-    const t0 = await page.evaluate(() => performance.now());
-    await busy(page, 70);
-    const byClock = await page.evaluate((a) => globalThis.__longTasks.filter((x) => x.start >= a), t0);
-    assert.equal(byClock.length, 1, 'the browser reports the task as long');
-    assert.deepEqual(await longTasksSince(page, t0), []);
-  } finally {
-    hog.kill();
+  const t0 = await page.evaluate(() => performance.now());
+  // the page spins until its clock jumps by 100 ms between two readings; once its thread has spun for
+  // 10 ms on the CPU, its renderer is stopped for 150 ms, then let go on
+  const before = mainThreadCpu(renderers);
+  const spun = page.evaluate(() => new Promise((resolve) => setTimeout(() => {
+    const start = performance.now();
+    let last = start;
+    for (;;) {
+      const now = performance.now();
+      if (now - last > 100 || now - start > 5000) return resolve(now - last);
+      last = now;
+    }
+  }, 0)));
+  let stopped = null;
+  for (let i = 0; i < 500 && !stopped; i++) {
+    await new Promise((r) => setTimeout(r, 2));
+    stopped = renderers.find((pid, k) => mainThreadCpu([pid])[0] - before[k] > 10);
   }
+  assert.ok(stopped, 'the page\'s thread spun');
+  process.kill(Number(stopped), 'SIGSTOP');
+  await new Promise((r) => setTimeout(r, 150));
+  process.kill(Number(stopped), 'SIGCONT');
+  assert.ok(await spun > 100, 'the page saw its clock jump');
+  await page.waitForTimeout(100);
+  const byClock = await page.evaluate((a) => globalThis.__longTasks.filter((x) => x.start >= a), t0);
+  assert.ok(byClock.length === 1 && byClock[0].ms > 150, `the browser reports the task as long: ${JSON.stringify(byClock)}`);
+  assert.deepEqual(await longTasksSince(page, t0), []);
   await page.close();
 });
