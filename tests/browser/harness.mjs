@@ -12,10 +12,11 @@ import { before, after } from 'node:test';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 /** Chromium's flags for the tests and the benchmark. The browser's omnibox popup (a page of its own,
- * made ready in the background) is turned off: in headless Chromium it drew with every frame of the
- * page under test and took about a third of the page's thread's CPU time on a two-core machine (a
- * 150 ms script ran 68-143 ms on the CPU with it, 146-153 ms without). Chromium keeps only the last
- * --disable-features, so the features Playwright turns off with its own are repeated here. */
+ * which Chromium loads in the background as it starts, headless too) is turned off: it took about
+ * 0.65 s of CPU in the browser's first second, just when a test file opens its first page, and on a
+ * two-core machine a 150 ms script run then had 68-143 ms of CPU (146-153 ms without it). Chromium
+ * keeps only the last --disable-features, so the features Playwright turns off with its own are
+ * repeated here. */
 const DISABLED_FEATURES = [
   'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup', 'WebUIOmniboxFullPopup',
   // Playwright's
