@@ -25,9 +25,21 @@ async function train(page, workers, name) {
   await page.getByTestId('train-epochs').fill('1');
   await page.getByTestId('train-images').fill('3200');
   await page.getByTestId('train-workers').fill(String(workers));
+  // every text the status takes, as it changes: a short run on shared memory can pass its training
+  // status between two frames of a busy machine
+  await page.evaluate(() => {
+    const el = document.querySelector('[data-testid=train-status]');
+    globalThis.__statuses = [];
+    globalThis.__statusWatch?.disconnect();
+    globalThis.__statusWatch = new MutationObserver(() => globalThis.__statuses.push(el.textContent));
+    globalThis.__statusWatch.observe(el, { childList: true, characterData: true, subtree: true });
+  });
   await page.getByTestId('train-start').click();
-  if (workers > 1) await page.waitForFunction((n) => document.querySelector('[data-testid=train-status]').textContent === `Training on ${n} workers…`, workers);
   await done(page);
+  if (workers > 1) {
+    const statuses = await page.evaluate(() => globalThis.__statuses);
+    assert.ok(statuses.includes(`Training on ${workers} workers…`), JSON.stringify(statuses));
+  }
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-float').click()]);
   const path = join(DIR, name);
   await dl.saveAs(path);
