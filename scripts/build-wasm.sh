@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Build the wasm packages with wasm-pack --target web (see the profiles in Cargo.toml):
-#   pkg/          profile wasm-small (opt-level z), without the `training`, `fusion` and `int16`
-#                 features: the page's module (drawings, quantization, uploads)
-#   pkg/fast/     profile wasm-release (opt-level 3), with all three: the worker's module (evaluation,
-#                 conversions, the views inside a quantization, 16x8). wasm-opt -O1 only: -O2/-O3/-Os
-#                 inline the int8 kernels into much larger functions, which V8 runs slower (evaluating
-#                 10,000 images in Node 20 on one core: cold 0.67 s at -O3 vs 0.27 s at -O1, warm 0.18 s
-#                 vs 0.16 s; training the same). Its `Playground` has no training: the trainer is left out.
+#   pkg/          profile wasm-small (opt-level z), without the `training`, `worker`, `fusion` and
+#                 `int16` features: the page's module (drawings, quantization, uploads)
+#   pkg/fast/     profile wasm-release (opt-level 3), with `worker`, `fusion` and `int16`: the worker's
+#                 module (evaluation, conversions, the views inside a quantization, 16x8, the
+#                 designer). wasm-opt -O1 only: -O2/-O3/-Os inline the int8 kernels into much larger
+#                 functions, which V8 runs slower (evaluating 10,000 images in Node 20 on one core:
+#                 cold 0.67 s at -O3 vs 0.27 s at -O1, warm 0.18 s vs 0.16 s; training the same).
+#                 Without `training`: the trainer and its `Trainer` bindings are left out (the
+#                 training modules have them).
 #   pkg/train/    the training module (feature `trainer-only`): only the `Trainer` bindings, which the
 #                 worker trains with and its helper workers compute their shares with; no interpreter,
 #                 no converter
@@ -36,7 +38,7 @@ build() { # build PROFILE OUT_DIR WASM_OPT_LEVEL [CARGO_FEATURES] [EXTRA_WASM_OP
 }
 rm -rf pkg
 build wasm-small pkg -Oz
-build wasm-release pkg/fast -O1 training,fusion,int16
+build wasm-release pkg/fast -O1 worker,fusion,int16
 build wasm-release pkg/train -O1 trainer-only
 TARGET=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 CARGO_TARGET_DIR="$TARGET/relaxed" \

@@ -1,14 +1,15 @@
 //! The wasm boundary in a real browser (headless Chromium through chromedriver, `wasm-pack test`): the
 //! exported `Playground` takes typed arrays, returns plain JS objects, and turns every failure into a
 //! thrown `Error` carrying the library's message. A panic would abort the module and fail the run, so
-//! hostile bytes here also prove the page survives them. Tests that train need the `training` feature
-//! (the worker's build); the rest also run without it, as the page's build is configured.
+//! hostile bytes here also prove the page survives them. Tests that train, or use the worker's jobs, need the
+//! `training` and `worker` features (the training module's and the worker's builds, in one test build);
+//! the rest also run without them, as the page's build is configured.
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Reflect};
 use ptq_playground::data::idx::write_idx_u8;
 use ptq_playground::wasm::Playground;
-#[cfg(feature = "training")]
+#[cfg(all(feature = "training", feature = "worker"))]
 use ptq_playground::wasm::Trainer;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -42,7 +43,7 @@ fn tiny(n: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
 }
 
 /// One short epoch's settings.
-#[cfg(feature = "training")]
+#[cfg(all(feature = "training", feature = "worker"))]
 fn one_epoch() -> JsValue {
     let settings = js_sys::Object::new();
     for (k, v) in [
@@ -58,7 +59,7 @@ fn one_epoch() -> JsValue {
 
 /// A float model trained for one short epoch by the training module's `Trainer`, loaded into a
 /// playground (as the worker does), with the trainer that keeps the training set.
-#[cfg(feature = "training")]
+#[cfg(all(feature = "training", feature = "worker"))]
 fn trained_with_trainer() -> (Playground, Trainer, Vec<u8>) {
     let (pixels, images, labels) = tiny(64);
     let mut tr = Trainer::new();
@@ -84,7 +85,7 @@ fn trained_with_trainer() -> (Playground, Trainer, Vec<u8>) {
 }
 
 /// A playground with a float model trained for one short epoch.
-#[cfg(feature = "training")]
+#[cfg(all(feature = "training", feature = "worker"))]
 fn trained() -> (Playground, Vec<u8>) {
     let (pg, _, pixels) = trained_with_trainer();
     (pg, pixels)
@@ -92,7 +93,7 @@ fn trained() -> (Playground, Vec<u8>) {
 
 /// The worker converts with calibration images its training module picked from the training set: the
 /// file is the one a playground holding the training set makes from the same settings.
-#[cfg(feature = "training")]
+#[cfg(all(feature = "training", feature = "worker"))]
 #[wasm_bindgen_test]
 fn calibration_images_from_the_trainer_give_the_same_file() {
     let (mut pg, tr, _) = trained_with_trainer();
@@ -163,7 +164,7 @@ fn bad_input_is_a_thrown_error_with_the_library_message() {
     );
     assert!(message(pg.predict("float", &[0; IMAGE]).unwrap_err()).contains("no model"));
     assert!(message(pg.set_test_set(b"junk", b"junk").unwrap_err()).contains("IDX"));
-    #[cfg(feature = "training")]
+    #[cfg(all(feature = "training", feature = "worker"))]
     assert!(
         message(
             Trainer::new()
@@ -253,7 +254,7 @@ fn datasets_and_drawings_cross_as_typed_arrays() {
     );
 }
 
-#[cfg(feature = "training")]
+#[cfg(all(feature = "training", feature = "worker"))]
 #[wasm_bindgen_test]
 fn train_quantize_predict_evaluate_download() {
     let (mut pg, pixels) = trained();
@@ -287,7 +288,7 @@ fn train_quantize_predict_evaluate_download() {
     assert_eq!(types.get(0).as_string().as_deref(), Some("UINT8"));
 }
 
-#[cfg(feature = "training")]
+#[cfg(all(feature = "training", feature = "worker"))]
 #[wasm_bindgen_test]
 fn truncated_and_flipped_models_are_errors_and_the_slot_keeps_its_model() {
     let (mut pg, pixels) = trained();
@@ -383,7 +384,7 @@ fn mutated_reference_files_through_the_exported_api() {
 /// The views inside a quantization (the worker's build) on TensorFlow's own files: the graph, the
 /// per-layer error in steps, one element by hand beside the float value, and keeping a layer in float,
 /// all as plain JS objects, and every refusal a thrown error with the library's message.
-#[cfg(feature = "training")]
+#[cfg(all(feature = "training", feature = "worker"))]
 #[wasm_bindgen_test]
 fn inside_views_cross_as_plain_objects() {
     let (_, images, labels) = tiny(8);
@@ -533,7 +534,7 @@ fn inside_views_cross_as_plain_objects() {
 
 /// The worker's conversion with every setting, the deployment check and the list of calibration methods:
 /// plain objects in, plain objects out, and static shapes change the check's verdict.
-#[cfg(feature = "training")]
+#[cfg(all(feature = "training", feature = "worker"))]
 #[wasm_bindgen_test]
 fn settings_deployment_check_and_methods_cross_as_plain_objects() {
     let (_, images, labels) = tiny(16);

@@ -1,9 +1,9 @@
 //! The trainer's SIMD128 kernels (src/train/wasm_simd/) against their portable twins, in a real
 //! browser (headless Chromium through chromedriver), on the tutorial's shapes, on odd sizes that
-//! leave partial tiles and vectors, and on random shapes. Built with `simd128` only (the worker's
-//! pkg/fast/), every output must have the twin's bits. Built with `relaxed-simd` too (pkg/relaxed/),
-//! the multiply-adds may be fused: the sums must then lie within the bound the AVX2 kernels' tests
-//! allow, 2·γ(n + 1)·Σ|term| for n terms, and some must differ (V8 fuses on x86-64 CPUs with FMA, as
+//! leave partial tiles and vectors, and on random shapes. Built with `simd128` only (the training
+//! module, pkg/train/), every output must have the twin's bits. Built with `relaxed-simd` too
+//! (pkg/train-relaxed/), the multiply-adds may be fused: the sums must then lie within the bound the
+//! AVX2 kernels' tests allow, 2·γ(n + 1)·Σ|term| for n terms, and some must differ (V8 fuses on x86-64 CPUs with FMA, as
 //! CI's are); maxima, winners, Adam and the −0 clamps keep the twin's bits in both. Needs the
 //! `training` feature.
 #![cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

@@ -4,13 +4,13 @@
 use wasm_bindgen::prelude::*;
 
 use super::js::{js_error, to_js};
-#[cfg(feature = "training")]
+#[cfg(feature = "worker")]
 use crate::quantize::CalibrationMethod;
 use crate::tflite::{inspect_bytes, read_model};
-#[cfg(feature = "training")]
+#[cfg(feature = "worker")]
 use crate::wasm::session::ConvertSettings;
 use crate::wasm::session::Session;
-#[cfg(feature = "training")]
+#[cfg(feature = "worker")]
 use crate::wasm::session::parse_modes;
 
 /// The playground: datasets, model slots ("float", "quant", "upload"), training and evaluation.
@@ -114,9 +114,9 @@ impl Playground {
 }
 
 /// The worker's jobs besides training: the training set (for training and its calibration) and the
-/// evaluation of the test set. The worker's build only (the `training` feature marks it): the page's
+/// evaluation of the test set. The worker's build only (the `worker` feature marks it): the page's
 /// thread never runs them, and leaving them out keeps the page's module within its download budget.
-#[cfg(feature = "training")]
+#[cfg(feature = "worker")]
 #[wasm_bindgen]
 impl Playground {
     /// Load the MNIST training set. Returns the number of images.
@@ -216,7 +216,7 @@ impl Playground {
 
 /// The views inside a quantization (graph, per-layer error, one output by hand, keeping layers in
 /// float, histograms on the integer grid). The worker's build only, like the block above.
-#[cfg(feature = "training")]
+#[cfg(feature = "worker")]
 #[wasm_bindgen]
 impl Playground {
     /// Empty a slot. Returns whether it held a model.
