@@ -164,6 +164,12 @@ fn bad_input_is_a_thrown_error_with_the_library_message() {
     );
     assert!(message(pg.predict("float", &[0; IMAGE]).unwrap_err()).contains("no model"));
     assert!(message(pg.set_test_set(b"junk", b"junk").unwrap_err()).contains("IDX"));
+    // the browser builds read plain IDX only (the page decompresses the site's gzip files first)
+    #[cfg(not(feature = "gzip"))]
+    assert!(
+        message(pg.set_test_set(&[0x1f, 0x8b, 8, 0], b"junk").unwrap_err())
+            .contains("gzip-compressed IDX: this build reads plain IDX only")
+    );
     #[cfg(all(feature = "training", feature = "worker"))]
     assert!(
         message(

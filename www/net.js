@@ -1,6 +1,7 @@
 // Fetching the site's files: bytes with download progress, and gzip decompression by the browser
-// (DecompressionStream runs natively, off the JavaScript thread). The wasm library also reads gzip IDX
-// files itself, so bytes that are not gzip (a host that already decoded them) pass through unchanged.
+// (DecompressionStream runs natively, off the JavaScript thread). The wasm library reads plain IDX
+// only (its browser builds leave the gzip decoder out); bytes that are not gzip (a host that already
+// decoded them) pass through unchanged.
 
 /** Fetch `url` as bytes; `onProgress(loaded, total)` is called as chunks arrive (total 0 if unknown). */
 export async function fetchBytes(url, { onProgress, expected = 0 } = {}) {
@@ -28,15 +29,17 @@ export async function fetchBytes(url, { onProgress, expected = 0 } = {}) {
   return out;
 }
 
-/** Decompress gzip bytes with the browser's DecompressionStream; other bytes are returned as they are. */
-export async function gunzip(bytes) {
+/** Decompress gzip bytes with the browser's DecompressionStream; other bytes are returned as they are.
+ * `name` names the file in the error of a browser without DecompressionStream. */
+export async function gunzip(bytes, name = 'a gzip file') {
   const gzip = bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-  if (!gzip || typeof DecompressionStream !== 'function') return bytes;
+  if (!gzip) return bytes;
+  if (typeof DecompressionStream !== 'function') throw new Error(`${name}: this browser cannot decompress gzip (no DecompressionStream)`);
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 /** Fetch a gzip file and return its decompressed bytes. */
 export async function fetchGz(url, options) {
-  return gunzip(await fetchBytes(url, options));
+  return gunzip(await fetchBytes(url, options), new URL(url, location.href).pathname);
 }

@@ -173,7 +173,7 @@ async function loadTrainSet({ images, labels, sizes }, job, id) {
   ]);
   post({ type: 'progress', job: job === 'train' ? 'download' : job, id, loaded: total, total });
   post({ type: 'status', job, id, status: 'decompressing' });
-  const [a, b] = await Promise.all([gunzip(img), gunzip(lab)]);
+  const [a, b] = await Promise.all([gunzip(img, images), gunzip(lab, labels)]);
   tr.set_train_set(a, b);
 }
 

@@ -68,13 +68,26 @@ impl Idx {
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// Parse an IDX file's bytes, gzip-compressed or not.
+/// Parse an IDX file's bytes, gzip-compressed (with the `gzip` feature) or not.
 pub fn parse_idx(bytes: &[u8]) -> Result<Idx> {
     if bytes.starts_with(&GZIP_MAGIC) {
-        parse_stream(flate2::read::GzDecoder::new(bytes), true)
+        parse_gzip(bytes)
     } else {
         parse_stream(bytes, false)
     }
+}
+
+#[cfg(feature = "gzip")]
+fn parse_gzip(bytes: &[u8]) -> Result<Idx> {
+    parse_stream(flate2::read::GzDecoder::new(bytes), true)
+}
+
+/// Without the `gzip` feature (the browser builds, whose page decompresses first): an error that says so.
+#[cfg(not(feature = "gzip"))]
+fn parse_gzip(_: &[u8]) -> Result<Idx> {
+    Err(Error::MalformedIdx(
+        "gzip-compressed IDX: this build reads plain IDX only, decompress the file first".into(),
+    ))
 }
 
 /// Read the header and payload from a stream, allocating only what the (checked) dimensions ask for and
@@ -191,6 +204,7 @@ pub fn write_idx_u8(dims: &[usize], data: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "gzip")]
     use std::io::Write;
 
     fn sample() -> Vec<u8> {
@@ -205,6 +219,7 @@ mod tests {
         assert_eq!(idx.data, vec![1, 2, 3, 4, 5, 6]);
     }
 
+    #[cfg(feature = "gzip")]
     #[test]
     fn parses_gzip() {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

@@ -33,12 +33,13 @@ impl Playground {
         env!("CARGO_PKG_VERSION").to_string()
     }
 
-    /// Load the MNIST test set from its two IDX files (plain or gzip). Returns the number of images.
+    /// Load the MNIST test set from its two IDX files (plain; gzip only in a build with the `gzip`
+    /// feature, which the browser builds leave out). Returns the number of images.
     pub fn set_test_set(&mut self, images: &[u8], labels: &[u8]) -> Result<usize, JsError> {
         self.session.set_test_set(images, labels).map_err(js_error)
     }
 
-    /// Load representative images for calibration (an IDX of 28×28 u8 images, plain or gzip).
+    /// Load representative images for calibration (an IDX of 28×28 u8 images, plain; gzip as above).
     pub fn set_representative_images(&mut self, images: &[u8]) -> Result<usize, JsError> {
         self.session
             .set_representative_images(images)

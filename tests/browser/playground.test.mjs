@@ -36,6 +36,19 @@ async function drawStroke(page, points) {
   await page.mouse.up();
 }
 
+test('a browser without DecompressionStream is told which file it cannot read (the wasm builds read plain IDX only)', async () => {
+  const page = await browser.context.newPage();
+  await page.addInitScript(() => {
+    delete globalThis.DecompressionStream;
+  });
+  await page.goto(server.url);
+  const error = page.locator('#load-error');
+  await error.waitFor({ state: 'visible', timeout: 60_000 });
+  assert.match(await error.textContent(), /^The page could not start: \/data\/(t10k|train-1000)-(images-idx3|labels-idx1)-ubyte\.gz: this browser cannot decompress gzip \(no DecompressionStream\)$/);
+  assert.notEqual(await page.evaluate(() => document.body.dataset.ready), 'true', 'the page does not say it is ready');
+  await page.close();
+});
+
 test('the page loads with no console errors and both models ready', async () => {
   const { page, errors } = await open(browser.context, server.url);
   assert.equal(await page.locator('body').getAttribute('data-ready'), 'true');

@@ -143,7 +143,7 @@ impl Session {
         Session::default()
     }
 
-    /// Load the MNIST test set (two IDX files, plain or gzip).
+    /// Load the MNIST test set (two IDX files, plain, or gzip with the `gzip` feature).
     pub fn set_test_set(&mut self, images: &[u8], labels: &[u8]) -> Result<usize> {
         let data = Dataset::from_bytes(images, labels)?;
         check_mnist(&data)?;
@@ -170,7 +170,8 @@ impl Session {
         Ok(n)
     }
 
-    /// Load representative images only (an IDX of u8 28×28 images, plain or gzip).
+    /// Load representative images only (an IDX of u8 28×28 images, plain, or gzip with the `gzip`
+    /// feature).
     pub fn set_representative_images(&mut self, images: &[u8]) -> Result<usize> {
         let idx = parse_idx(images)?;
         let n = match idx.dims[..] {
