@@ -1,6 +1,6 @@
 //! The model designer's questions: the presets, whether a design is valid and what each of its layers
-//! costs, and the design a float model file carries. The worker's build only (the `training` feature):
-//! checking a design builds its layers with the trainer.
+//! costs, and the design a float model file carries. The worker's evaluation module only (the `worker`
+//! feature): checking a design builds its layers with the trainer's `Sequential`.
 
 use serde::Serialize;
 

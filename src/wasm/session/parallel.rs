@@ -3,7 +3,7 @@
 //! sends the others with the current parameters to helper workers; each helper holds a [`ShareNet`] (a
 //! network of the same design) and returns its share's gradient; the coordinator sums the gradients in
 //! share order and takes one Adam step ([`Trainer::apply_shares`]). The result depends on the number of
-//! shares, never on which worker answers first. The worker's build only (the `training` feature).
+//! shares, never on which worker answers first. The training modules only (the `training` feature).
 
 use super::train::{TrainProgress, TrainRun, progress_of, take_step};
 use super::{IMAGE_LEN, Session};

@@ -1,6 +1,6 @@
-//! Training in the session, step by step so the worker can report progress between calls. The worker's
-//! build only (the `training` feature): the page's thread never trains, and leaving the trainer out
-//! keeps the page's wasm module small.
+//! Training in the session, step by step so the worker can report progress between calls. The training
+//! modules only (the `training` feature): the page's thread never trains, and leaving the trainer out
+//! keeps the page's module and the evaluation module small.
 
 use serde::{Deserialize, Serialize};
 
