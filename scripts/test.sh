@@ -16,7 +16,7 @@ bash scripts/setup.sh
 step "cargo test --release"
 cargo test --release
 
-step "library tests without training (the page's wasm build leaves training out)"
+step "library tests without default features (as the page's wasm build: no training, worker jobs or gzip)"
 cargo test --release --lib --no-default-features
 cargo build --release --quiet --bin ptq
 
