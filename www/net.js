@@ -29,17 +29,19 @@ export async function fetchBytes(url, { onProgress, expected = 0 } = {}) {
   return out;
 }
 
-/** Decompress gzip bytes with the browser's DecompressionStream; other bytes are returned as they are.
- * `name` names the file in the error of a browser without DecompressionStream. */
-export async function gunzip(bytes, name = 'a gzip file') {
+/** Decompress gzip bytes (fetched from `url`) with the browser's DecompressionStream; other bytes are
+ * returned as they are. A browser without DecompressionStream gets an error naming the file's path. */
+export async function gunzip(bytes, url) {
   const gzip = bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   if (!gzip) return bytes;
-  if (typeof DecompressionStream !== 'function') throw new Error(`${name}: this browser cannot decompress gzip (no DecompressionStream)`);
+  if (typeof DecompressionStream !== 'function') {
+    throw new Error(`${new URL(url, location.href).pathname}: this browser cannot decompress gzip (no DecompressionStream)`);
+  }
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 /** Fetch a gzip file and return its decompressed bytes. */
 export async function fetchGz(url, options) {
-  return gunzip(await fetchBytes(url, options), new URL(url, location.href).pathname);
+  return gunzip(await fetchBytes(url, options), url);
 }
