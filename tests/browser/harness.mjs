@@ -127,15 +127,16 @@ export async function longTasksSince(page, t0, t1 = Infinity) {
   const at = await page.evaluate((m) => performance.mark(m).startTime, mark);
   const events = await takeTrace(page.context()) ?? [];
   const sync = events.find((e) => e.name === mark);
+  // the page's thread's tasks in the trace, on the page's clock
+  const runs = sync
+    ? events.filter((e) => e.pid === sync.pid && e.tid === sync.tid && e.name === 'ThreadControllerImpl::RunTask')
+      .map((e) => ({ e, start: at + (e.ts - sync.ts) / 1000 }))
+    : [];
   const long = [];
   for (const task of tasks) {
     let cpu = null;
-    if (sync) {
-      const run = events.filter((e) => e.pid === sync.pid && e.tid === sync.tid && e.name === 'ThreadControllerImpl::RunTask')
-        .map((e) => ({ e, start: at + (e.ts - sync.ts) / 1000 }))
-        .filter(({ e, start }) => Math.abs(start - task.start) < 2 && Math.abs(e.dur / 1000 - task.ms) < 2);
-      if (run.length === 1 && run[0].e.tdur !== undefined) cpu = Math.round(run[0].e.tdur / 1000);
-    }
+    const run = runs.filter(({ e, start }) => Math.abs(start - task.start) < 2 && Math.abs(e.dur / 1000 - task.ms) < 2);
+    if (run.length === 1 && run[0].e.tdur !== undefined) cpu = Math.round(run[0].e.tdur / 1000);
     if (cpu === null || cpu > 50) long.push({ ...task, cpu });
   }
   return long;
