@@ -4,7 +4,8 @@
 // images and labels) it answers with that share's gradient. Protocol (in): {type: 'init', design,
 // build} (every run), {type: 'share', params, pixels, labels}, or, where the page is cross-origin
 // isolated, {type: 'link', buffer, params, capacity}: answer the shares posted to that shared buffer
-// until told to stop (share-link.js); (out): {type: 'ready'}, {type: 'share', report, gradient},
+// until told to stop (share-link.js); (out): {type: 'ready'}, {type: 'share', report, gradient,
+// pixels, labels} (the share's own buffers back, the gradient in the parameters' buffer),
 // {type: 'unlinked'} once a link stops, {type: 'error', message}.
 
 import { loadTrainer } from './wasm-build.js';
@@ -25,8 +26,11 @@ const handlers = {
   },
   share({ params, pixels, labels }) {
     const report = pg.share_compute(params, pixels, labels);
-    const gradient = pg.share_gradient_view().slice();
-    self.postMessage({ type: 'share', report, gradient }, [gradient.buffer]);
+    // the gradient goes back in the parameters' buffer (as long), with the share's buffers: the
+    // coordinator reuses them for the next share
+    const gradient = params;
+    gradient.set(pg.share_gradient_view());
+    self.postMessage({ type: 'share', report, gradient, pixels, labels }, [gradient.buffer, pixels.buffer, labels.buffer]);
   },
   link({ buffer, params, capacity }) {
     serveShares(views(buffer, params, capacity), (p, pixels, labels) => ({
