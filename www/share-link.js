@@ -2,11 +2,12 @@
 // host sends the COOP and COEP headers, as `node scripts/serve.mjs DIR --isolated` does, or the page
 // comes from its offline copy, sw.js). Elsewhere SharedArrayBuffer does not exist and the worker and its
 // helpers exchange messages (worker.js, grad-worker.js), the default of every test but those of this
-// path. A message costs a fraction of a millisecond
-// each way once both sides have computed, next to about a millisecond for a whole step of the
-// tutorial; here the worker writes a share into the helper's buffer and wakes it with Atomics.notify,
-// and the helper writes the share's gradient back the same way. The arithmetic is the messages' own
-// (the same library calls with the same numbers), so the model is the same, bit for bit.
+// path: there each helper mirrors the run (it takes every step itself and is sent only images and
+// gradients). A message costs a fraction of a millisecond each way, next to about a millisecond for a
+// whole step of the tutorial; here the worker writes the parameters and a share into the helper's
+// buffer and wakes it with Atomics.notify, and the helper writes the share's gradient back the same
+// way. The mirroring helpers hold these same parameters, bit for bit, and every way sums the same
+// gradients in the same order, so the model is the same.
 //
 // One link per helper, one SharedArrayBuffer:
 //   Int32 control words (below) | f32 loss | params (P f32) | gradient (P f32) |

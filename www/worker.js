@@ -178,33 +178,57 @@ async function loadTrainSet({ images, labels, sizes }, job, id) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Data-parallel training: helper workers (grad-worker.js) compute the gradients of shares of each batch
-// (sent their images and labels with the run's parameters); this worker computes share 0, sums the
-// shares in their order and takes the Adam step (src/wasm/session/parallel.rs). The helpers are kept
-// between runs. Shares and gradients travel as messages, or through shared memory where the page is
-// cross-origin isolated (share-link.js): the same numbers either way.
+// Data-parallel training: helper workers (grad-worker.js) compute the gradients of shares of each batch;
+// this worker computes share 0, sums the shares in their order and takes the Adam step
+// (src/wasm/session/parallel.rs). The helpers are kept between runs. Two ways, the same numbers:
+// - messages (any host): each helper mirrors the run. It is sent the run's parameters and optimizer
+//   once, then at each step only the images of its share (a step ahead within an epoch) and the other
+//   shares' gradients (share 0's from this worker, the other helpers' from them, through channels
+//   between the helpers), and takes every step itself, as this worker does. A step then waits for one
+//   message each way, not for the parameters to go out and the gradient to come back;
+// - shared memory, where the page is cross-origin isolated (share-link.js): the helpers are sent the
+//   parameters and the images with each share and answer with its gradient.
 
-/** [{worker, call(msg, transfer) -> Promise of its answer, link: shared views or null, unlinked:
- * Promise of the link's end}] */
+/** [{worker, call(msg, transfer, type) -> Promise of its answer of that type, answer(run, step) ->
+ * Promise of its gradient of that step, link: shared views or null, unlinked: Promise of the link's
+ * end, buffers: its last answer's buffers, reused for its next step}] */
 const helpers = [];
 
 function startHelper() {
   const worker = new Worker(new URL('./grad-worker.js', import.meta.url), { type: 'module' });
-  const h = { worker, waiting: null, link: null, unlinked: null, buffers: null };
+  const h = { worker, waiting: null, inbox: [], failed: null, link: null, unlinked: null, buffers: null };
   const settle = (fn, value) => {
     const w = h.waiting;
     h.waiting = null;
     w?.[fn](value);
   };
-  worker.onmessage = (e) => (e.data.type === 'error' ? settle('reject', new Error(e.data.message)) : settle('resolve', e.data));
+  // an error with nobody waiting (a mirroring helper fails between steps) fails the next wait for a step
+  const failed = (err) => (h.waiting ? settle('reject', err) : (h.failed = err));
+  worker.onmessage = ({ data }) => {
+    if (data.type === 'error') failed(new Error(data.message));
+    else if (h.waiting?.accepts(data)) settle('resolve', data);
+    // a gradient that came before this worker waits for it; anything else is a late answer of a run
+    // that has ended, dropped
+    else if (data.type === 'share' && data.run === mirror.run) h.inbox.push(data);
+  };
   worker.onerror = (e) => {
     e.preventDefault();
-    settle('reject', new Error(e.message || 'a training helper stopped'));
+    failed(new Error(e.message || 'a training helper stopped'));
   };
-  h.call = (msg, transfer = []) => new Promise((resolve, reject) => {
-    h.waiting = { resolve, reject };
+  h.call = (msg, transfer, type) => new Promise((resolve, reject) => {
+    h.failed = null;
+    h.waiting = { resolve, reject, accepts: (d) => d.type === type };
     worker.postMessage(msg, transfer);
   });
+  h.answer = (run, step) => {
+    const accepts = (d) => d.type === 'share' && d.run === run && d.step === step;
+    const i = h.inbox.findIndex(accepts);
+    if (i >= 0) return Promise.resolve(h.inbox.splice(i, 1)[0]);
+    if (h.failed) return Promise.reject(h.failed);
+    return new Promise((resolve, reject) => {
+      h.waiting = { resolve, reject, accepts };
+    });
+  };
   return h;
 }
 
@@ -213,7 +237,33 @@ async function readyHelpers(count) {
   while (helpers.length > count) helpers.pop().worker.terminate();
   while (helpers.length < count) helpers.push(startHelper());
   const design = tr.train_design();
-  await Promise.all(helpers.map((h) => h.call({ type: 'init', design, build })));
+  await Promise.all(helpers.map((h) => h.call({ type: 'init', design, build }, [], 'ready')));
+}
+
+/** The run the helpers mirror (messages): its number (a helper's answers carry it: a late one of an
+ * earlier run is told apart), its next step, and the last step whose images the helpers have. */
+const mirror = { run: 0, step: 0, sent: -1 };
+
+/** Make every helper mirror the run in progress, from its state now. */
+async function mirrorHelpers() {
+  mirror.run += 1;
+  mirror.step = 0;
+  mirror.sent = -1;
+  const state = tr.train_mirror_state();
+  // a channel between every two helpers, for their gradients; a helper's ports by share (0: none)
+  const ports = helpers.map(() => [null, ...helpers.map(() => null)]);
+  for (let a = 0; a < helpers.length; a++) {
+    for (let b = a + 1; b < helpers.length; b++) {
+      const c = new MessageChannel();
+      ports[a][b + 1] = c.port1;
+      ports[b][a + 1] = c.port2;
+    }
+  }
+  await Promise.all(helpers.map((h, a) => {
+    h.inbox = [];
+    const msg = { type: 'mirror', run: mirror.run, state, share: a + 1, ports: ports[a] };
+    return h.call(msg, ports[a].filter(Boolean), 'ready');
+  }));
 }
 
 /** Each helper linked through shared memory for `size` parameters and shares of at most `capacity`
@@ -232,7 +282,7 @@ async function linkHelpers(size, capacity) {
   };
   for (const h of helpers) {
     h.link = shared.link(size, capacity, spin);
-    h.unlinked = h.call({ type: 'link', buffer: h.link.buffer, params: size, capacity }).catch(() => {});
+    h.unlinked = h.call({ type: 'link', buffer: h.link.buffer, params: size, capacity }, [], 'unlinked').catch(() => {});
   }
 }
 
@@ -246,33 +296,37 @@ async function unlinkHelpers() {
   }
 }
 
-/** Send helper `h` a share as a message: the parameters, images and labels copied into the helper's
- * own buffers, which move to it (no copy on the way) and come back with its answer, the gradient in
- * the parameters' buffer (keepBuffers). A step allocates nothing once they exist: new buffers for
- * each message (and the copy a message makes of what it does not move) took about 0.2 ms of a 1 ms
- * step on a two-core machine, and two workers were slower than one. */
-function sendShare(h, params, pixels, labels) {
-  // a buffer that has not come back (a helper that failed) is detached: its length is 0
-  const fit = (buf, Type, n) => (buf?.length === n ? buf : new Type(n));
-  const b = {
-    params: fit(h.buffers?.params, Float32Array, params.length),
-    pixels: fit(h.buffers?.pixels, Uint8Array, pixels.length),
-    labels: fit(h.buffers?.labels, Uint8Array, labels.length),
-  };
-  b.params.set(params);
-  b.pixels.set(pixels);
-  b.labels.set(labels);
-  h.buffers = null;
-  return h.call({ type: 'share', ...b }, [b.params.buffer, b.pixels.buffer, b.labels.buffer]);
-}
-
-/** The buffers helper `h`'s answer brought back, kept for its next share. */
-function keepBuffers(h, { gradient, pixels, labels }) {
-  h.buffers = { params: gradient, pixels, labels };
-}
-
 /** The gradients of the helpers' shares, one after the other (reused between steps). */
 let gathered = new Float32Array(0);
+
+/** `buf` if it holds `n` values, else a new array of `n` (a buffer that has not come back, from a
+ * helper that failed or had no share, is detached: its length is 0). */
+const fit = (buf, Type, n) => (buf?.length === n ? buf : new Type(n));
+
+/** The images of the staged shares (helper i's is share i + 1; `sizes` all of them), for the helpers'
+ * messages of step `step`: in each helper's buffers from its last answer, moved to it (nothing is
+ * allocated or copied by the message once they exist). Read the staged views before calling the
+ * module again. */
+function stagedImages(step, sizes) {
+  const pixels = tr.staged_pixels();
+  const labels = tr.staged_labels();
+  let at = 0;
+  return helpers.map((h, i) => {
+    const n = sizes[i + 1] ?? 0;
+    const b = h.buffers;
+    const images = {
+      step,
+      sizes,
+      pixels: fit(b?.pixels, Uint8Array, n * IMAGE),
+      labels: fit(b?.labels, Uint8Array, n),
+    };
+    if (b) [b.pixels, b.labels] = [null, null];
+    images.pixels.set(pixels.subarray(at * IMAGE, (at + n) * IMAGE));
+    images.labels.set(labels.subarray(at, at + n));
+    at += n;
+    return images;
+  });
+}
 
 /** Steps split over `k` workers for about CHUNK_MS (an epoch's end stops the chunk); the last
  * progress. `share`: whether shares go through shared memory. */
@@ -283,30 +337,72 @@ async function parallelChunk(k, p, share) {
     const sizes = tr.train_stage(k);
     if (!sizes) break;
     if (p.step === p.steps_per_epoch - 1) post({ type: 'status', job: 'train', status: 'validating' });
-    const others = [...sizes.subarray(1)];
-    if (share && others.length) await linkHelpers(tr.staged_params().length, Math.max(...others));
-    // the staged views are read before the module is called again
-    const params = tr.staged_params();
-    const pixels = tr.staged_pixels();
-    const labels = tr.staged_labels();
-    const size = params.length;
-    let at = 0;
-    const answers = others.map((n, i) => {
-      const [px, lb] = [pixels.subarray(at * IMAGE, (at + n) * IMAGE), labels.subarray(at, at + n)];
-      at += n;
-      if (share) return shared.post(helpers[i].link, params, px, lb);
-      return sendShare(helpers[i], params, px, lb);
-    });
-    const own = tr.train_own_staged();
-    const got = share ? others.map((_, i) => shared.answer(helpers[i].link)) : await Promise.all(answers);
+    const { report, answers } = share ? await sharedStep(sizes) : mirroredStep(sizes, k);
+    const got = await Promise.all(answers);
+    const size = tr.staged_params().length;
     if (gathered.length !== size * got.length) gathered = new Float32Array(size * got.length);
     got.forEach((g, i) => {
       gathered.set(g.gradient, i * size);
-      if (!share) keepBuffers(helpers[i], g);
+      if (!share) helpers[i].buffers = { gradient: g.gradient, pixels: g.pixels, labels: g.labels };
     });
-    p = tr.train_apply_shares(own, got.map((g) => g.report), gathered);
+    p = tr.train_apply_shares(report, got.map((g) => g.report), gathered);
+    if (!share) mirror.step += 1;
   } while (!p.epoch_report && !cancelRequested && performance.now() - t0 < CHUNK_MS);
   return p;
+}
+
+/** A step through shared memory: the parameters and each helper's images posted to its link, share 0
+ * computed here; `{report, answers}`: share 0's report and the helpers' answers. */
+async function sharedStep(sizes) {
+  const others = [...sizes.subarray(1)];
+  if (others.length) await linkHelpers(tr.staged_params().length, Math.max(...others));
+  // the staged views are read before the module is called again
+  const params = tr.staged_params();
+  const pixels = tr.staged_pixels();
+  const labels = tr.staged_labels();
+  let at = 0;
+  others.forEach((n, i) => {
+    shared.post(helpers[i].link, params, pixels.subarray(at * IMAGE, (at + n) * IMAGE), labels.subarray(at, at + n));
+    at += n;
+  });
+  const report = tr.train_own_staged();
+  return { report, answers: others.map((_, i) => shared.answer(helpers[i].link)) };
+}
+
+/** A step over `k` workers with helpers that mirror the run: their images (where they were not sent a
+ * step ahead), share 0 computed here, its gradient sent to every helper with the next step's images;
+ * `{report, answers}`: share 0's report and the promises of the helpers' answers (those with a share). */
+function mirroredStep(sizes, k) {
+  const { run, step } = mirror;
+  if (mirror.sent < step) {
+    // the first step of a run or of an epoch
+    stagedImages(step, sizes).forEach((images, i) => {
+      helpers[i].worker.postMessage({ type: 'mirrored', run, images }, [images.pixels.buffer, images.labels.buffer]);
+    });
+    mirror.sent = step;
+  }
+  const report = tr.train_own_staged();
+  // share 0's gradient, copied into each helper's buffer before the module is called again
+  const view = tr.train_own_gradient_view();
+  const gradients = helpers.map((h) => {
+    const g = fit(h.buffers?.gradient, Float32Array, view.length);
+    if (h.buffers) h.buffers.gradient = null;
+    g.set(view);
+    return g;
+  });
+  const next = tr.train_stage_next(k);
+  const ahead = next ? stagedImages(step + 1, next) : null;
+  helpers.forEach((h, i) => {
+    const msg = { type: 'mirrored', run, gradient: { step, values: gradients[i] } };
+    const transfer = [gradients[i].buffer];
+    if (ahead) {
+      msg.images = ahead[i];
+      transfer.push(ahead[i].pixels.buffer, ahead[i].labels.buffer);
+    }
+    h.worker.postMessage(msg, transfer);
+  });
+  if (next) mirror.sent = step + 1;
+  return { report, answers: helpers.filter((_, i) => i + 1 < sizes.length).map((h) => h.answer(run, step)) };
 }
 
 async function runTraining({ settings, files, resume, workers = 1 }) {
@@ -331,6 +427,7 @@ async function runTraining({ settings, files, resume, workers = 1 }) {
   // shares through shared memory where the page is cross-origin isolated, else as messages
   const share = k > 1 && shared.canShare();
   const exchange = k > 1 ? (share ? 'shared' : 'messages') : null;
+  if (k > 1 && !share) await mirrorHelpers();
   post({ type: 'status', job: 'train', status: k > 1 ? 'training-parallel' : wanted > 1 ? 'training-one' : 'training', workers: k, simd: build, exchange });
   const started = performance.now();
   let steps = 4;

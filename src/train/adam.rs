@@ -4,7 +4,7 @@
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use crate::cpu::{self, Kernel};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Adam {
     pub learning_rate: f32,
     pub beta_1: f32,

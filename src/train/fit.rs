@@ -286,31 +286,16 @@ impl Trainer {
                 "the shares hold {total} images, the step's batch {expected}"
             )));
         }
-        let params = self.net.num_params();
-        if let Some((_, g)) = others.iter().find(|(_, g)| g.len() != params) {
-            return Err(Error::InvalidArgument(format!(
-                "a share's gradient has {} values, the network {params} parameters",
-                g.len()
-            )));
-        }
-        let weight = |n: usize| n as f32 / total as f32;
-        let alpha = self.optimizer.step_size();
-        let moments = self.m.iter_mut().zip(self.v.iter_mut());
-        let mut offset = 0;
-        let mut sum = Vec::new();
-        for ((param, grad), (m, v)) in self.net.params_and_grads().into_iter().zip(moments) {
-            sum.clear();
-            sum.extend(grad.iter().map(|&g| weight(own.n) * g));
-            for (report, other) in others {
-                let w = weight(report.n);
-                for (s, &g) in sum.iter_mut().zip(&other[offset..offset + grad.len()]) {
-                    *s += w * g;
-                }
-            }
-            offset += grad.len();
-            self.optimizer.update(alpha, param, &sum, m, v);
-        }
-        self.optimizer.finish_step();
+        let shares: Vec<(usize, ShareGradient)> = std::iter::once((own.n, ShareGradient::Own))
+            .chain(others.iter().map(|(r, g)| (r.n, ShareGradient::Vector(g))))
+            .collect();
+        step_on_shares(
+            &mut self.net,
+            &mut self.optimizer,
+            &mut self.m,
+            &mut self.v,
+            &shares,
+        )?;
         let n = total;
         // in double, so that one share's mean comes back exactly
         let loss_sum = own.loss as f64 * own.n as f64
@@ -321,6 +306,26 @@ impl Trainer {
         let loss = (loss_sum / n as f64) as f32;
         let correct = own.correct + others.iter().map(|(r, _)| r.correct).sum::<usize>();
         Ok(self.record(loss, correct, n))
+    }
+
+    /// The shares of the step after the next one ([`Trainer::next_shares`] as it will give them), if
+    /// that step is in the same epoch (the next epoch's batches are drawn when it starts); `None`
+    /// otherwise. Helpers that mirror the run ([`Mirror`]) get their images a step ahead.
+    pub fn peek_shares(&self, shares: usize) -> Option<Vec<Vec<usize>>> {
+        if self.finished() {
+            return None;
+        }
+        let batch = self.batches.get(self.step + 1)?;
+        let size = batch.len().div_ceil(shares.max(1)).max(1);
+        Some(batch.chunks(size).map(<[usize]>::to_vec).collect())
+    }
+
+    /// The optimizer as it stands, for helpers that mirror this run ([`Mirror::new`]).
+    pub fn optimizer_state(&self) -> OptimizerState {
+        OptimizerState {
+            adam: self.optimizer.clone(),
+            moments: self.m.iter().chain(&self.v).flatten().copied().collect(),
+        }
     }
 
     /// Whether `validation` fits the network (its images are the network's input size), so that a
@@ -354,6 +359,141 @@ pub struct ShareReport {
     pub n: usize,
     pub loss: f32,
     pub correct: usize,
+}
+
+/// Where one share's gradient is, for [`step_on_shares`].
+#[derive(Clone, Copy, Debug)]
+pub enum ShareGradient<'a> {
+    /// In the network's own layers (the share this network computed).
+    Own,
+    /// In a vector of the network's gradients, in [`gradient_vector`] order.
+    Vector(&'a [f32]),
+}
+
+/// One Adam step of `net` with the batch's mean gradient `Σᵢ (nᵢ/N)·gᵢ` over `shares` (each share's
+/// image count and gradient), summed in share order. [`Trainer::apply_shares`] and every
+/// [`Mirror`] take their steps here, so networks given the same shares stay equal bit for bit. (Not
+/// inlined: one copy of the update for both callers.)
+#[inline(never)]
+fn step_on_shares(
+    net: &mut Sequential,
+    optimizer: &mut Adam,
+    m: &mut [Vec<f32>],
+    v: &mut [Vec<f32>],
+    shares: &[(usize, ShareGradient)],
+) -> Result<()> {
+    let total: usize = shares.iter().map(|(n, _)| n).sum();
+    if total == 0 {
+        return Err(Error::InvalidArgument("the shares hold no images".into()));
+    }
+    let params = net.num_params();
+    for (_, g) in shares {
+        if let ShareGradient::Vector(g) = g
+            && g.len() != params
+        {
+            return Err(Error::InvalidArgument(format!(
+                "a share's gradient has {} values, the network {params} parameters",
+                g.len()
+            )));
+        }
+    }
+    let weight = |n: usize| n as f32 / total as f32;
+    let alpha = optimizer.step_size();
+    let mut offset = 0;
+    let mut sum = Vec::new();
+    for ((param, grad), (m, v)) in net
+        .params_and_grads()
+        .into_iter()
+        .zip(m.iter_mut().zip(v.iter_mut()))
+    {
+        let len = grad.len();
+        sum.clear();
+        for (i, &(n, g)) in shares.iter().enumerate() {
+            let g = match g {
+                ShareGradient::Own => grad,
+                ShareGradient::Vector(all) => &all[offset..offset + len],
+            };
+            let w = weight(n);
+            if i == 0 {
+                sum.extend(g.iter().map(|&g| w * g));
+            } else {
+                for (s, &g) in sum.iter_mut().zip(g) {
+                    *s += w * g;
+                }
+            }
+        }
+        offset += len;
+        optimizer.update(alpha, param, &sum, m, v);
+    }
+    optimizer.finish_step();
+    Ok(())
+}
+
+/// A run's optimizer (Adam, its update count and moments), as [`Trainer::optimizer_state`] gives it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptimizerState {
+    pub adam: Adam,
+    /// The first moments, then the second, each in [`gradient_vector`] order.
+    pub moments: Vec<f32>,
+}
+
+/// A helper's copy of a run's optimizer. A helper that holds one takes every step itself, on the same
+/// shares' gradients as the coordinator ([`step_on_shares`]), so its network keeps the run's parameters
+/// without being sent them at each step: the workers then only exchange gradients.
+#[derive(Clone, Debug)]
+pub struct Mirror {
+    optimizer: Adam,
+    m: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+}
+
+impl Mirror {
+    /// A mirror of `state` for `net` (a network of the run's design, with the run's parameters).
+    pub fn new(net: &mut Sequential, state: &OptimizerState) -> Result<Mirror> {
+        let sizes: Vec<usize> = net
+            .params_and_grads()
+            .iter()
+            .map(|(p, _)| p.len())
+            .collect();
+        let params: usize = sizes.iter().sum();
+        if state.moments.len() != 2 * params {
+            return Err(Error::InvalidArgument(format!(
+                "{} moment values for a network of {params} parameters (two each)",
+                state.moments.len()
+            )));
+        }
+        let mut rest = state.moments.as_slice();
+        let mut split = || {
+            sizes
+                .iter()
+                .map(|&n| {
+                    let (head, tail) = rest.split_at(n);
+                    rest = tail;
+                    head.to_vec()
+                })
+                .collect::<Vec<_>>()
+        };
+        let m = split();
+        let v = split();
+        Ok(Mirror {
+            optimizer: state.adam.clone(),
+            m,
+            v,
+        })
+    }
+
+    /// The run's step on `shares` (see [`step_on_shares`]), taken on `net`.
+    pub fn apply(&mut self, net: &mut Sequential, shares: &[(usize, ShareGradient)]) -> Result<()> {
+        step_on_shares(net, &mut self.optimizer, &mut self.m, &mut self.v, shares)
+    }
+
+    /// The optimizer as it stands (equal to the coordinator's after the same steps).
+    pub fn state(&self) -> OptimizerState {
+        OptimizerState {
+            adam: self.optimizer.clone(),
+            moments: self.m.iter().chain(&self.v).flatten().copied().collect(),
+        }
+    }
 }
 
 /// The gradient of `net` on the images `indices` of `train` (their mean loss), left in its layers.

@@ -29,9 +29,9 @@ pub mod wasm_simd;
 
 pub use adam::Adam;
 pub use fit::{
-    EpochReport, ShareReport, StepReport, TrainConfig, Trainer, evaluate, gradient_vector,
-    gradients_into, parallel_ready, parameter_vector, parameters_into, set_parameter_vector,
-    share_gradient,
+    EpochReport, Mirror, OptimizerState, ShareGradient, ShareReport, StepReport, TrainConfig,
+    Trainer, evaluate, gradient_vector, gradients_into, parallel_ready, parameter_vector,
+    parameters_into, set_parameter_vector, share_gradient,
 };
 pub use layers::{Activation, LayerSpec, Padding};
 pub use net::{Architecture, Sequential};

@@ -7,7 +7,8 @@
 use wasm_bindgen::prelude::*;
 
 use super::js::{js_error, to_js};
-use crate::wasm::session::{ConvertSettings, Session, TrainSettings};
+use crate::train::{Adam, OptimizerState};
+use crate::wasm::session::{ConvertSettings, MirrorState, Session, TrainSettings};
 
 /// A training run: the datasets, the run in progress, the shares of data-parallel training.
 #[wasm_bindgen]
@@ -162,6 +163,107 @@ impl Trainer {
                 .train_apply_shares(own, &reports, gradients)
                 .map_err(js_error)?,
         )
+    }
+
+    /// The shares of the step after the staged one, where it is in the same epoch, made ready for
+    /// the helpers that mirror the run (read with `staged_pixels` and `staged_labels`; the staged
+    /// parameters and share 0 stay): their sizes, or undefined (the step starts an epoch, or the run
+    /// ends).
+    pub fn train_stage_next(&mut self, shares: usize) -> Result<Option<Vec<u32>>, JsError> {
+        self.session.train_stage_next(shares).map_err(js_error)
+    }
+
+    /// The run's parameters and optimizer, for helpers that mirror it (`share_mirror`): `{params,
+    /// moments, adam}`, `adam` as [learning rate, β1, β2, ε, updates so far].
+    pub fn train_mirror_state(&mut self) -> Result<js_sys::Object, JsError> {
+        let state = self.session.train_mirror_state().map_err(js_error)?;
+        let a = &state.optimizer.adam;
+        let adam = [
+            a.learning_rate.into(),
+            a.beta_1.into(),
+            a.beta_2.into(),
+            a.epsilon.into(),
+            a.iterations as f64,
+        ];
+        let object = js_sys::Object::new();
+        let fields: [(&str, JsValue); 3] = [
+            (
+                "params",
+                js_sys::Float32Array::from(state.params.as_slice()).into(),
+            ),
+            (
+                "moments",
+                js_sys::Float32Array::from(state.optimizer.moments.as_slice()).into(),
+            ),
+            ("adam", js_sys::Float64Array::from(adam.as_slice()).into()),
+        ];
+        for (key, value) in fields {
+            js_sys::Reflect::set(&object, &key.into(), &value)
+                .map_err(|_| JsError::new("could not build the mirror state"))?;
+        }
+        Ok(object)
+    }
+
+    /// Share 0's gradient after `train_own_staged`, as a view of the module's memory (valid until the
+    /// next call into the module: copy it out at once), for the helpers that mirror the run.
+    pub fn train_own_gradient_view(&mut self) -> Result<js_sys::Float32Array, JsError> {
+        let gradient = self.session.train_own_gradient().map_err(js_error)?;
+        // SAFETY: as in `staged_params`.
+        Ok(unsafe { js_sys::Float32Array::view(gradient) })
+    }
+
+    /// A helper worker: mirror the run whose `train_mirror_state` is `{params, moments, adam}`: from
+    /// now on it keeps the run's parameters by taking each step itself (`share_apply`).
+    pub fn share_mirror(
+        &mut self,
+        params: &[f32],
+        moments: &[f32],
+        adam: &[f64],
+    ) -> Result<(), JsError> {
+        let &[learning_rate, beta_1, beta_2, epsilon, iterations] = adam else {
+            return Err(JsError::new(
+                "invalid mirror state: adam is [learning rate, beta 1, beta 2, epsilon, updates]",
+            ));
+        };
+        let state = MirrorState {
+            params: params.to_vec(),
+            optimizer: OptimizerState {
+                adam: Adam {
+                    learning_rate: learning_rate as f32,
+                    beta_1: beta_1 as f32,
+                    beta_2: beta_2 as f32,
+                    epsilon: epsilon as f32,
+                    iterations: iterations as u64,
+                },
+                moments: moments.to_vec(),
+            },
+        };
+        self.session.share_mirror(&state).map_err(js_error)
+    }
+
+    /// A helper worker that mirrors the run: its share's gradient with the parameters it holds:
+    /// `{n, loss, correct}` (the gradient itself from `share_gradient_view`).
+    pub fn share_compute_mirrored(
+        &mut self,
+        pixels: &[u8],
+        labels: &[u8],
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .share_compute_mirrored(pixels, labels)
+                .map_err(js_error)?,
+        )
+    }
+
+    /// A helper worker that mirrors the run: the run's step with shares of `sizes` images, share
+    /// `mine` its own (negative: it has none this step), the other shares' gradients one after the
+    /// other in `others`, in share order.
+    pub fn share_apply(&mut self, sizes: &[u32], mine: i32, others: &[f32]) -> Result<(), JsError> {
+        let mine = usize::try_from(mine).ok();
+        self.session
+            .share_apply(sizes, mine, others)
+            .map_err(js_error)
     }
 
     /// A helper worker: build the network of `design` (JSON) its shares are computed on.

@@ -4,8 +4,11 @@
 // worker and says so, and the page's thread never blocks for more than 50 ms. The workers field's
 // default is the number of logical cores less one, at least 1. The worker runs the relaxed-SIMD build
 // in Chromium and the plain SIMD128 one with ?simd=simd128 or where the relaxed one fails to load:
-// each deterministic, with different bits and the same accuracy within a point. Where the host makes the
-// page cross-origin isolated, the workers exchange shares through shared memory, with the same model.
+// each deterministic, with different bits and the same accuracy within a point. On a plain host the
+// helpers mirror the run (they take every step themselves, sent only images and gradients): a run after
+// a cancelled one gives the same model again. Where the host makes the page cross-origin isolated, the
+// workers exchange shares through shared memory, with the same model as the mirroring helpers, also
+// with batches of one image (the helpers then have no share).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -82,6 +85,9 @@ test('two workers train deterministically, as well as one, and cancel at once', 
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-float').click()]);
   await dl.saveAs(join(DIR, 'after-cancel.tflite'));
   assert.equal(createHash('sha256').update(readFileSync(join(DIR, 'after-cancel.tflite'))).digest('hex'), one.hash);
+  // the helpers mirror each run afresh: the cancelled run's last answers are not taken for the next's
+  const again = await train(page, 2, 'two-again.tflite');
+  assert.equal(again.hash, a.hash);
   const t1 = await page.evaluate(() => performance.now());
   assert.deepEqual(await longTasksSince(page, t0, t1), []);
   assert.deepEqual(errors, []);
@@ -91,6 +97,9 @@ test('two workers train deterministically, as well as one, and cancel at once', 
 test('where the host isolates the page, the workers share memory and train the same model', async () => {
   const plain = await open(site.browser.context, `${site.server.url}?lang=en`);
   const messages = await train(plain.page, 2, 'messages.tflite');
+  // batches of one image leave the helpers without a share: they still take every step
+  await plain.page.getByTestId('train-batch').fill('1');
+  const messagesSingle = await train(plain.page, 2, 'messages-batch-1.tflite');
   assert.deepEqual(plain.errors, []);
   const server = await serve(join(ROOT, 'dist'), { isolated: true });
   try {
@@ -115,6 +124,7 @@ test('where the host isolates the page, the workers share memory and train the s
     await page.getByTestId('train-batch').fill('1');
     const single = await train(page, 2, 'shared-batch-1.tflite');
     assert.ok(single.acc > 0.1, `val_accuracy ${single.acc}`);
+    assert.equal(single.hash, messagesSingle.hash);
     await page.getByTestId('train-batch').fill('32');
     const t1 = await page.evaluate(() => performance.now());
     assert.deepEqual(await longTasksSince(page, t0, t1), []);

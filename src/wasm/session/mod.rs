@@ -37,6 +37,8 @@ pub use debug::{
 pub use design::{DesignCheck, DesignLimits, DesignProblem, PresetInfo};
 pub use eval::{EvalProgress, EvalReport, SlotEval};
 pub use histograms::{ActivationRange, HistogramReport, MethodRanges};
+#[cfg(feature = "training")]
+pub use parallel::MirrorState;
 pub use settings::ConvertSettings;
 #[cfg(feature = "training")]
 pub use train::{TrainProgress, TrainSettings};

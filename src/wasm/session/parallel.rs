@@ -11,8 +11,8 @@ use crate::data::Dataset;
 use crate::design::Design;
 use crate::error::{Error, Result};
 use crate::train::{
-    Architecture, Sequential, ShareReport, Trainer, gradients_into, parallel_ready,
-    parameters_into, set_parameter_vector, share_gradient,
+    Architecture, Mirror, OptimizerState, Sequential, ShareGradient, ShareReport, Trainer,
+    gradients_into, parallel_ready, parameters_into, set_parameter_vector, share_gradient,
 };
 
 /// A helper worker's network: the run's design, its parameters set before each share.
@@ -23,6 +23,18 @@ pub struct ShareNet {
     /// The current share's images and their indices, kept between shares with their allocations.
     images: Dataset,
     all: Vec<usize>,
+    /// The run's optimizer, where this helper mirrors the run ([`Session::share_mirror`]).
+    mirror: Option<Mirror>,
+    /// Whether the layers hold a gradient not yet used by a mirrored step.
+    computed: bool,
+}
+
+/// What a helper needs to mirror a run ([`Session::train_mirror_state`], [`Session::share_mirror`]):
+/// its parameters and its optimizer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MirrorState {
+    pub params: Vec<f32>,
+    pub optimizer: OptimizerState,
 }
 
 /// The coordinator's next step made ready in one call ([`Session::train_stage`]): the parameters,
@@ -38,6 +50,8 @@ pub struct StagedShares {
     own: Vec<usize>,
     /// The run's step these shares are of (`None`: nothing staged).
     step: Option<usize>,
+    /// Share 0's gradient ([`Session::train_own_gradient`]), for the helpers that mirror the run.
+    pub gradient: Vec<f32>,
 }
 
 /// Borrows of a run's parts that can be used together.
@@ -150,6 +164,51 @@ impl Session {
         &self.staged
     }
 
+    /// The shares of the step after the next one, where it is in the same epoch, made ready for the
+    /// helpers as [`Session::train_stage`] does (their images and labels only: the parameters, share
+    /// 0 and the step staged before are kept); their sizes, or `None` (the step starts an epoch, or
+    /// there is none). The helpers that mirror the run get their images a step ahead.
+    pub fn train_stage_next(&mut self, shares: usize) -> Result<Option<Vec<u32>>> {
+        let mut staged = std::mem::take(&mut self.staged);
+        let result = (|| {
+            let RunParts { trainer, data, .. } = self.run_parts()?;
+            let Some(all) = trainer.peek_shares(shares) else {
+                return Ok(None);
+            };
+            staged.pixels.clear();
+            staged.labels.clear();
+            for &i in all.iter().skip(1).flatten() {
+                staged.pixels.extend_from_slice(data.image(i));
+                staged.labels.push(data.labels[i]);
+            }
+            Ok(Some(all.iter().map(|s| s.len() as u32).collect()))
+        })();
+        self.staged = staged;
+        result
+    }
+
+    /// The run's parameters and optimizer, for helpers that mirror it ([`Session::share_mirror`]).
+    pub fn train_mirror_state(&mut self) -> Result<MirrorState> {
+        let RunParts { trainer, .. } = self.run_parts()?;
+        let mut params = Vec::new();
+        parameters_into(&mut trainer.net, &mut params);
+        Ok(MirrorState {
+            params,
+            optimizer: trainer.optimizer_state(),
+        })
+    }
+
+    /// Share 0's gradient, as [`Session::train_own_staged`] left it in the run's network (until the
+    /// step is applied), for the helpers that mirror the run.
+    pub fn train_own_gradient(&mut self) -> Result<&[f32]> {
+        let mut gradient = std::mem::take(&mut self.staged.gradient);
+        let result = self
+            .run_parts()
+            .map(|RunParts { trainer, .. }| gradients_into(&mut trainer.net, &mut gradient));
+        self.staged.gradient = gradient;
+        result.map(|()| self.staged.gradient.as_slice())
+    }
+
     /// Share 0's gradient of the step [`Session::train_stage`] made ready, on the run's own network.
     pub fn train_own_staged(&mut self) -> Result<ShareReport> {
         let own = std::mem::take(&mut self.staged.own);
@@ -226,8 +285,88 @@ impl Session {
                 cols: 28,
             },
             all: Vec::new(),
+            mirror: None,
+            computed: false,
         });
         Ok(())
+    }
+
+    /// A helper: mirror a run from its `state` ([`Session::train_mirror_state`]): from now on its
+    /// network keeps the run's parameters by taking the run's steps itself ([`Session::share_apply`]),
+    /// and computes its shares with them ([`Session::share_compute_mirrored`]).
+    pub fn share_mirror(&mut self, state: &MirrorState) -> Result<()> {
+        let share = self.share_net()?;
+        share.mirror = None;
+        share.computed = false;
+        set_parameter_vector(&mut share.net, &state.params)?;
+        share.mirror = Some(Mirror::new(&mut share.net, &state.optimizer)?);
+        Ok(())
+    }
+
+    /// A helper that mirrors the run: its share's gradient with the parameters it holds (as
+    /// [`Session::share_compute`] otherwise).
+    pub fn share_compute_mirrored(&mut self, pixels: &[u8], labels: &[u8]) -> Result<ShareReport> {
+        if self.share_net()?.mirror.is_none() {
+            return Err(Error::InvalidArgument(
+                "this helper does not mirror a run (share_mirror)".into(),
+            ));
+        }
+        self.compute(None, pixels, labels)
+    }
+
+    /// A helper that mirrors the run: the run's step, with the shares of `sizes` images (in share
+    /// order): share `mine` is the one it computed last, the others' gradients are in `others`, one
+    /// after the other (P values each) in share order. Without a share of its own (`mine` `None`: the
+    /// batch had fewer shares than workers), every share's gradient is in `others`.
+    pub fn share_apply(
+        &mut self,
+        sizes: &[u32],
+        mine: Option<usize>,
+        others: &[f32],
+    ) -> Result<()> {
+        let share = self.share_net()?;
+        let params = share.net.num_params();
+        let Some(mirror) = share.mirror.as_mut() else {
+            return Err(Error::InvalidArgument(
+                "this helper does not mirror a run (share_mirror)".into(),
+            ));
+        };
+        let theirs = sizes.len() - usize::from(mine.is_some());
+        if mine.is_some_and(|i| i >= sizes.len()) || (mine.is_some() && !share.computed) {
+            return Err(Error::InvalidArgument(
+                "no gradient of this helper's share to apply (share_compute_mirrored)".into(),
+            ));
+        }
+        if others.len() != theirs * params {
+            return Err(Error::InvalidArgument(format!(
+                "{} gradient values for {theirs} shares of {params} parameters",
+                others.len()
+            )));
+        }
+        let mut vectors = others.chunks_exact(params.max(1));
+        let shares: Vec<(usize, ShareGradient)> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let g = if Some(i) == mine {
+                    ShareGradient::Own
+                } else {
+                    // as many vectors as shares not this helper's (checked above)
+                    ShareGradient::Vector(vectors.next().unwrap_or_default())
+                };
+                (n as usize, g)
+            })
+            .collect();
+        mirror.apply(&mut share.net, &shares)?;
+        share.computed = false;
+        Ok(())
+    }
+
+    /// A helper: its network, or an error before [`Session::share_begin`].
+    fn share_net(&mut self) -> Result<&mut ShareNet> {
+        self.share
+            .as_mut()
+            .ok_or_else(|| Error::InvalidArgument("no share network (share_begin)".into()))
     }
 
     /// A helper: the gradient of its network with parameters `params` on a share's images (`pixels`,
@@ -238,10 +377,17 @@ impl Session {
         pixels: &[u8],
         labels: &[u8],
     ) -> Result<ShareReport> {
-        let share = self
-            .share
-            .as_mut()
-            .ok_or_else(|| Error::InvalidArgument("no share network (share_begin)".into()))?;
+        self.compute(Some(params), pixels, labels)
+    }
+
+    /// [`Session::share_compute`], with `params` if given, else with the parameters the network holds.
+    fn compute(
+        &mut self,
+        params: Option<&[f32]>,
+        pixels: &[u8],
+        labels: &[u8],
+    ) -> Result<ShareReport> {
+        let share = self.share_net()?;
         if labels.is_empty() || pixels.len() != labels.len() * IMAGE_LEN {
             return Err(Error::InvalidArgument(format!(
                 "a share of {} labels and {} pixels (784 per image)",
@@ -249,7 +395,9 @@ impl Session {
                 pixels.len()
             )));
         }
-        set_parameter_vector(&mut share.net, params)?;
+        if let Some(params) = params {
+            set_parameter_vector(&mut share.net, params)?;
+        }
         share.images.images.clear();
         share.images.images.extend_from_slice(pixels);
         share.images.labels.clear();
@@ -258,6 +406,7 @@ impl Session {
         share.all.extend(0..labels.len());
         let report = share_gradient(&mut share.net, &share.images, &share.all, &mut share.labels);
         gradients_into(&mut share.net, &mut share.gradient);
+        share.computed = true;
         Ok(report)
     }
 
@@ -287,9 +436,10 @@ mod tests {
         }
     }
 
-    /// A whole run split over `k` shares: the coordinator and k−1 helper sessions.
-    fn run(k: usize) -> Vec<u8> {
-        let (_, img, lab) = tiny(64);
+    /// A whole run of `images` images (batches of 16) split over `k` shares: the coordinator and
+    /// k−1 helper sessions, sent the parameters with each share.
+    fn run(k: usize, images: usize) -> Vec<u8> {
+        let (_, img, lab) = tiny(images);
         let mut s = Session::new();
         s.set_train_set(&img, &lab).unwrap();
         s.set_test_set(&img, &lab).unwrap();
@@ -305,7 +455,8 @@ mod tests {
             .collect();
         let mut last = None;
         while let Some(sizes) = s.train_stage(k).unwrap() {
-            assert_eq!(sizes.iter().sum::<u32>(), 16, "the whole batch");
+            let batch = s.training.as_ref().map(|r| r.trainer.config.batch_size);
+            assert!(sizes.iter().sum::<u32>() as usize <= 16 && batch == Some(16));
             let staged = s.staged();
             let mut reports = Vec::new();
             let mut gradients = Vec::new();
@@ -324,9 +475,148 @@ mod tests {
         }
         let last = last.unwrap();
         assert!(last.finished && last.epoch_report.is_some());
-        assert_eq!(last.steps_done, 4);
+        assert_eq!(last.steps_done, images.div_ceil(16));
         s.train_finish().unwrap();
         s.model_bytes(FLOAT).unwrap()
+    }
+
+    /// A run of `images` images (batches of 16) split over `k` shares, with helpers that mirror it:
+    /// they are sent the run's state once, and then at each step only its images (a step ahead
+    /// within an epoch) and the other shares' gradients; they take each step themselves. The model
+    /// file at the end.
+    fn run_mirrored(k: usize, images: usize) -> Vec<u8> {
+        let (_, img, lab) = tiny(images);
+        let mut s = Session::new();
+        s.set_train_set(&img, &lab).unwrap();
+        s.set_test_set(&img, &lab).unwrap();
+        s.train_begin(&settings()).unwrap();
+        let design = s.train_design().unwrap();
+        let state = s.train_mirror_state().unwrap();
+        let mut helpers: Vec<Session> = (1..k)
+            .map(|_| {
+                let mut h = Session::new();
+                h.share_begin(&design).unwrap();
+                h.share_mirror(&state).unwrap();
+                h
+            })
+            .collect();
+        let staged = |s: &Session, sizes: Vec<u32>| {
+            (sizes, s.staged().pixels.clone(), s.staged().labels.clone())
+        };
+        let mut ahead = None;
+        let mut steps = 0;
+        while let Some(sizes) = s.train_stage(k).unwrap() {
+            // the helpers' images: sent with the last step where this one is in the same epoch
+            let (sent, pixels, labels) = ahead.take().unwrap_or_else(|| staged(&s, sizes.clone()));
+            assert_eq!(sent, sizes);
+            assert_eq!(
+                (pixels.as_slice(), labels.as_slice()),
+                (s.staged().pixels.as_slice(), s.staged().labels.as_slice())
+            );
+            // each helper with a share computes it with the parameters it holds
+            let mut reports = Vec::new();
+            let mut gradients = Vec::new();
+            let mut at = 0;
+            for (h, &n) in helpers.iter_mut().zip(&sizes[1..]) {
+                let n = n as usize;
+                let share = (
+                    &pixels[at * IMAGE_LEN..(at + n) * IMAGE_LEN],
+                    &labels[at..at + n],
+                );
+                at += n;
+                reports.push(h.share_compute_mirrored(share.0, share.1).unwrap());
+                gradients.extend_from_slice(h.share_gradient().unwrap());
+            }
+            let own = s.train_own_staged().unwrap();
+            let own_gradient = s.train_own_gradient().unwrap().to_vec();
+            ahead = s
+                .train_stage_next(k)
+                .unwrap()
+                .map(|sizes| staged(&s, sizes));
+            // every helper takes the step with the others' gradients, in share order
+            let p = own_gradient.len();
+            for (j, h) in helpers.iter_mut().enumerate() {
+                let mine = (j + 1 < sizes.len()).then_some(j + 1);
+                let mut others = own_gradient.clone();
+                for (i, g) in gradients.chunks_exact(p).enumerate() {
+                    if Some(i + 1) != mine {
+                        others.extend_from_slice(g);
+                    }
+                }
+                h.share_apply(&sizes, mine, &others).unwrap();
+            }
+            s.train_apply_shares(own, &reports, &gradients).unwrap();
+            steps += 1;
+            // the helpers hold the run's parameters and optimizer, bit for bit
+            let run = s.train_mirror_state().unwrap();
+            for h in helpers.iter_mut() {
+                let share = h.share.as_mut().unwrap();
+                let mut params = Vec::new();
+                parameters_into(&mut share.net, &mut params);
+                assert_eq!(params, run.params, "step {steps}");
+                assert_eq!(share.mirror.as_ref().unwrap().state(), run.optimizer);
+            }
+        }
+        assert_eq!(steps, images.div_ceil(16));
+        s.train_finish().unwrap();
+        s.model_bytes(FLOAT).unwrap()
+    }
+
+    #[test]
+    fn helpers_that_mirror_the_run_train_the_same_model() {
+        // the same file as helpers sent the parameters at every step
+        assert_eq!(run_mirrored(2, 64), run(2, 64));
+        assert_eq!(run_mirrored(3, 64), run(3, 64));
+        // a last batch of one image: one share, and helpers without one still take the step
+        assert_eq!(run_mirrored(3, 65), run(3, 65));
+    }
+
+    #[test]
+    fn a_mirrored_step_refuses_what_does_not_fit() {
+        let (_, img, lab) = tiny(16);
+        let mut s = Session::new();
+        s.set_train_set(&img, &lab).unwrap();
+        s.set_test_set(&img, &lab).unwrap();
+        s.train_begin(&settings()).unwrap();
+        let state = s.train_mirror_state().unwrap();
+        let mut h = Session::new();
+        assert!(h.share_mirror(&state).is_err(), "no network");
+        h.share_begin(&s.train_design().unwrap()).unwrap();
+        assert!(
+            h.share_compute_mirrored(&[0; 784], &[1]).is_err(),
+            "not mirroring"
+        );
+        assert!(
+            h.share_apply(&[1], None, &state.params).is_err(),
+            "not mirroring"
+        );
+        let mut short = state.clone();
+        short.optimizer.moments.pop();
+        assert!(h.share_mirror(&short).is_err(), "moments of another size");
+        h.share_mirror(&state).unwrap();
+        let p = state.params.len();
+        assert!(
+            h.share_apply(&[1, 1], Some(1), &vec![0.0; p]).is_err(),
+            "nothing computed"
+        );
+        h.share_compute_mirrored(&[0; 784], &[1]).unwrap();
+        assert!(
+            h.share_apply(&[1, 1], Some(2), &vec![0.0; p]).is_err(),
+            "no share 2"
+        );
+        assert!(
+            h.share_apply(&[1, 1], Some(1), &vec![0.0; 2 * p]).is_err(),
+            "one vector too many"
+        );
+        assert!(
+            h.share_apply(&[0, 0], Some(1), &vec![0.0; p]).is_err(),
+            "no images"
+        );
+        h.share_apply(&[1, 1], Some(1), &vec![0.0; p]).unwrap();
+        assert!(
+            h.share_apply(&[1, 1], Some(1), &vec![0.0; p]).is_err(),
+            "the gradient used once"
+        );
     }
 
     #[test]
@@ -339,9 +629,9 @@ mod tests {
         while !plain.train_step(100).unwrap().finished {}
         plain.train_finish().unwrap();
         // one share: the same file as train_step
-        assert_eq!(run(1), plain.model_bytes(FLOAT).unwrap());
+        assert_eq!(run(1, 64), plain.model_bytes(FLOAT).unwrap());
         // three: the same file every time
-        assert_eq!(run(3), run(3));
+        assert_eq!(run(3, 64), run(3, 64));
     }
 
     #[test]
