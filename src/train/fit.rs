@@ -322,10 +322,7 @@ impl Trainer {
 
     /// The optimizer as it stands, for helpers that mirror this run ([`Mirror::new`]).
     pub fn optimizer_state(&self) -> OptimizerState {
-        OptimizerState {
-            adam: self.optimizer.clone(),
-            moments: self.m.iter().chain(&self.v).flatten().copied().collect(),
-        }
+        OptimizerState::of(&self.optimizer, &self.m, &self.v)
     }
 
     /// Whether `validation` fits the network (its images are the network's input size), so that a
@@ -437,6 +434,16 @@ pub struct OptimizerState {
     pub moments: Vec<f32>,
 }
 
+impl OptimizerState {
+    /// The state of `adam` with the per-tensor moments `m` and `v`.
+    fn of(adam: &Adam, m: &[Vec<f32>], v: &[Vec<f32>]) -> OptimizerState {
+        OptimizerState {
+            adam: adam.clone(),
+            moments: m.iter().chain(v).flatten().copied().collect(),
+        }
+    }
+}
+
 /// A helper's copy of a run's optimizer. A helper that holds one takes every step itself, on the same
 /// shares' gradients as the coordinator ([`step_on_shares`]), so its network keeps the run's parameters
 /// without being sent them at each step: the workers then only exchange gradients.
@@ -489,10 +496,7 @@ impl Mirror {
 
     /// The optimizer as it stands (equal to the coordinator's after the same steps).
     pub fn state(&self) -> OptimizerState {
-        OptimizerState {
-            adam: self.optimizer.clone(),
-            moments: self.m.iter().chain(&self.v).flatten().copied().collect(),
-        }
+        OptimizerState::of(&self.optimizer, &self.m, &self.v)
     }
 }
 

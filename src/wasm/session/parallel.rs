@@ -331,12 +331,13 @@ impl Session {
                 "this helper does not mirror a run (share_mirror)".into(),
             ));
         };
-        let theirs = sizes.len() - usize::from(mine.is_some());
         if mine.is_some_and(|i| i >= sizes.len()) || (mine.is_some() && !share.computed) {
             return Err(Error::InvalidArgument(
                 "no gradient of this helper's share to apply (share_compute_mirrored)".into(),
             ));
         }
+        // `mine`, if given, is one of the shares (checked above)
+        let theirs = sizes.len() - usize::from(mine.is_some());
         if others.len() != theirs * params {
             return Err(Error::InvalidArgument(format!(
                 "{} gradient values for {theirs} shares of {params} parameters",
