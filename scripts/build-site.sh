@@ -47,7 +47,7 @@ fi
 gz "$rep" train-1000-images-idx3-ubyte.gz
 
 rm -rf dist
-mkdir -p dist/www dist/pkg/fast dist/pkg/train dist/pkg/train-relaxed dist/data dist/model
+mkdir -p dist/www dist/pkg/fast dist/pkg/inside dist/pkg/train dist/pkg/train-relaxed dist/data dist/model
 cp index.html dist/
 # the page's modules and styles minified one by one (no bundling: the same files and imports as www/)
 cp www/*.svg dist/www/
@@ -55,6 +55,7 @@ node_modules/.bin/esbuild www/*.js www/*.css --minify --target=es2022 --outdir=d
 rm dist/www/sw.js # it goes to the site's root, with this deployment's file list (below)
 cp pkg/ptq_playground.js pkg/ptq_playground_bg.wasm dist/pkg/
 cp pkg/fast/ptq_playground.js pkg/fast/ptq_playground_bg.wasm dist/pkg/fast/
+cp pkg/inside/ptq_playground.js pkg/inside/ptq_playground_bg.wasm dist/pkg/inside/
 cp pkg/train/ptq_playground.js pkg/train/ptq_playground_bg.wasm dist/pkg/train/
 cp pkg/train-relaxed/ptq_playground.js pkg/train-relaxed/ptq_playground_bg.wasm dist/pkg/train-relaxed/
 cp "$model" dist/model/mnist_float.tflite

@@ -3,15 +3,18 @@
 #   pkg/          profile wasm-small (opt-level z), without the `training`, `worker`, `fusion` and
 #                 `int16` features: the page's module (drawings, quantization, uploads)
 #   pkg/fast/     profile wasm-release (opt-level 3), with `worker`, `fusion` and `int16`: the worker's
-#                 module (evaluation, conversions, the views inside a quantization, 16x8, the
-#                 designer). wasm-opt -O1 only: -O2/-O3/-Os inline the int8 kernels into much larger
+#                 module (evaluation, conversions with every setting, the comparison of conversions,
+#                 16x8). wasm-opt -O1 only: -O2/-O3/-Os inline the int8 kernels into much larger
 #                 functions, which V8 runs slower (evaluating 10,000 images in Node 20 on one core:
 #                 cold 0.67 s at -O3 vs 0.27 s at -O1, warm 0.18 s vs 0.16 s; training the same).
-#                 Without `training`: the trainer and its `Trainer` bindings are left out (the
-#                 training modules have them).
+#                 Without `training`: the trainer, its `Trainer` bindings and the model designer's
+#                 questions are left out (the training modules have them); without `inside`: the views
+#                 inside a quantization are left out (pkg/inside/ has them).
+#   pkg/inside/   the same with `inside` too: the views inside a quantization, which the worker loads
+#                 when the inside panel is first opened
 #   pkg/train/    the training module (feature `trainer-only`): only the `Trainer` bindings, which the
-#                 worker trains with and its helper workers compute their shares with; no interpreter,
-#                 no converter
+#                 worker trains with and its helper workers compute their shares with, and the model
+#                 designer's questions; no interpreter, no converter
 #   pkg/train-relaxed/  the training module again, with relaxed SIMD too: the trainer's multiply-adds
 #                 become `f32x4.relaxed_madd` (src/train/wasm_simd/). Browsers that have relaxed SIMD
 #                 run it (www/wasm-build.js); it has its own target directory, so that the different
@@ -39,6 +42,7 @@ build() { # build PROFILE OUT_DIR WASM_OPT_LEVEL [CARGO_FEATURES] [EXTRA_WASM_OP
 rm -rf pkg
 build wasm-small pkg -Oz
 build wasm-release pkg/fast -O1 worker,fusion,int16
+build wasm-release pkg/inside -O1 inside,fusion,int16
 build wasm-release pkg/train -O1 trainer-only
 TARGET=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 CARGO_TARGET_DIR="$TARGET/relaxed" \

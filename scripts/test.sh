@@ -53,17 +53,17 @@ step "wasm boundary and the trainer's SIMD128 kernels in headless Chromium, in t
 # chromedriver and chromium from Debian; webdriver.json gives chromium its flags. Without the default
 # `cli` feature: the CLI binary is native-only.
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
-  cargo test --target wasm32-unknown-unknown --no-default-features --features training,worker,fusion,int16 --test web
+  cargo test --target wasm32-unknown-unknown --no-default-features --features training,inside,fusion,int16 --test web
 # The trainer's SIMD128 kernels against their portable twins, bit for bit (tests/web_train_kernels.rs).
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
-  cargo test --target wasm32-unknown-unknown --no-default-features --features training,worker,fusion,int16 \
+  cargo test --target wasm32-unknown-unknown --no-default-features --features training,inside,fusion,int16 \
   --test web_train_kernels
 # The same two in the relaxed-SIMD build (as pkg/train-relaxed/, the one Chromium trains with), in its own
 # target directory as scripts/build-wasm.sh builds it: the kernels' sums within their bounds.
 CARGO_TARGET_DIR="$TARGET/relaxed" \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
-  cargo test --target wasm32-unknown-unknown --no-default-features --features training,worker,fusion,int16 \
+  cargo test --target wasm32-unknown-unknown --no-default-features --features training,inside,fusion,int16 \
   --test web --test web_train_kernels
 # The page's own build: no training, no fused kernels (the training tests are left out of this run).
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \

@@ -2,14 +2,15 @@
 //! exported `Playground` takes typed arrays, returns plain JS objects, and turns every failure into a
 //! thrown `Error` carrying the library's message. A panic would abort the module and fail the run, so
 //! hostile bytes here also prove the page survives them. Tests that train, or use the worker's jobs, need the
-//! `training` and `worker` features (the training module's and the worker's builds, in one test build);
-//! the rest also run without them, as the page's build is configured.
+//! `training` and `worker` features (the training module's and the worker's builds, in one test build),
+//! the views inside a quantization the `inside` feature; the rest also run without them, as the page's
+//! build is configured.
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Reflect};
 use ptq_playground::data::idx::write_idx_u8;
 use ptq_playground::wasm::Playground;
-#[cfg(all(feature = "training", feature = "worker"))]
+#[cfg(feature = "training")]
 use ptq_playground::wasm::Trainer;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -389,8 +390,9 @@ fn mutated_reference_files_through_the_exported_api() {
 
 /// The views inside a quantization (the worker's build) on TensorFlow's own files: the graph, the
 /// per-layer error in steps, one element by hand beside the float value, and keeping a layer in float,
-/// all as plain JS objects, and every refusal a thrown error with the library's message.
-#[cfg(all(feature = "training", feature = "worker"))]
+/// all as plain JS objects, and every refusal a thrown error with the library's message. The module
+/// for those views only (pkg/inside/, the `inside` feature).
+#[cfg(all(feature = "training", feature = "inside"))]
 #[wasm_bindgen_test]
 fn inside_views_cross_as_plain_objects() {
     let (_, images, labels) = tiny(8);
@@ -536,6 +538,39 @@ fn inside_views_cross_as_plain_objects() {
         .contains("nope")
     );
     assert!(pg.remove_model("selective"));
+}
+
+/// The model designer's questions, asked of the training module (its `Trainer`): the presets, a
+/// preset's check with its costs, a broken design's problem naming its layer, the design a trained
+/// float file carries, and a file that is not a model refused with the library's message.
+#[cfg(feature = "training")]
+#[wasm_bindgen_test]
+fn the_designer_asks_the_training_module() {
+    let presets = Array::from(&Trainer::design_presets().unwrap());
+    assert!(presets.length() >= 2, "{} presets", presets.length());
+    let first = get(&presets.get(0), "json").as_string().unwrap();
+    let limits = Trainer::design_limits().unwrap();
+    assert!(get(&limits, "params").as_f64().unwrap() > 0.0);
+    let check = Trainer::design_check(&first).unwrap();
+    let absent = |v: JsValue| v.is_null() || v.is_undefined();
+    assert!(absent(get(&check, "problem")));
+    let summary = get(&check, "summary");
+    assert!(get(&summary, "params").as_f64().unwrap() > 0.0);
+    let broken = first.replacen("\"units\": 10", "\"units\": 0", 1);
+    assert_ne!(broken, first, "the preset has a dense layer of 10 units");
+    let check = Trainer::design_check(&broken).unwrap();
+    assert!(absent(get(&check, "summary")));
+    let problem = get(&check, "problem");
+    assert_eq!(get(&problem, "kind").as_string().as_deref(), Some("Dense"));
+    assert!(get(&problem, "layer").as_f64().is_some());
+    assert!(
+        get(&problem, "problem")
+            .as_string()
+            .unwrap()
+            .contains("at least one unit")
+    );
+    assert!(message(Trainer::design_of(b"junk").unwrap_err()).contains("malformed .tflite"));
+    assert!(message(Trainer::folded_ranges(b"junk").unwrap_err()).contains("malformed .tflite"));
 }
 
 /// The worker's conversion with every setting, the deployment check and the list of calibration methods:

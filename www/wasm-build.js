@@ -1,6 +1,7 @@
-// The worker's two modules: pkg/fast/, its `Playground` (evaluation, conversions, the views inside a
-// quantization), and the training module, its `Trainer` (training runs, and the helpers' shares), in
-// one of two builds. pkg/train-relaxed/ computes the trainer's multiply-adds with relaxed SIMD's
+// The worker's modules, each fetched when first needed: pkg/fast/, its `Playground` (evaluation,
+// conversions); pkg/inside/, the same `Playground` with the views inside a quantization (when the
+// inside panel is first opened); and the training module, its `Trainer` (training runs, the helpers'
+// shares, the model designer's questions), in one of two builds. pkg/train-relaxed/ computes the trainer's multiply-adds with relaxed SIMD's
 // `f32x4.relaxed_madd`, which the engine may fuse (V8 does on x86-64 CPUs with FMA: 5 epochs 7–10%
 // shorter in Chromium); pkg/train/ is the same trainer with plain SIMD128 (src/train/wasm_simd/). An
 // engine without relaxed SIMD cannot compile the first, so it is asked first, with a module of one
@@ -24,6 +25,13 @@ function pickBuild(asked) {
 /** The worker's `Playground` module, initialized. */
 export async function loadPlayground() {
   const lib = await import('../pkg/fast/ptq_playground.js');
+  await lib.default();
+  return lib;
+}
+
+/** The worker's `Playground` module with the views inside a quantization, initialized. */
+export async function loadInside() {
+  const lib = await import('../pkg/inside/ptq_playground.js');
   await lib.default();
   return lib;
 }

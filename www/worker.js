@@ -7,11 +7,12 @@
 // compare and inside-* requests carry an `id` their answers repeat.
 
 // the speed-optimized builds of the library (see wasm-build.js): pkg/fast/'s `Playground` for
-// evaluations and conversions, and the training module's `Trainer` (pkg/train-relaxed/ or pkg/train/),
-// fetched when a run or the training set is first needed, which holds the training set; the page's
-// thread uses the smaller pkg/
+// evaluations and conversions; pkg/inside/'s for the views inside a quantization, fetched when the first
+// of them is asked for; and the training module's `Trainer` (pkg/train-relaxed/ or pkg/train/), fetched
+// when a run, the training set or the model designer is first needed, which holds the training set; the
+// page's thread uses the smaller pkg/
 import { fetchBytes, gunzip } from './net.js';
-import { loadBestTrainer, loadPlayground } from './wasm-build.js';
+import { loadBestTrainer, loadInside, loadPlayground } from './wasm-build.js';
 import * as shared from './share-link.js';
 
 /** Wall time a training chunk aims at: short enough for a cancel to act at once and the chart to move
@@ -41,6 +42,8 @@ const ready = new Promise((resolve) => {
 });
 /** The training module's Trainer (runs, the training set), once `trainer()` has loaded it. */
 let tr = null;
+/** The training module's `Trainer` class, whose static functions answer the model designer. */
+let Trainer = null;
 /** The build of the training module the worker and its helpers run ('relaxed' or 'simd128'). */
 let build = null;
 let trainerLoading = null;
@@ -49,7 +52,7 @@ function trainer() {
   trainerLoading ??= loadBestTrainer(simdAsked).then(({ lib, build: loaded }) => {
     const t = new lib.Trainer();
     t.set_test_set(testSet.images, testSet.labels); // validation after each epoch
-    [tr, build] = [t, loaded];
+    [tr, build, Trainer] = [t, loaded, lib.Trainer];
   }).catch((err) => {
     trainerLoading = null;
     throw err;
@@ -131,9 +134,19 @@ const handlers = {
   'inside-keep': (msg) => job(msg, insideKeep),
   'inside-hist': (msg) => job(msg, insideHist),
   'inside-ranges': (msg) => job(msg, insideRanges),
-  'design-presets': (msg) => job(msg, ({ id }) => post({ type: 'result', job: 'design-presets', id, presets: Playground.design_presets(), limits: Playground.design_limits() })),
-  'design-check': (msg) => job(msg, ({ id, json }) => post({ type: 'result', job: 'design-check', id, check: Playground.design_check(json) })),
-  'design-of': (msg) => job(msg, ({ id, bytes }) => post({ type: 'result', job: 'design-of', id, json: Playground.design_of(bytes) })),
+  // the model designer's questions go to the training module, which trains what it designs
+  'design-presets': (msg) => job(msg, async ({ id }) => {
+    await trainer();
+    post({ type: 'result', job: 'design-presets', id, presets: Trainer.design_presets(), limits: Trainer.design_limits() });
+  }),
+  'design-check': (msg) => job(msg, async ({ id, json }) => {
+    await trainer();
+    post({ type: 'result', job: 'design-check', id, check: Trainer.design_check(json) });
+  }),
+  'design-of': (msg) => job(msg, async ({ id, bytes }) => {
+    await trainer();
+    post({ type: 'result', job: 'design-of', id, json: Trainer.design_of(bytes) });
+  }),
   'inside-cancel'(msg) {
     runs[msg.kind] = (runs[msg.kind] ?? 0) + 1;
   },
@@ -482,14 +495,14 @@ async function compareRow(float, quant, settings, resume, workers) {
   post({ type: 'status', job: 'train', status: 'comparing' });
   let design;
   try {
-    design = Playground.design_of(float);
+    design = Trainer.design_of(float);
   } catch {
-    design = Playground.design_presets()[0].json; // the tutorial's network, exported without its design
+    design = Trainer.design_presets()[0].json; // the tutorial's network, exported without its design
   }
-  const check = Playground.design_check(design);
+  const check = Trainer.design_check(design);
   let folding = [];
   try {
-    folding = Playground.folded_ranges(float);
+    folding = Trainer.folded_ranges(float);
   } catch {
     // the tutorial's network, exported without its design: nothing folded
   }
@@ -666,25 +679,29 @@ async function compare({ id, float, representative, settings, modes, methods, fi
 
 // ---------------------------------------------------------------------------------------------------
 // The views inside a quantization run on a Playground of their own (slots "float" and "quant": the pair
-// being looked at), so they neither wait for nor disturb a training run or an evaluation: their steps
-// interleave at the yields. A long job ('errors', 'keep') stops when runs[kind] moves on: a newer job of
-// its kind, a cancel, or other models.
+// being looked at), from their own module (pkg/inside/, fetched for the first of them), so they neither
+// wait for nor disturb a training run or an evaluation: their steps interleave at the yields. A long job
+// ('errors', 'keep') stops when runs[kind] moves on: a newer job of its kind, a cancel, or other models.
 
-let inside = null;
+let insideLoading = null;
 
+/** The views' Playground, its module loaded once (a failed load is tried again by the next view). */
 function insidePlayground() {
-  if (!inside) {
-    const p = new Playground();
+  insideLoading ??= loadInside().then((lib) => {
+    const p = new lib.Playground();
     p.set_test_set(testSet.images, testSet.labels);
-    inside = p;
-  }
-  return inside;
+    return p;
+  }).catch((err) => {
+    insideLoading = null;
+    throw err;
+  });
+  return insideLoading;
 }
 
 /** {float?, quant?, convert?: {mode, samples}, representative?}: the pair to look at (the quantized model
  * given, or converted here from the float one). Answers with both graphs and the quantized model's info. */
 async function insideLoad({ id, float, quant, convert, representative }) {
-  const p = insidePlayground();
+  const p = await insidePlayground();
   runs.errors++;
   runs.keep++;
   p.debug_cancel();
@@ -706,7 +723,7 @@ async function insideLoad({ id, float, quant, convert, representative }) {
 
 /** {images, modes}: the per-layer error of the pair, in steps of about DEBUG_MS. */
 async function insideErrors({ id, images, modes }) {
-  const p = insidePlayground();
+  const p = await insidePlayground();
   const me = ++runs.errors;
   let progress = p.debug_begin('float', 'quant', images, modes.join(','));
   let count = 4;
@@ -729,7 +746,7 @@ async function insideErrors({ id, images, modes }) {
  * float model; flat null: the layer's largest element); with `output`, also the layer's whole output on
  * that image. */
 async function insideExplain({ id, op, flat, image, output }) {
-  const p = insidePlayground();
+  const p = await insidePlayground();
   const float = p.slots().includes('float') ? 'float' : undefined;
   const layer = output || flat === null ? p.layer_output('quant', op, image) : null;
   const at = flat ?? layer.values.reduce((best, v, i, all) => (v > all[best] ? i : best), 0);
@@ -746,7 +763,7 @@ async function insideExplain({ id, op, flat, image, output }) {
 /** {keep, samples}: convert keeping the named layers in float and keeping none, then evaluate the float
  * model and both conversions on the test set. */
 async function insideKeep({ id, keep, samples }) {
-  const p = insidePlayground();
+  const p = await insidePlayground();
   const me = ++runs.keep;
   const conversion = p.convert_keeping_float('float', keep, samples);
   const bytes = { selective: p.model_bytes('selective'), all: p.model_bytes('all-int8') };
@@ -768,12 +785,12 @@ async function insideKeep({ id, keep, samples }) {
 /** {samples, method}: weights and activations on their integer grids (64 bins, as ptq histograms); with a
  * calibration method, on the grids of a new calibration on those images. */
 async function insideHist({ id, samples, method }) {
-  const report = insidePlayground().histograms('float', 'quant', samples, method ?? undefined, 64);
+  const report = (await insidePlayground()).histograms('float', 'quant', samples, method ?? undefined, 64);
   post({ type: 'result', job: 'inside-hist', id, report });
 }
 
 /** {samples}: every calibration method's range for each activation of the pair, calibrated on those
  * images (the pair's mode converted again with each method). */
 async function insideRanges({ id, samples }) {
-  post({ type: 'result', job: 'inside-ranges', id, ranges: insidePlayground().method_ranges('float', 'quant', samples) });
+  post({ type: 'result', job: 'inside-ranges', id, ranges: (await insidePlayground()).method_ranges('float', 'quant', samples) });
 }

@@ -4,13 +4,13 @@
 use wasm_bindgen::prelude::*;
 
 use super::js::{js_error, to_js};
-#[cfg(feature = "worker")]
+#[cfg(feature = "inside")]
 use crate::quantize::CalibrationMethod;
 use crate::tflite::{inspect_bytes, read_model};
 #[cfg(feature = "worker")]
 use crate::wasm::session::ConvertSettings;
 use crate::wasm::session::Session;
-#[cfg(feature = "worker")]
+#[cfg(feature = "inside")]
 use crate::wasm::session::parse_modes;
 
 /// The playground: datasets, model slots ("float", "quant", "upload"), training and evaluation.
@@ -166,32 +166,6 @@ impl Playground {
             .map_err(js_error)
     }
 
-    /// The model designer's presets: `[{name, description, json}]`, the default first.
-    pub fn design_presets() -> Result<JsValue, JsError> {
-        to_js(&Session::design_presets())
-    }
-
-    /// The limits a design keeps to: `{layers, params, macs, values}`.
-    pub fn design_limits() -> Result<JsValue, JsError> {
-        to_js(&Session::design_limits())
-    }
-
-    /// Check a design (JSON): `{summary, problem}`, one of them set (see `DesignCheck`).
-    pub fn design_check(json: &str) -> Result<JsValue, JsError> {
-        to_js(&Session::design_check(json))
-    }
-
-    /// For each BatchNormalization folded into a float model of this library: the weights' range
-    /// before and after folding (see `quantize::import::FoldedRange`).
-    pub fn folded_ranges(bytes: &[u8]) -> Result<JsValue, JsError> {
-        to_js(&crate::quantize::import::folded_ranges(bytes).map_err(js_error)?)
-    }
-
-    /// The design (JSON) a float model file of this library carries.
-    pub fn design_of(bytes: &[u8]) -> Result<String, JsError> {
-        Session::design_of(bytes).map_err(js_error)
-    }
-
     /// The calibration methods' ids in the library's order (`minmax`, `percentile`, …).
     pub fn calibration_methods() -> Vec<String> {
         Session::calibration_methods()
@@ -216,8 +190,9 @@ impl Playground {
 }
 
 /// The views inside a quantization (graph, per-layer error, one output by hand, keeping layers in
-/// float, histograms on the integer grid). The worker's build only, like the block above.
-#[cfg(feature = "worker")]
+/// float, histograms on the integer grid): the `inside` feature, the module the worker loads when the
+/// inside panel is first opened (pkg/inside/); pkg/fast/ leaves them out.
+#[cfg(feature = "inside")]
 #[wasm_bindgen]
 impl Playground {
     /// Empty a slot. Returns whether it held a model.

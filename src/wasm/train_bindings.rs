@@ -2,7 +2,9 @@
 //! helper's shares), with no model slots. The training module (the `trainer-only` feature: pkg/train/,
 //! pkg/train-relaxed/) has only these, so it leaves the interpreter and the converter out; the worker
 //! runs its training there and its helpers compute their shares there, and the trained file goes to
-//! the worker's `Playground`, which converts and evaluates it.
+//! the worker's `Playground`, which converts and evaluates it. The model designer asks its questions
+//! here too (presets, a design's check and costs, the design a float file carries): what it designs is
+//! trained here.
 
 use wasm_bindgen::prelude::*;
 
@@ -293,5 +295,33 @@ impl Trainer {
         let gradient = self.session.share_gradient().map_err(js_error)?;
         // SAFETY: as in `staged_params`: the helper copies the view out before calling the module again.
         Ok(unsafe { js_sys::Float32Array::view(gradient) })
+    }
+
+    // The model designer's questions: static, like the designer itself they need no run.
+
+    /// The model designer's presets: `[{name, description, json}]`, the default first.
+    pub fn design_presets() -> Result<JsValue, JsError> {
+        to_js(&Session::design_presets())
+    }
+
+    /// The limits a design keeps to: `{layers, params, macs, values}`.
+    pub fn design_limits() -> Result<JsValue, JsError> {
+        to_js(&Session::design_limits())
+    }
+
+    /// Check a design (JSON): `{summary, problem}`, one of them set (see `DesignCheck`).
+    pub fn design_check(json: &str) -> Result<JsValue, JsError> {
+        to_js(&Session::design_check(json))
+    }
+
+    /// For each BatchNormalization folded into a float model of this library: the weights' range
+    /// before and after folding (see `quantize::import::FoldedRange`).
+    pub fn folded_ranges(bytes: &[u8]) -> Result<JsValue, JsError> {
+        to_js(&crate::quantize::import::folded_ranges(bytes).map_err(js_error)?)
+    }
+
+    /// The design (JSON) a float model file of this library carries.
+    pub fn design_of(bytes: &[u8]) -> Result<String, JsError> {
+        Session::design_of(bytes).map_err(js_error)
     }
 }

@@ -1,6 +1,7 @@
 //! The model designer's questions: the presets, whether a design is valid and what each of its layers
-//! costs, and the design a float model file carries. The worker's evaluation module only (the `worker`
-//! feature): checking a design builds its layers with the trainer's `Sequential`.
+//! costs, and the design a float model file carries. The training modules only (the `training`
+//! feature), which train what the designer designs: checking a design builds its layers with the
+//! trainer's `Sequential`.
 
 use serde::Serialize;
 

@@ -8,7 +8,7 @@
 mod debug;
 #[cfg(test)]
 mod debug_tests;
-#[cfg(feature = "worker")]
+#[cfg(feature = "training")]
 mod design;
 mod eval;
 mod histograms;
@@ -33,7 +33,7 @@ pub use debug::{
     ALL_INT8, DebugProgress, ExplainReport, GraphOp, GraphTensor, KeepFloatReport, LayerOutput,
     ModelGraph, SELECTIVE, parse_modes,
 };
-#[cfg(feature = "worker")]
+#[cfg(feature = "training")]
 pub use design::{DesignCheck, DesignLimits, DesignProblem, PresetInfo};
 pub use eval::{EvalProgress, EvalReport, SlotEval};
 pub use histograms::{ActivationRange, HistogramReport, MethodRanges};
