@@ -14,11 +14,12 @@ import { open, PTQ, MNIST, RESULTS, servedBrowser, longTasksSince, drawStroke } 
 const DIR = join(RESULTS, 'design');
 const site = servedBrowser({ longTasks: true, dirs: [DIR] });
 
-/** Open the page and the designer with the keyboard. */
-async function openDesigner() {
+/** Open the page and the designer with the keyboard; `before(page)` runs first, once the page is ready. */
+async function openDesigner(before) {
   // English whatever the last test chose (the page keeps the language in local storage)
   const opened = await open(site.browser.context, `${site.server.url}?lang=en`);
   const { page } = opened;
+  await before?.(page);
   await page.getByTestId('design-open').focus();
   await page.keyboard.press('Enter');
   await page.waitForSelector('body[data-design="ready"]');
@@ -65,7 +66,26 @@ async function download(page, testid, name) {
 const evalJson = (file) => JSON.parse(execFileSync(PTQ, ['eval', '--model', file, '--data', MNIST, '--json'], { encoding: 'utf8' }));
 
 test('a design built with the keyboard is costed, refused while invalid, trained, compared, and trained again from its file', async () => {
-  const { page, errors } = await openDesigner();
+  // the wasm modules the page and its worker fetch (the directory of each), from before the page opens
+  const fetched = [];
+  const record = (r) => {
+    if (r.url().endsWith('.wasm')) fetched.push(new URL(r.url()).pathname.split('/').slice(-2, -1)[0]);
+  };
+  site.browser.context.on('request', record);
+  let beforeDesigner;
+  const { page, errors } = await openDesigner(async (p) => {
+    // the worker is up once it has evaluated the test set
+    await p.getByTestId('eval-start').click();
+    await p.waitForFunction(() => globalThis.ptqPlayground.stats.eval && !document.querySelector('[data-testid=eval-start]').disabled, null, { timeout: 120_000 });
+    beforeDesigner = [...fetched];
+  });
+  site.browser.context.off('request', record);
+  // the worker evaluates with its evaluation module; the training module, which answers the designer,
+  // is fetched (in the build this browser runs) only when the designer opens
+  const training = (dirs) => dirs.filter((d) => d === 'train' || d === 'train-relaxed');
+  assert.ok(beforeDesigner.includes('fast'), beforeDesigner.join(' '));
+  assert.deepEqual(training(beforeDesigner), []);
+  assert.equal(training(fetched).length, 1, fetched.join(' '));
   const t0 = await page.evaluate(() => performance.now());
   // the tutorial's CNN is loaded; Keras counts 12·(9+1) + (13·13·12+1)·10 = 20,410 parameters
   assert.deepEqual(await layerTypes(page), ['Reshape', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dense']);

@@ -177,10 +177,17 @@ test('the quantized panel turns every code back into its real value and explains
   await page.close();
 });
 
-test('the inside panel is not part of the first load, which stays within 250 KB gzip', async () => {
+test('the inside panel is not part of the first load, which stays within 250 KB gzip; its wasm module comes when it opens', async () => {
   const { page, errors, requests } = await openPage(server.url);
   const local = requests.filter((u) => u.startsWith(server.url)).map((u) => new URL(u).pathname.slice(1) || 'index.html');
   assert.ok(!local.some((p) => p.includes('inside-')), local.join(' '));
+  // the worker's evaluation module, not the inside views' one, until the panel opens
+  await page.waitForFunction(() => performance.getEntriesByName('data-ready').length > 0);
+  await page.getByTestId('eval-start').click();
+  await page.waitForFunction(() => globalThis.ptqPlayground.stats.eval && !document.querySelector('[data-testid=eval-start]').disabled, null, { timeout: 120_000 });
+  const before = requests.filter((u) => u.startsWith(server.url)).map((u) => new URL(u).pathname.slice(1));
+  assert.ok(before.includes('pkg/fast/ptq_playground_bg.wasm'), before.join(' '));
+  assert.ok(!before.some((p) => p.startsWith('pkg/inside/')), before.join(' '));
   const counted = local.filter((p) => p === 'index.html' || p.startsWith('www/') || p.startsWith('pkg/'));
   const bytes = counted.reduce((s, p) => s + gzipSync(readFileSync(join(DIST, p)), { level: 9 }).length, 0);
   console.log(`first load: ${counted.length} files, ${(bytes / 1024).toFixed(1)} KB gzip`);
@@ -189,6 +196,7 @@ test('the inside panel is not part of the first load, which stays within 250 KB 
   page.on('request', (r) => later.push(r.url()));
   await openInside(page);
   assert.ok(later.some((u) => u.endsWith('/www/inside-panel.js')));
+  assert.ok(later.some((u) => u.endsWith('/pkg/inside/ptq_playground_bg.wasm')), later.join(' '));
   assert.deepEqual(errors, []);
   await page.close();
 });
