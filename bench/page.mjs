@@ -22,7 +22,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { ROOT, CHROMIUM, CHROMIUM_ARGS, serve } from '../tests/browser/harness.mjs';
+import { ROOT, CHROMIUM, CHROMIUM_ARGS, evaluateTestSet, serve } from '../tests/browser/harness.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -145,8 +145,7 @@ try {
   // the first run includes V8 tiering the worker's fresh module up from its baseline compiler
   for (const [mode, run] of [['integer-only-int8', 'first run'], ['integer-only-int8', 'again'], ['integer-only-uint8', 'again']]) {
     await page.getByTestId('quant-mode').selectOption(mode);
-    await page.getByTestId('eval-start').click();
-    await page.waitForFunction(() => globalThis.ptqPlayground.stats.eval && !document.querySelector('[data-testid=eval-start]').disabled, null, { timeout: 120_000 });
+    await evaluateTestSet(page);
     const s = await page.evaluate(() => {
       const r = globalThis.ptqPlayground.stats.eval;
       globalThis.ptqPlayground.stats.eval = null;

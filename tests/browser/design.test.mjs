@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, PTQ, MNIST, RESULTS, servedBrowser, longTasksSince, drawStroke } from './harness.mjs';
+import { open, PTQ, MNIST, RESULTS, servedBrowser, longTasksSince, drawStroke, evaluateTestSet } from './harness.mjs';
 
 const DIR = join(RESULTS, 'design');
 const site = servedBrowser({ longTasks: true, dirs: [DIR] });
@@ -75,8 +75,7 @@ test('a design built with the keyboard is costed, refused while invalid, trained
   let beforeDesigner;
   const { page, errors } = await openDesigner(async (p) => {
     // the worker is up once it has evaluated the test set
-    await p.getByTestId('eval-start').click();
-    await p.waitForFunction(() => globalThis.ptqPlayground.stats.eval && !document.querySelector('[data-testid=eval-start]').disabled, null, { timeout: 120_000 });
+    await evaluateTestSet(p);
     beforeDesigner = [...fetched];
   });
   site.browser.context.off('request', record);

@@ -215,6 +215,13 @@ export function servedBrowser({ longTasks = false, dirs = [RESULTS] } = {}) {
   return site;
 }
 
+/** Evaluate the test set from the Evaluation card and wait until the worker's answer is shown (its
+ * figures in `ptqPlayground.stats.eval`, the button enabled again). */
+export async function evaluateTestSet(page) {
+  await page.getByTestId('eval-start').click();
+  await page.waitForFunction(() => globalThis.ptqPlayground.stats.eval && !document.querySelector('[data-testid=eval-start]').disabled, null, { timeout: 120_000 });
+}
+
 /** A vertical stroke with real mouse input down the middle of the drawing canvas. */
 export async function drawStroke(page) {
   const box = await page.getByTestId('draw-canvas').boundingBox();

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ROOT, serve, launch, PTQ, MNIST, RESULTS, recordLongTasks, longTasksSince } from './harness.mjs';
+import { ROOT, serve, launch, PTQ, MNIST, RESULTS, recordLongTasks, longTasksSince, evaluateTestSet } from './harness.mjs';
 
 const FILES = join(RESULTS, 'inside');
 const DIST = join(ROOT, 'dist');
@@ -182,9 +182,7 @@ test('the inside panel is not part of the first load, which stays within 250 KB 
   const local = requests.filter((u) => u.startsWith(server.url)).map((u) => new URL(u).pathname.slice(1) || 'index.html');
   assert.ok(!local.some((p) => p.includes('inside-')), local.join(' '));
   // the worker's evaluation module, not the inside views' one, until the panel opens
-  await page.waitForFunction(() => performance.getEntriesByName('data-ready').length > 0);
-  await page.getByTestId('eval-start').click();
-  await page.waitForFunction(() => globalThis.ptqPlayground.stats.eval && !document.querySelector('[data-testid=eval-start]').disabled, null, { timeout: 120_000 });
+  await evaluateTestSet(page);
   const before = requests.filter((u) => u.startsWith(server.url)).map((u) => new URL(u).pathname.slice(1));
   assert.ok(before.includes('pkg/fast/ptq_playground_bg.wasm'), before.join(' '));
   assert.ok(!before.some((p) => p.startsWith('pkg/inside/')), before.join(' '));
