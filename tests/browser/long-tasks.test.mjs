@@ -1,7 +1,8 @@
 // The harness's long-task check itself (tests/browser/harness.mjs): a script that keeps the page's
-// thread busy for 150 ms is reported with its CPU time; a quiet page reports nothing; and a task that
-// is long by the clock only because its thread was not running (its process stopped for 150 ms, as a
-// thread waits while others hold the CPUs) is left out, though the browser reports it as a long task.
+// thread busy for 150 ms is reported with its CPU time, also where it runs as an import() resolves; a
+// quiet page reports nothing; and a task that is long by the clock only because its thread was not
+// running (its process stopped for 150 ms, as a thread waits while others hold the CPUs) is left out,
+// though the browser reports it as a long task.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -16,6 +17,7 @@ let dir;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ptq-long-tasks-'));
   writeFileSync(join(dir, 'index.html'), '<!doctype html><title>long tasks</title><p>quiet</p>');
+  writeFileSync(join(dir, 'm.js'), 'export const m = 1;\n');
   server = await serve(dir);
   browser = await launch();
   await recordLongTasks(browser.context);
@@ -47,6 +49,23 @@ test('a task that keeps the page\'s thread busy for 150 ms is a long task, with 
   const t1 = await page.evaluate(() => performance.now());
   await page.waitForTimeout(300);
   assert.deepEqual(await longTasksSince(page, t1), []);
+  await page.close();
+});
+
+test('a long task where an import() resolves (a microtask checkpoint, not a task the scheduler runs) has its CPU time too', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(server.url);
+  await busy(page, 30);
+  const t0 = await page.evaluate(() => performance.now());
+  await page.evaluate(() => import(`./m.js?${Math.random()}`).then(() => {
+    const end = performance.now() + 150;
+    while (performance.now() < end);
+  }));
+  await page.waitForTimeout(100);
+  const long = await longTasksSince(page, t0);
+  assert.equal(long.length, 1, JSON.stringify(long));
+  assert.ok(long[0].ms >= 150 && long[0].cpu > 50, JSON.stringify(long));
+  assert.match(long[0].scripts?.join(' ') ?? '', /import\.then/);
   await page.close();
 });
 
