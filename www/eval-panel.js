@@ -52,7 +52,7 @@ const changed = (r) => Object.entries(r.infos).some(([slot, info]) => session.in
 document.addEventListener('ptq:models', () => {
   if (result && !result.stale && changed(result)) {
     result.stale = true;
-    render();
+    renderStale(result);
   }
 });
 
@@ -68,12 +68,7 @@ export function render() {
   if (!r) return;
   const { report, seconds } = r;
   const label = modelLabel;
-  const box = $('eval-result');
-  box.classList.toggle('stale', r.stale);
-  box.dataset.stale = String(r.stale);
-  $('eval-stale').hidden = !r.stale;
-  $('eval-stale').textContent = r.stale
-    ? t('eval.stale', { models: r.names.map(({ key, vars }) => t(key, vars.mode ? { ...vars, mode: t(`mode.${vars.mode}`) } : vars)).join(' + ') }) : '';
+  renderStale(r);
   $('acc-list').replaceChildren(...Object.keys(r.modes).map((slot) => {
     const m = report.models[slot];
     const acc = view.el('span', { 'data-testid': `acc-${slot}`, 'data-value': String(m.accuracy), text: num(m.accuracy * 100, { minimumFractionDigits: 4, maximumFractionDigits: 4 }) });
@@ -85,39 +80,55 @@ export function render() {
     view.el('br'), t('eval.times', { list: list(times) }));
   $('matrices').replaceChildren(...Object.keys(r.modes).map((slot) => view.confusionTable(report.models[slot].confusion, t('eval.matrix', { label: label(slot) }))));
   renderDisagreements(r);
+}
+
+/** What changes when the result goes out of date: the note naming the models it was computed for, the
+ * disagreements disabled and the reports' titles. The rest stays as it is, not built again. */
+function renderStale(r) {
+  const box = $('eval-result');
+  box.classList.toggle('stale', r.stale);
+  box.dataset.stale = String(r.stale);
+  $('eval-stale').hidden = !r.stale;
+  $('eval-stale').textContent = r.stale
+    ? t('eval.stale', { models: r.names.map(({ key, vars }) => t(key, vars.mode ? { ...vars, mode: t(`mode.${vars.mode}`) } : vars)).join(' + ') }) : '';
+  for (const button of $('differ').querySelectorAll('button.thumb')) button.disabled = r.stale;
   for (const id of ['report-json', 'report-csv']) $(id).title = r.stale ? t('eval.stale-report') : '';
 }
 
 let thumbsFrame = 0;
 const digit = (d) => (d === undefined ? '?' : num(d));
 
-/** The first disagreements as buttons: the image (painted a few per frame), its true label and what
- * the two models predict; each opens its image as the input. Disabled while the result is out of date
- * (the loaded models would show another pair of predictions). */
+/** Thumbnails added to the page per frame, at most (each is a copy out of the wasm memory, a
+ * putImageData, and a canvas more for the frame to lay out, paint and hand to the compositor). */
+const THUMBS_PER_FRAME = 10;
+
+/** The first disagreements as buttons: the image, its true label and what the two models predict; each
+ * opens its image as the input. They are added a few per frame, each with its image painted. Disabled
+ * while the result is out of date (the loaded models would show another pair of predictions). */
 function renderDisagreements(r) {
   const list = r.report.disagreements;
   const [a, b] = Object.keys(r.predictions ?? {});
   const preds = r.predictions ?? {};
+  cancelAnimationFrame(thumbsFrame);
   if (!list.length) {
     $('differ').replaceChildren(t('eval.none'));
     $('differ-more').hidden = true;
+    $('differ').dataset.painted = 'true';
     return;
   }
   const shown = list.slice(0, SHOWN);
-  const canvases = [];
-  $('differ').replaceChildren(...shown.map((i, k) => {
+  const pending = shown.map((i, k) => {
     const label = session.pg.test_label(i);
     const f = preds[a]?.[k];
     const q = preds[b]?.[k];
     const canvas = view.el('canvas', { width: '28', height: '28', 'aria-hidden': 'true' });
-    canvases.push([canvas, i]);
     // the name is the visible text, with the words only a screen reader needs visually hidden:
     // "Test image 134: true 8 float 9 quant. 6"
     const number = tNodes('eval.thumb-i', { i: view.el('span', { text: num(i, { useGrouping: false }) }) });
     for (const node of [...number.childNodes]) if (node.nodeType === Node.TEXT_NODE) node.replaceWith(view.el('span', { class: 'vh', text: node.textContent }));
-    return view.el('button', {
+    const button = view.el('button', {
       type: 'button', class: 'thumb', 'data-index': String(i), 'data-label': String(label),
-      'data-float': String(f ?? ''), 'data-quant': String(q ?? ''), disabled: r.stale,
+      'data-float': String(f ?? ''), 'data-quant': String(q ?? ''),
       onclick: () => {
         if (result?.stale) return;
         selectTest(i);
@@ -126,24 +137,28 @@ function renderDisagreements(r) {
     }, canvas,
     view.el('span', { class: 'thumb-i' }, number),
     view.el('span', { class: 'thumb-p' }, tNodes('eval.thumb', { label: view.el('b', { text: num(label) }), f: digit(f), q: digit(q) })));
-  }));
+    return [button, canvas, i];
+  });
+  $('differ').replaceChildren();
   $('differ-more').hidden = list.length <= SHOWN;
   $('differ-more').textContent = list.length > SHOWN ? t('eval.more', { n: list.length - SHOWN }) : '';
-  // paint the images a few per frame (each is a copy out of the wasm memory and a putImageData)
-  cancelAnimationFrame(thumbsFrame);
-  const paint = () => {
+  const add = () => {
     performance.mark('eval-thumbs');
-    const end = performance.now() + 6;
-    while (canvases.length && performance.now() < end) {
-      const [canvas, i] = canvases.shift();
+    const end = performance.now() + 4;
+    const batch = [];
+    while (pending.length && batch.length < THUMBS_PER_FRAME && performance.now() < end) {
+      const [button, canvas, i] = pending.shift();
       view.drawPixels(canvas, session.pg.test_image(i));
+      button.disabled = Boolean(result?.stale);
+      batch.push(button);
     }
+    $('differ').append(...batch);
     performance.measure('paint disagreements', 'eval-thumbs');
-    thumbsFrame = canvases.length ? requestAnimationFrame(paint) : 0;
-    if (!canvases.length) $('differ').dataset.painted = 'true';
+    thumbsFrame = pending.length ? requestAnimationFrame(add) : 0;
+    if (!pending.length) $('differ').dataset.painted = 'true';
   };
   $('differ').dataset.painted = 'false';
-  thumbsFrame = requestAnimationFrame(paint);
+  thumbsFrame = requestAnimationFrame(add);
 }
 
 // ---------------------------------------------------------------------------------------------------

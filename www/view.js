@@ -20,9 +20,13 @@ export function el(tag, props = {}, ...children) {
 export function drawPixels(canvas, pixels) {
   const ctx = canvas.getContext('2d');
   const img = ctx.createImageData(28, 28);
-  for (let i = 0; i < 784; i++) {
+  const rgba = img.data;
+  for (let i = 0, o = 0; i < 784; i++, o += 4) {
     const v = pixels ? pixels[i] : 0;
-    img.data.set([v, v, v, 255], i * 4);
+    rgba[o] = v;
+    rgba[o + 1] = v;
+    rgba[o + 2] = v;
+    rgba[o + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
 }

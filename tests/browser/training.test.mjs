@@ -110,6 +110,7 @@ test('evaluating all 10,000 test images gives the accuracies `ptq eval` prints f
   assert.equal(await page.locator('#matrices table').count(), 2);
   // a disagreement opens in the test-image view (over 10,000 images float and uint8 always differ
   // somewhere)
+  await page.waitForSelector('[data-testid=disagreements][data-painted=true]');
   const first = page.locator('#differ button').first();
   assert.ok(await first.count(), 'no disagreement listed');
   const index = await first.getAttribute('data-index');

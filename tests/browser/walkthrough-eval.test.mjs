@@ -19,6 +19,8 @@ async function evaluate(page) {
   await page.getByTestId('eval-start').click();
   await page.waitForFunction(() => !document.getElementById('eval-result').hidden && document.getElementById('eval-start').disabled === false
     && document.querySelector('[data-testid=acc-quant]'), null, { timeout: 120_000 });
+  // the disagreements are added a few per frame; the page marks the last one painted
+  await page.waitForSelector('[data-testid=disagreements][data-painted=true]');
 }
 
 async function saveJson(page, name) {
