@@ -179,11 +179,13 @@ test('the quantized panel turns every code back into its real value and explains
 
 test('the inside panel is not part of the first load, which stays within 250 KB gzip; its wasm module comes when it opens', async () => {
   const { page, errors, requests } = await openPage(server.url);
-  const local = requests.filter((u) => u.startsWith(server.url)).map((u) => new URL(u).pathname.slice(1) || 'index.html');
+  // the site's files requested so far, as paths in dist/
+  const paths = () => requests.filter((u) => u.startsWith(server.url)).map((u) => new URL(u).pathname.slice(1) || 'index.html');
+  const local = paths();
   assert.ok(!local.some((p) => p.includes('inside-')), local.join(' '));
   // the worker's evaluation module, not the inside views' one, until the panel opens
   await evaluateTestSet(page);
-  const before = requests.filter((u) => u.startsWith(server.url)).map((u) => new URL(u).pathname.slice(1));
+  const before = paths();
   assert.ok(before.includes('pkg/fast/ptq_playground_bg.wasm'), before.join(' '));
   assert.ok(!before.some((p) => p.startsWith('pkg/inside/')), before.join(' '));
   const counted = local.filter((p) => p === 'index.html' || p.startsWith('www/') || p.startsWith('pkg/'));
